@@ -1,0 +1,100 @@
+"""Make the simulator importable under the real NKI module names.
+
+``install()`` registers ``neuronxcc.nki`` (legacy dialect) and ``nki`` (current
+dialect) in ``sys.modules`` when the real packages are absent, so unmodified
+kernel files and AWS-style test scripts run against the simulator.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import types
+
+from autocomp.nki.targets_info import set_default_target
+
+_LEGACY = {
+    "neuronxcc.nki": "autocomp.nki.legacy.top",
+    "neuronxcc.nki.language": "autocomp.nki.legacy.language",
+    "neuronxcc.nki.isa": "autocomp.nki.legacy.isa",
+    "neuronxcc.nki.typing": "autocomp.nki.legacy.typing",
+    "neuronxcc.nki.compiler": "autocomp.nki.legacy.compiler",
+}
+_CURRENT = {
+    "nki": "autocomp.nki.current.top",
+    "nki.language": "autocomp.nki.current.language",
+    "nki.isa": "autocomp.nki.current.isa",
+    "nki.typing": "autocomp.nki.legacy.typing",
+    "nki.compiler": "autocomp.nki.legacy.compiler",
+}
+_installed: dict[str, types.ModuleType] = {}
+
+
+def _real_package_present(name: str) -> bool:
+    if name in sys.modules and name not in _installed:
+        return not getattr(sys.modules[name], "__autocomp_simulator__", False)
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and not (spec.origin or "").startswith(tuple(_installed))
+
+
+def _facade(name: str, source: str) -> types.ModuleType:
+    """A module named like the real one whose attributes are the simulator's."""
+    impl = importlib.import_module(source)
+    mod = types.ModuleType(name, impl.__doc__)
+    mod.__dict__.update({k: v for k, v in impl.__dict__.items() if not k.startswith("__")})
+    mod.__autocomp_simulator__ = True
+    mod.__path__ = []  # a package, so submodules import
+    return mod
+
+
+def _register(table: dict[str, str], root: str, force: bool) -> bool:
+    if not force and _real_package_present(root):
+        return False
+    if root == "neuronxcc.nki" and (force or "neuronxcc" not in sys.modules
+                                    or getattr(sys.modules["neuronxcc"], "__autocomp_simulator__", False)):
+        pkg = types.ModuleType("neuronxcc", "autocomp's stand-in for the Neuron compiler package")
+        pkg.__path__ = []
+        pkg.__autocomp_simulator__ = True
+        sys.modules["neuronxcc"] = _installed["neuronxcc"] = pkg
+    modules = {name: _facade(name, src) for name, src in table.items()}
+    for name, mod in modules.items():
+        sys.modules[name] = _installed[name] = mod
+    for name, mod in modules.items():
+        parent, _, child = name.rpartition(".")
+        if parent in sys.modules:
+            setattr(sys.modules[parent], child, mod)
+    return True
+
+
+def install(target: str | None = None, *, force: bool = False, dialects: tuple[str, ...] = ("v1", "v2")) -> dict:
+    """Register the simulator as ``neuronxcc.nki`` and ``nki`` unless the real packages import.
+
+    ``target`` (trn1/trn2/trn3, or from ``NEURON_PLATFORM_TARGET_OVERRIDE``) is the
+    default target of kernels run through the decorators. Returns which dialects
+    now use the simulator.
+    """
+    set_default_target(target) if target else set_default_target(None)
+    done = {}
+    if "v1" in dialects:
+        done["v1"] = _register(_LEGACY, "neuronxcc.nki", force) or _is_ours("neuronxcc.nki")
+    if "v2" in dialects:
+        try:
+            done["v2"] = _register(_CURRENT, "nki", force) or _is_ours("nki")
+        except ModuleNotFoundError:
+            done["v2"] = False  # current-dialect frontend not available
+    return done
+
+
+def _is_ours(name: str) -> bool:
+    return getattr(sys.modules.get(name), "__autocomp_simulator__", False)
+
+
+def uninstall() -> None:
+    for name in list(_installed):
+        if sys.modules.get(name) is _installed[name]:
+            del sys.modules[name]
+    _installed.clear()

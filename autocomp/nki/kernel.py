@@ -1,0 +1,221 @@
+"""Running a kernel function in the simulator: inputs in, outputs and trace out.
+
+Dialect-free: both frontends' decorators end up in ``run_kernel``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autocomp.nki import dtypes as dt
+from autocomp.nki.errors import raise_error
+from autocomp.nki.runtime import KernelContext, activate, current_or_none, normalize_target
+from autocomp.nki.shapes import TensorSpec
+from autocomp.nki.tile import Allocation, Tile
+from autocomp.nki.trace import HBM, Trace
+
+
+@dataclass
+class SimResult:
+    """What one simulated call produced: numpy outputs (None for shape-only runs) and the trace."""
+
+    outputs: Any
+    trace: Trace
+
+
+def _to_numpy(value):
+    """numpy arrays pass through; CPU torch tensors convert (bf16 through its bits)."""
+    if isinstance(value, np.ndarray):
+        return value, "numpy"
+    mod = type(value).__module__
+    if mod.startswith("torch"):
+        import torch  # noqa: F401 - only when the caller uses torch
+
+        t = value.detach().cpu()
+        if str(t.dtype) == "torch.bfloat16":
+            return t.view(dtype=__import__("torch").int16).numpy().view(dt.bfloat16), "torch"
+        return t.numpy(), "torch"
+    return None, None
+
+
+def _from_numpy(arr: np.ndarray, kind: str):
+    if kind == "torch":
+        import torch
+
+        if arr.dtype == dt.bfloat16:
+            return torch.from_numpy(arr.view(np.int16).copy()).view(torch.bfloat16)
+        return torch.from_numpy(arr.copy())
+    return arr
+
+
+def _annotations(fn) -> dict[str, Any]:
+    try:
+        return dict(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return {}
+
+
+def _param_names(fn, n: int) -> list[str]:
+    params = list(_annotations(fn).values())
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return names[:n] + [f"arg{i}" for i in range(len(names), n)]
+
+
+def _annotation_spec(param) -> TensorSpec | None:
+    ann = getattr(param, "annotation", inspect.Parameter.empty)
+    return ann if isinstance(ann, TensorSpec) else None
+
+
+def _make_input(ctx: KernelContext, name: str, value, param, kind_out: list) -> Any:
+    arr, kind = _to_numpy(value)
+    spec = _annotation_spec(param) if param is not None else None
+    if isinstance(value, TensorSpec):
+        if ctx.numerics:
+            raise_error("err_invalid_argument",
+                        f"argument {name!r} is a shape placeholder {value!r}; placeholders only work when tracing "
+                        "shapes (nki.benchmark / profile), pass a numpy array to compute values")
+        shape, dtype, data = value.shape, value.dtype, None
+        mutable = value.mutable
+    elif arr is not None:
+        shape, dtype = arr.shape, arr.dtype
+        try:
+            dtype = dt.as_dtype(dtype)
+        except TypeError:
+            raise_error("err_unsupported_dtype", f"argument {name!r} has dtype {arr.dtype}, which NKI does not support")
+        data = np.array(arr, copy=True) if ctx.numerics else None
+        mutable = False
+        kind_out.append(kind)
+    else:
+        return value  # scalars and other Python values pass through
+    if spec is not None:
+        if tuple(spec.shape) != tuple(shape):
+            raise_error("err_annotation_shape_mismatch",
+                        f"argument {name!r} has shape {list(shape)} but the kernel annotates it as {spec!r}")
+        mutable = mutable or spec.mutable
+    if len(shape) == 0:
+        shape, data = (1,), (data.reshape(1) if data is not None else None)
+    alloc = Allocation(ctx, name, HBM, tuple(shape), dtype, -1, kind="input", data=data)
+    alloc.mutable = mutable
+    alloc.written = True
+    return Tile(alloc, None)
+
+
+def _collect(result, path="output"):
+    """Flatten a kernel's return value into (structure, list of tiles)."""
+    if result is None:
+        return None, []
+    if isinstance(result, Tile):
+        return 0, [result]
+    if isinstance(result, (tuple, list)):
+        tiles, struct = [], []
+        for i, r in enumerate(result):
+            s, ts = _collect(r, f"{path}[{i}]")
+            struct.append(None if s is None else _shift(s, len(tiles)))
+            tiles.extend(ts)
+        return (type(result), struct), tiles
+    if isinstance(result, dict):
+        tiles, struct = [], {}
+        for k, r in result.items():
+            s, ts = _collect(r, f"{path}[{k!r}]")
+            struct[k] = None if s is None else _shift(s, len(tiles))
+            tiles.extend(ts)
+        return (dict, struct), tiles
+    raise_error("err_invalid_argument",
+                f"a kernel must return tensors (or a tuple of them), got {type(result).__name__} at {path}")
+
+
+def _shift(struct, offset):
+    if isinstance(struct, int):
+        return struct + offset
+    kind, inner = struct
+    if kind is dict:
+        return kind, {k: None if v is None else _shift(v, offset) for k, v in inner.items()}
+    return kind, [None if v is None else _shift(v, offset) for v in inner]
+
+
+def _rebuild(struct, values):
+    if struct is None:
+        return None
+    if isinstance(struct, int):
+        return values[struct]
+    kind, inner = struct
+    if kind is dict:
+        return {k: _rebuild(v, values) for k, v in inner.items()}
+    return kind(_rebuild(v, values) for v in inner)
+
+
+def run_kernel(kernel, args=(), kwargs=None, *, target: str | None = None, grid: tuple[int, ...] = (),
+               numerics: bool = True, strict: bool = False, dialect: str = "v1") -> SimResult:
+    """Simulate ``kernel(*args, **kwargs)``; ``grid`` runs an SPMD grid of instances.
+
+    ``numerics=False`` traces shapes only: inputs may be ``TensorSpec`` placeholders,
+    no values are computed and ``outputs`` is None.
+    """
+    fn = getattr(kernel, "func", kernel)
+    kwargs = dict(kwargs or {})
+    if current_or_none() is not None:
+        raise_error("err_nested_kernel_with_spmd_grid" if grid else "err_invalid_argument",
+                    "a kernel cannot be launched from inside another kernel; call the sub-kernel function directly")
+    ctx = KernelContext(target=normalize_target(target), dialect=dialect, numerics=numerics, strict=strict,
+                        grid=tuple(int(g) for g in grid))
+    ctx.trace = Trace(kernel=getattr(fn, "__name__", "kernel"), dialect=dialect, target=ctx.target,
+                      grid=ctx.grid, numerics=numerics)
+    params = _annotations(fn)
+    names = _param_names(fn, len(args))
+    previous = activate(ctx)
+    kinds: list[str] = []
+    try:
+        call_args = [_make_input(ctx, n, a, params.get(n), kinds) for n, a in zip(names, args)]
+        call_kwargs = {k: _make_input(ctx, k, v, params.get(k), kinds) for k, v in kwargs.items()}
+        inputs = [a for a in list(call_args) + list(call_kwargs.values()) if isinstance(a, Tile)]
+        points = list(itertools.product(*[range(g) for g in ctx.grid])) if ctx.grid else [()]
+        struct, out_tiles = None, []
+        for instance, pid in enumerate(points):
+            ctx.program_id, ctx.instance, ctx.shared_cursor = pid, instance, 0
+            ctx.depth = 1
+            result = fn(*call_args, **call_kwargs)
+            ctx.depth = 0
+            struct, out_tiles = _collect(result)
+            _check_outputs(out_tiles, inputs)
+        outputs = None
+        if numerics:
+            kind = kinds[0] if kinds else "numpy"
+            values = [_from_numpy(np.array(t.view(), copy=True), kind) for t in out_tiles]
+            outputs = _rebuild(struct, values)
+            _write_back_mutable(args, names, inputs)
+    finally:
+        activate(previous)
+    return SimResult(outputs=outputs, trace=ctx.trace)
+
+
+def _check_outputs(out_tiles: list[Tile], inputs: list[Tile]) -> None:
+    returned = {id(t.alloc) for t in out_tiles}
+    for t in out_tiles:
+        a = t.alloc
+        if a.buffer != HBM:
+            raise_error("err_unsupported_memory",
+                        f"the kernel returns {a.name}, which is in {a.buffer.upper()}; return an HBM tensor "
+                        "(nl.ndarray(..., buffer=nl.shared_hbm)) after storing the result into it")
+        if not a.written:
+            raise_error("err_tensor_output_not_written_to",
+                        f"output tensor {a.name} is never written; store results into it (is a loop empty?)")
+        a.returned = True
+    for t in inputs:
+        a = t.alloc
+        if a.mutable and a.kind == "input" and id(a) not in returned and a.dirty:
+            raise_error("err_mutable_parameter_not_returned",
+                        f"mutable parameter {a.name} is written but not returned; return it from the kernel")
+
+
+def _write_back_mutable(args, names, inputs: list[Tile]) -> None:
+    """Like AWS's simulator, copy modified mutable HBM inputs back into the caller's arrays."""
+    by_name = {t.alloc.name: t for t in inputs}
+    for name, value in zip(names, args):
+        t = by_name.get(name)
+        if t is not None and t.alloc.mutable and isinstance(value, np.ndarray) and value.flags.writeable:
+            value[...] = t.alloc.data.reshape(value.shape)

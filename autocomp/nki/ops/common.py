@@ -1,0 +1,146 @@
+"""Shared pieces of every operation: operand checks, result tiles, values, tracing.
+
+The core operations (this package) are dialect-free and destination-first: each
+takes the tile it writes. The legacy frontend allocates a fresh result tile and
+passes it in; the current frontend passes the user's ``dst``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autocomp.nki import dtypes as dt
+from autocomp.nki.errors import raise_error
+from autocomp.nki.indexing import Mask
+from autocomp.nki.runtime import current
+from autocomp.nki.tile import Allocation, Tile
+from autocomp.nki.trace import ACT, DVE, HBM, PE, POOL, PSUM, SBUF, SP
+
+PMAX = 128
+
+# Engine selectors as kernels spell them (nisa.vector_engine, nisa.engine.vector, ...).
+ENGINE_NAMES = {"vector": DVE, "dve": DVE, "scalar": ACT, "act": ACT, "activation": ACT, "gpsimd": POOL,
+                "pool": POOL, "tensor": PE, "pe": PE, "sync": SP, "sp": SP, "unknown": None, None: None}
+
+
+def engine_of(value, default: str | None) -> str | None:
+    """Resolve an ``engine=`` argument to a trace engine name (None lets us choose)."""
+    name = getattr(value, "value", value)
+    if isinstance(name, str):
+        key = name.lower().replace("_engine", "").replace("engine.", "")
+        if key in ENGINE_NAMES:
+            return ENGINE_NAMES[key] or default
+    if value is None:
+        return default
+    raise_error("err_invalid_argument", f"unknown engine {value!r}; use nisa.vector_engine, nisa.scalar_engine, "
+                                        "nisa.gpsimd_engine or nisa.tensor_engine")
+
+
+def new_tile(shape, dtype, buffer: str = SBUF, name: str | None = None, fill="sentinel", kind: str = "internal",
+             par_axis: int | None = None, address=None) -> Tile:
+    ctx = current()
+    shape = tuple(int(s) for s in shape)
+    if par_axis is None:
+        par_axis = 0 if buffer in (SBUF, PSUM) else -1
+    alloc = Allocation(ctx, name or f"t{ctx.next_tensor_id}", buffer, shape, dt.as_dtype(dtype), par_axis,
+                       kind=kind, fill=fill, address=address)
+    return Tile(alloc, None)
+
+
+def operand(x, api: str, arg: str) -> Tile:
+    """An input tile; using it ends its life as an assignable temporary."""
+    if isinstance(x, Tile):
+        x.alloc.producer = None
+        return x
+    raise_error("err_invalid_argument",
+                f"{api}: argument {arg!r} must be a tile (a tensor or an indexed region of one), got "
+                f"{type(x).__name__}")
+
+
+def on_chip(t: Tile, api: str, arg: str, allowed=(SBUF, PSUM)) -> Tile:
+    if t.buffer not in allowed:
+        where = " or ".join(b.upper() for b in allowed)
+        raise_error("err_unsupported_memory",
+                    f"{api}: {arg} is in {t.buffer.upper()} but must be in {where}; "
+                    + ("load it with nl.load / nisa.dma_copy first" if t.buffer == HBM else
+                       "copy it to SBUF first (nl.copy / nisa.tensor_copy)"))
+    return t
+
+
+def tile_checks(t: Tile, api: str, arg: str) -> None:
+    """A compute operand: partition dimension first and at most 128 partitions."""
+    if t.alloc.on_chip and not t.partition_first:
+        raise_error("err_failed_to_infer_tile_from_local_tensor",
+                    f"{api}: {arg} of tensor {t.alloc.name} {list(t.alloc.shape)} does not start with the partition "
+                    "dimension; index its block dimensions first, e.g. t[i] for a tensor declared "
+                    "(n, nl.par_dim(128), ...)")
+    if t.shape and t.shape[0] > PMAX:
+        raise_error("err_num_partition_exceed_arch_limit",
+                    f"{api}: {arg} has {t.shape[0]} partitions, which exceeds the architecture limit of {PMAX}; "
+                    "tile the partition dimension in chunks of nl.tile_size.pmax (128)")
+    if len(t.shape) < 2 and t.alloc.on_chip:
+        raise_error("err_insufficient_rank",
+                    f"{api}: {arg} is 1-D; on-chip tiles need a partition and a free dimension, e.g. shape (P, 1)")
+
+
+def free_size(t: Tile) -> int:
+    n = 1
+    for s in t.shape[1:]:
+        n *= s
+    return n
+
+
+def same_partitions(api: str, *tiles: Tile) -> None:
+    ps = {t.shape[0] for t in tiles if isinstance(t, Tile)}
+    if len(ps) > 1:
+        raise_error("err_num_partition_mismatch",
+                    f"{api}: operands have different partition counts {sorted(ps)}; make them equal or use "
+                    ".broadcast_to / nl.broadcast_to to broadcast along partitions")
+
+
+def compute_values(t: Tile, mask: Mask | None = None) -> np.ndarray:
+    """Read a tile as the engines see it: float32 for floats, int64 for integer types."""
+    v = t.read(mask)
+    if dt.is_float(v.dtype):
+        return v.astype(np.float32, copy=False) if v.dtype != np.float32 else v
+    if v.dtype == np.bool_:
+        return v.astype(np.int32)
+    return v.astype(np.int64, copy=False)
+
+
+def scalar_or_tile(x, api: str, arg: str):
+    """A ``[P, 1]`` / ``[P, F]`` tile operand, or a Python / numpy scalar."""
+    if isinstance(x, Tile):
+        return operand(x, api, arg)
+    if isinstance(x, (int, float, bool, np.number, np.bool_)):
+        return x
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        return x.item()
+    raise_error("err_invalid_argument", f"{api}: {arg} must be a scalar or a tile, got {type(x).__name__}")
+
+
+def broadcast_to_dst(values: np.ndarray, shape: tuple[int, ...], api: str) -> np.ndarray:
+    try:
+        return np.broadcast_to(values, shape)
+    except ValueError:
+        raise_error("err_num_partition_mismatch" if values.shape[:1] != shape[:1] else "err_invalid_argument",
+                    f"{api}: a value of shape {list(values.shape)} cannot be written to a destination of shape "
+                    f"{list(shape)}")
+
+
+def numerics() -> bool:
+    return current().numerics
+
+
+def record(opcode: str, engine: str, api: str, dst: tuple, src: tuple, partitions: int, elems: int,
+           attrs: dict | None = None, producer_of: Tile | None = None, mask: Mask | None = None):
+    ctx = current()
+    ins = ctx.record(opcode, engine, api, dst, src, partitions, elems, attrs)
+    if producer_of is not None and producer_of.alloc.kind == "internal":
+        producer_of.alloc.producer = ins
+        producer_of.alloc.pending_mask = mask
+    return ins
+
+
+def accesses(*tiles, mask: Mask | None = None) -> tuple:
+    return tuple(t.access(mask) for t in tiles if isinstance(t, Tile))

@@ -1,0 +1,129 @@
+"""Data movement: DMA between HBM and SBUF, on-chip copies, memset."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autocomp.nki import dtypes as dt
+from autocomp.nki.errors import raise_error
+from autocomp.nki.indexing import Mask
+from autocomp.nki.ops.common import (
+    ACT,
+    DVE,
+    POOL,
+    PSUM,
+    SBUF,
+    SP,
+    accesses,
+    compute_values,
+    free_size,
+    numerics,
+    record,
+    tile_checks,
+)
+from autocomp.nki.runtime import current
+from autocomp.nki.tile import Tile
+from autocomp.nki.trace import HBM
+
+
+def _element_count(t: Tile) -> int:
+    n = 1
+    for s in t.shape:
+        n *= s
+    return n
+
+
+def dma_copy(dst: Tile, src: Tile, api: str, mask: Mask | None = None, queue: str = SP, dge: str = "none",
+             transpose: bool = False, src_values: np.ndarray | None = None, indirect: bool = False,
+             cast_via_fp32: bool = True):
+    """Copy ``src`` to ``dst`` through the DMA queues (with a dtype cast through fp32)."""
+    if PSUM in (dst.buffer, src.buffer):
+        raise_error("err_unsupported_memory",
+                    f"{api}: DMA cannot read or write PSUM ({src.buffer.upper()} -> {dst.buffer.upper()}); copy "
+                    "PSUM to SBUF with nl.copy / nisa.tensor_copy first")
+    if dst.buffer == HBM and dst.alloc.kind == "input" and not dst.alloc.mutable:
+        raise_error("err_cannot_update_immutable_parameter",
+                    f"{api}: kernel parameter {dst.alloc.name} is immutable; annotate it as nt.mutable_tensor and "
+                    "return it, or write the result to a new nl.shared_hbm tensor that the kernel returns")
+    sbuf_side = dst if dst.buffer == SBUF else src
+    if sbuf_side.buffer == SBUF:
+        tile_checks(sbuf_side, api, "SBUF tile")
+    if not transpose and _element_count(dst) != _element_count(src) and mask is None:
+        try:
+            np.broadcast_shapes(src.shape, dst.shape)
+        except ValueError:
+            raise_error("err_store_dst_shape_smaller_than_other_shape" if _element_count(dst) < _element_count(src)
+                        else "err_invalid_argument",
+                        f"{api}: source shape {list(src.shape)} does not fit destination shape {list(dst.shape)}")
+        if _element_count(dst) < _element_count(src):
+            raise_error("err_store_dst_shape_smaller_than_other_shape",
+                        f"{api}: destination {list(dst.shape)} is smaller than source {list(src.shape)}")
+    cast = src.dtype != dst.dtype
+    if numerics():
+        vals = src_values if src_values is not None else src.read(mask)
+        if transpose:
+            vals = vals.T
+        if cast and cast_via_fp32 and not dt.is_int(src.dtype):
+            vals = dt.cast_to(vals.astype(np.float32), dst.dtype)
+        if vals.shape != dst.shape:
+            vals = vals.reshape(dst.shape) if vals.size == _element_count(dst) else np.broadcast_to(vals, dst.shape)
+        dst.write(vals, mask)
+    else:
+        dst.alloc.mark_written()
+    s_acc = src.access(mask)
+    if indirect:
+        s_acc.indirect = True
+    d_acc = dst.access(mask)
+    parts = (d_acc if dst.buffer == SBUF else s_acc).partitions
+    return record("DMA", "dma", api, (d_acc,), (s_acc,), parts, d_acc.free_elems if dst.buffer == SBUF
+                  else s_acc.free_elems, {"queue": queue, "dge": dge, "transpose": transpose, "cast": cast},
+                  producer_of=dst, mask=mask)
+
+
+def tensor_copy(dst: Tile, src: Tile, api: str, engine: str | None = None, mask: Mask | None = None):
+    """On-chip copy with an optional cast, on the Vector, Scalar or GpSimd engine."""
+    ctx = current()
+    for t, arg in ((dst, "dst"), (src, "src")):
+        if t.buffer == HBM:
+            raise_error("err_unsupported_memory",
+                        f"{api}: {arg} is in HBM; on-chip copies work on SBUF/PSUM tiles. Use nl.load / nl.store "
+                        "(or nisa.dma_copy) to move data to or from HBM")
+        tile_checks(t, api, arg)
+    engine = engine or DVE
+    if engine == POOL and PSUM in (dst.buffer, src.buffer):
+        raise_error("err_unsupported_memory", f"{api}: the GpSimd engine cannot access PSUM; use the Vector engine")
+    if engine == ACT and ctx.target == "trn1" and api.endswith("tensor_copy"):
+        raise_error("err_unsupported_operation",
+                    f"{api}: NeuronCore-v2 (trn1) has no Scalar-engine tensor_copy; use the Vector or GpSimd engine")
+    if dst.shape[0] != src.shape[0]:
+        raise_error("err_num_partition_mismatch",
+                    f"{api}: source has {src.shape[0]} partitions and destination {dst.shape[0]}")
+    if free_size(dst) != free_size(src):
+        raise_error("err_invalid_argument",
+                    f"{api}: source {list(src.shape)} and destination {list(dst.shape)} must hold the same number "
+                    "of elements per partition")
+    if numerics():
+        v = src.read(mask)
+        if v.dtype != dst.dtype:
+            v = dt.cast_to(compute_values(src, mask) if dt.is_float(v.dtype) else v, dst.dtype)
+        dst.write(v.reshape(dst.shape), mask)
+    else:
+        dst.alloc.mark_written()
+    return record("TENSOR_COPY", engine, api, accesses(dst, mask=mask), accesses(src, mask=mask), dst.shape[0],
+                  free_size(dst), None, producer_of=dst, mask=mask)
+
+
+def memset(dst: Tile, value, api: str, engine: str | None = None, mask: Mask | None = None):
+    """Fill a tile with a constant (Vector engine unless told otherwise)."""
+    if dst.buffer == HBM:
+        raise_error("err_hbm_tensor_with_init_value_not_supported",
+                    f"{api}: HBM tensors cannot be initialised with a value; fill an SBUF tile and store it")
+    tile_checks(dst, api, "dst")
+    engine = engine or DVE
+    if numerics():
+        dst.write(np.asarray(value, dtype=np.float64 if not dt.is_int(dst.dtype) else np.int64), mask)
+    else:
+        dst.alloc.mark_written()
+    return record("MEMSET", engine, api, accesses(dst, mask=mask), (), dst.shape[0], free_size(dst),
+                  {"value": float(value) if not isinstance(value, (int, np.integer)) else int(value)},
+                  producer_of=dst, mask=mask)

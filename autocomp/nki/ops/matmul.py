@@ -1,0 +1,135 @@
+"""Tensor-engine operations: nc_matmul and transposes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autocomp.nki import dtypes as dt
+from autocomp.nki.errors import raise_error, warn
+from autocomp.nki.ops.common import (
+    DVE,
+    PE,
+    PMAX,
+    PSUM,
+    SBUF,
+    accesses,
+    compute_values,
+    free_size,
+    numerics,
+    on_chip,
+    record,
+    tile_checks,
+)
+from autocomp.nki.runtime import current
+from autocomp.nki.tile import Tile
+
+_FP32 = ("float32", "tfloat32")
+
+
+def moving_fmax(target: str, dst_dtype: np.dtype) -> int:
+    if target == "trn3":
+        return 8192 if dst_dtype == dt.bfloat16 else 4096
+    return 512
+
+
+def _check_matmul_dtypes(api: str, stationary: Tile, moving: Tile) -> bool:
+    s, m = dt.dtype_name(stationary.dtype), dt.dtype_name(moving.dtype)
+    if (s in _FP32) != (m in _FP32):
+        raise_error("err_unsupported_dtype",
+                    f"{api}: cannot mix {s} and {m}; if either matmul input is float32/tfloat32 both must be "
+                    "(cast the other with nl.copy(..., dtype=...))")
+    for name in (s, m):
+        if not (name in _FP32 or name in ("bfloat16", "float16") or name.startswith("float8")):
+            raise_error("err_unsupported_dtype", f"{api}: the Tensor engine takes fp8, bf16, fp16, tf32 or fp32, got {name}")
+    return s == "float32"
+
+
+def nc_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: bool = False,
+              is_stationary_onezero: bool = False, is_moving_onezero: bool = False, is_transpose: bool = False,
+              perf_mode: str | None = None):
+    """``dst[M, N] (+)= stationary[K, M].T @ moving[K, N]``, accumulating in fp32 in PSUM."""
+    ctx = current()
+    for t, arg in ((stationary, "stationary"), (moving, "moving")):
+        on_chip(t, api, arg, allowed=(SBUF,))
+        tile_checks(t, api, arg)
+    on_chip(dst, api, "dst", allowed=(PSUM,))
+    k = stationary.shape[0]
+    if moving.shape[0] != k:
+        raise_error("err_num_partition_mismatch",
+                    f"{api}: stationary has {k} contraction partitions and moving has {moving.shape[0]}; the "
+                    "contraction (partition) dimension must match")
+    m, n = free_size(stationary), free_size(moving)
+    if m > PMAX:
+        raise_error("err_size_of_dimension_exceed_arch_limit",
+                    f"{api}: stationary free size {m} exceeds the limit of 128 (nl.tile_size.gemm_stationary_fmax); "
+                    "tile M in chunks of 128")
+    fmax = moving_fmax(ctx.target, dst.dtype)
+    if n > fmax:
+        raise_error("err_size_of_dimension_exceed_arch_limit",
+                    f"{api}: moving free size {n} exceeds the limit of {fmax} (nl.tile_size.gemm_moving_fmax); tile N")
+    if dst.dtype != dt.float32 and not (ctx.target == "trn3" and dst.dtype == dt.bfloat16):
+        raise_error("err_unsupported_dtype",
+                    f"{api}: the matmul result in PSUM must be float32 on {ctx.target}, got {dt.dtype_name(dst.dtype)}")
+    if dst.shape[0] != m or free_size(dst) != n:
+        raise_error("err_invalid_argument",
+                    f"{api}: result tile {list(dst.shape)} does not match [M={m}, N={n}] of stationary "
+                    f"{list(stationary.shape)} and moving {list(moving.shape)}")
+    fp32 = _check_matmul_dtypes(api, stationary, moving)
+    if numerics():
+        a = compute_values(stationary).reshape(k, m)
+        b = compute_values(moving).reshape(k, n)
+        r = a.T @ b
+        if accumulate:
+            prev = dst.view().astype(np.float32).reshape(m, n)
+            if np.isnan(prev).all() and not dst.alloc.written:
+                warn(f"{api}: accumulating into PSUM that was never initialised; start the group with an "
+                     "overwriting matmul or nl.zeros(..., buffer=nl.psum)", "warn_uninitialized_accumulate")
+            r = prev + r
+        dst.write(r.reshape(dst.shape))
+    else:
+        dst.alloc.mark_written()
+    s_acc = stationary.access()
+    attrs = {"stationary_elems": m, "moving_elems": n, "contract": k, "fp32": fp32, "accumulate": bool(accumulate),
+             "stationary_key": (s_acc.tensor, s_acc.offset, s_acc.partition_start, s_acc.pattern),
+             "perf_mode": perf_mode, "onezero": bool(is_stationary_onezero or is_moving_onezero),
+             "transpose": bool(is_transpose), "dtype": dt.dtype_name(moving.dtype)}
+    return record("MATMUL", PE, api, accesses(dst), (s_acc, moving.access()), m, n, attrs, producer_of=dst)
+
+
+def nc_transpose(dst: Tile, data: Tile, api: str, engine: str | None = None):
+    """Swap partition and free dimensions, on the Tensor engine (<=128x128) or Vector engine (<=32x32)."""
+    ctx = current()
+    on_chip(data, api, "data")
+    tile_checks(data, api, "data")
+    p, f = data.shape[0], free_size(data)
+    if engine is None:
+        engine = PE if (p > 32 or f > 32 or data.buffer == SBUF and dst.buffer == PSUM) else DVE
+    limit = 128 if engine == PE else 32
+    if p > limit or f > limit:
+        raise_error("err_size_of_dimension_exceed_arch_limit",
+                    f"{api}: transposing [{p}, {f}] on the {'Tensor' if engine == PE else 'Vector'} engine exceeds "
+                    f"the {limit}x{limit} limit; transpose in tiles of {limit}")
+    if engine == PE:
+        on_chip(data, api, "data", allowed=(SBUF,))
+        on_chip(dst, api, "dst", allowed=(PSUM,))
+    if dst.shape[0] != f or free_size(dst) != p:
+        raise_error("err_invalid_argument", f"{api}: result tile {list(dst.shape)} must be [{f}, {p}]")
+    if numerics():
+        v = data.read().reshape(p, f)
+        if engine == PE and ctx.target == "trn1" and dt.is_float(v.dtype):
+            # NC-v2 transposes by multiplying with an identity, so NaN/Inf spread along rows.
+            with np.errstate(invalid="ignore"):
+                r = compute_values(data).reshape(p, f).T @ np.eye(p, dtype=np.float32)
+            if not np.isfinite(r).all() or not np.isfinite(v.astype(np.float32)).all():
+                warn(f"{api}: Tensor-engine transpose of NaN/Inf on trn1 spreads them to other elements",
+                     "warn_pe_transpose_nan")
+            r = dt.cast_to(r, dst.dtype)
+        else:
+            r = v.T
+        dst.write(r.reshape(dst.shape))
+    else:
+        dst.alloc.mark_written()
+    attrs = {"transpose": True, "stationary_elems": f, "moving_elems": p, "contract": p,
+             "fp32": dt.dtype_name(data.dtype) in _FP32, "accumulate": False, "stationary_key": None,
+             "perf_mode": None, "onezero": True, "dtype": dt.dtype_name(data.dtype)}
+    return record("TRANSPOSE", engine, api, accesses(dst), accesses(data), p, f, attrs, producer_of=dst)

@@ -1,0 +1,117 @@
+"""The execution context of one simulated kernel call.
+
+Holds the target, the trace being recorded, whether values are computed
+(``numerics=False`` traces shapes only), the SPMD position, and the loop stack.
+One context is active per thread at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+
+from autocomp.nki.errors import raise_error
+from autocomp.nki.source import fast_kernel_line
+from autocomp.nki.trace import Access, Instruction, LoopFrame, Trace
+
+_TARGET_ALIASES = {"trn1": "trn1", "inf2": "trn1", "gen2": "trn1", "trn2": "trn2", "gen3": "trn2",
+                   "trn3": "trn3", "gen4": "trn3"}
+
+
+def normalize_target(name: str | None) -> str:
+    """Map ``trn1|inf2|gen2``, ``trn2|gen3``, ``trn3|gen4`` to a target name."""
+    if name is None:
+        name = os.environ.get("NEURON_PLATFORM_TARGET_OVERRIDE") or "trn1"
+    key = str(name).strip().lower()
+    if key not in _TARGET_ALIASES:
+        raise ValueError(f"unknown target {name!r}; use trn1, trn2 or trn3 (aliases: inf2, gen2, gen3, gen4)")
+    return _TARGET_ALIASES[key]
+
+
+@dataclass
+class KernelContext:
+    target: str = "trn1"
+    dialect: str = "v1"
+    numerics: bool = True
+    strict: bool = False
+    grid: tuple[int, ...] = ()
+    program_id: tuple[int, ...] = ()
+    instance: int = 0
+    trace: Trace = field(default_factory=Trace)
+    loop: int = 0
+    active_loops: set = field(default_factory=set)
+    shared_allocs: list = field(default_factory=list)  # shared_hbm tensors, reused across SPMD instances
+    shared_cursor: int = 0
+    next_loop_id: int = 1
+    next_tensor_id: int = 1
+    depth: int = 0  # nesting of sub-kernel calls
+    accum_groups: dict = field(default_factory=dict)
+
+    def new_tensor_id(self) -> int:
+        tid = self.next_tensor_id
+        self.next_tensor_id += 1
+        return tid
+
+    def record(self, opcode: str, engine: str, api: str, dst: tuple[Access, ...], src: tuple[Access, ...],
+               partitions: int, elems: int, attrs: dict | None = None) -> Instruction:
+        fn, line = fast_kernel_line()
+        trace = self.trace
+        ins = Instruction(len(trace.instructions), opcode, engine, api, dst, src, partitions, elems,
+                          attrs, trace.file_id(fn), line, self.loop, self.instance)
+        trace.instructions.append(ins)
+        return ins
+
+    # Loops -------------------------------------------------------------
+    def enter_loop(self, kind: str, trip_count: int) -> int:
+        loop_id = self.next_loop_id
+        self.next_loop_id += 1
+        self.active_loops.add(loop_id)
+        return loop_id
+
+    def set_iteration(self, parent: int, loop_id: int, kind: str, iteration: int, trip_count: int) -> None:
+        frames = self.trace.loops
+        frames.append(LoopFrame(parent, loop_id, kind, iteration, trip_count))
+        self.loop = len(frames) - 1
+
+    def exit_loop(self, loop_id: int, parent: int) -> None:
+        self.active_loops.discard(loop_id)
+        self.loop = parent
+
+
+_state = threading.local()
+
+
+def current() -> KernelContext:
+    """The active context; NKI APIs outside a kernel raise err_nki_api_outside_of_nki_kernel."""
+    ctx = getattr(_state, "ctx", None)
+    if ctx is None:
+        raise_error("err_nki_api_outside_of_nki_kernel",
+                    "NKI APIs can only run inside a kernel; decorate the function with @nki.jit and call it, "
+                    "or run it with nki.simulate_kernel(kernel, *arrays)")
+    return ctx
+
+
+def current_or_none() -> KernelContext | None:
+    return getattr(_state, "ctx", None)
+
+
+def activate(ctx: KernelContext | None) -> KernelContext | None:
+    previous = getattr(_state, "ctx", None)
+    _state.ctx = ctx
+    return previous
+
+
+def loop_range(kind: str, args: tuple, api: str):
+    """Iterate like ``range(*args)`` while recording loop frames for the trace."""
+    ctx = current()
+    r = range(*[int(a) for a in args])
+    trip = len(r)
+    parent = ctx.loop
+    loop_id = ctx.enter_loop(kind, trip)
+    try:
+        for it, value in enumerate(r):
+            ctx.set_iteration(parent, loop_id, kind, it, trip)
+            yield value
+    finally:
+        ctx.exit_loop(loop_id, parent)

@@ -1,0 +1,47 @@
+"""Finding the kernel source line that issued an instruction or caused an error."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+# Frames from these directories are the simulator or numpy, never the user's kernel.
+_SKIP_DIRS = (
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    os.path.dirname(os.path.abspath(np.__file__)),
+)
+
+
+def _is_internal(filename: str) -> bool:
+    return filename.startswith(_SKIP_DIRS) or filename.startswith("<frozen")
+
+
+def kernel_location() -> tuple[str, int] | None:
+    """The (file, line) of the innermost stack frame outside autocomp and numpy."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if not _is_internal(code.co_filename):
+            return code.co_filename, frame.f_lineno
+        frame = frame.f_back
+    return None
+
+
+_internal_cache: dict[str, bool] = {}
+
+
+def fast_kernel_line() -> tuple[str, int]:
+    """Like kernel_location, memoising the internal/external decision per file (hot path)."""
+    frame = sys._getframe(1)
+    cache = _internal_cache
+    while frame is not None:
+        fn = frame.f_code.co_filename
+        internal = cache.get(fn)
+        if internal is None:
+            internal = cache[fn] = _is_internal(fn)
+        if not internal:
+            return fn, frame.f_lineno
+        frame = frame.f_back
+    return "<unknown>", 0

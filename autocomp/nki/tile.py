@@ -1,0 +1,587 @@
+"""Tensors (allocations) and tiles (indexed regions of them).
+
+An ``Allocation`` is one tensor in HBM, SBUF or PSUM: logical shape, dtype,
+partition axis and (when computing values) a numpy array. A ``Tile`` is what
+kernel code holds: an allocation plus an index. Tiles know how to read and
+write their values and how to describe their region for the trace.
+
+Basic indices (ints, slices, ``nl.ds``) and affine arange indices that map one
+grid axis to one tensor dimension become strided numpy views; other arange
+indices become explicit index arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autocomp.nki import dtypes as dt
+from autocomp.nki.errors import raise_error
+from autocomp.nki.indexing import Arange, IndexExpr, Mask
+from autocomp.nki.trace import HBM, PSUM, SBUF, Access, TensorInfo
+
+ON_CHIP = (SBUF, PSUM)
+
+
+def sentinel_fill(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Fresh memory holds NaN (floats) or 4 (ints) so reads of unwritten data show up."""
+    if dt.is_float(dtype):
+        try:
+            return np.full(shape, np.nan, dtype=dtype)
+        except (ValueError, TypeError):
+            return np.zeros(shape, dtype=dtype)
+    return np.full(shape, 4, dtype=dtype) if dtype != dt.bool_ else np.zeros(shape, dtype=dtype)
+
+
+class Allocation:
+    """One tensor. ``par_axis`` is the partition dimension (on-chip), -1 for HBM."""
+
+    __slots__ = ("id", "name", "buffer", "shape", "dtype", "data", "par_axis", "kind", "mutable",
+                 "written", "producer", "pending_mask", "loop_id", "strides", "numel_pp", "address", "_lazy",
+                 "_readers", "returned", "dirty", "__weakref__")
+
+    def __init__(self, ctx, name: str, buffer: str, shape: tuple[int, ...], dtype: np.dtype, par_axis: int,
+                 kind: str = "internal", fill: str | float | None = "sentinel", address=None, data=None):
+        self.id = ctx.new_tensor_id()
+        self.name = name
+        self.buffer = buffer
+        self.shape = shape
+        self.dtype = dtype
+        self.par_axis = par_axis
+        self.kind = kind
+        self.mutable = kind != "input"
+        self.written = False
+        self.producer = None  # instruction whose result this temporary holds (for assignment retargeting)
+        self.pending_mask = None
+        self.loop_id = ctx.loop
+        self.address = address
+        self.returned = False
+        self.dirty = False  # written by the kernel (inputs start written but not dirty)
+        self._lazy = None
+        self._readers = None
+        # Element strides of each dim within one partition (on-chip) or in the flat tensor (HBM).
+        strides = [0] * len(shape)
+        acc = 1
+        for d in range(len(shape) - 1, -1, -1):
+            if d == par_axis:
+                continue
+            strides[d] = acc
+            acc *= shape[d]
+        self.strides = tuple(strides)
+        self.numel_pp = acc
+        if data is not None:
+            self.data = data
+        elif not ctx.numerics:
+            self.data = None
+        elif fill == "sentinel":
+            self.data = sentinel_fill(shape, dtype)
+        else:
+            self.data = np.full(shape, fill, dtype=dtype)
+        partitions = shape[par_axis] if par_axis >= 0 else (shape[0] if shape else 1)
+        blocks = int(np.prod(shape[:par_axis])) if par_axis > 0 else 1
+        ctx.trace.tensors[self.id] = TensorInfo(
+            id=self.id, name=name, buffer=buffer, shape=tuple(shape), dtype=dt.dtype_name(dtype),
+            itemsize=dtype.itemsize, partitions=partitions,
+            bytes_per_partition=(acc // max(blocks, 1)) * dtype.itemsize if buffer in ON_CHIP else acc * dtype.itemsize,
+            block_copies=blocks, address=address, kind=kind, created_seq=len(ctx.trace.instructions),
+            loop=ctx.loop)
+
+    def mark_written(self) -> None:
+        self.written = True
+        self.dirty = True
+
+    @property
+    def on_chip(self) -> bool:
+        return self.buffer in ON_CHIP
+
+    def full(self) -> Tile:
+        return Tile(self, None)
+
+    def __repr__(self) -> str:
+        return f"<{self.buffer} tensor {self.name} {list(self.shape)} {dt.dtype_name(self.dtype)}>"
+
+
+class Tile:
+    """A region of an allocation. ``spec`` is per-dim int | (start, step, count) for basic
+    indices; ``arrays`` is per-dim index arrays for general arange indices."""
+
+    __slots__ = ("alloc", "spec", "arrays", "perm", "shape", "_access", "oob")
+
+    def __init__(self, alloc: Allocation, spec, arrays=None, perm=None, shape=None):
+        self.alloc = alloc
+        self.spec = spec
+        self.arrays = arrays
+        self.perm = perm
+        if shape is None:
+            shape = alloc.shape if spec is None else tuple(s[2] for s in spec if not isinstance(s, int))
+        self.shape = shape
+        self._access = None
+        self.oob = False  # some arange indices fall outside the tensor: only valid under a mask excluding them
+
+    # Basic facts -------------------------------------------------------
+    @property
+    def dtype(self) -> np.dtype:
+        return self.alloc.dtype
+
+    @property
+    def buffer(self) -> str:
+        return self.alloc.buffer
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def is_full(self) -> bool:
+        return self.spec is None and self.arrays is None
+
+    @property
+    def partition_first(self) -> bool:
+        """True when result axis 0 is the allocation's partition dimension."""
+        a = self.alloc
+        if a.par_axis < 0:
+            return True
+        if self.spec is None and self.arrays is None:
+            return a.par_axis == 0
+        if self.arrays is not None:
+            return True
+        kept = [d for d, s in enumerate(self.spec) if not isinstance(s, int)]
+        if self.perm is not None:
+            kept = [kept[i] for i in self.perm]
+        return bool(kept) and kept[0] == a.par_axis
+
+    # Values ------------------------------------------------------------
+    def _np_index(self):
+        return tuple(s if isinstance(s, int) else slice(s[0], s[0] + s[1] * (s[2] - 1) + 1, s[1])
+                     for s in self.spec)
+
+    def view(self) -> np.ndarray:
+        """The tile's values as a numpy array (a view when the index is basic)."""
+        data = self.alloc.data
+        if data is None:
+            raise_error("err_invalid_argument", "values are not available when tracing shapes only")
+        if self.spec is None and self.arrays is None:
+            return data
+        if self.arrays is not None:
+            return data[self.arrays]
+        v = data[self._np_index()]
+        if self.perm is not None:
+            v = v.transpose(self.perm)
+        if v.shape != self.shape:
+            v = v.reshape(self.shape)
+        return v
+
+    def _check_oob(self, mask: Mask | None) -> None:
+        valid = np.ones((1,) * len(self.shape), dtype=bool)
+        for d, arr in enumerate(self.arrays):
+            valid = valid & (arr >= 0) & (arr < self.alloc.shape[d])
+        bad = ~valid if mask is None else (np.broadcast_to(mask.values, self.shape) & ~valid)
+        if bad.any():
+            where = tuple(int(i[0]) for i in np.nonzero(np.broadcast_to(bad, self.shape)))
+            idx = tuple(int(np.broadcast_to(a, self.shape)[where]) for a in self.arrays)
+            raise_error("err_tensor_access_out_of_bound",
+                        f"index {list(idx)} (at tile position {list(where)}) is out of bounds for tensor "
+                        f"{self.alloc.name} {list(self.alloc.shape)}; add a mask= that excludes it, e.g. "
+                        "mask=(i_p + k * 128 < n)")
+
+    def read(self, mask: Mask | None = None) -> np.ndarray:
+        if self.arrays is not None and (mask is not None or self.oob):
+            if self.oob:
+                self._check_oob(mask)
+            m = np.broadcast_to(mask.values, self.shape) if mask is not None else True
+            safe = tuple(np.where(m, a, 0) for a in (np.broadcast_to(a, self.shape) for a in self.arrays))
+            return self.alloc.data[safe]
+        return self.view()
+
+    def write(self, values, mask: Mask | None = None) -> None:
+        """Store values (cast to the tile's dtype), only where ``mask`` holds."""
+        a = self.alloc
+        a.written = a.dirty = True
+        if a.data is None:
+            return
+        values = np.asarray(values)
+        if values.dtype != a.dtype or (a.dtype.metadata and a.dtype.metadata.get("nki") == "tfloat32"):
+            values = dt.cast_to(values, a.dtype)
+        if mask is None:
+            if self.oob:
+                self._check_oob(None)
+            if self.spec is None and self.arrays is None:
+                a.data[...] = values
+            elif self.arrays is not None:
+                a.data[self.arrays] = values
+            else:
+                self.view()[...] = values
+            return
+        if self.oob:
+            self._check_oob(mask)
+        m = np.broadcast_to(mask.values, self.shape)
+        vals = np.broadcast_to(values, self.shape)
+        if self.arrays is not None:
+            idx = tuple(np.broadcast_to(arr, self.shape)[m] for arr in self.arrays)
+            a.data[idx] = vals[m]
+        else:
+            target = self.view()
+            target[m] = vals[m]
+
+    # Trace description -------------------------------------------------
+    def access(self, mask: Mask | None = None) -> Access:
+        if mask is None and self._access is not None:
+            return self._access
+        if self.oob:
+            self._check_oob(mask)
+        acc = _describe(self, mask)
+        if mask is None:
+            self._access = acc
+        return acc
+
+    # Indexing ----------------------------------------------------------
+    def __getitem__(self, key) -> Tile:
+        self.alloc.producer = None
+        if self.spec is None and self.arrays is None:
+            return index_allocation(self.alloc, key)
+        if self.arrays is not None:
+            if key is Ellipsis or key == slice(None) or (isinstance(key, tuple) and all(
+                    k is Ellipsis or k == slice(None) for k in key)):
+                return self
+            raise_error("err_unsupported_operation",
+                        "a tile taken with arange indices cannot be indexed again; index the tensor once")
+        return _compose(self, key)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __bool__(self):
+        raise_error("err_ambiguous_tensor_truth_value",
+                    "the truth value of a tile is ambiguous: tile values live on the device; "
+                    "use nl.where / masks, or compare with nl.equal and select")
+
+    def __iter__(self):
+        raise_error("err_unsupported_operation", "tiles cannot be iterated in Python; index them with nl.arange")
+
+    def __repr__(self) -> str:
+        return f"<tile of {self.alloc.name} {list(self.shape)} {dt.dtype_name(self.dtype)} in {self.buffer}>"
+
+    # numpy interop for harness code (outside kernels tiles are never exposed).
+    def __array__(self, dtype=None, copy=None):
+        v = self.view()
+        return v.astype(dtype) if dtype is not None else v
+
+
+# ---------------------------------------------------------------------------
+# Index resolution
+
+
+def _check_bound(alloc: Allocation, dim: int, lo: int, hi: int) -> None:
+    n = alloc.shape[dim]
+    if lo < 0 or hi > n:
+        raise_error("err_tensor_access_out_of_bound",
+                    f"index range [{lo}, {hi}) is out of bounds for dimension {dim} of size {n} of tensor "
+                    f"{alloc.name} {list(alloc.shape)}; clamp the tile with a mask or a smaller slice")
+
+
+def _basic_spec(alloc: Allocation, key: tuple) -> list:
+    """Normalize ints / slices / Ellipsis into per-dim int | (start, step, count)."""
+    nd = len(alloc.shape)
+    if any(k is Ellipsis for k in key):
+        pos = next(i for i, k in enumerate(key) if k is Ellipsis)
+        fill = nd - (len(key) - 1)
+        key = key[:pos] + (slice(None),) * max(fill, 0) + key[pos + 1:]
+    if len(key) > nd:
+        raise_error("err_tensor_access_out_of_bound",
+                    f"{len(key)} indices given for tensor {alloc.name} with {nd} dimensions")
+    key = key + (slice(None),) * (nd - len(key))
+    spec = []
+    for d, k in enumerate(key):
+        n = alloc.shape[d]
+        if isinstance(k, slice):
+            start = 0 if k.start is None else int(k.start)
+            stop = n if k.stop is None else int(k.stop)
+            step = 1 if k.step is None else int(k.step)
+            if step <= 0:
+                raise_error("err_invalid_argument", f"slice step must be positive, got {step}")
+            if start < 0:
+                start += n
+            if stop < 0:
+                stop += n
+            _check_bound(alloc, d, start, stop)
+            count = max(0, (stop - start + step - 1) // step)
+            spec.append((start, step, count))
+        elif isinstance(k, (int, np.integer)):
+            i = int(k)
+            if i < 0:
+                i += n
+            _check_bound(alloc, d, i, i + 1)
+            spec.append(i)
+        elif isinstance(k, Arange):
+            k._unplaced()
+        else:
+            raise_error("err_invalid_argument",
+                        f"unsupported index {k!r} for tensor {alloc.name}; use ints, slices, nl.ds or nl.arange")
+    return spec
+
+
+def index_allocation(alloc: Allocation, key) -> Tile:
+    if not isinstance(key, tuple):
+        key = (key,)
+    has_adv = any(isinstance(k, (IndexExpr, Arange)) for k in key)
+    if not has_adv:
+        return Tile(alloc, _basic_spec(alloc, key))
+    if any(isinstance(k, slice) or k is Ellipsis for k in key):
+        raise_error("err_unsupported_mixing_basic_advanced_tensor_indexing",
+                    "basic indexing (slices, nl.ds, ...) and advanced indexing (nl.arange, nl.mgrid) cannot be "
+                    "mixed in one index; use aranges for every dimension, or slices for every dimension")
+    for k in key:
+        if isinstance(k, Arange):
+            k._unplaced()
+    if len(key) != len(alloc.shape):
+        raise_error("err_tensor_access_out_of_bound",
+                    f"arange indexing needs one index per dimension: tensor {alloc.name} has "
+                    f"{len(alloc.shape)} dimensions, got {len(key)}")
+    return _advanced(alloc, key)
+
+
+def _advanced(alloc: Allocation, key: tuple) -> Tile:
+    exprs = [k for k in key if isinstance(k, IndexExpr)]
+    grid = exprs[0].ndim
+    if any(e.ndim != grid for e in exprs):
+        raise_error("err_invalid_argument", "all arange index expressions of one index must have the same rank")
+    shape = np.broadcast_shapes(*[e.shape for e in exprs])
+    # Fast path: each dim uses at most one grid axis with a positive step, each axis at most once.
+    used = {}
+    simple = True
+    for d, k in enumerate(key):
+        if isinstance(k, IndexExpr):
+            if not k.affine or len(k.terms) > 1:
+                simple = False
+                break
+            for axis, c in k.terms.items():
+                if c <= 0 or axis in used:
+                    simple = False
+                used[axis] = d
+    if simple:
+        for d, k in enumerate(key):
+            if isinstance(k, IndexExpr):
+                (axis, c), = k.terms.items() if k.terms else ((None, 0),)
+                hi = k.const + (c * (k.sizes[axis] - 1) if axis is not None else 0)
+                if k.const < 0 or hi >= alloc.shape[d]:
+                    simple = False  # out of bounds somewhere: needs a mask, so use explicit index arrays
+    if simple:
+        spec = []
+        for d, k in enumerate(key):
+            if isinstance(k, IndexExpr):
+                if k.terms:
+                    (axis, c), = k.terms.items()
+                    n = k.sizes[axis]
+                    _check_bound(alloc, d, k.const, k.const + c * (n - 1) + 1)
+                    spec.append((k.const, c, n))
+                else:
+                    _check_bound(alloc, d, k.const, k.const + 1)
+                    spec.append(k.const)
+            else:
+                i = int(k)
+                _check_bound(alloc, d, i, i + 1)
+                spec.append(i)
+        kept_dims = [d for d, s in enumerate(spec) if not isinstance(s, int)]
+        order = sorted(used, key=lambda ax: ax)  # grid axes in result order
+        dim_order = [used[ax] for ax in order]
+        perm = tuple(kept_dims.index(d) for d in dim_order)
+        if perm == tuple(range(len(perm))):
+            perm = None
+        return Tile(alloc, spec, perm=perm, shape=tuple(shape))
+    arrays = []
+    oob = False
+    for d, k in enumerate(key):
+        v = k.values if isinstance(k, IndexExpr) else np.asarray(int(k))
+        if int(v.min()) < 0 or int(v.max()) >= alloc.shape[d]:
+            oob = True
+        arrays.append(v)
+    t = Tile(alloc, None, arrays=tuple(arrays), shape=tuple(shape))
+    t.oob = oob
+    return t
+
+
+def _compose(tile: Tile, key) -> Tile:
+    """Index a basic tile again: map the new index onto the allocation's dims."""
+    if tile.perm is not None:
+        raise_error("err_unsupported_operation",
+                    "a transposed arange view cannot be indexed again; index the tensor once")
+    if not isinstance(key, tuple):
+        key = (key,)
+    if any(isinstance(k, (IndexExpr, Arange)) for k in key):
+        if len(tile.shape) != len(key):
+            raise_error("err_invalid_argument", "arange indexing of a tile needs one index per dimension")
+        # Shift each expression by the tile's start and scale by its step, per kept dim.
+        kept = [d for d, s in enumerate(tile.spec) if not isinstance(s, int)]
+        full_key = [s if isinstance(s, int) else None for s in tile.spec]
+        for i, d in enumerate(kept):
+            start, step, count = tile.spec[d]
+            k = key[i]
+            if isinstance(k, IndexExpr):
+                if k.affine:
+                    hi = k.const + sum(max(c, 0) * (k.sizes[a] - 1) for a, c in k.terms.items())
+                    lo = k.const + sum(min(c, 0) * (k.sizes[a] - 1) for a, c in k.terms.items())
+                    if lo < 0 or hi >= count:
+                        raise_error("err_tensor_access_out_of_bound",
+                                    f"index range [{lo}, {hi + 1}) is out of bounds for a tile dimension of "
+                                    f"size {count}")
+                full_key[d] = k * step + start
+            else:
+                full_key[d] = start + int(k) * step
+        return index_allocation(tile.alloc, tuple(full_key))
+    kept = [d for d, s in enumerate(tile.spec) if not isinstance(s, int)]
+    proxy_shape = tuple(tile.spec[d][2] for d in kept)
+    inner = _basic_spec(_ShapeOnly(proxy_shape, tile.alloc.name), key)
+    spec = list(tile.spec)
+    for i, d in enumerate(kept):
+        start, step, _ = tile.spec[d]
+        s = inner[i]
+        if isinstance(s, int):
+            spec[d] = start + s * step
+        else:
+            spec[d] = (start + s[0] * step, step * s[1], s[2])
+    return Tile(tile.alloc, spec)
+
+
+class _ShapeOnly:
+    """Enough of an Allocation for bounds checks when composing indices."""
+
+    __slots__ = ("shape", "name")
+
+    def __init__(self, shape, name):
+        self.shape = shape
+        self.name = name
+
+
+# ---------------------------------------------------------------------------
+# Access patterns for the trace
+
+
+def _mask_counts(mask: Mask, shape: tuple[int, ...]) -> list[int]:
+    m = np.broadcast_to(mask.values, shape)
+    counts = []
+    for axis in range(len(shape)):
+        other = tuple(a for a in range(len(shape)) if a != axis)
+        counts.append(int(np.count_nonzero(m.any(axis=other)) if other else np.count_nonzero(m)))
+    return counts
+
+
+def _describe(tile: Tile, mask: Mask | None) -> Access:
+    a = tile.alloc
+    name = dt.dtype_name(a.dtype)
+    if tile.arrays is not None:
+        return _describe_arrays(tile, mask, name)
+    spec = tile.spec if tile.spec is not None else [(0, 1, n) for n in a.shape]
+    kept = [d for d, s in enumerate(spec) if not isinstance(s, int)]
+    if tile.perm is not None:
+        kept = [kept[i] for i in tile.perm]
+    counts = [spec[d][2] for d in kept]
+    if mask is not None:
+        if len(counts) == len(tile.shape):
+            counts = [min(c, s) for c, s in zip(counts, _mask_counts(mask, tile.shape))]
+    offset = 0
+    for d, s in enumerate(spec):
+        start = s if isinstance(s, int) else s[0]
+        offset += start * a.strides[d]
+    if a.par_axis >= 0:
+        ps = spec[a.par_axis]
+        if isinstance(ps, int):
+            p_start, p_count = ps, 1
+        else:
+            p_start = ps[0]
+            p_count = counts[kept.index(a.par_axis)] if a.par_axis in kept else ps[2]
+        pattern = tuple((spec[d][1] * a.strides[d], c) for d, c in zip(kept, counts) if d != a.par_axis)
+        return Access(a.id, a.buffer, name, a.dtype.itemsize, p_start, p_count, offset, pattern)
+    if not kept:
+        return Access(a.id, a.buffer, name, a.dtype.itemsize, 0, 1, offset, ())
+    d0 = kept[0]
+    pattern = tuple((spec[d][1] * a.strides[d], c) for d, c in zip(kept[1:], counts[1:]))
+    return Access(a.id, a.buffer, name, a.dtype.itemsize, 0, counts[0], offset, pattern,
+                  partition_stride=spec[d0][1] * a.strides[d0])
+
+
+def _describe_arrays(tile: Tile, mask: Mask | None, name: str) -> Access:
+    a = tile.alloc
+    shape = tile.shape
+    addr = np.zeros((1,) * len(shape), dtype=np.int64)
+    for d, arr in enumerate(tile.arrays):
+        if d != a.par_axis:
+            addr = addr + arr * a.strides[d]
+    addr = np.broadcast_to(addr, shape)
+    origin = (0,) * len(shape)
+    counts = list(shape) if mask is None else _mask_counts(mask, shape)
+    pvals = np.broadcast_to(tile.arrays[a.par_axis], shape) if a.par_axis >= 0 else None
+    pattern = []
+    p_axis = 0
+    for axis, n in enumerate(shape):
+        if n <= 1:
+            continue
+        step = [0] * len(shape)
+        step[axis] = 1
+        if pvals is not None and pvals[tuple(step)] != pvals[origin]:
+            p_axis = axis
+            continue
+        if pvals is None and axis == 0:
+            continue
+        pattern.append((int(addr[tuple(step)] - addr[origin]), counts[axis]))
+    if a.par_axis >= 0:
+        p_start = int(pvals.min())
+        return Access(a.id, a.buffer, name, a.dtype.itemsize, p_start, counts[p_axis], int(addr[origin]),
+                      tuple(pattern))
+    pstride = int(addr[(1,) + (0,) * (len(shape) - 1)] - addr[origin]) if shape and shape[0] > 1 else 0
+    return Access(a.id, a.buffer, name, a.dtype.itemsize, 0, counts[0] if shape else 1, int(addr[origin]),
+                  tuple(pattern), partition_stride=pstride)
+
+
+# ---------------------------------------------------------------------------
+# Python operators on tiles map onto NKI calls bound by the language frontends
+# (a + b is nl.add(a, b); t[i] = v is an assignment into t's storage).
+
+_BINDINGS: dict = {}
+
+
+def bind_operator(name: str, fn) -> None:
+    _BINDINGS[name] = fn
+
+
+def _op(name: str, reverse: bool = False):
+    def method(self, other):
+        fn = _BINDINGS.get(name)
+        if fn is None:
+            return NotImplemented
+        return fn(other, self) if reverse else fn(self, other)
+    method.__name__ = f"__{'r' if reverse else ''}{name}__"
+    return method
+
+
+for _name, _np in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "divide"),
+                   ("pow", "power"), ("and", "bitwise_and"), ("or", "bitwise_or"), ("xor", "bitwise_xor"),
+                   ("lshift", "left_shift"), ("rshift", "right_shift"), ("mod", "mod")):
+    setattr(Tile, f"__{_name}__", _op(_np))
+    setattr(Tile, f"__r{_name}__", _op(_np, reverse=True))
+for _name, _np in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"), ("ge", "greater_equal"),
+                   ("eq", "equal"), ("ne", "not_equal")):
+    setattr(Tile, f"__{_name}__", _op(_np))
+Tile.__hash__ = object.__hash__
+
+
+def _inplace(name: str):
+    def method(self, other):
+        fn = _BINDINGS.get("inplace")
+        return fn(self, other, name)
+    return method
+
+
+for _name, _np in (("iadd", "add"), ("isub", "subtract"), ("imul", "multiply"), ("itruediv", "divide"),
+                   ("iand", "bitwise_and"), ("ior", "bitwise_or"), ("ixor", "bitwise_xor")):
+    setattr(Tile, f"__{_name}__", _inplace(_np))
+
+
+def _neg(self):
+    return _BINDINGS["negative"](self)
+
+
+def _setitem(self, key, value):
+    _BINDINGS["assign"](self[key] if not (key is Ellipsis and self.is_full) else self, value)
+
+
+Tile.__neg__ = _neg
+Tile.__setitem__ = _setitem
