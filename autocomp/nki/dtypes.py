@@ -45,8 +45,24 @@ _NAMES = {
 }
 
 
+_name_cache: dict = {}
+
+
 def dtype_name(dt: np.dtype) -> str:
     """NKI's name for a dtype (``bfloat16``, ``tfloat32``, ...)."""
+    try:
+        return _name_cache[id(dt), dt]
+    except (KeyError, TypeError):
+        pass
+    name = _dtype_name(dt)
+    try:
+        _name_cache[id(dt), dt] = name
+    except TypeError:
+        pass
+    return name
+
+
+def _dtype_name(dt: np.dtype) -> str:
     meta = dt.metadata
     if meta and "nki" in meta:
         return meta["nki"]
@@ -55,7 +71,7 @@ def dtype_name(dt: np.dtype) -> str:
 
 def as_dtype(value) -> np.dtype:
     """Accept an NKI dtype, a numpy dtype or type, a torch dtype, or a name."""
-    if isinstance(value, np.dtype):
+    if value.__class__.__module__ == "numpy.dtypes" or isinstance(value, np.dtype):
         return value
     if isinstance(value, str):
         if value in _NAMES:

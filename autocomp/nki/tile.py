@@ -17,87 +17,8 @@ import numpy as np
 from autocomp.nki import dtypes as dt
 from autocomp.nki.errors import raise_error
 from autocomp.nki.indexing import Arange, IndexExpr, Mask
-from autocomp.nki.trace import HBM, PSUM, SBUF, Access, TensorInfo
-
-ON_CHIP = (SBUF, PSUM)
-
-
-def sentinel_fill(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """Fresh memory holds NaN (floats) or 4 (ints) so reads of unwritten data show up."""
-    if dt.is_float(dtype):
-        try:
-            return np.full(shape, np.nan, dtype=dtype)
-        except (ValueError, TypeError):
-            return np.zeros(shape, dtype=dtype)
-    return np.full(shape, 4, dtype=dtype) if dtype != dt.bool_ else np.zeros(shape, dtype=dtype)
-
-
-class Allocation:
-    """One tensor. ``par_axis`` is the partition dimension (on-chip), -1 for HBM."""
-
-    __slots__ = ("id", "name", "buffer", "shape", "dtype", "data", "par_axis", "kind", "mutable",
-                 "written", "producer", "pending_mask", "loop_id", "strides", "numel_pp", "address", "_lazy",
-                 "_readers", "returned", "dirty", "__weakref__")
-
-    def __init__(self, ctx, name: str, buffer: str, shape: tuple[int, ...], dtype: np.dtype, par_axis: int,
-                 kind: str = "internal", fill: str | float | None = "sentinel", address=None, data=None):
-        self.id = ctx.new_tensor_id()
-        self.name = name
-        self.buffer = buffer
-        self.shape = shape
-        self.dtype = dtype
-        self.par_axis = par_axis
-        self.kind = kind
-        self.mutable = kind != "input"
-        self.written = False
-        self.producer = None  # instruction whose result this temporary holds (for assignment retargeting)
-        self.pending_mask = None
-        self.loop_id = ctx.loop
-        self.address = address
-        self.returned = False
-        self.dirty = False  # written by the kernel (inputs start written but not dirty)
-        self._lazy = None
-        self._readers = None
-        # Element strides of each dim within one partition (on-chip) or in the flat tensor (HBM).
-        strides = [0] * len(shape)
-        acc = 1
-        for d in range(len(shape) - 1, -1, -1):
-            if d == par_axis:
-                continue
-            strides[d] = acc
-            acc *= shape[d]
-        self.strides = tuple(strides)
-        self.numel_pp = acc
-        if data is not None:
-            self.data = data
-        elif not ctx.numerics:
-            self.data = None
-        elif fill == "sentinel":
-            self.data = sentinel_fill(shape, dtype)
-        else:
-            self.data = np.full(shape, fill, dtype=dtype)
-        partitions = shape[par_axis] if par_axis >= 0 else (shape[0] if shape else 1)
-        blocks = int(np.prod(shape[:par_axis])) if par_axis > 0 else 1
-        ctx.trace.tensors[self.id] = TensorInfo(
-            id=self.id, name=name, buffer=buffer, shape=tuple(shape), dtype=dt.dtype_name(dtype),
-            itemsize=dtype.itemsize, partitions=partitions,
-            bytes_per_partition=(acc // max(blocks, 1)) * dtype.itemsize if buffer in ON_CHIP else acc * dtype.itemsize,
-            block_copies=blocks, address=address, kind=kind, created_seq=len(ctx.trace.instructions),
-            loop=ctx.loop)
-
-    def mark_written(self) -> None:
-        self.written = True
-        self.dirty = True
-
-    @property
-    def on_chip(self) -> bool:
-        return self.buffer in ON_CHIP
-
-    def full(self) -> Tile:
-        return Tile(self, None)
-
-    def __repr__(self) -> str:
-        return f"<{self.buffer} tensor {self.name} {list(self.shape)} {dt.dtype_name(self.dtype)}>"
+from autocomp.nki.storage import ON_CHIP, Allocation, sentinel_fill  # noqa: F401 - re-exported
+from autocomp.nki.trace import Access
 
 
 class Tile:
@@ -154,11 +75,12 @@ class Tile:
         return tuple(s if isinstance(s, int) else slice(s[0], s[0] + s[1] * (s[2] - 1) + 1, s[1])
                      for s in self.spec)
 
-    def view(self) -> np.ndarray:
+    def view(self, data: np.ndarray | None = None) -> np.ndarray:
         """The tile's values as a numpy array (a view when the index is basic)."""
-        data = self.alloc.data
         if data is None:
-            raise_error("err_invalid_argument", "values are not available when tracing shapes only")
+            data = self.alloc.data
+            if data is None:
+                raise_error("err_invalid_argument", "values are not available when tracing shapes only")
         if self.spec is None and self.arrays is None:
             return data
         if self.arrays is not None:
@@ -174,7 +96,7 @@ class Tile:
         valid = np.ones((1,) * len(self.shape), dtype=bool)
         for d, arr in enumerate(self.arrays):
             valid = valid & (arr >= 0) & (arr < self.alloc.shape[d])
-        bad = ~valid if mask is None else (np.broadcast_to(mask.values, self.shape) & ~valid)
+        bad = ~valid if mask is None else (mask.over(self.shape) & ~valid)
         if bad.any():
             where = tuple(int(i[0]) for i in np.nonzero(np.broadcast_to(bad, self.shape)))
             idx = tuple(int(np.broadcast_to(a, self.shape)[where]) for a in self.arrays)
@@ -187,16 +109,23 @@ class Tile:
         if self.arrays is not None and (mask is not None or self.oob):
             if self.oob:
                 self._check_oob(mask)
-            m = np.broadcast_to(mask.values, self.shape) if mask is not None else True
+            m = mask.over(self.shape) if mask is not None else True
             safe = tuple(np.where(m, a, 0) for a in (np.broadcast_to(a, self.shape) for a in self.arrays))
             return self.alloc.data[safe]
         return self.view()
+
+    def owner_view(self) -> tuple[np.ndarray, Allocation]:
+        """(values view, allocation that owns the memory it points into), for deferred readers."""
+        a = self.alloc
+        data = a.data
+        owner = a._lazy_src if a._lazy is not None else a
+        return self.view(data), owner
 
     def write(self, values, mask: Mask | None = None) -> None:
         """Store values (cast to the tile's dtype), only where ``mask`` holds."""
         a = self.alloc
         a.written = a.dirty = True
-        if a.data is None:
+        if not a.has_values:
             return
         values = np.asarray(values)
         if values.dtype != a.dtype or (a.dtype.metadata and a.dtype.metadata.get("nki") == "tfloat32"):
@@ -205,21 +134,23 @@ class Tile:
             if self.oob:
                 self._check_oob(None)
             if self.spec is None and self.arrays is None:
-                a.data[...] = values
+                # A whole-tensor write replaces the storage instead of filling it first.
+                full = values if values.shape == a.shape else np.broadcast_to(values, a.shape)
+                a.set_values(np.array(full, dtype=a.dtype, copy=True))
             elif self.arrays is not None:
-                a.data[self.arrays] = values
+                a.writable()[self.arrays] = values
             else:
-                self.view()[...] = values
+                self.view(a.writable())[...] = values
             return
         if self.oob:
             self._check_oob(mask)
-        m = np.broadcast_to(mask.values, self.shape)
+        m = mask.over(self.shape)
         vals = np.broadcast_to(values, self.shape)
         if self.arrays is not None:
             idx = tuple(np.broadcast_to(arr, self.shape)[m] for arr in self.arrays)
-            a.data[idx] = vals[m]
+            a.writable()[idx] = vals[m]
         else:
-            target = self.view()
+            target = self.view(a.writable())
             target[m] = vals[m]
 
     # Trace description -------------------------------------------------
@@ -250,6 +181,10 @@ class Tile:
         return self.shape[0]
 
     def __bool__(self):
+        if all(n == 1 for n in self.shape):
+            raise_error("err_dynamic_control_flow_not_supported",
+                        "control flow cannot depend on a tile's value, which is only known on the device; "
+                        "compute both branches and select with nl.where, or use a mask")
         raise_error("err_ambiguous_tensor_truth_value",
                     "the truth value of a tile is ambiguous: tile values live on the device; "
                     "use nl.where / masks, or compare with nl.equal and select")
@@ -280,36 +215,39 @@ def _check_bound(alloc: Allocation, dim: int, lo: int, hi: int) -> None:
 
 def _basic_spec(alloc: Allocation, key: tuple) -> list:
     """Normalize ints / slices / Ellipsis into per-dim int | (start, step, count)."""
-    nd = len(alloc.shape)
-    if any(k is Ellipsis for k in key):
-        pos = next(i for i, k in enumerate(key) if k is Ellipsis)
-        fill = nd - (len(key) - 1)
-        key = key[:pos] + (slice(None),) * max(fill, 0) + key[pos + 1:]
+    shape = alloc.shape
+    nd = len(shape)
+    for pos, k in enumerate(key):
+        if k is Ellipsis:
+            key = key[:pos] + (slice(None),) * max(nd - (len(key) - 1), 0) + key[pos + 1:]
+            break
     if len(key) > nd:
         raise_error("err_tensor_access_out_of_bound",
                     f"{len(key)} indices given for tensor {alloc.name} with {nd} dimensions")
-    key = key + (slice(None),) * (nd - len(key))
     spec = []
-    for d, k in enumerate(key):
-        n = alloc.shape[d]
-        if isinstance(k, slice):
-            start = 0 if k.start is None else int(k.start)
-            stop = n if k.stop is None else int(k.stop)
-            step = 1 if k.step is None else int(k.step)
+    for d in range(nd):
+        n = shape[d]
+        k = key[d] if d < len(key) else _FULL
+        if k.__class__ is slice:
+            start, stop, step = k.start, k.stop, k.step
+            start = 0 if start is None else int(start)
+            stop = n if stop is None else int(stop)
+            step = 1 if step is None else int(step)
             if step <= 0:
                 raise_error("err_invalid_argument", f"slice step must be positive, got {step}")
             if start < 0:
                 start += n
             if stop < 0:
                 stop += n
-            _check_bound(alloc, d, start, stop)
-            count = max(0, (stop - start + step - 1) // step)
-            spec.append((start, step, count))
+            if start < 0 or stop > n:
+                _check_bound(alloc, d, start, stop)
+            spec.append((start, step, max(0, (stop - start + step - 1) // step)))
         elif isinstance(k, (int, np.integer)):
             i = int(k)
             if i < 0:
                 i += n
-            _check_bound(alloc, d, i, i + 1)
+            if i < 0 or i >= n:
+                _check_bound(alloc, d, i, i + 1)
             spec.append(i)
         elif isinstance(k, Arange):
             k._unplaced()
@@ -319,11 +257,16 @@ def _basic_spec(alloc: Allocation, key: tuple) -> list:
     return spec
 
 
+_FULL = slice(None)
+
+
 def index_allocation(alloc: Allocation, key) -> Tile:
-    if not isinstance(key, tuple):
+    if key.__class__ is not tuple:
         key = (key,)
-    has_adv = any(isinstance(k, (IndexExpr, Arange)) for k in key)
-    if not has_adv:
+    for k in key:
+        if isinstance(k, (IndexExpr, Arange)):
+            break
+    else:
         return Tile(alloc, _basic_spec(alloc, key))
     if any(isinstance(k, slice) or k is Ellipsis for k in key):
         raise_error("err_unsupported_mixing_basic_advanced_tensor_indexing",
@@ -456,7 +399,7 @@ class _ShapeOnly:
 
 
 def _mask_counts(mask: Mask, shape: tuple[int, ...]) -> list[int]:
-    m = np.broadcast_to(mask.values, shape)
+    m = mask.over(shape)
     counts = []
     for axis in range(len(shape)):
         other = tuple(a for a in range(len(shape)) if a != axis)
@@ -466,9 +409,11 @@ def _mask_counts(mask: Mask, shape: tuple[int, ...]) -> list[int]:
 
 def _describe(tile: Tile, mask: Mask | None) -> Access:
     a = tile.alloc
-    name = dt.dtype_name(a.dtype)
+    name = a.dtname
     if tile.arrays is not None:
         return _describe_arrays(tile, mask, name)
+    if mask is None and tile.perm is None:
+        return _describe_basic(tile)
     spec = tile.spec if tile.spec is not None else [(0, 1, n) for n in a.shape]
     kept = [d for d, s in enumerate(spec) if not isinstance(s, int)]
     if tile.perm is not None:
@@ -496,6 +441,47 @@ def _describe(tile: Tile, mask: Mask | None) -> Access:
     pattern = tuple((spec[d][1] * a.strides[d], c) for d, c in zip(kept[1:], counts[1:]))
     return Access(a.id, a.buffer, name, a.dtype.itemsize, 0, counts[0], offset, pattern,
                   partition_stride=spec[d0][1] * a.strides[d0])
+
+
+_BASIC_CACHE: dict = {}
+
+
+def _describe_basic(tile: Tile) -> Access:
+    """The common case (basic index, no mask, no transposed view); it runs per instruction, so the region
+    geometry is cached by (shape, partition axis, index)."""
+    a = tile.alloc
+    spec = tile.spec
+    key = (a.shape, a.par_axis, None if spec is None else tuple(spec))
+    geo = _BASIC_CACHE.get(key)
+    if geo is None:
+        geo = _BASIC_CACHE[key] = _basic_geometry(a.shape, a.strides, a.par_axis, spec)
+        if len(_BASIC_CACHE) > 100_000:
+            _BASIC_CACHE.clear()
+    p_start, p_count, offset, pattern, pstride = geo
+    return Access(a.id, a.buffer, a.dtname, a.dtype.itemsize, p_start, p_count, offset, pattern, pstride)
+
+
+def _basic_geometry(shape, strides, par, spec) -> tuple:
+    if spec is None:
+        spec = [(0, 1, n) for n in shape]
+    offset, pattern, p_start, p_count, first = 0, [], 0, 1, None
+    for d, s in enumerate(spec):
+        if s.__class__ is int:
+            offset += s * strides[d]
+            if d == par:
+                p_start = s
+            continue
+        start, step, count = s
+        offset += start * strides[d]
+        if d == par:
+            p_start, p_count = start, count
+        elif par < 0 and first is None:
+            first = (step * strides[d], count)
+        else:
+            pattern.append((step * strides[d], count))
+    if par >= 0 or first is None:
+        return p_start, p_count, offset, tuple(pattern), 0
+    return 0, first[1], offset, tuple(pattern), first[0]
 
 
 def _describe_arrays(tile: Tile, mask: Mask | None, name: str) -> Access:

@@ -178,26 +178,37 @@ class Instruction:
         return f"Instruction#{self.seq}({self.opcode}@{self.engine} {self.api} p={self.partitions} n={self.elems})"
 
 
-@dataclass
 class TensorInfo:
     """One allocation. ``shape`` is the logical shape, ``partitions`` and
     ``bytes_per_partition`` the on-chip footprint of one physical copy;
     ``block_copies`` counts the logical block tiles (v1 block dimensions),
-    which the compiler allocates by liveness rather than all at once."""
+    which the compiler allocates by liveness rather than all at once.
+    ``address`` is (partition, byte offset) for direct allocation; ``kind`` is
+    input | output | internal | constant."""
 
-    id: int
-    name: str
-    buffer: str
-    shape: tuple[int, ...]
-    dtype: str
-    itemsize: int
-    partitions: int
-    bytes_per_partition: int
-    block_copies: int = 1
-    address: tuple[int, int] | None = None  # (partition, byte offset) for direct allocation
-    kind: str = "internal"  # input | output | internal | constant
-    created_seq: int = 0
-    loop: int = 0
+    __slots__ = ("id", "name", "buffer", "shape", "dtype", "itemsize", "partitions", "bytes_per_partition",
+                 "block_copies", "address", "kind", "created_seq", "loop")
+
+    def __init__(self, id: int, name: str, buffer: str, shape: tuple[int, ...], dtype: str, itemsize: int,
+                 partitions: int, bytes_per_partition: int, block_copies: int = 1,
+                 address: tuple[int, int] | None = None, kind: str = "internal", created_seq: int = 0,
+                 loop: int = 0):
+        self.id = id
+        self.name = name
+        self.buffer = buffer
+        self.shape = shape
+        self.dtype = dtype
+        self.itemsize = itemsize
+        self.partitions = partitions
+        self.bytes_per_partition = bytes_per_partition
+        self.block_copies = block_copies
+        self.address = address
+        self.kind = kind
+        self.created_seq = created_seq
+        self.loop = loop
+
+    def __repr__(self) -> str:
+        return f"TensorInfo(t{self.id} {self.name} {self.buffer} {list(self.shape)} {self.dtype} {self.kind})"
 
 
 @dataclass

@@ -8,6 +8,9 @@ destination of the assignment; anything else assigned is a real copy.
 
 from __future__ import annotations
 
+import math
+import sys
+
 import numpy as np
 
 from autocomp.nki import dtypes as dt
@@ -15,8 +18,11 @@ from autocomp.nki.errors import raise_error
 from autocomp.nki.ops import data as data_ops
 from autocomp.nki.ops.common import new_tile
 from autocomp.nki.runtime import current
+from autocomp.nki.source import _is_internal
 from autocomp.nki.tile import Allocation, Tile
 from autocomp.nki.trace import DVE, HBM, PE, PSUM, SBUF
+
+PSUM_BANK_BYTES = 2048
 
 
 class Buffer:
@@ -82,6 +88,15 @@ def _resolve_buffer(buffer):
     raise_error("err_invalid_argument", f"unknown buffer {buffer!r}; use nl.sbuf, nl.psum, nl.hbm or nl.shared_hbm")
 
 
+def _in_kernel_body() -> bool:
+    """True when the NKI call comes straight from the top-level kernel function, not a helper it calls."""
+    frame = sys._getframe(1)
+    while frame is not None and _is_internal(frame.f_code.co_filename):
+        frame = frame.f_back
+    caller = frame.f_back if frame is not None else None
+    return caller is not None and caller.f_code.co_name == "run_kernel" and _is_internal(caller.f_code.co_filename)
+
+
 def allocate(shape, dtype, buffer=None, name: str = "", fill="sentinel") -> Tile:
     ctx = current()
     dims, par = _parse_shape(shape)
@@ -93,7 +108,7 @@ def allocate(shape, dtype, buffer=None, name: str = "", fill="sentinel") -> Tile
                         "HBM tensors cannot be created with an initial value (nl.zeros/full on HBM); create it with "
                         "nl.ndarray and store an initialised SBUF tile into it")
         if shared:
-            if ctx.loop != 0 or ctx.depth > 1:
+            if ctx.loop != 0 or ctx.depth > 1 or not _in_kernel_body():
                 raise_error("err_shared_hbm_must_in_kernel_level",
                             "nl.shared_hbm tensors can only be created at the top level of the kernel, outside loops "
                             "and sub-kernels")
@@ -117,13 +132,14 @@ def allocate(shape, dtype, buffer=None, name: str = "", fill="sentinel") -> Tile
         raise_error("err_insufficient_rank",
                     f"on-chip tensor of shape {list(dims)} needs at least 2 dimensions (partition, free); "
                     "use shape (P, 1)")
-    free_bytes = int(np.prod(dims[par + 1:])) * dtype.itemsize if len(dims) > par + 1 else dtype.itemsize
-    if kind == PSUM and free_bytes > 2048 * 8:
+    free_bytes = math.prod(dims[par + 1:]) * dtype.itemsize if len(dims) > par + 1 else dtype.itemsize
+    if kind == PSUM and free_bytes > PSUM_BANK_BYTES:
         raise_error("err_size_of_dimension_exceed_arch_limit",
-                    f"PSUM tile of {free_bytes} bytes per partition exceeds PSUM's 16 KiB per partition")
-    if kind == SBUF and int(np.prod(dims[par + 1:] or (1,))) > 65536:
+                    f"PSUM tile of {free_bytes} bytes per partition exceeds one 2 KiB PSUM bank "
+                    "(nl.tile_size.psum_fmax = 512 fp32); use block dimensions, e.g. (n, nl.par_dim(128), 512)")
+    if kind == SBUF and math.prod(dims[par + 1:]) > 65536:
         raise_error("err_size_of_dimension_exceed_arch_limit",
-                    f"SBUF tile free size {int(np.prod(dims[par + 1:]))} exceeds 64K elements per partition")
+                    f"SBUF tile free size {math.prod(dims[par + 1:])} exceeds 64K elements per partition")
     address = allocator.place(dims, par, dtype) if allocator is not None else None
     fill_value = "sentinel" if fill == "sentinel" else fill
     t = new_tile(dims, dtype, kind, name=name or None, fill=fill_value, par_axis=par, address=address)
@@ -133,7 +149,7 @@ def allocate(shape, dtype, buffer=None, name: str = "", fill="sentinel") -> Tile
 def check_assign_shapes(dst: Tile, value: Tile) -> None:
     if dst.shape == value.shape:
         return
-    dn, vn = int(np.prod(dst.shape)), int(np.prod(value.shape))
+    dn, vn = math.prod(dst.shape), math.prod(value.shape)
     if dn < vn:
         raise_error("err_store_dst_shape_smaller_than_other_shape",
                     f"cannot assign a tile of shape {list(value.shape)} into a destination of shape {list(dst.shape)}; "
@@ -157,6 +173,7 @@ def assign(dst: Tile, value) -> None:
         raise_error("err_unsupported_memory",
                     "cannot assign into an HBM tensor; write it with nl.store(dst, value=tile)")
     if ins is not None and value.is_full and _can_retarget(ins, src, dst):
+        _check_matmul_dst(ins, dst)
         _retarget(dst, value, ins)
         return
     from autocomp.nki.ops.data import tensor_copy
@@ -185,15 +202,29 @@ def _can_retarget(ins, src: Allocation, dst: Tile) -> bool:
     return dst.buffer in (SBUF, PSUM)
 
 
+def _check_matmul_dst(ins, dst: Tile) -> None:
+    """The Tensor engine writes matmul results to PSUM in fp32 (or bf16 on trn3), whatever tile holds them."""
+    if ins.opcode != "MATMUL" or dst.buffer != PSUM or dst.dtype == dt.float32:
+        return
+    if current().target == "trn3" and dst.dtype == dt.bfloat16:
+        return
+    raise_error("err_unsupported_dtype",
+                f"a matmul result cannot go into a {dt.dtype_name(dst.dtype)} PSUM tile: the Tensor engine writes "
+                "float32; declare the PSUM tile as nl.float32 and cast when copying it out (nl.copy(..., dtype=))")
+
+
 def _retarget(dst: Tile, value: Tile, ins) -> None:
     """Make the instruction that produced ``value`` write into ``dst`` instead."""
     ctx = current()
     src = value.alloc
     mask = src.pending_mask
-    if ctx.numerics:
+    if ctx.numerics and mask is None and dst.is_full and dst.shape == value.shape and dst.dtype == value.dtype:
+        _adopt(dst.alloc, src)
+        dst.alloc.mark_written()
+    elif ctx.numerics:
         vals = src.data
         if dst.shape != value.shape:
-            vals = vals.reshape(dst.shape) if vals.size == int(np.prod(dst.shape)) else np.broadcast_to(vals, dst.shape)
+            vals = vals.reshape(dst.shape) if vals.size == math.prod(dst.shape) else np.broadcast_to(vals, dst.shape)
         dst.write(vals, mask)
     else:
         dst.alloc.mark_written()
@@ -201,6 +232,20 @@ def _retarget(dst: Tile, value: Tile, ins) -> None:
     ins.dst = (acc,) + tuple(ins.dst[1:])
     src.producer = None
     ctx.trace.tensors.pop(src.id, None)
+
+
+def _adopt(dst, src) -> None:
+    """Move a dying temporary's values (lazy view, pending matmuls or array) into ``dst`` without copying."""
+    if src._lazy is not None:
+        dst.set_lazy(src._lazy, src._lazy_src)
+    elif src._pending is not None:
+        dst.set_values(src._data)  # the group's base: the zeros marker or an array
+        dst._pending, src._pending = src._pending, None
+        for a, b in dst._pending:
+            a[1].add_reader(dst)
+            b[1].add_reader(dst)
+    else:
+        dst.set_values(src.data)
 
 
 def inplace(dst: Tile, value, op_name: str):
@@ -211,8 +256,12 @@ def inplace(dst: Tile, value, op_name: str):
     if (op_name == "add" and isinstance(value, Tile) and dst.buffer == PSUM and value.alloc.producer is not None
             and value.alloc.producer.opcode in ("MATMUL", "TRANSPOSE") and value.is_full):
         ins = value.alloc.producer
+        _check_matmul_dst(ins, dst)
         ctx = current()
-        if ctx.numerics:
+        if ctx.numerics and dst.is_full and dst.shape == value.shape:
+            dst.alloc.take_pending(value.alloc)
+            dst.alloc.mark_written()
+        elif ctx.numerics:
             prev = dst.view().astype(np.float32)
             add = value.alloc.data.reshape(prev.shape)
             dst.write(prev + add)

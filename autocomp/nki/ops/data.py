@@ -59,7 +59,15 @@ def dma_copy(dst: Tile, src: Tile, api: str, mask: Mask | None = None, queue: st
             raise_error("err_store_dst_shape_smaller_than_other_shape",
                         f"{api}: destination {list(dst.shape)} is smaller than source {list(src.shape)}")
     cast = src.dtype != dst.dtype
-    if numerics():
+    if (numerics() and src_values is None and mask is None and not cast and not transpose and dst.is_full
+            and src.arrays is None and not src.oob):
+        # A plain copy into a whole tile: share the source's memory until either side is written.
+        view, owner = src.owner_view()
+        if view.shape != dst.shape:
+            view = view.reshape(dst.shape)
+        dst.alloc.set_lazy(view, owner)
+        dst.alloc.mark_written()
+    elif numerics():
         vals = src_values if src_values is not None else src.read(mask)
         if transpose:
             vals = vals.T

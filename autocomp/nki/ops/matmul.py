@@ -75,7 +75,14 @@ def nc_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: b
                     f"{api}: result tile {list(dst.shape)} does not match [M={m}, N={n}] of stationary "
                     f"{list(stationary.shape)} and moving {list(moving.shape)}")
     fp32 = _check_matmul_dtypes(api, stationary, moving)
-    if numerics():
+    if numerics() and dst.is_full and dst.shape == (m, n) and stationary.shape == (k, m) and moving.shape == (k, n):
+        # Deferred: the accumulation group runs as one BLAS call when PSUM is read.
+        if accumulate and not dst.alloc.written:
+            warn(f"{api}: accumulating into PSUM that was never initialised; start the group with an "
+                 "overwriting matmul or nl.zeros(..., buffer=nl.psum)", "warn_uninitialized_accumulate")
+        dst.alloc.defer_matmul(stationary.owner_view(), moving.owner_view(), accumulate)
+        dst.alloc.mark_written()
+    elif numerics():
         a = compute_values(stationary).reshape(k, m)
         b = compute_values(moving).reshape(k, n)
         r = a.T @ b
