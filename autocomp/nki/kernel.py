@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from autocomp.nki import dtypes as dt
+from autocomp.nki.capacity import check_capacity
 from autocomp.nki.errors import raise_error
 from autocomp.nki.runtime import KernelContext, activate, current_or_none, normalize_target
 from autocomp.nki.shapes import TensorSpec
@@ -71,7 +72,7 @@ def _annotation_spec(param) -> TensorSpec | None:
     return ann if isinstance(ann, TensorSpec) else None
 
 
-def _make_input(ctx: KernelContext, name: str, value, param, kind_out: list) -> Any:
+def _make_input(ctx: KernelContext, name: str, value, param, kind_out: list, fn=None) -> Any:
     arr, kind = _to_numpy(value)
     spec = _annotation_spec(param) if param is not None else None
     if isinstance(value, TensorSpec):
@@ -95,8 +96,10 @@ def _make_input(ctx: KernelContext, name: str, value, param, kind_out: list) -> 
     if spec is not None:
         if tuple(spec.shape) != tuple(shape):
             raise_error("err_annotation_shape_mismatch",
-                        f"argument {name!r} has shape {list(shape)} but the kernel annotates it as {spec!r}")
-        mutable = mutable or spec.mutable
+                        f"argument {name!r} has shape {list(shape)} but the kernel annotates it as {spec!r}",
+                        location=def_location(fn))
+    # nt.mutable_tensor, bare or with a shape, makes the parameter writable.
+    mutable = mutable or bool(getattr(getattr(param, "annotation", None), "mutable", False))
     if len(shape) == 0:
         shape, data = (1,), (data.reshape(1) if data is not None else None)
     alloc = Allocation(ctx, name, HBM, tuple(shape), dtype, -1, kind="input", data=data)
@@ -170,8 +173,8 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | None = None, grid:
     previous = activate(ctx)
     kinds: list[str] = []
     try:
-        call_args = [_make_input(ctx, n, a, params.get(n), kinds) for n, a in zip(names, args)]
-        call_kwargs = {k: _make_input(ctx, k, v, params.get(k), kinds) for k, v in kwargs.items()}
+        call_args = [_make_input(ctx, n, a, params.get(n), kinds, fn) for n, a in zip(names, args)]
+        call_kwargs = {k: _make_input(ctx, k, v, params.get(k), kinds, fn) for k, v in kwargs.items()}
         inputs = [a for a in list(call_args) + list(call_kwargs.values()) if isinstance(a, Tile)]
         points = list(itertools.product(*[range(g) for g in ctx.grid])) if ctx.grid else [()]
         struct, out_tiles = None, []
@@ -181,7 +184,8 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | None = None, grid:
             result = fn(*call_args, **call_kwargs)
             ctx.depth = 0
             struct, out_tiles = _collect(result)
-            _check_outputs(out_tiles, inputs)
+            _check_outputs(out_tiles, inputs, fn)
+        check_capacity(ctx.trace, strict)
         outputs = None
         if numerics:
             kind = kinds[0] if kinds else "numpy"
@@ -193,7 +197,21 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | None = None, grid:
     return SimResult(outputs=outputs, trace=ctx.trace)
 
 
-def _check_outputs(out_tiles: list[Tile], inputs: list[Tile]) -> None:
+def def_location(fn) -> tuple[str, int] | None:
+    """Where errors about a kernel as a whole point (its outputs, its signature): the ``def`` line."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    try:
+        lines, first = inspect.getsourcelines(fn)
+    except (OSError, TypeError):
+        return code.co_filename, code.co_firstlineno
+    line = next((first + i for i, text in enumerate(lines) if text.lstrip().startswith(("def ", "async def "))),
+                first)
+    return code.co_filename, line
+
+
+def _check_outputs(out_tiles: list[Tile], inputs: list[Tile], fn=None) -> None:
     returned = {id(t.alloc) for t in out_tiles}
     for t in out_tiles:
         a = t.alloc
@@ -203,13 +221,15 @@ def _check_outputs(out_tiles: list[Tile], inputs: list[Tile]) -> None:
                         "(nl.ndarray(..., buffer=nl.shared_hbm)) after storing the result into it")
         if not a.written:
             raise_error("err_tensor_output_not_written_to",
-                        f"output tensor {a.name} is never written; store results into it (is a loop empty?)")
+                        f"output tensor {a.name} is never written; store results into it (is a loop empty?)",
+                        location=def_location(fn))
         a.returned = True
     for t in inputs:
         a = t.alloc
         if a.mutable and a.kind == "input" and id(a) not in returned and a.dirty:
             raise_error("err_mutable_parameter_not_returned",
-                        f"mutable parameter {a.name} is written but not returned; return it from the kernel")
+                        f"mutable parameter {a.name} is written but not returned; return it from the kernel",
+                        location=def_location(fn))
 
 
 def _write_back_mutable(args, names, inputs: list[Tile]) -> None:

@@ -41,6 +41,7 @@ class KernelContext:
     trace: Trace = field(default_factory=Trace)
     loop: int = 0
     active_loops: set = field(default_factory=set)
+    loop_stack: list = field(default_factory=list)  # ids of the loop constructs we are inside, outermost first
     shared_allocs: list = field(default_factory=list)  # shared_hbm tensors, reused across SPMD instances
     shared_cursor: int = 0
     next_loop_id: int = 1
@@ -67,6 +68,7 @@ class KernelContext:
         loop_id = self.next_loop_id
         self.next_loop_id += 1
         self.active_loops.add(loop_id)
+        self.loop_stack.append(loop_id)
         return loop_id
 
     def set_iteration(self, parent: int, loop_id: int, kind: str, iteration: int, trip_count: int) -> None:
@@ -76,6 +78,8 @@ class KernelContext:
 
     def exit_loop(self, loop_id: int, parent: int) -> None:
         self.active_loops.discard(loop_id)
+        if self.loop_stack and self.loop_stack[-1] == loop_id:
+            self.loop_stack.pop()
         self.loop = parent
 
 
@@ -109,9 +113,50 @@ def loop_range(kind: str, args: tuple, api: str):
     trip = len(r)
     parent = ctx.loop
     loop_id = ctx.enter_loop(kind, trip)
+    start = len(ctx.trace.instructions)
+    first_tensor = ctx.next_tensor_id
+    finished = False
     try:
         for it, value in enumerate(r):
             ctx.set_iteration(parent, loop_id, kind, it, trip)
             yield value
+        finished = True
     finally:
         ctx.exit_loop(loop_id, parent)
+    if finished and kind == "affine" and ctx.dialect == "v1" and trip > 1:
+        check_affine_writes(ctx, start, loop_id, first_tensor)
+
+
+def check_affine_writes(ctx: KernelContext, start: int, loop_id: int, first_tensor: int) -> None:
+    """An affine_range may not write one location from several iterations unless it accumulates.
+
+    Only tensors that outlive the loop matter (allocated before it); ``+=`` accumulation
+    (PSUM matmul groups, ``acc += x``) is associative and allowed.
+    """
+    trace = ctx.trace
+    frames = trace.loops
+    seen: dict[tuple, int] = {}
+    for ins in trace.instructions[start:]:
+        attrs = ins.attrs
+        if attrs is not None and attrs.get("accumulate"):
+            continue
+        for acc in ins.dst:
+            info = trace.tensors.get(acc.tensor)
+            if info is None or acc.tensor >= first_tensor or info.kind == "input":
+                continue
+            if any(s.tensor == acc.tensor for s in ins.src):
+                continue  # read-modify-write accumulation such as acc += x
+            frame = ins.loop
+            while frame > 0 and frames[frame].loop_id != loop_id:
+                frame = frames[frame].parent
+            iteration = frames[frame].iteration
+            key = (acc.tensor, acc.partition_start, acc.partitions, acc.offset, acc.pattern)
+            first = seen.setdefault(key, iteration)
+            if first != iteration:
+                from autocomp.nki.errors import NkiError
+
+                raise NkiError(
+                    f"tensor {info.name} is written at the same location in iterations {first} and {iteration} of an "
+                    "nl.affine_range loop, whose iterations must be independent; use nl.sequential_range, or index "
+                    "the destination by the loop variable",
+                    code="err_unexpected_output_dependencies", location=(trace.files[ins.loc], ins.line))

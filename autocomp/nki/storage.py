@@ -63,7 +63,7 @@ class Allocation:
 
     __slots__ = ("id", "name", "buffer", "shape", "dtype", "dtname", "_data", "par_axis", "kind", "mutable",
                  "written", "producer", "pending_mask", "loop_id", "strides", "numel_pp", "address", "_lazy",
-                 "_lazy_src", "_pending", "_readers", "_f32", "returned", "dirty", "__weakref__")
+                 "_lazy_src", "_pending", "_readers", "_f32", "returned", "dirty", "scope", "__weakref__")
 
     def __init__(self, ctx, name: str, buffer: str, shape: tuple[int, ...], dtype: np.dtype, par_axis: int,
                  kind: str = "internal", fill: str | float | None = "sentinel", address=None, data=None):
@@ -80,6 +80,8 @@ class Allocation:
         self.producer = None  # instruction whose result this temporary holds (for assignment retargeting)
         self.pending_mask = None
         self.loop_id = ctx.loop
+        # The innermost loop construct it was created in: legacy kernels may not use it after that loop.
+        self.scope = ctx.loop_stack[-1] if ctx.loop_stack else 0
         self.address = address
         self.returned = False
         self.dirty = False  # written by the kernel (inputs start written but not dirty)

@@ -50,7 +50,14 @@ def new_tile(shape, dtype, buffer: str = SBUF, name: str | None = None, fill="se
 def operand(x, api: str, arg: str) -> Tile:
     """An input tile; using it ends its life as an assignable temporary."""
     if isinstance(x, Tile):
-        x.alloc.producer = None
+        a = x.alloc
+        a.producer = None
+        if a.scope:
+            ctx = current()
+            if a.scope not in ctx.active_loops and ctx.dialect == "v1":
+                raise_error("err_local_variable_used_out_of_scope",
+                            f"{api}: tensor {a.name} was created inside a loop and is used after the loop ended; "
+                            "allocate it before the loop if its value must outlive the loop")
         return x
     raise_error("err_invalid_argument",
                 f"{api}: argument {arg!r} must be a tile (a tensor or an indexed region of one), got "

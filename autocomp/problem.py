@@ -1,0 +1,293 @@
+"""Problem directories: what to optimize, how to check it, what may be tuned.
+
+```
+problems/<name>/
+  problem.toml   name, description, function, dialect, target, seeds, [tolerance], [knobs], ...
+  kernel.py      the baseline NKI kernel
+  reference.py   make_inputs(rng) -> tuple of arrays; reference(*inputs) -> array | tuple
+                 optional make_check_inputs(rng) (smaller inputs for correctness, with check_shapes = true)
+```
+
+``Problem.load(path)`` validates everything and turns every mistake into one
+``ProblemError`` naming the file and the fix. The problem author's reference
+code is trusted and runs in this process; candidate kernels never do (see
+autocomp.evaluate).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import sys
+import traceback
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+KnobValue = int | float | str | bool
+
+
+class ProblemError(Exception):
+    """A problem directory that cannot be used; the message says which file and what to fix."""
+
+
+class Tolerance(BaseModel):
+    """Pass when rel-L2 error <= rel_l2 AND every element has |out - ref| <= atol + rtol * |ref|."""
+
+    model_config = ConfigDict(extra="forbid")
+    rel_l2: float = Field(1e-2, gt=0)
+    atol: float = Field(1e-2, ge=0)
+    rtol: float = Field(1e-2, ge=0)
+
+
+class ProblemSpec(BaseModel):
+    """The contents of problem.toml."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    function: str = Field(pattern=r"^[A-Za-z_]\w*$")
+    dialect: Literal["v1", "v2"] = "v1"
+    target: Literal["trn1", "trn2", "trn3"] = "trn1"
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
+    tolerance: Tolerance = Field(default_factory=Tolerance)
+    knobs: dict[str, list[KnobValue]] = Field(default_factory=dict)
+    check_shapes: bool = False
+    allow_downcast: bool = False
+    timeout_s: float = Field(300.0, gt=0)
+    allowed_imports: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("seeds")
+    @classmethod
+    def _enough_seeds(cls, v: list[int]) -> list[int]:
+        if len(v) < 3:
+            raise ValueError("give at least 3 seeds, e.g. seeds = [0, 1, 2]: one seed can hide a wrong kernel")
+        if len(set(v)) != len(v):
+            raise ValueError("seeds must be distinct")
+        return v
+
+    @field_validator("knobs")
+    @classmethod
+    def _knob_names(cls, v: dict[str, list]) -> dict[str, list]:
+        for name, values in v.items():
+            if not name.isidentifier():
+                raise ValueError(f"knob {name!r} is not a Python identifier")
+            if not values:
+                raise ValueError(f"knob {name!r} has no values; list the values to try, e.g. {name} = [128, 256]")
+        return v
+
+
+def _format_validation(path: Path, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"unknown key {loc!r}: remove it (known keys: {', '.join(ProblemSpec.model_fields)})")
+        elif e["type"] == "missing":
+            lines.append(f"missing required key {loc!r}")
+        else:
+            lines.append(f"{loc}: {e['msg']} (got {e.get('input')!r})")
+    return f"{path}: " + "; ".join(lines)
+
+
+class Problem:
+    """A loaded, validated problem directory."""
+
+    def __init__(self, root: Path, spec: ProblemSpec):
+        self.root = root
+        self.spec = spec
+        self._references: dict[int, tuple[np.ndarray, ...]] = {}
+
+    # ------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, path: str | Path) -> Problem:
+        """Load and validate ``path`` (a problem directory or its problem.toml)."""
+        root = Path(path)
+        if root.name == "problem.toml":
+            root = root.parent
+        if not root.exists():
+            raise ProblemError(f"{root}: no such problem directory; list problems with `autocomp problems list`")
+        toml_path = root / "problem.toml"
+        for required in ("problem.toml", "kernel.py", "reference.py"):
+            if not (root / required).is_file():
+                raise ProblemError(f"{root / required}: missing; a problem directory needs problem.toml, kernel.py "
+                                   "and reference.py (scaffold one with `autocomp problems new NAME`)")
+        try:
+            data = tomllib.loads(toml_path.read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise ProblemError(f"{toml_path}: invalid TOML: {e}") from None
+        try:
+            spec = ProblemSpec.model_validate(data)
+        except ValidationError as e:
+            raise ProblemError(_format_validation(toml_path, e)) from None
+        problem = cls(root, spec)
+        problem._check_kernel_file()
+        problem._check_reference()
+        return problem
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def kernel_path(self) -> Path:
+        return self.root / "kernel.py"
+
+    @property
+    def reference_path(self) -> Path:
+        return self.root / "reference.py"
+
+    @cached_property
+    def baseline_source(self) -> str:
+        return self.kernel_path.read_text()
+
+    @cached_property
+    def content_hash(self) -> str:
+        """Hash of every problem file: keys caches of references and evaluations."""
+        h = hashlib.sha256()
+        for name in ("problem.toml", "kernel.py", "reference.py"):
+            h.update(name.encode())
+            h.update((self.root / name).read_bytes())
+        return h.hexdigest()[:16]
+
+    def _check_kernel_file(self) -> None:
+        path = self.kernel_path
+        try:
+            tree = ast.parse(self.baseline_source, filename=str(path))
+        except SyntaxError as e:
+            raise ProblemError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
+        funcs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        if self.spec.function not in funcs:
+            raise ProblemError(f"{path}: no top-level function {self.spec.function!r} (problem.toml `function`); "
+                               f"functions defined: {', '.join(sorted(funcs)) or 'none'}")
+        constants = module_constants(tree)
+        for knob, values in self.spec.knobs.items():
+            if knob not in constants:
+                raise ProblemError(f"{path}: knob {knob!r} from problem.toml is not a module-level constant of the "
+                                   f"kernel; define it, e.g. `{knob} = {values[0]!r}`")
+
+    @cached_property
+    def reference_module(self):
+        path = self.reference_path
+        name = f"autocomp_reference_{self.content_hash}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as e:
+            raise ProblemError(f"{_where(path, e)}: importing reference.py failed: {type(e).__name__}: {e}") from None
+        for fn in ("make_inputs", "reference") + (("make_check_inputs",) if self.spec.check_shapes else ()):
+            if not callable(getattr(module, fn, None)):
+                raise ProblemError(f"{path}: missing function {fn}(...)"
+                                   + (" (required because problem.toml sets check_shapes = true)"
+                                      if fn == "make_check_inputs" else ""))
+        return module
+
+    def _check_reference(self) -> None:
+        inputs = self.inputs(self.spec.seeds[0])
+        self.reference_outputs(self.spec.seeds[0], inputs)
+
+    # ------------------------------------------------------------ inputs and references
+    def inputs(self, seed: int, *, check: bool = True) -> tuple[np.ndarray, ...]:
+        """Inputs for ``seed``: the correctness-check inputs, or the full timing inputs (``check=False``)."""
+        module = self.reference_module
+        fn = module.make_check_inputs if (check and self.spec.check_shapes) else module.make_inputs
+        try:
+            result = fn(np.random.default_rng(seed))
+        except Exception as e:
+            raise ProblemError(f"{_where(self.reference_path, e)}: {fn.__name__}(rng) failed: "
+                               f"{type(e).__name__}: {e}") from None
+        if isinstance(result, np.ndarray):
+            result = (result,)
+        if not isinstance(result, (tuple, list)) or not result:
+            raise ProblemError(f"{self.reference_path}: {fn.__name__}(rng) must return a tuple of numpy arrays, "
+                               f"got {type(result).__name__}")
+        from autocomp.nki import dtypes as dt
+
+        for i, arr in enumerate(result):
+            if not isinstance(arr, np.ndarray):
+                raise ProblemError(f"{self.reference_path}: {fn.__name__}(rng) item {i} is {type(arr).__name__}, not "
+                                   "a numpy array")
+            try:
+                dt.as_dtype(arr.dtype)
+            except TypeError:
+                raise ProblemError(f"{self.reference_path}: {fn.__name__}(rng) item {i} has dtype {arr.dtype}, which "
+                                   "NKI does not support; use float32, bfloat16 (ml_dtypes), float16 or an int type") \
+                    from None
+            if arr.dtype == np.float64:
+                raise ProblemError(f"{self.reference_path}: {fn.__name__}(rng) item {i} is float64, which the "
+                                   "hardware has no support for; cast inputs to float32 or bfloat16")
+        return tuple(result)
+
+    def reference_outputs(self, seed: int, inputs: tuple[np.ndarray, ...] | None = None) -> tuple[np.ndarray, ...]:
+        """Reference outputs for ``seed`` (computed once from pristine inputs, then cached)."""
+        if seed in self._references:
+            return self._references[seed]
+        if inputs is None:
+            inputs = self.inputs(seed)
+        pristine = tuple(np.array(a, copy=True) for a in inputs)
+        try:
+            out = self.reference_module.reference(*pristine)
+        except Exception as e:
+            raise ProblemError(f"{_where(self.reference_path, e)}: reference(*inputs) failed: {type(e).__name__}: "
+                               f"{e}") from None
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        result = []
+        for i, o in enumerate(outs):
+            arr = np.asarray(o)
+            if arr.dtype == object or arr.dtype.kind not in "fiub" and "float" not in str(arr.dtype):
+                raise ProblemError(f"{self.reference_path}: reference output {i} is not numeric (dtype {arr.dtype})")
+            result.append(arr)
+        self._references[seed] = tuple(result)
+        return self._references[seed]
+
+    def input_specs(self):
+        """Shapes and dtypes of the full timing inputs (TensorSpec placeholders)."""
+        from autocomp.nki.shapes import TensorSpec
+
+        return tuple(TensorSpec(a.shape, a.dtype) for a in self.inputs(self.spec.seeds[0], check=False))
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.spec.description, "function": self.spec.function,
+                "dialect": self.spec.dialect, "target": self.spec.target, "seeds": self.spec.seeds,
+                "tolerance": self.spec.tolerance.model_dump(), "knobs": self.spec.knobs, "path": str(self.root)}
+
+    def __repr__(self) -> str:
+        return f"Problem({self.name!r}, {self.root})"
+
+
+def module_constants(tree: ast.Module) -> dict[str, Any]:
+    """Module-level ``NAME = literal`` assignments of a kernel file."""
+    consts = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                consts[node.targets[0].id] = ast.literal_eval(node.value)
+            except (ValueError, SyntaxError):
+                continue
+    return consts
+
+
+def _where(path: Path, exc: BaseException) -> str:
+    """``path:line`` of the deepest traceback frame inside ``path``."""
+    line = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if Path(frame.f_code.co_filename).resolve() == path.resolve():
+            line = lineno
+    return f"{path}:{line}" if line else str(path)
+
+
+def find_problems(root: str | Path = "problems") -> list[Path]:
+    """Problem directories under ``root`` (those with a problem.toml)."""
+    root = Path(root)
+    return sorted(p.parent for p in root.glob("*/problem.toml"))

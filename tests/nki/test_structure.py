@@ -1,0 +1,93 @@
+"""Liveness-based capacity, loop scope and affine_range output dependencies."""
+
+import numpy as np
+import pytest
+
+import autocomp.nki
+from autocomp.nki import run_kernel
+from autocomp.nki.errors import NkiError, NkiWarning
+
+autocomp.nki.install()
+import neuronxcc.nki.language as nl  # noqa: E402
+
+
+def blocked_copy(a):
+    """A block tensor far larger than SBUF whose blocks are live one at a time: fits."""
+    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+    big = nl.ndarray((64, nl.par_dim(128), 8192), dtype=nl.float32, buffer=nl.sbuf)  # 2 MiB per partition
+    for i in nl.affine_range(64):
+        big[i] = nl.load(a[i * 128:(i + 1) * 128, :])
+        nl.store(out[i * 128:(i + 1) * 128, :], value=big[i])
+    return out
+
+
+def many_live(a):
+    """Keeps 40 tiles of 8 KiB per partition live at once: 320 KiB > 176 KiB usable."""
+    out = nl.ndarray((128, 2048), dtype=a.dtype, buffer=nl.shared_hbm)
+    tiles = [nl.load(a[:, j * 2048:(j + 1) * 2048]) for j in range(40)]
+    acc = tiles[0]
+    for t in tiles[1:]:
+        acc = nl.add(acc, t)
+    nl.store(out, value=acc)
+    return out
+
+
+def test_block_dimensions_use_liveness_not_their_product():
+    a = np.random.default_rng(0).standard_normal((64 * 128, 8192)).astype(np.float32)
+    result = run_kernel(blocked_copy, (autocomp.nki.TensorSpec(a.shape, np.float32),), numerics=False)
+    assert result.trace.spill_bytes == 0
+    assert result.trace.sbuf_peak_bytes_per_partition <= 2 * 8192 * 4
+
+
+def test_over_capacity_warns_with_spill_bytes_and_fails_in_strict_mode():
+    spec = autocomp.nki.TensorSpec((128, 40 * 2048), np.float32)
+    with pytest.warns(NkiWarning, match="spill"):
+        result = run_kernel(many_live, (spec,), numerics=False)
+    assert result.trace.spill_bytes > 0
+    assert result.trace.sbuf_peak_bytes_per_partition > 176 * 1024
+    with pytest.raises(NkiError) as err:
+        run_kernel(many_live, (spec,), numerics=False, strict=True)
+    assert err.value.code == "err_sbuf_capacity_exceeded"
+
+
+def use_after_loop(a):
+    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+    for i in nl.affine_range(2):
+        t = nl.load(a)
+    nl.store(out, value=t)  # t belongs to the loop body
+    return out
+
+
+def test_tile_used_after_its_loop_is_out_of_scope():
+    with pytest.raises(NkiError) as err:
+        run_kernel(use_after_loop, (np.zeros((128, 4), np.float32),))
+    assert err.value.code == "err_local_variable_used_out_of_scope"
+    assert err.value.location[1] == use_after_loop.__code__.co_firstlineno + 4
+
+
+def same_location_each_iteration(a):
+    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+    buf = nl.ndarray((4, nl.par_dim(128), 64), dtype=a.dtype, buffer=nl.sbuf)
+    for i in nl.affine_range(4):
+        buf[0] = nl.load(a[i * 128:(i + 1) * 128, :])
+    nl.store(out[0:128, :], value=buf[0])
+    return out
+
+
+def different_location_each_iteration(a):
+    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+    buf = nl.ndarray((4, nl.par_dim(128), 64), dtype=a.dtype, buffer=nl.sbuf)
+    for i in nl.affine_range(4):
+        buf[i] = nl.load(a[i * 128:(i + 1) * 128, :])
+        nl.store(out[i * 128:(i + 1) * 128, :], value=buf[i])
+    return out
+
+
+def test_affine_range_writing_one_location_twice_is_an_error():
+    a = np.ones((512, 64), np.float32)
+    with pytest.raises(NkiError) as err:
+        run_kernel(same_location_each_iteration, (a,))
+    assert err.value.code == "err_unexpected_output_dependencies"
+    assert err.value.location[1] == same_location_each_iteration.__code__.co_firstlineno + 4
+    out = run_kernel(different_location_each_iteration, (a,)).outputs
+    np.testing.assert_array_equal(out, a)
