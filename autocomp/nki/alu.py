@@ -178,7 +178,7 @@ def alu(op) -> AluOp:
         return op
     if isinstance(op, ActFunc) and op.name in ALU_OPS:
         return ALU_OPS[op.name]
-    name = getattr(op, "name", op)
+    name = getattr(op, "name", None) or getattr(op, "__name__", op)  # nl.add / np.add are plain functions
     if isinstance(name, str) and name in ALU_OPS:
         return ALU_OPS[name]
     from autocomp.nki.errors import raise_error
@@ -191,7 +191,7 @@ def act(op) -> ActFunc:
     """Resolve an activation ``op=`` argument."""
     if isinstance(op, ActFunc):
         return op
-    name = getattr(op, "name", op)
+    name = getattr(op, "name", None) or getattr(op, "__name__", op)  # nl.add / np.add are plain functions
     if isinstance(name, str) and name in ACT_FUNCS:
         return ACT_FUNCS[name]
     from autocomp.nki.errors import raise_error

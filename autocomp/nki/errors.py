@@ -98,6 +98,7 @@ ERROR_CLASSES: dict[str, type[NkiError]] = {
     "err_unsupported_dtype": NkiTypeError,
     "err_activation_bias_invalid_type": NkiTypeError,
     "err_activation_scale_invalid_type": NkiTypeError,
+    "err_activation_scale_scalar_or_vector": NkiTypeError,
     "err_1d_arange_not_supported": NkiSyntaxError,
     "err_unsupported_mixing_basic_advanced_tensor_indexing": NkiSyntaxError,
     "err_tensor_access_out_of_bound": NkiIndexError,
@@ -146,7 +147,7 @@ ERROR_CLASSES: dict[str, type[NkiError]] = {
 }
 
 
-def raise_error(code: str, message: str) -> None:
-    """Raise the NkiError subclass registered for ``code``."""
+def raise_error(code: str, message: str, location: tuple[str, int] | None = None) -> None:
+    """Raise the NkiError subclass registered for ``code`` (at ``location``, else the current kernel line)."""
     cls = ERROR_CLASSES.get(code, NkiError)
-    raise cls(message, code=code)
+    raise cls(message, code=code, location=location)

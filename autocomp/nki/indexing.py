@@ -39,6 +39,12 @@ def _truth_error(what: str) -> None:
     )
 
 
+def _index_assignment_error(what: str) -> None:
+    raise_error("err_cannot_assign_to_index",
+                f"{what} built from nl.arange / nl.mgrid does not support item assignment; turn it into a tile "
+                "with nisa.iota(expr, dtype=...) first and assign into that")
+
+
 class IndexExpr:
     """An affine index over a grid of ``ndim`` axes (``terms``: axis -> coeff)."""
 
@@ -126,7 +132,9 @@ class IndexExpr:
 
     def _compare(self, other, op) -> Mask:
         o = other.values if isinstance(other, IndexExpr) else other
-        return Mask(op(self.values, o), non_affine=not self.affine)
+        non_affine = not self.affine or (isinstance(other, IndexExpr) and not other.affine)
+        uses_mod = getattr(self, "uses_mod", False) or getattr(other, "uses_mod", False)
+        return Mask(op(self.values, o), non_affine=non_affine, uses_mod=uses_mod)
 
     def __lt__(self, other):
         return self._compare(other, np.less)
@@ -155,6 +163,9 @@ class IndexExpr:
         raise_error("err_invalid_argument",
                     "index expressions built from aranges cannot be indexed again; build the expression "
                     "from nl.arange(n)[:, None] / [None, :] directly")
+
+    def __setitem__(self, key, value):
+        _index_assignment_error("an index expression")
 
     def __repr__(self) -> str:
         if not self.affine:
@@ -209,6 +220,18 @@ class Mask:
     def __invert__(self):
         return Mask(np.logical_not(self.values), self.non_affine, self.uses_mod)
 
+    def __setitem__(self, key, value):
+        _index_assignment_error("a mask")
+
+    def over(self, shape: tuple[int, ...]) -> np.ndarray:
+        """The mask as an operand of ``shape`` sees it: axes the operand broadcasts (size 1) are or-ed away."""
+        m = self.values
+        if m.ndim == len(shape):
+            axes = tuple(a for a, n in enumerate(shape) if n == 1 and m.shape[a] > 1)
+            if axes:
+                m = m.any(axis=axes, keepdims=True)
+        return np.broadcast_to(m, shape)
+
     def __bool__(self):
         _truth_error("mask")
 
@@ -234,6 +257,10 @@ def check_mask(mask) -> Mask | None:
     if mask.uses_mod:
         raise_error("err_unsupported_expression_in_mask",
                     "`%` is not allowed inside a mask; rewrite the condition as affine comparisons")
+    if mask.non_affine:
+        raise_error("err_unsupported_expression_in_mask",
+                    "mask expressions must be affine (constant + sum of coefficient * index); products of "
+                    "aranges and `//` are not, so express the region as comparisons of affine terms")
     return mask
 
 

@@ -25,6 +25,7 @@ _CURRENT = {
     "nki": "autocomp.nki.current.top",
     "nki.language": "autocomp.nki.current.language",
     "nki.isa": "autocomp.nki.current.isa",
+    "nki.simulator": "autocomp.nki.current.simulator",
     "nki.typing": "autocomp.nki.legacy.typing",
     "nki.compiler": "autocomp.nki.legacy.compiler",
 }

@@ -14,6 +14,7 @@ import numpy as np
 
 from autocomp.nki import dtypes as dt
 from autocomp.nki.capacity import check_capacity
+from autocomp.nki.lint import warn_host_state
 from autocomp.nki.errors import raise_error
 from autocomp.nki.runtime import KernelContext, activate, current_or_none, normalize_target
 from autocomp.nki.shapes import TensorSpec
@@ -168,6 +169,8 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | None = None, grid:
                         grid=tuple(int(g) for g in grid))
     ctx.trace = Trace(kernel=getattr(fn, "__name__", "kernel"), dialect=dialect, target=ctx.target,
                       grid=ctx.grid, numerics=numerics)
+    if dialect == "v1":
+        warn_host_state(fn)
     params = _annotations(fn)
     names = _param_names(fn, len(args))
     previous = activate(ctx)
@@ -199,6 +202,7 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | None = None, grid:
 
 def def_location(fn) -> tuple[str, int] | None:
     """Where errors about a kernel as a whole point (its outputs, its signature): the ``def`` line."""
+    fn = inspect.unwrap(fn)  # frontends wrap kernels with functools.wraps
     code = getattr(fn, "__code__", None)
     if code is None:
         return None
@@ -224,6 +228,8 @@ def _check_outputs(out_tiles: list[Tile], inputs: list[Tile], fn=None) -> None:
                         f"output tensor {a.name} is never written; store results into it (is a loop empty?)",
                         location=def_location(fn))
         a.returned = True
+    if current_or_none().dialect == "v2":
+        return  # current-dialect kernels may write their HBM arguments in place without returning them
     for t in inputs:
         a = t.alloc
         if a.mutable and a.kind == "input" and id(a) not in returned and a.dirty:

@@ -153,9 +153,9 @@ def check_affine_writes(ctx: KernelContext, start: int, loop_id: int, first_tens
             key = (acc.tensor, acc.partition_start, acc.partitions, acc.offset, acc.pattern)
             first = seen.setdefault(key, iteration)
             if first != iteration:
-                from autocomp.nki.errors import NkiError
+                from autocomp.nki.errors import ERROR_CLASSES
 
-                raise NkiError(
+                raise ERROR_CLASSES["err_unexpected_output_dependencies"](
                     f"tensor {info.name} is written at the same location in iterations {first} and {iteration} of an "
                     "nl.affine_range loop, whose iterations must be independent; use nl.sequential_range, or index "
                     "the destination by the loop variable",

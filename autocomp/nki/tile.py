@@ -195,6 +195,10 @@ class Tile:
     def __repr__(self) -> str:
         return f"<tile of {self.alloc.name} {list(self.shape)} {dt.dtype_name(self.dtype)} in {self.buffer}>"
 
+    def broadcast_to(self, shape):
+        from autocomp.nki.legacy.language_extra import broadcast_to
+        return broadcast_to(self, shape)
+
     # numpy interop for harness code (outside kernels tiles are never exposed).
     def __array__(self, dtype=None, copy=None):
         v = self.view()

@@ -91,3 +91,22 @@ def test_affine_range_writing_one_location_twice_is_an_error():
     assert err.value.location[1] == same_location_each_iteration.__code__.co_firstlineno + 4
     out = run_kernel(different_location_each_iteration, (a,)).outputs
     np.testing.assert_array_equal(out, a)
+
+
+def counts_iterations(a):
+    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+    n = 0
+    seen = []
+    for i in nl.affine_range(2):
+        n += 1
+        seen.append(i)
+        nl.store(out[i * 128:(i + 1) * 128, :], value=nl.load(a[i * 128:(i + 1) * 128, :]))
+    return out
+
+
+def test_host_state_updated_in_affine_range_warns_with_line():
+    with pytest.warns(NkiWarning, match="warn_host_state_in_loop") as record:
+        run_kernel(counts_iterations, (np.ones((256, 8), np.float32),))
+    lines = sorted(w.lineno for w in record if "host_state" in str(w.message))
+    first = counts_iterations.__code__.co_firstlineno
+    assert lines == [first + 5, first + 6]

@@ -229,3 +229,5 @@ def iota(expr, dtype, *, mask=None, **kwargs) -> Tile:
     out = _out(shape, dtype)
     iota_values(out, expr.values if _current().numerics else None, api, mask=check_mask(mask))
     return out
+
+from autocomp.nki.legacy.isa_extra import *  # noqa: E402,F401,F403

@@ -116,8 +116,8 @@ def shared_constant(constant, dtype=None, **kwargs) -> Tile:
     dtype = _dt.as_dtype(dtype) if dtype is not None else arr.dtype
     t = _allocate(arr.shape, dtype, hbm, "constant")
     t.alloc.kind = "constant"
-    if t.alloc.data is not None:
-        t.alloc.data[...] = _dt.cast_to(arr.astype(np.float32) if arr.dtype.kind == "f" else arr, dtype)
+    if t.alloc.has_values:
+        t.alloc.set_values(_dt.cast_to(arr.astype(np.float32) if arr.dtype.kind == "f" else arr, dtype).copy())
     t.alloc.mark_written()
     return t
 
@@ -241,20 +241,29 @@ def _is_scalar_tile(x) -> bool:
     return isinstance(x, Tile) and _free_size(x) == 1
 
 
-def binary(x, y, op: AluOp, *, dtype=None, mask=None, dst: Tile | None = None, **kwargs) -> Tile:
-    """``op(x, y)``: tensor_tensor for two tiles, tensor_scalar for a scalar or [P, 1] operand."""
+def _per_partition(a, b) -> bool:
+    """``a`` is a [P, 1] tile that the wider tile ``b`` (same P) can take as a tensor_scalar operand."""
+    return _is_scalar_tile(a) and isinstance(b, Tile) and not _is_scalar_tile(b) and a.shape[0] == b.shape[0]
+
+
+def binary(x, y, op: AluOp, *, dtype=None, mask=None, dst: Tile | None = None, operator: bool = False,
+           **kwargs) -> Tile:
+    """``op(x, y)``: tensor_tensor for two tiles, tensor_scalar for a scalar or [P, 1] operand.
+
+    nl.* calls broadcast a 1-partition operand along the partitions; Python operators cannot [KI1].
+    """
     api = f"nl.{op.name}"
     mask = check_mask(mask)
     xs, ys = not isinstance(x, Tile), not isinstance(y, Tile)
     if xs and ys:
         raise_error("err_invalid_argument", f"{api} needs at least one tile operand")
-    if xs or ys or (_is_scalar_tile(y) and not _is_scalar_tile(x)) or (_is_scalar_tile(x) and not _is_scalar_tile(y)):
-        reverse = xs or (_is_scalar_tile(x) and not _is_scalar_tile(y) and not ys)
+    if xs or ys or _per_partition(y, x) or _per_partition(x, y):
+        reverse = xs or _per_partition(x, y)
         data, scalar = (y, x) if reverse else (x, y)
         data = _operand(data, api, "x")
         out_dtype = dtype or (data.dtype if not isinstance(scalar, Tile) else _dt.promote(data.dtype, scalar.dtype))
         if op.compare and dtype is None:
-            out_dtype = data.dtype
+            out_dtype = bool_  # comparisons default to dtype=bool [LANG1]
         if scalar is not None and not isinstance(scalar, Tile) and not _dt.is_float(data.dtype) and dtype is None \
                 and isinstance(scalar, float):
             out_dtype = float32
@@ -264,10 +273,12 @@ def binary(x, y, op: AluOp, *, dtype=None, mask=None, dst: Tile | None = None, *
     x, y = _operand(x, api, "x"), _operand(y, api, "y")
     out_shape = x.shape if _free_size(x) >= _free_size(y) else y.shape
     if x.shape[0] != y.shape[0]:
-        raise_error("err_num_partition_mismatch",
-                    f"{api}: operands have {x.shape[0]} and {y.shape[0]} partitions; broadcasting along partitions "
-                    "needs nl.broadcast_to (Python operators cannot broadcast partitions)")
-    out_dtype = dtype or _dt.promote(x.dtype, y.dtype)
+        if operator or 1 not in (x.shape[0], y.shape[0]):
+            raise_error("err_num_partition_mismatch",
+                        f"{api}: operands have {x.shape[0]} and {y.shape[0]} partitions; Python operators cannot "
+                        "broadcast along partitions: call nl.add / nl.multiply / ... or nl.broadcast_to instead")
+        out_shape = (builtins.max(x.shape[0], y.shape[0]),) + tuple(out_shape[1:])
+    out_dtype = dtype or (bool_ if op.compare else _dt.promote(x.dtype, y.dtype))
     out = dst if dst is not None else _new_tile(out_shape, out_dtype, SBUF)
     _ew.tensor_tensor(out, x, y, op, api, mask=mask)
     return out
@@ -329,9 +340,9 @@ def _reduce(op_name: str, x, axis, dtype, mask, keepdims, negate=False, scale=No
     red_op = {"sum": "add", "max": "maximum", "min": "minimum", "prod": "multiply", "mean": "add",
               "all": "logical_and", "any": "logical_or"}[op_name]
     _red.tensor_reduce(out, x, ALU_OPS[red_op], axes, api, negate=negate, mask=mask)
-    if scale is not None and out.alloc.data is not None:
+    if scale is not None and out.alloc.has_values:
         n = int(np.prod([x.shape[a] for a in axes]))
-        out.alloc.data[...] = _dt.cast_to(out.alloc.data.astype(np.float32) / np.float32(n), out.dtype)
+        out.alloc.set_values(_dt.cast_to(out.alloc.data.astype(np.float32) / np.float32(n), out.dtype))
     return out
 
 
@@ -415,7 +426,7 @@ def _bind_operators() -> None:
                  "left_shift", "right_shift", "mod", "less", "less_equal", "greater", "greater_equal", "equal",
                  "not_equal"):
         op = ALU_OPS[name]
-        bind_operator(name, lambda a, b, _op=op: binary(a, b, _op))
+        bind_operator(name, lambda a, b, _op=op: binary(a, b, _op, operator=True))
     bind_operator("negative", negative)
     bind_operator("assign", assign)
     bind_operator("inplace", inplace)
@@ -423,3 +434,5 @@ def _bind_operators() -> None:
 
 _bind_operators()
 Mask  # noqa: B018 - re-exported
+
+from autocomp.nki.legacy.language_extra import *  # noqa: E402,F401,F403

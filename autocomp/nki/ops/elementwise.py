@@ -33,7 +33,8 @@ def _check_inputs(api: str, dst: Tile, *srcs) -> None:
         if isinstance(s, Tile):
             on_chip(s, api, f"input {i}")
             tile_checks(s, api, f"input {i}")
-            if s.shape[0] != dst.shape[0] and s.shape[0] != 1:
+            # nl.* calls broadcast a 1-partition operand [LANG1 nl.add]; ISA calls need equal partitions [ERR1].
+            if s.shape[0] != dst.shape[0] and not (s.shape[0] == 1 and api.startswith("nl.")):
                 raise_error("err_num_partition_mismatch",
                             f"{api}: input {i} has {s.shape[0]} partitions but the output has {dst.shape[0]}; "
                             "partition broadcast needs nl.broadcast_to (a Tensor-engine op), not an implicit one")
@@ -128,7 +129,8 @@ def tensor_scalar(dst: Tile, data: Tile, op0: AluOp, operand0, api: str, reverse
         if (op0.name, op1.name if op1 else None) not in allowed:
             raise_error("err_unsupported_operation",
                         f"{api}: on trn2 the Scalar engine runs tensor_scalar only as multiply+add, multiply or add")
-    for x in (operand0, operand1):
+    # The fp32-operand rule is the current dialect's [ISA2]; legacy tensor_scalar casts any dtype [ISA1].
+    for x in (operand0, operand1) if current().dialect != "v1" else ():
         if isinstance(x, Tile) and x.dtype != dt.float32 and not op0.bitvec:
             raise_error("err_unsupported_dtype",
                         f"{api}: per-partition scalar operands must be float32 tiles, got {dt.dtype_name(x.dtype)}")
@@ -203,8 +205,10 @@ def activation(dst: Tile, func: ActFunc, data: Tile, api: str, bias=None, scale=
         if scale.dtype != dt.float32:
             raise_error("err_activation_scale_invalid_type",
                         f"{api}: a tile scale must be float32, got {dt.dtype_name(scale.dtype)}")
-        if free_size(scale) != 1:
-            raise_error("err_activation_scale_invalid_type", f"{api}: a tile scale must be [P, 1], got {list(scale.shape)}")
+        if free_size(scale) != 1 or scale.shape[0] != data.shape[0]:
+            raise_error("err_activation_scale_scalar_or_vector",
+                        f"{api}: a tile scale must be a [P, 1] column with the data's {data.shape[0]} partitions, "
+                        f"got {list(scale.shape)}")
     elif not isinstance(scale, (int, float, np.number)):
         raise_error("err_activation_scale_invalid_type", f"{api}: scale must be a float or a [P, 1] float32 tile")
     if reduce_res is not None:

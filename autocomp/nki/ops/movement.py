@@ -1,0 +1,206 @@
+"""Data movement beyond plain copies: broadcasts, partition shuffles, DMA transposes, dynamic copies.
+
+Broadcasting along partitions has no copy instruction: the compiler multiplies a
+ones vector into PSUM on the Tensor engine [ARCH1], then copies PSUM back.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from autocomp.nki import dtypes as dt
+from autocomp.nki.errors import raise_error
+from autocomp.nki.indexing import Mask
+from autocomp.nki.ops import data as data_ops
+from autocomp.nki.ops.common import (
+    ACT,
+    DVE,
+    PE,
+    POOL,
+    PSUM,
+    SBUF,
+    accesses,
+    free_size,
+    new_tile,
+    numerics,
+    on_chip,
+    record,
+    tile_checks,
+)
+from autocomp.nki.ops.matmul import moving_fmax
+from autocomp.nki.runtime import current
+from autocomp.nki.tile import Tile
+
+QUADRANT = 32
+SHUFFLE_KEEP = 255  # shuffle_mask value that leaves a destination partition unmodified
+_DMA_TRANSPOSE_AXES = {2: (1, 0), 3: (2, 1, 0), 4: (3, 1, 2, 0)}
+
+
+def _values_for(dst: Tile, src: Tile) -> np.ndarray:
+    v = src.read()
+    if v.dtype != dst.dtype:
+        v = dt.cast_to(v.astype(np.float32) if dt.is_float(v.dtype) else v, dst.dtype)
+    return np.broadcast_to(v.reshape(src.shape), dst.shape)
+
+
+def broadcast_copy(dst: Tile, src: Tile, api: str, engine: str = DVE, mask: Mask | None = None):
+    """Copy ``src`` into ``dst``, repeating size-1 free dimensions (same partitions)."""
+    on_chip(src, api, "src")
+    tile_checks(dst, api, "dst")
+    if src.shape[0] != dst.shape[0]:
+        raise_error("err_num_partition_mismatch",
+                    f"{api}: a free-dimension broadcast keeps the partitions; src has {src.shape[0]}, "
+                    f"the result {dst.shape[0]}")
+    if numerics():
+        dst.write(_values_for(dst, src), mask)
+    else:
+        dst.alloc.mark_written()
+    return record("TENSOR_COPY", engine, api, accesses(dst, mask=mask), accesses(src), dst.shape[0], free_size(dst),
+                  {"broadcast": True}, producer_of=dst, mask=mask)
+
+
+def partition_broadcast(dst: Tile, src: Tile, api: str, mask: Mask | None = None):
+    """Broadcast a one-partition ``src`` to ``dst``'s partitions: ones[1, P].T @ src into PSUM, then copy out.
+
+    The values are copied bit-exactly (the ones-matmul is exact for every float the
+    engine takes); the trace holds one MATMUL and one PSUM->SBUF copy per PSUM bank.
+    """
+    ctx = current()
+    on_chip(src, api, "src", allowed=(SBUF,))
+    tile_checks(dst, api, "dst")
+    if src.shape[0] != 1:
+        raise_error("err_num_partition_mismatch",
+                    f"{api}: only a one-partition tile broadcasts along partitions; src has {src.shape[0]}")
+    p, n = dst.shape[0], free_size(src)
+    ones = new_tile((1, p), src.dtype if dt.is_float(src.dtype) else dt.float32, SBUF, kind="constant", fill=1)
+    chunk = moving_fmax(ctx.target, dt.float32)
+    first = None
+    for start in range(0, n, chunk):
+        width = min(chunk, n - start)
+        psum = new_tile((p, width), dt.float32, PSUM)
+        psum.alloc.mark_written()
+        o_acc = ones.access()
+        attrs = {"stationary_elems": p, "moving_elems": width, "contract": 1,
+                 "fp32": dt.dtype_name(src.dtype) in ("float32", "tfloat32"), "accumulate": False,
+                 "stationary_key": (o_acc.tensor, 0, 0, o_acc.pattern), "perf_mode": None, "onezero": True,
+                 "transpose": False, "dtype": dt.dtype_name(src.dtype), "broadcast": True}
+        ins = record("MATMUL", PE, api, accesses(psum), (o_acc, src.access()), p, width, attrs)
+        first = first or ins
+        record("TENSOR_COPY", ACT, api, accesses(dst, mask=mask), accesses(psum), p,
+               math.ceil(free_size(dst) * width / n), {"broadcast": True})
+    if numerics():
+        dst.write(_values_for(dst, src), mask)
+    else:
+        dst.alloc.mark_written()
+    return first
+
+
+def nc_stream_shuffle(dst: Tile, src: Tile, shuffle_mask, api: str, mask: Mask | None = None):
+    """Within each 32-partition quadrant: ``dst[i] = src[shuffle_mask[i]]`` (255 leaves dst[i] unchanged)."""
+    for t, arg in ((src, "src"), (dst, "dst")):
+        on_chip(t, api, arg)
+        tile_checks(t, api, arg)
+    if dst.dtype != src.dtype:
+        raise_error("err_unsupported_dtype",
+                    f"{api}: dst ({dt.dtype_name(dst.dtype)}) must have the dtype of src ({dt.dtype_name(src.dtype)})")
+    if free_size(dst) != free_size(src):
+        raise_error("err_invalid_argument",
+                    f"{api}: dst {list(dst.shape)} and src {list(src.shape)} must hold as many elements per partition")
+    shuffle = _shuffle_mask(shuffle_mask, api)
+    ps, pd = src.shape[0], dst.shape[0]
+    active = math.ceil(max(ps, pd) / QUADRANT) * QUADRANT
+    allowed = {32: (0, 32, 64, 96), 64: (0, 64)}.get(active, (0,))
+    s_acc, d_acc = src.access(), dst.access(mask)
+    for acc, arg in ((s_acc, "src"), (dst.access(), "dst")):
+        if acc.partition_start not in allowed:
+            raise_error("err_partition_start_misaligned",
+                        f"{api}: {arg} starts at partition {acc.partition_start}; with {active} active partitions "
+                        f"it must start at one of {list(allowed)}")
+    rows = np.arange(pd)
+    picks = np.array([shuffle[i % QUADRANT] for i in rows])
+    moved = picks != SHUFFLE_KEEP
+    source = (rows // QUADRANT) * QUADRANT + np.where(moved, picks, 0)
+    if (source[moved] >= ps).any():
+        bad = int(source[moved].max())
+        raise_error("err_invalid_argument",
+                    f"{api}: shuffle_mask reads source partition {bad}, but src has only {ps} partitions")
+    if numerics():
+        values = np.array(src.read().reshape(ps, -1)[source], copy=True)  # read fully before an in-place write
+        keep = moved.reshape((pd,) + (1,) * (len(dst.shape) - 1))
+        cond = np.broadcast_to(keep, dst.shape)
+        if mask is not None:
+            cond = cond & np.broadcast_to(mask.values, dst.shape)
+        dst.write(values.reshape(dst.shape), Mask(cond))
+    else:
+        dst.alloc.mark_written()
+    return record("SHUFFLE", DVE, api, (d_acc,), (s_acc,), active, free_size(dst), {"shuffle": tuple(shuffle)})
+
+
+def _shuffle_mask(shuffle_mask, api: str) -> list[int]:
+    try:
+        values = [int(v) for v in shuffle_mask]
+    except (TypeError, ValueError):
+        raise_error("err_invalid_argument", f"{api}: shuffle_mask must be a list of 32 integers")
+    if len(values) != QUADRANT or any(not (0 <= v < QUADRANT or v == SHUFFLE_KEEP) for v in values):
+        raise_error("err_invalid_argument",
+                    f"{api}: shuffle_mask must hold 32 source partitions in [0, 32) or 255 (keep), got {values}")
+    return values
+
+
+def dma_transpose(dst: Tile, src: Tile, axes: tuple[int, ...] | None, api: str):
+    """Transpose while moving through the DMA engines (NeuronCore-v3+): 2-D (1,0), 3-D (2,1,0), 4-D (3,1,2,0)."""
+    if current().target == "trn1":
+        raise_error("err_unsupported_operation",
+                    f"{api}: DMA transpose needs trn2 or later; on trn1 transpose on the Tensor engine "
+                    "(nisa.nc_transpose) or load with nl.load_transpose2d")
+    perm = dma_transpose_axes(src.shape, axes, api)
+    if dst.shape != tuple(src.shape[a] for a in perm):
+        raise_error("err_invalid_argument",
+                    f"{api}: the result must be {[src.shape[a] for a in perm]} for src {list(src.shape)}, got "
+                    f"{list(dst.shape)}")
+    values = src.read().transpose(perm) if numerics() else None
+    ins = data_ops.dma_copy(dst, src, api, src_values=values)
+    ins.attrs["transpose"] = True
+    ins.attrs["axes"] = perm
+    return ins
+
+
+def dma_transpose_axes(shape: tuple[int, ...], axes, api: str) -> tuple[int, ...]:
+    rank = len(shape)
+    if rank not in _DMA_TRANSPOSE_AXES:
+        raise_error("err_rank_mismatch", f"{api}: DMA transpose takes a 2-D, 3-D or 4-D tile, got {rank}-D")
+    perm = _DMA_TRANSPOSE_AXES[rank]
+    if axes is not None and tuple(int(a) for a in axes) != perm:
+        raise_error("err_invalid_argument",
+                    f"{api}: axes={tuple(axes)} is not supported for a {rank}-D tile; the DMA engine transposes "
+                    f"with axes {perm}")
+    return perm
+
+
+def dynamic_copy(dst: Tile, src: Tile, api: str, engine: str | None = None, side: str = "src"):
+    """A copy whose source or destination offset comes from a register at run time (tensor_copy_dynamic_*)."""
+    engine = engine or DVE
+    for t, arg in ((src, "src"), (dst, "dst")):
+        on_chip(t, api, arg)
+        tile_checks(t, api, arg)
+    if engine == POOL and PSUM in (src.buffer, dst.buffer):
+        raise_error("err_unsupported_memory", f"{api}: the GpSimd engine cannot access PSUM; use the Vector engine")
+    if dst.shape[0] != src.shape[0] or free_size(dst) != free_size(src):
+        raise_error("err_invalid_argument",
+                    f"{api}: src {list(src.shape)} and dst {list(dst.shape)} must have the same partitions and "
+                    "elements per partition")
+    if numerics():
+        dst.write(_copy_values(dst, src))
+    else:
+        dst.alloc.mark_written()
+    return record("GATHER", engine, api, accesses(dst), accesses(src), dst.shape[0], free_size(dst),
+                  {"dynamic": side}, producer_of=dst if side == "src" else None)
+
+
+def _copy_values(dst: Tile, src: Tile) -> np.ndarray:
+    v = src.read().reshape(dst.shape)
+    if v.dtype != dst.dtype:
+        v = dt.cast_to(v.astype(np.float32) if dt.is_float(v.dtype) else v, dst.dtype)
+    return v
