@@ -60,6 +60,7 @@ class ActFunc:
 
 def _bits(fn):
     def op(a, b):
+        a, b = np.asarray(a), np.asarray(b)  # scalar operands arrive as Python ints
         return fn(a.astype(np.int64) if a.dtype.kind == "f" else a, b.astype(np.int64) if b.dtype.kind == "f" else b)
     return op
 

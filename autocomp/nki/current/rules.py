@@ -14,6 +14,7 @@ import textwrap
 import types
 
 from autocomp.nki.errors import ERROR_CLASSES
+from autocomp.nki.kernel import def_location
 
 _checked: dict = {}
 
@@ -23,8 +24,7 @@ def _raise(code: str, message: str, location: tuple[str, int] | None) -> None:
 
 
 def _def_location(fn) -> tuple[str, int] | None:
-    code = getattr(fn, "__code__", None)
-    return (code.co_filename, code.co_firstlineno) if code is not None else None
+    return def_location(fn)
 
 
 def check_kernel(fn) -> None:
