@@ -337,7 +337,8 @@ class _MGridFactory:
         exprs = []
         for axis, s in enumerate(key):
             if not isinstance(s, slice) or s.stop is None or (s.step not in (None, 1)):
-                raise_error("err_invalid_argument", "nl.mgrid takes unit-step slices with a stop, e.g. mgrid[0:128, 0:512]")
+                raise_error("err_invalid_argument",
+                            "nl.mgrid takes unit-step slices with a stop, e.g. mgrid[0:128, 0:512]")
             start = s.start or 0
             exprs.append(IndexExpr(ndim, start, {axis: 1}, {axis: s.stop - start}))
         return MGrid(exprs)

@@ -14,8 +14,8 @@ import numpy as np
 
 from autocomp.nki import dtypes as dt
 from autocomp.nki.capacity import check_capacity
-from autocomp.nki.lint import warn_host_state
 from autocomp.nki.errors import raise_error
+from autocomp.nki.lint import warn_host_state
 from autocomp.nki.runtime import KernelContext, activate, current_or_none, normalize_target
 from autocomp.nki.shapes import TensorSpec
 from autocomp.nki.tile import Allocation, Tile

@@ -63,7 +63,7 @@ class Allocation:
 
     __slots__ = ("id", "name", "buffer", "shape", "dtype", "dtname", "_data", "par_axis", "kind", "mutable",
                  "written", "producer", "pending_mask", "loop_id", "strides", "numel_pp", "address", "_lazy",
-                 "_lazy_src", "_pending", "_readers", "_f32", "returned", "dirty", "scope", "__weakref__")
+                 "_lazy_src", "_pending", "_readers", "_f32", "returned", "dirty", "scope", "base", "__weakref__")
 
     def __init__(self, ctx, name: str, buffer: str, shape: tuple[int, ...], dtype: np.dtype, par_axis: int,
                  kind: str = "internal", fill: str | float | None = "sentinel", address=None, data=None):
@@ -85,6 +85,7 @@ class Allocation:
         self.address = address
         self.returned = False
         self.dirty = False  # written by the kernel (inputs start written but not dirty)
+        self.base = None  # the tensor this one reshapes (an alias of the same HBM memory)
         self._lazy = None
         self._lazy_src = None
         self._pending = None
@@ -132,6 +133,10 @@ class Allocation:
 
     def writable(self) -> np.ndarray:
         """The owned, writable values array; call before every in-place write."""
+        if self.base is not None:
+            self.base.mark_written()
+            if self.base._readers:
+                self.base._notify_readers()
         if self._readers:
             self._notify_readers()
         d = self._data
@@ -267,6 +272,8 @@ class Allocation:
     def mark_written(self) -> None:
         self.written = True
         self.dirty = True
+        if self.base is not None:
+            self.base.mark_written()
 
     @property
     def on_chip(self) -> bool:

@@ -25,7 +25,7 @@ class Tile:
     """A region of an allocation. ``spec`` is per-dim int | (start, step, count) for basic
     indices; ``arrays`` is per-dim index arrays for general arange indices."""
 
-    __slots__ = ("alloc", "spec", "arrays", "perm", "shape", "_access", "oob")
+    __slots__ = ("alloc", "spec", "arrays", "perm", "shape", "_access", "oob", "indirect")
 
     def __init__(self, alloc: Allocation, spec, arrays=None, perm=None, shape=None):
         self.alloc = alloc
@@ -37,6 +37,7 @@ class Tile:
         self.shape = shape
         self._access = None
         self.oob = False  # some arange indices fall outside the tensor: only valid under a mask excluding them
+        self.indirect = None  # Access of the SBUF index tile for a gather/scatter DMA (indirect indexing)
 
     # Basic facts -------------------------------------------------------
     @property
@@ -195,6 +196,39 @@ class Tile:
     def __repr__(self) -> str:
         return f"<tile of {self.alloc.name} {list(self.shape)} {dt.dtype_name(self.dtype)} in {self.buffer}>"
 
+    def reshape(self, *shape) -> Tile:
+        """A whole HBM tensor seen with another shape (same row-major memory), e.g. ``gamma.reshape((1, D))``."""
+        from autocomp.nki.runtime import current
+        from autocomp.nki.storage import Allocation as _Alloc
+
+        shape = tuple(int(s) for s in (shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape))
+        a = self.alloc
+        n = 1
+        for s in a.shape:
+            n *= s
+        if -1 in shape:
+            known = 1
+            for s in shape:
+                known *= s if s != -1 else 1
+            shape = tuple(n // known if s == -1 else s for s in shape)
+        m = 1
+        for s in shape:
+            m *= s
+        if m != n:
+            raise_error("err_reshape_element_count",
+                        f"cannot reshape {a.name} of shape {list(a.shape)} ({n} elements) to {list(shape)} ({m})")
+        if a.on_chip or not self.is_full:
+            raise_error("err_unsupported_operation",
+                        "reshape applies to whole HBM tensors in the legacy dialect; reshape on-chip data by "
+                        "indexing it (or with access patterns in the current dialect)")
+        ctx = current()
+        data = a.writable().reshape(shape) if a.has_values else None
+        alias = _Alloc(ctx, a.name, a.buffer, shape, a.dtype, -1, kind=a.kind, data=data)
+        alias.mutable, alias.written, alias.base = a.mutable, a.written, a
+        if data is None:
+            alias.data = None
+        return Tile(alias, None)
+
     def broadcast_to(self, shape):
         from autocomp.nki.legacy.language_extra import broadcast_to
         return broadcast_to(self, shape)
@@ -270,8 +304,12 @@ def index_allocation(alloc: Allocation, key) -> Tile:
     for k in key:
         if isinstance(k, (IndexExpr, Arange)):
             break
+        if isinstance(k, Tile):
+            return _indirect(alloc, key)
     else:
         return Tile(alloc, _basic_spec(alloc, key))
+    if any(isinstance(k, Tile) for k in key):
+        return _indirect(alloc, key)
     if any(isinstance(k, slice) or k is Ellipsis for k in key):
         raise_error("err_unsupported_mixing_basic_advanced_tensor_indexing",
                     "basic indexing (slices, nl.ds, ...) and advanced indexing (nl.arange, nl.mgrid) cannot be "
@@ -284,6 +322,83 @@ def index_allocation(alloc: Allocation, key) -> Tile:
                     f"arange indexing needs one index per dimension: tensor {alloc.name} has "
                     f"{len(alloc.shape)} dimensions, got {len(key)}")
     return _advanced(alloc, key)
+
+
+def _indirect(alloc: Allocation, key: tuple) -> Tile:
+    """``hbm[idx_tile[i_p, 0], i_f]``: rows chosen by values held in an SBUF tile (a gather/scatter DMA)."""
+    from autocomp.nki import dtypes as dt
+    from autocomp.nki.runtime import current
+
+    if alloc.on_chip:
+        raise_error("err_unsupported_memory",
+                    f"indirect indexing with a tile of values works on HBM tensors in nl.load / nl.store; tensor "
+                    f"{alloc.name} is in {alloc.buffer.upper()} (gather on chip with nisa.local_gather or "
+                    "nisa.tensor_copy_dynamic_src)")
+    if len(key) != len(alloc.shape):
+        raise_error("err_tensor_access_out_of_bound",
+                    f"indirect indexing needs one index per dimension: tensor {alloc.name} has {len(alloc.shape)} "
+                    f"dimensions, got {len(key)}")
+    if any(isinstance(k, slice) or k is Ellipsis for k in key):
+        raise_error("err_unsupported_mixing_basic_advanced_tensor_indexing",
+                    "indirect indexing combines an index tile with nl.arange expressions, not slices; write the "
+                    "other dimensions as nl.arange(n)[None, :]")
+    exprs = [k for k in key if isinstance(k, IndexExpr)]
+    grid = exprs[0].ndim if exprs else 2
+    numerics = current().numerics
+    arrays, index_tile = [], None
+    for d, k in enumerate(key):
+        if isinstance(k, Tile):
+            if d == len(key) - 1:
+                raise_error("err_indirect_indices_free_dim",
+                            f"an index tile can select rows (the partition or block dimensions) of {alloc.name}, not "
+                            "its last (free) dimension; gather along the free dimension on chip with "
+                            "nisa.nc_n_gather / nisa.local_gather")
+            if index_tile is not None:
+                raise_error("err_invalid_argument", "only one dimension may be indexed by a tile of values")
+            if k.alloc.buffer != "sbuf":
+                raise_error("err_unsupported_memory",
+                            f"index values must be in SBUF (load them with nl.load first); {k.alloc.name} is in "
+                            f"{k.alloc.buffer.upper()}")
+            if not dt.is_int(k.dtype):
+                raise_error("err_unsupported_dtype",
+                            f"index tile {k.alloc.name} holds {dt.dtype_name(k.dtype)}; indices must be an integer "
+                            "type "
+                            "(e.g. nl.int32 / nl.uint32)")
+            n = 1
+            for s_ in k.shape[1:]:
+                n *= s_
+            if n != 1:
+                raise_error("err_invalid_argument",
+                            f"an index tile must hold one index per partition ([P, 1]); got {list(k.shape)}")
+            k.alloc.producer = None
+            index_tile = k
+            p = k.shape[0]
+            if numerics:
+                vals = np.asarray(k.read()).astype(np.int64).reshape((p,) + (1,) * (grid - 1))
+                if vals.min() < 0 or vals.max() >= alloc.shape[d]:
+                    flat = vals.reshape(-1)
+                    bad = int(flat[np.nonzero((flat < 0) | (flat >= alloc.shape[d]))[0][0]])
+                    raise_error("err_runtime_out_of_bounds",
+                                f"indirect index value {bad} is out of bounds for dimension {d} of size "
+                                f"{alloc.shape[d]} of tensor {alloc.name}")
+            else:
+                vals = np.zeros((p,) + (1,) * (grid - 1), dtype=np.int64)
+            arrays.append(vals)
+        elif isinstance(k, IndexExpr):
+            v = k.values
+            if v.min() < 0 or v.max() >= alloc.shape[d]:
+                _check_bound(alloc, d, int(v.min()), int(v.max()) + 1)
+            arrays.append(v)
+        elif isinstance(k, Arange):
+            k._unplaced()
+        else:
+            i = int(k)
+            _check_bound(alloc, d, i, i + 1)
+            arrays.append(np.asarray(i))
+    shape = np.broadcast_shapes(*[a.shape for a in arrays])
+    t = Tile(alloc, None, arrays=tuple(arrays), shape=tuple(shape))
+    t.indirect = index_tile.access()
+    return t
 
 
 def _advanced(alloc: Allocation, key: tuple) -> Tile:

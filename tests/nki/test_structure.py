@@ -52,7 +52,7 @@ def test_over_capacity_warns_with_spill_bytes_and_fails_in_strict_mode():
 
 def use_after_loop(a):
     out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
-    for i in nl.affine_range(2):
+    for _ in nl.affine_range(2):
         t = nl.load(a)
     nl.store(out, value=t)  # t belongs to the loop body
     return out

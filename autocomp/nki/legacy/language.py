@@ -27,6 +27,7 @@ from autocomp.nki.dtypes import (  # noqa: F401 - re-exported NKI names
 )
 from autocomp.nki.errors import raise_error
 from autocomp.nki.indexing import Mask, arange, check_mask, ds, mgrid  # noqa: F401
+from autocomp.nki.legacy.memory import allocate as _allocate
 from autocomp.nki.legacy.memory import (  # noqa: F401
     assign,
     hbm,
@@ -37,7 +38,6 @@ from autocomp.nki.legacy.memory import (  # noqa: F401
     sbuf,
     shared_hbm,
 )
-from autocomp.nki.legacy.memory import allocate as _allocate
 from autocomp.nki.ops import data as _data
 from autocomp.nki.ops import elementwise as _ew
 from autocomp.nki.ops import matmul as _mm

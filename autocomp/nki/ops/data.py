@@ -79,11 +79,16 @@ def dma_copy(dst: Tile, src: Tile, api: str, mask: Mask | None = None, queue: st
     else:
         dst.alloc.mark_written()
     s_acc = src.access(mask)
+    d_acc = dst.access(mask)
+    extra = ()
+    for t, acc in ((src, s_acc), (dst, d_acc)):
+        if t.indirect is not None:
+            acc.indirect = True
+            extra += (t.indirect,)  # the DMA waits for the index tile
     if indirect:
         s_acc.indirect = True
-    d_acc = dst.access(mask)
     parts = (d_acc if dst.buffer == SBUF else s_acc).partitions
-    return record("DMA", "dma", api, (d_acc,), (s_acc,), parts, d_acc.free_elems if dst.buffer == SBUF
+    return record("DMA", "dma", api, (d_acc,), (s_acc,) + extra, parts, d_acc.free_elems if dst.buffer == SBUF
                   else s_acc.free_elems, {"queue": queue, "dge": dge, "transpose": transpose, "cast": cast},
                   producer_of=dst, mask=mask)
 

@@ -40,7 +40,8 @@ def _check_matmul_dtypes(api: str, stationary: Tile, moving: Tile) -> bool:
                     "(cast the other with nl.copy(..., dtype=...))")
     for name in (s, m):
         if not (name in _FP32 or name in ("bfloat16", "float16") or name.startswith("float8")):
-            raise_error("err_unsupported_dtype", f"{api}: the Tensor engine takes fp8, bf16, fp16, tf32 or fp32, got {name}")
+            raise_error("err_unsupported_dtype",
+                        f"{api}: the Tensor engine takes fp8, bf16, fp16, tf32 or fp32, got {name}")
     return s == "float32"
 
 

@@ -1,0 +1,97 @@
+"""Indirect (gather/scatter) DMA indexing and HBM reshape in the legacy dialect."""
+
+import numpy as np
+import pytest
+
+import autocomp.nki
+from autocomp.nki import run_kernel
+from autocomp.nki.errors import NkiError
+
+autocomp.nki.install()
+import neuronxcc.nki.isa as nisa  # noqa: E402
+import neuronxcc.nki.language as nl  # noqa: E402
+
+
+def gather_rows(table, ids):
+    out = nl.ndarray((ids.shape[0], table.shape[1]), dtype=table.dtype, buffer=nl.shared_hbm)
+    i_p = nl.arange(ids.shape[0])[:, None]
+    i_f = nl.arange(table.shape[1])[None, :]
+    idx = nl.load(ids[i_p])
+    rows = nl.load(table[idx[i_p, 0], i_f])
+    nl.store(out, value=rows)
+    return out
+
+
+def scatter_rows(table, ids, values):
+    out = nl.ndarray(table.shape, dtype=table.dtype, buffer=nl.shared_hbm)
+    for i in nl.affine_range(table.shape[0] // 128):
+        nl.store(out[i * 128:(i + 1) * 128, :], value=nl.load(table[i * 128:(i + 1) * 128, :]))
+    i_p = nl.arange(ids.shape[0])[:, None]
+    i_f = nl.arange(table.shape[1])[None, :]
+    idx = nl.load(ids[i_p])
+    nl.store(out[idx, i_f], value=nl.load(values))
+    return out
+
+
+def gather_by_iota(table):
+    out = nl.ndarray((64, table.shape[1]), dtype=table.dtype, buffer=nl.shared_hbm)
+    i_f = nl.arange(table.shape[1])[None, :]
+    idx = nisa.iota(2 * nl.arange(64)[:, None], dtype=nl.int32)
+    nl.store(out, value=nl.load(table[idx, i_f]))
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gather_rows_by_index_tile(seed):
+    rng = np.random.default_rng(seed)
+    table = rng.standard_normal((300, 96)).astype(np.float32)
+    ids = rng.integers(0, 300, size=(100,)).astype(np.int32)
+    result = run_kernel(gather_rows, (table, ids))
+    np.testing.assert_array_equal(result.outputs, table[ids])
+    dma = [i for i in result.trace.instructions if i.opcode == "DMA"][-2]
+    assert dma.src[0].indirect and len(dma.src) == 2  # data and the index tile it waits for
+
+
+def test_scatter_rows_and_iota_indices():
+    rng = np.random.default_rng(2)
+    table = rng.standard_normal((256, 32)).astype(np.float32)
+    ids = rng.permutation(256)[:128].astype(np.int32)
+    values = rng.standard_normal((128, 32)).astype(np.float32)
+    expected = table.copy()
+    expected[ids] = values
+    np.testing.assert_array_equal(run_kernel(scatter_rows, (table, ids, values)).outputs, expected)
+    np.testing.assert_array_equal(run_kernel(gather_by_iota, (table,)).outputs, table[0:128:2])
+
+
+def test_indirect_errors():
+    table = np.zeros((16, 8), np.float32)
+    with pytest.raises(NkiError) as err:
+        run_kernel(gather_rows, (table, np.array([0, 99], np.int32)))
+    assert err.value.code == "err_runtime_out_of_bounds"
+
+    def free_dim(table, ids):
+        out = nl.ndarray((8, 8), dtype=table.dtype, buffer=nl.shared_hbm)
+        i_p = nl.arange(8)[:, None]
+        idx = nl.load(ids[i_p])
+        nl.store(out, value=nl.load(table[i_p, idx]))
+        return out
+
+    with pytest.raises(NkiError) as err:
+        run_kernel(free_dim, (table, np.arange(8, dtype=np.int32)))
+    assert err.value.code == "err_indirect_indices_free_dim"
+
+
+def test_hbm_reshape_views_same_memory():
+    def scale_rows(x, gamma):
+        out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm)
+        g = nl.load(gamma.reshape((1, gamma.shape[0])))
+        nl.store(out, value=nl.multiply(nl.load(x), g))
+        return out
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((128, 64)).astype(np.float32)
+    gamma = rng.standard_normal((64,)).astype(np.float32)
+    np.testing.assert_allclose(run_kernel(scale_rows, (x, gamma)).outputs, x * gamma, rtol=1e-6)
+    with pytest.raises(NkiError) as err:
+        run_kernel(lambda x, gamma: gamma.reshape((3, 5)), (x, gamma))
+    assert err.value.code == "err_reshape_element_count"
