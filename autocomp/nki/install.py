@@ -26,6 +26,8 @@ _CURRENT = {
     "nki.language": "autocomp.nki.current.language",
     "nki.isa": "autocomp.nki.current.isa",
     "nki.simulator": "autocomp.nki.current.simulator",
+    "nki.framework": "autocomp.nki.current.framework",
+    "nki.framework.compiled": "autocomp.nki.current.framework",
     "nki.typing": "autocomp.nki.legacy.typing",
     "nki.compiler": "autocomp.nki.legacy.compiler",
 }

@@ -46,6 +46,7 @@ from autocomp.nki.current.isa_extra import oob_view_mask as _oob_mask
 from autocomp.nki.errors import NkiError, raise_error, warn
 from autocomp.nki.ops import data as _data
 from autocomp.nki.ops import elementwise as _ew
+from autocomp.nki.ops import matmul as _mm
 from autocomp.nki.ops import movement as _move
 from autocomp.nki.ops import reduce as _red
 from autocomp.nki.ops.common import compute_values as _values
@@ -130,8 +131,6 @@ def _double_row(dst: Tile, st: Tile, mv: Tile, accumulate, api: str, flags: dict
 @_isa
 def nc_transpose(dst, data, engine=engine.unknown, name=None):
     """Swap the partition and (flattened) free dimensions: Tensor engine up to 128x128, Vector up to 32x32."""
-    from autocomp.nki.ops import matmul as _mm
-
     api = "nisa.nc_transpose"
     dst, data = _dst(dst, api), _src(data, api, "data")
     eng = _engine(engine, api)
@@ -180,8 +179,8 @@ def dma_copy(dst, src, priority=None, oob_mode=oob_mode.error, dge_mode=dge_mode
                         "dge_mode=nisa.dge_mode.swdge to cast")
     queue = _dma_queue(dge, eng, api)
     mask = _oob_mask(dst, src, oob, api)
-    _data.dma_copy(dst, src, api, mask=mask, queue=queue, dge={"swdge": "swdge", "hwdge": "hwdge"}.get(dge.value,
-                   "none"), indirect=getattr(src, "addr", None) is not None)
+    dge_name = dge.value if dge in (_dge_enum.swdge, _dge_enum.hwdge) else "none"  # unknown: the compiler picks
+    _data.dma_copy(dst, src, api, mask=mask, queue=queue, dge=dge_name, indirect=getattr(src, "addr", None) is not None)
 
 
 _oob_enum, _dge_enum, _engine_enum = oob_mode, dge_mode, engine

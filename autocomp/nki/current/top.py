@@ -31,6 +31,9 @@ def _entry(fn):
         kwargs = {k: _input(v) for k, v in kwargs.items()}
         result = fn(*args, **kwargs)
         _check_outputs(result, fn)
+        for a in list(args) + list(kwargs.values()):
+            if isinstance(a, Tile):
+                a.alloc.mutable = a.alloc.dirty  # only written arguments are copied back to the caller
         return result
 
     return entry

@@ -17,44 +17,20 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from autocomp.nki import dtypes as dt
+from autocomp.nki.current.patterns import (
+    FULL,
+    as_spec,
+    cstrides,
+    dim_index,
+    index_items,
+    prod,
+    reshape_pattern,
+    scalar_value,
+    shape_arg,
+)
 from autocomp.nki.errors import raise_error
-from autocomp.nki.indexing import Arange, IndexExpr
 from autocomp.nki.tile import Tile
 from autocomp.nki.trace import Access
-
-_FULL = "full"
-
-
-def _prod(xs) -> int:
-    n = 1
-    for x in xs:
-        n *= int(x)
-    return n
-
-
-def _cstrides(shape) -> list[int]:
-    out, acc = [0] * len(shape), 1
-    for d in range(len(shape) - 1, -1, -1):
-        out[d] = acc
-        acc *= shape[d]
-    return out
-
-
-def scalar_value(x, what: str = "index") -> int:
-    """An int from an int, a VirtualRegister or a one-element tensor (read at run time)."""
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    value = getattr(x, "register_value", None)
-    if value is not None:
-        return int(value())
-    if isinstance(x, Tile):
-        if x.alloc.data is None:
-            return 0  # shape-only tracing: dynamic offsets resolve to 0
-        v = np.asarray(x.read()).reshape(-1)
-        if v.size != 1:
-            raise_error("err_invalid_argument", f"a dynamic {what} must be a one-element tensor, got {list(x.shape)}")
-        return int(v[0])
-    raise_error("err_invalid_argument", f"{what} must be an int, a VirtualRegister or a 1x1 tensor, got {x!r}")
 
 
 class NkiTensor(Tile):
@@ -77,7 +53,7 @@ class NkiTensor(Tile):
 
     @property
     def size(self) -> int:
-        return _prod(self.shape)
+        return prod(self.shape)
 
     @property
     def name(self) -> str:
@@ -124,7 +100,7 @@ class NkiTensor(Tile):
         if self.ap_pattern is not None:
             return self.ap_offset, list(self.ap_pattern)
         a = self.alloc
-        c = _cstrides(a.shape)
+        c = cstrides(a.shape)
         if self.spec is None:
             return 0, [(c[d], n) for d, n in enumerate(a.shape)]
         if self.arrays is not None:
@@ -245,7 +221,7 @@ class NkiTensor(Tile):
         item = dtype.itemsize
         pat = self.ap_pattern
         if self.addr is not None and len(pat) != len(self.shape):
-            pat = list(zip(_cstrides(self.shape), self.shape, strict=True))
+            pat = list(zip(cstrides(self.shape), self.shape, strict=True))
         rest = tuple(pat[1:])
         parts = pat[0][1] if pat else 1
         indirect = self.addr is not None
@@ -259,7 +235,7 @@ class NkiTensor(Tile):
     # ------------------------------------------------------------------ indexing
     def __getitem__(self, key) -> NkiTensor:
         self.alloc.producer = None
-        items = _index_items(key, self.shape, self.alloc.name)
+        items = index_items(key, self.shape, self.alloc.name)
         on_chip = self.alloc.on_chip
         if self.addr is not None:
             return self._index_gathered(items, on_chip)
@@ -303,20 +279,20 @@ class NkiTensor(Tile):
         t = NkiTensor(self.alloc, ("indirect", id(addr)), shape=tuple(addr.shape))
         t.vdtype, t.addr, t.valid = self.vdtype, addr, valid
         t.ap_offset = int(addr.flat[0]) if addr.size else 0
-        t.ap_pattern = tuple(zip(_cstrides(addr.shape), addr.shape, strict=True))
+        t.ap_pattern = tuple(zip(cstrides(addr.shape), addr.shape, strict=True))
         return t
 
     # ------------------------------------------------------------------ view primitives
     def reshape(self, *shape) -> NkiTensor:
         """Same storage, new shape; the element count must not change (SBUF/PSUM keep the partition dim)."""
-        shape = _shape_arg(shape)
+        shape = shape_arg(shape)
         if -1 in shape:
-            known = _prod(s for s in shape if s != -1)
+            known = prod(s for s in shape if s != -1)
             shape = tuple(self.size // known if s == -1 and known else s for s in shape)
-        if _prod(shape) != self.size:
+        if prod(shape) != self.size:
             raise_error("err_reshape_element_count",
                         f"cannot reshape a view of shape {list(self.shape)} ({self.size} elements) to {list(shape)} "
-                        f"({_prod(shape)} elements); reshape must keep the element count")
+                        f"({prod(shape)} elements); reshape must keep the element count")
         if self.alloc.on_chip and shape[0] != self.shape[0]:
             raise_error("err_invalid_argument",
                         f"reshape of an SBUF/PSUM view must keep the partition dimension {self.shape[0]}, got "
@@ -324,7 +300,7 @@ class NkiTensor(Tile):
         if self.addr is not None:
             return self._with_addr(self.addr.reshape(shape), None if self.valid is None else self.valid.reshape(shape))
         off, pat = self._ap()
-        new = _reshape_pattern(pat, shape)
+        new = reshape_pattern(pat, shape)
         if new is None:
             raise_error("err_invalid_argument",
                         f"reshape of a non-contiguous view {list(self.shape)} (pattern {self.get_pattern()}) to "
@@ -333,17 +309,17 @@ class NkiTensor(Tile):
 
     def reshape_dim(self, dim: int, shape) -> NkiTensor:
         """Split one dimension into ``shape``."""
-        dim = _dim(dim, self.ndim)
+        dim = dim_index(dim, self.ndim)
         return self.reshape(self.shape[:dim] + tuple(shape) + self.shape[dim + 1:])
 
     def flatten_dims(self, start_dim: int = 1, end_dim: int = -1) -> NkiTensor:
         """Merge dimensions ``start_dim..end_dim`` (inclusive) into one."""
-        a, b = _dim(start_dim, self.ndim), _dim(end_dim, self.ndim)
-        return self.reshape(self.shape[:a] + (_prod(self.shape[a:b + 1]),) + self.shape[b + 1:])
+        a, b = dim_index(start_dim, self.ndim), dim_index(end_dim, self.ndim)
+        return self.reshape(self.shape[:a] + (prod(self.shape[a:b + 1]),) + self.shape[b + 1:])
 
     def permute(self, *dims) -> NkiTensor:
         """Reorder dimensions; SBUF/PSUM views keep the partition dim first."""
-        dims = tuple(_dim(d, self.ndim) for d in _shape_arg(dims))
+        dims = tuple(dim_index(d, self.ndim) for d in shape_arg(dims))
         if sorted(dims) != list(range(self.ndim)):
             raise_error("err_invalid_argument", f"permute({list(dims)}) is not a permutation of {self.ndim} dims")
         if self.alloc.on_chip and dims[0] != 0:
@@ -358,7 +334,7 @@ class NkiTensor(Tile):
 
     def broadcast(self, dim: int, size: int) -> NkiTensor:
         """Repeat a size-1 dimension ``size`` times (stride 0, no copy)."""
-        dim = _dim(dim, self.ndim)
+        dim = dim_index(dim, self.ndim)
         if self.shape[dim] != 1:
             raise_error("err_invalid_argument",
                         f"broadcast(dim={dim}) needs a size-1 dimension; dimension {dim} of {list(self.shape)} has "
@@ -368,7 +344,7 @@ class NkiTensor(Tile):
         return self.broadcast_to(tuple(shape))
 
     def broadcast_to(self, *shape) -> NkiTensor:
-        shape = _shape_arg(shape)
+        shape = shape_arg(shape)
         if len(shape) != self.ndim:
             raise_error("err_invalid_argument",
                         f"broadcast_to{list(shape)} must keep the rank {self.ndim} of {list(self.shape)}; use "
@@ -401,7 +377,7 @@ class NkiTensor(Tile):
 
     def squeeze_dim(self, dim: int) -> NkiTensor:
         """Remove a size-1 dimension."""
-        dim = _dim(dim, self.ndim)
+        dim = dim_index(dim, self.ndim)
         if self.shape[dim] != 1 or (self.alloc.on_chip and (dim == 0 or self.ndim <= 2)):
             raise_error("err_invalid_argument",
                         f"squeeze_dim({dim}) needs a size-1 free dimension of {list(self.shape)} (SBUF/PSUM views "
@@ -415,14 +391,14 @@ class NkiTensor(Tile):
 
     def select(self, dim: int, index) -> NkiTensor:
         """Pick one index along ``dim`` and drop it; the index may be a VirtualRegister or a 1x1 tensor."""
-        dim = _dim(dim, self.ndim)
+        dim = dim_index(dim, self.ndim)
         key = [slice(None)] * self.ndim
         key[dim] = scalar_value(index)
         return self[tuple(key)]
 
     def slice(self, dim: int, start: int, end: int | None = None, step: int = 1) -> NkiTensor:
         """``t[..., start:end:step, ...]`` along ``dim``."""
-        dim = _dim(dim, self.ndim)
+        dim = dim_index(dim, self.ndim)
         key = [slice(None)] * self.ndim
         key[dim] = slice(start, end, step)
         return self[tuple(key)]
@@ -470,7 +446,7 @@ class NkiTensor(Tile):
             off = 0 if self.addr is not None else self._ap()[0] * self.dtype.itemsize // vd.itemsize
         else:
             off = int(offset)
-        total = _prod(a.shape) * a.dtype.itemsize // vd.itemsize
+        total = prod(a.shape) * a.dtype.itemsize // vd.itemsize
         if a.on_chip:
             free = a.numel_pp * a.dtype.itemsize // vd.itemsize
             if pat[0][1] > 1 and pat[0][0] != free:
@@ -519,8 +495,8 @@ def make_view(alloc, offset: int, pattern, vdtype=None) -> NkiTensor:
         item = (vdtype or alloc.dtype).itemsize
         pattern[0] = (alloc.numel_pp * alloc.dtype.itemsize // item, 1)
     if vdtype is None:
-        spec = _as_spec(alloc, offset, pattern)
-        if spec is _FULL:
+        spec = as_spec(alloc, offset, pattern)
+        if spec is FULL:
             return NkiTensor(alloc, None)
         if spec is not None:
             return NkiTensor(alloc, spec)
@@ -528,93 +504,6 @@ def make_view(alloc, offset: int, pattern, vdtype=None) -> NkiTensor:
                   shape=tuple(n for _, n in pattern))
     t.vdtype, t.ap_offset, t.ap_pattern = vdtype, int(offset), tuple(pattern)
     return t
-
-
-def _as_spec(alloc, offset: int, pattern):
-    """Express the pattern as per-dimension ints / (start, step, count) of the allocation, if it is one."""
-    shape = alloc.shape
-    nd = len(shape)
-    c = _cstrides(shape)
-    if not 0 <= offset < max(_prod(shape), 1):
-        return None
-    start, rem = [], offset
-    for d in range(nd):
-        q, rem = divmod(rem, c[d])
-        start.append(q)
-    spec: list = list(start)
-    last = -1
-    for s, n in pattern:
-        pick = None
-        if n > 1:
-            if s <= 0:
-                return None
-            for e in range(last + 1, nd):
-                if c[e] <= s and s % c[e] == 0 and start[e] + (s // c[e]) * (n - 1) < shape[e]:
-                    pick = e
-                    spec[e] = (start[e], s // c[e], n)
-                    break
-        else:
-            for e in range(last + 1, nd):
-                if c[e] == s:
-                    pick = e
-                    break
-            if pick is None and last + 1 < nd:
-                pick = last + 1
-            if pick is not None:
-                spec[pick] = (start[pick], 1, n)
-        if pick is None:
-            return None
-        last = pick
-    off2, pat2 = 0, []
-    for d, s in enumerate(spec):
-        if isinstance(s, int):
-            off2 += s * c[d]
-        else:
-            off2 += s[0] * c[d]
-            pat2.append((s[1] * c[d], s[2]))
-    if off2 != offset or len(pat2) != len(pattern):
-        return None
-    for (s1, n1), (s2, n2) in zip(pattern, pat2, strict=True):
-        if n1 != n2 or (n1 > 1 and s1 != s2):
-            return None
-    if alloc.on_chip and not isinstance(spec[alloc.par_axis if alloc.par_axis >= 0 else 0], tuple):
-        return None
-    if all(isinstance(s, tuple) and s == (0, 1, shape[d]) for d, s in enumerate(spec)):
-        return _FULL
-    return spec
-
-
-def _reshape_pattern(pat, shape):
-    """numpy's no-copy reshape: new strides when each merged group of old dims is contiguous, else None."""
-    old = [(s, n) for s, n in pat if n != 1]
-    nz = [i for i, n in enumerate(shape) if n != 1]
-    strides = [0] * len(shape)
-    oi = ni = 0
-    while ni < len(nz) and oi < len(old):
-        want, have = shape[nz[ni]], old[oi][1]
-        nj, oj = ni + 1, oi + 1
-        while want != have:
-            if want < have:
-                if nj >= len(nz):
-                    return None
-                want *= shape[nz[nj]]
-                nj += 1
-            else:
-                if oj >= len(old):
-                    return None
-                have *= old[oj][1]
-                oj += 1
-        for k in range(oi, oj - 1):
-            if old[k][0] != old[k + 1][0] * old[k + 1][1]:
-                return None
-        stride = old[oj - 1][0]
-        for k in range(nj - 1, ni - 1, -1):
-            strides[nz[k]] = stride
-            stride *= shape[nz[k]]
-        ni, oi = nj, oj
-    if ni != len(nz) or oi != len(old):
-        return None
-    return list(zip(strides, shape, strict=True))
 
 
 def _gather_view(src: NkiTensor, alloc, off: int, pat, vector_offset, indirect_dim: int, vdtype, total: int):
@@ -643,66 +532,3 @@ def _gather_view(src: NkiTensor, alloc, off: int, pat, vector_offset, indirect_d
     t.vdtype, t.addr, t.valid = vdtype, addr, (None if valid.all() else valid)
     t.ap_offset, t.ap_pattern = off, tuple(pat)
     return t
-
-
-# ---------------------------------------------------------------------------- keys
-
-
-def _shape_arg(args) -> tuple[int, ...]:
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        args = tuple(args[0])
-    return tuple(int(a) for a in args)
-
-
-def _dim(d, nd: int) -> int:
-    d = int(d)
-    if d < 0:
-        d += nd
-    if not 0 <= d < nd:
-        raise_error("err_invalid_argument", f"dimension {d} is out of range for a {nd}-D tensor")
-    return d
-
-
-def _index_items(key, shape, name: str) -> list:
-    """Per dimension: an int, or (start, step, count) for a slice."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    nd = len(shape)
-    if sum(k is Ellipsis for k in key) > 1:
-        raise_error("err_invalid_argument", "an index can contain only one ellipsis (...)")
-    if any(k is Ellipsis for k in key):
-        pos = next(i for i, k in enumerate(key) if k is Ellipsis)
-        key = key[:pos] + (slice(None),) * max(nd - (len(key) - 1), 0) + key[pos + 1:]
-    if len(key) > nd:
-        raise_error("err_tensor_access_out_of_bound",
-                    f"{len(key)} indices given for tensor {name} view of shape {list(shape)} ({nd} dimensions)")
-    key = key + (slice(None),) * (nd - len(key))
-    items = []
-    for d, (k, n) in enumerate(zip(key, shape, strict=True)):
-        if isinstance(k, slice):
-            step = 1 if k.step is None else scalar_value(k.step)
-            if step <= 0:
-                raise_error("err_invalid_argument", f"slice step must be positive, got {step}")
-            start = 0 if k.start is None else scalar_value(k.start)
-            stop = n if k.stop is None else scalar_value(k.stop)
-            start += n if start < 0 else 0
-            stop += n if stop < 0 else 0
-            if start < 0 or stop > n or start > n:
-                raise_error("err_tensor_access_out_of_bound",
-                            f"index range [{start}, {stop}) is out of bounds for dimension {d} of size {n} of tensor "
-                            f"{name} view {list(shape)}; clamp the tile with min(), e.g. "
-                            "size = min(128, n - i * 128)")
-            items.append((start, step, max(0, (stop - start + step - 1) // step)))
-        elif isinstance(k, (IndexExpr, Arange)):
-            raise_error("err_invalid_argument",
-                        "nl.arange / nl.mgrid indices belong to the legacy dialect; index current-dialect tensors "
-                        "with ints and slices, or use .ap() for other access patterns")
-        else:
-            i = scalar_value(k)
-            i += n if i < 0 else 0
-            if not 0 <= i < n:
-                raise_error("err_tensor_access_out_of_bound",
-                            f"index {i} is out of bounds for dimension {d} of size {n} of tensor {name} view "
-                            f"{list(shape)}")
-            items.append(i)
-    return items
