@@ -1,0 +1,33 @@
+"""`autocomp report`: one self-contained HTML report of a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from autocomp.cli._common import console, fail
+
+
+def report(
+    run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
+    out: Path = typer.Option(Path("report.html"), "-o", "--out", help="HTML file to write."),
+    runs_dir: Path = typer.Option(Path("runs"), "--dir", help="Directory holding the runs."),
+    reprofile: bool = typer.Option(True, "--reprofile/--no-reprofile",
+                                   help="Re-profile kernels without a stored profile (in a sandboxed child)."),
+) -> None:
+    """Write the HTML report of RUN: progress, candidate tree, diff, engine timeline, LLM spend."""
+    from autocomp.report import write_report
+    from autocomp.store import StoreError, resolve_run
+
+    try:
+        path = write_report(resolve_run(run, runs_dir), out, reprofile=reprofile)
+    except StoreError as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"{out}: cannot write the report ({e.strerror})")
+    console.print(f"report written to {path}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)

@@ -1,0 +1,171 @@
+"""`autocomp runs`: list, show, diff and export stored runs."""
+
+from __future__ import annotations
+
+import difflib
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from autocomp.cli._common import console, fail
+
+runs_app = typer.Typer(help="Browse stored optimization runs (runs/<run-id>/).", no_args_is_help=True)
+
+DIR_OPTION = typer.Option(Path("runs"), "--dir", help="Directory holding the runs.")
+
+
+def _open(run: str, runs_dir: Path):
+    """A read-only RunReader for what the user typed, or a one-line error."""
+    from autocomp.store import RunReader, StoreError, resolve_run
+
+    try:
+        return RunReader.open_readonly(resolve_run(run, runs_dir))
+    except StoreError as e:
+        fail(str(e))
+
+
+def _candidate_id(run, text: str) -> int:
+    from autocomp.store import StoreError
+
+    try:
+        cand_id = int(str(text).lstrip("#"))
+        run.candidate(cand_id)
+    except ValueError:
+        fail(f"{text!r} is not a candidate id; give a number such as 7 (see `autocomp runs show {run.root.name}`)")
+    except StoreError as e:
+        fail(str(e))
+    return cand_id
+
+
+def _kernel_path(cand_id: int) -> str:
+    from autocomp.store.reader import CANDIDATES_DIR, candidate_dirname
+
+    return f"{CANDIDATES_DIR}/{candidate_dirname(cand_id)}/kernel.py"
+
+
+def _date(t: float) -> str:
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M") if t else ""
+
+
+def _fmt(v: float | None, spec: str, suffix: str = "") -> str:
+    return f"{v:{spec}}{suffix}" if v is not None else "—"
+
+
+@runs_app.command("list")
+def list_runs(runs_dir: Path = DIR_OPTION) -> None:
+    """Table of runs: id, problem, status, best speedup, evaluations, LLM spend, date."""
+    from autocomp.store import list_runs as summaries
+
+    if not runs_dir.is_dir():
+        fail(f"{runs_dir}: no such directory; pass --dir with the directory that holds your runs")
+    rows = summaries(runs_dir)
+    if not rows:
+        console.print(f"no runs in {runs_dir}/")
+        return
+    table = Table(box=None, header_style="bold")
+    for col, justify in (("run", "left"), ("problem", "left"), ("status", "left"), ("best", "right"),
+                         ("evals", "right"), ("LLM $", "right"), ("created (UTC)", "left")):
+        table.add_column(col, justify=justify, no_wrap=col == "run")
+    for r in rows:
+        best = _fmt(r.best_speedup, ".2f", "×") + (f" ({r.evidence})" if r.evidence and r.best_speedup else "")
+        table.add_row(r.run_id, r.problem, r.status if not r.error else f"[red]{r.status}[/]", best,
+                      str(r.evaluations), f"{r.llm_cost_usd:.2f}", _date(r.created))
+    # Piped output gets a wide console so run ids are never truncated.
+    (console if console.is_terminal else Console(width=200)).print(table)
+    for r in rows:
+        if r.error:
+            console.print(f"[red]{r.run_id}[/]: {r.error}", highlight=False)
+
+
+@runs_app.command("show")
+def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."), runs_dir: Path = DIR_OPTION) -> None:
+    """Beam per iteration, the best kernel's lineage with plans, and LLM spend by phase and model."""
+    from autocomp.store import effective_status
+
+    with _open(run, runs_dir) as r:
+        info, best, base = r.info, r.best(), r.baseline()
+        console.print(f"[bold]{info.run_id}[/]  problem {info.problem}  target {info.target or '?'}  "
+                      f"status {effective_status(r)}" + (f" ({info.status_reason})" if info.status_reason else ""),
+                      highlight=False)
+        counts = r.counts()
+        console.print(f"{counts['candidates']} candidates, {counts['evaluations']} evaluated, "
+                      f"{counts['llm_calls']} LLM calls, ${r.total_cost_usd():.4f}", highlight=False)
+        if base:
+            console.print(f"baseline #{base.id}: {_fmt(base.latency_us, '.2f', ' µs')} ({base.status})")
+        if best:
+            console.print(f"best #{best.id}: {_fmt(best.latency_us, '.2f', ' µs')}, "
+                          f"{_fmt(best.speedup, '.2f', '×')} ({best.evidence or '?'})", highlight=False)
+        console.print("\n[bold]beam per iteration[/]")
+        beams = r.beams()
+        if not beams:
+            console.print("  no iteration completed yet")
+        for b in beams:
+            members = []
+            for cid in b.beam:
+                c = r.candidate(cid)
+                members.append(f"#{cid} {_fmt(c.latency_us, '.2f', 'µs')}")
+            console.print(f"  {b.iteration:>3}: {', '.join(members)}", highlight=False)
+        if best:
+            console.print("\n[bold]lineage of the best kernel[/]")
+            for c in r.lineage(best.id):
+                console.print(f"  #{c.id} it {c.iteration} {c.origin:<8} {c.status:<13} "
+                              f"{_fmt(c.latency_us, '9.2f', ' µs')} {_fmt(c.speedup, '.2f', '×')}", highlight=False)
+                if c.plan:
+                    for line in c.plan.strip().splitlines():
+                        console.print(f"      {line}", highlight=False, markup=False)
+        for by in ("phase", "model"):
+            spend = r.spend(by)
+            if spend:
+                console.print(f"\n[bold]LLM spend by {by}[/]")
+                for s in spend:
+                    console.print(f"  {s.key:<32} {s.calls:>4} calls {s.cache_hits:>4} cached {s.failures:>3} failed "
+                                  f"{s.input_tokens:>9,} in {s.output_tokens:>8,} out  ${s.cost_usd:.4f}",
+                                  highlight=False, markup=False)
+
+
+@runs_app.command("diff")
+def diff(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
+         cand_a: str = typer.Argument(..., help="First candidate id."),
+         cand_b: str = typer.Argument(..., help="Second candidate id."), runs_dir: Path = DIR_OPTION) -> None:
+    """Unified diff between the kernels of two candidates."""
+    with _open(run, runs_dir) as r:
+        a, b = _candidate_id(r, cand_a), _candidate_id(r, cand_b)
+        lines = difflib.unified_diff(r.source(a).splitlines(keepends=True), r.source(b).splitlines(keepends=True),
+                                     fromfile=f"{r.root.name}/{_kernel_path(a)}",
+                                     tofile=f"{r.root.name}/{_kernel_path(b)}")
+        typer.echo("".join(lines), nl=False)
+
+
+@runs_app.command("export")
+def export(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
+           out: Path = typer.Argument(..., help="File to write the kernel to."),
+           best: bool = typer.Option(False, "--best", help="Export the best kernel (the default)."),
+           candidate: str = typer.Option(None, "--candidate", help="Export this candidate instead."),
+           runs_dir: Path = DIR_OPTION) -> None:
+    """Write a kernel of the run to OUT: the best one, or --candidate ID."""
+    from autocomp.store.files import atomic_write_text
+
+    if best and candidate is not None:
+        fail("give either --best or --candidate ID, not both")
+    with _open(run, runs_dir) as r:
+        if candidate is not None:
+            cand_id = _candidate_id(r, candidate)
+        else:
+            chosen = r.best()
+            if chosen is None:
+                fail(f"run {r.root.name} has no correct candidate yet; export one with --candidate ID")
+            cand_id = chosen.id
+        cand = r.candidate(cand_id)
+        try:
+            atomic_write_text(out, r.source(cand_id))
+        except OSError as e:
+            fail(f"{out}: cannot write it ({e.strerror})")
+        console.print(f"candidate #{cand_id} ({cand.status}, {_fmt(cand.latency_us, '.2f', ' µs')}) written to {out}",
+                      highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(runs_app, name="runs")

@@ -1,0 +1,316 @@
+"""Explore stored runs in a notebook.
+
+    import autocomp
+    run = autocomp.open_run("runs/20261122-181500-matmul-1a2b")   # or an id / unique prefix
+    run.candidates                    # pandas DataFrame, one row per candidate
+    run.best, run.lineage(run.best)   # candidates render as HTML in Jupyter
+    run.diff(run.baseline, run.best)  # side-by-side diff
+    run.profile(run.best)             # engine timeline and utilisation
+    run.reevaluate(run.best, target="trn2")
+
+Reading never blocks a running search; ``reevaluate`` needs the write lock.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from autocomp.store import Candidate, Evaluation, RunReader, RunStore, resolve_run
+from autocomp.store.locate import DEFAULT_RUNS_DIR, effective_status
+
+CandidateRef = int | str | Candidate | Any
+
+
+def open_run(path: str | Path, runs_dir: str | Path = DEFAULT_RUNS_DIR) -> Run:
+    """Open a stored run for exploration: a run directory, a run id or an unambiguous prefix of one."""
+    return Run(RunReader.open_readonly(resolve_run(path, runs_dir)))
+
+
+def _frame(rows: list[dict], index: str | None = None):
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    for col in ("parent_id", "llm_call_id", "best_candidate", "candidate_id"):
+        if col in df:
+            df[col] = df[col].astype("Int64")  # nullable ints, not floats with NaN
+    for col in ("created", "completed"):
+        if col in df:
+            df[col] = pd.to_datetime(df[col], unit="s", utc=True)
+    return df.set_index(index) if index and not df.empty else df
+
+
+class CandidateView:
+    """One candidate of a run: its fields, source, evaluation and plan; renders as HTML."""
+
+    def __init__(self, run: Run, cand: Candidate):
+        self._run = run
+        self.record = cand
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.record, name)
+
+    @property
+    def source(self) -> str:
+        return self._run.reader.source(self.record.id)
+
+    @property
+    def evaluation(self) -> dict | None:
+        """The full EvalResult of the search evaluation, as a dict."""
+        ev = self._run.reader.evaluation(self.record.id)
+        return ev.result if ev else None
+
+    def profile(self, *, reprofile: bool = True) -> StoredProfile:
+        return self._run.profile(self.record.id, reprofile=reprofile)
+
+    def __repr__(self) -> str:
+        c = self.record
+        lat = f"{c.latency_us:.2f} us" if c.latency_us is not None else "-"
+        spd = f", {c.speedup:.2f}x" if c.speedup is not None else ""
+        return f"<Candidate #{c.id} it={c.iteration} {c.origin} {c.status} {lat}{spd}>"
+
+    def _repr_html_(self) -> str:
+        c = self.record
+        fields = [("iteration", c.iteration), ("origin", c.origin), ("parent", c.parent_id), ("status", c.status),
+                  ("latency", f"{c.latency_us:.2f} µs" if c.latency_us is not None else "—"),
+                  ("speedup", f"{c.speedup:.2f}×" if c.speedup is not None else "—"), ("evidence", c.evidence)]
+        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{escape(str(v))}</td>"
+                       "</tr>" for k, v in fields)
+        plan = (f"<p><b>plan</b></p><div style='white-space:pre-wrap'>{escape(c.plan)}</div>" if c.plan else "")
+        reason = (self.evaluation or {}).get("reason")
+        reason_html = f"<p><b>reason</b>: {escape(str(reason))}</p>" if reason else ""
+        return (f"<div><b>candidate #{c.id}</b><table>{rows}</table>{reason_html}{plan}<details><summary>source"
+                f"</summary><pre>{escape(self.source)}</pre></details></div>")
+
+
+class Diff:
+    """A diff between two candidates' kernels: ``str()`` is unified, Jupyter shows it side by side."""
+
+    def __init__(self, a: CandidateView, b: CandidateView):
+        self.a, self.b = a, b
+
+    @property
+    def text(self) -> str:
+        return "".join(difflib.unified_diff(self.a.source.splitlines(keepends=True),
+                                            self.b.source.splitlines(keepends=True),
+                                            fromfile=f"#{self.a.id}", tofile=f"#{self.b.id}"))
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text or f"<no difference between #{self.a.id} and #{self.b.id}>"
+
+    def _repr_html_(self) -> str:
+        from autocomp.report.page import DIFF_CSS, side_by_side_diff
+
+        return (f"<style>{DIFF_CSS}</style>" + side_by_side_diff(self.a.source, self.b.source, f"#{self.a.id}",
+                                                                 f"#{self.b.id}"))
+
+
+class StoredProfile:
+    """A candidate's cost-model profile as stored in profile.json: latency, engines, timeline."""
+
+    def __init__(self, candidate_id: int, record: dict | None, note: str | None = None):
+        self.candidate_id = candidate_id
+        self.record = record or {}
+        self.note = note
+
+    @property
+    def latency_us(self) -> float | None:
+        return self.record.get("latency_us")
+
+    @property
+    def summary(self) -> dict:
+        """neuron-profile-shaped summary fields."""
+        return self.record.get("summary", {})
+
+    @property
+    def engines(self):
+        """Per-engine active time, utilisation and instruction count (a DataFrame)."""
+        return _frame([{"engine": k, **v} for k, v in self.record.get("engines", {}).items()], "engine")
+
+    def timeline_svg(self) -> str:
+        from autocomp.report.svg import gantt
+
+        return gantt(self.record.get("timeline", {}), self.record.get("makespan_ns", 0.0),
+                     title=f"candidate {self.candidate_id} engine timeline")
+
+    def __repr__(self) -> str:
+        if not self.record:
+            return f"<no profile for candidate #{self.candidate_id}: {self.note}>"
+        return (f"<Profile #{self.candidate_id} {self.latency_us:.2f} us on {self.record.get('target')} "
+                f"(bound by {self.record.get('roofline', {}).get('bound_by', '?')})>")
+
+    def _repr_html_(self) -> str:
+        if not self.record:
+            return f"<p>No profile for candidate #{self.candidate_id}: {escape(str(self.note))}</p>"
+        from autocomp.report.svg import PALETTE, bar_chart
+        from autocomp.store.profiles import ROW_LABELS
+
+        engines = [e for e in ROW_LABELS if e in self.record.get("engines", {})]
+        util = bar_chart([ROW_LABELS[e] for e in engines],
+                         [{"name": "utilisation", "color": PALETTE[0],
+                           "values": [self.record["engines"][e]["utilisation"] for e in engines]}], unit="%")
+        hints = "".join(f"<li>{escape(h)}</li>" for h in self.record.get("hints", [])[:6])
+        note = f"<p><i>{escape(self.note)}</i></p>" if self.note else ""
+        return (f"<div><b>{escape(repr(self))}</b>{note}{self.timeline_svg()}{util}<ul>{hints}</ul>"
+                "<p><small>Estimated by autocomp's cost model (evidence: sim).</small></p></div>")
+
+
+class Run:
+    """A stored run, read-only; every property reads the run as it is now."""
+
+    def __init__(self, reader: RunReader):
+        self.reader = reader
+
+    @property
+    def id(self) -> str:
+        return self.reader.run_id
+
+    @property
+    def path(self) -> Path:
+        return self.reader.root
+
+    @property
+    def info(self):
+        return self.reader.info
+
+    @property
+    def status(self) -> str:
+        return effective_status(self.reader)
+
+    @property
+    def config(self) -> dict:
+        return self.reader.config()
+
+    # ------------------------------------------------------------ tables
+    @property
+    def candidates(self):
+        """One row per candidate (index: id): lineage, origin, status, latency, speedup, evidence, plan."""
+        rows = [{k: v for k, v in vars(c).items() if k != "meta"} for c in self.reader.candidates()]
+        return _frame(rows, "id")
+
+    @property
+    def evaluations(self):
+        rows = [{k: v for k, v in vars(e).items() if k != "result"} for e in self.reader.evaluations()]
+        return _frame(rows, "id")
+
+    @property
+    def llm_calls(self):
+        return _frame([vars(c) for c in self.reader.llm_calls()], "id")
+
+    def spend(self, by: str | None = "phase"):
+        """LLM spend grouped by ``"phase"``, ``"model"`` or in total (``None``), as a DataFrame."""
+        return _frame([vars(s) for s in self.reader.spend(by)], "key")
+
+    @property
+    def events(self) -> list[dict]:
+        return self.reader.events()
+
+    # ------------------------------------------------------------ candidates
+    def candidate(self, cand: CandidateRef) -> CandidateView:
+        return CandidateView(self, self.reader.candidate(_cand_id(cand)))
+
+    __getitem__ = candidate
+
+    @property
+    def best(self) -> CandidateView | None:
+        best = self.reader.best()
+        return CandidateView(self, best) if best else None
+
+    @property
+    def baseline(self) -> CandidateView | None:
+        base = self.reader.baseline()
+        return CandidateView(self, base) if base else None
+
+    def lineage(self, cand: CandidateRef) -> list[CandidateView]:
+        """Parents from the root down to ``cand``."""
+        return [CandidateView(self, c) for c in self.reader.lineage(_cand_id(cand))]
+
+    def diff(self, a: CandidateRef, b: CandidateRef) -> Diff:
+        return Diff(self.candidate(a), self.candidate(b))
+
+    def profile(self, cand: CandidateRef, *, reprofile: bool = True) -> StoredProfile:
+        """The stored cost-model profile of ``cand``; re-profiled in a sandboxed child when none is stored."""
+        from autocomp.report.data import candidate_profile
+
+        cand_id = _cand_id(cand)
+        record, note = candidate_profile(self.reader, cand_id, reprofile=reprofile)
+        return StoredProfile(cand_id, record, note)
+
+    # ------------------------------------------------------------ actions
+    def reevaluate(self, cand: CandidateRef, target: str = "trn2", *, backend: str = "sim",
+                   evaluator: Callable[[Path, str, str], Any] | None = None) -> Evaluation:
+        """Evaluate ``cand`` again on ``target`` and record it beside its search result.
+
+        The result is stored as purpose ``reevaluate:<backend>:<target>`` (replacing an
+        earlier one). ``evaluator(problem_dir, source, target)`` returning an EvalResult
+        or its dict replaces autocomp's sandboxed evaluator (``autocomp.evaluate``).
+        """
+        cand_id = _cand_id(cand)
+        problem_dir = self.reader.problem_dir()
+        if problem_dir is None:
+            raise RuntimeError(f"run {self.id} has no problem snapshot (problem/) to evaluate against")
+        source = self.reader.source(cand_id)
+        if evaluator is None:
+            result = _default_evaluator(problem_dir, source, target, backend)
+        else:
+            result = evaluator(problem_dir, source, target)
+        with RunStore.open(self.path) as store:
+            return store.record_evaluation(cand_id, result, purpose=f"reevaluate:{backend}:{target}", replace=True)
+
+    def report(self, out: str | Path | None = None, *, reprofile: bool = True) -> str | Path:
+        """The HTML report: written to ``out`` if given, else returned as a string."""
+        from autocomp.report import render_report, write_report
+
+        if out is not None:
+            return write_report(self.reader, out, reprofile=reprofile)
+        return render_report(self.reader, reprofile=reprofile)
+
+    def close(self) -> None:
+        self.reader.close()
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        best = self.reader.best()
+        best_txt = f", best #{best.id} {best.speedup or 0:.2f}x" if best else ""
+        return f"<Run {self.id} {self.info.problem} {self.status}{best_txt}>"
+
+    def _repr_html_(self) -> str:
+        from autocomp.report.data import load_report_data
+        from autocomp.report.page import progress_chart, summary_table
+
+        data = load_report_data(self.reader, reprofile=False)
+        return f"<div>{summary_table(data)}{progress_chart(data)}</div>"
+
+
+def _default_evaluator(problem_dir: Path, source: str, target: str, backend: str = "sim") -> Any:
+    """autocomp's sandboxed evaluator, uncached so a re-evaluation really runs again."""
+    try:
+        from autocomp.evaluate import Evaluator
+    except ImportError as e:
+        raise RuntimeError(f"autocomp.evaluate is not importable ({e}); pass evaluator=... to reevaluate") from None
+    from autocomp.problem import Problem
+
+    evaluator = Evaluator(backend, target=target, cache=False)
+    try:
+        return evaluator.evaluate(Problem.load(problem_dir), source)
+    finally:
+        evaluator.close()
+
+
+def _cand_id(cand: CandidateRef) -> int:
+    if isinstance(cand, (CandidateView, Candidate)):
+        return int(cand.id)
+    if isinstance(cand, str):
+        return int(cand.lstrip("#"))
+    return int(cand)

@@ -1,0 +1,246 @@
+"""The report page: one self-contained HTML file (inline CSS, SVG and a few lines of JS; no network)."""
+
+from __future__ import annotations
+
+import difflib
+from datetime import datetime, timezone
+from html import escape
+
+from autocomp.report.data import ReportData
+from autocomp.report.svg import PALETTE, bar_chart, gantt, line_chart
+from autocomp.store.profiles import ROW_LABELS
+from autocomp.store.records import Candidate
+
+DIFF_CSS = """
+table.diff{font-family:Menlo,Consolas,monospace;font-size:12px;width:100%}table.diff td{padding:0 4px;border:0;
+white-space:pre-wrap;vertical-align:top;text-align:left}.diff_add{background:#e6ffec}.diff_chg{background:#fff5b1}
+.diff_sub{background:#ffebe9}.diff_header{color:#888;text-align:right}.diff_next{display:none}
+"""
+
+CSS = DIFF_CSS + """
+body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1100px;color:#222;
+padding:0 16px}
+h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:32px}
+table{border-collapse:collapse;font-size:13px}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left}
+th{background:#fafafa}.num{text-align:right;font-variant-numeric:tabular-nums}
+.banner{background:#fff8e1;border:1px solid #f0d98c;padding:8px 12px;border-radius:4px;font-size:13px}
+.note{color:#666;font-size:12px}.muted{color:#888}
+ul.tree{list-style:none;padding-left:18px;font-size:13px}ul.tree li{margin:2px 0}
+.st-correct{color:#2e7d32}.st-pending{color:#888}.st-other{color:#c62828}
+.lineage>span.node{background:#e8f0fe;border-radius:3px}.best>span.node{font-weight:bold}
+span.node{padding:1px 4px;cursor:pointer}details.plan{display:inline}details.plan summary{color:#4e79a7}
+details.plan div{white-space:pre-wrap;background:#f7f7f7;padding:6px;margin:4px 0;border-radius:3px}
+.controls{font-size:12px;margin:6px 0}.controls button{font-size:12px;margin-right:6px}
+.hidden{display:none}
+"""
+
+# Plain ES5 so any browser runs it; sets data-ready last, which the tests check.
+SCRIPT = """
+(function(){
+  var tree=document.getElementById('tree');
+  function each(sel,f){var n=document.querySelectorAll(sel);for(var i=0;i<n.length;i++){f(n[i]);}}
+  document.getElementById('expand-plans').onclick=function(){each('details.plan',function(d){d.open=true;});};
+  document.getElementById('collapse-plans').onclick=function(){each('details.plan',function(d){d.open=false;});};
+  document.getElementById('only-correct').onchange=function(e){
+    var only=e.target.checked;
+    each('#tree li',function(li){
+      var ok=li.getAttribute('data-status')==='correct'||li.querySelector('li[data-status="correct"]');
+      li.classList.toggle('hidden',only&&!ok);
+    });
+  };
+  if(tree){each('#tree span.node',function(s){s.title='click to highlight its lineage';s.onclick=function(){
+    each('#tree li.picked',function(li){li.classList.remove('picked','lineage');});
+    var li=s.parentNode;while(li&&li.tagName==='LI'){li.classList.add('picked','lineage');li=li.parentNode.parentNode;}
+  };});}
+  document.body.setAttribute('data-ready','1');
+})();
+"""
+
+
+def _when(t: float | None) -> str:
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if t else ""
+
+
+def _us(v: float | None) -> str:
+    return f"{v:.2f} µs" if v is not None else "—"
+
+
+def _x(v: float | None) -> str:
+    return f"{v:.2f}×" if v is not None else "—"
+
+
+def _status_class(status: str) -> str:
+    return {"correct": "st-correct", "pending": "st-pending"}.get(status, "st-other")
+
+
+def _table(headers: list[str], rows: list[list], num_from: int = 1) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f'<td{" class=num" if i >= num_from else ""}>{c}</td>'
+                                    for i, c in enumerate(r)) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def summary_table(d: ReportData) -> str:
+    i = d.info
+    rows = [["Run", escape(i.run_id)], ["Problem", escape(i.problem) + f' <span class="muted">'
+                                        f'{escape(i.problem_hash or "")}</span>'],
+            ["Status", escape(d.status) + (f" ({escape(i.status_reason)})" if i.status_reason else "")],
+            ["Target", escape(i.target or "—")], ["Evidence", escape(d.evidence)],
+            ["Created / updated", f"{_when(i.created)} / {_when(i.updated)}"],
+            ["Candidates", str(len(d.candidates))],
+            ["Evaluated", str(sum(1 for c in d.candidates if c.evaluated))],
+            ["Baseline", _us(d.baseline.latency_us) if d.baseline else "—"],
+            ["Best", (f"#{d.best.id}: {_us(d.best.latency_us)}, {_x(d.best.speedup)}" if d.best else "—")],
+            ["LLM spend", f"${d.spend_total.cost_usd:.4f} in {d.spend_total.calls} calls" if d.spend_total
+             else "$0"]]
+    banner = ""
+    if "sim" in d.evidence:
+        banner = ('<p class="banner">Latencies marked <b>sim</b> are estimates of autocomp\'s simulator and cost '
+                  "model, not hardware measurements.</p>")
+    return banner + _table(["", ""], rows, num_from=9)
+
+
+def progress_chart(d: ReportData) -> str:
+    best = d.best_per_iteration()
+    series = [{"name": "best so far", "color": PALETTE[0], "step": True,
+               "points": [(it, c.latency_us, f"iteration {it}: #{c.id} {c.latency_us:.2f} us ({_x(c.speedup)})")
+                          for it, c in best]},
+              {"name": "correct candidates", "color": PALETTE[4], "dots_only": True,
+               "points": [(c.iteration, c.latency_us, f"#{c.id} ({c.origin}) {c.latency_us:.2f} us")
+                          for c in d.candidates if c.correct and c.latency_us is not None]}]
+    hlines = []
+    if d.baseline and d.baseline.latency_us:
+        hlines.append({"name": "baseline", "y": d.baseline.latency_us, "color": PALETTE[1]})
+    roof = d.roofline_us()
+    if roof:
+        hlines.append({"name": "roofline (cost model)", "y": roof, "color": PALETTE[3]})
+    return line_chart(series, hlines, x_label="iteration", y_label="latency (µs)", css_class="chart progress")
+
+
+def _beams(d: ReportData) -> str:
+    if not d.beams:
+        return '<p class="note">No iteration has completed yet.</p>'
+    rows = [[str(b.iteration), ", ".join(f"#{c}" for c in b.beam), f"#{b.best_candidate}" if b.best_candidate
+             else "—", _when(b.completed)] for b in d.beams]
+    return _table(["Iteration", "Beam", "Best", "Completed"], rows, num_from=9)
+
+
+def _node(c: Candidate, d: ReportData, children: dict, lineage: set[int]) -> str:
+    cls = " ".join(x for x in ("lineage" if c.id in lineage else "", "best" if d.best and c.id == d.best.id else "")
+                   if x)
+    label = (f'<span class="node">#{c.id}</span> <span class="muted">it {c.iteration} · {escape(c.origin)}</span> '
+             f'<span class="{_status_class(c.status)}">{escape(c.status)}</span>')
+    if c.latency_us is not None:
+        label += f" {_us(c.latency_us)}"
+    if c.speedup is not None:
+        label += f" <b>{_x(c.speedup)}</b>"
+    if c.plan:
+        label += f' <details class="plan"><summary>plan</summary><div>{escape(c.plan)}</div></details>'
+    kids = "".join(_node(k, d, children, lineage) for k in children.get(c.id, []))
+    return (f'<li class="{cls}" data-status="{escape(c.status)}" data-id="{c.id}">{label}'
+            + (f'<ul class="tree">{kids}</ul>' if kids else "") + "</li>")
+
+
+def _tree(d: ReportData) -> str:
+    children: dict = {}
+    ids = {c.id for c in d.candidates}
+    for c in d.candidates:
+        children.setdefault(c.parent_id if c.parent_id in ids else None, []).append(c)
+    lineage = {c.id for c in d.lineage}
+    nodes = "".join(_node(c, d, children, lineage) for c in children.get(None, []))
+    controls = ('<div class="controls"><button id="expand-plans">expand plans</button>'
+                '<button id="collapse-plans">collapse plans</button>'
+                '<label><input type="checkbox" id="only-correct"> only correct branches</label></div>')
+    return controls + f'<ul class="tree" id="tree">{nodes}</ul>'
+
+
+def _lineage(d: ReportData) -> str:
+    if not d.lineage:
+        return ""
+    rows = [[f"#{c.id}", escape(c.origin), _us(c.latency_us), _x(c.speedup),
+             f'<div style="white-space:pre-wrap;text-align:left">{escape(c.plan or "")}</div>'] for c in d.lineage]
+    return "<h3>Lineage of the best kernel</h3>" + _table(["Candidate", "Origin", "Latency", "Speedup", "Plan"],
+                                                           rows, num_from=2)
+
+
+def _diff(d: ReportData) -> str:
+    if not (d.baseline and d.best) or d.baseline.id not in d.sources:
+        return '<p class="note">No correct kernel yet.</p>'
+    if d.best.id == d.baseline.id:
+        return '<p class="note">The baseline is still the best kernel.</p>'
+    return side_by_side_diff(d.sources[d.baseline.id], d.sources[d.best.id], f"baseline #{d.baseline.id}",
+                             f"best #{d.best.id}").replace('class="diff"', 'class="diff" id="diff"', 1)
+
+
+def side_by_side_diff(a: str, b: str, a_label: str, b_label: str, *, context: bool = True) -> str:
+    """An HTML table of ``a`` and ``b`` side by side, changed lines highlighted (style with DIFF_CSS)."""
+    return difflib.HtmlDiff(tabsize=4, wrapcolumn=90).make_table(
+        a.splitlines(), b.splitlines(), escape(a_label), escape(b_label), context=context, numlines=3)
+
+
+def _timelines(d: ReportData) -> str:
+    present = [(role, p) for role, p in (("baseline", d.profiles.get("baseline")), ("best", d.profiles.get("best")))
+               if p]
+    if not present:
+        return '<p class="note">No timeline: no profile stored and re-profiling was not possible.</p>'
+    span = max(p.get("makespan_ns", 0.0) for _, p in present)
+    out = []
+    for role, p in present:
+        cand = d.baseline if role == "baseline" else d.best
+        bound = (p.get("roofline") or {}).get("bound_by", "?")
+        head = (f"{role} #{cand.id if cand else '?'}: {p.get('latency_us', 0):.2f} µs estimated on "
+                f"{escape(str(p.get('target', '')))}, bound by {escape(str(bound))}"
+                + (" (re-profiled for this report)" if p.get("origin") == "reprofile" else ""))
+        out.append(f"<h3>{head}</h3>")
+        if p.get("timeline"):
+            out.append(gantt(p["timeline"], span, title=f"{role} engine timeline"))
+        else:
+            out.append('<p class="note">The stored profile has no per-instruction times.</p>')
+        if p.get("hints"):
+            out.append("<ul>" + "".join(f"<li>{escape(h)}</li>" for h in p["hints"][:6]) + "</ul>")
+    engines = [e for e in ROW_LABELS if e != "critical" and any(e in (p.get("engines") or {}) for _, p in present)]
+    groups = [{"name": role, "color": PALETTE[1] if role == "baseline" else PALETTE[0],
+               "values": [float((p.get("engines") or {}).get(e, {}).get("utilisation", 0.0)) for e in engines]}
+              for role, p in present]
+    out.append("<h3>Engine utilisation (% of kernel latency)</h3>")
+    out.append(bar_chart([ROW_LABELS[e] for e in engines], groups, unit="%", css_class="bars utilisation"))
+    return "".join(out)
+
+
+def _spend(d: ReportData) -> str:
+    if not d.spend_total:
+        return '<p class="note">No LLM calls recorded.</p>'
+
+    def rows(items):
+        return [[escape(s.key), str(s.calls), str(s.cache_hits), str(s.failures), f"{s.input_tokens:,}",
+                 f"{s.output_tokens:,}", f"{s.cached_tokens:,}", f"${s.cost_usd:.4f}"] for s in items]
+
+    headers = ["", "Calls", "Cache hits", "Failures", "Tokens in", "Tokens out", "Cached in", "Cost"]
+    chart = bar_chart([s.key for s in d.spend_by_phase], [{"name": "cost", "color": PALETTE[2],
+                                                           "values": [s.cost_usd for s in d.spend_by_phase]}],
+                      prefix="$", css_class="bars spend")
+    return ("<h3>By phase</h3>" + _table(headers, rows(d.spend_by_phase)) + chart
+            + "<h3>By model</h3>" + _table(headers, rows(d.spend_by_model))
+            + "<h3>Total</h3>" + _table(headers, rows([d.spend_total])))
+
+
+def render_page(d: ReportData) -> str:
+    """The whole report as one HTML string."""
+    notes = "".join(f"<li>{escape(n)}</li>" for n in d.notes)
+    sections = [
+        ("summary", "Summary", summary_table(d)),
+        ("progress", "Best latency per iteration", progress_chart(d)),
+        ("beams", "Beam per iteration", _beams(d)),
+        ("candidates", "Candidate tree", _tree(d)),
+        ("best-vs-baseline", "Best kernel against the baseline", _lineage(d) + "<h3>Diff</h3>" + _diff(d)),
+        ("timeline", "Engine timeline", _timelines(d)),
+        ("spend", "LLM spend", _spend(d)),
+    ]
+    body = "".join(f'<section id="{sid}"><h2>{title}</h2>{html}</section>' for sid, title, html in sections)
+    footer = (f'<p class="note">Generated {_when(datetime.now(timezone.utc).timestamp())} by autocomp '
+              f"{escape(d.info.autocomp_version or '')} from run directory {escape(d.info.run_id)}: every figure "
+              "comes from its run.sqlite and candidates/*/profile.json." + (f"</p><ul class=note>{notes}</ul>"
+                                                                              if notes else "</p>"))
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>autocomp run {escape(d.info.run_id)}</title><style>{CSS}</style></head><body>"
+            f"<h1>autocomp run {escape(d.info.run_id)}</h1>{body}{footer}<script>{SCRIPT}</script></body></html>")

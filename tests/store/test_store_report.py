@@ -1,0 +1,92 @@
+"""The HTML report: self-contained, renders in headless Chromium without script errors, plots in the DOM."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from store_fixtures import BASELINE, result
+
+from autocomp.report import render_report, write_report
+from autocomp.store import RunReader, RunStore
+
+CHROMIUM = Path("/usr/bin/chromium")
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="/usr/bin/chromium is absent: install Debian's chromium package "
+                                  "(apt-get install -y chromium) to render the report in the tests")
+
+# Inserted before the page's own script: any uncaught error lands in the DOM that --dump-dom prints.
+ERROR_HOOK = ("<script>window.onerror=function(m,s,l){var d=document.documentElement;"
+              "d.setAttribute('data-script-errors',(d.getAttribute('data-script-errors')||'')+m+' line '+l+'; ');};"
+              "</script>")
+
+
+def render_in_chromium(html: str, tmp_path: Path) -> str:
+    page = tmp_path / "page.html"
+    page.write_text(html.replace("<head>", "<head>" + ERROR_HOOK, 1))
+    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'chromium-profile'}", "--dump-dom",
+           page.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "<html" in proc.stdout, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def assert_self_contained(html: str) -> None:
+    urls = set(re.findall(r"https?://[^\s\"'<>)]+", html)) - {"http://www.w3.org/2000/svg"}
+    assert not urls, f"the report refers to the network: {sorted(urls)[:5]}"
+    assert not re.search(r"<(link|img|iframe)\b|\bsrc=", html)
+
+
+@needs_chromium
+def test_report_renders_without_script_errors_and_with_every_plot(run_dir, tmp_path):
+    out = write_report(run_dir, tmp_path / "report.html")  # re-profiles the baseline and best kernels
+    html = out.read_text()
+    assert_self_contained(html)
+    dom = render_in_chromium(html, tmp_path)
+    errors = re.search(r'data-script-errors="([^"]*)"', dom)
+    assert errors is None, errors.group(1)
+    assert 'data-ready="1"' in dom  # the page's own script ran to the end
+    progress = dom[dom.index('id="progress"'):dom.index('id="beams"')]
+    assert progress.count('class="series"') == 1 and progress.count('class="point"') >= 4
+    assert progress.count('class="hline"') == 2  # baseline and roofline
+    timeline = dom[dom.index('id="timeline"'):dom.index('id="spend"')]
+    assert timeline.count('class="gantt"') == 2 and timeline.count('class="slot"') > 4
+    assert 'class="bars utilisation"' in timeline
+    assert len(re.findall(r"<li [^>]*data-status=", dom)) == 5  # every candidate is in the tree
+    assert 'id="diff"' in dom and "nl.affine_range(2)" in dom
+    assert 'class="bars spend"' in dom and "$0.0700" in dom
+    with RunReader.open_readonly(run_dir) as run:  # the re-profiles were kept for next time
+        assert run.profile(1)["origin"] == "reprofile" and run.profile(4)["timeline"]["dma"]
+
+
+@needs_chromium
+def test_the_error_hook_catches_a_broken_script(run_dir, tmp_path):
+    html = render_report(run_dir, reprofile=False).replace("document.body.setAttribute", "document.bodyy.setAttribute")
+    dom = render_in_chromium(html, tmp_path)
+    assert re.search(r'data-script-errors="[^"]*TypeError', dom) and 'data-ready="1"' not in dom
+
+
+def test_report_of_a_fresh_run_with_nothing_evaluated(runs_dir, problem):
+    with RunStore.create(runs_dir, problem, {}) as store:
+        store.add_candidate(BASELINE, origin="baseline", iteration=0)
+        html = render_report(store, reprofile=False)
+    assert_self_contained(html)
+    assert "no data yet" in html and "No correct kernel yet." in html and "No LLM calls recorded." in html
+
+
+def test_report_uses_stored_profiles_and_the_evaluators_roofline(runs_dir, problem):
+    record = {"latency_us": 9.0, "makespan_ns": 8000.0, "target": "trn2", "roofline": {"bound_by": "hbm"},
+              "engines": {"dve": {"utilisation": 30.0}, "dma": {"utilisation": 60.0}},
+              "timeline": {"dve": [[0.0, 4000.0, 1, "TENSOR_TENSOR nl.add line 9"]], "dma": [[0.0, 8000.0, 3, ""]]}}
+    with RunStore.create(runs_dir, problem, {}) as store:
+        base = store.add_candidate(BASELINE, origin="baseline", iteration=0)
+        store.record_evaluation(base, result(latency_us=9.0, profile={"roofline_time": 3e-6}), profile=record)
+        html = render_report(store, reprofile=False)
+    assert "TENSOR_TENSOR nl.add line 9" in html and "re-profiled" not in html
+    assert "roofline (cost model): 3" in html
+    assert "The baseline is still the best kernel." in html
