@@ -66,6 +66,8 @@ class Tile:
             return a.par_axis == 0
         if self.arrays is not None:
             return True
+        if self.spec[a.par_axis].__class__ is int and self.shape[0] == 1:
+            return True  # one partition picked by an integer, kept as a unit partition dimension
         kept = [d for d, s in enumerate(self.spec) if not isinstance(s, int)]
         if self.perm is not None:
             kept = [kept[i] for i in self.perm]
@@ -307,7 +309,7 @@ def index_allocation(alloc: Allocation, key) -> Tile:
         if isinstance(k, Tile):
             return _indirect(alloc, key)
     else:
-        return Tile(alloc, _basic_spec(alloc, key))
+        return _basic_tile(alloc, _basic_spec(alloc, key))
     if any(isinstance(k, Tile) for k in key):
         return _indirect(alloc, key)
     if any(isinstance(k, slice) or k is Ellipsis for k in key):
@@ -322,6 +324,17 @@ def index_allocation(alloc: Allocation, key) -> Tile:
                     f"arange indexing needs one index per dimension: tensor {alloc.name} has "
                     f"{len(alloc.shape)} dimensions, got {len(key)}")
     return _advanced(alloc, key)
+
+
+def _basic_tile(alloc: Allocation, spec: list) -> Tile:
+    """A basic-index tile. A result reduced to one dimension stays 2-D, as the legacy dialect treats it:
+    ``t[0:n, j]`` is an [n, 1] tile and ``t[i, 0:m]`` a [1, m] tile (the integer keeps a unit dimension)."""
+    kept = [d for d, s_ in enumerate(spec) if s_.__class__ is not int]
+    if len(kept) != 1 or len(spec) < 2:
+        return Tile(alloc, spec)
+    n = spec[kept[0]][2]
+    leading_int = kept[0] > 0
+    return Tile(alloc, spec, shape=(1, n) if leading_int else (n, 1))
 
 
 def _indirect(alloc: Allocation, key: tuple) -> Tile:

@@ -95,3 +95,20 @@ def test_hbm_reshape_views_same_memory():
     with pytest.raises(NkiError) as err:
         run_kernel(lambda x, gamma: gamma.reshape((3, 5)), (x, gamma))
     assert err.value.code == "err_reshape_element_count"
+
+
+def test_integer_index_keeps_tiles_two_dimensional():
+    def column_scale(a, s):
+        out = nl.ndarray((128, a.shape[1]), dtype=a.dtype, buffer=nl.shared_hbm)
+        col = nl.load(s[0:128, 2])  # one column: a [128, 1] tile
+        row = nl.ndarray((1, a.shape[1]), dtype=a.dtype, buffer=nl.sbuf)
+        row[0, 0:a.shape[1]] = nl.load(a[5:6, :])  # a [1, F] tile addressed as row[0, ...]
+        scaled = nisa.activation(op=nl.copy, data=nl.load(a[0:128, :]), scale=col)
+        nl.store(out, value=nl.add(scaled, row[0, 0:a.shape[1]]))
+        return out
+
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((128, 64)).astype(np.float32)
+    s = rng.standard_normal((128, 4)).astype(np.float32)
+    out = run_kernel(column_scale, (a, s)).outputs
+    np.testing.assert_allclose(out, a * s[:, 2:3] + a[5:6, :], rtol=1e-5, atol=1e-6)

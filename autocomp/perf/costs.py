@@ -1,0 +1,229 @@
+"""Compute-instruction costs in engine cycles (NKI_SPEC §4.3).
+
+``engine_cycles(ins, target)`` prices one traced instruction on the engine that runs it.
+The Tensor engine's LoadStationary is priced separately (``load_stationary_cycles``)
+because whether it is paid depends on what the engine ran just before, which only the
+scheduler knows. DMA transfers are priced in ``dma.py``.
+"""
+
+from __future__ import annotations
+
+from autocomp.nki.trace import HBM, PSUM, SBUF, Instruction
+from autocomp.perf.targets import Target
+
+_16BIT = frozenset({"bfloat16", "float16"})
+_ADD_MUL_SUB = frozenset({"add", "multiply", "subtract"})
+_ADD_MAX = frozenset({"add", "maximum"})
+# Reductions read more than they write: N is the input size per partition.
+_INPUT_SIZED = frozenset({"TENSOR_REDUCE", "BN_STATS", "BN_AGGR", "TENSOR_SCALAR_REDUCE", "ACTIVATE_REDUCE",
+                          "MAX8", "PARTITION_REDUCE", "SELECT"})
+
+
+def _n(ins: Instruction) -> int:
+    n = ins.elems
+    if ins.opcode in _INPUT_SIZED and ins.src:
+        n = max(n, ins.src[0].free_elems)
+    return max(n, 1)
+
+
+def _all16(accs) -> bool:
+    return all(a.dtype in _16BIT for a in accs)
+
+
+def _contiguous_inner(a) -> bool:
+    for stride, count in reversed(a.pattern):
+        if count > 1:
+            return stride == 1
+    return True
+
+
+def stride_penalty(ins: Instruction, target: Target) -> int:
+    """2 when an on-chip operand's most-minor stride exceeds 16 bytes [D] ARCH1, else 1."""
+    limit = target.stride_penalty_bytes
+    for accs in (ins.src, ins.dst):
+        for a in accs:
+            if a.buffer == HBM:
+                continue
+            for stride, count in reversed(a.pattern):
+                if count > 1:
+                    if abs(stride) * a.itemsize > limit:
+                        return 2
+                    break
+    return 1
+
+
+def _op_name(ins: Instruction) -> str:
+    attrs = ins.attrs or {}
+    op = attrs.get("op")
+    if op is None:
+        ops = attrs.get("ops") or ()
+        op = ops[0] if ops else ""
+    return str(op)
+
+
+def _dve_perf_mode(ins: Instruction, target: Target) -> float:
+    """Speed-up of NC-v3+ Vector performance modes [D] ARCH2."""
+    if not target.dve_perf_modes:
+        return 1.0
+    accs = ins.src + ins.dst
+    if not accs or not _all16(accs):
+        return 1.0
+    if ins.opcode in ("TENSOR_COPY", "TENSOR_SCALAR"):
+        if all(a.buffer == SBUF for a in accs) and all(_contiguous_inner(a) for a in accs):
+            return 4.0
+        return 2.0
+    if ins.opcode == "TENSOR_TENSOR" and all(a.buffer == SBUF for a in ins.src[:2]):
+        return 2.0
+    return 1.0
+
+
+def _tensor_tensor(ins: Instruction, n: int) -> float:
+    srcs = ins.src[:2]
+    bufs = {a.buffer for a in srcs}
+    if bufs == {PSUM, SBUF}:
+        return n
+    accs = ins.src + ins.dst
+    if (all(a.dtype == "bfloat16" and a.buffer == SBUF and _contiguous_inner(a) for a in accs)
+            and _op_name(ins) in _ADD_MUL_SUB):
+        return n
+    return 2 * n
+
+
+def _vector_cycles(ins: Instruction, target: Target, n: int) -> tuple[float, bool]:
+    """Vector-engine formulas [D] ISA1 before MIN_II; (cycles, known)."""
+    op = ins.opcode
+    min_ii = target.min_ii_cycles
+    if op == "TENSOR_TENSOR":
+        return max(min_ii, _tensor_tensor(ins, n)), True
+    if op in ("TENSOR_SCALAR", "TENSOR_COPY", "BN_STATS", "SHUFFLE", "TRANSPOSE", "RNG"):
+        return max(min_ii, n), True
+    if op == "TENSOR_REDUCE":
+        fast = (all(a.dtype == "bfloat16" for a in ins.src[:1] + ins.dst) and _op_name(ins) in _ADD_MAX)
+        return max(min_ii, n / 2 if fast else n), True
+    if op == "TENSOR_TENSOR_SCAN":
+        return max(min_ii, 2 * n), True
+    if op in ("TENSOR_SCALAR_REDUCE", "ACTIVATE_REDUCE"):
+        return max(min_ii, n) + min_ii, True
+    if op == "SCALAR_TENSOR_TENSOR":
+        ops = tuple((ins.attrs or {}).get("ops") or ())
+        fast = _all16(ins.src) and ops[:2] == ("subtract", "multiply") and n % 2 == 0
+        return max(min_ii, n if fast else 2 * n), True
+    if op == "COPY_PREDICATED":
+        mixed = len({a.buffer for a in ins.src[:2]}) > 1
+        return max(min_ii, n if mixed else 2 * n), True
+    if op == "MEMSET":
+        zero = (ins.attrs or {}).get("value", 1) == 0 and _all16(ins.dst)
+        return max(min_ii, n / 2 if zero else n), True
+    if op == "RECIPROCAL":
+        return max(min_ii, 8 * n), True
+    if op == "BN_AGGR":
+        return max(min_ii, 13 * n / 3), True
+    if op == "MAX8":
+        return max(min_ii, n), True
+    if op == "SELECT":
+        return max(min_ii, 2 * n), True  # [E] select_reduce reads predicate and two values
+    if op == "GATHER":
+        return max(600, n), True  # [D] ISA1 dynamic-address copies
+    return max(target.cal.unknown_opcode_cycles, 2 * n), False
+
+
+def _scalar_cycles(ins: Instruction, target: Target, n: int) -> tuple[float, bool]:
+    """Scalar-engine formulas [D] ISA1, ARCH1."""
+    op = ins.opcode
+    min_ii = target.min_ii_cycles
+    base = max(min_ii, n)
+    if op == "ACTIVATE":
+        extra = target.act_read_accumulator_cycles if (ins.attrs or {}).get("reduce") else 0
+        return base + extra, True
+    if op == "ACTIVATE_REDUCE":
+        return base + min_ii, True
+    if op in ("TENSOR_SCALAR", "TENSOR_COPY"):
+        fast = target.act_fast_16bit and all(a.dtype in _16BIT or a.dtype.startswith("float8")
+                                             for a in ins.src + ins.dst)
+        return (base / 2 if fast else base), True
+    if op in ("RECIPROCAL", "MEMSET"):
+        return base, True
+    return max(target.cal.unknown_opcode_cycles, base), False
+
+
+def _gpsimd_cycles(ins: Instruction, target: Target, n: int) -> tuple[float, bool]:
+    """GpSimd: iota/affine_select are 150 + N [D] ISA1; no general rule otherwise [E]."""
+    if ins.opcode in ("IOTA", "AFFINE_SELECT"):
+        return target.pool_startup_cycles + n, True
+    if ins.opcode in ("GATHER", "PARTITION_REDUCE"):
+        return target.pool_startup_cycles + n, True  # [E] ~ local_gather with one element per index
+    cycles, known = _vector_cycles(ins, target, n)
+    return target.cal.pool_generic_startup_cycles + cycles, known
+
+
+def matmul_cycles(ins: Instruction, target: Target) -> float:
+    """MultiplyMoving: max(min(64, N_stationary), N_moving), x4 for fp32 (x2 with onezero) [D] ISA1/2."""
+    attrs = ins.attrs or {}
+    m = attrs.get("stationary_elems", ins.partitions)
+    n = attrs.get("moving_elems", ins.elems)
+    cycles = max(min(target.mm_init_cycles, m), n)
+    if attrs.get("fp32"):
+        cycles *= target.fp32_matmul_factor // 2 if attrs.get("onezero") else target.fp32_matmul_factor
+    return cycles
+
+
+def load_stationary_cycles(ins: Instruction, target: Target) -> float:
+    """LoadStationary runs up to 4x faster than a MultiplyMoving of the same free size [D] ARCH1."""
+    attrs = ins.attrs or {}
+    m = attrs.get("stationary_elems", ins.partitions)
+    cycles = max(m, 1) / target.load_stationary_speedup
+    if attrs.get("fp32"):
+        cycles *= target.fp32_matmul_factor // 2 if attrs.get("onezero") else target.fp32_matmul_factor
+    return cycles
+
+
+def _pe_transpose_cycles(ins: Instruction, target: Target) -> float:
+    """PE transpose: max(P, min(64, F)) [D] ISA1; fp32 pays the fp32 factor (halved on v3+ [D] ARCH2)."""
+    cycles = max(ins.partitions, min(target.mm_init_cycles, ins.elems))
+    if (ins.attrs or {}).get("fp32"):
+        cycles *= target.fp32_transpose_factor
+    return cycles
+
+
+def engine_cycles(ins: Instruction, target: Target) -> tuple[float, bool]:
+    """Cycles ``ins`` occupies its engine (excluding LoadStationary), and whether a formula was known."""
+    engine = ins.engine
+    if ins.opcode == "REGISTER":
+        return target.cal.register_op_cycles, True
+    if engine == "pe":
+        if ins.opcode == "MATMUL":
+            return matmul_cycles(ins, target), True
+        if ins.opcode == "TRANSPOSE":
+            return _pe_transpose_cycles(ins, target), True
+        return max(target.cal.unknown_opcode_cycles, ins.elems), False
+    n = _n(ins)
+    if engine == "dve":
+        cycles, known = _vector_cycles(ins, target, n)
+        cycles /= _dve_perf_mode(ins, target)
+    elif engine == "act":
+        cycles, known = _scalar_cycles(ins, target, n)
+    elif engine == "pool":
+        cycles, known = _gpsimd_cycles(ins, target, n)
+    else:
+        return max(target.cal.unknown_opcode_cycles, n), False
+    cycles *= stride_penalty(ins, target)
+    if n < target.cal.small_n:
+        cycles += target.static_overhead_cycles
+    return cycles, known
+
+
+def instruction_flops(ins: Instruction) -> tuple[float, bool]:
+    """(Tensor-engine flops, is_transpose) of a MATMUL / PE TRANSPOSE; (0, False) otherwise."""
+    if ins.engine != "pe" or ins.opcode not in ("MATMUL", "TRANSPOSE"):
+        return 0.0, False
+    attrs = ins.attrs or {}
+    k = attrs.get("contract", 128)
+    m = attrs.get("stationary_elems", ins.partitions)
+    n = attrs.get("moving_elems", ins.elems)
+    flops = 2.0 * k * m * n
+    mode = attrs.get("perf_mode")
+    if mode == "double_row":
+        flops *= 2
+    elif mode == "mx":
+        flops *= 4
+    return flops, bool(attrs.get("transpose")) or ins.opcode == "TRANSPOSE"

@@ -1,0 +1,214 @@
+"""Data dependencies between instructions: RAW, WAR and WAW on tensor regions.
+
+Tensor ids are unique per allocation (the simulator renames per ``ndarray`` call), so a
+region is (tensor, partition range, element range). Regions are bounding boxes: a
+strided access covers its whole extent, which can only add dependencies, never miss
+one. Tensors that no instruction writes (kernel inputs) cannot carry a hazard and are
+not tracked. Big tensors (v1 block tensors, HBM) keep their records in buckets (per
+block, per 128 rows) so a lookup only touches records that can overlap.
+"""
+
+from __future__ import annotations
+
+from autocomp.nki.trace import HBM, Access, TensorInfo
+
+_ROW_BUCKET = 128  # HBM rows per bucket
+_MAX_SPAN = 4  # accesses spanning more buckets go to the tensor's "wide" records
+_MAX_RECORDS = 96  # records per bucket before they collapse into one bounding record
+_WIDE = -1
+_BIG_TILE = 8192  # on-chip tensors with more elements per partition are bucketed by element range
+
+# A box is (system, r0, r1, c0, c1). system -1: on-chip (partitions x elements per partition);
+# s > 0: HBM viewed as rows of s elements; 0: HBM as a flat element range (r0=0, r1=1).
+
+
+def pattern_extent(pattern: tuple[tuple[int, int], ...]) -> tuple[int, int]:
+    """(lowest, highest) element offset an access pattern reaches, relative to its offset."""
+    lo = hi = 0
+    for stride, count in pattern:
+        if count > 1:
+            if stride >= 0:
+                hi += stride * (count - 1)
+            else:
+                lo += stride * (count - 1)
+    return lo, hi
+
+
+def region(a: Access) -> tuple[int, int, int, int, int]:
+    """The bounding box of an access."""
+    lo, hi = pattern_extent(a.pattern)
+    off = a.offset
+    if a.buffer != HBM:
+        return (-1, a.partition_start, a.partition_start + (a.partitions or 1), off + lo, off + hi + 1)
+    ps, parts = a.partition_stride, a.partitions or 1
+    if ps > 0:
+        col = off % ps
+        if col + lo >= 0 and col + hi < ps:
+            row = off // ps
+            return (ps, row, row + parts, col + lo, col + hi + 1)
+    span = (parts - 1) * abs(ps)
+    if ps >= 0:
+        return (0, 0, 1, off + lo, off + hi + 1 + span)
+    return (0, 0, 1, off + lo - span, off + hi + 1)
+
+
+def _flat(b) -> tuple[int, int]:
+    s = b[0]
+    if s > 0:
+        return b[1] * s + b[3], (b[2] - 1) * s + b[4]
+    return b[3], b[4]
+
+
+def overlaps(a, b) -> bool:
+    if a[0] == b[0]:
+        return a[1] < b[2] and b[1] < a[2] and a[3] < b[4] and b[3] < a[4]
+    (a0, a1), (b0, b1) = _flat(a), _flat(b)
+    return a0 < b1 and b0 < a1
+
+
+def _covers(outer, inner) -> bool:
+    return (outer[0] == inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2]
+            and outer[3] <= inner[3] and inner[4] <= outer[4])
+
+
+def _collapse(d: dict, write: bool) -> None:
+    """Replace many records by one bounding record with the latest times (conservative)."""
+    boxes = list(d)
+    s = boxes[0][0]
+    if any(b[0] != s for b in boxes):
+        return
+    box = (s, min(b[1] for b in boxes), max(b[2] for b in boxes), min(b[3] for b in boxes),
+           max(b[4] for b in boxes))
+    recs = list(d.values())
+    latest = max(recs, key=lambda r: r[0])
+    d.clear()
+    if write:
+        d[box] = (latest[0], max(r[1] for r in recs), max(r[2] for r in recs), "*", latest[4], False)
+    else:
+        d[box] = (latest[0], "*", latest[2])
+
+
+class _Bucketed:
+    """Records of one big tensor, bucketed along blocks (on-chip) or rows (HBM)."""
+
+    __slots__ = ("size", "buckets", "systems")
+
+    def __init__(self, size: int):
+        self.size = size
+        self.buckets: dict = {}  # (system, bucket) -> (writes {box: rec}, reads {box: rec})
+        self.systems: set[int] = set()
+
+    def _span(self, box) -> list | None:
+        s = box[0]
+        if s == 0:
+            return None
+        size = self.size if s < 0 else _ROW_BUCKET
+        lo, hi = (box[3], box[4]) if s < 0 else (box[1], box[2])
+        b0, b1 = lo // size, (hi - 1) // size
+        if b1 - b0 >= _MAX_SPAN:
+            return None
+        return [(s, b) for b in range(b0, b1 + 1)]
+
+    def lookup(self, box) -> list:
+        keys = self._span(box)
+        if keys is None or len(self.systems) > 1:
+            return list(self.buckets.values())
+        keys.append((box[0], _WIDE))
+        get = self.buckets.get
+        return [p for p in map(get, keys) if p is not None]
+
+    def insert(self, box) -> list:
+        self.systems.add(box[0])
+        keys = self._span(box) or [(box[0], _WIDE)]
+        buckets = self.buckets
+        out = []
+        for key in keys:
+            pair = buckets.get(key)
+            if pair is None:
+                pair = buckets[key] = ({}, {})
+            out.append(pair)
+        return out
+
+
+class DependencyTracker:
+    """Last writers and readers of every written tensor region, with their ready times.
+
+    A write record is (end, visible_same_engine, visible_other_engine, engine, pos, is_matmul);
+    a read record is (end, engine, pos).
+    """
+
+    def __init__(self, tensors: dict[int, TensorInfo], semaphore_ns: float, written: set[int]):
+        self._sem = semaphore_ns
+        self._written = written
+        self._small: dict[int, tuple[dict, dict]] = {}
+        self._big: dict[int, _Bucketed] = {}
+        for tid in written:
+            info = tensors.get(tid)
+            if info is None:
+                continue
+            if info.buffer == HBM:
+                self._big[tid] = _Bucketed(1)
+            elif info.block_copies > 1 and info.itemsize:
+                self._big[tid] = _Bucketed(max(info.bytes_per_partition // info.itemsize, 1))
+            elif info.itemsize and info.bytes_per_partition // info.itemsize > _BIG_TILE:
+                self._big[tid] = _Bucketed(_BIG_TILE // 4)
+
+    def _pairs(self, tid: int, box, insert: bool) -> list:
+        big = self._big.get(tid)
+        if big is not None:
+            return big.insert(box) if insert else big.lookup(box)
+        pair = self._small.get(tid)
+        if pair is None:
+            if not insert:
+                return ()
+            pair = self._small[tid] = ({}, {})
+        return (pair,)
+
+    def ready(self, engine: str, src_regions: list, dst_regions: list, chain: bool) -> tuple[float, int]:
+        """Earliest start allowed by data dependencies and the position that imposes it.
+
+        Regions are (tensor, box) pairs of tracked tensors. ``chain``: a PSUM-accumulating
+        matmul, which follows earlier matmuls into the same region in order on the Tensor
+        engine without a semaphore round trip.
+        """
+        best, pred = 0.0, -1
+        pairs, sem = self._pairs, self._sem
+        for regions, writer in ((src_regions, False), (dst_regions, True)):
+            for tid, box in regions:
+                for writes, reads in pairs(tid, box, False):
+                    for b, w in writes.items():  # RAW, and WAW for a writer
+                        if overlaps(box, b):
+                            t = w[0] if chain and w[5] else (w[1] if w[3] == engine else w[2])
+                            if t > best:
+                                best, pred = t, w[4]
+                    if writer:
+                        for b, r in reads.items():  # WAR
+                            if overlaps(box, b):
+                                t = r[0] if r[1] == engine else r[0] + sem
+                                if t > best:
+                                    best, pred = t, r[2]
+        return best, pred
+
+    def record(self, pos: int, engine: str, src_regions: list, dst_regions: list, end: float,
+               visible_same: float, visible_other: float, is_matmul: bool) -> None:
+        """Note that instruction ``pos`` read and wrote these regions, finishing at ``end``."""
+        pairs = self._pairs
+        for tid, box in src_regions:
+            for _, reads in pairs(tid, box, True):
+                old = reads.get(box)
+                if old is None or old[0] < end:
+                    reads[box] = (end, engine, pos)
+                    if len(reads) > _MAX_RECORDS:
+                        _collapse(reads, False)
+        rec = (end, visible_same, visible_other, engine, pos, is_matmul)
+        for tid, box in dst_regions:
+            for writes, reads in pairs(tid, box, True):
+                if writes:
+                    for b in [b for b in writes if _covers(box, b)]:
+                        del writes[b]
+                if reads:
+                    for b in [b for b in reads if _covers(box, b)]:
+                        del reads[b]
+                writes[box] = rec
+                if len(writes) > _MAX_RECORDS:
+                    _collapse(writes, True)

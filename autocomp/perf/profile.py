@@ -1,0 +1,231 @@
+"""Profile: what the cost model says about one traced kernel (NKI_SPEC §5)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from autocomp.nki.trace import PSUM, SBUF, Trace
+from autocomp.perf.costs import instruction_flops
+from autocomp.perf.scheduler import REASONS, Schedule, critical_path, merged_length, schedule
+from autocomp.perf.targets import Target, get_target
+
+# Our engine codes and the names neuron-profile uses for them.
+ENGINE_NAMES = {"pe": "tensor", "dve": "vector", "act": "scalar", "pool": "gpsimd", "sp": "sync"}
+
+
+@dataclass
+class EngineStats:
+    """One engine: time running at least one instruction (waits excluded), and how many it ran."""
+
+    active_ns: float = 0.0
+    instruction_count: int = 0
+    utilisation: float = 0.0  # percent of the kernel latency
+
+
+@dataclass
+class Roofline:
+    """Lower bounds on latency from the kernel's work, each at its engine's peak rate (ns)."""
+
+    pe_ns: float = 0.0  # hardware FLOPs at TensorE peak
+    vector_ns: float = 0.0  # Vector engine busy time as scheduled
+    scalar_ns: float = 0.0
+    gpsimd_ns: float = 0.0
+    hbm_ns: float = 0.0  # HBM bytes at the core's DMA/HBM peak
+    bound_ns: float = 0.0
+    bound_by: str = ""
+    percent: float = 0.0  # bound / latency
+
+
+@dataclass
+class Hint:
+    code: str
+    message: str
+
+
+@dataclass
+class Profile:
+    """Latency estimate plus the evidence behind it. Times in ns unless a name says otherwise."""
+
+    kernel: str
+    target: str
+    latency_ns: float
+    makespan_ns: float
+    launch_overhead_ns: float
+    engines: dict[str, EngineStats]
+    dma_active_ns: float
+    dma_instruction_count: int
+    dma_transfer_count: int
+    dma_bytes: int
+    dma_descriptor_count: int
+    hbm_read_bytes: int
+    hbm_write_bytes: int
+    sbuf_read_bytes: int
+    sbuf_write_bytes: int
+    psum_read_bytes: int
+    psum_write_bytes: int
+    sbuf_peak_bytes_per_partition: int
+    psum_peak_bytes_per_partition: int
+    spill_save_bytes: int
+    spill_reload_bytes: int
+    spill_dma_ns: float  # DMA time the spill saves and reloads take
+    matmul_count: int
+    model_flops: float
+    hardware_flops: float
+    transpose_flops: float
+    mfu: float  # percent
+    hfu: float
+    mbu: float
+    roofline: Roofline
+    critical_path: list[int]  # instruction positions (== Instruction.seq), first to last
+    critical_breakdown: dict[str, float]  # engine (or "waiting") -> ns along the critical path
+    load_stationary_count: int = 0
+    stationary_reused_count: int = 0
+    throttle_extra_ns: float = 0.0
+    unknown_opcodes: dict[str, int] = field(default_factory=dict)
+    hints: list[Hint] = field(default_factory=list)
+    start_ns: list[float] = field(default_factory=list, repr=False)
+    end_ns: list[float] = field(default_factory=list, repr=False)
+    issue_ns: list[float] = field(default_factory=list, repr=False)
+    stall_pred: list[int] = field(default_factory=list, repr=False)
+    stall_reason: list[int] = field(default_factory=list, repr=False)
+    trace: Trace | None = field(default=None, repr=False)
+
+    @property
+    def latency_us(self) -> float:
+        return self.latency_ns / 1e3
+
+    @property
+    def dma_average_transfer_bytes(self) -> float:
+        return self.dma_bytes / self.dma_transfer_count if self.dma_transfer_count else 0.0
+
+    def summary(self) -> dict:
+        """neuron-profile ``view --output-format summary-json`` shape: ``{profile_id: {...}}``.
+
+        As in the real tool, times are in seconds and ``*_percent`` fields are fractions
+        of 1 (0.42 means 42%).
+        """
+        from autocomp.perf.report import summary_dict
+
+        return summary_dict(self)
+
+    def describe(self) -> str:
+        """A readable multi-line report: latency, engines, memory, roofline, critical path, hints."""
+        from autocomp.perf.report import describe
+
+        return describe(self)
+
+    def timeline_html(self) -> str:
+        """A self-contained HTML Gantt chart of the schedule (inline SVG, no network)."""
+        from autocomp.perf.timeline import timeline_html
+
+        return timeline_html(self)
+
+    def critical_path_records(self) -> list[dict]:
+        """The critical path as records: seq, source line, engine, opcode, times, why it waited."""
+        from autocomp.perf.report import instruction_table
+
+        rows = instruction_table(self, positions=self.critical_path)
+        return [{k: r[k] for k in ("seq", "nki_source_location", "engine", "opcode", "api", "start_ts", "end_ts",
+                                   "stall_reason", "waited_on")} for r in rows]
+
+    def instruction_table(self, limit: int | None = None) -> list[dict]:
+        """Per-instruction records with Neuron Explorer's Instruction-table field names."""
+        from autocomp.perf.report import instruction_table
+
+        return instruction_table(self, limit)
+
+
+def _flops(trace: Trace) -> tuple[float, float, float, int]:
+    """(model, hardware, transpose) FLOPs with FP8 adjusted by 0.5 [D] NX, and the matmul count."""
+    model = hardware = transpose = 0.0
+    count = 0
+    for ins in trace.instructions:
+        flops, is_transpose = instruction_flops(ins)
+        if not flops:
+            continue
+        if ins.opcode == "MATMUL":
+            count += 1
+        dtype = str((ins.attrs or {}).get("dtype", ""))
+        if dtype.startswith("float8"):
+            flops *= 0.5
+        hardware += flops
+        if is_transpose:
+            transpose += flops
+        else:
+            model += flops
+    return model, hardware, transpose, count
+
+
+def _critical_breakdown(sched: Schedule, trace: Trace, path: list[int], makespan: float) -> dict[str, float]:
+    out: Counter = Counter()
+    for pos in path:
+        ins = trace.instructions[pos]
+        engine = "dma" if ins.opcode == "DMA" else ins.engine
+        out[engine] += sched.end[pos] - sched.start[pos]
+    busy = sum(out.values())
+    out["waiting"] = max(0.0, makespan - busy)
+    return dict(out)
+
+
+def profile(trace: Trace, target: str | Target | None = None) -> Profile:
+    """Estimate latency and utilisation of ``trace`` on ``target`` (default: the trace's own)."""
+    tgt = get_target(target if target is not None else (trace.target or "trn1"))
+    sched = schedule(trace, tgt)
+    makespan = sched.makespan_ns
+    latency = makespan + tgt.cal.launch_overhead_ns
+    engines = {}
+    for code in ENGINE_NAMES:
+        active = sched.busy_ns.get(code, 0.0)
+        engines[code] = EngineStats(active, sched.count.get(code, 0), 100.0 * active / latency if latency else 0.0)
+    model, hardware, transpose, mm_count = _flops(trace)
+    secs = latency * 1e-9
+    peak = tgt.peak_flops("bfloat16")
+    hbm_bytes = sched.hbm_read + sched.hbm_write
+    operand = sched.liveness.traffic
+    live = sched.liveness
+    roof = Roofline(
+        pe_ns=hardware / peak * 1e9 if peak else 0.0,
+        vector_ns=engines["dve"].active_ns, scalar_ns=engines["act"].active_ns,
+        gpsimd_ns=engines["pool"].active_ns, hbm_ns=hbm_bytes / tgt.dma_peak_bytes_per_ns)
+    bounds = {"tensor": roof.pe_ns, "vector": roof.vector_ns, "scalar": roof.scalar_ns, "gpsimd": roof.gpsimd_ns,
+              "hbm": roof.hbm_ns}
+    roof.bound_by = max(bounds, key=bounds.get)
+    roof.bound_ns = bounds[roof.bound_by]
+    roof.percent = 100.0 * roof.bound_ns / latency if latency else 0.0
+    path = critical_path(sched)
+    prof = Profile(
+        kernel=trace.kernel, target=tgt.name, latency_ns=latency, makespan_ns=makespan,
+        launch_overhead_ns=tgt.cal.launch_overhead_ns, engines=engines,
+        dma_active_ns=merged_length(sched.dma_intervals), dma_instruction_count=sched.dma_instructions,
+        dma_transfer_count=sched.dma_transfers, dma_bytes=sched.dma_bytes,
+        dma_descriptor_count=sched.dma_descriptors, hbm_read_bytes=sched.hbm_read,
+        hbm_write_bytes=sched.hbm_write,
+        sbuf_read_bytes=operand.get((SBUF, "read"), 0), sbuf_write_bytes=operand.get((SBUF, "write"), 0),
+        psum_read_bytes=operand.get((PSUM, "read"), 0), psum_write_bytes=operand.get((PSUM, "write"), 0),
+        sbuf_peak_bytes_per_partition=live.sbuf_peak if live else 0,
+        psum_peak_bytes_per_partition=live.psum_peak if live else 0,
+        spill_save_bytes=live.spill_bytes if live else 0, spill_reload_bytes=live.spill_bytes if live else 0,
+        spill_dma_ns=sched.spill_ns,
+        matmul_count=mm_count, model_flops=model, hardware_flops=hardware, transpose_flops=transpose,
+        mfu=100.0 * model / (secs * peak) if secs and peak else 0.0,
+        hfu=100.0 * hardware / (secs * peak) if secs and peak else 0.0,
+        mbu=100.0 * hbm_bytes / (secs * tgt.hbm_gbps_per_nc * 1e9) if secs else 0.0,
+        roofline=roof, critical_path=path, critical_breakdown=_critical_breakdown(sched, trace, path, makespan),
+        load_stationary_count=sched.load_stationary, stationary_reused_count=sched.stationary_reused,
+        throttle_extra_ns=sched.throttle_extra_ns, unknown_opcodes=dict(sched.unknown),
+        start_ns=sched.start, end_ns=sched.end, issue_ns=sched.issue, stall_pred=sched.pred,
+        stall_reason=sched.reason, trace=trace)
+    from autocomp.perf.hints import bottleneck_hints
+
+    prof.hints = bottleneck_hints(prof, trace, tgt)
+    return prof
+
+
+def profile_id(prof: Profile) -> str:
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", prof.kernel or "kernel").strip("_") or "kernel"
+    return f"autocomp_{name}_{prof.target}"
+
+
+__all__ = ["ENGINE_NAMES", "REASONS", "EngineStats", "Hint", "Profile", "Roofline", "profile", "profile_id"]
