@@ -22,25 +22,31 @@ def _live_ranges(trace: Trace) -> dict[tuple[int, int], list]:
     """(tensor id, block) -> [first seq, last seq, bytes per partition, buffer]."""
     ranges: dict[tuple[int, int], list] = {}
     tensors = trace.tensors
+    per_block: dict[int, int] = {}  # tensor id -> elements per block, 0 when not on chip / unknown
     for ins in trace.instructions:
+        seq = ins.seq
         for accesses in (ins.dst, ins.src):
             for acc in accesses:
-                if acc.buffer != SBUF and acc.buffer != PSUM:
+                tid = acc.tensor
+                pb = per_block.get(tid)
+                if pb is None:
+                    info = tensors.get(tid)
+                    pb = 0
+                    if info is not None and info.buffer in (SBUF, PSUM):
+                        pb = max(info.bytes_per_partition // max(info.itemsize, 1), 1) if info.block_copies > 1 else -1
+                    per_block[tid] = pb
+                if pb == 0:
                     continue
-                info = tensors.get(acc.tensor)
-                if info is None:
-                    continue
-                per_block = max(info.bytes_per_partition // max(info.itemsize, 1), 1)
-                block = acc.offset // per_block if info.block_copies > 1 else 0
-                key = (acc.tensor, block)
+                key = (tid, acc.offset // pb if pb > 0 else 0)
                 r = ranges.get(key)
                 if r is None:
+                    info = tensors[tid]
                     size = info.bytes_per_partition
                     if info.buffer == PSUM:
                         size = -(-size // PSUM_BANK_BYTES) * PSUM_BANK_BYTES
-                    ranges[key] = [ins.seq, ins.seq, size, info.buffer]
+                    ranges[key] = [seq, seq, size, info.buffer]
                 else:
-                    r[1] = ins.seq
+                    r[1] = seq
     return ranges
 
 

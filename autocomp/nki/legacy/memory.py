@@ -204,7 +204,7 @@ def _can_retarget(ins, src: Allocation, dst: Tile) -> bool:
 
 def _check_matmul_dst(ins, dst: Tile) -> None:
     """The Tensor engine writes matmul results to PSUM in fp32 (or bf16 on trn3), whatever tile holds them."""
-    if ins.opcode != "MATMUL" or dst.buffer != PSUM or dst.dtype == dt.float32:
+    if ins.opcode != "MATMUL" or dst.alloc.dtname == "float32" or dst.buffer != PSUM:
         return
     if current().target == "trn3" and dst.dtype == dt.bfloat16:
         return
@@ -250,9 +250,6 @@ def _adopt(dst, src) -> None:
 
 def inplace(dst: Tile, value, op_name: str):
     """``dst op= value``: PSUM ``+= nc_matmul`` accumulates; otherwise a Vector-engine op into dst."""
-    from autocomp.nki.alu import ALU_OPS
-    from autocomp.nki.legacy import language as nl
-
     if (op_name == "add" and isinstance(value, Tile) and dst.buffer == PSUM and value.alloc.producer is not None
             and value.alloc.producer.opcode in ("MATMUL", "TRANSPOSE") and value.is_full):
         ins = value.alloc.producer
@@ -272,5 +269,8 @@ def inplace(dst: Tile, value, op_name: str):
         value.alloc.producer = None
         ctx.trace.tensors.pop(value.alloc.id, None)
     else:
+        from autocomp.nki.alu import ALU_OPS
+        from autocomp.nki.legacy import language as nl
+
         nl.binary(dst, value, ALU_OPS[op_name], dst=dst)
     return dst

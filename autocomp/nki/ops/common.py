@@ -39,7 +39,7 @@ def engine_of(value, default: str | None) -> str | None:
 def new_tile(shape, dtype, buffer: str = SBUF, name: str | None = None, fill="sentinel", kind: str = "internal",
              par_axis: int | None = None, address=None) -> Tile:
     ctx = current()
-    shape = tuple(int(s) for s in shape)
+    shape = tuple(shape) if all(s.__class__ is int for s in shape) else tuple(int(s) for s in shape)
     if par_axis is None:
         par_axis = 0 if buffer in (SBUF, PSUM) else -1
     alloc = Allocation(ctx, name or f"t{ctx.next_tensor_id}", buffer, shape, dt.as_dtype(dtype), par_axis,
@@ -76,6 +76,10 @@ def on_chip(t: Tile, api: str, arg: str, allowed=(SBUF, PSUM)) -> Tile:
 
 def tile_checks(t: Tile, api: str, arg: str) -> None:
     """A compute operand: partition dimension first and at most 128 partitions."""
+    a = t.alloc
+    if a.par_axis == 0 and t.arrays is None and t.perm is None and len(t.shape) >= 2 and t.shape[0] <= PMAX and (
+            t.spec is None or t.spec[0].__class__ is not int):
+        return  # the common case: a plain 2-D+ tile of a partition-first tensor
     if t.alloc.on_chip and not t.partition_first:
         raise_error("err_failed_to_infer_tile_from_local_tensor",
                     f"{api}: {arg} of tensor {t.alloc.name} {list(t.alloc.shape)} does not start with the partition "
@@ -150,4 +154,6 @@ def record(opcode: str, engine: str, api: str, dst: tuple, src: tuple, partition
 
 
 def accesses(*tiles, mask: Mask | None = None) -> tuple:
-    return tuple(t.access(mask) for t in tiles if isinstance(t, Tile))
+    if len(tiles) == 1 and tiles[0].__class__ is Tile:
+        return (tiles[0].access(mask),)
+    return tuple([t.access(mask) for t in tiles if isinstance(t, Tile)])

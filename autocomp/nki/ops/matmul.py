@@ -32,8 +32,19 @@ def moving_fmax(target: str, dst_dtype: np.dtype) -> int:
     return 512
 
 
+_DTYPE_PAIRS: dict = {}
+
+
 def _check_matmul_dtypes(api: str, stationary: Tile, moving: Tile) -> bool:
-    s, m = dt.dtype_name(stationary.dtype), dt.dtype_name(moving.dtype)
+    s, m = stationary.alloc.dtname, moving.alloc.dtname
+    ok = _DTYPE_PAIRS.get((s, m))
+    if ok is not None:
+        return ok
+    _DTYPE_PAIRS[(s, m)] = _matmul_dtypes(api, s, m)
+    return _DTYPE_PAIRS[(s, m)]
+
+
+def _matmul_dtypes(api: str, s: str, m: str) -> bool:
     if (s in _FP32) != (m in _FP32):
         raise_error("err_unsupported_dtype",
                     f"{api}: cannot mix {s} and {m}; if either matmul input is float32/tfloat32 both must be "
@@ -51,9 +62,11 @@ def nc_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: b
     """``dst[M, N] (+)= stationary[K, M].T @ moving[K, N]``, accumulating in fp32 in PSUM."""
     ctx = current()
     for t, arg in ((stationary, "stationary"), (moving, "moving")):
-        on_chip(t, api, arg, allowed=(SBUF,))
+        if t.alloc.buffer != SBUF:
+            on_chip(t, api, arg, allowed=(SBUF,))
         tile_checks(t, api, arg)
-    on_chip(dst, api, "dst", allowed=(PSUM,))
+    if dst.alloc.buffer != PSUM:
+        on_chip(dst, api, "dst", allowed=(PSUM,))
     k = stationary.shape[0]
     if moving.shape[0] != k:
         raise_error("err_num_partition_mismatch",
@@ -76,7 +89,7 @@ def nc_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: b
                     f"{api}: result tile {list(dst.shape)} does not match [M={m}, N={n}] of stationary "
                     f"{list(stationary.shape)} and moving {list(moving.shape)}")
     fp32 = _check_matmul_dtypes(api, stationary, moving)
-    if numerics() and dst.is_full and dst.shape == (m, n) and stationary.shape == (k, m) and moving.shape == (k, n):
+    if ctx.numerics and dst.is_full and dst.shape == (m, n) and stationary.shape == (k, m) and moving.shape == (k, n):
         # Deferred: the accumulation group runs as one BLAS call when PSUM is read.
         if accumulate and not dst.alloc.written:
             warn(f"{api}: accumulating into PSUM that was never initialised; start the group with an "
@@ -100,7 +113,7 @@ def nc_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: b
     attrs = {"stationary_elems": m, "moving_elems": n, "contract": k, "fp32": fp32, "accumulate": bool(accumulate),
              "stationary_key": (s_acc.tensor, s_acc.offset, s_acc.partition_start, s_acc.pattern),
              "perf_mode": perf_mode, "onezero": bool(is_stationary_onezero or is_moving_onezero),
-             "transpose": bool(is_transpose), "dtype": dt.dtype_name(moving.dtype)}
+             "transpose": bool(is_transpose), "dtype": moving.alloc.dtname}
     return record("MATMUL", PE, api, accesses(dst), (s_acc, moving.access()), m, n, attrs, producer_of=dst)
 
 
