@@ -64,6 +64,9 @@ def summary_dict(p: Profile) -> dict:
         "roofline_time": p.roofline.bound_ns * 1e-9,
         "roofline_bound": p.roofline.bound_by,
         "roofline_percent": _frac(p.roofline.percent),
+        "work_roofline_time": p.roofline.work_bound_ns * 1e-9,
+        "work_roofline_bound": p.roofline.work_bound_by,
+        "work_roofline_percent": _frac(p.roofline.work_percent),
         "unknown_opcode_count": sum(p.unknown_opcodes.values()),
         "target": p.target,
         "estimator": "autocomp.perf",
@@ -120,9 +123,11 @@ def describe(p: Profile) -> str:
                       f"{p.transpose_flops / 1e9:.2f} GFLOP transposes; MFU {p.mfu:.1f}%, HFU {p.hfu:.1f}%; "
                       f"LoadStationary {p.load_stationary_count} loaded / {p.stationary_reused_count} reused"]
     r = p.roofline
-    lines += ["", f"Roofline: bound by {r.bound_by} at {_fmt_ns(r.bound_ns)} = {r.percent:.1f}% of the estimate "
-                  f"(tensor {_fmt_ns(r.pe_ns)}, vector {_fmt_ns(r.vector_ns)}, scalar {_fmt_ns(r.scalar_ns)}, "
-                  f"gpsimd {_fmt_ns(r.gpsimd_ns)}, hbm {_fmt_ns(r.hbm_ns)})"]
+    lines += ["", f"Roofline (essential work): bound by {r.bound_by} at {_fmt_ns(r.bound_ns)} = {r.percent:.1f}% of "
+                  f"the estimate (useful matmul {_fmt_ns(r.ideal_pe_ns)}, inputs+outputs once {_fmt_ns(r.ideal_hbm_ns)})",
+              f"As written: bound by {r.work_bound_by} at {_fmt_ns(r.work_bound_ns)} = {r.work_percent:.1f}% "
+              f"(tensor {_fmt_ns(r.pe_ns)}, vector {_fmt_ns(r.vector_ns)}, scalar {_fmt_ns(r.scalar_ns)}, "
+              f"gpsimd {_fmt_ns(r.gpsimd_ns)}, hbm traffic {_fmt_ns(r.hbm_ns)})"]
     lines += ["", f"Critical path: {len(p.critical_path)} instructions; " + ", ".join(
         f"{k} {_fmt_ns(v)}" for k, v in sorted(p.critical_breakdown.items(), key=lambda kv: -kv[1]) if v > 0)]
     for loc, (count, ns) in _critical_lines(p)[:5]:

@@ -17,7 +17,8 @@ class TraceBuilder:
         self.instance = 0
 
     # Tensors ---------------------------------------------------------------
-    def tensor(self, shape, dtype: str = "bfloat16", buffer: str = SBUF, blocks: int = 1, name: str = "t") -> int:
+    def tensor(self, shape, dtype: str = "bfloat16", buffer: str = SBUF, blocks: int = 1, name: str = "t",
+               kind: str = "internal") -> int:
         """Register a tensor. On-chip: shape (P, F...) per block; ``blocks`` v1 block copies."""
         tid = self._next
         self._next += 1
@@ -27,7 +28,7 @@ class TraceBuilder:
             free *= s
         per_partition = free * item if buffer != HBM else free * item * shape[0]
         self.trace.tensors[tid] = TensorInfo(tid, name, buffer, tuple(shape), dtype, item, shape[0],
-                                             per_partition, block_copies=blocks)
+                                             per_partition, block_copies=blocks, kind=kind)
         return tid
 
     def sbuf(self, p: int, f: int, dtype: str = "bfloat16", blocks: int = 1) -> int:
@@ -36,8 +37,9 @@ class TraceBuilder:
     def psum(self, p: int, f: int, dtype: str = "float32") -> int:
         return self.tensor((p, f), dtype, PSUM)
 
-    def hbm(self, rows: int, cols: int, dtype: str = "bfloat16") -> int:
-        return self.tensor((rows, cols), dtype, HBM)
+    def hbm(self, rows: int, cols: int, dtype: str = "bfloat16", kind: str = "input") -> int:
+        """A kernel argument (``kind="input"``) or returned tensor (``"output"``) in HBM."""
+        return self.tensor((rows, cols), dtype, HBM, kind=kind)
 
     # Accesses --------------------------------------------------------------
     def on(self, tid: int, p: int | None = None, f: int | None = None, p0: int = 0, offset: int = 0,

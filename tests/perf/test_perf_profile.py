@@ -25,7 +25,7 @@ def _tiled_matmul(target="trn1", m_tiles=2, n_tiles=2, k_tiles=4, transpose=Fals
     b = TraceBuilder(target, kernel="tiled_matmul")
     a = b.hbm(128 * k_tiles, 128 * m_tiles)
     w = b.hbm(128 * k_tiles, 512 * n_tiles)
-    c = b.hbm(128 * m_tiles, 512 * n_tiles, "float32")
+    c = b.hbm(128 * m_tiles, 512 * n_tiles, "float32", kind="output")
     for m in range(m_tiles):
         for n in range(n_tiles):
             ps = b.psum(128, 512)
@@ -95,9 +95,19 @@ def test_flops_mfu_hfu_and_transposes():
 def test_roofline_is_the_largest_bound_and_at_most_the_latency():
     p = _tiled_matmul()
     r = p.roofline
-    assert r.bound_ns == max(r.pe_ns, r.vector_ns, r.scalar_ns, r.gpsimd_ns, r.hbm_ns)
-    assert r.bound_by == "hbm"
-    assert 0 < r.percent <= 100
+    assert r.work_bound_ns == max(r.pe_ns, r.vector_ns, r.scalar_ns, r.gpsimd_ns, r.hbm_ns)
+    assert r.work_bound_by == "hbm"
+    assert r.bound_ns == max(r.ideal_pe_ns, r.ideal_hbm_ns)
+    # The essential bound counts each input/output once: the tiled kernel re-loads its operands.
+    in_out_bytes = (512 * 256 + 512 * 1024) * 2 + 256 * 1024 * 4
+    assert r.ideal_hbm_ns == pytest.approx(in_out_bytes / get_target("trn1").dma_peak_bytes_per_ns)
+    assert r.ideal_hbm_ns < r.hbm_ns
+    assert 0 < r.percent <= r.work_percent <= 100
+
+
+def test_a_kernel_that_reloads_operands_sits_further_below_the_ideal_roofline():
+    reloads = _tiled_matmul(m_tiles=4, n_tiles=4, k_tiles=4)
+    assert reloads.roofline.percent < reloads.roofline.work_percent
 
 
 def test_describe_names_engines_roofline_critical_path_and_hints():

@@ -1,0 +1,243 @@
+"""`autocomp problems`: list, show, scaffold and import benchmark problems."""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from autocomp.cli._common import console, err_console, fail
+
+problems_app = typer.Typer(name="problems", help="The benchmark problems: list, inspect, create, import.",
+                           no_args_is_help=True)
+
+DIR_HELP = "Problems directory (default: $AUTOCOMP_PROBLEMS, else ./problems, else the bundled suite)."
+
+
+def _wide_console() -> Console:
+    """The shared console on a terminal; unwrapped 200 columns when piped, so rows stay greppable."""
+    return console if sys.stdout.isatty() else Console(width=200, soft_wrap=False)
+
+
+def _load(path: Path):
+    from autocomp.problem import Problem, ProblemError
+
+    try:
+        return Problem.load(path)
+    except ProblemError as e:
+        fail(str(e))
+
+
+def _resolve(name: str, directory: Path | None) -> Path:
+    from autocomp.suite.location import resolve_problem
+
+    try:
+        return resolve_problem(name, directory)
+    except FileNotFoundError as e:
+        fail(str(e))
+
+
+def _figures(problem, refresh: bool):
+    from autocomp.suite.baseline import baseline_figures, cached_figures
+
+    if not refresh and cached_figures(problem) is None:
+        err_console.print(f"[dim]profiling {problem.name} at full shapes (cached afterwards)...[/]", highlight=False)
+    return baseline_figures(problem, refresh=refresh)
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+@problems_app.command("list")
+def list_problems(
+    directory: Path = typer.Option(None, "--dir", help=DIR_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
+    refresh: bool = typer.Option(False, "--refresh", help="Re-measure baselines instead of using the cache."),
+) -> None:
+    """Every problem with its dialect, target, input shapes and the baseline's cost-model latency."""
+    from autocomp.problem import Problem, ProblemError, find_problems
+    from autocomp.suite.location import problems_dir
+
+    root = problems_dir(directory)
+    if not root.is_dir():
+        fail(f"{root}: no such problems directory; pass --dir or set $AUTOCOMP_PROBLEMS")
+    rows = []
+    for path in find_problems(root):
+        try:
+            problem = Problem.load(path)
+        except ProblemError as e:
+            rows.append({"name": path.name, "path": str(path), "error": str(e)})
+            continue
+        figures = _figures(problem, refresh)
+        rows.append({"name": problem.name, "path": str(path), "dialect": problem.spec.dialect,
+                     "target": problem.spec.target, "shapes": [s.model_dump() for s in figures.input_shapes],
+                     "shapes_text": figures.shapes_text, "latency_us": figures.latency_us,
+                     "roofline_percent": figures.roofline_percent, "bound_by": figures.bound_by,
+                     "knobs": len(problem.spec.knobs), "error": figures.error})
+    if as_json:
+        print(json.dumps([{k: v for k, v in r.items() if k != "shapes_text"} for r in rows], indent=1))
+        return
+    if not rows:
+        console.print(f"no problems in {root} (create one with `autocomp problems new NAME`)")
+        return
+    table = Table(title=f"Problems in {root}", title_justify="left")
+    for header, justify in (("name", "left"), ("dialect", "left"), ("target", "left"), ("input shapes", "left"),
+                            ("latency µs", "right"), ("% roofline", "right"), ("bound", "left")):
+        table.add_column(header, justify=justify, overflow="fold")
+    for r in rows:
+        if "dialect" not in r:
+            table.add_row(escape(r["name"]), "", "", f"[red]invalid: {escape(r['error'])}[/]", "-", "-", "")
+            continue
+        shapes = r["shapes_text"] if not r["error"] else f"[red]baseline failed: {escape(r['error'])}[/]"
+        table.add_row(escape(r["name"]), r["dialect"], r["target"], shapes, _fmt(r["latency_us"], ".1f"),
+                      _fmt(r["roofline_percent"], ".1f"), r["bound_by"])
+    out = _wide_console()
+    out.print(table)
+    out.print("[dim]latency and roofline: autocomp's cost model on the baseline kernel at full shapes "
+              "(evidence tier: sim)[/]")
+
+
+def _parameter_names(problem) -> list[str]:
+    tree = ast.parse(problem.baseline_source)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == problem.spec.function:
+            return [a.arg for a in node.args.posonlyargs + node.args.args]
+    return []
+
+
+def _shape_lines(problem, shapes: list[tuple[list[int], str]]) -> list[str]:
+    """``name: 4096x512 bfloat16`` per kernel parameter."""
+    names = _parameter_names(problem)
+    return [f"{names[i] if i < len(names) else f'arg{i}'}: {'x'.join(map(str, shape))} {dtype}"
+            for i, (shape, dtype) in enumerate(shapes)]
+
+
+def _array_shapes(arrays) -> list[tuple[list[int], str]]:
+    from autocomp.nki import dtypes as dt
+
+    return [(list(a.shape), dt.dtype_name(a.dtype)) for a in arrays]
+
+
+@problems_app.command("show")
+def show(
+    name: str = typer.Argument(..., help="Problem name in the problems directory, or a path to a problem."),
+    directory: Path = typer.Option(None, "--dir", help=DIR_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    refresh: bool = typer.Option(False, "--refresh", help="Re-measure the baseline instead of using the cache."),
+) -> None:
+    """Everything about one problem: spec, knobs, input shapes, baseline latency and profile hints."""
+    from autocomp.problem import module_constants
+    from autocomp.suite.baseline import knob_space_size
+
+    problem = _load(_resolve(name, directory))
+    spec = problem.spec
+    figures = _figures(problem, refresh)
+    defaults = module_constants(ast.parse(problem.baseline_source))
+    check_shapes = (_shape_lines(problem, _array_shapes(problem.inputs(spec.seeds[0])))
+                    if spec.check_shapes else [])
+    info = problem.describe() | {
+        "check_shapes": spec.check_shapes, "knob_space_size": knob_space_size(problem),
+        "knob_defaults": {k: defaults.get(k) for k in spec.knobs},
+        "inputs": [str(s) for s in figures.input_shapes], "check_inputs": check_shapes,
+        "baseline": figures.model_dump(),
+        "files": {f: str(problem.root / f) for f in ("problem.toml", "kernel.py", "reference.py")}}
+    if as_json:
+        print(json.dumps(info, indent=1))
+        return
+    tol = spec.tolerance
+    out = _wide_console()
+    out.print(f"[bold]{escape(problem.name)}[/]  ({escape(str(problem.root))})", highlight=False)
+    for line in spec.description.strip().splitlines():
+        out.print(f"  {escape(line)}", highlight=False)
+    rows = [("function", f"{spec.function}  (kernel.py)"),
+            ("dialect", f"{spec.dialect} ({'neuronxcc.nki' if spec.dialect == 'v1' else 'nki'})"),
+            ("target", spec.target), ("seeds", ", ".join(map(str, spec.seeds))),
+            ("tolerance", f"rel-L2 <= {tol.rel_l2:g} and |out - ref| <= {tol.atol:g} + {tol.rtol:g} * |ref|")]
+    for knob, values in spec.knobs.items():
+        rows.append(("knobs" if knob == next(iter(spec.knobs)) else "",
+                     f"{knob} in {', '.join(map(repr, values))}  (baseline {defaults.get(knob)!r})"))
+    if spec.knobs:
+        rows.append(("", f"space: {knob_space_size(problem)} combinations"))
+    shapes = _shape_lines(problem, [(s.shape, s.dtype) for s in figures.input_shapes])
+    rows += [("inputs" if i == 0 else "", f"{s}  (timing)") for i, s in enumerate(shapes)]
+    rows += [("", f"{s}  (correctness check)") for s in check_shapes]
+    if figures.error:
+        rows.append(("baseline", f"[red]failed: {escape(figures.error)}[/]"))
+    else:
+        rows.append(("baseline", f"{figures.latency_us:.1f} µs on {figures.target} (cost model, evidence tier sim); "
+                                 f"{figures.roofline_percent:.1f}% of roofline, {figures.bound_by}-bound; "
+                                 f"MFU {figures.mfu:.1f}%, MBU {figures.mbu:.1f}%; "
+                                 f"{figures.instructions} instructions"))
+        busy = ", ".join(f"{k} {v:.0f}%" for k, v in figures.engine_utilisation.items())
+        rows.append(("", f"engine utilisation: {busy}"))
+        rows += [("hints" if i == 0 else "", f"{h['code']}: {h['message']}") for i, h in enumerate(figures.hints)]
+    rows += [("files" if i == 0 else "", p) for i, p in enumerate(info["files"].values())]
+    for label, text in rows:
+        text = text if text.startswith("[red]") else escape(text)
+        out.print(f"  [bold]{label:<10}[/] {text}", highlight=False)
+
+
+@problems_app.command("new")
+def new(
+    name: str = typer.Argument(..., help="Name of the new problem (letters, digits, _ . -)."),
+    directory: Path = typer.Option(None, "--dir", help=DIR_HELP),
+    dialect: str = typer.Option("v1", "--dialect", help="v1 (legacy neuronxcc.nki) or v2 (current nki)."),
+) -> None:
+    """Create NAME/ with a small working kernel, reference and knobs to start from."""
+    from autocomp.suite.check import check_kernel
+    from autocomp.suite.location import problems_dir
+    from autocomp.suite.scaffold import scaffold
+
+    try:
+        root = scaffold(name, problems_dir(directory), dialect)
+    except (ValueError, FileExistsError) as e:
+        fail(str(e))
+    problem = _load(root)
+    failures = [c.reason for seed in problem.spec.seeds for c in check_kernel(problem, seed) if not c.passed]
+    if failures:
+        fail(f"{root}: the scaffolded baseline does not pass its reference: {failures[0]}", code=1)
+    console.print(f"created {root} ({dialect}); its baseline passes on seeds {problem.spec.seeds}", highlight=False)
+    console.print("  next: edit kernel.py (the baseline), reference.py (make_inputs, reference) and problem.toml; "
+                  f"check with `autocomp problems show {root}`", highlight=False)
+
+
+@problems_app.command("import-harness")
+def import_harness(
+    harness: Path = typer.Argument(..., help="An Autocomp-style Trainium harness (.py with # SUBSTITUTE HERE)."),
+    out: Path = typer.Option(None, "--out", help="Problem directory to write (default: <problems dir>/<name>)."),
+    name: str = typer.Option(None, "--name", help="Problem name (default: from the file name)."),
+    function: str = typer.Option(None, "--function", help="Kernel to import when the harness has several."),
+    target: str = typer.Option("trn1", "--target", help="trn1, trn2 or trn3."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing problem directory."),
+    directory: Path = typer.Option(None, "--dir", help=DIR_HELP),
+) -> None:
+    """Convert an Autocomp-style harness into a problem directory (kernel.py, reference.py, problem.toml)."""
+    from autocomp.harness import HarnessError, convert_harness
+    from autocomp.suite.check import check_kernel
+    from autocomp.suite.location import problems_dir
+
+    try:
+        result = convert_harness(harness, out=out, name=name, function=function, target=target, force=force,
+                                 problems_root=problems_dir(directory))
+    except HarnessError as e:
+        fail(str(e))
+    console.print(f"wrote {result.root}: function {result.function} ({result.dialect}), "
+                  f"{len(result.inputs)} input(s), reference: {result.reference_kind}", highlight=False)
+    for note in result.notes:
+        console.print(f"  note: {note}", highlight=False)
+    problem = _load(result.root)
+    failures = [c.reason for seed in problem.spec.seeds for c in check_kernel(problem, seed) if not c.passed]
+    if failures:
+        fail(f"{result.root}: the imported kernel does not match the reference: {failures[0]}", code=1)
+    console.print(f"  the imported baseline passes on seeds {problem.spec.seeds}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(problems_app, name="problems")
