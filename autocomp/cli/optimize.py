@@ -1,0 +1,128 @@
+"""`autocomp optimize`: search for a faster kernel (LLM agent or knob tuner) and report the best one."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import typer
+
+from autocomp.cli._common import console, err_console, fail
+
+EXIT_INTERRUPTED = 130
+
+
+def optimize(
+    problem: str = typer.Argument(None, help="Problem directory, or the name of one in ./problems or the suite."),
+    config: Path = typer.Option(None, "--config", "-c", help="TOML file with options (CLI options override it)."),
+    model: list[str] = typer.Option(None, "--model", "-m",
+                                    help="LLM as provider:model; repeat for an ensemble."),
+    llm_base_url: str = typer.Option(None, "--llm-base-url", help="Base URL of an OpenAI-compatible server."),
+    agent: str = typer.Option(None, "--agent",
+                              help="auto (LLM when a model or API key is configured, else knobs), llm or knobs."),
+    beam: int = typer.Option(None, "--beam", help="Beam width B: candidates kept per iteration."),
+    plans: int = typer.Option(None, "--plans", help="N: plans per beam candidate."),
+    impls: int = typer.Option(None, "--impls", help="K: implementations per plan."),
+    iterations: int = typer.Option(None, "--iterations", help="T: search iterations."),
+    early_stop: int = typer.Option(None, "--early-stop", help="S: stop after S iterations without improvement."),
+    repairs: int = typer.Option(None, "--repairs", help="R: repair attempts per failed candidate."),
+    max_usd: float = typer.Option(None, "--max-usd", help="Stop before LLM spend could exceed this many dollars."),
+    max_llm_calls: int = typer.Option(None, "--max-llm-calls", help="Stop before this many LLM calls."),
+    workers: int = typer.Option(None, "--workers", "-j", help="Candidates evaluated in parallel."),
+    backend: str = typer.Option(None, "--backend", help="sim, neuron or auto."),
+    target: str = typer.Option(None, "--target", help="trn1, trn2 or trn3 (default: the problem's)."),
+    out: Path = typer.Option(None, "--out", help="Directory for run directories (default runs/)."),
+    seed: int = typer.Option(None, "--seed", help="Seed for reproducible sampling (menus, ensembles, knobs)."),
+    no_cache: bool = typer.Option(None, "--no-cache/--cache", help="Ignore cached LLM answers (still store new)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print estimated LLM calls and dollars; spend nothing."),
+    resume: str = typer.Option(None, "--resume", help="Continue an interrupted run (id, prefix or path)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Optimize PROBLEM: beam search with an LLM agent (plan, implement, repair) or the knob tuner."""
+    from autocomp.llm import BudgetExceeded, LLMConfigError
+    from autocomp.problem import ProblemError
+    from autocomp.search.config import ConfigError, build_config, load_config_file
+    from autocomp.search.display import RunDisplay, summary_lines
+    from autocomp.search.prompts import PromptError
+    from autocomp.search.runner import SearchError, run_optimization
+    from autocomp.store import StoreError
+
+    if problem is None and resume is None:
+        fail("give a PROBLEM (a directory or a suite name, e.g. `autocomp optimize gemm_bf16`) or --resume RUN")
+    options = {"models": model or None, "llm_base_url": llm_base_url, "agent": agent, "beam": beam,
+               "plans": plans, "impls": impls, "iterations": iterations, "early_stop": early_stop,
+               "repairs": repairs, "max_usd": max_usd, "max_llm_calls": max_llm_calls, "workers": workers,
+               "backend": backend, "target": target, "out": out, "seed": seed, "no_cache": no_cache}
+    options = {k: v for k, v in options.items() if v is not None}
+    try:
+        file_values = load_config_file(config) if config is not None else {}
+        cfg = build_config(file_values, **options)
+    except (ConfigError, LLMConfigError) as e:
+        fail(str(e))
+
+    if dry_run:
+        _dry_run(problem, resume, cfg)
+        return
+
+    display = RunDisplay(err_console if as_json else console, quiet=quiet)
+    # SIGTERM stops like Ctrl-C: finished work is kept and the run can be resumed.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        result = run_optimization(problem, cfg, resume=resume, resume_overrides={**file_values, **options},
+                                  on_event=display, on_start=display.attach)
+    except (ProblemError, ConfigError, SearchError, PromptError, StoreError, LLMConfigError) as e:
+        display.close()
+        fail(str(e))
+    except BudgetExceeded as e:  # a limit too small for even the first call
+        display.close()
+        fail(str(e))
+    finally:
+        display.close()
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(mode="json", exclude={"best_source"}), indent=2))
+    else:
+        for line in summary_lines(result):
+            console.print(line, highlight=False, soft_wrap=True)
+    if result.status == "interrupted":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Evaluations still running in the background are not waited for: they were not committed.
+        os._exit(EXIT_INTERRUPTED)
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _dry_run(problem: str | None, resume: str | None, cfg) -> None:
+    from autocomp.problem import ProblemError
+    from autocomp.search.estimate import estimate_run
+    from autocomp.search.runner import config_from_run, resolve_problem
+
+    try:
+        if resume is not None:
+            from autocomp.problem import Problem
+            from autocomp.store import RunReader, resolve_run
+
+            with RunReader.open_readonly(resolve_run(resume, cfg.out)) as reader:
+                cfg = config_from_run(reader.config(), {})
+                loaded = Problem.load(reader.problem_dir() or reader.info.problem_path)
+        else:
+            loaded = resolve_problem(problem)
+        estimate = estimate_run(loaded, cfg)
+    except ProblemError as e:
+        fail(str(e))
+    console.print(f"[bold]dry run[/] for {loaded.name}: nothing will be called or spent", highlight=False)
+    for line in estimate.lines():
+        console.print(line, highlight=False)
+    if cfg.max_usd is not None and estimate.cost_usd > cfg.max_usd:
+        console.print(f"the estimate exceeds --max-usd {cfg.max_usd:.2f}: the run will stop when the budget is "
+                      "spent", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("optimize")(optimize)

@@ -1,0 +1,54 @@
+"""The search loop: beam search over candidate kernels with an LLM agent or the knob tuner.
+
+    from autocomp.search import SearchConfig, run_optimization
+    result = run_optimization("gemm_bf16", SearchConfig(agent="knobs"))
+
+Parts, one job per module:
+
+- ``config``      SearchConfig: every option, TOML loading
+- ``runner``      one run start to finish (store, evaluator, stages, re-validation) -> RunResult
+- ``beam``        BeamSearch: stages, early stop, checkpoints, resume by replay
+- ``selection``   ranking, hardware noise margin, diversity rule, improvement test
+- ``session``     candidates: dedup by normalized source, slots, parallel evaluation, store records
+- ``agent``       LLMAgent: plan -> implement -> repair
+- ``prompts``     templates and Trainium context from ``prompts/``; menu dropout
+- ``extract``     the kernel in an LLM answer, or why there is none
+- ``knobs``       knob spaces and source rewriting; ``knob_tuner`` the pattern-search proposer
+- ``estimate``    ``--dry-run`` figures; ``display`` the live progress view
+"""
+
+from autocomp.search.beam import BeamSearch, Proposer, Stage
+from autocomp.search.config import ConfigError, SearchConfig, build_config, load_config_file
+from autocomp.search.extract import ExtractionError, extract_kernel
+from autocomp.search.knob_tuner import KnobTuner
+from autocomp.search.knobs import KnobSpace, knob_space, rewrite_constants
+from autocomp.search.node import Node
+from autocomp.search.outcome import Outcome
+from autocomp.search.runner import RunResult, SearchError, run_optimization
+from autocomp.search.selection import improved, rank, select_beam
+from autocomp.search.session import Session
+
+__all__ = [
+    "BeamSearch",
+    "ConfigError",
+    "ExtractionError",
+    "KnobSpace",
+    "KnobTuner",
+    "Node",
+    "Outcome",
+    "Proposer",
+    "RunResult",
+    "SearchConfig",
+    "SearchError",
+    "Session",
+    "Stage",
+    "build_config",
+    "extract_kernel",
+    "improved",
+    "knob_space",
+    "load_config_file",
+    "rank",
+    "rewrite_constants",
+    "run_optimization",
+    "select_beam",
+]

@@ -1,0 +1,152 @@
+"""Beam search over candidate kernels, in stages (LLM rewrites, then knob tuning).
+
+Each iteration the stage's proposer expands the beam (proposing, evaluating and
+repairing children through the :class:`Session`), then the beam is re-selected
+from every correct candidate so far and checkpointed in the run store. A stage
+ends after its iteration count, after ``early_stop`` iterations without a real
+improvement, or when its proposer runs dry (budget spent, nothing left to try).
+
+Resuming replays the same loop: iterations whose beam was checkpointed are not
+re-run, only re-read, and every stop decision is a pure function of what the
+store holds, so a resumed run takes exactly the path an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from autocomp.search.node import Node
+from autocomp.search.selection import improved, rank, select_beam
+from autocomp.search.session import Session
+
+EventSink = Callable[[str, dict], None]
+
+
+class Proposer(Protocol):
+    """Expands a beam: proposes children of its members and waits until they are evaluated."""
+
+    name: str
+
+    def expand(self, iteration: int, beam: Sequence[Node], session: Session) -> None: ...
+
+    @property
+    def exhausted(self) -> str | None:
+        """Why this proposer can propose nothing more (budget spent, search space covered), or None."""
+        ...
+
+
+@dataclass
+class Stage:
+    """One phase of the search: a proposer and its beam width, iteration count and patience."""
+
+    name: str
+    proposer: Proposer
+    width: int
+    iterations: int
+    early_stop: int
+
+
+@dataclass
+class SearchOutcome:
+    """How the beam search ended."""
+
+    iterations: int = 0
+    stop_reason: str = "finished"
+    stage_reasons: dict[str, str] = field(default_factory=dict)
+    beam: list[Node] = field(default_factory=list)
+
+
+class BeamSearch:
+    """Runs stages of beam search over one session's candidates."""
+
+    def __init__(self, session: Session, *, hw_margin: float = 0.01, min_gain: float = 0.002,
+                 max_per_parent: int | None = None, on_event: EventSink | None = None):
+        self.session = session
+        self.hw_margin = hw_margin
+        self.min_gain = min_gain
+        self.max_per_parent = max_per_parent
+        self.on_event = on_event or (lambda kind, data: None)
+        self.stop = threading.Event()
+
+    def best_until(self, iteration: int) -> Node | None:
+        """The best correct candidate created in iterations <= ``iteration``."""
+        ranked = rank((n for n in self.session.all_nodes() if n.iteration <= iteration),
+                      iteration=iteration + 1, hw_margin=self.hw_margin)
+        return ranked[0] if ranked else None
+
+    def select(self, width: int, iteration: int) -> list[Node]:
+        nodes = [n for n in self.session.all_nodes() if n.iteration <= iteration]
+        return select_beam(nodes, width, iteration=iteration, hw_margin=self.hw_margin,
+                           max_per_parent=self.max_per_parent)
+
+    def run(self, stages: Sequence[Stage]) -> SearchOutcome:
+        """Run ``stages`` in order, continuing from the last checkpoint in the store."""
+        store = self.session.store
+        completed = {snap.iteration: snap.beam for snap in store.beams()}
+        outcome = SearchOutcome()
+        iteration = 0
+        if 0 not in completed:
+            base = self.session.baseline
+            store.record_beam(0, [base.id] if base is not None else [])
+        incumbent = self.best_until(0)
+        beam: list[Node] = []
+        for stage in stages:
+            stale, done, reason = 0, 0, "iterations"
+            beam = self.select(stage.width, iteration)
+            while True:
+                if done >= stage.iterations:
+                    reason = "iterations"
+                    break
+                if stale >= stage.early_stop:
+                    reason = f"no improvement in {stale} iterations"
+                    break
+                if stage.proposer.exhausted and iteration + 1 not in completed:
+                    reason = stage.proposer.exhausted
+                    break
+                if self.stop.is_set():
+                    outcome.stop_reason = "interrupted"
+                    return self._finish(outcome, iteration, beam)
+                iteration += 1
+                done += 1
+                replayed = iteration in completed
+                if replayed:
+                    beam = self._beam_from(completed[iteration])
+                else:
+                    self.on_event("iteration_start", {"iteration": iteration, "stage": stage.name,
+                                                      "beam": [n.id for n in beam]})
+                    stage.proposer.expand(iteration, beam, self.session)
+                    if self.stop.is_set() or self.session.cancelled:
+                        outcome.stop_reason = "interrupted"
+                        return self._finish(outcome, iteration - 1, beam)
+                    if stage.proposer.exhausted and not any(n.iteration == iteration
+                                                            for n in self.session.all_nodes()):
+                        # Nothing was proposed: the iteration did not happen (a resumed run decides alike).
+                        iteration -= 1
+                        reason = stage.proposer.exhausted
+                        break
+                    beam = self.select(stage.width, iteration)
+                    store.record_beam(iteration, [n.id for n in beam])
+                best = self.best_until(iteration)
+                gained = improved(best, incumbent, hw_margin=self.hw_margin, min_gain=self.min_gain)
+                stale = 0 if gained else stale + 1
+                if gained:
+                    incumbent = best
+                self.on_event("iteration_done", {"iteration": iteration, "stage": stage.name,
+                                                 "beam": [n.id for n in beam], "best": best.id if best else None,
+                                                 "improved": gained, "replayed": replayed})
+            outcome.stage_reasons[stage.name] = reason
+            self.on_event("stage_done", {"stage": stage.name, "reason": reason, "iteration": iteration})
+        return self._finish(outcome, iteration, beam)
+
+    def _beam_from(self, ids: Sequence[int] | None) -> list[Node]:
+        if not ids:
+            return []
+        return [self.session.node(i) for i in ids if i in self.session.nodes]
+
+    def _finish(self, outcome: SearchOutcome, iteration: int, beam: list[Node]) -> SearchOutcome:
+        outcome.iterations = iteration
+        outcome.beam = beam
+        return outcome

@@ -1,0 +1,162 @@
+"""What ``autocomp optimize`` shows while it runs: a live beam table on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from autocomp.search.node import Node
+
+
+def _us(value: float | None) -> str:
+    return f"{value:,.1f} us" if value else "-"
+
+
+class RunDisplay:
+    """An event sink for :func:`run_optimization` that keeps the user informed. Thread-safe."""
+
+    def __init__(self, console: Console, *, live: bool | None = None, quiet: bool = False):
+        self.console = console
+        self.live_mode = console.is_terminal if live is None else live
+        self.quiet = quiet
+        self.run: Any = None
+        self.stage = ""
+        self.iteration = 0
+        self.beam: list[int] = []
+        self.baseline_us: float | None = None
+        self.evaluations = 0
+        self.failed = 0
+        self.llm_calls = 0
+        self.llm_usd = 0.0
+        self.last_note = ""
+        self._lock = threading.Lock()
+        self._live: Live | None = None
+        self._started = time.monotonic()
+
+    # ------------------------------------------------------------------ lifecycle
+    def attach(self, run: Any) -> None:
+        """Called once the run exists (``run_optimization(on_start=...)``)."""
+        self.run = run
+        if self.live_mode and not self.quiet:
+            self._live = Live(self._render(), console=self.console, refresh_per_second=4, transient=True)
+            self._live.start()
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    # ------------------------------------------------------------------ events
+    def __call__(self, kind: str, data: dict) -> None:
+        with self._lock:
+            line = self._update(kind, data)
+            if self.quiet:
+                return
+            if self._live is not None:
+                # Milestones scroll above the live table, so the terminal keeps a log of the run.
+                if line and kind not in ("iteration_start",):
+                    self._live.console.print(line, highlight=False)
+                self._live.update(self._render())
+            elif line:
+                self.console.print(line, highlight=False, soft_wrap=True)
+
+    def _update(self, kind: str, data: dict) -> str | None:
+        if kind == "notice":
+            return f"[yellow]note:[/] {data['message']}"
+        if kind == "baseline":
+            self.baseline_us = data.get("latency_us")
+            return f"baseline #{data['id']}: {_us(self.baseline_us)}"
+        if kind == "evaluated":
+            self.evaluations += 1
+            if data.get("status") != "correct":
+                self.failed += 1
+            return None
+        if kind == "llm_call":
+            self.llm_calls += 1
+            self.llm_usd += data.get("cost_usd") or 0.0
+            return None
+        if kind == "iteration_start":
+            self.stage, self.iteration = data["stage"], data["iteration"]
+            return f"iteration {self.iteration} ({self.stage}): expanding {len(data['beam'])} beam candidates"
+        if kind == "iteration_done":
+            self.stage, self.iteration, self.beam = data["stage"], data["iteration"], list(data["beam"])
+            if data.get("replayed"):
+                return f"iteration {self.iteration} ({self.stage}): already complete (resumed)"
+            best = self._node(data.get("best"))
+            mark = "improved" if data.get("improved") else "no improvement"
+            return (f"iteration {self.iteration} ({self.stage}) done: best {self._describe(best)} ({mark}); "
+                    f"{self.evaluations} evaluations, {self.failed} failed"
+                    + (f"; LLM {self.llm_calls} calls ${self.llm_usd:.2f}" if self.llm_calls else ""))
+        if kind == "stage_done":
+            return f"{data['stage']} search stopped: {data['reason']}"
+        if kind == "budget_exhausted":
+            return f"[yellow]budget:[/] {data['message']}"
+        if kind == "llm_error":
+            return f"[red]LLM call failed:[/] {data['error']}"
+        if kind == "evaluator_error":
+            return f"[red]evaluation of #{data['id']} failed:[/] {data['error']}"
+        if kind == "revalidating":
+            return f"re-validating #{data['id']} on fresh seeds {data['seeds']}"
+        return None
+
+    # ------------------------------------------------------------------ rendering
+    def _node(self, node_id: int | None) -> Node | None:
+        if node_id is None or self.run is None:
+            return None
+        return self.run.session.nodes.get(node_id)
+
+    def _describe(self, node: Node | None) -> str:
+        if node is None or not node.correct:
+            return "-"
+        speed = f" ({self.baseline_us / node.latency_us:.2f}x)" if self.baseline_us else ""
+        return f"#{node.id} {_us(node.latency_us)}{speed}"
+
+    def _render(self):
+        elapsed = time.monotonic() - self._started
+        head = Text.from_markup(
+            f"[bold]iteration {self.iteration}[/] ({self.stage or 'baseline'})  "
+            f"evaluations {self.evaluations} ({self.failed} failed)  "
+            + (f"LLM {self.llm_calls} calls ${self.llm_usd:.2f}  " if self.llm_calls else "")
+            + f"{elapsed:,.0f} s")
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, expand=False)
+        for col, width in (("", 2), ("candidate", 9), ("origin", 8), ("latency", 12), ("speedup", 7),
+                           ("evidence", 8)):
+            table.add_column(col, no_wrap=True, min_width=width)
+        table.add_column("plan", no_wrap=True, overflow="ellipsis", max_width=60)
+        for rank, node_id in enumerate(self.beam, 1):
+            node = self._node(node_id)
+            if node is None:
+                continue
+            speed = f"{self.baseline_us / node.latency_us:.2f}x" if self.baseline_us and node.latency_us else "-"
+            plan = (node.plan or "").strip().splitlines()[0] if node.plan else ""
+            table.add_row(str(rank), f"#{node.id}", node.origin, _us(node.latency_us), speed, node.evidence, plan)
+        return Group(head, table)
+
+
+def summary_lines(result: Any) -> list[str]:
+    """The final report of a run, as rich-markup lines."""
+    lines = [f"[bold]{result.problem}[/]: run {result.run_id} {result.status} ({result.stop_reason})"]
+    if result.best_candidate is not None and result.best_latency_us:
+        roof = (f", {result.roofline_percent:.1f}% of roofline ({result.evidence})"
+                if result.roofline_percent is not None else "")
+        lines.append(f"best: candidate #{result.best_candidate}, {result.best_latency_us:,.1f} us "
+                     f"({result.evidence}), {result.speedup:.2f}x over the baseline's "
+                     f"{result.baseline_latency_us:,.1f} us ({result.evidence}){roof}")
+        if result.revalidation_note:
+            lines.append(f"check: {result.revalidation_note}")
+        lines.append(f"kernel: {result.best_kernel_path}")
+    else:
+        lines.append("no correct candidate beyond the baseline")
+    spend = f"; LLM {result.llm_calls} calls, ${result.llm_cost_usd:.2f}" if result.agent == "llm" else ""
+    lines.append(f"{result.iterations} iterations, {result.evaluations} evaluations, "
+                 f"{result.duplicates_skipped} duplicates skipped{spend}")
+    lines.append(f"run directory: {result.run_dir}  (report: autocomp report {result.run_id})")
+    if result.status == "interrupted":
+        lines.append(f"continue with: autocomp optimize --resume {result.run_id}")
+    return lines

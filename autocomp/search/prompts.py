@@ -1,0 +1,264 @@
+"""Prompt templates and Trainium context, loaded from ``prompts/`` and rendered for one call.
+
+Templates are markdown files with ``${name}`` placeholders (``string.Template``);
+code here only computes the values. The directory is found, in order, from
+``$AUTOCOMP_PROMPTS``, a copy shipped inside the package (``autocomp/_prompts``),
+or the repository's ``prompts/`` next to the package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import re
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from autocomp.llm import Message
+from autocomp.search import yamlish
+from autocomp.search.node import Node
+
+PROMPTS_ENV = "AUTOCOMP_PROMPTS"
+TEMPLATES = ("system", "plan", "implement", "repair")
+DIALECT_NAMES = {
+    "v1": "legacy NKI language (`neuronxcc.nki`, NKI 0.1)",
+    "v2": "current NKI language (standalone `nki` package)",
+}
+_LOCATION = re.compile(r"(?:kernel\.py|line)[: ]+(\d+)")
+_STATUS_ADVICE = {
+    "compile_error": "Read the message: it names the rule that was broken and usually the fix.",
+    "runtime_error": "The kernel traced but failed while running; check shapes, bounds and memory spaces.",
+    "incorrect": "The kernel ran but produced wrong numbers: check indexing, loop bounds, accumulation "
+                 "(start each PSUM group fresh), dtypes and whether every output element is written.",
+    "timeout": "The kernel took too long; look for a loop that runs far more often than intended.",
+    "rejected": "The kernel broke one of the rules and was not run; remove what the message names.",
+    "no_kernel": "The kernel shown is the one the plan starts from; write the complete new kernel that implements "
+                 "the plan.",
+}
+
+
+class PromptError(RuntimeError):
+    """The prompt files are missing or malformed."""
+
+
+def find_prompts_dir() -> Path:
+    """The directory holding system.md, plan.md, ... (see the module docstring for the search order)."""
+    here = Path(__file__).resolve().parent
+    candidates = []
+    if os.environ.get(PROMPTS_ENV):
+        candidates.append(Path(os.environ[PROMPTS_ENV]))
+    candidates += [here.parent / "_prompts", here.parent.parent / "prompts"]
+    for path in candidates:
+        if (path / "plan.md").is_file():
+            return path
+    raise PromptError("cannot find autocomp's prompt templates (looked in "
+                      + ", ".join(str(p) for p in candidates)
+                      + f"); set {PROMPTS_ENV} to the repository's prompts/ directory")
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    id: str
+    title: str
+    text: str
+    when: tuple[str, ...] = ()
+
+    def render(self) -> str:
+        return f"- **{self.title}**: {' '.join(self.text.split())}"
+
+
+class PromptLibrary:
+    """The templates, architecture notes, menu and rules of one prompts directory."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else find_prompts_dir()
+        missing = [f"{n}.md" for n in TEMPLATES if not (self.root / f"{n}.md").is_file()]
+        missing += [f for f in ("menu.yaml", "rules.yaml") if not (self.root / f).is_file()]
+        if missing:
+            raise PromptError(f"{self.root}: missing prompt files {', '.join(missing)}")
+
+    def template(self, name: str) -> string.Template:
+        return string.Template((self.root / f"{name}.md").read_text(encoding="utf-8"))
+
+    def architecture(self, target: str) -> str:
+        path = self.root / "architecture" / f"{target}.md"
+        if not path.is_file():
+            raise PromptError(f"{path}: no architecture notes for target {target!r}")
+        return path.read_text(encoding="utf-8").strip()
+
+    @cached_property
+    def menu(self) -> list[MenuItem]:
+        data = yamlish.load(self.root / "menu.yaml") or {}
+        items = []
+        for i, item in enumerate(data.get("items") or []):
+            if not isinstance(item, dict) or not {"id", "title", "text"} <= set(item):
+                raise PromptError(f"{self.root / 'menu.yaml'}: item {i} needs id, title and text")
+            items.append(MenuItem(str(item["id"]), str(item["title"]), str(item["text"]),
+                                  tuple(str(t) for t in item.get("when") or ())))
+        if not items:
+            raise PromptError(f"{self.root / 'menu.yaml'}: the menu is empty")
+        return items
+
+    @cached_property
+    def _rules(self) -> dict[str, list[str]]:
+        data = yamlish.load(self.root / "rules.yaml") or {}
+        return {k: [str(r) for r in (v or [])] for k, v in data.items()}
+
+    def rules(self, dialect: str) -> list[str]:
+        """The common rules followed by the dialect's own."""
+        return self._rules.get("common", []) + self._rules.get(dialect, [])
+
+
+def stable_rng(*parts: object) -> random.Random:
+    """A generator seeded from ``parts`` the same way in every process (``hash()`` is salted)."""
+    digest = hashlib.sha256(repr(parts).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def sample_menu(items: Sequence[MenuItem], rng: random.Random, *, dropout: float, tags: Sequence[str] = (),
+                minimum: int = 3) -> list[MenuItem]:
+    """A shuffled subset: each item dropped with probability ``dropout``, items matching the tags kept likelier.
+
+    Different plans see different menus, which spreads the search over more ideas.
+    """
+    tagset = set(tags)
+    kept = []
+    for item in items:
+        p_drop = dropout / 2 if tagset & set(item.when) else dropout
+        if rng.random() >= p_drop:
+            kept.append(item)
+    dropped = [i for i in items if i not in kept]
+    rng.shuffle(dropped)
+    kept += dropped[: max(0, min(minimum, len(items)) - len(kept))]
+    rng.shuffle(kept)
+    return kept
+
+
+# --------------------------------------------------------------------------- rendering
+@dataclass
+class ProblemBrief:
+    """The facts about a problem that every prompt repeats."""
+
+    name: str
+    description: str
+    function: str
+    dialect: str
+    target: str
+    input_shapes: str
+    tolerance: str
+    precision_note: str
+    tags: tuple[str, ...] = ()
+    baseline_latency_us: float | None = None
+    baseline_source: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_problem(cls, problem, *, target: str | None = None) -> ProblemBrief:
+        spec = problem.spec
+        try:
+            shapes = ", ".join(f"{list(s.shape)} {_dtype_name(s.dtype)}" for s in problem.input_specs())
+        except Exception:  # the shapes are a nicety; a broken reference is reported elsewhere
+            shapes = "see the kernel"
+        tol = spec.tolerance
+        return cls(
+            name=spec.name, description=spec.description.strip(), function=spec.function, dialect=spec.dialect,
+            target=target or spec.target, input_shapes=shapes,
+            tolerance=f"relative L2 error <= {tol.rel_l2:g} and |out - ref| <= {tol.atol:g} + {tol.rtol:g}*|ref| "
+                      f"elementwise, on {len(spec.seeds)} random inputs",
+            precision_note=("Lower-precision intermediates are allowed if the result stays within tolerance."
+                            if spec.allow_downcast else
+                            "Do not lower the precision of inputs, outputs or accumulations below what the "
+                            "baseline uses."),
+            tags=tuple(spec.tags), baseline_source=problem.baseline_source)
+
+
+def _dtype_name(dtype) -> str:
+    return getattr(dtype, "name", str(dtype))
+
+
+def numbered(source: str, *, start: int = 1, mark: int | None = None) -> str:
+    lines = source.rstrip("\n").splitlines()
+    width = len(str(start + len(lines)))
+    return "\n".join(f"{'>>' if start + i == mark else '  '}{start + i:>{width}} | {line}"
+                     for i, line in enumerate(lines))
+
+
+def error_line(reason: str) -> int | None:
+    m = _LOCATION.search(reason or "")
+    return int(m.group(1)) if m else None
+
+
+def excerpt(source: str, line: int, context: int = 4) -> str:
+    lines = source.rstrip("\n").splitlines()
+    if not 1 <= line <= len(lines):
+        return ""
+    lo, hi = max(1, line - context), min(len(lines), line + context)
+    return numbered("\n".join(lines[lo - 1:hi]), start=lo, mark=line)
+
+
+def _latency(us: float | None) -> str:
+    return f"{us:.1f} us" if us else "not measured"
+
+
+def node_summary(node: Node, baseline_us: float | None) -> str:
+    if not node.correct:
+        return node.outcome.short() if node.outcome else "not evaluated"
+    speed = f", {baseline_us / node.latency_us:.2f}x the baseline" if baseline_us else ""
+    return f"correct, {_latency(node.latency_us)} ({node.evidence}){speed}"
+
+
+class PromptRenderer:
+    """Builds the chat messages of each phase for one problem."""
+
+    def __init__(self, library: PromptLibrary, brief: ProblemBrief):
+        self.lib = library
+        self.brief = brief
+
+    @cached_property
+    def system(self) -> str:
+        rules = "\n".join(f"- {r}" for r in self.lib.rules(self.brief.dialect))
+        return self.lib.template("system").substitute(
+            dialect_name=DIALECT_NAMES.get(self.brief.dialect, self.brief.dialect),
+            architecture=self.lib.architecture(self.brief.target), rules=rules).strip() + "\n"
+
+    def _common(self) -> dict[str, str]:
+        b = self.brief
+        return {"problem_name": b.name, "description": b.description, "function": b.function,
+                "dialect_name": DIALECT_NAMES.get(b.dialect, b.dialect), "input_shapes": b.input_shapes,
+                "tolerance": b.tolerance, "precision_note": b.precision_note,
+                "baseline_latency": _latency(b.baseline_latency_us)}
+
+    def _messages(self, user: str) -> list[Message]:
+        return [{"role": "system", "content": self.system}, {"role": "user", "content": user.strip() + "\n"}]
+
+    def plan(self, parent: Node, *, history: Sequence[str], menu: Sequence[MenuItem], number: int = 1,
+             count: int = 1) -> list[Message]:
+        profile = parent.outcome.profile_text() if parent.outcome else ""
+        user = self.lib.template("plan").substitute(
+            **self._common(),
+            parent_summary=node_summary(parent, self.brief.baseline_latency_us),
+            parent_listing=numbered(parent.source),
+            profile=profile or "(no profile available)",
+            history="\n".join(history) if history else "Nothing yet: this is the first attempt from this kernel.",
+            menu="\n".join(item.render() for item in menu), plan_number=number, plan_count=count)
+        return self._messages(user)
+
+    def implement(self, parent: Node, plan: str) -> list[Message]:
+        user = self.lib.template("implement").substitute(
+            **self._common(), parent_summary=node_summary(parent, self.brief.baseline_latency_us),
+            parent_code=parent.source.rstrip("\n"), plan=plan.strip())
+        return self._messages(user)
+
+    def repair(self, code: str, *, status: str, reason: str, error_report: str, plan: str) -> list[Message]:
+        line = error_line(reason)
+        location = f"\nAt line {line}:\n```text\n{excerpt(code, line)}\n```" if line and excerpt(code, line) else ""
+        report = f"\nNumerical error against the reference:\n{error_report}" if error_report else ""
+        user = self.lib.template("repair").substitute(
+            **self._common(), plan=plan.strip() or "(no plan: the kernel was written directly)",
+            code=code.rstrip("\n"), status=status, reason=(reason or "(no message)").strip(),
+            location=location, error_report=report, status_advice=_STATUS_ADVICE.get(status, ""))
+        return self._messages(user)

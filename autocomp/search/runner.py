@@ -1,0 +1,343 @@
+"""One optimization run, start to finish: store, evaluator, agent, beam search, re-validation, result.
+
+``run_optimization`` is what ``autocomp optimize`` and ``autocomp.optimize`` call.
+The evaluator and the LLM service are injected for tests; by default they are
+built from the configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from autocomp.problem import Problem
+from autocomp.search.agent import CallRecorder, LLMAgent
+from autocomp.search.beam import BeamSearch, Stage
+from autocomp.search.config import SearchConfig
+from autocomp.search.knob_tuner import KnobTuner
+from autocomp.search.node import BASELINE, Node
+from autocomp.search.outcome import Outcome, as_dict
+from autocomp.search.prompts import ProblemBrief, PromptLibrary, PromptRenderer, stable_rng
+from autocomp.search.selection import rank
+from autocomp.search.session import EvaluatorLike, Session
+from autocomp.store import RunStore
+
+EventSink = Callable[[str, dict], None]
+LLM_CACHE_NAME = "llm_cache.sqlite"
+REVALIDATE = "revalidate"
+# How many runners-up are re-validated when the fastest fails on fresh seeds.
+MAX_REVALIDATIONS = 3
+
+
+class SearchError(RuntimeError):
+    """The run could not proceed (a broken baseline, a missing prompt file); the message says what to fix."""
+
+
+class RunResult(BaseModel):
+    """What a run produced. Every figure is reproducible from ``run_dir``."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    run_id: str
+    run_dir: Path
+    problem: str
+    agent: str
+    status: str
+    stop_reason: str
+    iterations: int = 0
+    evaluations: int = 0
+    duplicates_skipped: int = 0
+    llm_calls: int = 0
+    llm_cost_usd: float = 0.0
+    baseline_latency_us: float | None = None
+    best_candidate: int | None = None
+    best_latency_us: float | None = None
+    speedup: float | None = None
+    roofline_percent: float | None = None
+    evidence: str | None = None
+    revalidated: bool | None = None
+    revalidation_note: str = ""
+    best_kernel_path: Path | None = None
+    best_source: str | None = Field(default=None, repr=False)
+
+
+def llm_settings(config: SearchConfig, run_dir: Path, env: Mapping[str, str] | None = None):
+    from autocomp.llm import LLMSettings
+
+    return LLMSettings(models=config.resolved_models(env), seed=config.seed, base_url=config.llm_base_url,
+                       cache_path=run_dir / LLM_CACHE_NAME, no_cache=config.no_cache, max_usd=config.max_usd,
+                       max_llm_calls=config.max_llm_calls, concurrency=config.llm_concurrency)
+
+
+def preflight_llm(config: SearchConfig, env: Mapping[str, str] | None = None) -> None:
+    """Fail on a missing key or unknown provider before anything is created (builds clients, sends nothing)."""
+    from autocomp.llm import create_client, parse_model_spec
+
+    settings = llm_settings(config, Path("."), env).model_copy(update={"cache_path": None})
+    for provider in sorted({parse_model_spec(m).provider for m in settings.models}):
+        if provider != "manual":
+            create_client(provider, settings, env=os.environ if env is None else env)
+
+
+def default_evaluator(config: SearchConfig):
+    from autocomp.evaluate import Evaluator
+
+    return Evaluator(config.backend, workers=config.workers, target=config.target, timeout_s=config.timeout_s)
+
+
+class Run:
+    """The pieces of one run, built once; :meth:`execute` runs the search."""
+
+    def __init__(self, problem: Problem, config: SearchConfig, store: RunStore, *,
+                 evaluator: EvaluatorLike | None = None, llm: Any = None, on_event: EventSink | None = None,
+                 env: Mapping[str, str] | None = None):
+        self.problem = problem
+        self.config = config
+        self.store = store
+        self.env = os.environ if env is None else env
+        self.on_event = on_event or (lambda kind, data: None)
+        # An injected LLM service counts as a configured provider for --agent auto.
+        self.use_llm = config.llm_requested(self.env) or (llm is not None and config.agent == "auto")
+        self._owns_evaluator = evaluator is None
+        self.evaluator = evaluator if evaluator is not None else default_evaluator(config)
+        self.session = Session(problem, store, self.evaluator, workers=config.workers, on_event=self.on_event)
+        self.recorder = CallRecorder(store, self.on_event)
+        self.llm = llm
+        self._owns_llm = False
+        if self.use_llm and self.llm is None:
+            from autocomp.llm import build_service
+
+            self.llm = build_service(llm_settings(config, store.root, self.env), on_call=self.recorder,
+                                     env=self.env)
+            self._owns_llm = True
+        elif self.llm is not None and getattr(self.llm, "on_call", None) is None:
+            self.llm.on_call = self.recorder
+        self.search = BeamSearch(self.session, hw_margin=config.hw_margin, min_gain=config.min_gain,
+                                 max_per_parent=config.max_per_parent, on_event=self.on_event)
+
+    # ------------------------------------------------------------------ stages
+    def stages(self) -> list[Stage]:
+        cfg = self.config
+        tuner = KnobTuner(self.problem.spec.knobs, batch=cfg.knob_batch, seed=cfg.seed)
+        if not self.use_llm:
+            return [Stage("knobs", tuner, cfg.beam, cfg.iterations, cfg.early_stop)]
+        brief = ProblemBrief.from_problem(self.problem, target=cfg.target)
+        base = self.session.baseline
+        brief.baseline_latency_us = base.latency_us if base is not None else None
+        library = PromptLibrary()
+        agent = LLMAgent(self.llm, library, PromptRenderer(library, brief), cfg, recorder=self.recorder,
+                         on_event=self.on_event)
+        stages = [Stage("llm", agent, cfg.beam, cfg.iterations, cfg.early_stop)]
+        if cfg.tune_after_llm and cfg.polish_iterations:
+            stages.append(Stage("knobs", tuner, cfg.polish_beam, cfg.polish_iterations, cfg.polish_early_stop))
+        return stages
+
+    def _precharge_budget(self) -> None:
+        """A resumed run's budget starts from what the run already spent."""
+        budget = getattr(self.llm, "budget", None)
+        if budget is None:
+            return
+        calls = [c for c in self.store.llm_calls() if not c.cache_hit and c.error_type is None]
+        budget.calls = len(calls)
+        budget.spent_usd = sum(c.cost_usd for c in calls)
+        budget.tokens = sum(c.input_tokens + c.output_tokens for c in calls)
+
+    # ------------------------------------------------------------------ running
+    def execute(self) -> RunResult:
+        self.session.load_existing()
+        for fut in self.session.evaluate_pending():
+            fut.result()
+        self._precharge_budget()
+        baseline = self._baseline()
+        if not self.use_llm:
+            self.on_event("notice", {"message": "no LLM configured: tuning knobs only. To let an LLM rewrite the "
+                                                "kernel, pass --model provider:model or set ANTHROPIC_API_KEY / "
+                                                "OPENAI_API_KEY."})
+        self.on_event("baseline", {"id": baseline.id, "latency_us": baseline.latency_us})
+        outcome = self.search.run(self.stages())
+        if outcome.stop_reason == "interrupted":
+            return self._result("interrupted", "interrupted")
+        reasons = "; ".join(f"{k}: {v}" for k, v in outcome.stage_reasons.items())
+        note, winner, passed = self._revalidate()
+        self.store.set_status("finished", reasons)
+        return self._result("finished", reasons, winner=winner, note=note, revalidated=passed,
+                            iterations=outcome.iterations)
+
+    def _baseline(self) -> Node:
+        base = self.session.baseline
+        if base is None:
+            base = self.session.submit(self.problem.baseline_source, origin=BASELINE, iteration=0,
+                                       slot="baseline", plan="the problem's own kernel").result().node
+        if not base.correct:
+            why = f"({base.outcome.status}): {base.outcome.reason}" if base.outcome else "(not evaluated)"
+            raise SearchError(f"{self.problem.kernel_path}: the baseline kernel fails its own evaluation {why}; "
+                              "check it with `autocomp eval` before optimizing")
+        return base
+
+    def _revalidate(self) -> tuple[str, Node | None, bool | None]:
+        """Re-check the fastest candidates on fresh seeds until one passes: (note, winner, passed)."""
+        ranked = rank(self.session.all_nodes(), iteration=10**9, hw_margin=self.config.hw_margin)
+        if not ranked:
+            return "no correct candidate", None, None
+        if self.config.revalidate_seeds == 0:
+            return "re-validation skipped (revalidate_seeds = 0)", ranked[0], None
+        rng = stable_rng(self.config.seed, "revalidate", self.problem.content_hash)
+        used = set(self.problem.spec.seeds)
+        seeds: list[int] = []
+        while len(seeds) < self.config.revalidate_seeds:
+            s = rng.randrange(1000, 2**31 - 1)
+            if s not in used and s not in seeds:
+                seeds.append(s)
+        failed = []
+        for node in ranked[:MAX_REVALIDATIONS]:
+            if node.origin == BASELINE:
+                break
+            stored = self.store.evaluation(node.id, REVALIDATE)
+            if stored is not None:
+                result = stored.result
+            else:
+                self.on_event("revalidating", {"id": node.id, "seeds": seeds})
+                result = as_dict(_evaluate_with_seeds(self.evaluator, self.problem, node.source, seeds))
+                self.store.record_evaluation(node.id, result, purpose=REVALIDATE)
+            check = Outcome.from_result(result)
+            if check.status == "correct":
+                prefix = "".join(f"#{i} failed re-validation ({why}); " for i, why in failed)
+                return prefix + f"re-validated on fresh seeds {seeds}", node, True
+            failed.append((node.id, check.short()))
+            self.store.event("revalidation_failed", candidate=node.id, result=check.short())
+        base = self.session.baseline
+        if failed:
+            return ("; ".join(f"#{i} failed re-validation ({why})" for i, why in failed)
+                    + "; reporting the baseline"), base, False
+        return "the baseline is the fastest correct kernel", base, None
+
+    def _result(self, status: str, reason: str, *, winner: Node | None = None, note: str = "",
+                revalidated: bool | None = None, iterations: int | None = None) -> RunResult:
+        base = self.session.baseline
+        counts = self.store.counts()
+        spend = self.store.total_cost_usd()
+        if winner is None and status != "finished":
+            ranked = rank(self.session.all_nodes(), iteration=10**9, hw_margin=self.config.hw_margin)
+            winner = ranked[0] if ranked else None
+        beams = self.store.beams()
+        result = RunResult(
+            run_id=self.store.root.name, run_dir=self.store.root, problem=self.problem.name,
+            agent="llm" if self.use_llm else "knobs", status=status, stop_reason=reason,
+            iterations=iterations if iterations is not None else (beams[-1].iteration if beams else 0),
+            evaluations=counts["evaluations"], duplicates_skipped=self.session.duplicates,
+            llm_calls=counts["llm_calls"], llm_cost_usd=spend,
+            baseline_latency_us=base.latency_us if base else None)
+        if winner is not None and winner.correct:
+            result.best_candidate = winner.id
+            result.best_latency_us = winner.latency_us
+            result.speedup = base.latency_us / winner.latency_us if base and base.latency_us else None
+            result.roofline_percent = winner.outcome.roofline_percent
+            result.evidence = winner.evidence
+            result.revalidated = revalidated
+            result.revalidation_note = note
+            result.best_kernel_path = self.store.candidate_dir(winner.id) / "kernel.py"
+            result.best_source = winner.source
+        return result
+
+    def close(self, *, wait: bool = True) -> None:
+        self.session.close(wait=wait)
+        if self._owns_llm and self.llm is not None:
+            self.llm.close()
+        if self._owns_evaluator and hasattr(self.evaluator, "close"):
+            self.evaluator.close()
+
+
+def _evaluate_with_seeds(evaluator: Any, problem: Problem, source: str, seeds: list[int]) -> Any:
+    revalidate = getattr(evaluator, "revalidate", None)
+    if callable(revalidate):
+        return revalidate(problem, source, seeds=seeds)
+    return evaluator.evaluate(problem, source, seeds=seeds)
+
+
+# --------------------------------------------------------------------------- entry point
+def resolve_problem(ref: str | Path | Problem) -> Problem:
+    """A Problem from a path, or a name in the problems directory (``$AUTOCOMP_PROBLEMS`` or ./problems),
+    or in the suite shipped with autocomp."""
+    if isinstance(ref, Problem):
+        return ref
+    from autocomp.problem import ProblemError
+    from autocomp.suite.location import bundled_problems_dir
+    from autocomp.suite.location import resolve_problem as locate
+
+    try:
+        return Problem.load(locate(str(ref)))
+    except FileNotFoundError as first:
+        try:
+            return Problem.load(locate(str(ref), bundled_problems_dir()))
+        except FileNotFoundError:
+            raise ProblemError(str(first)) from None
+
+
+def stored_config(config: SearchConfig, problem: Problem) -> dict:
+    """config.toml contents: the resolved options plus what was optimized."""
+    return {"problem": problem.name, "problem_path": str(problem.root), **config.model_dump(mode="json")}
+
+
+def config_from_run(stored: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> SearchConfig:
+    """The configuration of a run being resumed: what it was started with, updated by ``overrides``."""
+    from autocomp.search.config import build_config
+
+    base = {k: v for k, v in stored.items() if k in SearchConfig.model_fields}
+    return build_config(base, **dict(overrides or {}))
+
+
+def run_optimization(problem: str | Path | Problem | None, config: SearchConfig, *, resume: str | Path | None = None,
+                     resume_overrides: Mapping[str, Any] | None = None, evaluator: EvaluatorLike | None = None,
+                     llm: Any = None, on_event: EventSink | None = None, env: Mapping[str, str] | None = None,
+                     on_start: Callable[[Run], None] | None = None) -> RunResult:
+    """Create (or, with ``resume``, continue) a run and search until done, budget-exhausted or interrupted.
+
+    Ctrl-C returns a result with status ``interrupted``; everything finished is kept in the run directory.
+    """
+    from autocomp.store import resolve_run
+
+    if resume is not None:
+        store, _ = RunStore.resume(resolve_run(resume, config.out))
+        try:
+            config = config_from_run(store.config(), resume_overrides)
+            snapshot = store.problem_dir() or store.info.problem_path
+            problem = Problem.load(snapshot)
+        except BaseException:
+            store.set_status("interrupted", "resume failed before the search started")
+            store.close()
+            raise
+    else:
+        problem = resolve_problem(problem)
+        if llm is None and config.llm_requested(env):
+            preflight_llm(config, env)
+        store = RunStore.create(config.out, problem, stored_config(config, problem), seed=config.seed,
+                                target=config.target)
+    run = None
+    try:
+        run = Run(problem, config, store, evaluator=evaluator, llm=llm, on_event=on_event, env=env)
+        if on_start is not None:
+            on_start(run)
+        result = run.execute()
+        run.close()
+        return result
+    except KeyboardInterrupt:
+        if run is None:
+            store.set_status("interrupted", "stopped by the user (Ctrl-C)")
+            raise
+        run.search.stop.set()
+        run.session.cancel()
+        store.set_status("interrupted", "stopped by the user (Ctrl-C); continue with --resume")
+        result = run._result("interrupted", "stopped by the user (Ctrl-C)")
+        run.close(wait=False)
+        return result
+    except BaseException as e:
+        store.set_status("failed", f"{type(e).__name__}: {e}")
+        if run is not None:
+            run.close(wait=False)
+        raise
+    finally:
+        store.close()

@@ -1,0 +1,92 @@
+"""Deduplication, slots and crash-safe evaluation (autocomp.search.session)."""
+
+from __future__ import annotations
+
+import threading
+
+from search_fakes import FakeEvaluator, kernel_with
+
+from autocomp.search.session import Session
+from autocomp.store import RunStore
+
+
+def _session(tmp_path, problem, evaluator, store=None):
+    store = store or RunStore.create(tmp_path / "runs", problem, {"x": 1})
+    events: list[tuple[str, dict]] = []
+    return Session(problem, store, evaluator, workers=2, on_event=lambda k, d: events.append((k, d))), events
+
+
+def test_duplicates_are_never_stored_or_evaluated_twice(tmp_path, problem, evaluator):
+    session, events = _session(tmp_path, problem, evaluator)
+    first = session.submit(kernel_with(128), origin="llm", iteration=1).result()
+    # Same kernel with different comments and layout: same normalized source.
+    noisy = kernel_with(128).replace("# columns per tile", "# wider").replace("    N, D = x.shape", "    N,D=x.shape")
+    again = session.submit(noisy, origin="llm", iteration=2).result()
+    assert not first.duplicate and again.duplicate and again.node.id == first.node.id
+    assert len(evaluator.calls) == 1 and len(session.store.candidates()) == 1
+    assert session.duplicates == 1 and any(k == "duplicate" for k, _ in events)
+    assert any(e["kind"] == "duplicate" for e in session.store.events())
+    session.close()
+
+
+def test_concurrent_submissions_of_one_kernel_evaluate_once(tmp_path, problem):
+    gate = threading.Event()
+
+    class Slow(FakeEvaluator):
+        def evaluate(self, problem, source, *, seeds=None):
+            gate.wait(5)
+            return super().evaluate(problem, source, seeds=seeds)
+
+    ev = Slow()
+    session, _ = _session(tmp_path, problem, ev)
+    futures = [session.submit(kernel_with(256), origin="llm", iteration=1) for _ in range(3)]
+    gate.set()
+    nodes = {f.result().node.id for f in futures}
+    assert nodes == {futures[0].result().node.id} and len(ev.calls) == 1
+    assert [f.result().duplicate for f in futures] == [False, True, True]
+    session.close()
+
+
+def test_a_slot_that_has_a_candidate_is_reused_after_a_restart(tmp_path, problem, evaluator):
+    session, _ = _session(tmp_path, problem, evaluator)
+    node = session.submit(kernel_with(128), origin="llm", iteration=1, slot="1:abc:p0:i0").result().node
+    session.close()
+    # A new process over the same store: the slot resolves without an LLM answer or an evaluation.
+    session2, _ = _session(tmp_path, problem, evaluator, store=session.store)
+    session2.load_existing()
+    again = session2.submit(kernel_with(512), origin="llm", iteration=1, slot="1:abc:p0:i0").result()
+    assert again.node.id == node.id and again.node.correct
+    assert len(evaluator.calls) == 1 and session2.reused == 1
+    session2.close()
+
+
+def test_candidates_stored_but_not_evaluated_are_evaluated_once_on_resume(tmp_path, problem, evaluator):
+    store = RunStore.create(tmp_path / "runs", problem, {})
+    orphan = store.add_candidate(kernel_with(256), origin="llm", iteration=1)  # crashed before evaluating
+    session, _ = _session(tmp_path, problem, evaluator, store=store)
+    session.load_existing()
+    assert [f.result().node.id for f in session.evaluate_pending()] == [orphan]
+    assert session.evaluate_pending() == [] and len(evaluator.calls) == 1
+    assert store.evaluation(orphan).status == "correct"
+    session.close()
+
+
+def test_an_evaluator_crash_is_not_committed_as_a_verdict(tmp_path, problem):
+    class Broken(FakeEvaluator):
+        def evaluate(self, problem, source, *, seeds=None):
+            raise RuntimeError("sandbox unavailable")
+
+    session, events = _session(tmp_path, problem, Broken())
+    node = session.submit(kernel_with(128), origin="llm", iteration=1).result().node
+    assert node.outcome.status == "runtime_error" and "sandbox unavailable" in node.outcome.reason
+    assert session.store.evaluation(node.id) is None  # a resumed run will try again
+    assert any(k == "evaluator_error" for k, _ in events)
+    session.close()
+
+
+def test_profile_json_is_written_for_correct_candidates(tmp_path, problem, evaluator):
+    session, _ = _session(tmp_path, problem, evaluator)
+    node = session.submit(kernel_with(128), origin="llm", iteration=1).result().node
+    prof = session.store.profile(node.id)
+    assert prof["roofline"]["percent"] == 40.0 and prof["hints"] and prof["evidence"] == "sim"
+    session.close()
