@@ -1,0 +1,132 @@
+"""`autocomp eval PROBLEM KERNEL.py`: evaluate candidates in the sandbox; show the verdict, or print it as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from autocomp.cli._common import console, fail
+
+_STATUS_STYLE = {"correct": "bold green", "incorrect": "bold red", "compile_error": "bold yellow",
+                 "runtime_error": "bold yellow", "timeout": "bold magenta", "rejected": "bold red"}
+_PROFILE_FIELDS = (
+    ("tensor_engine_active_time_percent", "TensorE active", "pct"),
+    ("vector_engine_active_time_percent", "VectorE active", "pct"),
+    ("scalar_engine_active_time_percent", "ScalarE active", "pct"),
+    ("gpsimd_engine_active_time_percent", "GpSimd active", "pct"),
+    ("dma_active_time_percent", "DMA active", "pct"),
+    ("mfu_estimated_percent", "MFU", "pct"),
+    ("mbu_estimated_percent", "MBU", "pct"),
+    ("hbm_read_bytes", "HBM read", "bytes"),
+    ("hbm_write_bytes", "HBM write", "bytes"),
+    ("dma_transfer_average_bytes", "avg DMA", "bytes"),
+    ("roofline_percent", "of roofline", "pct"),
+)
+
+
+def resolve_problem(spec: str) -> Path:
+    """A problem given as a path (directory or problem.toml) or a name under ./problems or the repo's problems/."""
+    path = Path(spec)
+    if path.exists():
+        return path
+    for root in (Path.cwd() / "problems", Path(__file__).resolve().parents[2] / "problems"):
+        if (root / spec / "problem.toml").is_file():
+            return root / spec
+    fail(f"{spec}: no such problem directory, and no problem named {spec!r} under ./problems or the repository's "
+         "problems/; list problems with `ls problems`")
+
+
+def _fmt(value, kind: str) -> str:
+    if not isinstance(value, (int, float)):
+        return str(value)
+    if kind == "pct":
+        return f"{100 * value:.1f}%"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(value)
+
+
+def _panel(result, name: str):
+    from rich.panel import Panel
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    grid.add_row("status", f"[{_STATUS_STYLE[result.status]}]{result.status}[/]")
+    grid.add_row("reason", result.reason)
+    if result.latency_us is not None:
+        speed = f"   {result.speedup:.2f}x vs baseline {result.baseline_latency_us:.2f} us" if result.speedup else ""
+        grid.add_row("latency", f"{result.latency_us:.2f} us ({result.evidence}){speed}")
+    if result.max_abs is not None:
+        grid.add_row("error", f"max abs {result.max_abs:.3g}, rel L2 {result.rel_l2:.3g} over "
+                              f"{len(result.seeds)} seeds")
+    shown = [f"{label} {_fmt(result.profile[key], kind)}" for key, label, kind in _PROFILE_FIELDS
+             if key in result.profile]
+    if shown:
+        grid.add_row("profile", ", ".join(shown))
+    for hint in result.hints[:4]:
+        grid.add_row("hint", hint)
+    if result.flags:
+        grid.add_row("flags", ", ".join(result.flags))
+    took = result.timings.get("total", 0.0)
+    grid.add_row("evaluated", f"{result.backend}/{result.target} {result.tool_version}, {took:.2f} s"
+                              + (" (cache hit)" if result.cache_hit else ""))
+    return Panel(grid, title=f"autocomp eval: {name}", title_align="left", border_style=_STATUS_STYLE[result.status])
+
+
+def eval_command(
+    problem: str = typer.Argument(..., help="Problem directory (or its problem.toml), or a name under problems/."),
+    kernels: list[Path] = typer.Argument(..., help="Candidate kernel file(s)."),
+    backend: str = typer.Option("sim", "--backend", help="sim (simulator + cost model), neuron (hardware) or auto."),
+    target: str = typer.Option(None, "--target", help="trn1, trn2 or trn3 (default: the problem's)."),
+    as_json: bool = typer.Option(False, "--json", help="Print exactly one JSON object instead of a panel."),
+    workers: int = typer.Option(None, "--workers", help="Candidates evaluated in parallel (default: CPU cores)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Evaluate even if an identical candidate is cached."),
+    timeout: float = typer.Option(None, "--timeout", help="Wall-clock seconds per candidate (default: the problem's)."),
+) -> None:
+    """Evaluate KERNEL(s) for PROBLEM in the sandbox: correctness on every seed, then latency."""
+    from autocomp.backends import BACKENDS, get_backend
+    from autocomp.evaluate import Evaluator, EvaluatorError
+    from autocomp.nki.runtime import normalize_target
+    from autocomp.problem import Problem, ProblemError
+
+    if backend not in BACKENDS:
+        fail(f"--backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    try:
+        target = normalize_target(target) if target else None
+    except ValueError as e:
+        fail(str(e))
+    if workers is not None and workers < 1:
+        fail(f"--workers {workers}: give at least 1")
+    try:
+        prob = Problem.load(resolve_problem(problem))
+    except ProblemError as e:
+        fail(str(e))
+    sources = []
+    for path in kernels:
+        if not path.is_file():
+            fail(f"{path}: no such kernel file")
+        sources.append(path.read_text())
+    try:
+        evaluator = Evaluator(get_backend(backend), workers=workers, cache=not no_cache, target=target,
+                              timeout_s=timeout)
+        results = evaluator.evaluate_many(prob, sources, filenames=[p.name for p in kernels])
+    except (EvaluatorError, RuntimeError) as e:
+        fail(str(e))
+    if as_json:
+        dumped = [r.model_dump(mode="json") for r in results]
+        typer.echo(json.dumps(dumped[0] if len(dumped) == 1 else {"results": dumped}))
+    else:
+        for path, result in zip(kernels, results):
+            console.print(_panel(result, str(path)))
+    if not all(r.status == "correct" for r in results):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_command)

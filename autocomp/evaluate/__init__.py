@@ -1,0 +1,34 @@
+"""Sandboxed, cheat-proof evaluation of candidate kernels (see /work/shared/EVALUATION.md).
+
+    from autocomp.evaluate import Evaluator
+    from autocomp.problem import Problem
+
+    ev = Evaluator("sim")
+    result = ev.evaluate(Problem.load("problems/gemm_bf16"), open("kernel.py").read())
+    result.status, result.latency_us, result.reason
+
+Each candidate runs in a fresh process (sandbox.py, worker.py) after a static
+gate (gate.py); the parent checks its outputs against references (correctness.py),
+its timing against physics (timing.py) and decides the verdict (verdict.py).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Lazy, so the sandboxed worker (which imports autocomp.evaluate.protocol) does not load the parent's machinery.
+_EXPORTS = {
+    "EvalCache": "cache", "ReferenceStore": "cache", "normalized_source": "cache", "source_hash": "cache",
+    "Evaluator": "evaluator", "EvaluatorError": "evaluator", "GateResult": "gate", "check_source": "gate",
+    "EvalResult": "result", "OutputError": "result", "Status": "result",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"autocomp.evaluate.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'autocomp.evaluate' has no attribute {name!r}")
+
+
+__all__ = sorted(_EXPORTS)

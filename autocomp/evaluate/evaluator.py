@@ -1,0 +1,319 @@
+"""Evaluator: static gate, cache, sandboxed run, checks -> EvalResult, one candidate or many in parallel.
+
+    ev = Evaluator("sim", workers=4)
+    result = ev.evaluate(problem, source)
+    for i, result in ev.iter_evaluate(problem, sources): ...   # as they finish
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import queue
+import secrets
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+from autocomp.backends import Backend, get_backend
+from autocomp.evaluate.cache import EvalCache, ReferenceStore, default_cache_dir, eval_key, source_hash
+from autocomp.evaluate.gate import check_source
+from autocomp.evaluate.jobs import JobDir, create_job_dir, sweep_stale_job_dirs, unprivileged_ids, write_job
+from autocomp.evaluate.pool import WorkerPool
+from autocomp.evaluate.protocol import InputSpec, array_hash, dtype_name
+from autocomp.evaluate.result import FLAG_TOOL_ERROR, EvalResult, Location
+from autocomp.evaluate.sandbox import (
+    Worker,
+    child_env,
+    discard_worker,
+    finish_worker,
+    resolve_isolation,
+    spawn_worker,
+)
+from autocomp.evaluate.verdict import Context, judge
+from autocomp.problem import Problem
+
+
+class EvaluatorError(Exception):
+    """The evaluation could not be carried out (a broken problem or toolchain), not a verdict on a candidate."""
+
+
+def _traversable_by_others(path: Path) -> bool:
+    """Every directory from / down to ``path`` lets other users pass through (o+x)."""
+    path = path.resolve()
+    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
+
+
+class Evaluator:
+    """Evaluates candidate kernels for problems, each in its own sandboxed process.
+
+    ``backend``: "sim" (default), "neuron", "auto" or a Backend. ``workers``: parallel
+    candidates (default: CPU cores). ``cache``: True (SQLite under ``cache_dir``), an
+    EvalCache, or False. ``timeout_s`` overrides the problem's timeout. ``file_size_mb`` caps any file a
+    worker writes (default: room for the largest output on the simulator, 2 GiB for compiler artifacts).
+    ``prespawn`` keeps ``workers`` fresh worker processes started ahead of need (default: on unless the
+    backend sets up each worker for its pool slot, as the neuron backend does with NeuronCores).
+    """
+
+    def __init__(self, backend: str | Backend = "sim", *, workers: int | None = None, cache: bool | EvalCache = True,
+                 cache_dir: str | Path | None = None, target: str | None = None, timeout_s: float | None = None,
+                 memory_mb: int = 4096, file_size_mb: int | None = None, static_gate: bool = True,
+                 isolation: str = "auto", drop_privileges: bool | None = None, speedup_review: float = 10.0,
+                 work_dir: str | None = None, prespawn: bool | None = None):
+        self.backend = get_backend(backend) if isinstance(backend, str) else backend
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.cache = EvalCache(root / "evaluations.sqlite") if cache is True else (cache or None)
+        self.references = ReferenceStore(root / "references")
+        self.target = target
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+        self.file_size_mb = file_size_mb
+        self.static_gate = static_gate
+        self.isolation = resolve_isolation(isolation)
+        want_drop = self.backend.drop_privileges() if drop_privileges is None else drop_privileges
+        uses_userns = self.isolation == "namespaces" and os.geteuid() != 0
+        self.drop_to = unprivileged_ids() if want_drop and not uses_userns else None
+        self.speedup_review = speedup_review
+        self.work_dir = work_dir
+        if self.drop_to is not None and work_dir is not None and not _traversable_by_others(Path(work_dir)):
+            raise EvaluatorError(f"work_dir {work_dir}: the unprivileged worker user cannot reach it; make it and its "
+                                 "parents searchable (chmod o+x) or pass drop_privileges=False")
+        self._slots: queue.Queue[int] = queue.Queue()
+        for i in range(self.workers):
+            self._slots.put(i)
+        self._lock = threading.Lock()
+        self._baseline_lock = threading.Lock()
+        self._baselines: dict[tuple, EvalResult] = {}
+        self._inputs: dict[tuple[str, int], tuple[tuple[np.ndarray, ...], list[str]]] = {}
+        self._full_elems: dict[str, list[int] | None] = {}
+        self._specs: dict[str, list[InputSpec]] = {}
+        self._tool_version: str | None = None
+        self._session = secrets.token_hex(8)
+        if prespawn is None:
+            prespawn = all(not self.backend.sandbox_env(i) for i in range(self.workers))
+        self._pool = WorkerPool(self._spawn, spares=self.workers if prespawn else 0)
+        sweep_stale_job_dirs(work_dir)
+        weakref.finalize(self, self._pool.close)
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def tool_version(self) -> str:
+        if self._tool_version is None:
+            self._tool_version = self.backend.tool_version()
+        return self._tool_version
+
+    def evaluate(self, problem: Problem, source: str, *, filename: str = "kernel.py",
+                 seeds: list[int] | None = None) -> EvalResult:
+        """Evaluate one candidate kernel source for ``problem``."""
+        return self._evaluate(problem, source, filename=filename, seeds=seeds)
+
+    def iter_evaluate(self, problem: Problem, sources: Iterable[str], *, seeds: list[int] | None = None,
+                      filenames: list[str] | None = None) -> Iterator[tuple[int, EvalResult]]:
+        """Evaluate many candidates in parallel; yields (index, result) as each finishes."""
+        sources = list(sources)
+        self.baseline(problem)  # once, before the pool, so every candidate compares with the same run
+        by_digest: dict[str, list[int]] = {}
+        for i, src in enumerate(sources):
+            by_digest.setdefault(source_hash(src), []).append(i)
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="autocomp-eval") as pool:
+            futures = {pool.submit(self._evaluate, problem, sources[idx[0]],
+                                   filename=filenames[idx[0]] if filenames else "kernel.py", seeds=seeds): idx
+                       for idx in by_digest.values()}
+            for fut in as_completed(futures):
+                result = fut.result()
+                first, *dups = futures[fut]
+                yield first, result
+                for i in dups:
+                    yield i, result.model_copy(update={"cache_hit": True}, deep=True)
+
+    def evaluate_many(self, problem: Problem, sources: Iterable[str], *, seeds: list[int] | None = None,
+                      filenames: list[str] | None = None) -> list[EvalResult]:
+        """Evaluate many candidates in parallel; results in input order."""
+        sources = list(sources)
+        results: list[EvalResult | None] = [None] * len(sources)
+        for i, result in self.iter_evaluate(problem, sources, seeds=seeds, filenames=filenames):
+            results[i] = result
+        return results  # type: ignore[return-value]
+
+    def revalidate(self, problem: Problem, source: str, seeds: list[int] | None = None,
+                   count: int = 3) -> EvalResult:
+        """Re-check a winner on fresh seeds (random unless given) before it is reported."""
+        if seeds is None:
+            used = set(problem.spec.seeds)
+            seeds = []
+            while len(seeds) < count:
+                s = secrets.randbelow(2**31 - 1)
+                if s not in used and s not in seeds:
+                    seeds.append(s)
+        return self._evaluate(problem, source, seeds=list(seeds))
+
+    def baseline(self, problem: Problem) -> EvalResult:
+        """The problem's own kernel, measured by this evaluator's backend and flags (once per session)."""
+        key = (problem.content_hash, self._target(problem))
+        with self._baseline_lock:
+            if key not in self._baselines:
+                result = self._evaluate(problem, problem.baseline_source, is_baseline=True)
+                if result.status != "correct":
+                    raise EvaluatorError(f"{problem.kernel_path}: the baseline kernel fails its own evaluation "
+                                         f"({result.status}): {result.reason}")
+                self._baselines[key] = result
+            return self._baselines[key]
+
+    def warm_up(self, timeout_s: float = 30.0) -> bool:
+        """Start the spare worker processes now and wait until they are ready to take candidates."""
+        return self._pool.wait_ready(timeout_s)
+
+    def close(self) -> None:
+        """Stop the spare workers and close the cache."""
+        self._pool.close()
+        if self.cache is not None:
+            self.cache.close()
+
+    # ------------------------------------------------------------------ one evaluation
+    def _target(self, problem: Problem) -> str:
+        return self.target or problem.spec.target
+
+    def _settings(self, is_baseline: bool) -> str:
+        # Hardware timings (and speedups) belong to one session's baseline measurement, not to another's.
+        session = self._session if self.backend.evidence == "hw" else ""
+        return json.dumps({"gate": self.static_gate, "timeout": self.timeout_s, "memory": self.memory_mb,
+                           "baseline": is_baseline, "review": self.speedup_review, "session": session})
+
+    def _evaluate(self, problem: Problem, source: str, *, filename: str = "kernel.py",
+                  seeds: list[int] | None = None, is_baseline: bool = False) -> EvalResult:
+        start = time.perf_counter()
+        seeds = list(seeds or problem.spec.seeds)
+        target = self._target(problem)
+        digest = source_hash(source)
+        key = eval_key(digest, problem.content_hash, self.backend.name, target, self.tool_version, seeds,
+                       self._settings(is_baseline))
+        if self.cache is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                return hit.model_copy(update={"cache_hit": True,
+                                              "timings": {"total": time.perf_counter() - start}})
+        base = None if is_baseline else self.baseline(problem)
+        result = EvalResult(status="runtime_error", reason="", evidence=self.backend.evidence,
+                            backend=self.backend.name, target=target, tool_version=self.tool_version, seeds=seeds,
+                            problem=problem.name, problem_hash=problem.content_hash, source_hash=digest)
+        if self.static_gate and not is_baseline:
+            t = time.perf_counter()
+            gate = check_source(source, problem.spec.function, problem.baseline_source, problem.spec.allowed_imports)
+            result.timings["gate"] = time.perf_counter() - t
+            if not gate.ok:
+                v = gate.syntax_error or gate.violations[0]
+                result.status = "compile_error" if gate.syntax_error else "rejected"
+                result.reason = gate.reason(filename)
+                result.location = Location(file=filename, line=v.line)
+                return self._finish(key, result, start)
+        self._run(problem, source, filename, seeds, target, base, result)
+        return self._finish(key, result, start)
+
+    def _finish(self, key: str, result: EvalResult, start: float) -> EvalResult:
+        result.timings["total"] = time.perf_counter() - start
+        if self.cache is not None and FLAG_TOOL_ERROR not in result.flags:
+            self.cache.put(key, result)
+        return result
+
+    def _run(self, problem: Problem, source: str, filename: str, seeds: list[int], target: str,
+             base: EvalResult | None, result: EvalResult) -> None:
+        t = time.perf_counter()
+        inputs, hashes = {}, {}
+        for s in seeds:
+            inputs[s], hashes[s] = self._seed_inputs(problem, s)
+        references = {s: self.references.get(problem, s, self.tool_version) for s in seeds}
+        timing_specs = self._timing_specs(problem)
+        result.timings["inputs"] = time.perf_counter() - t
+        timeout = self.timeout_s or problem.spec.timeout_s
+        slot = self._slots.get()
+        job_dir, worker = self._pool.take(slot)
+        try:
+            job = write_job(job_dir, source=source, display_name=filename, inputs=inputs, input_hashes=hashes,
+                            timing_specs=timing_specs, backend=self.backend.name,
+                            backend_options=self.backend.options(), target=target, dialect=problem.spec.dialect,
+                            function=problem.spec.function, memory_mb=self.memory_mb,
+                            cpu_s=int(math.ceil(timeout)) + 1, file_size_mb=self._file_size_mb(references))
+            outcome = finish_worker(worker, timeout)
+            result.timings["process"] = outcome.wall_s
+            result.log_tail = (outcome.stdout_tail[-600:] + outcome.stderr_tail[-600:]).strip()
+            t = time.perf_counter()
+            ctx = Context(problem=problem, job=job, input_hashes=hashes, references=references,
+                          baseline=base, timeout_s=timeout, speedup_review=self.speedup_review,
+                          full_output_elems=self._full_output_elems(problem))
+            judge(outcome, ctx, result)
+            result.timings["check"] = time.perf_counter() - t
+        finally:
+            if worker.proc.poll() is None:
+                discard_worker(worker)  # writing the job failed: never leave the worker behind
+            self._slots.put(slot)
+            job_dir.cleanup()
+
+    def _spawn(self, slot: int) -> tuple[JobDir, Worker]:
+        job_dir = create_job_dir(self.backend.name, self.backend.options(), self.drop_to, self.work_dir)
+        try:
+            env = child_env(str(job_dir.work), self.backend.sandbox_env(slot), self.backend.pythonpath())
+            return job_dir, spawn_worker(job_dir.root, env, self.isolation)
+        except BaseException:
+            job_dir.cleanup()
+            raise
+
+    def _file_size_mb(self, references: dict[int, tuple[np.ndarray, ...]]) -> int:
+        if self.file_size_mb is not None:
+            return self.file_size_mb
+        if self.backend.evidence == "hw":
+            return 2048
+        largest = max((r.size for refs in references.values() for r in refs), default=0)
+        return 64 + math.ceil(largest * 8 / (1 << 20))  # outputs plus room for logs, never the whole disk
+
+    # ------------------------------------------------------------------ problem data
+    def _seed_inputs(self, problem: Problem, seed: int) -> tuple[tuple[np.ndarray, ...], list[str]]:
+        key = (problem.content_hash, seed)
+        with self._lock:
+            cached = self._inputs.get(key)
+        if cached is None:
+            arrays = tuple(np.ascontiguousarray(a) for a in problem.inputs(seed))
+            cached = (arrays, [array_hash(a) for a in arrays])
+            with self._lock:
+                self._inputs[key] = cached
+        return cached
+
+    def _timing_specs(self, problem: Problem) -> list[InputSpec] | None:
+        """Full-size input shapes for check_shapes problems (generating full inputs is slow: once per problem)."""
+        if not problem.spec.check_shapes:
+            return None
+        with self._lock:
+            specs = self._specs.get(problem.content_hash)
+        if specs is None:
+            specs = [InputSpec(dtype=dtype_name(np.dtype(s.dtype)), shape=list(s.shape)) for s in problem.input_specs()]
+            with self._lock:
+                self._specs[problem.content_hash] = specs
+        return specs
+
+    def _full_output_elems(self, problem: Problem) -> list[int] | None:
+        """Output sizes at full (timing) shapes for check_shapes problems, from one reference run, cached."""
+        if not problem.spec.check_shapes:
+            return None
+        key = problem.content_hash
+        if key not in self._full_elems:
+            path = self.references.root / key / "full_output_sizes.json"
+            try:
+                sizes = json.loads(path.read_text())
+            except (OSError, ValueError):
+                full = problem.inputs(problem.spec.seeds[0], check=False)
+                out = problem.reference_module.reference(*full)
+                outs = out if isinstance(out, (tuple, list)) else (out,)
+                sizes = [int(np.asarray(o).size) for o in outs]
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(json.dumps(sizes))
+                except OSError:
+                    pass
+            self._full_elems[key] = sizes
+        return self._full_elems[key]

@@ -1,0 +1,91 @@
+"""EvalResult: the verdict on one candidate, as the search loop, the run store and `autocomp eval --json` see it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["correct", "incorrect", "compile_error", "runtime_error", "timeout", "rejected"]
+Evidence = Literal["sim", "hw"]
+
+# Flags a result can carry (free-form strings; these are the ones the evaluator sets).
+FLAG_SPEEDUP_REVIEW = "speedup_over_10x_review"
+FLAG_NOISY_TIMING = "noisy_timing"
+FLAG_TOOL_ERROR = "tool_error"  # the evaluator's own tooling failed: not the candidate's fault, never cached
+FLAG_FEWER_FLOPS = "fewer_flops_than_baseline_review"
+FLAG_WORK_SCALING = "work_scaling_review"  # full-size work grows 2-4x less than the baseline's
+
+
+class OutputError(BaseModel):
+    """How far one output of one seed is from the reference."""
+
+    model_config = ConfigDict(extra="forbid")
+    seed: int
+    output: int
+    passed: bool
+    max_abs: float | None = None
+    rel_l2: float | None = None
+    worst_index: list[int] | None = None  # the element that exceeds atol + rtol*|ref| by the most
+    worst_value: float | None = None
+    worst_expected: float | None = None
+    mismatched: int = 0  # elements outside atol + rtol*|ref|
+    nonfinite: int = 0  # NaN/inf where the reference is finite (NaN = never written)
+    size: int = 0
+    note: str = ""  # shape/dtype problems
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    file: str
+    line: int | None = None
+
+
+class EvalResult(BaseModel):
+    """The verdict on one candidate kernel. Every figure says how it was obtained (``evidence``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: Status
+    reason: str  # one line naming file and line, something a person or an LLM can act on
+    latency_us: float | None = None
+    baseline_latency_us: float | None = None
+    speedup: float | None = None  # baseline latency / latency, same backend and session
+    evidence: Evidence = "sim"
+    location: Location | None = None
+    # correctness
+    max_abs: float | None = None  # worst over seeds and outputs
+    rel_l2: float | None = None
+    errors: list[OutputError] = Field(default_factory=list)
+    # performance
+    profile: dict[str, Any] = Field(default_factory=dict)  # neuron-profile summary fields
+    profile_id: str = ""
+    hints: list[str] = Field(default_factory=list)
+    timing_samples_us: list[float] = Field(default_factory=list)
+    timing_spread: float | None = None  # (max - min) / min of the kept samples
+    timing_rounds: int = 0  # measurement rounds (hardware re-measures while the spread is too large)
+    # facts the checks used
+    output_dtypes: list[str] = Field(default_factory=list)
+    compute_dtypes: list[str] = Field(default_factory=list)
+    mutated_inputs: list[int] = Field(default_factory=list)
+    work_scaling: dict[str, float] = Field(default_factory=dict)  # full-size / check-size work (check_shapes)
+    flags: list[str] = Field(default_factory=list)
+    # provenance
+    backend: str = "sim"
+    target: str = "trn1"
+    tool_version: str = ""
+    seeds: list[int] = Field(default_factory=list)
+    problem: str = ""
+    problem_hash: str = ""
+    source_hash: str = ""
+    cache_hit: bool = False
+    timings: dict[str, float] = Field(default_factory=dict)  # seconds spent evaluating, by phase
+    log_tail: str = ""  # last lines the candidate printed (for people; never parsed)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "correct"
+
+    def summary_line(self) -> str:
+        lat = f"{self.latency_us:.2f} us" if self.latency_us is not None else "-"
+        sp = f" ({self.speedup:.2f}x)" if self.speedup else ""
+        return f"{self.status}: {lat}{sp} [{self.evidence}] {self.reason}"

@@ -1,0 +1,68 @@
+"""Detecting a candidate that patched numpy, the builtins or the simulator while it ran.
+
+The worker snapshots the identity of every attribute of the modules (and of the
+classes they define) that produce and measure the result, runs the candidate,
+and compares. The static gate forbids such writes; this catches what got past it.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+_WATCHED_PREFIXES = ("autocomp.nki", "autocomp.perf", "autocomp.evaluate", "autocomp.backends", "neuronxcc", "nki",
+                     "numpy")
+_WATCHED_EXACT = ("builtins", "math", "ml_dtypes")
+# Simulator bookkeeping that legitimately changes while kernels run.
+_BENIGN = frozenset({"autocomp.nki.loader._counter"})
+
+Snapshot = dict[str, dict[str, object]]
+# install() re-creates the NKI facade modules on every kernel load: compare modules by name, not identity.
+_IGNORED_KEYS = frozenset({"__path__"})
+
+
+def _identity(value: object) -> object:
+    return ("module", value.__name__) if isinstance(value, types.ModuleType) else id(value)
+
+
+def _watched() -> list[tuple[str, types.ModuleType]]:
+    out = []
+    for name, mod in list(sys.modules.items()):
+        if mod is None or not isinstance(mod, types.ModuleType):
+            continue
+        if name in _WATCHED_EXACT or (name.startswith(_WATCHED_PREFIXES) and not name.startswith("numpy.")) \
+                or name in ("numpy.random", "numpy.linalg"):
+            out.append((name, mod))
+    return out
+
+
+def snapshot() -> Snapshot:
+    """Attribute identities of the watched modules and of the classes they define."""
+    snap: Snapshot = {}
+    for name, mod in _watched():
+        attrs = dict(vars(mod))
+        snap[name] = {k: _identity(v) for k, v in attrs.items() if k not in _IGNORED_KEYS}
+        if not name.startswith(("autocomp.", "neuronxcc", "nki")):
+            continue
+        for k, v in attrs.items():
+            if isinstance(v, type) and getattr(v, "__module__", None) == name:
+                snap[f"{name}.{k}"] = {a: _identity(b) for a, b in vars(v).items()}
+    return snap
+
+
+def changes(before: Snapshot, after: Snapshot | None = None) -> list[str]:
+    """``module.attribute`` names added, removed or replaced since ``before``."""
+    after = snapshot() if after is None else after
+    changed = []
+    for owner, attrs in before.items():
+        now = after.get(owner)
+        if now is None:
+            continue
+        for key in sorted(set(attrs) | set(now)):
+            old, new = attrs.get(key), now.get(key)
+            if old == new or f"{owner}.{key}" in _BENIGN:
+                continue
+            if old is None and isinstance(new, tuple):
+                continue  # a submodule imported lazily becomes an attribute of its package
+            changed.append(f"{owner}.{key}")
+    return changed

@@ -1,0 +1,226 @@
+"""Deciding the verdict, in the parent, from what the worker left on disk and how its process ended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from autocomp.evaluate.correctness import compare, describe_failure, downcast_reason
+from autocomp.evaluate.protocol import REPORT_NAME, Job, WorkerReport, load_array, read_report
+from autocomp.evaluate.result import FLAG_TOOL_ERROR, FLAG_WORK_SCALING, EvalResult, Location, OutputError
+from autocomp.evaluate.sandbox import Outcome
+from autocomp.evaluate.timing import speedup_flags, timing_violation
+from autocomp.problem import Problem
+
+
+@dataclass
+class Context:
+    """What the parent knows independently of the worker."""
+
+    problem: Problem
+    job: Job
+    input_hashes: dict[int, list[str]]
+    references: dict[int, tuple[np.ndarray, ...]]
+    baseline: EvalResult | None  # None while judging the baseline itself
+    timeout_s: float
+    speedup_review: float
+    full_output_elems: list[int] | None  # output sizes at full shapes (check_shapes problems)
+
+
+class Verdict(Exception):
+    """Raised to stop judging: ``result`` is final."""
+
+    def __init__(self, status: str, reason: str, location: Location | None = None, flags: list[str] | None = None):
+        super().__init__(reason)
+        self.status, self.reason, self.location, self.flags = status, reason, location, flags or []
+
+
+def _process_failure(outcome: Outcome, ctx: Context) -> Verdict:
+    if outcome.timed_out:
+        return Verdict("timeout", f"the kernel did not finish within {ctx.timeout_s:g} s (wall clock) and was "
+                                  "killed; look for an unbounded loop or work far beyond the problem size")
+    sig = outcome.signal_name
+    if sig == "SIGXCPU":
+        return Verdict("timeout", "the kernel used up its CPU-time limit and was killed; look for an unbounded loop")
+    if sig is not None:
+        return Verdict("runtime_error", f"the evaluation process was killed by {sig}; the kernel crashed it or "
+                                        "exhausted a resource limit")
+    if outcome.returncode == 0:
+        return Verdict("runtime_error", "the process exited (code 0) before the evaluation finished: the kernel "
+                                        "ended it early (exit/os._exit); a kernel must return its outputs")
+    last = [line for line in outcome.stderr_tail.splitlines() if line.strip()][-1:] or [""]
+    if last[0].startswith("MemoryError"):
+        return Verdict("runtime_error", "ran out of memory (the sandbox's address-space limit); allocate less")
+    # A traceback through the evaluator's own worker code is our failure: not cached, not the candidate's fault.
+    ours = any(part in outcome.stderr_tail for part in ("autocomp/evaluate/", "autocomp/backends/"))
+    return Verdict("runtime_error", f"the evaluation process exited with code {outcome.returncode} before "
+                                    f"finishing: {last[0][:300]}", flags=[FLAG_TOOL_ERROR] if ours else [])
+
+
+def _load_report(outcome: Outcome, ctx: Context) -> WorkerReport:
+    out_dir = Path(ctx.job.output_dir)
+    if outcome.timed_out:
+        raise _process_failure(outcome, ctx)
+    try:
+        report = read_report(out_dir / REPORT_NAME)
+    except (ValueError, OSError):
+        raise _process_failure(outcome, ctx) from None
+    if report.nonce != ctx.job.nonce or outcome.returncode != 0:
+        raise _process_failure(outcome, ctx)
+    return report
+
+
+def _error_verdict(report: WorkerReport, ctx: Context) -> Verdict:
+    err = report.error
+    where = f"{err.file}:{err.line}: " if err.file and err.line else f"{err.file}: " if err.file else ""
+    code = f"[{err.code}] " if err.code and err.code.startswith("err_") else ""
+    later = ""
+    if err.seed is not None and err.seed != ctx.job.seeds[0]:
+        later = f" (on the call with seed {err.seed}, after an earlier call succeeded: is state kept across calls?)"
+    loc = Location(file=err.file, line=err.line) if err.file else None
+    flags = [FLAG_TOOL_ERROR] if err.code == "tool_error" else []
+    return Verdict(err.status, f"{where}{code}{err.message}{later}", loc, flags)
+
+
+def _check_outputs(report: WorkerReport, ctx: Context, result: EvalResult) -> int:
+    """Compare every output with its reference; returns the bytes of the first seed's outputs."""
+    out_dir = Path(ctx.job.output_dir)
+    if [r.seed for r in report.runs] != ctx.job.seeds:
+        raise Verdict("runtime_error", "the worker did not run every seed")
+    owned = set(ctx.baseline.mutated_inputs) if ctx.baseline is not None else None
+    output_bytes = 0
+    for run in report.runs:
+        mutated = [i for i, (a, b) in enumerate(zip(ctx.input_hashes[run.seed], run.input_hashes_after)) if a != b]
+        if owned is None:
+            result.mutated_inputs = sorted(set(result.mutated_inputs) | set(mutated))
+        elif set(mutated) - owned:
+            i = min(set(mutated) - owned)
+            raise Verdict("rejected", f"input {i} was modified by the kernel (seed {run.seed}); a kernel must not "
+                                      "write its inputs unless the baseline does")
+        refs = ctx.references[run.seed]
+        if len(run.outputs) != len(refs):
+            raise Verdict("incorrect", f"the kernel returned {len(run.outputs)} output(s) but the reference has "
+                                       f"{len(refs)}; return the same outputs as the baseline")
+        for i, (ref_meta, ref) in enumerate(zip(run.outputs, refs)):
+            if list(ref_meta.shape) != list(ref.shape):  # refuse before reading a file of the wrong size
+                result.errors.append(OutputError(seed=run.seed, output=i, passed=False, size=int(ref.size),
+                                                 note=f"shape {ref_meta.shape} but the reference is {list(ref.shape)}"))
+                continue
+            try:
+                out = load_array(out_dir, ref_meta)
+            except (ValueError, OSError) as e:
+                raise Verdict("runtime_error", f"output {i} of seed {run.seed} could not be read back: {e}") from None
+            if run.seed == ctx.job.seeds[0]:
+                result.output_dtypes.append(ref_meta.dtype)
+                output_bytes += int(out.nbytes)
+            result.errors.append(compare(out, ref, ctx.problem.spec.tolerance, run.seed, i))
+    finite = [e for e in result.errors if not e.note]
+    result.max_abs = max((e.max_abs for e in finite if e.max_abs is not None), default=None)
+    result.rel_l2 = max((e.rel_l2 for e in finite if e.rel_l2 is not None), default=None)
+    if any(e.nonfinite for e in finite):
+        result.max_abs = result.rel_l2 = None
+    failed = next((e for e in result.errors if not e.passed), None)
+    if failed is not None:
+        raise Verdict("incorrect", describe_failure(failed, ctx.problem.spec.tolerance))
+    for run in report.runs:
+        if run.facts is not None:
+            result.compute_dtypes = sorted(set(result.compute_dtypes) | set(run.facts.compute_dtypes))
+    return output_bytes
+
+
+def _check_precision(ctx: Context, result: EvalResult) -> None:
+    if ctx.baseline is None or ctx.problem.spec.allow_downcast:
+        return
+    why = downcast_reason(result.output_dtypes, ctx.baseline.output_dtypes, result.compute_dtypes,
+                          ctx.baseline.compute_dtypes)
+    if why is not None:
+        raise Verdict("rejected", why)
+
+
+def _check_timing(report: WorkerReport, ctx: Context, result: EvalResult, output_bytes: int) -> None:
+    timing = report.timing
+    if timing is None:
+        raise Verdict("runtime_error", "the worker produced no timing")
+    if ctx.full_output_elems is not None:
+        output_bytes = sum(n * _itemsize(d) for n, d in zip(ctx.full_output_elems, result.output_dtypes))
+    why = timing_violation(timing, ctx.job.target, output_bytes)
+    if why is not None:
+        raise Verdict("rejected", why)
+    _check_work_scaling(report, ctx, result)
+    result.latency_us = timing.latency_us
+    result.profile = dict(timing.summary)
+    result.profile_id = timing.profile_id
+    result.hints = list(timing.hints)
+    result.timing_samples_us = list(timing.samples_us)
+    result.timing_spread = timing.spread
+    result.timing_rounds = timing.rounds
+    base = ctx.baseline
+    if base is not None and base.latency_us:
+        result.baseline_latency_us = base.latency_us
+        result.speedup = base.latency_us / timing.latency_us
+    base_flops = base.profile.get("model_flops") if base is not None else None
+    result.flags += speedup_flags(result.speedup, ctx.speedup_review, timing, base_flops)
+
+
+def _check_work_scaling(report: WorkerReport, ctx: Context, result: EvalResult) -> None:
+    """When correctness runs at small shapes and timing at full shapes, the work must grow like the baseline's.
+
+    A kernel that recognises the timed shapes and skips work there would otherwise pass the small check and
+    report the cheap run's latency.
+    """
+    full, small = report.timing.facts, report.runs[0].facts
+    if not ctx.job.timing_specs or full is None or small is None:
+        return
+    for name, f, s in (("compute", full.compute_ops, small.compute_ops), ("dma", full.dma_bytes, small.dma_bytes)):
+        if s:
+            result.work_scaling[name] = f / s
+    if ctx.baseline is None:
+        return
+    for name, base in ctx.baseline.work_scaling.items():
+        mine = result.work_scaling.get(name)
+        if mine is None or base <= 0:
+            continue
+        if mine < 0.25 * base:
+            raise Verdict("rejected", f"from the check shapes to the timed shapes the kernel's {name} work grows "
+                                      f"{mine:.1f}x where the baseline's grows {base:.1f}x; a kernel must do the "
+                                      "same work at every size, not special-case the timed shapes")
+        if mine < 0.5 * base:
+            result.flags.append(FLAG_WORK_SCALING)
+
+
+def _itemsize(name: str) -> int:
+    from autocomp.evaluate.protocol import dtype_from_name
+
+    return dtype_from_name(name).itemsize
+
+
+def judge(outcome: Outcome, ctx: Context, result: EvalResult) -> EvalResult:
+    """Fill ``result`` (status, reason, figures) from the worker's files and exit."""
+    try:
+        report = _load_report(outcome, ctx)
+        result.timings.update({f"worker_{k}": v for k, v in report.phases.items()})
+        if report.tampered:
+            shown = ", ".join(report.tampered[:3])
+            raise Verdict("rejected", f"the kernel modified {shown} while it ran; patching numpy, the builtins or "
+                                      "the simulator is not allowed")
+        if report.error is not None:
+            raise _error_verdict(report, ctx)
+        output_bytes = _check_outputs(report, ctx, result)
+        _check_precision(ctx, result)
+        _check_timing(report, ctx, result, output_bytes)
+    except Verdict as v:
+        result.status, result.reason, result.location = v.status, v.reason, v.location
+        result.flags += v.flags
+        return result
+    n = len(ctx.job.seeds)
+    speed = f" ({result.speedup:.2f}x the baseline's {result.baseline_latency_us:.2f} us)" if result.speedup else ""
+    errs = (f"max abs error {result.max_abs:.3g}, rel L2 {result.rel_l2:.3g}" if result.max_abs is not None
+            else "exact")
+    result.status = "correct"
+    result.reason = f"correct on {n} seeds ({errs}); {result.latency_us:.2f} us{speed}"
+    return result
+
+
+__all__ = ["Context", "OutputError", "judge"]

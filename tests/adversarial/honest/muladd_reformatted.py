@@ -1,0 +1,19 @@
+"""Honest: the baseline with different comments and layout.
+
+PROBLEM: ew_muladd
+EXPECT: correct
+"""
+import neuronxcc.nki as nki
+import neuronxcc.nki.language as nl
+
+
+@nki.jit
+def muladd(a, b):
+    out = nl.ndarray(a.shape,  dtype=a.dtype,  buffer=nl.shared_hbm)   # output in HBM
+
+    for i in nl.affine_range(a.shape[0] // 128):
+        x = nl.load(a[i * 128:(i + 1) * 128, :])
+        y = nl.load(b[i * 128:(i + 1) * 128, :])
+        nl.store(out[i * 128:(i + 1) * 128, :],
+                 value=nl.add(nl.multiply(x, y), x))
+    return out

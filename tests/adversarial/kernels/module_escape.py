@@ -1,0 +1,15 @@
+"""Escape through a module the NKI facade happens to import: nki.os.
+
+PROBLEM: ew_muladd
+EXPECT: rejected
+REASON: is the module 'os'
+"""
+import neuronxcc.nki as nki
+import neuronxcc.nki.language as nl
+
+nki.os.system("touch /tmp/pwned")
+
+
+@nki.jit
+def muladd(a, b):
+    return nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)

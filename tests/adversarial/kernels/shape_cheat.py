@@ -1,0 +1,17 @@
+"""Work skipped at full size: correct on the small check shapes, but the timed full-size run does two tiles only.
+
+PROBLEM: ew_check
+EXPECT: rejected
+REASON: does not produce the whole output
+"""
+import neuronxcc.nki as nki
+import neuronxcc.nki.language as nl
+
+
+@nki.jit
+def scale_shift(a):
+    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+    for i in nl.affine_range(min(a.shape[0] // 128, 2)):
+        x = nl.load(a[i * 128:(i + 1) * 128, :])
+        nl.store(out[i * 128:(i + 1) * 128, :], value=nl.add(nl.multiply(x, 2.0), 1.0))
+    return out

@@ -1,0 +1,130 @@
+"""The parent's checks as plain functions: output comparison, precision rules, timing physics, file protocol."""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+from autocomp.evaluate.cache import normalized_source, source_hash
+from autocomp.evaluate.correctness import compare, describe_failure, downcast_reason
+from autocomp.evaluate.protocol import ArrayRef, Timing, TraceFacts, load_array, save_array
+from autocomp.evaluate.result import EvalResult
+from autocomp.evaluate.timing import physical_floor_us, speedup_flags, timing_violation
+from autocomp.problem import Tolerance
+
+TOL = Tolerance(rel_l2=1e-3, atol=1e-3, rtol=1e-3)
+
+
+def test_matching_output_passes_with_its_error_statistics():
+    ref = np.linspace(-5, 5, 64, dtype=np.float64).reshape(8, 8)
+    out = (ref + 1e-5).astype(np.float32)
+    err = compare(out, ref, TOL, seed=3, index=0)
+    assert err.passed and err.mismatched == 0 and err.nonfinite == 0
+    assert err.max_abs == pytest.approx(1e-5, rel=0.1) and 0 < err.rel_l2 < 1e-5
+
+
+def test_unwritten_nan_elements_fail_and_point_at_the_first_one():
+    ref = np.ones((4, 6))
+    out = np.ones((4, 6), dtype=np.float32)
+    out[2:, :] = np.nan
+    err = compare(out, ref, TOL, seed=1, index=0)
+    assert not err.passed and err.nonfinite == 12 and err.worst_index == [2, 0]
+    assert err.max_abs is None and err.rel_l2 is None
+    assert "12 of 24 elements are NaN" in describe_failure(err, TOL)
+
+
+def test_one_bad_element_fails_the_elementwise_bound_even_if_rel_l2_is_small():
+    ref = np.full((100, 100), 10.0)
+    out = ref.astype(np.float32)
+    out[7, 42] = 11.0
+    err = compare(out, ref, TOL, seed=0, index=1)
+    assert not err.passed and err.mismatched == 1 and err.worst_index == [7, 42]
+    assert err.worst_value == 11.0 and err.worst_expected == 10.0
+    line = describe_failure(err, TOL)
+    assert "output 1 (seed 0)" in line and "[7, 42]" in line and "got 11, expected 10" in line
+
+
+def test_shape_mismatch_and_reference_specials():
+    assert "shape [4] but the reference is [2, 2]" in compare(np.zeros(4), np.zeros((2, 2)), TOL, 0, 0).note
+    ref = np.array([1.0, np.inf, np.nan])
+    assert compare(np.array([1.0, np.inf, np.nan], np.float32), ref, TOL, 0, 0).passed
+    assert not compare(np.array([1.0, 5.0, np.nan], np.float32), ref, TOL, 0, 0).passed
+
+
+def test_downcast_rules():
+    assert downcast_reason(["float32"], ["float32"], ["float32"], ["float32"]) is None
+    assert "output 0 is bfloat16" in downcast_reason(["bfloat16"], ["float32"], ["float32"], ["float32"])
+    assert "computes in bfloat16" in downcast_reason(["float32"], ["float32"], ["bfloat16", "float32"], ["float32"])
+    # A bf16 problem whose baseline already computes in bf16 may keep doing so.
+    assert downcast_reason(["bfloat16"], ["bfloat16"], ["bfloat16"], ["bfloat16", "float32"]) is None
+    assert "float8" in downcast_reason(["bfloat16"], ["bfloat16"], ["float8_e4m3"], ["bfloat16"])
+    assert downcast_reason(["float32"], ["bfloat16"], ["float32"], ["bfloat16"]) is None  # upcasting is fine
+
+
+def _timing(latency_us: float, **summary) -> Timing:
+    return Timing(latency_us=latency_us, evidence="sim", summary={"total_time": latency_us * 1e-6, **summary})
+
+
+def test_latency_below_the_physical_floor_is_refused():
+    # 1 GFLOP of bf16 matmul cannot take 1 us on trn1 (peak ~92 TFLOP/s -> >= ~11 us).
+    floor = physical_floor_us({"hardware_flops": 1e9}, "trn1", 0)
+    assert floor > 10
+    why = timing_violation(_timing(1.0, hardware_flops=1e9), "trn1", 0)
+    assert why is not None and "below the physical limit" in why
+    assert timing_violation(_timing(floor * 1.5, hardware_flops=1e9), "trn1", 0) is None
+    # Writing 64 MiB of output takes time too, whatever the trace claims.
+    assert "below the physical limit" in timing_violation(_timing(1.0), "trn1", 64 << 20)
+
+
+def test_latency_must_agree_with_the_profile_and_cover_the_outputs():
+    t = Timing(latency_us=10.0, evidence="sim", summary={"total_time": 20e-6})
+    assert "disagrees" in timing_violation(t, "trn1", 0)
+    t = Timing(latency_us=50.0, evidence="sim", summary={"total_time": 50e-6},
+               facts=TraceFacts(instructions=3, hbm_write_bytes=1024, compute_dtypes=["float32"]))
+    assert "writes 1024 bytes to HBM but the outputs hold 4096" in timing_violation(t, "trn1", 4096)
+    assert timing_violation(t, "trn1", 1024) is None
+
+
+def test_speedup_flags():
+    t = _timing(10.0, model_flops=1e6)
+    assert speedup_flags(12.0, 10.0, t, 1e6) == ["speedup_over_10x_review"]
+    assert speedup_flags(2.0, 10.0, t, 1e9) == ["fewer_flops_than_baseline_review"]
+    noisy = Timing(latency_us=10.0, evidence="hw", summary={"total_time": 1e-5}, spread=0.05)
+    assert "noisy_timing" in speedup_flags(1.0, 10.0, noisy, None)
+
+
+def test_arrays_round_trip_including_bfloat16(tmp_path):
+    a = np.arange(12, dtype=np.float32).reshape(3, 4).astype(ml_dtypes.bfloat16)
+    ref = save_array(tmp_path, "x", a)
+    assert ref.dtype == "bfloat16"
+    back = load_array(tmp_path, ref)
+    assert back.dtype == a.dtype and np.array_equal(back.astype(np.float32), a.astype(np.float32))
+
+
+def test_loading_refuses_mismatched_or_unsafe_files(tmp_path):
+    save_array(tmp_path, "x", np.zeros((2, 2), np.float32))
+    with pytest.raises(ValueError, match="expected float32"):
+        load_array(tmp_path, ArrayRef(file="x.npy", dtype="float32", shape=[4]))
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError):
+        load_array(tmp_path, ArrayRef(file="obj.npy", dtype="float32", shape=[1]))
+    (tmp_path / "link.npy").symlink_to(tmp_path / "x.npy")
+    with pytest.raises(ValueError, match="not a regular file"):
+        load_array(tmp_path, ArrayRef(file="link.npy", dtype="float32", shape=[2, 2]))
+    with pytest.raises(ValueError):
+        ArrayRef(file="../escape.npy", dtype="float32", shape=[1])
+
+
+def test_normalized_source_ignores_comments_and_layout_but_not_code():
+    a = "def k(a):\n    # double it\n    return a * 2   \n\n\n"
+    b = "def k(a):\n\n    return a*2  # twice\n"
+    c = "def k(a):\n    return a * 3\n"
+    assert normalized_source(a) == normalized_source(b)
+    assert source_hash(a) == source_hash(b) != source_hash(c)
+    assert source_hash("x = '#not a comment'") != source_hash("x = ''")
+
+
+def test_eval_result_json_round_trip():
+    r = EvalResult(status="incorrect", reason="output 0 (seed 0): ...", max_abs=None, seeds=[0, 1, 2])
+    assert EvalResult.model_validate_json(r.model_dump_json()) == r

@@ -1,0 +1,65 @@
+"""`autocomp eval` through the CLI: one JSON object with --json, readable panels otherwise, exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from eval_support import ADVERSARIAL, PROBLEMS
+from typer.testing import CliRunner
+
+from autocomp.cli import app
+
+HONEST = str(ADVERSARIAL / "honest" / "muladd_isa.py")
+PARTIAL = str(ADVERSARIAL / "kernels" / "partial_output.py")
+PROBLEM = str(PROBLEMS / "ew_muladd")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_json_is_exactly_one_object(runner):
+    result = runner.invoke(app, ["eval", PROBLEM, HONEST, "--json", "--no-cache"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["status"] == "correct" and data["evidence"] == "sim" and data["latency_us"] > 0
+    assert {"reason", "max_abs", "rel_l2", "errors", "profile", "speedup", "flags", "tool_version"} <= set(data)
+    assert data["profile"]["total_time"] == pytest.approx(data["latency_us"] * 1e-6)
+
+
+def test_a_failing_candidate_exits_1_with_its_reason(runner):
+    result = runner.invoke(app, ["eval", PROBLEM, PARTIAL, "--json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["status"] == "incorrect" and "never written" in data["reason"]
+
+
+def test_several_kernels_and_the_panel(runner):
+    result = runner.invoke(app, ["eval", PROBLEM, HONEST, PARTIAL, "--json", "--workers", "2"])
+    assert result.exit_code == 1
+    assert [r["status"] for r in json.loads(result.stdout)["results"]] == ["correct", "incorrect"]
+    panel = runner.invoke(app, ["eval", PROBLEM, HONEST])
+    assert panel.exit_code == 0 and "correct" in panel.stdout and "latency" in panel.stdout
+
+
+def test_problems_are_found_by_name_under_problems(runner, tmp_path, monkeypatch):
+    shutil.copytree(PROBLEMS / "ew_muladd", tmp_path / "problems" / "ew_muladd")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["eval", "ew_muladd", HONEST, "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["problem"] == "ew_muladd"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["no_such_problem", HONEST], "no such problem directory"),
+    ([PROBLEM, "missing.py"], "missing.py: no such kernel file"),
+    ([PROBLEM, HONEST, "--backend", "gpu"], "--backend 'gpu'"),
+    ([PROBLEM, HONEST, "--target", "trn9"], "unknown target"),
+    ([PROBLEM, HONEST, "--backend", "neuron"], "not available"),
+])
+def test_bad_input_exits_2_with_one_line(runner, args, message):
+    result = runner.invoke(app, ["eval", *args])
+    assert result.exit_code == 2
+    assert message in result.output and result.output.count("error:") == 1

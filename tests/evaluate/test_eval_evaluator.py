@@ -1,0 +1,162 @@
+"""The Evaluator end to end on the simulator: caching, parallel batches, baselines, re-validation, references."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from eval_support import PROBLEMS, kernel_source, problem
+
+from autocomp.evaluate import Evaluator, EvaluatorError
+from autocomp.problem import Problem
+
+HONEST = kernel_source("honest/muladd_isa.py")
+BASELINE = problem("ew_muladd").baseline_source
+
+
+def variant(n: int) -> str:
+    """A distinct honest candidate (a different unused constant, so a different cache key)."""
+    return BASELINE + f"\nUNUSED = {n}\n"
+
+
+@pytest.fixture(scope="module")
+def ev(tmp_path_factory) -> Evaluator:
+    return Evaluator("sim", workers=2, cache=False, cache_dir=tmp_path_factory.mktemp("cache"), timeout_s=4)
+
+
+def copy_problem(tmp_path: Path, name: str, **files: str) -> Problem:
+    root = tmp_path / name
+    shutil.copytree(PROBLEMS / name, root)
+    for filename, text in files.items():
+        (root / filename.replace("_py", ".py")).write_text(text)
+    return Problem.load(root)
+
+
+def test_a_correct_candidate_carries_its_evidence(ev):
+    r = ev.evaluate(problem("ew_muladd"), HONEST)
+    assert r.status == "correct" and r.evidence == "sim" and r.profile["evidence"] == "sim"
+    assert r.latency_us == pytest.approx(r.profile["total_time"] * 1e6)
+    assert r.baseline_latency_us and r.speedup == pytest.approx(r.baseline_latency_us / r.latency_us)
+    assert r.seeds == [0, 1, 2] and len(r.errors) == 3 and all(e.passed for e in r.errors)
+    assert r.backend == "sim" and r.tool_version.startswith("autocomp-sim-") and not r.cache_hit
+    assert {"process", "check", "total"} <= set(r.timings)
+
+
+def test_a_slow_candidate_does_not_block_the_others(ev):
+    sources = [kernel_source("kernels/sleep_forever.py"), variant(1), variant(2), variant(3)]
+    start = time.monotonic()
+    order = [(i, r.status) for i, r in ev.iter_evaluate(problem("ew_muladd"), sources)]
+    elapsed = time.monotonic() - start
+    assert order[-1] == (0, "timeout")
+    assert sorted(order[:3]) == [(1, "correct"), (2, "correct"), (3, "correct")]
+    assert elapsed < 4 + 3.0  # the fast three ran beside the slow one on the second worker
+
+
+def test_identical_candidates_in_a_batch_are_evaluated_once(ev):
+    results = ev.evaluate_many(problem("ew_muladd"), [variant(7), variant(7) + "\n# comment\n", variant(8)])
+    assert [r.status for r in results] == ["correct"] * 3
+    assert [r.cache_hit for r in results] == [False, True, False]
+    assert results[0].latency_us == results[1].latency_us
+
+
+def test_the_cache_survives_the_evaluator_and_is_keyed_by_everything(tmp_path):
+    first = Evaluator("sim", cache_dir=tmp_path)
+    a = first.evaluate(problem("ew_muladd"), HONEST)
+    again = first.evaluate(problem("ew_muladd"), HONEST.replace("# Comments and prints are fine.", ""))
+    assert not a.cache_hit and again.cache_hit and again.latency_us == a.latency_us
+    second = Evaluator("sim", cache_dir=tmp_path)
+    assert second.evaluate(problem("ew_muladd"), HONEST).cache_hit
+    assert not second.evaluate(problem("ew_muladd"), HONEST, seeds=[5, 6, 7]).cache_hit
+    second._tool_version = "autocomp-sim-other"  # a new simulator or cost model must not reuse old verdicts
+    assert not second.evaluate(problem("ew_muladd"), HONEST).cache_hit
+
+
+def test_revalidation_uses_fresh_seeds(ev):
+    r = ev.revalidate(problem("ew_muladd"), HONEST)
+    assert r.status == "correct" and len(r.seeds) == 3 and not set(r.seeds) & {0, 1, 2}
+    assert ev.revalidate(problem("ew_muladd"), HONEST, seeds=[11, 12, 13]).seeds == [11, 12, 13]
+
+
+def test_a_broken_baseline_stops_the_evaluation(tmp_path):
+    broken = copy_problem(tmp_path, "ew_muladd", kernel_py=kernel_source("kernels/constant_output.py"))
+    with pytest.raises(EvaluatorError, match="baseline kernel fails its own evaluation"):
+        Evaluator("sim", cache=False, cache_dir=tmp_path).evaluate(broken, HONEST)
+
+
+def test_references_are_cached_on_disk(tmp_path, monkeypatch):
+    Evaluator("sim", cache=False, cache_dir=tmp_path).baseline(problem("ew_muladd"))
+    assert list((tmp_path / "references" / problem("ew_muladd").content_hash).glob("seed0-*/out0.npy"))
+    fresh = Problem.load(PROBLEMS / "ew_muladd")
+
+    def no_reference(*args, **kwargs):
+        raise AssertionError("the reference should come from the disk cache")
+
+    monkeypatch.setattr(fresh, "reference_outputs", no_reference)
+    assert Evaluator("sim", cache=False, cache_dir=tmp_path).evaluate(fresh, HONEST).status == "correct"
+
+
+def test_check_shapes_problems_are_timed_at_full_size(ev):
+    base = ev.baseline(problem("ew_check"))
+    assert base.status == "correct"
+    assert base.profile["hbm_write_bytes"] == 2048 * 512 * 4  # the full-size output, not the 256x128 check size
+
+
+INPLACE_KERNEL = '''import neuronxcc.nki as nki
+import neuronxcc.nki.language as nl
+import neuronxcc.nki.typing as nt
+
+
+@nki.jit
+def axpy(x, y: nt.mutable_tensor):
+    for i in nl.affine_range(x.shape[0] // 128):
+        a = nl.load(x[i * 128:(i + 1) * 128, :])
+        b = nl.load(y[i * 128:(i + 1) * 128, :])
+        nl.store(y[i * 128:(i + 1) * 128, :], value=nl.add(a, b))
+    return y
+'''
+INPLACE_REFERENCE = '''import numpy as np
+
+
+def make_inputs(rng):
+    return rng.standard_normal((256, 64)).astype(np.float32), rng.standard_normal((256, 64)).astype(np.float32)
+
+
+def reference(x, y):
+    return x.astype(np.float64) + y
+'''
+
+
+def test_inputs_the_baseline_writes_are_owned_the_others_are_not(tmp_path):
+    root = tmp_path / "inplace"
+    root.mkdir()
+    (root / "problem.toml").write_text('name = "inplace"\nfunction = "axpy"\n[tolerance]\nrel_l2 = 1e-5\n'
+                                       'atol = 1e-5\nrtol = 1e-5\n')
+    (root / "kernel.py").write_text(INPLACE_KERNEL)
+    (root / "reference.py").write_text(INPLACE_REFERENCE)
+    prob = Problem.load(root)
+    ev = Evaluator("sim", cache=False, cache_dir=tmp_path)
+    assert ev.baseline(prob).mutated_inputs == [1]
+    assert ev.evaluate(prob, INPLACE_KERNEL + "\n# same, in place\n").status == "correct"
+    sneaky = INPLACE_KERNEL.replace("def axpy(x, y", "def axpy(x: nt.mutable_tensor, y").replace(
+        "    return y", "        nl.store(x[i * 128:(i + 1) * 128, :], value=b)\n    return y, x")
+    r = ev.evaluate(prob, sneaky)
+    assert r.status == "rejected" and "input 0 was modified" in r.reason
+
+
+def test_a_speedup_over_10x_is_flagged_for_review(tmp_path):
+    slow = BASELINE.replace("    for i in nl.affine_range(a.shape[0] // 128):",
+                            "    for _ in range(40):\n      for i in nl.affine_range(a.shape[0] // 128):")
+    slow_problem = copy_problem(tmp_path, "ew_muladd", kernel_py=slow)
+    r = Evaluator("sim", cache=False, cache_dir=tmp_path).evaluate(slow_problem, HONEST)
+    assert r.status == "correct" and r.speedup > 10
+    assert "speedup_over_10x_review" in r.flags
+
+
+def test_a_latency_faster_than_physics_is_refused(tmp_path):
+    from lying_backend import LyingBackend
+
+    ev = Evaluator(LyingBackend(), cache=False, cache_dir=tmp_path)
+    with pytest.raises(EvaluatorError, match="below the physical limit"):
+        ev.baseline(problem("small_mm"))  # even the baseline cannot be timed faster than its FLOPs and bytes allow

@@ -1,0 +1,186 @@
+"""The sandbox, with the static gate switched off so candidates really try: time, memory, processes,
+environment, network, files and privileges are contained, and nothing outlives an evaluation."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+
+import pytest
+from eval_support import kernel_source, problem
+
+from autocomp.evaluate import Evaluator
+from autocomp.evaluate import evaluator as evaluator_module
+from autocomp.evaluate.jobs import unprivileged_ids
+from autocomp.evaluate.sandbox import SANDBOX_MARKER, child_env, group_alive, live_workers, namespace_prefix
+
+TIMEOUT = 2.0
+MODES = ["session"] + (["namespaces"] if namespace_prefix() is not None else [])
+HEADER = "import os\nimport neuronxcc.nki as nki\nimport neuronxcc.nki.language as nl\n\n\n@nki.jit\n"
+COMPUTE = '''    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+    for i in nl.affine_range(a.shape[0] // 128):
+        x = nl.load(a[i * 128:(i + 1) * 128, :])
+        y = nl.load(b[i * 128:(i + 1) * 128, :])
+        nl.store(out[i * 128:(i + 1) * 128, :], value=nl.add(nl.multiply(x, y), x))
+    return out
+'''
+
+
+def kernel(body: str) -> str:
+    return HEADER + "def muladd(a, b):\n" + body
+
+
+def processes_with(token: str) -> list[int]:
+    """Live processes whose command line contains ``token``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if token.encode() in f.read():
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def adopted_sandbox_processes() -> list[int]:
+    """Sandbox processes re-parented to this process (other test runs' sandboxes are not ours to judge)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                marked = f"{SANDBOX_MARKER}=1".encode() in f.read().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid() and marked and int(entry) not in live_workers():  # spares wait for their job
+            found.append(int(entry))
+    return found
+
+
+@pytest.fixture(scope="module", params=MODES)
+def evaluator(request, tmp_path_factory):
+    ev = Evaluator("sim", workers=2, cache=False, cache_dir=tmp_path_factory.mktemp("cache"), timeout_s=TIMEOUT,
+                   memory_mb=768, static_gate=False, isolation=request.param)
+    ev.baseline(problem("ew_muladd"))
+    return ev
+
+
+@pytest.fixture
+def outcomes(monkeypatch):
+    """Every worker Outcome of the test (a spy on the evaluator's sandbox seam)."""
+    seen = []
+    real = evaluator_module.finish_worker
+
+    def spy(*args, **kwargs):
+        outcome = real(*args, **kwargs)
+        seen.append(outcome)
+        return outcome
+
+    monkeypatch.setattr(evaluator_module, "finish_worker", spy)
+    return seen
+
+
+def assert_nothing_left(outcomes):
+    assert outcomes
+    for o in outcomes:
+        assert not group_alive(o.pgid)
+        with pytest.raises(ProcessLookupError):
+            os.killpg(o.pgid, 0)
+    assert adopted_sandbox_processes() == []
+
+
+def test_sleeping_forever_costs_its_timeout_and_nothing_survives(evaluator, outcomes):
+    start = time.monotonic()
+    result = evaluator.evaluate(problem("ew_muladd"), kernel_source("kernels/sleep_forever.py"))
+    assert result.status == "timeout"
+    assert time.monotonic() - start < TIMEOUT + 1.5
+    assert outcomes[0].timed_out and outcomes[0].wall_s < TIMEOUT + 1.0
+    assert_nothing_left(outcomes)
+
+
+def test_forked_and_escaped_processes_are_killed(evaluator, outcomes):
+    token = f"{secrets.randbelow(10**6)}.{secrets.randbelow(10**6)}"  # a sleep length no other process uses
+    body = f'''    if os.fork() == 0:  # stays in the worker's process group
+        os.execv("/bin/sleep", ["sleep", "{token}"])
+    if os.fork() == 0:  # leaves the group, then double-forks away from the worker
+        os.setsid()
+        if os.fork() == 0:
+            os.execv("/bin/sleep", ["sleep", "{token}"])
+        os._exit(0)
+''' + COMPUTE
+    result = evaluator.evaluate(problem("ew_muladd"), kernel(body))
+    assert result.status == "correct", result.reason  # containment, not refusal: the answer itself is right
+    assert_nothing_left(outcomes)
+    assert processes_with(token) == []
+
+
+def test_os_exit_zero_is_a_failure_and_leaves_nothing(evaluator, outcomes):
+    result = evaluator.evaluate(problem("ew_muladd"), kernel_source("kernels/early_exit_nogate.py"))
+    assert result.status == "runtime_error" and "exited (code 0)" in result.reason
+    assert_nothing_left(outcomes)
+
+
+def test_unbounded_memory_stops_at_the_limit(evaluator, outcomes):
+    start = time.monotonic()
+    result = evaluator.evaluate(problem("ew_muladd"), kernel_source("kernels/unbounded_memory.py"))
+    assert result.status == "runtime_error" and "ran out of memory (the sandbox allows 768 MiB)" in result.reason
+    assert time.monotonic() - start < TIMEOUT + 1.5
+    assert_nothing_left(outcomes)
+
+
+@pytest.mark.skipif(unprivileged_ids() is None, reason="RLIMIT_NPROC only binds an unprivileged user")
+def test_a_fork_bomb_is_contained(evaluator, outcomes):
+    body = "    while True:\n        os.fork()\n"
+    start = time.monotonic()
+    result = evaluator.evaluate(problem("ew_muladd"), kernel(body))
+    assert result.status in ("compile_error", "runtime_error", "timeout")
+    assert time.monotonic() - start < TIMEOUT + 2.0
+    assert_nothing_left(outcomes)
+
+
+def test_the_environment_is_an_allow_list(monkeypatch, evaluator, outcomes):
+    names = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITHUB_TOKEN",
+             "HF_TOKEN", "AUTOCOMP_LLM_KEY")
+    secrets = {name: f"secret-value-{i}-do-not-leak" for i, name in enumerate(names)}
+    for k, v in secrets.items():
+        monkeypatch.setenv(k, v)
+    env = child_env("/tmp/sandbox-home")
+    assert not set(secrets) & set(env)
+    assert env["HOME"] == "/tmp/sandbox-home" and env["OPENBLAS_NUM_THREADS"] == "1"
+    result = evaluator.evaluate(problem("ew_muladd"), kernel("    raise ValueError(','.join(sorted(os.environ)))\n"))
+    names = set(result.reason.split("ValueError: ")[1].split(","))
+    assert "HOME" in names and not set(secrets) & names
+    assert not any(v in result.reason for v in secrets.values())
+
+
+def test_private_directory_unprivileged_user_and_limits(evaluator, outcomes):
+    body = '''    import resource
+    facts = [os.getcwd(), os.getuid(), resource.getrlimit(resource.RLIMIT_CORE)[0],
+             resource.getrlimit(resource.RLIMIT_NOFILE)[0], resource.getrlimit(resource.RLIMIT_AS)[0] >> 20,
+             os.listdir(".")]
+    raise ValueError(repr(facts))
+'''
+    result = evaluator.evaluate(problem("ew_muladd"), kernel(body))
+    facts = eval(result.reason.split("ValueError: ")[1])  # our own test's repr
+    cwd, uid, core, nofile, as_mib, listing = facts
+    assert "autocomp-eval-" in cwd and cwd.endswith("/work") and listing == ["kernel.py"]
+    assert core == 0 and nofile == 256 and as_mib == 768
+    if unprivileged_ids() is not None:
+        assert uid == unprivileged_ids()[0]
+
+
+@pytest.mark.skipif("namespaces" not in MODES, reason="network namespaces unavailable here")
+def test_no_network_in_a_namespace(tmp_path):
+    ev = Evaluator("sim", cache=False, cache_dir=tmp_path, timeout_s=TIMEOUT, static_gate=False,
+                   isolation="namespaces")
+    body = ("    import socket\n    s = socket.socket()\n    s.settimeout(1)\n    s.connect(('1.1.1.1', 53))\n"
+            "    raise ValueError('online')\n")
+    result = ev.evaluate(problem("ew_muladd"), kernel(body))
+    assert result.status == "compile_error" and "online" not in result.reason
+    assert "unreachable" in result.reason.lower() or "OSError" in result.reason
