@@ -107,6 +107,7 @@ class Problem:
         self.root = root
         self.spec = spec
         self._references: dict[int, tuple[np.ndarray, ...]] = {}
+        self._input_specs = None
 
     # ------------------------------------------------------------ loading
     @classmethod
@@ -252,10 +253,13 @@ class Problem:
         return self._references[seed]
 
     def input_specs(self):
-        """Shapes and dtypes of the full timing inputs (TensorSpec placeholders)."""
+        """Shapes and dtypes of the full timing inputs (TensorSpec placeholders), computed once."""
         from autocomp.nki.shapes import TensorSpec
 
-        return tuple(TensorSpec(a.shape, a.dtype) for a in self.inputs(self.spec.seeds[0], check=False))
+        if self._input_specs is None:
+            self._input_specs = tuple(TensorSpec(a.shape, a.dtype)
+                                      for a in self.inputs(self.spec.seeds[0], check=False))
+        return self._input_specs
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.spec.description, "function": self.spec.function,

@@ -48,7 +48,9 @@ def _facade(name: str, source: str) -> types.ModuleType:
     """A module named like the real one whose attributes are the simulator's."""
     impl = importlib.import_module(source)
     mod = types.ModuleType(name, impl.__doc__)
-    mod.__dict__.update({k: v for k, v in impl.__dict__.items() if not k.startswith("__")})
+    # Public names only: no private helpers and no modules the implementation imported (os, numpy, ...).
+    mod.__dict__.update({k: v for k, v in impl.__dict__.items()
+                         if not k.startswith("_") and not isinstance(v, types.ModuleType)})
     mod.__autocomp_simulator__ = True
     mod.__path__ = []  # a package, so submodules import
     return mod
