@@ -20,47 +20,68 @@ PSUM_BYTES_PER_PARTITION = 8 * PSUM_BANK_BYTES
 
 def _live_ranges(trace: Trace) -> dict[tuple[int, int], list]:
     """(tensor id, block) -> [first seq, last seq, bytes per partition, buffer]."""
-    ranges: dict[tuple[int, int], list] = {}
     tensors = trace.tensors
-    per_block: dict[int, int] = {}  # tensor id -> elements per block, 0 when not on chip / unknown
-    for ins in trace.instructions:
+    on_chip = {tid: info for tid, info in tensors.items() if info.buffer in (SBUF, PSUM)}
+    # Block tensors: elements per block, so an access's offset names its block.
+    per_block = {tid: max(info.bytes_per_partition // max(info.itemsize, 1), 1)
+                 for tid, info in on_chip.items() if info.block_copies > 1}
+    first: dict = {}
+    last: dict = {}
+    for ins in trace.instructions:  # the common case, one range per tensor: a plain dict store per access
         seq = ins.seq
-        for accesses in (ins.dst, ins.src):
-            for acc in accesses:
-                tid = acc.tensor
-                pb = per_block.get(tid)
-                if pb is None:
-                    info = tensors.get(tid)
-                    pb = 0
-                    if info is not None and info.buffer in (SBUF, PSUM):
-                        pb = max(info.bytes_per_partition // max(info.itemsize, 1), 1) if info.block_copies > 1 else -1
-                    per_block[tid] = pb
-                if pb == 0:
-                    continue
-                key = (tid, acc.offset // pb if pb > 0 else 0)
-                r = ranges.get(key)
-                if r is None:
-                    info = tensors[tid]
-                    size = info.bytes_per_partition
-                    if info.buffer == PSUM:
-                        size = -(-size // PSUM_BANK_BYTES) * PSUM_BANK_BYTES
-                    ranges[key] = [seq, seq, size, info.buffer]
-                else:
-                    r[1] = seq
+        for acc in ins.dst:
+            last[acc.tensor] = seq
+        for acc in ins.src:
+            last[acc.tensor] = seq
+    for ins in reversed(trace.instructions):
+        seq = ins.seq
+        for acc in ins.src:
+            first[acc.tensor] = seq
+        for acc in ins.dst:
+            first[acc.tensor] = seq
+    ranges: dict[tuple[int, int], list] = {}
+    if per_block:
+        for ins in trace.instructions:
+            seq = ins.seq
+            for accesses in (ins.dst, ins.src):
+                for acc in accesses:
+                    pb = per_block.get(acc.tensor)
+                    if pb is None:
+                        continue
+                    key = (acc.tensor, acc.offset // pb)
+                    r = ranges.get(key)
+                    if r is None:
+                        ranges[key] = [seq, seq, _footprint(on_chip[acc.tensor]), on_chip[acc.tensor].buffer]
+                    else:
+                        r[1] = seq
+    for tid, seq in first.items():
+        info = on_chip.get(tid)
+        if info is not None and tid not in per_block:
+            ranges[(tid, 0)] = [seq, last[tid], _footprint(info), info.buffer]
     return ranges
 
 
+def _footprint(info) -> int:
+    """Bytes per partition; PSUM allocates whole banks."""
+    size = info.bytes_per_partition
+    if info.buffer == PSUM:
+        size = -(-size // PSUM_BANK_BYTES) * PSUM_BANK_BYTES
+    return size
+
+
 def _peak(ranges, buffer: str) -> int:
-    events = []
+    # Net change per seq: frees at a seq never raise the peak above what the same seq's allocations reach.
+    delta: dict[int, int] = {}
+    get = delta.get
     for first, last, size, buf in ranges:
         if buf == buffer:
-            events.append((first, size))
-            events.append((last + 1, -size))
-    events.sort()
+            delta[first] = get(first, 0) + size
+            delta[last + 1] = get(last + 1, 0) - size
     live = peak = 0
-    for _, delta in events:
-        live += delta
-        peak = max(peak, live)
+    for seq in sorted(delta):
+        live += delta[seq]
+        if live > peak:
+            peak = live
     return peak
 
 

@@ -16,7 +16,7 @@ from autocomp.nki import dtypes as dt
 from autocomp.nki.capacity import check_capacity
 from autocomp.nki.errors import raise_error
 from autocomp.nki.lint import warn_host_state
-from autocomp.nki.runtime import KernelContext, activate, current_or_none, normalize_target
+from autocomp.nki.runtime import KernelContext, activate, current_or_none, cyclic_gc_paused, normalize_target
 from autocomp.nki.shapes import TensorSpec
 from autocomp.nki.tile import Allocation, Tile
 from autocomp.nki.trace import HBM, Trace
@@ -173,30 +173,31 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | None = None, grid:
         warn_host_state(fn)
     params = _annotations(fn)
     names = _param_names(fn, len(args))
-    previous = activate(ctx)
-    kinds: list[str] = []
-    try:
-        call_args = [_make_input(ctx, n, a, params.get(n), kinds, fn) for n, a in zip(names, args)]
-        call_kwargs = {k: _make_input(ctx, k, v, params.get(k), kinds, fn) for k, v in kwargs.items()}
-        inputs = [a for a in list(call_args) + list(call_kwargs.values()) if isinstance(a, Tile)]
-        points = list(itertools.product(*[range(g) for g in ctx.grid])) if ctx.grid else [()]
-        struct, out_tiles = None, []
-        for instance, pid in enumerate(points):
-            ctx.program_id, ctx.instance, ctx.shared_cursor = pid, instance, 0
-            ctx.depth = 1
-            result = fn(*call_args, **call_kwargs)
-            ctx.depth = 0
-            struct, out_tiles = _collect(result)
-            _check_outputs(out_tiles, inputs, fn)
-        check_capacity(ctx.trace, strict)
-        outputs = None
-        if numerics:
-            kind = kinds[0] if kinds else "numpy"
-            values = [_from_numpy(np.array(t.view(), copy=True), kind) for t in out_tiles]
-            outputs = _rebuild(struct, values)
-            _write_back_mutable(args, names, inputs)
-    finally:
-        activate(previous)
+    with cyclic_gc_paused():
+        previous = activate(ctx)
+        kinds: list[str] = []
+        try:
+            call_args = [_make_input(ctx, n, a, params.get(n), kinds, fn) for n, a in zip(names, args)]
+            call_kwargs = {k: _make_input(ctx, k, v, params.get(k), kinds, fn) for k, v in kwargs.items()}
+            inputs = [a for a in list(call_args) + list(call_kwargs.values()) if isinstance(a, Tile)]
+            points = list(itertools.product(*[range(g) for g in ctx.grid])) if ctx.grid else [()]
+            struct, out_tiles = None, []
+            for instance, pid in enumerate(points):
+                ctx.program_id, ctx.instance, ctx.shared_cursor = pid, instance, 0
+                ctx.depth = 1
+                result = fn(*call_args, **call_kwargs)
+                ctx.depth = 0
+                struct, out_tiles = _collect(result)
+                _check_outputs(out_tiles, inputs, fn)
+            check_capacity(ctx.trace, strict)
+            outputs = None
+            if numerics:
+                kind = kinds[0] if kinds else "numpy"
+                values = [_from_numpy(np.array(t.view(), copy=True), kind) for t in out_tiles]
+                outputs = _rebuild(struct, values)
+                _write_back_mutable(args, names, inputs)
+        finally:
+            activate(previous)
     return SimResult(outputs=outputs, trace=ctx.trace)
 
 

@@ -7,8 +7,10 @@ One context is active per thread at a time.
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from autocomp.nki.errors import raise_error
@@ -106,6 +108,19 @@ def activate(ctx: KernelContext | None) -> KernelContext | None:
     return previous
 
 
+@contextmanager
+def cyclic_gc_paused():
+    """Pause the cyclic garbage collector: tracing allocates ~10 small objects per instruction and keeps them
+    alive in the trace, so the collector would re-walk a growing trace over and over for nothing."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def loop_range(kind: str, args: tuple, api: str):
     """Iterate like ``range(*args)`` while recording loop frames for the trace."""
     ctx = current()
@@ -135,13 +150,19 @@ def check_affine_writes(ctx: KernelContext, start: int, loop_id: int, first_tens
     """
     trace = ctx.trace
     frames = trace.loops
+    tensors = trace.tensors
     seen: dict[tuple, int] = {}
     for ins in trace.instructions[start:]:
+        for acc in ins.dst:
+            if acc.tensor < first_tensor:
+                break
+        else:
+            continue  # writes only tensors created inside the loop (the common case)
         attrs = ins.attrs
         if attrs is not None and attrs.get("accumulate"):
             continue
         for acc in ins.dst:
-            info = trace.tensors.get(acc.tensor)
+            info = tensors.get(acc.tensor)
             if info is None or acc.tensor >= first_tensor or info.kind == "input":
                 continue
             if any(s.tensor == acc.tensor for s in ins.src):

@@ -33,9 +33,10 @@ _ZEROS = "zeros"
 _GEOMETRY: dict = {}
 
 
-def _geometry(shape: tuple[int, ...], par_axis: int) -> tuple:
+def _geometry(shape: tuple[int, ...], par_axis: int, buffer: str, dtype: np.dtype) -> tuple:
     """(element strides per dim within a partition (on-chip) or the flat tensor (HBM), elements per
-    partition, partitions, block copies) for a shape; cached because kernels allocate the same shapes often."""
+    partition, partitions, block copies, bytes per partition, dtype name, dtype); cached because kernels
+    allocate the same shapes often. The cache is keyed by ``id(dtype)``; holding the dtype keeps that id valid."""
     strides = [0] * len(shape)
     acc = 1
     for d in range(len(shape) - 1, -1, -1):
@@ -45,7 +46,9 @@ def _geometry(shape: tuple[int, ...], par_axis: int) -> tuple:
         acc *= shape[d]
     partitions = shape[par_axis] if par_axis >= 0 else (shape[0] if shape else 1)
     blocks = max(math.prod(shape[:par_axis]), 1) if par_axis > 0 else 1
-    return tuple(strides), acc, partitions, blocks
+    item = dtype.itemsize
+    bpp = (acc // blocks) * item if buffer in ON_CHIP else acc * item
+    return tuple(strides), acc, partitions, blocks, bpp, dt.dtype_name(dtype), dtype
 
 
 def sentinel_fill(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
@@ -67,12 +70,15 @@ class Allocation:
 
     def __init__(self, ctx, name: str, buffer: str, shape: tuple[int, ...], dtype: np.dtype, par_axis: int,
                  kind: str = "internal", fill: str | float | None = "sentinel", address=None, data=None):
-        self.id = ctx.new_tensor_id()
+        geo = _GEOMETRY.get((shape, par_axis, buffer, id(dtype)))
+        if geo is None:
+            geo = _GEOMETRY[(shape, par_axis, buffer, id(dtype))] = _geometry(shape, par_axis, buffer, dtype)
+        self.strides, self.numel_pp, partitions, blocks, bpp, self.dtname, _ = geo
+        self.id = tid = ctx.new_tensor_id()
         self.name = name
         self.buffer = buffer
         self.shape = shape
         self.dtype = dtype
-        self.dtname = dt.dtype_name(dtype)
         self.par_axis = par_axis
         self.kind = kind
         self.mutable = kind != "input"
@@ -91,10 +97,6 @@ class Allocation:
         self._pending = None
         self._readers = None
         self._f32 = None
-        geo = _GEOMETRY.get((shape, par_axis))
-        if geo is None:
-            geo = _GEOMETRY[(shape, par_axis)] = _geometry(shape, par_axis)
-        self.strides, self.numel_pp, partitions, blocks = geo
         if data is not None:
             self._data = data
         elif not ctx.numerics:
@@ -105,10 +107,9 @@ class Allocation:
             self._data = _ZEROS
         else:
             self._data = np.full(shape, fill, dtype=dtype)
-        item = dtype.itemsize
-        bpp = (self.numel_pp // blocks) * item if buffer in ON_CHIP else self.numel_pp * item
-        ctx.trace.tensors[self.id] = TensorInfo(self.id, name, buffer, shape, self.dtname, item, partitions, bpp,
-                                                blocks, address, kind, len(ctx.trace.instructions), ctx.loop)
+        trace = ctx.trace
+        trace.tensors[tid] = TensorInfo(tid, name, buffer, shape, self.dtname, dtype.itemsize, partitions, bpp,
+                                        blocks, address, kind, len(trace.instructions), ctx.loop)
 
     # ------------------------------------------------------------------ values
     @property
@@ -171,8 +172,9 @@ class Allocation:
         self._data = values
 
     # ------------------------------------------------------------------ lazy views
-    def set_lazy(self, view: np.ndarray, source: Allocation) -> None:
-        """Hold ``view`` (of ``source``'s values) instead of a copy, until someone writes either."""
+    def set_lazy(self, view: np.ndarray, source: Allocation, private: bool = False) -> None:
+        """Hold ``view`` (of ``source``'s values) instead of a copy, until someone writes either.
+        ``private``: the view is already a read-only view nobody else writes through (a dying temporary's)."""
         if self._readers:
             self._notify_readers()
         self._drop_lazy()
@@ -180,8 +182,9 @@ class Allocation:
         self._f32 = None
         if source._lazy is not None:  # point at the memory's real owner
             source = source._lazy_src
-        view = view.view()
-        view.flags.writeable = False
+        if not private:
+            view = view.view()
+            view.flags.writeable = False
         self._lazy = view
         self._lazy_src = source
         source.add_reader(self)

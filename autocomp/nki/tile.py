@@ -75,8 +75,8 @@ class Tile:
 
     # Values ------------------------------------------------------------
     def _np_index(self):
-        return tuple(s if isinstance(s, int) else slice(s[0], s[0] + s[1] * (s[2] - 1) + 1, s[1])
-                     for s in self.spec)
+        return tuple([s if isinstance(s, int) else slice(s[0], s[0] + s[1] * (s[2] - 1) + 1, s[1])
+                      for s in self.spec])
 
     def view(self, data: np.ndarray | None = None) -> np.ndarray:
         """The tile's values as a numpy array (a view when the index is basic)."""
@@ -158,8 +158,13 @@ class Tile:
 
     # Trace description -------------------------------------------------
     def access(self, mask: Mask | None = None) -> Access:
-        if mask is None and self._access is not None:
-            return self._access
+        if mask is None:
+            acc = self._access
+            if acc is not None:
+                return acc
+            if self.arrays is None and self.perm is None and not self.oob:  # the hot path, without _describe
+                acc = self._access = _describe_basic(self)
+                return acc
         if self.oob:
             self._check_oob(mask)
         acc = _describe(self, mask)
@@ -256,6 +261,11 @@ def _check_bound(alloc: Allocation, dim: int, lo: int, hi: int) -> None:
 def _basic_spec(alloc: Allocation, key: tuple) -> list:
     """Normalize ints / slices / Ellipsis into per-dim int | (start, step, count)."""
     shape = alloc.shape
+    if len(key) == 1 and key[0] is Ellipsis:  # t[...], the most common index of on-chip tiles
+        full = _FULL_SPECS.get(shape)
+        if full is None:
+            full = _FULL_SPECS[shape] = tuple((0, 1, n) for n in shape)
+        return list(full)
     nd = len(shape)
     for pos, k in enumerate(key):
         if k is Ellipsis:
@@ -298,6 +308,7 @@ def _basic_spec(alloc: Allocation, key: tuple) -> list:
 
 
 _FULL = slice(None)
+_FULL_SPECS: dict = {}  # shape -> the spec of ``[...]``
 
 
 def index_allocation(alloc: Allocation, key) -> Tile:
@@ -329,12 +340,11 @@ def index_allocation(alloc: Allocation, key) -> Tile:
 def _basic_tile(alloc: Allocation, spec: list) -> Tile:
     """A basic-index tile. A result reduced to one dimension stays 2-D, as the legacy dialect treats it:
     ``t[0:n, j]`` is an [n, 1] tile and ``t[i, 0:m]`` a [1, m] tile (the integer keeps a unit dimension)."""
-    kept = [d for d, s_ in enumerate(spec) if s_.__class__ is not int]
-    if len(kept) != 1 or len(spec) < 2:
-        return Tile(alloc, spec)
-    n = spec[kept[0]][2]
-    leading_int = kept[0] > 0
-    return Tile(alloc, spec, shape=(1, n) if leading_int else (n, 1))
+    shape = tuple([s_[2] for s_ in spec if s_.__class__ is not int])
+    if len(shape) != 1 or len(spec) < 2:
+        return Tile(alloc, spec, shape=shape)
+    leading_int = spec[0].__class__ is int
+    return Tile(alloc, spec, shape=(1, shape[0]) if leading_int else (shape[0], 1))
 
 
 def _indirect(alloc: Allocation, key: tuple) -> Tile:

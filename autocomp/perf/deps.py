@@ -10,6 +10,8 @@ block, per 128 rows) so a lookup only touches records that can overlap.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from autocomp.nki.trace import HBM, Access, TensorInfo
 
 _ROW_BUCKET = 128  # HBM rows per bucket
@@ -22,6 +24,7 @@ _BIG_TILE = 8192  # on-chip tensors with more elements per partition are buckete
 # s > 0: HBM viewed as rows of s elements; 0: HBM as a flat element range (r0=0, r1=1).
 
 
+@lru_cache(maxsize=4096)  # a trace repeats a handful of patterns 10^5 times
 def pattern_extent(pattern: tuple[tuple[int, int], ...]) -> tuple[int, int]:
     """(lowest, highest) element offset an access pattern reaches, relative to its offset."""
     lo = hi = 0
@@ -172,18 +175,28 @@ class DependencyTracker:
         engine without a semaphore round trip.
         """
         best, pred = 0.0, -1
-        pairs, sem = self._pairs, self._sem
+        sem, small, big = self._sem, self._small, self._big
         for regions, writer in ((src_regions, False), (dst_regions, True)):
             for tid, box in regions:
-                for writes, reads in pairs(tid, box, False):
+                pair = small.get(tid)
+                if pair is not None:
+                    found = (pair,)
+                else:
+                    bucketed = big.get(tid)
+                    if bucketed is None:
+                        continue
+                    found = bucketed.lookup(box)
+                for writes, reads in found:
                     for b, w in writes.items():  # RAW, and WAW for a writer
-                        if overlaps(box, b):
+                        if (box[1] < b[2] and b[1] < box[2] and box[3] < b[4] and b[3] < box[4]
+                                if box[0] == b[0] else overlaps(box, b)):
                             t = w[0] if chain and w[5] else (w[1] if w[3] == engine else w[2])
                             if t > best:
                                 best, pred = t, w[4]
                     if writer:
                         for b, r in reads.items():  # WAR
-                            if overlaps(box, b):
+                            if (box[1] < b[2] and b[1] < box[2] and box[3] < b[4] and b[3] < box[4]
+                                    if box[0] == b[0] else overlaps(box, b)):
                                 t = r[0] if r[1] == engine else r[0] + sem
                                 if t > best:
                                     best, pred = t, r[2]
@@ -192,9 +205,10 @@ class DependencyTracker:
     def record(self, pos: int, engine: str, src_regions: list, dst_regions: list, end: float,
                visible_same: float, visible_other: float, is_matmul: bool) -> None:
         """Note that instruction ``pos`` read and wrote these regions, finishing at ``end``."""
-        pairs = self._pairs
+        pairs, small = self._pairs, self._small
         for tid, box in src_regions:
-            for _, reads in pairs(tid, box, True):
+            pair = small.get(tid)
+            for _, reads in (pair,) if pair is not None else pairs(tid, box, True):
                 old = reads.get(box)
                 if old is None or old[0] < end:
                     reads[box] = (end, engine, pos)
@@ -202,7 +216,8 @@ class DependencyTracker:
                         _collapse(reads, False)
         rec = (end, visible_same, visible_other, engine, pos, is_matmul)
         for tid, box in dst_regions:
-            for writes, reads in pairs(tid, box, True):
+            pair = small.get(tid)
+            for writes, reads in (pair,) if pair is not None else pairs(tid, box, True):
                 if writes:
                     for b in [b for b in writes if _covers(box, b)]:
                         del writes[b]

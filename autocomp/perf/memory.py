@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from autocomp.nki.trace import HBM, PSUM, SBUF, Trace
 from autocomp.perf.deps import pattern_extent
@@ -30,6 +31,14 @@ class Liveness:
     traffic: dict[tuple[str, str], int] = field(default_factory=dict)  # (buffer, "read"|"write") -> bytes
 
 
+@lru_cache(maxsize=4096)  # a trace repeats a handful of patterns 10^5 times
+def _pattern_elems(pattern: tuple[tuple[int, int], ...]) -> int:
+    n = 1
+    for _, count in pattern:
+        n *= count
+    return n
+
+
 def _blocks(a, info) -> range:
     per_block = max(info.bytes_per_partition // info.itemsize, 1)
     lo, hi = pattern_extent(a.pattern)
@@ -47,16 +56,14 @@ def analyse(trace: Trace, target: Target) -> Liveness:
     last: dict = {}
     reads = {SBUF: 0, PSUM: 0}
     writes = {SBUF: 0, PSUM: 0}
+    elems = _pattern_elems
     for pos, ins in enumerate(trace.instructions):
         for traffic, accs in ((reads, ins.src), (writes, ins.dst)):
             for a in accs:
                 buf = a.buffer
                 if buf == HBM:
                     continue
-                nbytes = a.partitions * a.itemsize
-                for _, count in a.pattern:
-                    nbytes *= count
-                traffic[buf] += nbytes
+                traffic[buf] += a.partitions * a.itemsize * elems(a.pattern)
                 tid = a.tensor
                 if tid in blocked:
                     for b in _blocks(a, tensors[tid]):
@@ -104,27 +111,38 @@ def _alias_in_place(live: Liveness) -> None:
 
 
 def _sweep(live: Liveness, target: Target) -> None:
-    cap = {SBUF: target.sbuf_usable_bytes, PSUM: target.psum_bytes_per_partition}
+    sbuf_cap, psum_cap = target.sbuf_usable_bytes, target.psum_bytes_per_partition
+    partitions = target.sbuf_partitions
     used = {SBUF: 0, PSUM: 0}
     overflow = 0
-    for pos in sorted(set(live.alloc_at) | set(live.free_at)):
-        allocs = live.alloc_at.get(pos)
+    sbuf_peak = psum_peak = psum_overflow = spill_bytes = 0
+    alloc_at, free_at, spill_at = live.alloc_at, live.free_at, live.spill_at
+    for pos in sorted(alloc_at.keys() | free_at.keys()):
+        allocs = alloc_at.get(pos)
         if allocs:
             for buf, nbytes in allocs:
                 used[buf] = used.get(buf, 0) + nbytes
-            live.sbuf_peak = max(live.sbuf_peak, used[SBUF])
-            live.psum_peak = max(live.psum_peak, used[PSUM])
-            live.psum_overflow = max(live.psum_overflow, used[PSUM] - cap[PSUM])
-            now = max(0, used[SBUF] - cap[SBUF])
+            sbuf, psum = used[SBUF], used[PSUM]
+            if sbuf > sbuf_peak:
+                sbuf_peak = sbuf
+            if psum > psum_peak:
+                psum_peak = psum
+            if psum - psum_cap > psum_overflow:
+                psum_overflow = psum - psum_cap
+            now = sbuf - sbuf_cap if sbuf > sbuf_cap else 0
             if now > overflow:
-                live.spill_at[pos] = now - overflow
-                live.spill_bytes += (now - overflow) * target.sbuf_partitions
+                spill_at[pos] = now - overflow
+                spill_bytes += (now - overflow) * partitions
             overflow = now
-        frees = live.free_at.get(pos)
+        frees = free_at.get(pos)
         if frees:
             for buf, nbytes in frees:
                 used[buf] -= nbytes
-            overflow = max(0, used[SBUF] - cap[SBUF])
+            sbuf = used[SBUF]
+            overflow = sbuf - sbuf_cap if sbuf > sbuf_cap else 0
+    live.sbuf_peak, live.psum_peak = max(live.sbuf_peak, sbuf_peak), max(live.psum_peak, psum_peak)
+    live.psum_overflow = max(live.psum_overflow, psum_overflow)
+    live.spill_bytes += spill_bytes
 
 
 class CapacityPool:

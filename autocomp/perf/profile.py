@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from autocomp.nki.trace import PSUM, SBUF, Trace
 from autocomp.perf.costs import instruction_flops
-from autocomp.perf.scheduler import REASONS, Schedule, critical_path, merged_length, schedule
+from autocomp.perf.scheduler import REASONS, Schedule, critical_path, gc_paused, merged_length, schedule
 from autocomp.perf.targets import Target, get_target
 
 # Our engine codes and the names neuron-profile uses for them.
@@ -155,6 +155,8 @@ def _flops(trace: Trace) -> tuple[float, float, float, int]:
     model = hardware = transpose = 0.0
     count = 0
     for ins in trace.instructions:
+        if ins.engine != "pe":  # only Tensor-engine instructions have FLOPs; skip the call
+            continue
         flops, is_transpose = instruction_flops(ins)
         if not flops:
             continue
@@ -204,6 +206,11 @@ def _essential_hbm_bytes(trace: Trace) -> int:
 
 def profile(trace: Trace, target: str | Target | None = None) -> Profile:
     """Estimate latency and utilisation of ``trace`` on ``target`` (default: the trace's own)."""
+    with gc_paused():
+        return _profile(trace, target)
+
+
+def _profile(trace: Trace, target: str | Target | None) -> Profile:
     tgt = get_target(target if target is not None else (trace.target or "trn1"))
     sched = schedule(trace, tgt)
     makespan = sched.makespan_ns

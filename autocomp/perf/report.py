@@ -124,7 +124,8 @@ def describe(p: Profile) -> str:
                       f"LoadStationary {p.load_stationary_count} loaded / {p.stationary_reused_count} reused"]
     r = p.roofline
     lines += ["", f"Roofline (essential work): bound by {r.bound_by} at {_fmt_ns(r.bound_ns)} = {r.percent:.1f}% of "
-                  f"the estimate (useful matmul {_fmt_ns(r.ideal_pe_ns)}, inputs+outputs once {_fmt_ns(r.ideal_hbm_ns)})",
+                  f"the estimate (useful matmul {_fmt_ns(r.ideal_pe_ns)}, "
+                  f"inputs+outputs once {_fmt_ns(r.ideal_hbm_ns)})",
               f"As written: bound by {r.work_bound_by} at {_fmt_ns(r.work_bound_ns)} = {r.work_percent:.1f}% "
               f"(tensor {_fmt_ns(r.pe_ns)}, vector {_fmt_ns(r.vector_ns)}, scalar {_fmt_ns(r.scalar_ns)}, "
               f"gpsimd {_fmt_ns(r.gpsimd_ns)}, hbm traffic {_fmt_ns(r.hbm_ns)})"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import math
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from autocomp.nki.trace import PSUM, SBUF, Trace
@@ -120,17 +121,24 @@ def _instance_groups(trace: Trace) -> tuple[list[list[int]], bool]:
     return [groups[i] for i in instances], trace.dialect == "v2"
 
 
-def schedule(trace: Trace, target: Target) -> Schedule:
-    """Schedule ``trace`` on ``target``; see the module docstring for the model."""
-    # The pass allocates many small tuples; with a 10^5-instruction trace alive, the cyclic
-    # GC would re-walk it over and over for nothing (nothing here forms reference cycles).
+@contextmanager
+def gc_paused():
+    """Pause the cyclic GC: the cost model allocates many small tuples, and with a
+    10^5-instruction trace alive the GC would re-walk it over and over for nothing
+    (nothing here forms reference cycles)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _schedule(trace, target)
+        yield
     finally:
         if was_enabled:
             gc.enable()
+
+
+def schedule(trace: Trace, target: Target) -> Schedule:
+    """Schedule ``trace`` on ``target``; see the module docstring for the model."""
+    with gc_paused():
+        return _schedule(trace, target)
 
 
 def _schedule(trace: Trace, target: Target) -> Schedule:
@@ -179,6 +187,8 @@ class _Run:
         self.live = sched.liveness
         self.sem = target.cal.semaphore_ns
         self.dma_cache: dict = {}
+        self.dma_terms: dict = {}  # id(DmaCost) -> _dma_terms
+        self.dma_latency = target.cal.dma_fixed_latency_ns
         self.dma_done: list = []  # cost of every scheduled DMA, summed at the end
         self.ghz = {e: target.clock_ghz(e) for e in ("pe", "dve", "act", "pool", "sp")}
         self.latency = {e: target.cal.result_latency_cycles.get(e, 0) / g for e, g in self.ghz.items()}
@@ -194,8 +204,13 @@ class _Run:
         ins = self.instrs[pos]
         engine = ins.engine
         written = self.written
-        src_regions = [(a.tensor, region(a)) for a in ins.src if a.tensor in written]
-        dst_regions = [(a.tensor, region(a)) for a in ins.dst if a.tensor in written]
+        src_regions, dst_regions = [], []  # plain loops: a comprehension costs a frame per call on 3.11
+        for a in ins.src:
+            if a.tensor in written:
+                src_regions.append((a.tensor, region(a)))
+        for a in ins.dst:
+            if a.tensor in written:
+                dst_regions.append((a.tensor, region(a)))
         is_mm = ins.opcode == "MATMUL"
         chain = is_mm and bool(ins.attrs and ins.attrs.get("accumulate"))
         ready, pred = self.ready(engine, src_regions, dst_regions, chain)
@@ -243,24 +258,32 @@ class _Run:
         sched.hbm_write += nbytes
         return saved
 
+    def _dma_terms(self, cost) -> tuple:
+        """(hbm bytes, duration floor, DMA-engine occupancy) of a DMA cost."""
+        target = self.target
+        hbm_bytes = cost.hbm_read + cost.hbm_write
+        hbm_ns = hbm_bytes / target.hbm_gbps_per_nc
+        terms = (hbm_bytes, max(cost.engine_ns, hbm_ns),
+                 max(cost.engines * cost.engine_ns / target.dma_engines, hbm_ns))
+        self.dma_terms[id(cost)] = terms
+        return terms
+
     def _dma(self, pos, ins, core: _Core, ready, pred, reason) -> float:
-        target, sched = self.target, self.sched
-        cost = cached_dma_cost(ins, target, self.dma_cache)
+        sched = self.sched
+        cost = cached_dma_cost(ins, self.target, self.dma_cache)
         ts, owner = core.tables[cost.trigger_engine].place(ready, cost.trigger_ns, pos)
         if ts > ready:
             pred, reason = owner, ENGINE_BUSY
         self.dma_done.append(cost)
-        hbm_bytes = cost.hbm_read + cost.hbm_write
-        hbm_ns = hbm_bytes / target.hbm_gbps_per_nc
-        duration = max(cost.engine_ns, hbm_ns)
-        occupancy = max(cost.engines * cost.engine_ns / target.dma_engines, hbm_ns)
-        data_ready = ts + cost.trigger_ns + target.cal.dma_fixed_latency_ns
+        terms = self.dma_terms.get(id(cost))  # costs stay alive in dma_cache, so ids are stable
+        hbm_bytes, duration, occupancy = terms if terms is not None else self._dma_terms(cost)
+        data_ready = ts + cost.trigger_ns + self.dma_latency
         s, filled, owner = core.tables["dma"].fill(data_ready, occupancy, pos)
         if s > data_ready:
             pred, reason = owner, DMA_BANDWIDTH
         duration = max(duration, filled - s)
         if core.hbm is not None:  # cores on one HBM stack: the bytes also need the stack's time
-            _, hbm_end, owner = core.hbm.fill(s, hbm_bytes / target.hbm_gbps_per_stack, pos)
+            _, hbm_end, owner = core.hbm.fill(s, hbm_bytes / self.target.hbm_gbps_per_stack, pos)
             if hbm_end > s + duration:
                 duration = hbm_end - s
                 pred, reason = owner, DMA_BANDWIDTH
@@ -281,7 +304,7 @@ class _Run:
             sched.unknown[f"{ins.opcode}@{engine}"] += 1
         ghz = self.ghz[engine]
         d = cycles / ghz
-        tables = _engine_tables(core, ins, engine)
+        tables = _engine_tables(core, ins, engine) if core.ports else [core.tables[engine]]
         table = tables[0]
         if engine == "pe":
             if is_mm:

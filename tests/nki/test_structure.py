@@ -58,6 +58,14 @@ def use_after_loop(a):
     return out
 
 
+def test_peak_counts_a_tile_freed_and_one_allocated_at_the_same_instruction_once():
+    from autocomp.nki.capacity import _peak
+
+    # [first seq, last seq, bytes, buffer]: live until 2, then from 3; and one whose last use is the other's first.
+    assert _peak([[0, 2, 100, "sbuf"], [3, 5, 100, "sbuf"]], "sbuf") == 100
+    assert _peak([[0, 3, 100, "sbuf"], [3, 5, 100, "sbuf"], [1, 9, 7, "psum"]], "sbuf") == 200
+
+
 def test_tile_used_after_its_loop_is_out_of_scope():
     with pytest.raises(NkiError) as err:
         run_kernel(use_after_loop, (np.zeros((128, 4), np.float32),))

@@ -59,6 +59,12 @@ class par_dim:  # noqa: N801 - NKI's name
 
 
 def _parse_shape(shape) -> tuple[tuple[int, ...], int]:
+    if shape.__class__ is tuple:
+        for s in shape:
+            if s.__class__ is not int:
+                break
+        else:
+            return shape, 0  # the common case: plain ints, partition dimension first
     if isinstance(shape, (int, np.integer, par_dim)):
         shape = (shape,)
     dims, par = [], None
@@ -237,7 +243,7 @@ def _retarget(dst: Tile, value: Tile, ins) -> None:
 def _adopt(dst, src) -> None:
     """Move a dying temporary's values (lazy view, pending matmuls or array) into ``dst`` without copying."""
     if src._lazy is not None:
-        dst.set_lazy(src._lazy, src._lazy_src)
+        dst.set_lazy(src._lazy, src._lazy_src, private=True)
     elif src._pending is not None:
         dst.set_values(src._data)  # the group's base: the zeros marker or an array
         dst._pending, src._pending = src._pending, None

@@ -39,7 +39,11 @@ def engine_of(value, default: str | None) -> str | None:
 def new_tile(shape, dtype, buffer: str = SBUF, name: str | None = None, fill="sentinel", kind: str = "internal",
              par_axis: int | None = None, address=None) -> Tile:
     ctx = current()
-    shape = tuple(shape) if all(s.__class__ is int for s in shape) else tuple(int(s) for s in shape)
+    shape = tuple(shape)
+    for s in shape:
+        if s.__class__ is not int:
+            shape = tuple(int(s) for s in shape)
+            break
     if par_axis is None:
         par_axis = 0 if buffer in (SBUF, PSUM) else -1
     alloc = Allocation(ctx, name or f"t{ctx.next_tensor_id}", buffer, shape, dt.as_dtype(dtype), par_axis,

@@ -37,29 +37,34 @@ def dma_copy(dst: Tile, src: Tile, api: str, mask: Mask | None = None, queue: st
              transpose: bool = False, src_values: np.ndarray | None = None, indirect: bool = False,
              cast_via_fp32: bool = True):
     """Copy ``src`` to ``dst`` through the DMA queues (with a dtype cast through fp32)."""
-    if PSUM in (dst.buffer, src.buffer):
+    d_buf, s_buf = dst.alloc.buffer, src.alloc.buffer
+    if PSUM in (d_buf, s_buf):
         raise_error("err_unsupported_memory",
-                    f"{api}: DMA cannot read or write PSUM ({src.buffer.upper()} -> {dst.buffer.upper()}); copy "
+                    f"{api}: DMA cannot read or write PSUM ({s_buf.upper()} -> {d_buf.upper()}); copy "
                     "PSUM to SBUF with nl.copy / nisa.tensor_copy first")
-    if dst.buffer == HBM and dst.alloc.kind == "input" and not dst.alloc.mutable:
+    if d_buf == HBM and dst.alloc.kind == "input" and not dst.alloc.mutable:
         raise_error("err_cannot_update_immutable_parameter",
                     f"{api}: kernel parameter {dst.alloc.name} is immutable; annotate it as nt.mutable_tensor and "
                     "return it, or write the result to a new nl.shared_hbm tensor that the kernel returns")
-    sbuf_side = dst if dst.buffer == SBUF else src
-    if sbuf_side.buffer == SBUF:
-        tile_checks(sbuf_side, api, "SBUF tile")
-    if not transpose and _element_count(dst) != _element_count(src) and mask is None:
-        try:
-            np.broadcast_shapes(src.shape, dst.shape)
-        except ValueError:
-            raise_error("err_store_dst_shape_smaller_than_other_shape" if _element_count(dst) < _element_count(src)
-                        else "err_invalid_argument",
-                        f"{api}: source shape {list(src.shape)} does not fit destination shape {list(dst.shape)}")
-        if _element_count(dst) < _element_count(src):
-            raise_error("err_store_dst_shape_smaller_than_other_shape",
-                        f"{api}: destination {list(dst.shape)} is smaller than source {list(src.shape)}")
-    cast = src.dtype != dst.dtype
-    if (numerics() and src_values is None and mask is None and not cast and not transpose and dst.is_full
+    if d_buf == SBUF:
+        tile_checks(dst, api, "SBUF tile")
+    elif s_buf == SBUF:
+        tile_checks(src, api, "SBUF tile")
+    if not transpose and mask is None:
+        n_dst, n_src = _element_count(dst), _element_count(src)
+        if n_dst != n_src:
+            try:
+                np.broadcast_shapes(src.shape, dst.shape)
+            except ValueError:
+                raise_error("err_store_dst_shape_smaller_than_other_shape" if n_dst < n_src
+                            else "err_invalid_argument",
+                            f"{api}: source shape {list(src.shape)} does not fit destination shape {list(dst.shape)}")
+            if n_dst < n_src:
+                raise_error("err_store_dst_shape_smaller_than_other_shape",
+                            f"{api}: destination {list(dst.shape)} is smaller than source {list(src.shape)}")
+    cast = src.alloc.dtype != dst.alloc.dtype
+    with_values = current().numerics
+    if (with_values and src_values is None and mask is None and not cast and not transpose and dst.is_full
             and src.arrays is None and not src.oob):
         # A plain copy into a whole tile: share the source's memory until either side is written.
         view, owner = src.owner_view()
@@ -67,7 +72,7 @@ def dma_copy(dst: Tile, src: Tile, api: str, mask: Mask | None = None, queue: st
             view = view.reshape(dst.shape)
         dst.alloc.set_lazy(view, owner)
         dst.alloc.mark_written()
-    elif numerics():
+    elif with_values:
         vals = src_values if src_values is not None else src.read(mask)
         if transpose:
             vals = vals.T
@@ -87,10 +92,9 @@ def dma_copy(dst: Tile, src: Tile, api: str, mask: Mask | None = None, queue: st
             extra += (t.indirect,)  # the DMA waits for the index tile
     if indirect:
         s_acc.indirect = True
-    parts = (d_acc if dst.buffer == SBUF else s_acc).partitions
-    return record("DMA", "dma", api, (d_acc,), (s_acc,) + extra, parts, d_acc.free_elems if dst.buffer == SBUF
-                  else s_acc.free_elems, {"queue": queue, "dge": dge, "transpose": transpose, "cast": cast},
-                  producer_of=dst, mask=mask)
+    side = d_acc if d_buf == SBUF else s_acc
+    return record("DMA", "dma", api, (d_acc,), (s_acc,) + extra, side.partitions, side.free_elems,
+                  {"queue": queue, "dge": dge, "transpose": transpose, "cast": cast}, producer_of=dst, mask=mask)
 
 
 def tensor_copy(dst: Tile, src: Tile, api: str, engine: str | None = None, mask: Mask | None = None):
