@@ -110,8 +110,9 @@ def activate(ctx: KernelContext | None) -> KernelContext | None:
 
 @contextmanager
 def cyclic_gc_paused():
-    """Pause the cyclic garbage collector: tracing allocates ~10 small objects per instruction and keeps them
-    alive in the trace, so the collector would re-walk a growing trace over and over for nothing."""
+    """Pause the cyclic garbage collector while tracing or scheduling: both allocate many small objects per
+    instruction and keep a 10^5-instruction trace alive, so the collector would re-walk it over and over for
+    nothing (neither forms reference cycles)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

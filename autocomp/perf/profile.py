@@ -6,9 +6,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from autocomp.nki.runtime import cyclic_gc_paused
 from autocomp.nki.trace import PSUM, SBUF, Trace
 from autocomp.perf.costs import instruction_flops
-from autocomp.perf.scheduler import REASONS, Schedule, critical_path, gc_paused, merged_length, schedule
+from autocomp.perf.scheduler import REASONS, Schedule, critical_path, merged_length, schedule
 from autocomp.perf.targets import Target, get_target
 
 # Our engine codes and the names neuron-profile uses for them.
@@ -206,7 +207,7 @@ def _essential_hbm_bytes(trace: Trace) -> int:
 
 def profile(trace: Trace, target: str | Target | None = None) -> Profile:
     """Estimate latency and utilisation of ``trace`` on ``target`` (default: the trace's own)."""
-    with gc_paused():
+    with cyclic_gc_paused():
         return _profile(trace, target)
 
 

@@ -15,12 +15,11 @@ state in locals and handles the common cases inline.
 
 from __future__ import annotations
 
-import gc
 import math
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from autocomp.nki.runtime import cyclic_gc_paused
 from autocomp.nki.trace import PSUM, SBUF, Trace
 from autocomp.perf.costs import engine_cycles, load_stationary_cycles
 from autocomp.perf.deps import DependencyTracker, region
@@ -121,23 +120,9 @@ def _instance_groups(trace: Trace) -> tuple[list[list[int]], bool]:
     return [groups[i] for i in instances], trace.dialect == "v2"
 
 
-@contextmanager
-def gc_paused():
-    """Pause the cyclic GC: the cost model allocates many small tuples, and with a
-    10^5-instruction trace alive the GC would re-walk it over and over for nothing
-    (nothing here forms reference cycles)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def schedule(trace: Trace, target: Target) -> Schedule:
     """Schedule ``trace`` on ``target``; see the module docstring for the model."""
-    with gc_paused():
+    with cyclic_gc_paused():
         return _schedule(trace, target)
 
 
