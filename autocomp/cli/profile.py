@@ -64,6 +64,7 @@ def profile_command(
     shapes: list[str] = typer.Option([], "--shapes", help='Input tensor placeholder, e.g. "a=4096x512:bfloat16".'),
     scalar: list[str] = typer.Option([], "--scalar", help='Non-tensor argument, e.g. "eps=1e-5".'),
     target: str = typer.Option("trn1", "--target", help="trn1, trn2 or trn3."),
+    grid: str = typer.Option("", "--grid", help='SPMD grid of the launch, e.g. "2x2" for kernel[2, 2].'),
     as_json: bool = typer.Option(False, "--json", help="Print the neuron-profile style summary JSON."),
     timeline: Path = typer.Option(None, "--timeline", help="Write an HTML timeline of the schedule here."),
 ) -> None:
@@ -83,8 +84,14 @@ def profile_command(
     except (KernelLoadError, ValueError) as e:
         fail(str(e))
     args = _arguments(fn, shapes, scalar)
+    launch = getattr(fn, "grid", ())
+    if grid:
+        try:
+            launch = tuple(int(g) for g in grid.lower().split("x"))
+        except ValueError:
+            fail(f"--grid {grid!r}: write the grid as sizes joined by x, e.g. 2x2")
     try:
-        result = run_kernel(fn, args, target=tgt.name, grid=getattr(fn, "grid", ()),
+        result = run_kernel(fn, args, target=tgt.name, grid=launch,
                             dialect=getattr(fn, "dialect", "v1"), numerics=False)
     except NkiError as e:
         fail(str(e), code=1)
