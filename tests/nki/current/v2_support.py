@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 
 import ml_dtypes
+import nki_testing
 import numpy as np
+from nki_testing import f64, opcodes  # noqa: F401 - re-exported for the current-dialect tests
 
 import autocomp.nki
 from autocomp.nki.targets_info import set_default_target
@@ -20,29 +22,12 @@ TOLERANCE = {np.dtype(np.float32): 2e-5, np.dtype(bf16): 1.5e-2}
 
 def sample(rng: np.random.Generator, shape, dtype=np.float32, decades=(-1.0, 0.5), zeros: float = 0.05):
     """Mixed signs, magnitudes spread over ``decades`` and a share of exact zeros."""
-    magnitude = 10.0 ** rng.uniform(decades[0], decades[1], shape)
-    x = np.where(rng.random(shape) < 0.5, -magnitude, magnitude)
-    x[rng.random(shape) < zeros] = 0.0
-    return x.astype(dtype)
-
-
-def f64(x) -> np.ndarray:
-    return np.asarray(x).astype(np.float64)
+    return nki_testing.sample(rng, shape, dtype, decades, zeros)
 
 
 def assert_close(out, ref: np.ndarray, tol: float | None = None) -> None:
     """|out - ref| <= tol * (|ref| + max|ref|), with tol chosen by the output dtype."""
-    out = np.asarray(out)
-    assert out.shape == ref.shape, f"shape {out.shape} != reference {ref.shape}"
-    tol = TOLERANCE[out.dtype] if tol is None else tol
-    got = f64(out)
-    assert np.isfinite(got).all(), "output holds NaN/Inf (unwritten memory?)"
-    scale = float(np.abs(ref).max()) or 1.0
-    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * scale)
-
-
-def opcodes(trace) -> list[str]:
-    return [ins.opcode for ins in trace.instructions]
+    nki_testing.assert_close_by_dtype(out, ref, TOLERANCE, tol)
 
 
 @contextlib.contextmanager
