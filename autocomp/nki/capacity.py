@@ -10,55 +10,84 @@ recorded (an error in strict mode); PSUM cannot spill.
 
 from __future__ import annotations
 
+import numpy as np
+
 from autocomp.nki.errors import raise_error, warn
 from autocomp.nki.targets_info import tile_limits
-from autocomp.nki.trace import PSUM, SBUF, Trace
+from autocomp.nki.trace import HBM, PSUM, SBUF, Trace
 
 PSUM_BANK_BYTES = 2048
 PSUM_BYTES_PER_PARTITION = 8 * PSUM_BANK_BYTES
 
 
-def _live_ranges(trace: Trace) -> dict[tuple[int, int], list]:
-    """(tensor id, block) -> [first seq, last seq, bytes per partition, buffer]."""
+def _peaks(trace: Trace) -> tuple[int, int]:
+    """Peak SBUF and PSUM bytes per partition over program order. Runs once per trace of up to 10^5
+    instructions, so the per-tensor work is done on arrays: a tile is live from its first to its last access."""
     tensors = trace.tensors
-    on_chip = {tid: info for tid, info in tensors.items() if info.buffer in (SBUF, PSUM)}
-    # Block tensors: elements per block, so an access's offset names its block.
-    per_block = {tid: max(info.bytes_per_partition // max(info.itemsize, 1), 1)
-                 for tid, info in on_chip.items() if info.block_copies > 1}
-    first: dict = {}
-    last: dict = {}
-    for ins in trace.instructions:  # the common case, one range per tensor: a plain dict store per access
-        seq = ins.seq
-        for acc in ins.dst:
-            last[acc.tensor] = seq
-        for acc in ins.src:
-            last[acc.tensor] = seq
-    for ins in reversed(trace.instructions):
-        seq = ins.seq
-        for acc in ins.src:
-            first[acc.tensor] = seq
-        for acc in ins.dst:
-            first[acc.tensor] = seq
+    instructions = trace.instructions
+    # Every on-chip access as (tensor, seq), in program order.
+    tids = [a.tensor for ins in instructions for accs in (ins.dst, ins.src) for a in accs if a.buffer != HBM]
+    seqs = [ins.seq for ins in instructions for accs in (ins.dst, ins.src) for a in accs if a.buffer != HBM]
+    if not tids:
+        return 0, 0
+    tids_a = np.array(tids, dtype=np.int64)
+    seqs_a = np.array(seqs, dtype=np.int64)
+    order = np.argsort(tids_a, kind="stable")  # stable: each tensor's accesses stay in program order
+    tids_s, seqs_s = tids_a[order], seqs_a[order]
+    starts = np.flatnonzero(np.r_[True, tids_s[1:] != tids_s[:-1]])
+    ends = np.r_[starts[1:], len(tids_s)] - 1
+    ids, first, last = tids_s[starts].tolist(), seqs_s[starts], seqs_s[ends]
+    sizes = {SBUF: np.zeros(len(ids), dtype=np.int64), PSUM: np.zeros(len(ids), dtype=np.int64)}
+    blocked = []
+    for i, tid in enumerate(ids):
+        info = tensors.get(tid)
+        if info is None or info.buffer not in sizes:
+            continue
+        if info.block_copies > 1:
+            blocked.append(tid)
+        else:
+            sizes[info.buffer][i] = _footprint(info)
+    blocks = _block_ranges(trace, set(blocked)) if blocked else []
+    peaks = []
+    for buf in (SBUF, PSUM):
+        mine = [r for r in blocks if r[3] == buf]
+        b_first, b_last, b_size = (np.array([r[i] for r in mine], dtype=np.int64) for i in range(3))
+        peaks.append(_peak(np.r_[first, b_first], np.r_[last, b_last], np.r_[sizes[buf], b_size]))
+    return peaks[0], peaks[1]
+
+
+def _peak(first: np.ndarray, last: np.ndarray, sizes: np.ndarray) -> int:
+    """Most bytes live at once, for ranges live from ``first`` through ``last`` (inclusive). Frees take effect
+    after their instruction, so a range ending where another starts overlaps it."""
+    if not len(first):
+        return 0
+    delta = np.zeros(int(max(first.max(), last.max())) + 2, dtype=np.int64)
+    np.add.at(delta, first, sizes)
+    np.subtract.at(delta, last + 1, sizes)
+    return max(int(np.cumsum(delta).max()), 0)
+
+
+def _block_ranges(trace: Trace, blocked: set[int]) -> list:
+    """Block tensors (``(n, par_dim(128), F)``): each block is its own tile, live from its first to its last
+    access; an access's offset names its block. Returns [first seq, last seq, bytes, buffer] per block."""
+    tensors = trace.tensors
+    per_block = {tid: max(tensors[tid].bytes_per_partition // max(tensors[tid].itemsize, 1), 1) for tid in blocked}
     ranges: dict[tuple[int, int], list] = {}
-    if per_block:
-        for ins in trace.instructions:
-            seq = ins.seq
-            for accesses in (ins.dst, ins.src):
-                for acc in accesses:
-                    pb = per_block.get(acc.tensor)
-                    if pb is None:
-                        continue
-                    key = (acc.tensor, acc.offset // pb)
-                    r = ranges.get(key)
-                    if r is None:
-                        ranges[key] = [seq, seq, _footprint(on_chip[acc.tensor]), on_chip[acc.tensor].buffer]
-                    else:
-                        r[1] = seq
-    for tid, seq in first.items():
-        info = on_chip.get(tid)
-        if info is not None and tid not in per_block:
-            ranges[(tid, 0)] = [seq, last[tid], _footprint(info), info.buffer]
-    return ranges
+    for ins in trace.instructions:
+        seq = ins.seq
+        for accesses in (ins.dst, ins.src):
+            for acc in accesses:
+                pb = per_block.get(acc.tensor)
+                if pb is None:
+                    continue
+                key = (acc.tensor, acc.offset // pb)
+                r = ranges.get(key)
+                if r is None:
+                    info = tensors[acc.tensor]
+                    ranges[key] = [seq, seq, _footprint(info), info.buffer]
+                else:
+                    r[1] = seq
+    return list(ranges.values())
 
 
 def _footprint(info) -> int:
@@ -69,27 +98,10 @@ def _footprint(info) -> int:
     return size
 
 
-def _peak(ranges, buffer: str) -> int:
-    # Net change per seq: frees at a seq never raise the peak above what the same seq's allocations reach.
-    delta: dict[int, int] = {}
-    get = delta.get
-    for first, last, size, buf in ranges:
-        if buf == buffer:
-            delta[first] = get(first, 0) + size
-            delta[last + 1] = get(last + 1, 0) - size
-    live = peak = 0
-    for seq in sorted(delta):
-        live += delta[seq]
-        if live > peak:
-            peak = live
-    return peak
-
-
 def check_capacity(trace: Trace, strict: bool = False) -> None:
     """Record SBUF/PSUM peak use and spill bytes on the trace; warn (or raise, strict) when over."""
-    ranges = list(_live_ranges(trace).values())
     sbuf_cap = tile_limits(trace.target)["sbuf_fmax_bytes"]
-    sbuf_peak, psum_peak = _peak(ranges, SBUF), _peak(ranges, PSUM)
+    sbuf_peak, psum_peak = _peaks(trace)
     trace.sbuf_peak_bytes_per_partition = sbuf_peak
     trace.psum_peak_bytes_per_partition = psum_peak
     if sbuf_peak > sbuf_cap:

@@ -14,7 +14,7 @@ _SKIP_DIRS = (
 )
 
 
-def _is_internal(filename: str) -> bool:
+def is_internal(filename: str) -> bool:
     return filename.startswith(_SKIP_DIRS) or filename.startswith("<frozen")
 
 
@@ -23,24 +23,25 @@ def kernel_location() -> tuple[str, int] | None:
     frame = sys._getframe(1)
     while frame is not None:
         code = frame.f_code
-        if not _is_internal(code.co_filename):
+        if not is_internal(code.co_filename):
             return code.co_filename, frame.f_lineno
         frame = frame.f_back
     return None
 
 
-_internal_cache: dict[str, bool] = {}
+# file name -> whether it is the simulator's or numpy's (memoised: looked up once per instruction).
+internal_files: dict[str, bool] = {}
 
 
 def fast_kernel_line() -> tuple[str, int]:
     """Like kernel_location, memoising the internal/external decision per file (hot path)."""
     frame = sys._getframe(1)
-    cache = _internal_cache
+    cache = internal_files
     while frame is not None:
         fn = frame.f_code.co_filename
         internal = cache.get(fn)
         if internal is None:
-            internal = cache[fn] = _is_internal(fn)
+            internal = cache[fn] = is_internal(fn)
         if not internal:
             return fn, frame.f_lineno
         frame = frame.f_back

@@ -74,7 +74,8 @@ class Allocation:
         if geo is None:
             geo = _GEOMETRY[(shape, par_axis, buffer, id(dtype))] = _geometry(shape, par_axis, buffer, dtype)
         self.strides, self.numel_pp, partitions, blocks, bpp, self.dtname, _ = geo
-        self.id = tid = ctx.new_tensor_id()
+        self.id = tid = ctx.next_tensor_id
+        ctx.next_tensor_id = tid + 1
         self.name = name
         self.buffer = buffer
         self.shape = shape

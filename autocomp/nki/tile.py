@@ -174,9 +174,14 @@ class Tile:
 
     # Indexing ----------------------------------------------------------
     def __getitem__(self, key) -> Tile:
-        self.alloc.producer = None
+        a = self.alloc
+        a.producer = None
         if self.spec is None and self.arrays is None:
-            return index_allocation(self.alloc, key)
+            if key.__class__ is tuple:
+                tile = _plain_slices(a, key)
+                if tile is not None:
+                    return tile
+            return index_allocation(a, key)
         if self.arrays is not None:
             if key is Ellipsis or key == slice(None) or (isinstance(key, tuple) and all(
                     k is Ellipsis or k == slice(None) for k in key)):
@@ -258,6 +263,49 @@ def _check_bound(alloc: Allocation, dim: int, lo: int, hi: int) -> None:
                     f"{alloc.name} {list(alloc.shape)}; clamp the tile with a mask or a smaller slice")
 
 
+def _plain_slices(alloc: Allocation, key: tuple) -> Tile | None:
+    """``t[a:b, c:d]``: one in-bounds unit-step slice per dimension, the index of nearly every load and store.
+    None for anything else, which takes the general path (and its error messages)."""
+    shape = alloc.shape
+    if len(key) != len(shape):
+        return None
+    if len(key) == 2:  # unrolled for the 2-D case
+        k0, k1 = key
+        if k0.__class__ is not slice or k1.__class__ is not slice or k0.step is not None or k1.step is not None:
+            return None
+        s0, e0, s1, e1 = k0.start, k0.stop, k1.start, k1.stop
+        if s0 is None:
+            s0 = 0
+        if s1 is None:
+            s1 = 0
+        if e0 is None:
+            e0 = shape[0]
+        if e1 is None:
+            e1 = shape[1]
+        if (s0.__class__ is not int or e0.__class__ is not int or s1.__class__ is not int or e1.__class__ is not int
+                or not 0 <= s0 <= e0 <= shape[0] or not 0 <= s1 <= e1 <= shape[1]):
+            return None
+        return Tile(alloc, ((s0, 1, e0 - s0), (s1, 1, e1 - s1)), shape=(e0 - s0, e1 - s1))
+    spec, counts = [], []
+    for k, n in zip(key, shape):
+        if k.__class__ is not slice or k.step is not None:
+            return None
+        start, stop = k.start, k.stop
+        if start is None:
+            start = 0
+        elif start.__class__ is not int:
+            return None
+        if stop is None:
+            stop = n
+        elif stop.__class__ is not int:
+            return None
+        if not 0 <= start <= stop <= n:
+            return None
+        spec.append((start, 1, stop - start))
+        counts.append(stop - start)
+    return Tile(alloc, tuple(spec), shape=tuple(counts))
+
+
 def _basic_spec(alloc: Allocation, key: tuple) -> list:
     """Normalize ints / slices / Ellipsis into per-dim int | (start, step, count)."""
     shape = alloc.shape
@@ -265,7 +313,7 @@ def _basic_spec(alloc: Allocation, key: tuple) -> list:
         full = _FULL_SPECS.get(shape)
         if full is None:
             full = _FULL_SPECS[shape] = tuple((0, 1, n) for n in shape)
-        return list(full)
+        return full
     nd = len(shape)
     for pos, k in enumerate(key):
         if k is Ellipsis:
@@ -593,7 +641,7 @@ def _describe_basic(tile: Tile) -> Access:
     geometry is cached by (shape, partition axis, index)."""
     a = tile.alloc
     spec = tile.spec
-    key = (a.shape, a.par_axis, None if spec is None else tuple(spec))
+    key = (a.shape, a.par_axis, spec if spec is None or spec.__class__ is tuple else tuple(spec))
     geo = _BASIC_CACHE.get(key)
     if geo is None:
         geo = _BASIC_CACHE[key] = _basic_geometry(a.shape, a.strides, a.par_axis, spec)

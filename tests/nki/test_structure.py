@@ -61,9 +61,14 @@ def use_after_loop(a):
 def test_peak_counts_a_tile_freed_and_one_allocated_at_the_same_instruction_once():
     from autocomp.nki.capacity import _peak
 
-    # [first seq, last seq, bytes, buffer]: live until 2, then from 3; and one whose last use is the other's first.
-    assert _peak([[0, 2, 100, "sbuf"], [3, 5, 100, "sbuf"]], "sbuf") == 100
-    assert _peak([[0, 3, 100, "sbuf"], [3, 5, 100, "sbuf"], [1, 9, 7, "psum"]], "sbuf") == 200
+    def peak(*ranges):  # (first seq, last seq, bytes) per tile
+        first, last, size = (np.array([r[i] for r in ranges], dtype=np.int64) for i in range(3))
+        return _peak(first, last, size)
+
+    # Live until 2, then from 3; and one whose last use is the other's first.
+    assert peak((0, 2, 100), (3, 5, 100)) == 100
+    assert peak((0, 3, 100), (3, 5, 100), (1, 9, 7)) == 207
+    assert peak() == 0
 
 
 def test_tile_used_after_its_loop_is_out_of_scope():

@@ -175,9 +175,15 @@ def device_print(prefix: str, x, **kwargs) -> None:
 
 def load(src: Tile, *, mask=None, dtype=None, **kwargs) -> Tile:
     """HBM -> a new SBUF tile. Index ``src`` with an SBUF tile for an indirect (gather) load."""
-    mask = check_mask(mask)
+    if mask is None and src.__class__ is Tile:
+        dst = _data.load_whole(src, dtype, "nl.load")
+        if dst is not None:
+            return dst
+    if mask is not None:
+        mask = check_mask(mask)
     _operand(src, "nl.load", "src")
-    if src.buffer != HBM:
+    alloc = src.alloc
+    if alloc.buffer != HBM:
         raise_error("err_unsupported_memory",
                     f"nl.load reads HBM, but the source is in {src.buffer.upper()}; use nl.copy for on-chip tiles")
     shape = src.shape if len(src.shape) >= 2 else (1,) + tuple(src.shape) if src.shape else (1, 1)
@@ -185,7 +191,7 @@ def load(src: Tile, *, mask=None, dtype=None, **kwargs) -> Tile:
         raise_error("err_num_partition_exceed_arch_limit",
                     f"nl.load of a {list(src.shape)} region gives {shape[0]} partitions, over the limit of 128; "
                     "load in tiles of at most 128 rows")
-    dst = _new_tile(shape, dtype or src.dtype, SBUF)
+    dst = _new_tile(shape, dtype or alloc.dtype, SBUF)
     _data.dma_copy(dst, src, "nl.load", mask=mask)
     return dst
 

@@ -18,7 +18,7 @@ from autocomp.nki.errors import raise_error
 from autocomp.nki.ops import data as data_ops
 from autocomp.nki.ops.common import new_tile
 from autocomp.nki.runtime import current
-from autocomp.nki.source import _is_internal
+from autocomp.nki.source import is_internal
 from autocomp.nki.tile import Allocation, Tile
 from autocomp.nki.trace import DVE, HBM, PE, PSUM, SBUF
 
@@ -97,10 +97,10 @@ def _resolve_buffer(buffer):
 def _in_kernel_body() -> bool:
     """True when the NKI call comes straight from the top-level kernel function, not a helper it calls."""
     frame = sys._getframe(1)
-    while frame is not None and _is_internal(frame.f_code.co_filename):
+    while frame is not None and is_internal(frame.f_code.co_filename):
         frame = frame.f_back
     caller = frame.f_back if frame is not None else None
-    return caller is not None and caller.f_code.co_name == "run_kernel" and _is_internal(caller.f_code.co_filename)
+    return caller is not None and caller.f_code.co_name == "run_kernel" and is_internal(caller.f_code.co_filename)
 
 
 def allocate(shape, dtype, buffer=None, name: str = "", fill="sentinel") -> Tile:
@@ -197,7 +197,7 @@ def _same_region(a: Tile, b: Tile) -> bool:
     if a.arrays is not None or b.arrays is not None:
         return (a.arrays is not None and b.arrays is not None and len(a.arrays) == len(b.arrays)
                 and all(x is y for x, y in zip(a.arrays, b.arrays)))
-    return (a.spec or None) == (b.spec or None) or (a.is_full and b.is_full)
+    return tuple(a.spec or ()) == tuple(b.spec or ()) or (a.is_full and b.is_full)
 
 
 def _can_retarget(ins, src: Allocation, dst: Tile) -> bool:

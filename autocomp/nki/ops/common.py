@@ -7,14 +7,18 @@ passes it in; the current frontend passes the user's ``dst``.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from autocomp.nki import dtypes as dt
 from autocomp.nki.errors import raise_error
 from autocomp.nki.indexing import Mask
 from autocomp.nki.runtime import current
+from autocomp.nki.source import internal_files as _internal_file
+from autocomp.nki.source import is_internal
 from autocomp.nki.tile import Allocation, Tile
-from autocomp.nki.trace import ACT, DVE, HBM, PE, POOL, PSUM, SBUF, SP
+from autocomp.nki.trace import ACT, DVE, HBM, PE, POOL, PSUM, SBUF, SP, Instruction
 
 PMAX = 128
 
@@ -39,16 +43,19 @@ def engine_of(value, default: str | None) -> str | None:
 def new_tile(shape, dtype, buffer: str = SBUF, name: str | None = None, fill="sentinel", kind: str = "internal",
              par_axis: int | None = None, address=None) -> Tile:
     ctx = current()
-    shape = tuple(shape)
+    if shape.__class__ is not tuple:
+        shape = tuple(shape)
     for s in shape:
         if s.__class__ is not int:
             shape = tuple(int(s) for s in shape)
             break
     if par_axis is None:
-        par_axis = 0 if buffer in (SBUF, PSUM) else -1
-    alloc = Allocation(ctx, name or f"t{ctx.next_tensor_id}", buffer, shape, dt.as_dtype(dtype), par_axis,
+        par_axis = 0 if buffer == SBUF or buffer == PSUM else -1
+    if not isinstance(dtype, np.dtype):
+        dtype = dt.as_dtype(dtype)
+    alloc = Allocation(ctx, name or f"t{ctx.next_tensor_id}", buffer, shape, dtype, par_axis,
                        kind=kind, fill=fill, address=address)
-    return Tile(alloc, None)
+    return Tile(alloc, None, shape=shape)
 
 
 def operand(x, api: str, arg: str) -> Tile:
@@ -149,11 +156,35 @@ def numerics() -> bool:
 
 def record(opcode: str, engine: str, api: str, dst: tuple, src: tuple, partitions: int, elems: int,
            attrs: dict | None = None, producer_of: Tile | None = None, mask: Mask | None = None):
+    """Append one instruction to the trace (this runs once per instruction: the body is inlined)."""
     ctx = current()
-    ins = ctx.record(opcode, engine, api, dst, src, partitions, elems, attrs)
-    if producer_of is not None and producer_of.alloc.kind == "internal":
-        producer_of.alloc.producer = ins
-        producer_of.alloc.pending_mask = mask
+    # The kernel line that issued it: the innermost frame outside the simulator.
+    frame = sys._getframe(1)
+    internal = _internal_file
+    while frame is not None:
+        fn = frame.f_code.co_filename
+        inside = internal.get(fn)
+        if inside is None:
+            inside = internal[fn] = is_internal(fn)
+        if not inside:
+            line = frame.f_lineno
+            break
+        frame = frame.f_back
+    else:
+        fn, line = "<unknown>", 0
+    trace = ctx.trace
+    instructions = trace.instructions
+    loc = trace._file_index.get(fn)
+    if loc is None:
+        loc = trace.file_id(fn)
+    ins = Instruction(len(instructions), opcode, engine, api, dst, src, partitions, elems, attrs, loc, line, ctx.loop,
+                      ctx.instance)
+    instructions.append(ins)
+    if producer_of is not None:
+        alloc = producer_of.alloc
+        if alloc.kind == "internal":
+            alloc.producer = ins
+            alloc.pending_mask = mask
     return ins
 
 

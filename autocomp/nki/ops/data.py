@@ -10,6 +10,7 @@ from autocomp.nki.indexing import Mask
 from autocomp.nki.ops.common import (
     ACT,
     DVE,
+    PMAX,
     POOL,
     PSUM,
     SBUF,
@@ -18,11 +19,12 @@ from autocomp.nki.ops.common import (
     compute_values,
     free_size,
     numerics,
+    operand,
     record,
     tile_checks,
 )
 from autocomp.nki.runtime import current
-from autocomp.nki.tile import Tile
+from autocomp.nki.tile import Allocation, Tile
 from autocomp.nki.trace import HBM
 
 
@@ -33,16 +35,41 @@ def _element_count(t: Tile) -> int:
     return n
 
 
+def load_whole(src: Tile, dtype, api: str) -> Tile | None:
+    """HBM -> a fresh SBUF tile for the plain case of nearly every load: a basic 2-D region of at most 128 rows,
+    no mask, no cast. The same checks, values and trace as a new tile + ``dma_copy``, in one call because
+    kernels issue it 10^4-10^5 times. None when the case does not apply (the caller takes the general path)."""
+    a = src.alloc
+    shape = src.shape
+    if (a.buffer != HBM or src.arrays is not None or src.perm is not None or src.oob or src.indirect is not None
+            or len(shape) != 2 or shape[0] > PMAX or (dtype is not None and dtype is not a.dtype)):
+        return None
+    operand(src, api, "src")
+    ctx = current()
+    alloc = Allocation(ctx, f"t{ctx.next_tensor_id}", SBUF, shape, a.dtype, 0)
+    dst = Tile(alloc, None, shape=shape)
+    if ctx.numerics:
+        view, owner = src.owner_view()  # share the source's memory until either side is written
+        alloc.set_lazy(view if view.shape == shape else view.reshape(shape), owner)
+    alloc.written = alloc.dirty = True
+    s_acc = src.access()
+    d_acc = dst.access()
+    record("DMA", "dma", api, (d_acc,), (s_acc,), d_acc.partitions, d_acc.free_elems,
+           {"queue": SP, "dge": "none", "transpose": False, "cast": False}, producer_of=dst)
+    return dst
+
+
 def dma_copy(dst: Tile, src: Tile, api: str, mask: Mask | None = None, queue: str = SP, dge: str = "none",
              transpose: bool = False, src_values: np.ndarray | None = None, indirect: bool = False,
              cast_via_fp32: bool = True):
     """Copy ``src`` to ``dst`` through the DMA queues (with a dtype cast through fp32)."""
-    d_buf, s_buf = dst.alloc.buffer, src.alloc.buffer
-    if PSUM in (d_buf, s_buf):
+    d_alloc, s_alloc = dst.alloc, src.alloc
+    d_buf, s_buf = d_alloc.buffer, s_alloc.buffer
+    if d_buf == PSUM or s_buf == PSUM:
         raise_error("err_unsupported_memory",
                     f"{api}: DMA cannot read or write PSUM ({s_buf.upper()} -> {d_buf.upper()}); copy "
                     "PSUM to SBUF with nl.copy / nisa.tensor_copy first")
-    if d_buf == HBM and dst.alloc.kind == "input" and not dst.alloc.mutable:
+    if d_buf == HBM and d_alloc.kind == "input" and not d_alloc.mutable:
         raise_error("err_cannot_update_immutable_parameter",
                     f"{api}: kernel parameter {dst.alloc.name} is immutable; annotate it as nt.mutable_tensor and "
                     "return it, or write the result to a new nl.shared_hbm tensor that the kernel returns")
@@ -50,7 +77,7 @@ def dma_copy(dst: Tile, src: Tile, api: str, mask: Mask | None = None, queue: st
         tile_checks(dst, api, "SBUF tile")
     elif s_buf == SBUF:
         tile_checks(src, api, "SBUF tile")
-    if not transpose and mask is None:
+    if not transpose and mask is None and dst.shape != src.shape:
         n_dst, n_src = _element_count(dst), _element_count(src)
         if n_dst != n_src:
             try:
@@ -62,7 +89,7 @@ def dma_copy(dst: Tile, src: Tile, api: str, mask: Mask | None = None, queue: st
             if n_dst < n_src:
                 raise_error("err_store_dst_shape_smaller_than_other_shape",
                             f"{api}: destination {list(dst.shape)} is smaller than source {list(src.shape)}")
-    cast = src.alloc.dtype != dst.alloc.dtype
+    cast = s_alloc.dtype is not d_alloc.dtype and s_alloc.dtype != d_alloc.dtype
     with_values = current().numerics
     if (with_values and src_values is None and mask is None and not cast and not transpose and dst.is_full
             and src.arrays is None and not src.oob):
@@ -82,14 +109,15 @@ def dma_copy(dst: Tile, src: Tile, api: str, mask: Mask | None = None, queue: st
             vals = vals.reshape(dst.shape) if vals.size == _element_count(dst) else np.broadcast_to(vals, dst.shape)
         dst.write(vals, mask)
     else:
-        dst.alloc.mark_written()
+        d_alloc.mark_written()
     s_acc = src.access(mask)
     d_acc = dst.access(mask)
     extra = ()
-    for t, acc in ((src, s_acc), (dst, d_acc)):
-        if t.indirect is not None:
-            acc.indirect = True
-            extra += (t.indirect,)  # the DMA waits for the index tile
+    if src.indirect is not None or dst.indirect is not None:
+        for t, acc in ((src, s_acc), (dst, d_acc)):
+            if t.indirect is not None:
+                acc.indirect = True
+                extra += (t.indirect,)  # the DMA waits for the index tile
     if indirect:
         s_acc.indirect = True
     side = d_acc if d_buf == SBUF else s_acc

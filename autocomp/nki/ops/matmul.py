@@ -61,11 +61,14 @@ def nc_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: b
               perf_mode: str | None = None):
     """``dst[M, N] (+)= stationary[K, M].T @ moving[K, N]``, accumulating in fp32 in PSUM."""
     ctx = current()
-    for t, arg in ((stationary, "stationary"), (moving, "moving")):
-        if t.alloc.buffer != SBUF:
-            on_chip(t, api, arg, allowed=(SBUF,))
-        tile_checks(t, api, arg)
-    if dst.alloc.buffer != PSUM:
+    s_alloc, m_alloc, d_alloc = stationary.alloc, moving.alloc, dst.alloc
+    if s_alloc.buffer != SBUF:
+        on_chip(stationary, api, "stationary", allowed=(SBUF,))
+    tile_checks(stationary, api, "stationary")
+    if m_alloc.buffer != SBUF:
+        on_chip(moving, api, "moving", allowed=(SBUF,))
+    tile_checks(moving, api, "moving")
+    if d_alloc.buffer != PSUM:
         on_chip(dst, api, "dst", allowed=(PSUM,))
     k = stationary.shape[0]
     if moving.shape[0] != k:
@@ -77,13 +80,16 @@ def nc_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: b
         raise_error("err_size_of_dimension_exceed_arch_limit",
                     f"{api}: stationary free size {m} exceeds the limit of 128 (nl.tile_size.gemm_stationary_fmax); "
                     "tile M in chunks of 128")
-    fmax = moving_fmax(ctx.target, dst.dtype)
-    if n > fmax:
-        raise_error("err_size_of_dimension_exceed_arch_limit",
-                    f"{api}: moving free size {n} exceeds the limit of {fmax} (nl.tile_size.gemm_moving_fmax); tile N")
-    if dst.dtype != dt.float32 and not (ctx.target == "trn3" and dst.dtype == dt.bfloat16):
+    target = ctx.target
+    if n > 512:
+        fmax = moving_fmax(target, dst.dtype)
+        if n > fmax:
+            raise_error("err_size_of_dimension_exceed_arch_limit",
+                        f"{api}: moving free size {n} exceeds the limit of {fmax} (nl.tile_size.gemm_moving_fmax); "
+                        "tile N")
+    if d_alloc.dtname not in _FP32 and not (target == "trn3" and d_alloc.dtname == "bfloat16"):
         raise_error("err_unsupported_dtype",
-                    f"{api}: the matmul result in PSUM must be float32 on {ctx.target}, got {dt.dtype_name(dst.dtype)}")
+                    f"{api}: the matmul result in PSUM must be float32 on {target}, got {d_alloc.dtname}")
     if dst.shape[0] != m or free_size(dst) != n:
         raise_error("err_invalid_argument",
                     f"{api}: result tile {list(dst.shape)} does not match [M={m}, N={n}] of stationary "
@@ -96,7 +102,7 @@ def nc_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: b
                  "overwriting matmul or nl.zeros(..., buffer=nl.psum)", "warn_uninitialized_accumulate")
         dst.alloc.defer_matmul(stationary.owner_view(), moving.owner_view(), accumulate)
         dst.alloc.mark_written()
-    elif numerics():
+    elif ctx.numerics:
         a = compute_values(stationary).reshape(k, m)
         b = compute_values(moving).reshape(k, n)
         r = a.T @ b
@@ -108,13 +114,13 @@ def nc_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: b
             r = prev + r
         dst.write(r.reshape(dst.shape))
     else:
-        dst.alloc.mark_written()
+        d_alloc.mark_written()
     s_acc = stationary.access()
     attrs = {"stationary_elems": m, "moving_elems": n, "contract": k, "fp32": fp32, "accumulate": bool(accumulate),
              "stationary_key": (s_acc.tensor, s_acc.offset, s_acc.partition_start, s_acc.pattern),
              "perf_mode": perf_mode, "onezero": bool(is_stationary_onezero or is_moving_onezero),
-             "transpose": bool(is_transpose), "dtype": moving.alloc.dtname}
-    return record("MATMUL", PE, api, accesses(dst), (s_acc, moving.access()), m, n, attrs, producer_of=dst)
+             "transpose": bool(is_transpose), "dtype": m_alloc.dtname}
+    return record("MATMUL", PE, api, (dst.access(),), (s_acc, moving.access()), m, n, attrs, producer_of=dst)
 
 
 def nc_transpose(dst: Tile, data: Tile, api: str, engine: str | None = None):
