@@ -258,19 +258,16 @@ class Allocation:
 
     def _flush_pending(self) -> None:
         pending, self._pending = self._pending, None
-        # BLAS runs a narrow strided stationary operand much faster once it is contiguous.
-        a = np.ascontiguousarray(_stack_operands([p[0] for p in pending]))
-        b = _stack_operands([p[1] for p in pending])
-        product = a.T @ b
+        # Strided operand views go to BLAS as they are: its packing reads them faster than a copy would.
+        product = _stack_operands([p[0] for p in pending]).T @ _stack_operands([p[1] for p in pending])
         base = self._data
         if isinstance(base, str):
-            if base == _UNFILLED:
-                base = sentinel_fill(self.shape, self.dtype)
-            else:
+            if base == _ZEROS:
                 self._data = product.reshape(self.shape).astype(self.dtype, copy=False)
                 return
-        out = base.astype(np.float32, copy=False).reshape(product.shape) + product
-        self._data = out.reshape(self.shape).astype(self.dtype, copy=False)
+            base = sentinel_fill(self.shape, self.dtype)
+        product += base.astype(np.float32, copy=False).reshape(product.shape)
+        self._data = product.reshape(self.shape).astype(self.dtype, copy=False)
 
     # ------------------------------------------------------------------ bookkeeping
     def mark_written(self) -> None:
@@ -292,32 +289,32 @@ def _f32_view(arr: np.ndarray, owner: Allocation) -> np.ndarray:
     if arr.dtype == np.float32:
         return arr
     base = owner._lazy if owner._lazy is not None else owner._data
-    if isinstance(base, np.ndarray) and base.size >= 4 * arr.size and base.flags.c_contiguous:
+    if isinstance(base, np.ndarray) and base.dtype == arr.dtype and base.size >= 4 * arr.size \
+            and base.flags.c_contiguous:
         item = arr.dtype.itemsize
-        off = arr.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+        off = arr.ctypes.data - base.ctypes.data
         if 0 <= off < base.nbytes and off % item == 0 and 4 % item == 0 and all(s % item == 0 for s in arr.strides):
-            f32 = owner.f32_values()
-            # Start the view at the same element of the fp32 copy (indexing keeps BLAS-friendly strides).
-            start = np.unravel_index(off // item, base.shape)
-            origin = f32[tuple(slice(i, None) for i in start)]
+            # The same elements of the fp32 copy, which has the same C layout scaled to 4-byte items.
             scale = 4 // item
-            return np.lib.stride_tricks.as_strided(origin, arr.shape, tuple(s * scale for s in arr.strides),
-                                                   writeable=False)
+            view = np.ndarray(arr.shape, np.float32, owner.f32_values(), off * scale,
+                              tuple(s * scale for s in arr.strides))
+            view.flags.writeable = False
+            return view
     return arr.astype(np.float32)
 
 
 def _merge_adjacent(arrays: list[np.ndarray]) -> np.ndarray | None:
     """One strided view covering operands that sit back to back along rows of the same memory."""
     first = arrays[0]
-    if first.ndim != 2 or any(a.shape != first.shape or a.strides != first.strides for a in arrays):
+    shape, strides = first.shape, first.strides
+    if len(shape) != 2:
         return None
-    start = first.__array_interface__["data"][0]
-    step = first.shape[0] * first.strides[0]
-    for i, a in enumerate(arrays):
-        if a.__array_interface__["data"][0] != start + i * step:
+    address, step = first.ctypes.data, shape[0] * strides[0]
+    for a in arrays:
+        if a.shape != shape or a.strides != strides or a.ctypes.data != address:
             return None
-    return np.lib.stride_tricks.as_strided(first, (first.shape[0] * len(arrays), first.shape[1]), first.strides,
-                                           writeable=False)
+        address += step
+    return np.lib.stride_tricks.as_strided(first, (shape[0] * len(arrays), shape[1]), strides, writeable=False)
 
 
 def _stack_operands(items: list[tuple[np.ndarray, Allocation]]) -> np.ndarray:
