@@ -11,6 +11,7 @@ block, per 128 rows) so a lookup only touches records that can overlap.
 from __future__ import annotations
 
 from functools import lru_cache
+from types import MappingProxyType
 
 from autocomp.nki.trace import HBM, Access, TensorInfo
 
@@ -19,6 +20,8 @@ _MAX_SPAN = 4  # accesses spanning more buckets go to the tensor's "wide" record
 _MAX_RECORDS = 96  # records per bucket before they collapse into one bounding record
 _WIDE = -1
 _BIG_TILE = 8192  # on-chip tensors with more elements per partition are bucketed by element range
+# The reads of a small tensor until its first read record: most tiles never get one (see record).
+_NO_READS = MappingProxyType({})
 
 # A box is (system, r0, r1, c0, c1). system -1: on-chip (partitions x elements per partition);
 # s > 0: HBM viewed as rows of s elements; 0: HBM as a flat element range (r0=0, r1=1).
@@ -69,9 +72,12 @@ def overlaps(a, b) -> bool:
     return a0 < b1 and b0 < a1
 
 
-def _covers(outer, inner) -> bool:
-    return (outer[0] == inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2]
-            and outer[3] <= inner[3] and inner[4] <= outer[4])
+def _drop_covered(records: dict, box) -> None:
+    """Forget the records of regions inside ``box``: a write there hides them."""
+    s, r0, r1, c0, c1 = box
+    for b in list(records):
+        if b[0] == s and r0 <= b[1] and b[2] <= r1 and c0 <= b[3] and b[4] <= c1:
+            del records[b]
 
 
 def _collapse(d: dict, write: bool) -> None:
@@ -140,90 +146,81 @@ class DependencyTracker:
     a read record is (end, engine, pos).
     """
 
-    def __init__(self, tensors: dict[int, TensorInfo], semaphore_ns: float, written: set[int]):
+    def __init__(self, tensors: dict[int, TensorInfo], semaphore_ns: float, last_write: dict[int, int]):
         self._sem = semaphore_ns
-        self._written = written
-        self._small: dict[int, tuple[dict, dict]] = {}
+        self._last_write = last_write  # tracked tensor -> position of its last writer
         self._big: dict[int, _Bucketed] = {}
-        for tid in written:
+        small = []
+        for tid in last_write:
             info = tensors.get(tid)
             if info is None:
-                continue
-            if info.buffer == HBM:
+                small.append(tid)
+            elif info.buffer == HBM:
                 self._big[tid] = _Bucketed(1)
             elif info.block_copies > 1 and info.itemsize:
                 self._big[tid] = _Bucketed(max(info.bytes_per_partition // info.itemsize, 1))
             elif info.itemsize and info.bytes_per_partition // info.itemsize > _BIG_TILE:
                 self._big[tid] = _Bucketed(_BIG_TILE // 4)
+            else:
+                small.append(tid)
+        # A small tensor has one [writes, reads] pair, in a list like the pairs of a bucketed one.
+        self._small: dict[int, list[list]] = {tid: [[{}, _NO_READS]] for tid in small}
 
-    def _pairs(self, tid: int, box, insert: bool) -> list:
-        big = self._big.get(tid)
-        if big is not None:
-            return big.insert(box) if insert else big.lookup(box)
-        pair = self._small.get(tid)
-        if pair is None:
-            if not insert:
-                return ()
-            pair = self._small[tid] = ({}, {})
-        return (pair,)
-
-    def ready(self, engine: str, src_regions: list, dst_regions: list, chain: bool) -> tuple[float, int]:
+    def ready(self, engine: str, regions: list, chain: bool) -> tuple[float, int]:
         """Earliest start allowed by data dependencies and the position that imposes it.
 
-        Regions are (tensor, box) pairs of tracked tensors. ``chain``: a PSUM-accumulating
-        matmul, which follows earlier matmuls into the same region in order on the Tensor
-        engine without a semaphore round trip.
+        Regions are (tensor, box, written) of tracked tensors, the ones read first. ``chain``: a
+        PSUM-accumulating matmul, which follows earlier matmuls into the same region in order on
+        the Tensor engine without a semaphore round trip.
         """
         best, pred = 0.0, -1
         sem, small, big = self._sem, self._small, self._big
-        for regions, writer in ((src_regions, False), (dst_regions, True)):
-            for tid, box in regions:
-                pair = small.get(tid)
-                if pair is not None:
-                    found = (pair,)
-                else:
-                    bucketed = big.get(tid)
-                    if bucketed is None:
-                        continue
-                    found = bucketed.lookup(box)
-                for writes, reads in found:
-                    for b, w in writes.items():  # RAW, and WAW for a writer
-                        if (box[1] < b[2] and b[1] < box[2] and box[3] < b[4] and b[3] < box[4]
-                                if box[0] == b[0] else overlaps(box, b)):
-                            t = w[0] if chain and w[5] else (w[1] if w[3] == engine else w[2])
-                            if t > best:
-                                best, pred = t, w[4]
-                    if writer:
-                        for b, r in reads.items():  # WAR
-                            if (box[1] < b[2] and b[1] < box[2] and box[3] < b[4] and b[3] < box[4]
+        for tid, box, written in regions:
+            for writes, reads in small.get(tid) or big[tid].lookup(box):
+                for b, w in writes.items():  # RAW, and WAW for a writer
+                    if b is box or (box[1] < b[2] and b[1] < box[2] and box[3] < b[4] and b[3] < box[4]
                                     if box[0] == b[0] else overlaps(box, b)):
-                                t = r[0] if r[1] == engine else r[0] + sem
-                                if t > best:
-                                    best, pred = t, r[2]
+                        t = w[0] if chain and w[5] else (w[1] if w[3] == engine else w[2])
+                        if t > best:
+                            best, pred = t, w[4]
+                if written:
+                    for b, r in reads.items():  # WAR
+                        if b is box or (box[1] < b[2] and b[1] < box[2] and box[3] < b[4] and b[3] < box[4]
+                                        if box[0] == b[0] else overlaps(box, b)):
+                            t = r[0] if r[1] == engine else r[0] + sem
+                            if t > best:
+                                best, pred = t, r[2]
         return best, pred
 
-    def record(self, pos: int, engine: str, src_regions: list, dst_regions: list, end: float,
-               visible_same: float, visible_other: float, is_matmul: bool) -> None:
+    def record(self, pos: int, engine: str, regions: list, end: float, visible_same: float, visible_other: float,
+               is_matmul: bool) -> None:
         """Note that instruction ``pos`` read and wrote these regions, finishing at ``end``."""
-        pairs, small = self._pairs, self._small
-        for tid, box in src_regions:
-            pair = small.get(tid)
-            for _, reads in (pair,) if pair is not None else pairs(tid, box, True):
+        small, big, last_write = self._small, self._big, self._last_write
+        rec = (end, visible_same, visible_other, engine, pos, is_matmul)
+        for tid, box, written in regions:
+            if written:
+                for writes, reads in small.get(tid) or big[tid].insert(box):
+                    if len(writes) == 1 and box in writes:  # rewriting the same region: the usual case
+                        writes.clear()
+                    elif writes:
+                        _drop_covered(writes, box)
+                    if reads:
+                        _drop_covered(reads, box)
+                    writes[box] = rec
+                    if len(writes) > _MAX_RECORDS:
+                        _collapse(writes, True)
+                continue
+            found = small.get(tid)
+            if found is None:
+                found = big[tid].insert(box)
+            elif last_write[tid] <= pos:
+                continue  # only a later writer would look at this read (WAR)
+            for pair in found:
+                reads = pair[1]
+                if reads is _NO_READS:  # a small tensor's first read record
+                    reads = pair[1] = {}
                 old = reads.get(box)
                 if old is None or old[0] < end:
                     reads[box] = (end, engine, pos)
                     if len(reads) > _MAX_RECORDS:
                         _collapse(reads, False)
-        rec = (end, visible_same, visible_other, engine, pos, is_matmul)
-        for tid, box in dst_regions:
-            pair = small.get(tid)
-            for writes, reads in (pair,) if pair is not None else pairs(tid, box, True):
-                if writes:
-                    for b in [b for b in writes if _covers(box, b)]:
-                        del writes[b]
-                if reads:
-                    for b in [b for b in reads if _covers(box, b)]:
-                        del reads[b]
-                writes[box] = rec
-                if len(writes) > _MAX_RECORDS:
-                    _collapse(writes, True)

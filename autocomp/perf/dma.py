@@ -106,18 +106,13 @@ def dma_cost(ins: Instruction, target: Target) -> DmaCost:
     return DmaCost(engines, engine_ns, descriptors, nbytes, hbm_read, hbm_write, trig_engine, trig_ns)
 
 
-def cached_dma_cost(ins: Instruction, target: Target, cache: dict) -> DmaCost:
-    """``dma_cost`` memoised in ``cache`` (one per target) on everything it reads: loop
-    iterations repeat the same shapes."""
+def dma_cost_key(ins: Instruction) -> tuple:
+    """Everything ``dma_cost`` reads of ``ins``: DMAs with equal keys cost the same on a target."""
     s, d = ins.src[0], ins.dst[0]
     attrs = ins.attrs or {}
-    key = (s.buffer, d.buffer, s.dtype, d.dtype, s.itemsize, d.itemsize, s.partitions, d.partitions,
-           s.partition_stride, d.partition_stride, s.pattern, d.pattern, s.indirect, d.indirect,
-           attrs.get("transpose"), attrs.get("queue"), attrs.get("dge"))
-    cost = cache.get(key)
-    if cost is None:
-        cost = cache[key] = dma_cost(ins, target)
-    return cost
+    return (s.buffer, d.buffer, s.itemsize, d.itemsize, s.partitions, d.partitions, s.partition_stride,
+            d.partition_stride, s.pattern, d.pattern, s.indirect, d.indirect, attrs.get("transpose"),
+            attrs.get("queue"), attrs.get("dge"))
 
 
 def bulk_transfer_ns(nbytes: int, target: Target) -> float:

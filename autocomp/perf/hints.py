@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from autocomp.nki.trace import Trace
 from autocomp.perf.targets import Target
+from autocomp.perf.workload import Workload
 
 if TYPE_CHECKING:
     from autocomp.perf.profile import Hint, Profile
@@ -18,7 +18,7 @@ def _kib(n: float) -> str:
     return f"{n / 1024:.1f} KiB"
 
 
-def bottleneck_hints(p: Profile, trace: Trace, target: Target) -> list[Hint]:
+def bottleneck_hints(p: Profile, target: Target, work: Workload) -> list[Hint]:
     from autocomp.perf.profile import Hint
 
     hints: list[Hint] = []
@@ -41,21 +41,17 @@ def bottleneck_hints(p: Profile, trace: Trace, target: Target) -> list[Hint]:
     if p.hardware_flops and p.transpose_flops > 0.1 * p.hardware_flops:
         add("transpose-flops", f"transposes are {100 * p.transpose_flops / p.hardware_flops:.0f}% of Tensor-engine "
             "FLOPs (>10%); choose layouts that avoid them or transpose once and reuse")
-    pe_transposes_on_path = sum(1 for pos in p.critical_path if trace.instructions[pos].opcode == "TRANSPOSE"
-                                or (trace.instructions[pos].attrs or {}).get("transpose") is True
-                                and trace.instructions[pos].engine == "pe")
+    pe_transposes_on_path = len(work.transposes.intersection(p.critical_path)) if work.transposes else 0
     if pe_transposes_on_path and pe_transposes_on_path > 0.1 * max(len(p.critical_path), 1):
         add("transpose-critical", f"{pe_transposes_on_path} transposes lie on the critical path")
-    dma_transposes = [ins for ins in trace.instructions
-                      if ins.opcode == "DMA" and (ins.attrs or {}).get("transpose")]
-    if dma_transposes:
+    if work.dma_transposes:
         slow = " (one descriptor per element on trn1)" if target.dma_transpose_efficiency is None else ""
-        add("dma-transpose", f"{len(dma_transposes)} DMA transposes (load_transpose2d / dma_transpose){slow}; a plain "
+        add("dma-transpose", f"{work.dma_transposes} DMA transposes (load_transpose2d / dma_transpose){slow}; a plain "
             "load followed by nc_transpose on the Tensor engine is usually much faster")
     if target.pe_throttle and p.throttle_extra_ns > 0.05 * max(p.engines["pe"].active_ns, 1.0):
         add("pe-throttle", f"Tensor engine throttled for {p.throttle_extra_ns / 1e3:.1f} us extra: it slows to ~50% "
             "after idling and ramps up over ~3 us; keep matmuls back to back (prefetch their inputs)")
-    _tile_hints(p, trace, add)
+    _tile_hints(work, add)
     if p.spill_save_bytes:
         live = p.sbuf_peak_bytes_per_partition
         add("spill", f"SBUF live data peaks at {_kib(live)}/partition, over the {_kib(target.sbuf_usable_bytes)} "
@@ -74,25 +70,12 @@ def bottleneck_hints(p: Profile, trace: Trace, target: Target) -> list[Hint]:
     return hints
 
 
-def _tile_hints(p: Profile, trace: Trace, add) -> None:
-    small = compute = fp32_mm = thin_stationary = matmuls = 0
-    for ins in trace.instructions:
-        if ins.engine in ("pe", "dve", "act", "pool") and ins.opcode != "REGISTER":
-            compute += 1
-            if ins.partitions < 128 or ins.elems < 128:
-                small += 1
-        if ins.opcode == "MATMUL":
-            matmuls += 1
-            attrs = ins.attrs or {}
-            if attrs.get("fp32") and not attrs.get("onezero"):
-                fp32_mm += 1
-            if attrs.get("stationary_elems", 128) <= 16 and attrs.get("moving_elems", 0) >= 128:
-                thin_stationary += 1
-    if compute >= 64 and small > 0.5 * compute:
-        add("small-tiles", f"{small} of {compute} compute instructions use fewer than 128 partitions or 128 "
-            "elements per partition; each pays a fixed ~64-cycle minimum, so batch work into larger tiles")
-    if matmuls and fp32_mm > 0.5 * matmuls:
+def _tile_hints(w: Workload, add) -> None:
+    if w.compute >= 64 and w.small_tiles > 0.5 * w.compute:
+        add("small-tiles", f"{w.small_tiles} of {w.compute} compute instructions use fewer than 128 partitions or "
+            "128 elements per partition; each pays a fixed ~64-cycle minimum, so batch work into larger tiles")
+    if w.matmuls and w.fp32_matmuls > 0.5 * w.matmuls:
         add("fp32-matmul", "most matmuls take fp32 inputs, which run at 1/4 of the bf16 rate; cast to bf16")
-    if matmuls and thin_stationary > 0.1 * matmuls:
-        add("moving-operand", f"{thin_stationary} matmuls put the large matrix in the moving operand and a thin "
+    if w.matmuls and w.thin_stationary > 0.1 * w.matmuls:
+        add("moving-operand", f"{w.thin_stationary} matmuls put the large matrix in the moving operand and a thin "
             "one (<= 16 columns) in the stationary; swap them so the large matrix is stationary")

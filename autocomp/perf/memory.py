@@ -10,92 +10,67 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from autocomp.nki.trace import HBM, PSUM, SBUF, Trace
-from autocomp.perf.deps import pattern_extent
+import numpy as np
+
+from autocomp.nki.trace import PSUM, SBUF, Trace
 from autocomp.perf.targets import Target
+from autocomp.perf.workload import Workload, workload
 
 
 @dataclass
 class Liveness:
     """Program-order liveness of every on-chip buffer (sizes in bytes per partition)."""
 
-    alloc_at: dict[int, list[tuple[str, int]]] = field(default_factory=dict)  # pos -> [(buffer, bytes)]
-    free_at: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+    # One entry per buffer, in order of first access: where it is first and last accessed,
+    # which buffer it lives in and its size.
+    first: list[int] = field(default_factory=list)
+    last: list[int] = field(default_factory=list)
+    buffer: list[str] = field(default_factory=list)
+    nbytes: list[int] = field(default_factory=list)
     sbuf_peak: int = 0
     psum_peak: int = 0
     spill_at: dict[int, int] = field(default_factory=dict)  # pos -> SBUF bytes/partition evicted there
     spill_bytes: int = 0  # total bytes saved (and later reloaded)
     psum_overflow: int = 0  # bytes/partition above PSUM capacity at the worst point
-    traffic: dict[tuple[str, str], int] = field(default_factory=dict)  # (buffer, "read"|"write") -> bytes
+
+    def allocations(self) -> tuple[dict[int, list[tuple[str, int]]], dict[int, list[tuple[str, int]]]]:
+        """(alloc_at, free_at): position -> [(buffer, bytes)] taken and given back there, results
+        written in place. Built on demand: only the scheduler's capacity pools need them."""
+        alloc_at: dict[int, list[tuple[str, int]]] = {}
+        free_at: dict[int, list[tuple[str, int]]] = {}
+        for first, last, buf, nbytes in zip(self.first, self.last, self.buffer, self.nbytes):
+            alloc_at.setdefault(first, []).append((buf, nbytes))
+            free_at.setdefault(last, []).append((buf, nbytes))
+        _alias_in_place(alloc_at, free_at)
+        return alloc_at, free_at
 
 
-@lru_cache(maxsize=4096)  # a trace repeats a handful of patterns 10^5 times
-def _pattern_elems(pattern: tuple[tuple[int, int], ...]) -> int:
-    n = 1
-    for _, count in pattern:
-        n *= count
-    return n
-
-
-def _blocks(a, info) -> range:
-    per_block = max(info.bytes_per_partition // info.itemsize, 1)
-    lo, hi = pattern_extent(a.pattern)
-    lo, hi = a.offset + lo, a.offset + hi
-    last = info.block_copies - 1
-    return range(min(max(lo // per_block, 0), last), min(max(hi // per_block, 0), last) + 1)
-
-
-def analyse(trace: Trace, target: Target) -> Liveness:
-    """Liveness of the trace's SBUF/PSUM buffers, spill points where SBUF overflows, and the
-    bytes compute and DMA instructions read and write in SBUF/PSUM."""
+def analyse(trace: Trace, target: Target, work: Workload | None = None) -> Liveness:
+    """Liveness of the trace's SBUF/PSUM buffers and the spill points where SBUF overflows.
+    ``work``: the trace's workload, surveyed here if not given."""
+    life = (work or workload(trace)).buffers
     tensors = trace.tensors
-    blocked = {tid for tid, info in tensors.items() if info.block_copies > 1 and info.itemsize}
-    first: dict = {}
-    last: dict = {}
-    reads = {SBUF: 0, PSUM: 0}
-    writes = {SBUF: 0, PSUM: 0}
-    elems = _pattern_elems
-    for pos, ins in enumerate(trace.instructions):
-        for traffic, accs in ((reads, ins.src), (writes, ins.dst)):
-            for a in accs:
-                buf = a.buffer
-                if buf == HBM:
-                    continue
-                traffic[buf] += a.partitions * a.itemsize * elems(a.pattern)
-                tid = a.tensor
-                if tid in blocked:
-                    for b in _blocks(a, tensors[tid]):
-                        key = (tid, b)
-                        if key not in first:
-                            first[key] = (pos, buf, a)
-                        last[key] = pos
-                else:
-                    if tid not in first:
-                        first[tid] = (pos, buf, a)
-                    last[tid] = pos
-    traffic = {(buf, "read"): n for buf, n in reads.items()}
-    traffic.update({(buf, "write"): n for buf, n in writes.items()})
-    live = Liveness(traffic=traffic)
     bank = target.psum_bank_bytes
-    for key, (pos, buf, a) in first.items():
-        info = tensors.get(key[0] if isinstance(key, tuple) else key)
+    live = Liveness(first=life.first, last=list(map(life.last.__getitem__, life.keys)))
+    buffers, sizes = live.buffer, live.nbytes
+    for a in life.first_access:  # the first access decides the buffer, as the allocator sees it
+        buf = a.buffer
+        info = tensors.get(a.tensor)
         nbytes = info.bytes_per_partition if info is not None else a.free_elems * a.itemsize
         if buf == PSUM:
-            nbytes = -(-nbytes // bank) * bank
-        live.alloc_at.setdefault(pos, []).append((buf, nbytes))
-        live.free_at.setdefault(last[key], []).append((buf, nbytes))
-    _alias_in_place(live)
-    _sweep(live, target)
+            nbytes = -(-nbytes // bank) * bank  # whole banks
+        buffers.append(buf)
+        sizes.append(nbytes)
+    _sweep(live, len(trace.instructions), target)
     return live
 
 
-def _alias_in_place(live: Liveness) -> None:
+def _alias_in_place(alloc_at: dict, free_at: dict) -> None:
     """A result may take over the space of an operand that dies at the same instruction
     (``y = x * g`` with x dead afterwards writes into x's buffer), as the compiler does."""
-    for pos, allocs in live.alloc_at.items():
-        frees = live.free_at.get(pos)
+    for pos, allocs in alloc_at.items():
+        frees = free_at.get(pos)
         if not frees:
             continue
         new_allocs, new_frees = [], list(frees)
@@ -106,43 +81,48 @@ def _alias_in_place(live: Liveness) -> None:
                     nbytes -= moved
                     new_frees[j] = (fbuf, fbytes - moved)
             new_allocs.append((buf, nbytes))
-        live.alloc_at[pos] = [x for x in new_allocs if x[1]]
-        live.free_at[pos] = [x for x in new_frees if x[1]]
+        alloc_at[pos] = [x for x in new_allocs if x[1]]
+        free_at[pos] = [x for x in new_frees if x[1]]
 
 
-def _sweep(live: Liveness, target: Target) -> None:
+def _usage(n: int, first: np.ndarray, last: np.ndarray, nbytes: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Bytes of one buffer taken at each position (after results written in place), and the usage
+    just before and just after those allocations."""
+    alloc = np.zeros(n, dtype=np.int64)
+    free = np.zeros(n, dtype=np.int64)
+    np.add.at(alloc, first, nbytes)
+    np.add.at(free, last, nbytes)
+    aliased = np.minimum(alloc, free)  # see _alias_in_place: a result reuses what dies with it
+    alloc -= aliased
+    free -= aliased
+    after_frees = np.cumsum(alloc - free)
+    held = after_frees + free  # after this position's allocations, before its frees
+    return alloc, held - alloc, held
+
+
+def _sweep(live: Liveness, n: int, target: Target) -> None:
+    """Peaks, PSUM overflow and SBUF spills, walking the positions in program order. At each
+    position allocations come before frees."""
     sbuf_cap, psum_cap = target.sbuf_usable_bytes, target.psum_bytes_per_partition
-    partitions = target.sbuf_partitions
-    used = {SBUF: 0, PSUM: 0}
-    overflow = 0
-    sbuf_peak = psum_peak = psum_overflow = spill_bytes = 0
-    alloc_at, free_at, spill_at = live.alloc_at, live.free_at, live.spill_at
-    for pos in sorted(alloc_at.keys() | free_at.keys()):
-        allocs = alloc_at.get(pos)
-        if allocs:
-            for buf, nbytes in allocs:
-                used[buf] = used.get(buf, 0) + nbytes
-            sbuf, psum = used[SBUF], used[PSUM]
-            if sbuf > sbuf_peak:
-                sbuf_peak = sbuf
-            if psum > psum_peak:
-                psum_peak = psum
-            if psum - psum_cap > psum_overflow:
-                psum_overflow = psum - psum_cap
-            now = sbuf - sbuf_cap if sbuf > sbuf_cap else 0
-            if now > overflow:
-                spill_at[pos] = now - overflow
-                spill_bytes += (now - overflow) * partitions
-            overflow = now
-        frees = free_at.get(pos)
-        if frees:
-            for buf, nbytes in frees:
-                used[buf] -= nbytes
-            sbuf = used[SBUF]
-            overflow = sbuf - sbuf_cap if sbuf > sbuf_cap else 0
-    live.sbuf_peak, live.psum_peak = max(live.sbuf_peak, sbuf_peak), max(live.psum_peak, psum_peak)
-    live.psum_overflow = max(live.psum_overflow, psum_overflow)
-    live.spill_bytes += spill_bytes
+    count = len(live.first)
+    first = np.fromiter(live.first, np.int64, count)
+    last = np.fromiter(live.last, np.int64, count)
+    nbytes = np.fromiter(live.nbytes, np.int64, count)
+    psum = np.fromiter(map(PSUM.__eq__, live.buffer), bool, count)
+    sbuf = np.fromiter(map(SBUF.__eq__, live.buffer), bool, count)
+    sbuf_alloc, sbuf_before, sbuf_held = _usage(n, first[sbuf], last[sbuf], nbytes[sbuf])
+    psum_alloc, _, psum_held = _usage(n, first[psum], last[psum], nbytes[psum])
+    allocating = (sbuf_alloc + psum_alloc) > 0
+    if allocating.any():
+        sbuf_peak = max(int(sbuf_held[allocating].max()), 0)
+        psum_peak = max(int(psum_held[allocating].max()), 0)
+        live.sbuf_peak, live.psum_peak = max(live.sbuf_peak, sbuf_peak), max(live.psum_peak, psum_peak)
+        live.psum_overflow = max(live.psum_overflow, psum_peak - psum_cap)
+    # What no longer fits is spilled when it is allocated, once: only growth of the overflow spills.
+    overflow = np.maximum(sbuf_held - sbuf_cap, 0) - np.maximum(sbuf_before - sbuf_cap, 0)
+    spills = np.flatnonzero(overflow > 0)
+    live.spill_at.update(zip(spills.tolist(), overflow[spills].tolist()))
+    live.spill_bytes += int(overflow[spills].sum()) * target.sbuf_partitions
 
 
 class CapacityPool:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 from autocomp.nki.runtime import cyclic_gc_paused
 from autocomp.nki.trace import PSUM, SBUF, Trace
-from autocomp.perf.costs import instruction_flops
 from autocomp.perf.scheduler import REASONS, Schedule, critical_path, merged_length, schedule
 from autocomp.perf.targets import Target, get_target
+from autocomp.perf.workload import essential_hbm_bytes
 
 # Our engine codes and the names neuron-profile uses for them.
 ENGINE_NAMES = {"pe": "tensor", "dve": "vector", "act": "scalar", "pool": "gpsimd", "sp": "sync"}
@@ -151,58 +150,16 @@ class Profile:
         return instruction_table(self, limit)
 
 
-def _flops(trace: Trace) -> tuple[float, float, float, int]:
-    """(model, hardware, transpose) FLOPs with FP8 adjusted by 0.5 [D] NX, and the matmul count."""
-    model = hardware = transpose = 0.0
-    count = 0
-    for ins in trace.instructions:
-        if ins.engine != "pe":  # only Tensor-engine instructions have FLOPs; skip the call
-            continue
-        flops, is_transpose = instruction_flops(ins)
-        if not flops:
-            continue
-        if ins.opcode == "MATMUL":
-            count += 1
-        dtype = str((ins.attrs or {}).get("dtype", ""))
-        if dtype.startswith("float8"):
-            flops *= 0.5
-        hardware += flops
-        if is_transpose:
-            transpose += flops
-        else:
-            model += flops
-    return model, hardware, transpose, count
-
-
 def _critical_breakdown(sched: Schedule, trace: Trace, path: list[int], makespan: float) -> dict[str, float]:
-    out: Counter = Counter()
+    out: dict[str, float] = {}
+    instrs, start, end = trace.instructions, sched.start, sched.end
     for pos in path:
-        ins = trace.instructions[pos]
+        ins = instrs[pos]
         engine = "dma" if ins.opcode == "DMA" else ins.engine
-        out[engine] += sched.end[pos] - sched.start[pos]
+        out[engine] = out.get(engine, 0) + (end[pos] - start[pos])
     busy = sum(out.values())
     out["waiting"] = max(0.0, makespan - busy)
-    return dict(out)
-
-
-def _essential_hbm_bytes(trace: Trace) -> int:
-    """Bytes of the kernel's HBM inputs it reads and outputs it writes, each counted once."""
-    read, written = set(), set()
-    for ins in trace.instructions:
-        if ins.opcode != "DMA":
-            continue
-        for acc in ins.src:
-            if acc.buffer == "hbm":
-                read.add(acc.tensor)
-        for acc in ins.dst:
-            if acc.buffer == "hbm":
-                written.add(acc.tensor)
-    total = 0
-    for tid in read | written:
-        info = trace.tensors.get(tid)
-        if info is not None and info.kind in ("input", "output"):
-            total += info.bytes_per_partition  # an HBM tensor's whole size
-    return total
+    return out
 
 
 def profile(trace: Trace, target: str | Target | None = None) -> Profile:
@@ -220,22 +177,23 @@ def _profile(trace: Trace, target: str | Target | None) -> Profile:
     for code in ENGINE_NAMES:
         active = sched.busy_ns.get(code, 0.0)
         engines[code] = EngineStats(active, sched.count.get(code, 0), 100.0 * active / latency if latency else 0.0)
-    model, hardware, transpose, mm_count = _flops(trace)
+    work = sched.workload
+    model, hardware = work.model_flops, work.hardware_flops
     secs = latency * 1e-9
     peak = tgt.peak_flops("bfloat16")
     hbm_bytes = sched.hbm_read + sched.hbm_write
-    operand = sched.liveness.traffic
+    operand = work.traffic
     live = sched.liveness
     roof = Roofline(
         pe_ns=hardware / peak * 1e9 if peak else 0.0,
         vector_ns=engines["dve"].active_ns, scalar_ns=engines["act"].active_ns,
         gpsimd_ns=engines["pool"].active_ns, hbm_ns=hbm_bytes / tgt.dma_peak_bytes_per_ns,
         ideal_pe_ns=model / peak * 1e9 if peak else 0.0,
-        ideal_hbm_ns=_essential_hbm_bytes(trace) / tgt.dma_peak_bytes_per_ns)
-    work = {"tensor": roof.pe_ns, "vector": roof.vector_ns, "scalar": roof.scalar_ns, "gpsimd": roof.gpsimd_ns,
-            "hbm": roof.hbm_ns}
-    roof.work_bound_by = max(work, key=work.get)
-    roof.work_bound_ns = work[roof.work_bound_by]
+        ideal_hbm_ns=essential_hbm_bytes(trace, work) / tgt.dma_peak_bytes_per_ns)
+    as_written = {"tensor": roof.pe_ns, "vector": roof.vector_ns, "scalar": roof.scalar_ns,
+                  "gpsimd": roof.gpsimd_ns, "hbm": roof.hbm_ns}
+    roof.work_bound_by = max(as_written, key=as_written.get)
+    roof.work_bound_ns = as_written[roof.work_bound_by]
     roof.work_percent = 100.0 * roof.work_bound_ns / latency if latency else 0.0
     ideal = {"tensor": roof.ideal_pe_ns, "hbm": roof.ideal_hbm_ns}
     roof.bound_by = max(ideal, key=ideal.get)
@@ -255,7 +213,8 @@ def _profile(trace: Trace, target: str | Target | None) -> Profile:
         psum_peak_bytes_per_partition=live.psum_peak if live else 0,
         spill_save_bytes=live.spill_bytes if live else 0, spill_reload_bytes=live.spill_bytes if live else 0,
         spill_dma_ns=sched.spill_ns,
-        matmul_count=mm_count, model_flops=model, hardware_flops=hardware, transpose_flops=transpose,
+        matmul_count=work.matmul_count, model_flops=model, hardware_flops=hardware,
+        transpose_flops=work.transpose_flops,
         mfu=100.0 * model / (secs * peak) if secs and peak else 0.0,
         hfu=100.0 * hardware / (secs * peak) if secs and peak else 0.0,
         mbu=100.0 * hbm_bytes / (secs * tgt.hbm_gbps_per_nc * 1e9) if secs else 0.0,
@@ -266,7 +225,7 @@ def _profile(trace: Trace, target: str | Target | None) -> Profile:
         stall_reason=sched.reason, trace=trace)
     from autocomp.perf.hints import bottleneck_hints
 
-    prof.hints = bottleneck_hints(prof, trace, tgt)
+    prof.hints = bottleneck_hints(prof, tgt, work)
     return prof
 
 

@@ -77,7 +77,12 @@ class ReservationTable:
             starts.insert(i, s)
             ends.insert(i, e)
             owners.insert(i, owner)
-        while i + 1 < len(starts) and starts[i + 1] <= ends[i] + EPS:  # swallow intervals it now touches
+        self._swallow(i)
+
+    def _swallow(self, i: int) -> None:
+        """Merge interval i with the ones after it that it now touches."""
+        starts, ends, owners = self.starts, self.ends, self.owners
+        while i + 1 < len(starts) and starts[i + 1] <= ends[i] + EPS:
             if ends[i + 1] > ends[i]:
                 ends[i], owners[i] = ends[i + 1], owners[i + 1]
             del starts[i + 1], ends[i + 1], owners[i + 1]
@@ -90,8 +95,32 @@ class ReservationTable:
             ends.append(t + d)
             self.owners.append(owner)
             return t, -1
+        k = len(ends) - LOOKBACK - 1  # the last interval before find's search window
+        if k >= 0 and t < ends[k] and t < ends[-1] - EPS:
+            placed = self._place_after(k, t, d, owner)
+            if placed is not None:
+                return placed
         s, who = self.find(t, d)
         self.reserve(s, s + d, owner)
+        return s, who
+
+    def _place_after(self, k: int, t: float, d: float, owner: int) -> tuple[float, int] | None:
+        """place() for a t before the search window, when the slot right after interval k fits:
+        what find + reserve would do, without the search (common on busy DMA queues). None when
+        it does not apply. Every test below is one find or reserve makes on that path."""
+        starts, ends = self.starts, self.ends
+        s = ends[k]
+        mt, md, ms, _ = self._memo
+        if (s >= mt and d >= md and ms > s) or not (s + EPS < ends[k + 1] and s + d <= starts[k + 1] + EPS
+                                                    and s < ends[-1] - EPS and starts[k] <= s < starts[k + 1]):
+            return None
+        who = self.owners[k]
+        self._memo = (t, d, s, who)
+        e = s + d
+        if e > s:  # extend interval k
+            ends[k], self.owners[k] = e, owner
+            if starts[k + 1] <= e + EPS:
+                self._swallow(k)
         return s, who
 
     def fill(self, t: float, d: float, owner: int) -> tuple[float, float, int]:
@@ -102,7 +131,28 @@ class ReservationTable:
         if not ends or t >= ends[-1] - EPS:
             self.reserve(t, t + d, owner)
             return t, t + d, -1
+        s = ends[-1]
+        if starts[-1] + EPS < t:
+            # t inside the last busy interval (a saturated resource): the free time starts where it
+            # ends. That is find(t, 0.0)'s answer when its search (from t, or from where its memo
+            # points) starts inside that interval too. One piece.
+            mt, md, ms, _ = self._memo
+            u = ms if t >= mt and 0.0 >= md and ms > t else t
+            if u + EPS < s and starts[-1] <= s - EPS:
+                who = self.owners[-1]
+                self._memo = (t, 0.0, s, who)
+                if d <= EPS:
+                    return s, s, who
+                e = s + d
+                if e > s:
+                    ends[-1], self.owners[-1] = e, owner
+                return s, e, who
         s, who = self.find(t, 0.0)
+        if starts[-1] <= s - EPS:  # free from s on (a saturated resource): one piece
+            if d <= EPS:
+                return s, s, who
+            self.reserve(s, s + d, owner)
+            return s, s + d, who
         segments = []
         cur, remaining = s, d
         i = bisect_right(starts, cur - EPS)

@@ -17,16 +17,21 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import reduce
+from itertools import compress
+from operator import add, attrgetter
 
 from autocomp.nki.runtime import cyclic_gc_paused
 from autocomp.nki.trace import PSUM, SBUF, Trace
-from autocomp.perf.costs import engine_cycles, load_stationary_cycles
+from autocomp.perf.costs import engine_cycles, load_stationary_cycles, matmul_cycles
 from autocomp.perf.deps import DependencyTracker, region
-from autocomp.perf.dma import bulk_transfer_ns, cached_dma_cost
+from autocomp.perf.dma import DmaCost, bulk_transfer_ns, dma_cost, dma_cost_key
 from autocomp.perf.memory import CapacityPool, Liveness, analyse
 from autocomp.perf.resources import ReservationTable, TensorThrottle, find_common
 from autocomp.perf.targets import Target
+from autocomp.perf.workload import Workload, workload
 
 # Why an instruction started when it did.
 START, DEPENDENCY, ENGINE_BUSY, CAPACITY, DMA_BANDWIDTH, SPILL = range(6)
@@ -57,6 +62,7 @@ class Schedule:
     throttle_extra_ns: float = 0.0
     unknown: Counter = field(default_factory=Counter)  # opcode@engine without a cost formula
     liveness: Liveness | None = None
+    workload: Workload | None = None
     spill_ns: float = 0.0
 
 
@@ -72,41 +78,46 @@ class _Core:
                  liveness: Liveness):
         self.t0 = t0
         self.tables = {e: ReservationTable() for e in ("pe", "dve", "act", "pool", "sp", "dma")}
+        self.dma = self.tables["dma"]  # the 16 DMA engines' bandwidth
         self.ports = {port: ReservationTable() for port in ports}
         self.hbm = hbm
-        capacity = {SBUF: target.sbuf_usable_bytes, PSUM: target.psum_bytes_per_partition}
-        peak = {SBUF: liveness.sbuf_peak, PSUM: liveness.psum_peak}
-        self.pools = {buf: CapacityPool(cap) for buf, cap in capacity.items() if peak[buf] * HEADROOM[buf] > cap}
+        self.pools = {buf: CapacityPool(cap) for buf, cap in _pooled(target, liveness).items()}
         self.throttle = TensorThrottle(target.cal.pe_throttle_window_ns, target.cal.pe_throttle_start) \
             if target.pe_throttle else None
         self.stationary = None
         self.last_mm_ns = 0.0
 
 
-def _ports(trace: Trace, target: Target) -> set[str]:
+def _pooled(target: Target, liveness: Liveness) -> dict[str, int]:
+    """Capacity of each buffer whose use is tracked over time (see HEADROOM)."""
+    capacity = {SBUF: target.sbuf_usable_bytes, PSUM: target.psum_bytes_per_partition}
+    peak = {SBUF: liveness.sbuf_peak, PSUM: liveness.psum_peak}
+    return {buf: cap for buf, cap in capacity.items() if peak[buf] * HEADROOM[buf] > cap}
+
+
+def _ports(work: Workload, target: Target) -> set[str]:
     """Shared SRAM ports that matter for this trace (NC-v2: DVE/POOL on SBUF, DVE/ACT on PSUM)."""
     if not target.shared_sram_ports:
         return set()
-    ports = set()
-    for ins in trace.instructions:
-        if ins.engine == "pool" and any(a.buffer == SBUF for a in ins.src + ins.dst):
-            ports.add("sbuf_port")
-        elif ins.engine == "act" and any(a.buffer == PSUM for a in ins.src + ins.dst):
-            ports.add("psum_port")
-    return ports
+    return {port for port, used in (("sbuf_port", work.pool_sbuf), ("psum_port", work.act_psum)) if used}
 
 
-def _engine_tables(core: _Core, ins, engine: str) -> list[ReservationTable]:
-    """The engine's table, plus the shared SRAM ports this instruction needs on NC-v2."""
-    tables = [core.tables[engine]]
+_PORTED = frozenset({"dve", "pool", "act"})  # engines that share SRAM ports on NC-v2
+
+
+def _engine_tables(core: _Core, ins, engine: str) -> list[ReservationTable] | None:
+    """The engine's table plus the shared SRAM ports this instruction needs on NC-v2; None when
+    it needs no port."""
     ports = core.ports
-    if ports:
-        buffers = {a.buffer for a in ins.src + ins.dst}
-        if engine in ("dve", "pool") and "sbuf_port" in ports and SBUF in buffers:
-            tables.append(ports["sbuf_port"])
-        if engine in ("dve", "act") and "psum_port" in ports and PSUM in buffers:
-            tables.append(ports["psum_port"])
-    return tables
+    if not ports or engine not in _PORTED:
+        return None
+    tables = [core.tables[engine]]
+    buffers = {a.buffer for a in ins.src + ins.dst}
+    if engine in ("dve", "pool") and "sbuf_port" in ports and SBUF in buffers:
+        tables.append(ports["sbuf_port"])
+    if engine in ("dve", "act") and "psum_port" in ports and PSUM in buffers:
+        tables.append(ports["psum_port"])
+    return tables if len(tables) > 1 else None
 
 
 def _instance_groups(trace: Trace) -> tuple[list[list[int]], bool]:
@@ -120,6 +131,17 @@ def _instance_groups(trace: Trace) -> tuple[list[list[int]], bool]:
     return [groups[i] for i in instances], trace.dialect == "v2"
 
 
+def _in_program_order(groups: list[list[int]]) -> bool:
+    """Whether placing the groups one after another visits the instructions in program order."""
+    return len(groups) == 1 or [pos for group in groups for pos in group] == list(range(sum(map(len, groups))))
+
+
+def _last_writers(work: Workload, n: int, in_program_order: bool) -> dict[int, int]:
+    """Position of the last instruction that writes each written tensor. Out of program order a
+    position says nothing about what is placed later, so every tensor gets one past the end."""
+    return work.last_write if in_program_order else dict.fromkeys(work.last_write, n)
+
+
 def schedule(trace: Trace, target: Target) -> Schedule:
     """Schedule ``trace`` on ``target``; see the module docstring for the model."""
     with cyclic_gc_paused():
@@ -129,107 +151,138 @@ def schedule(trace: Trace, target: Target) -> Schedule:
 def _schedule(trace: Trace, target: Target) -> Schedule:
     n = len(trace.instructions)
     sched = Schedule([0.0] * n, [0.0] * n, [0.0] * n, [-1] * n, [START] * n)
-    sched.liveness = analyse(trace, target)
-    written = {a.tensor for ins in trace.instructions for a in ins.dst}
-    run = _Run(trace, target, sched, DependencyTracker(trace.tensors, target.cal.semaphore_ns, written), written)
+    sched.workload = work = workload(trace)
+    sched.liveness = analyse(trace, target, work)
     groups, concurrent = _instance_groups(trace)
-    ports = _ports(trace, target)
+    run = _Run(trace, target, sched, _last_writers(work, n, concurrent or _in_program_order(groups)))
+    ports = _ports(work, target)
     if concurrent:  # v2 LNC=2: one core per instance, sharing the HBM stack
         hbm = ReservationTable()
         cores = {trace.instructions[g[0]].instance: _Core(target, 0.0, ports, hbm, sched.liveness)
                  for g in groups}
-        for pos in range(n):
-            run.place(pos, cores[trace.instructions[pos].instance])
+        run.place_all(range(n), cores)
     else:  # v1 SPMD instances run one after another on one core
         t0 = 0.0
         for group in groups:
+            if not group:  # an empty trace: nothing to place
+                continue
             core = _Core(target, t0, ports, None, sched.liveness)
-            for pos in group:
-                run.place(pos, core)
-            t0 = max([t0] + [sched.end[p] for p in group])
+            run.place_all(group, {trace.instructions[group[0]].instance: core})
+            t0 = max(t0, max(map(sched.end.__getitem__, group)))
     sched.makespan_ns = max(sched.end, default=0.0)
-    for cost in run.dma_done:
-        sched.dma_transfers += cost.transfers
-        sched.dma_bytes += cost.nbytes
-        sched.dma_descriptors += cost.descriptors
-        sched.hbm_read += cost.hbm_read
-        sched.hbm_write += cost.hbm_write
-        sched.busy_ns[cost.trigger_engine] += cost.trigger_ns
-        sched.count[cost.trigger_engine] += 1
-    sched.dma_instructions = len(run.dma_done)
+    _count_dmas(sched, run.dma_done, [plan[0] for plan in run.dma_plans.values()])
     return sched
+
+
+def _count_dmas(sched: Schedule, costs: list[DmaCost], shapes: list[DmaCost]) -> None:
+    """Add up the cost of every scheduled DMA: ``costs`` in program order, ``shapes`` the distinct
+    ones (DMAs of one shape share their cost object) in order of first use."""
+    uses = Counter(map(id, costs))
+    for cost in shapes:  # integers: count each shape once
+        n = uses[id(cost)]
+        sched.dma_transfers += cost.transfers * n
+        sched.dma_bytes += cost.nbytes * n
+        sched.dma_descriptors += cost.descriptors * n
+        sched.hbm_read += cost.hbm_read * n
+        sched.hbm_write += cost.hbm_write * n
+        sched.count[cost.trigger_engine] += n
+    # Floats: each queue engine's busy time adds its DMAs one at a time in program order, so the
+    # sums round as they would adding them as they are scheduled.
+    trigger_ns = list(map(attrgetter("trigger_ns"), costs))
+    trigger_engines = list(map(attrgetter("trigger_engine"), costs))
+    busy = sched.busy_ns
+    for engine in dict.fromkeys(cost.trigger_engine for cost in shapes):
+        busy[engine] = reduce(add, compress(trigger_ns, map(engine.__eq__, trigger_engines)), busy[engine])
+    sched.dma_instructions = len(costs)
 
 
 class _Run:
     """State of one scheduling pass shared by all cores."""
 
-    def __init__(self, trace: Trace, target: Target, sched: Schedule, deps: DependencyTracker, written: set[int]):
+    def __init__(self, trace: Trace, target: Target, sched: Schedule, last_write: dict[int, int]):
         self.instrs = trace.instructions
         self.target = target
         self.sched = sched
-        self.deps = deps
-        self.written = written
+        self.deps = deps = DependencyTracker(trace.tensors, target.cal.semaphore_ns, last_write)
+        self.written = last_write
         self.live = sched.liveness
         self.sem = target.cal.semaphore_ns
-        self.dma_cache: dict = {}
-        self.dma_terms: dict = {}  # id(DmaCost) -> _dma_terms
+        self.dma_plans: dict = {}  # dma_cost_key -> _dma_plan
+        self.mm_times: dict = {}  # matmul shape -> _matmul_ns
         self.dma_latency = target.cal.dma_fixed_latency_ns
         self.dma_done: list = []  # cost of every scheduled DMA, summed at the end
         self.ghz = {e: target.clock_ghz(e) for e in ("pe", "dve", "act", "pool", "sp")}
         self.latency = {e: target.cal.result_latency_cycles.get(e, 0) / g for e, g in self.ghz.items()}
-        # Bound once: looked up for every instruction.
-        self.alloc_at = self.live.alloc_at
-        self.free_at = self.live.free_at
+        # Bound once: looked up for every instruction. Allocation events matter only to capacity pools.
+        self.alloc_at, self.free_at = self.live.allocations() if _pooled(target, self.live) else ({}, {})
         self.spill_at = self.live.spill_at
         self.ready = deps.ready
         self.record = deps.record
+        self.issue, self.start, self.end = sched.issue, sched.start, sched.end
+        self.shapes: dict = {}  # access geometry -> its region
 
-    def place(self, pos: int, core: _Core) -> None:
-        """Schedule one instruction."""
-        ins = self.instrs[pos]
-        engine = ins.engine
-        written = self.written
-        src_regions, dst_regions = [], []  # plain loops: a comprehension costs a frame per call on 3.11
-        for a in ins.src:
-            if a.tensor in written:
-                src_regions.append((a.tensor, region(a)))
-        for a in ins.dst:
-            if a.tensor in written:
-                dst_regions.append((a.tensor, region(a)))
-        is_mm = ins.opcode == "MATMUL"
-        chain = is_mm and bool(ins.attrs and ins.attrs.get("accumulate"))
-        ready, pred = self.ready(engine, src_regions, dst_regions, chain)
-        reason = DEPENDENCY if pred >= 0 else START
-        if ready < core.t0:
-            ready, pred, reason = core.t0, -1, START
-        pools = core.pools
-        allocs = self.alloc_at.get(pos) if pools else None
-        if allocs:
-            for buf, nbytes in allocs:
-                pool = pools.get(buf)
-                if pool is not None:
-                    t, p = pool.allocate(nbytes, ready)
-                    if t > ready:
-                        ready, pred, reason = t, p, CAPACITY
-        if self.spill_at and pos in self.spill_at:
-            t = self._spill(pos, core, ready)
-            if t > ready:
-                ready, reason = t, SPILL
-        if ins.opcode == "DMA" and ins.src and ins.dst:
-            end = self._dma(pos, ins, core, ready, pred, reason)
-            visible = end + self.sem
-            self.record(pos, "dma", src_regions, dst_regions, end, visible, visible, False)
-        else:
-            end = self._compute(pos, ins, core, ready, pred, reason, is_mm)
-            visible = end + self.latency.get(engine, 0.0)
-            self.record(pos, engine, src_regions, dst_regions, end, visible, visible + self.sem,
-                        is_mm and engine == "pe")
-        frees = self.free_at.get(pos) if pools else None
-        if frees:
-            for buf, nbytes in frees:
-                pool = pools.get(buf)
-                if pool is not None:
-                    pool.release(nbytes, end, pos)
+    def place_all(self, positions: Iterable[int], cores: dict[int, _Core]) -> None:
+        """Schedule the instructions at ``positions``, in this order, each on its instance's core."""
+        instrs, written, shapes = self.instrs, self.written, self.shapes
+        ready_after, record, sem, latency = self.ready, self.record, self.sem, self.latency
+        alloc_at, free_at, spill_at = self.alloc_at, self.free_at, self.spill_at
+        only = next(iter(cores.values())) if len(cores) == 1 else None
+        for pos in positions:
+            ins = instrs[pos]
+            core = only or cores[ins.instance]
+            engine, opcode = ins.engine, ins.opcode
+            # (tensor, box, written) of tracked tensors, boxes shared per geometry (see _box); plain
+            # loops, as a comprehension costs a frame per call on 3.11
+            regions = []
+            for a in ins.src:
+                tid = a.tensor
+                if tid in written:
+                    shape = (a.buffer, a.partition_start, a.partitions, a.partition_stride, a.offset, a.pattern)
+                    regions.append((tid, shapes.get(shape) or self._box(shape, a), False))
+            for a in ins.dst:
+                tid = a.tensor
+                if tid in written:
+                    shape = (a.buffer, a.partition_start, a.partitions, a.partition_stride, a.offset, a.pattern)
+                    regions.append((tid, shapes.get(shape) or self._box(shape, a), True))
+            is_mm = opcode == "MATMUL"
+            chain = is_mm and bool(ins.attrs and ins.attrs.get("accumulate"))
+            ready, pred = ready_after(engine, regions, chain)
+            reason = DEPENDENCY if pred >= 0 else START
+            if ready < core.t0:
+                ready, pred, reason = core.t0, -1, START
+            pools = core.pools
+            allocs = alloc_at.get(pos) if pools else None
+            if allocs:
+                for buf, nbytes in allocs:
+                    pool = pools.get(buf)
+                    if pool is not None:
+                        t, p = pool.allocate(nbytes, ready)
+                        if t > ready:
+                            ready, pred, reason = t, p, CAPACITY
+            if spill_at and pos in spill_at:
+                t = self._spill(pos, core, ready)
+                if t > ready:
+                    ready, reason = t, SPILL
+            if opcode == "DMA" and ins.src and ins.dst:
+                end = self._dma(pos, ins, core, ready, pred, reason)
+                visible = end + sem
+                record(pos, "dma", regions, end, visible, visible, False)
+            else:
+                end = self._compute(pos, ins, core, ready, pred, reason, is_mm)
+                visible = end + latency.get(engine, 0.0)
+                record(pos, engine, regions, end, visible, visible + sem, is_mm and engine == "pe")
+            frees = free_at.get(pos) if pools else None
+            if frees:
+                for buf, nbytes in frees:
+                    pool = pools.get(buf)
+                    if pool is not None:
+                        pool.release(nbytes, end, pos)
+
+    def _box(self, shape: tuple, a) -> tuple:
+        """The region of an access whose geometry (everything ``region`` reads) is new. Accesses
+        with the same geometry share one box object, which makes equal regions cheap to compare."""
+        box = self.shapes[shape] = region(a)
+        return box
 
     def _spill(self, pos: int, core: _Core, ready: float) -> float:
         """Evict to HBM before this allocation fits; the reload is background DMA traffic."""
@@ -243,37 +296,38 @@ class _Run:
         sched.hbm_write += nbytes
         return saved
 
-    def _dma_terms(self, cost) -> tuple:
-        """(hbm bytes, duration floor, DMA-engine occupancy) of a DMA cost."""
+    def _dma_plan(self, key: tuple, ins) -> tuple:
+        """(cost, hbm bytes, duration floor, DMA-engine occupancy) of DMAs shaped like ``ins``."""
         target = self.target
+        cost = dma_cost(ins, target)
         hbm_bytes = cost.hbm_read + cost.hbm_write
         hbm_ns = hbm_bytes / target.hbm_gbps_per_nc
-        terms = (hbm_bytes, max(cost.engine_ns, hbm_ns),
-                 max(cost.engines * cost.engine_ns / target.dma_engines, hbm_ns))
-        self.dma_terms[id(cost)] = terms
-        return terms
+        plan = self.dma_plans[key] = (cost, hbm_bytes, max(cost.engine_ns, hbm_ns),
+                                      max(cost.engines * cost.engine_ns / target.dma_engines, hbm_ns))
+        return plan
 
     def _dma(self, pos, ins, core: _Core, ready, pred, reason) -> float:
         sched = self.sched
-        cost = cached_dma_cost(ins, self.target, self.dma_cache)
-        ts, owner = core.tables[cost.trigger_engine].place(ready, cost.trigger_ns, pos)
+        key = dma_cost_key(ins)  # loop iterations repeat a few DMA shapes
+        cost, hbm_bytes, duration, occupancy = self.dma_plans.get(key) or self._dma_plan(key, ins)
+        trigger_ns = cost.trigger_ns
+        ts, owner = core.tables[cost.trigger_engine].place(ready, trigger_ns, pos)
         if ts > ready:
             pred, reason = owner, ENGINE_BUSY
         self.dma_done.append(cost)
-        terms = self.dma_terms.get(id(cost))  # costs stay alive in dma_cache, so ids are stable
-        hbm_bytes, duration, occupancy = terms if terms is not None else self._dma_terms(cost)
-        data_ready = ts + cost.trigger_ns + self.dma_latency
-        s, filled, owner = core.tables["dma"].fill(data_ready, occupancy, pos)
+        data_ready = ts + trigger_ns + self.dma_latency
+        s, filled, owner = core.dma.fill(data_ready, occupancy, pos)
         if s > data_ready:
             pred, reason = owner, DMA_BANDWIDTH
-        duration = max(duration, filled - s)
+        if filled - s > duration:
+            duration = filled - s
         if core.hbm is not None:  # cores on one HBM stack: the bytes also need the stack's time
             _, hbm_end, owner = core.hbm.fill(s, hbm_bytes / self.target.hbm_gbps_per_stack, pos)
             if hbm_end > s + duration:
                 duration = hbm_end - s
                 pred, reason = owner, DMA_BANDWIDTH
         end = s + duration
-        sched.issue[pos], sched.start[pos], sched.end[pos] = ts, s, end
+        self.issue[pos], self.start[pos], self.end[pos] = ts, s, end
         sched.pred[pos], sched.reason[pos] = pred, reason
         sched.dma_intervals.append((s, end))
         return end
@@ -281,24 +335,28 @@ class _Run:
     def _compute(self, pos, ins, core: _Core, ready, pred, reason, is_mm: bool) -> float:
         target, sched = self.target, self.sched
         engine = ins.engine
-        if engine not in self.ghz:
-            sched.unknown[f"{ins.opcode}@{engine}"] += 1
-            engine = "sp"
-        cycles, known = engine_cycles(ins, target)
-        if not known:
-            sched.unknown[f"{ins.opcode}@{engine}"] += 1
-        ghz = self.ghz[engine]
-        d = cycles / ghz
-        tables = _engine_tables(core, ins, engine) if core.ports else [core.tables[engine]]
-        table = tables[0]
+        if is_mm and engine == "pe":
+            d, ls = self._matmul_ns(ins)
+        else:
+            if engine not in self.ghz:
+                sched.unknown[f"{ins.opcode}@{engine}"] += 1
+                engine = "sp"
+            cycles, known = engine_cycles(ins, target)
+            if not known:
+                sched.unknown[f"{ins.opcode}@{engine}"] += 1
+            d = cycles / self.ghz[engine]
+        table = core.tables[engine]
+        # None: the engine's own table is all it needs
+        tables = _engine_tables(core, ins, engine) if core.ports and engine in _PORTED else None
         if engine == "pe":
             if is_mm:
-                d = self._load_stationary(ins, core, table, tables, ready, d, ghz)
+                d = self._load_stationary(ins, core, table, tables, ready, d, ls)
             else:
                 core.stationary = None  # a transpose replaces the stationary tile
-        if len(tables) == 1 and (engine != "pe" or core.throttle is None):
+        if tables is None and (engine != "pe" or core.throttle is None):
             s, owner = table.place(ready, d, pos)
         else:
+            tables = tables or [table]
             s, owner = find_common(tables, ready, d)
             if engine == "pe" and core.throttle is not None:
                 d_throttled = core.throttle.stretch(s, d)
@@ -313,25 +371,39 @@ class _Run:
         if s > ready + 1e-9:
             pred, reason = owner, ENGINE_BUSY
         end = s + d
-        sched.issue[pos] = sched.start[pos] = s
-        sched.end[pos] = end
+        self.issue[pos] = self.start[pos] = s
+        self.end[pos] = end
         sched.pred[pos], sched.reason[pos] = pred, reason
         sched.busy_ns[engine] += d
         sched.count[engine] += 1
         return end
 
-    def _load_stationary(self, ins, core: _Core, table, tables, ready, d: float, ghz: float) -> float:
-        """MM duration plus the exposed part of its LoadStationary (none when the stationary is reused;
-        hidden under the previous MM when back to back [D] ARCH1)."""
+    def _matmul_ns(self, ins) -> tuple[float, float]:
+        """(MultiplyMoving, LoadStationary) ns of a matmul, memoised on everything they read."""
+        attrs = ins.attrs or {}
+        key = (ins.partitions, ins.elems, attrs.get("stationary_elems"), attrs.get("moving_elems"),
+               attrs.get("fp32"), attrs.get("onezero"))
+        times = self.mm_times.get(key)
+        if times is None:
+            ghz = self.ghz["pe"]
+            times = self.mm_times[key] = (matmul_cycles(ins, self.target) / ghz,
+                                          load_stationary_cycles(ins, self.target) / ghz)
+        return times
+
+    def _load_stationary(self, ins, core: _Core, table, tables, ready, d: float, ls: float) -> float:
+        """MM duration plus the exposed part of its LoadStationary of ``ls`` ns (none when the
+        stationary is reused; hidden under the previous MM when back to back [D] ARCH1)."""
         key = (ins.attrs or {}).get("stationary_key")
         if key is not None and key == core.stationary:
             self.sched.stationary_reused += 1
         else:
             self.sched.load_stationary += 1
-            ls = load_stationary_cycles(ins, self.target) / ghz
-            s, _ = table.find(ready, d) if len(tables) == 1 else find_common(tables, ready, d)
-            back_to_back = bool(table.ends) and abs(s - table.ends[-1]) < 1e-6
-            d += max(0.0, ls - core.last_mm_ns) if back_to_back else ls
+            s, _ = table.find(ready, d) if tables is None else find_common(tables, ready, d)
+            if table.ends and abs(s - table.ends[-1]) < 1e-6:  # back to back: the last MM hides some
+                if ls > core.last_mm_ns:
+                    d += ls - core.last_mm_ns
+            else:
+                d += ls
         core.stationary = key
         core.last_mm_ns = d
         return d
@@ -341,7 +413,7 @@ def critical_path(sched: Schedule) -> list[int]:
     """Positions from the first to the last instruction of the chain that set the latency."""
     if not sched.end:
         return []
-    pos = max(range(len(sched.end)), key=sched.end.__getitem__)
+    pos = sched.end.index(max(sched.end))  # the first that ends last
     path = []
     while pos >= 0:
         path.append(pos)

@@ -1,0 +1,196 @@
+"""What a trace asks of the hardware regardless of how it is scheduled: FLOPs, the tensors it
+reads and writes, SBUF/PSUM traffic, when each on-chip buffer is in use, and the instruction
+shapes the hints look at.
+
+One pass over the instructions collects everything the scheduler, the memory analysis, the
+profile and the hints need, because a trace has 10^5 instructions and every pass over them
+costs tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from autocomp.nki.trace import HBM, PSUM, SBUF, Access, TensorInfo, Trace
+from autocomp.perf.costs import instruction_flops
+from autocomp.perf.deps import pattern_extent
+
+_COMPUTE_ENGINES = frozenset({"pe", "dve", "act", "pool"})
+
+
+@dataclass
+class Lifetimes:
+    """When each on-chip buffer is in use, in program order. A buffer is a tensor, or one block
+    of a v1 block tensor (the compiler allocates block tiles separately, NKI_SPEC §2.4)."""
+
+    keys: list = field(default_factory=list)  # tensor id or (tensor id, block), in order of first access
+    first: list[int] = field(default_factory=list)  # position of the first access of each
+    first_access: list[Access] = field(default_factory=list)
+    last: dict = field(default_factory=dict)  # key -> position of its last access
+
+    def begin(self, key, pos: int, a: Access) -> None:
+        self.keys.append(key)
+        self.first.append(pos)
+        self.first_access.append(a)
+
+
+@dataclass
+class Workload:
+    """Schedule-independent facts about one trace."""
+
+    model_flops: float = 0.0  # useful matmul FLOPs, FP8 adjusted by 0.5 [D] NX
+    hardware_flops: float = 0.0  # all Tensor-engine FLOPs, transposes included
+    transpose_flops: float = 0.0
+    matmul_count: int = 0  # Tensor-engine matmuls with FLOPs
+    hbm_read: set[int] = field(default_factory=set)  # HBM tensors some DMA reads
+    hbm_written: set[int] = field(default_factory=set)  # HBM tensors some DMA writes
+    last_write: dict[int, int] = field(default_factory=dict)  # tensor -> position of its last writer
+    traffic: dict[tuple[str, str], int] = field(default_factory=dict)  # (buffer, "read"|"write") -> bytes
+    buffers: Lifetimes = field(default_factory=Lifetimes)
+    pool_sbuf: bool = False  # a GpSimd instruction touches SBUF (shared port on NC-v2)
+    act_psum: bool = False  # a Scalar-engine instruction touches PSUM (shared port on NC-v2)
+    compute: int = 0  # compute-engine instructions (register ops excluded)
+    small_tiles: int = 0  # ... of which under 128 partitions or 128 elements per partition
+    matmuls: int = 0  # MATMUL instructions on any engine
+    fp32_matmuls: int = 0  # ... with fp32 inputs and no onezero
+    thin_stationary: int = 0  # ... with <= 16 stationary columns and >= 128 moving ones
+    dma_transposes: int = 0
+    transposes: set[int] = field(default_factory=set)  # positions of transposes (any engine) and PE transposes
+
+
+@lru_cache(maxsize=4096)  # a trace repeats a handful of patterns 10^5 times
+def _pattern_elems(pattern: tuple[tuple[int, int], ...]) -> int:
+    n = 1
+    for _, count in pattern:
+        n *= count
+    return n
+
+
+def _blocks(a: Access, info: TensorInfo) -> range:
+    """The blocks of a v1 block tensor an access touches."""
+    per_block = max(info.bytes_per_partition // info.itemsize, 1)
+    lo, hi = pattern_extent(a.pattern)
+    lo, hi = a.offset + lo, a.offset + hi
+    last = info.block_copies - 1
+    return range(min(max(lo // per_block, 0), last), min(max(hi // per_block, 0), last) + 1)
+
+
+def _touch_blocks(life: Lifetimes, pos: int, a: Access, info: TensorInfo) -> None:
+    tid, last = a.tensor, life.last
+    for b in _blocks(a, info):
+        key = (tid, b)
+        if key not in last:
+            life.begin(key, pos, a)
+        last[key] = pos
+
+
+def workload(trace: Trace) -> Workload:
+    """Survey ``trace`` in one pass; see the module docstring."""
+    w = Workload()
+    tensors = trace.tensors
+    blocked = {tid for tid, info in tensors.items() if info.block_copies > 1 and info.itemsize}
+    life = w.buffers
+    last = life.last
+    new_key, new_first, new_access = life.keys.append, life.first.append, life.first_access.append  # begin, inline
+    elems = _pattern_elems
+    read, written, last_write, transposes = w.hbm_read, w.hbm_written, w.last_write, w.transposes
+    sbuf_read = psum_read = sbuf_write = psum_write = 0
+    model = hardware = transpose = 0.0
+    mm_count = compute = small = matmuls = fp32_mm = thin = dma_transposes = 0
+    pool_sbuf = act_psum = False
+    for pos, ins in enumerate(trace.instructions):
+        opcode, engine = ins.opcode, ins.engine
+        for a in ins.src:
+            buf = a.buffer
+            if buf == HBM:
+                if opcode == "DMA":
+                    read.add(a.tensor)
+                continue
+            if buf == SBUF:
+                sbuf_read += a.partitions * a.itemsize * elems(a.pattern)
+            elif buf == PSUM:
+                psum_read += a.partitions * a.itemsize * elems(a.pattern)
+            tid = a.tensor
+            if tid in blocked:
+                _touch_blocks(life, pos, a, tensors[tid])
+            else:
+                if tid not in last:
+                    new_key(tid)
+                    new_first(pos)
+                    new_access(a)
+                last[tid] = pos
+        for a in ins.dst:
+            tid = a.tensor
+            last_write[tid] = pos
+            buf = a.buffer
+            if buf == HBM:
+                if opcode == "DMA":
+                    written.add(tid)
+                continue
+            if buf == SBUF:
+                sbuf_write += a.partitions * a.itemsize * elems(a.pattern)
+            elif buf == PSUM:
+                psum_write += a.partitions * a.itemsize * elems(a.pattern)
+            if tid in blocked:
+                _touch_blocks(life, pos, a, tensors[tid])
+            else:
+                if tid not in last:
+                    new_key(tid)
+                    new_first(pos)
+                    new_access(a)
+                last[tid] = pos
+        if opcode == "DMA":
+            if ins.attrs and ins.attrs.get("transpose"):
+                dma_transposes += 1
+            if engine not in _COMPUTE_ENGINES:
+                continue  # a DMA on its queue: nothing else below applies
+        if engine in _COMPUTE_ENGINES:
+            if opcode != "REGISTER":
+                compute += 1
+                if ins.partitions < 128 or ins.elems < 128:
+                    small += 1
+            if engine == "pool":
+                pool_sbuf = pool_sbuf or any(a.buffer == SBUF for a in ins.src + ins.dst)
+            elif engine == "act":
+                act_psum = act_psum or any(a.buffer == PSUM for a in ins.src + ins.dst)
+        if opcode == "TRANSPOSE":
+            transposes.add(pos)
+        if engine == "pe":
+            attrs = ins.attrs or {}
+            if attrs.get("transpose") is True:
+                transposes.add(pos)
+            flops, is_transpose = instruction_flops(ins)
+            if flops:
+                if opcode == "MATMUL":
+                    mm_count += 1
+                if str(attrs.get("dtype", "")).startswith("float8"):
+                    flops *= 0.5
+                hardware += flops
+                if is_transpose:
+                    transpose += flops
+                else:
+                    model += flops
+        if opcode == "MATMUL":
+            matmuls += 1
+            attrs = ins.attrs or {}
+            if attrs.get("fp32") and not attrs.get("onezero"):
+                fp32_mm += 1
+            if attrs.get("stationary_elems", 128) <= 16 and attrs.get("moving_elems", 0) >= 128:
+                thin += 1
+    w.traffic = {(SBUF, "read"): sbuf_read, (PSUM, "read"): psum_read,
+                 (SBUF, "write"): sbuf_write, (PSUM, "write"): psum_write}
+    w.model_flops, w.hardware_flops, w.transpose_flops, w.matmul_count = model, hardware, transpose, mm_count
+    w.compute, w.small_tiles, w.matmuls, w.fp32_matmuls, w.thin_stationary = compute, small, matmuls, fp32_mm, thin
+    w.dma_transposes, w.pool_sbuf, w.act_psum = dma_transposes, pool_sbuf, act_psum
+    return w
+
+
+def essential_hbm_bytes(trace: Trace, w: Workload) -> int:
+    """Bytes of the kernel's HBM inputs it reads and outputs it writes, each counted once."""
+    total = 0
+    for tid in w.hbm_read | w.hbm_written:
+        info = trace.tensors.get(tid)
+        if info is not None and info.kind in ("input", "output"):
+            total += info.bytes_per_partition  # an HBM tensor's whole size
+    return total
