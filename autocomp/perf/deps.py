@@ -10,6 +10,7 @@ block, per 128 rows) so a lookup only touches records that can overlap.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -144,46 +145,49 @@ class DependencyTracker:
 
     A write record is (end, visible_same_engine, visible_other_engine, engine, pos, is_matmul);
     a read record is (end, engine, pos).
+
+    ``records`` maps every tracked tensor to its records: for a small tensor its [writes, reads]
+    pair, for a big one its buckets. The scheduler looks them up once per access
+    and passes regions as (records, box, written), reads first; ``written`` is True for a write,
+    False for a read, None for a read of a small tensor that no later instruction writes (only a
+    later writer would look at it, so it is not recorded).
     """
 
-    def __init__(self, tensors: dict[int, TensorInfo], semaphore_ns: float, last_write: dict[int, int]):
+    def __init__(self, tensors: dict[int, TensorInfo], semaphore_ns: float, written: Iterable[int]):
         self._sem = semaphore_ns
-        self._last_write = last_write  # tracked tensor -> position of its last writer
-        self._big: dict[int, _Bucketed] = {}
-        small = []
-        for tid in last_write:
+        self.records: dict[int, list | _Bucketed] = {}
+        records = self.records
+        for tid in written:
             info = tensors.get(tid)
             if info is None:
-                small.append(tid)
+                records[tid] = [{}, _NO_READS]
             elif info.buffer == HBM:
-                self._big[tid] = _Bucketed(1)
+                records[tid] = _Bucketed(1)
             elif info.block_copies > 1 and info.itemsize:
-                self._big[tid] = _Bucketed(max(info.bytes_per_partition // info.itemsize, 1))
+                records[tid] = _Bucketed(max(info.bytes_per_partition // info.itemsize, 1))
             elif info.itemsize and info.bytes_per_partition // info.itemsize > _BIG_TILE:
-                self._big[tid] = _Bucketed(_BIG_TILE // 4)
+                records[tid] = _Bucketed(_BIG_TILE // 4)
             else:
-                small.append(tid)
-        # A small tensor has one [writes, reads] pair, in a list like the pairs of a bucketed one.
-        self._small: dict[int, list[list]] = {tid: [[{}, _NO_READS]] for tid in small}
+                records[tid] = [{}, _NO_READS]
 
     def ready(self, engine: str, regions: list, chain: bool) -> tuple[float, int]:
         """Earliest start allowed by data dependencies and the position that imposes it.
 
-        Regions are (tensor, box, written) of tracked tensors, the ones read first. ``chain``: a
-        PSUM-accumulating matmul, which follows earlier matmuls into the same region in order on
-        the Tensor engine without a semaphore round trip.
+        ``regions``: see the class docstring. ``chain``: a PSUM-accumulating matmul, which follows
+        earlier matmuls into the same region in order on the Tensor engine without a semaphore
+        round trip.
         """
         best, pred = 0.0, -1
-        sem, small, big = self._sem, self._small, self._big
-        for tid, box, written in regions:
-            for writes, reads in small.get(tid) or big[tid].lookup(box):
-                for b, w in writes.items():  # RAW, and WAW for a writer
+        sem = self._sem
+        for records, box, written in regions:
+            for writes, reads in (records,) if records.__class__ is list else records.lookup(box):
+                for b, w in writes.items() if writes else ():  # RAW, and WAW for a writer
                     if b is box or (box[1] < b[2] and b[1] < box[2] and box[3] < b[4] and b[3] < box[4]
                                     if box[0] == b[0] else overlaps(box, b)):
                         t = w[0] if chain and w[5] else (w[1] if w[3] == engine else w[2])
                         if t > best:
                             best, pred = t, w[4]
-                if written:
+                if written and reads:
                     for b, r in reads.items():  # WAR
                         if b is box or (box[1] < b[2] and b[1] < box[2] and box[3] < b[4] and b[3] < box[4]
                                         if box[0] == b[0] else overlaps(box, b)):
@@ -195,32 +199,27 @@ class DependencyTracker:
     def record(self, pos: int, engine: str, regions: list, end: float, visible_same: float, visible_other: float,
                is_matmul: bool) -> None:
         """Note that instruction ``pos`` read and wrote these regions, finishing at ``end``."""
-        small, big, last_write = self._small, self._big, self._last_write
         rec = (end, visible_same, visible_other, engine, pos, is_matmul)
-        for tid, box, written in regions:
+        for records, box, written in regions:
             if written:
-                for writes, reads in small.get(tid) or big[tid].insert(box):
-                    if len(writes) == 1 and box in writes:  # rewriting the same region: the usual case
-                        writes.clear()
-                    elif writes:
-                        _drop_covered(writes, box)
+                for writes, reads in (records,) if records.__class__ is list else records.insert(box):
+                    if writes:
+                        if len(writes) == 1 and box in writes:  # rewriting the same region: the usual case
+                            writes.clear()
+                        else:
+                            _drop_covered(writes, box)
                     if reads:
                         _drop_covered(reads, box)
                     writes[box] = rec
                     if len(writes) > _MAX_RECORDS:
                         _collapse(writes, True)
-                continue
-            found = small.get(tid)
-            if found is None:
-                found = big[tid].insert(box)
-            elif last_write[tid] <= pos:
-                continue  # only a later writer would look at this read (WAR)
-            for pair in found:
-                reads = pair[1]
-                if reads is _NO_READS:  # a small tensor's first read record
-                    reads = pair[1] = {}
-                old = reads.get(box)
-                if old is None or old[0] < end:
-                    reads[box] = (end, engine, pos)
-                    if len(reads) > _MAX_RECORDS:
-                        _collapse(reads, False)
+            elif written is not None:
+                for pair in (records,) if records.__class__ is list else records.insert(box):
+                    reads = pair[1]
+                    if reads is _NO_READS:  # a small tensor's first read record
+                        reads = pair[1] = {}
+                    old = reads.get(box)
+                    if old is None or old[0] < end:
+                        reads[box] = (end, engine, pos)
+                        if len(reads) > _MAX_RECORDS:
+                            _collapse(reads, False)

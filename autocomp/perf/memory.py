@@ -22,12 +22,12 @@ from autocomp.perf.workload import Workload, workload
 class Liveness:
     """Program-order liveness of every on-chip buffer (sizes in bytes per partition)."""
 
-    # One entry per buffer, in order of first access: where it is first and last accessed,
-    # which buffer it lives in and its size.
+    # One entry per buffer, in order of first access: where it is first and last accessed and
+    # its size. Buffers live in SBUF but for the entries listed in ``psum``.
     first: list[int] = field(default_factory=list)
     last: list[int] = field(default_factory=list)
-    buffer: list[str] = field(default_factory=list)
     nbytes: list[int] = field(default_factory=list)
+    psum: list[int] = field(default_factory=list)
     sbuf_peak: int = 0
     psum_peak: int = 0
     spill_at: dict[int, int] = field(default_factory=dict)  # pos -> SBUF bytes/partition evicted there
@@ -39,7 +39,10 @@ class Liveness:
         written in place. Built on demand: only the scheduler's capacity pools need them."""
         alloc_at: dict[int, list[tuple[str, int]]] = {}
         free_at: dict[int, list[tuple[str, int]]] = {}
-        for first, last, buf, nbytes in zip(self.first, self.last, self.buffer, self.nbytes):
+        buffers = [SBUF] * len(self.first)
+        for i in self.psum:
+            buffers[i] = PSUM
+        for first, last, buf, nbytes in zip(self.first, self.last, buffers, self.nbytes):
             alloc_at.setdefault(first, []).append((buf, nbytes))
             free_at.setdefault(last, []).append((buf, nbytes))
         _alias_in_place(alloc_at, free_at)
@@ -50,18 +53,11 @@ def analyse(trace: Trace, target: Target, work: Workload | None = None) -> Liven
     """Liveness of the trace's SBUF/PSUM buffers and the spill points where SBUF overflows.
     ``work``: the trace's workload, surveyed here if not given."""
     life = (work or workload(trace)).buffers
-    tensors = trace.tensors
+    live = Liveness(first=life.first, last=list(map(life.last.__getitem__, life.keys)), nbytes=list(life.nbytes),
+                    psum=life.psum)
     bank = target.psum_bank_bytes
-    live = Liveness(first=life.first, last=list(map(life.last.__getitem__, life.keys)))
-    buffers, sizes = live.buffer, live.nbytes
-    for a in life.first_access:  # the first access decides the buffer, as the allocator sees it
-        buf = a.buffer
-        info = tensors.get(a.tensor)
-        nbytes = info.bytes_per_partition if info is not None else a.free_elems * a.itemsize
-        if buf == PSUM:
-            nbytes = -(-nbytes // bank) * bank  # whole banks
-        buffers.append(buf)
-        sizes.append(nbytes)
+    for i in life.psum:  # PSUM buffers take whole banks
+        live.nbytes[i] = -(-live.nbytes[i] // bank) * bank
     _sweep(live, len(trace.instructions), target)
     return live
 
@@ -101,28 +97,29 @@ def _usage(n: int, first: np.ndarray, last: np.ndarray, nbytes: np.ndarray) -> t
 
 
 def _sweep(live: Liveness, n: int, target: Target) -> None:
-    """Peaks, PSUM overflow and SBUF spills, walking the positions in program order. At each
-    position allocations come before frees."""
+    """Peaks, PSUM overflow and SBUF spills from the usage at every position in program order
+    (allocations at a position come before its frees)."""
     sbuf_cap, psum_cap = target.sbuf_usable_bytes, target.psum_bytes_per_partition
     count = len(live.first)
     first = np.fromiter(live.first, np.int64, count)
     last = np.fromiter(live.last, np.int64, count)
     nbytes = np.fromiter(live.nbytes, np.int64, count)
-    psum = np.fromiter(map(PSUM.__eq__, live.buffer), bool, count)
-    sbuf = np.fromiter(map(SBUF.__eq__, live.buffer), bool, count)
+    psum = np.zeros(count, dtype=bool)
+    psum[live.psum] = True
+    sbuf = ~psum
     sbuf_alloc, sbuf_before, sbuf_held = _usage(n, first[sbuf], last[sbuf], nbytes[sbuf])
     psum_alloc, _, psum_held = _usage(n, first[psum], last[psum], nbytes[psum])
     allocating = (sbuf_alloc + psum_alloc) > 0
     if allocating.any():
         sbuf_peak = max(int(sbuf_held[allocating].max()), 0)
         psum_peak = max(int(psum_held[allocating].max()), 0)
-        live.sbuf_peak, live.psum_peak = max(live.sbuf_peak, sbuf_peak), max(live.psum_peak, psum_peak)
-        live.psum_overflow = max(live.psum_overflow, psum_peak - psum_cap)
+        live.sbuf_peak, live.psum_peak = sbuf_peak, psum_peak
+        live.psum_overflow = max(psum_peak - psum_cap, 0)
     # What no longer fits is spilled when it is allocated, once: only growth of the overflow spills.
     overflow = np.maximum(sbuf_held - sbuf_cap, 0) - np.maximum(sbuf_before - sbuf_cap, 0)
     spills = np.flatnonzero(overflow > 0)
     live.spill_at.update(zip(spills.tolist(), overflow[spills].tolist()))
-    live.spill_bytes += int(overflow[spills].sum()) * target.sbuf_partitions
+    live.spill_bytes = int(overflow[spills].sum()) * target.sbuf_partitions
 
 
 class CapacityPool:

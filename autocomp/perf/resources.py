@@ -19,15 +19,15 @@ class ReservationTable:
     an earlier one: list scheduling with program order as the priority.
     """
 
-    __slots__ = ("starts", "ends", "owners", "_memo")
+    __slots__ = ("starts", "ends", "owners", "_mt", "_md", "_ms", "_mo")
 
     def __init__(self):
         self.starts: list[float] = []
         self.ends: list[float] = []
         self.owners: list[int] = []  # position of the instruction that ends each interval
-        # Last query (t, d) and its answer: reservations only remove free time, so a query
-        # asking for at least as much, no earlier, cannot fit before that answer.
-        self._memo = (0.0, 0.0, 0.0, -1)
+        # Last query (t, d) and its answer (start, owner): reservations only remove free time, so
+        # a query asking for at least as much, no earlier, cannot fit before that answer.
+        self._mt, self._md, self._ms, self._mo = 0.0, 0.0, 0.0, -1
 
     def find(self, t: float, d: float) -> tuple[float, int]:
         """Earliest start >= t of a free slot of length d, and who occupied the time before it."""
@@ -41,9 +41,9 @@ class ReservationTable:
         owner = -1
         if lo and t < ends[lo - 1]:
             t, owner = ends[lo - 1], owners[lo - 1]
-        mt, md, ms, mo = self._memo
-        if t >= mt and d >= md and ms > t:
-            t, owner = ms, mo
+        ms = self._ms
+        if t >= self._mt and d >= self._md and ms > t:
+            t, owner = ms, self._mo
         i = bisect_right(ends, t + EPS, lo)
         while i < n:
             if t + d <= starts[i] + EPS:
@@ -51,7 +51,7 @@ class ReservationTable:
             if ends[i] > t:
                 t, owner = ends[i], owners[i]
             i += 1
-        self._memo = (t_query, d, t, owner)
+        self._mt, self._md, self._ms, self._mo = t_query, d, t, owner
         return t, owner
 
     def reserve(self, s: float, e: float, owner: int) -> None:
@@ -97,30 +97,25 @@ class ReservationTable:
             return t, -1
         k = len(ends) - LOOKBACK - 1  # the last interval before find's search window
         if k >= 0 and t < ends[k] and t < ends[-1] - EPS:
-            placed = self._place_after(k, t, d, owner)
-            if placed is not None:
-                return placed
+            # t is before the window, so find would search from the end of interval k. When the
+            # slot there fits (and the memo points no later), that is its answer, and reserve
+            # extends interval k: do both without the search (common on busy DMA queues). Every
+            # test here is one find or reserve makes on that path.
+            starts = self.starts
+            s = ends[k]
+            memo_later = s >= self._mt and d >= self._md and self._ms > s
+            if not memo_later and (s + EPS < ends[k + 1] and s + d <= starts[k + 1] + EPS and s < ends[-1] - EPS
+                                   and starts[k] <= s < starts[k + 1]):
+                who = self.owners[k]
+                self._mt, self._md, self._ms, self._mo = t, d, s, who
+                e = s + d
+                if e > s:
+                    ends[k], self.owners[k] = e, owner
+                    if starts[k + 1] <= e + EPS:
+                        self._swallow(k)
+                return s, who
         s, who = self.find(t, d)
         self.reserve(s, s + d, owner)
-        return s, who
-
-    def _place_after(self, k: int, t: float, d: float, owner: int) -> tuple[float, int] | None:
-        """place() for a t before the search window, when the slot right after interval k fits:
-        what find + reserve would do, without the search (common on busy DMA queues). None when
-        it does not apply. Every test below is one find or reserve makes on that path."""
-        starts, ends = self.starts, self.ends
-        s = ends[k]
-        mt, md, ms, _ = self._memo
-        if (s >= mt and d >= md and ms > s) or not (s + EPS < ends[k + 1] and s + d <= starts[k + 1] + EPS
-                                                    and s < ends[-1] - EPS and starts[k] <= s < starts[k + 1]):
-            return None
-        who = self.owners[k]
-        self._memo = (t, d, s, who)
-        e = s + d
-        if e > s:  # extend interval k
-            ends[k], self.owners[k] = e, owner
-            if starts[k + 1] <= e + EPS:
-                self._swallow(k)
         return s, who
 
     def fill(self, t: float, d: float, owner: int) -> tuple[float, float, int]:
@@ -136,11 +131,11 @@ class ReservationTable:
             # t inside the last busy interval (a saturated resource): the free time starts where it
             # ends. That is find(t, 0.0)'s answer when its search (from t, or from where its memo
             # points) starts inside that interval too. One piece.
-            mt, md, ms, _ = self._memo
-            u = ms if t >= mt and 0.0 >= md and ms > t else t
+            ms = self._ms
+            u = ms if t >= self._mt and 0.0 >= self._md and ms > t else t
             if u + EPS < s and starts[-1] <= s - EPS:
                 who = self.owners[-1]
-                self._memo = (t, 0.0, s, who)
+                self._mt, self._md, self._ms, self._mo = t, 0.0, s, who
                 if d <= EPS:
                     return s, s, who
                 e = s + d

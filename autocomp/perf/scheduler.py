@@ -170,6 +170,8 @@ def _schedule(trace: Trace, target: Target) -> Schedule:
             run.place_all(group, {trace.instructions[group[0]].instance: core})
             t0 = max(t0, max(map(sched.end.__getitem__, group)))
     sched.makespan_ns = max(sched.end, default=0.0)
+    sched.busy_ns.update(run.busy)
+    sched.count.update(run.count)
     _count_dmas(sched, run.dma_done, [plan[0] for plan in run.dma_plans.values()])
     return sched
 
@@ -196,6 +198,17 @@ def _count_dmas(sched: Schedule, costs: list[DmaCost], shapes: list[DmaCost]) ->
     sched.dma_instructions = len(costs)
 
 
+def _allocate(pools: dict[str, CapacityPool], allocs: list, ready: float, pred: int, reason: int) -> tuple:
+    """Take the on-chip space an instruction allocates: it may wait for frees (run-ahead bound)."""
+    for buf, nbytes in allocs:
+        pool = pools.get(buf)
+        if pool is not None:
+            t, p = pool.allocate(nbytes, ready)
+            if t > ready:
+                ready, pred, reason = t, p, CAPACITY
+    return ready, pred, reason
+
+
 class _Run:
     """State of one scheduling pass shared by all cores."""
 
@@ -204,13 +217,16 @@ class _Run:
         self.target = target
         self.sched = sched
         self.deps = deps = DependencyTracker(trace.tensors, target.cal.semaphore_ns, last_write)
-        self.written = last_write
+        self.last_write = last_write
         self.live = sched.liveness
         self.sem = target.cal.semaphore_ns
         self.dma_plans: dict = {}  # dma_cost_key -> _dma_plan
         self.mm_times: dict = {}  # matmul shape -> _matmul_ns
         self.dma_latency = target.cal.dma_fixed_latency_ns
         self.dma_done: list = []  # cost of every scheduled DMA, summed at the end
+        # Compute engines' active ns and instruction counts: plain dicts (quicker than Counters) until the end.
+        self.busy: dict[str, float] = {}
+        self.count: dict[str, int] = {}
         self.ghz = {e: target.clock_ghz(e) for e in ("pe", "dve", "act", "pool", "sp")}
         self.latency = {e: target.cal.result_latency_cycles.get(e, 0) / g for e, g in self.ghz.items()}
         # Bound once: looked up for every instruction. Allocation events matter only to capacity pools.
@@ -223,27 +239,30 @@ class _Run:
 
     def place_all(self, positions: Iterable[int], cores: dict[int, _Core]) -> None:
         """Schedule the instructions at ``positions``, in this order, each on its instance's core."""
-        instrs, written, shapes = self.instrs, self.written, self.shapes
+        instrs, last_write, shapes, tracked = self.instrs, self.last_write, self.shapes, self.deps.records
         ready_after, record, sem, latency = self.ready, self.record, self.sem, self.latency
         alloc_at, free_at, spill_at = self.alloc_at, self.free_at, self.spill_at
         only = next(iter(cores.values())) if len(cores) == 1 else None
         for pos in positions:
             ins = instrs[pos]
             core = only or cores[ins.instance]
-            engine, opcode = ins.engine, ins.opcode
-            # (tensor, box, written) of tracked tensors, boxes shared per geometry (see _box); plain
-            # loops, as a comprehension costs a frame per call on 3.11
+            engine, opcode, srcs, dsts = ins.engine, ins.opcode, ins.src, ins.dst
+            # (records, box, written) of tracked tensors as DependencyTracker takes them, boxes
+            # shared per geometry (see _box); plain loops, as a comprehension costs a frame per
+            # call on 3.11
             regions = []
-            for a in ins.src:
-                tid = a.tensor
-                if tid in written:
+            for a in srcs:
+                last = last_write.get(a.tensor)
+                if last is not None:
+                    records = tracked[a.tensor]
                     shape = (a.buffer, a.partition_start, a.partitions, a.partition_stride, a.offset, a.pattern)
-                    regions.append((tid, shapes.get(shape) or self._box(shape, a), False))
-            for a in ins.dst:
-                tid = a.tensor
-                if tid in written:
+                    regions.append((records, shapes.get(shape) or self._box(shape, a),
+                                    None if last <= pos and records.__class__ is list else False))
+            for a in dsts:
+                records = tracked.get(a.tensor)
+                if records is not None:
                     shape = (a.buffer, a.partition_start, a.partitions, a.partition_stride, a.offset, a.pattern)
-                    regions.append((tid, shapes.get(shape) or self._box(shape, a), True))
+                    regions.append((records, shapes.get(shape) or self._box(shape, a), True))
             is_mm = opcode == "MATMUL"
             chain = is_mm and bool(ins.attrs and ins.attrs.get("accumulate"))
             ready, pred = ready_after(engine, regions, chain)
@@ -251,19 +270,13 @@ class _Run:
             if ready < core.t0:
                 ready, pred, reason = core.t0, -1, START
             pools = core.pools
-            allocs = alloc_at.get(pos) if pools else None
-            if allocs:
-                for buf, nbytes in allocs:
-                    pool = pools.get(buf)
-                    if pool is not None:
-                        t, p = pool.allocate(nbytes, ready)
-                        if t > ready:
-                            ready, pred, reason = t, p, CAPACITY
+            if pools and pos in alloc_at:
+                ready, pred, reason = _allocate(pools, alloc_at[pos], ready, pred, reason)
             if spill_at and pos in spill_at:
                 t = self._spill(pos, core, ready)
                 if t > ready:
                     ready, reason = t, SPILL
-            if opcode == "DMA" and ins.src and ins.dst:
+            if opcode == "DMA" and srcs and dsts:
                 end = self._dma(pos, ins, core, ready, pred, reason)
                 visible = end + sem
                 record(pos, "dma", regions, end, visible, visible, False)
@@ -271,9 +284,8 @@ class _Run:
                 end = self._compute(pos, ins, core, ready, pred, reason, is_mm)
                 visible = end + latency.get(engine, 0.0)
                 record(pos, engine, regions, end, visible, visible + sem, is_mm and engine == "pe")
-            frees = free_at.get(pos) if pools else None
-            if frees:
-                for buf, nbytes in frees:
+            if pools and pos in free_at:
+                for buf, nbytes in free_at[pos]:
                     pool = pools.get(buf)
                     if pool is not None:
                         pool.release(nbytes, end, pos)
@@ -333,25 +345,23 @@ class _Run:
         return end
 
     def _compute(self, pos, ins, core: _Core, ready, pred, reason, is_mm: bool) -> float:
-        target, sched = self.target, self.sched
+        sched = self.sched
         engine = ins.engine
         if is_mm and engine == "pe":
-            d, ls = self._matmul_ns(ins)
+            table, tables = core.tables["pe"], None  # the Tensor engine shares no SRAM port
+            d = self._matmul_ns(ins, core, table, ready)
         else:
             if engine not in self.ghz:
                 sched.unknown[f"{ins.opcode}@{engine}"] += 1
                 engine = "sp"
-            cycles, known = engine_cycles(ins, target)
+            cycles, known = engine_cycles(ins, self.target)
             if not known:
                 sched.unknown[f"{ins.opcode}@{engine}"] += 1
             d = cycles / self.ghz[engine]
-        table = core.tables[engine]
-        # None: the engine's own table is all it needs
-        tables = _engine_tables(core, ins, engine) if core.ports and engine in _PORTED else None
-        if engine == "pe":
-            if is_mm:
-                d = self._load_stationary(ins, core, table, tables, ready, d, ls)
-            else:
+            table = core.tables[engine]
+            # None: the engine's own table is all it needs
+            tables = _engine_tables(core, ins, engine) if core.ports and engine in _PORTED else None
+            if engine == "pe":
                 core.stationary = None  # a transpose replaces the stationary tile
         if tables is None and (engine != "pe" or core.throttle is None):
             s, owner = table.place(ready, d, pos)
@@ -374,31 +384,25 @@ class _Run:
         self.issue[pos] = self.start[pos] = s
         self.end[pos] = end
         sched.pred[pos], sched.reason[pos] = pred, reason
-        sched.busy_ns[engine] += d
-        sched.count[engine] += 1
+        busy, count = self.busy, self.count
+        busy[engine] = busy.get(engine, 0) + d
+        count[engine] = count.get(engine, 0) + 1
         return end
 
-    def _matmul_ns(self, ins) -> tuple[float, float]:
-        """(MultiplyMoving, LoadStationary) ns of a matmul, memoised on everything they read."""
-        attrs = ins.attrs or {}
-        key = (ins.partitions, ins.elems, attrs.get("stationary_elems"), attrs.get("moving_elems"),
-               attrs.get("fp32"), attrs.get("onezero"))
-        times = self.mm_times.get(key)
-        if times is None:
-            ghz = self.ghz["pe"]
-            times = self.mm_times[key] = (matmul_cycles(ins, self.target) / ghz,
-                                          load_stationary_cycles(ins, self.target) / ghz)
-        return times
-
-    def _load_stationary(self, ins, core: _Core, table, tables, ready, d: float, ls: float) -> float:
-        """MM duration plus the exposed part of its LoadStationary of ``ls`` ns (none when the
+    def _matmul_ns(self, ins, core: _Core, table: ReservationTable, ready: float) -> float:
+        """A matmul's MultiplyMoving plus the exposed part of its LoadStationary (none when the
         stationary is reused; hidden under the previous MM when back to back [D] ARCH1)."""
-        key = (ins.attrs or {}).get("stationary_key")
+        attrs = ins.attrs or {}
+        # What matmul_cycles and load_stationary_cycles read.
+        shape = (attrs.get("stationary_elems", ins.partitions), attrs.get("moving_elems", ins.elems),
+                 attrs.get("fp32"), attrs.get("onezero"))
+        d, ls = self.mm_times.get(shape) or self._matmul_times(shape, ins)
+        key = attrs.get("stationary_key")
         if key is not None and key == core.stationary:
             self.sched.stationary_reused += 1
         else:
             self.sched.load_stationary += 1
-            s, _ = table.find(ready, d) if tables is None else find_common(tables, ready, d)
+            s, _ = table.find(ready, d)
             if table.ends and abs(s - table.ends[-1]) < 1e-6:  # back to back: the last MM hides some
                 if ls > core.last_mm_ns:
                     d += ls - core.last_mm_ns
@@ -408,18 +412,27 @@ class _Run:
         core.last_mm_ns = d
         return d
 
+    def _matmul_times(self, shape: tuple, ins) -> tuple[float, float]:
+        """(MultiplyMoving, LoadStationary) ns of matmuls of this shape."""
+        ghz = self.ghz["pe"]
+        times = self.mm_times[shape] = (matmul_cycles(ins, self.target) / ghz,
+                                        load_stationary_cycles(ins, self.target) / ghz)
+        return times
+
 
 def critical_path(sched: Schedule) -> list[int]:
     """Positions from the first to the last instruction of the chain that set the latency."""
     if not sched.end:
         return []
     pos = sched.end.index(max(sched.end))  # the first that ends last
-    path = []
+    path, pred = [], sched.pred
+    append = path.append
     while pos >= 0:
-        path.append(pos)
-        nxt = sched.pred[pos]
+        append(pos)
+        nxt = pred[pos]
         pos = nxt if nxt < pos else -1  # predecessors are always earlier in program order
-    return path[::-1]
+    path.reverse()
+    return path
 
 
 def merged_length(intervals: list[tuple[float, float]]) -> float:

@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from autocomp.nki.trace import HBM, PSUM, SBUF, Access, TensorInfo, Trace
+from autocomp.nki.trace import HBM, PSUM, SBUF, Access, Instruction, TensorInfo, Trace
 from autocomp.perf.costs import instruction_flops
 from autocomp.perf.deps import pattern_extent
 
 _COMPUTE_ENGINES = frozenset({"pe", "dve", "act", "pool"})
+_NO_ATTRS: dict = {}
+_MISSING = object()  # attribute not set (a default applies), unlike one set to None
 
 
 @dataclass
@@ -26,13 +28,18 @@ class Lifetimes:
 
     keys: list = field(default_factory=list)  # tensor id or (tensor id, block), in order of first access
     first: list[int] = field(default_factory=list)  # position of the first access of each
-    first_access: list[Access] = field(default_factory=list)
+    # Bytes per partition of each: the tensor's, or what its first access spans if unknown.
+    nbytes: list[int] = field(default_factory=list)
+    psum: list[int] = field(default_factory=list)  # indices of the buffers in PSUM (first access); others: SBUF
     last: dict = field(default_factory=dict)  # key -> position of its last access
 
-    def begin(self, key, pos: int, a: Access) -> None:
+    def begin(self, key, pos: int, a: Access, info: TensorInfo | None) -> None:
+        """Buffer ``key`` comes alive at ``pos``, first accessed by ``a``."""
+        if a.buffer == PSUM:
+            self.psum.append(len(self.keys))
         self.keys.append(key)
         self.first.append(pos)
-        self.first_access.append(a)
+        self.nbytes.append(info.bytes_per_partition if info is not None else a.free_elems * a.itemsize)
 
 
 @dataclass
@@ -76,29 +83,56 @@ def _blocks(a: Access, info: TensorInfo) -> range:
     return range(min(max(lo // per_block, 0), last), min(max(hi // per_block, 0), last) + 1)
 
 
-def _touch_blocks(life: Lifetimes, pos: int, a: Access, info: TensorInfo) -> None:
+def _first_touch(life: Lifetimes, pos: int, a: Access, info: TensorInfo | None) -> None:
+    """An on-chip access of a tensor with no lifetime under its id: a new buffer, or blocks of a
+    v1 block tensor (one buffer per block, keyed (tensor, block))."""
     tid, last = a.tensor, life.last
+    if info is None or info.block_copies <= 1 or not info.itemsize:
+        life.begin(tid, pos, a, info)
+        last[tid] = pos
+        return
     for b in _blocks(a, info):
         key = (tid, b)
         if key not in last:
-            life.begin(key, pos, a)
+            life.begin(key, pos, a, info)
         last[key] = pos
+
+
+def _fp32_matmul(attrs: dict) -> bool:
+    return bool(attrs.get("fp32") and not attrs.get("onezero"))
+
+
+def _thin_stationary(attrs: dict) -> bool:
+    return attrs.get("stationary_elems", 128) <= 16 and attrs.get("moving_elems", 0) >= 128
+
+
+def _pe_facts(memo: dict, shape: tuple, ins: Instruction) -> tuple:
+    """What a Tensor-engine instruction adds up to: (FLOPs with FP8 at 0.5 [D] NX, whether they are
+    transpose FLOPs, whether it is marked a transpose, fp32 matmul, thin stationary), memoised on
+    its ``shape``: everything these read."""
+    attrs = ins.attrs or _NO_ATTRS
+    flops, is_transpose = instruction_flops(ins)
+    if flops and str(attrs.get("dtype", "")).startswith("float8"):
+        flops *= 0.5
+    is_mm = ins.opcode == "MATMUL"
+    facts = memo[shape] = (flops, is_transpose, attrs.get("transpose") is True,
+                           is_mm and _fp32_matmul(attrs), is_mm and _thin_stationary(attrs))
+    return facts
 
 
 def workload(trace: Trace) -> Workload:
     """Survey ``trace`` in one pass; see the module docstring."""
     w = Workload()
     tensors = trace.tensors
-    blocked = {tid for tid, info in tensors.items() if info.block_copies > 1 and info.itemsize}
     life = w.buffers
     last = life.last
-    new_key, new_first, new_access = life.keys.append, life.first.append, life.first_access.append  # begin, inline
     elems = _pattern_elems
     read, written, last_write, transposes = w.hbm_read, w.hbm_written, w.last_write, w.transposes
     sbuf_read = psum_read = sbuf_write = psum_write = 0
     model = hardware = transpose = 0.0
     mm_count = compute = small = matmuls = fp32_mm = thin = dma_transposes = 0
     pool_sbuf = act_psum = False
+    pe_facts: dict = {}  # Tensor-engine instruction shape -> _pe_facts
     for pos, ins in enumerate(trace.instructions):
         opcode, engine = ins.opcode, ins.engine
         for a in ins.src:
@@ -112,14 +146,10 @@ def workload(trace: Trace) -> Workload:
             elif buf == PSUM:
                 psum_read += a.partitions * a.itemsize * elems(a.pattern)
             tid = a.tensor
-            if tid in blocked:
-                _touch_blocks(life, pos, a, tensors[tid])
-            else:
-                if tid not in last:
-                    new_key(tid)
-                    new_first(pos)
-                    new_access(a)
+            if tid in last:
                 last[tid] = pos
+            else:
+                _first_touch(life, pos, a, tensors.get(tid))
         for a in ins.dst:
             tid = a.tensor
             last_write[tid] = pos
@@ -132,14 +162,10 @@ def workload(trace: Trace) -> Workload:
                 sbuf_write += a.partitions * a.itemsize * elems(a.pattern)
             elif buf == PSUM:
                 psum_write += a.partitions * a.itemsize * elems(a.pattern)
-            if tid in blocked:
-                _touch_blocks(life, pos, a, tensors[tid])
-            else:
-                if tid not in last:
-                    new_key(tid)
-                    new_first(pos)
-                    new_access(a)
+            if tid in last:
                 last[tid] = pos
+            else:
+                _first_touch(life, pos, a, tensors.get(tid))
         if opcode == "DMA":
             if ins.attrs and ins.attrs.get("transpose"):
                 dma_transposes += 1
@@ -157,27 +183,31 @@ def workload(trace: Trace) -> Workload:
         if opcode == "TRANSPOSE":
             transposes.add(pos)
         if engine == "pe":
-            attrs = ins.attrs or {}
-            if attrs.get("transpose") is True:
+            attrs = ins.attrs or _NO_ATTRS
+            get = attrs.get
+            shape = (opcode, ins.partitions, ins.elems, get("contract", _MISSING), get("stationary_elems", _MISSING),
+                     get("moving_elems", _MISSING), get("perf_mode"), get("transpose", _MISSING),
+                     get("dtype", _MISSING), get("fp32"), get("onezero"))
+            facts = pe_facts.get(shape) or _pe_facts(pe_facts, shape, ins)
+            flops, is_transpose, marked_transpose, fp32, thin_shape = facts
+            if marked_transpose:
                 transposes.add(pos)
-            flops, is_transpose = instruction_flops(ins)
             if flops:
                 if opcode == "MATMUL":
                     mm_count += 1
-                if str(attrs.get("dtype", "")).startswith("float8"):
-                    flops *= 0.5
                 hardware += flops
                 if is_transpose:
                     transpose += flops
                 else:
                     model += flops
-        if opcode == "MATMUL":
+            if opcode == "MATMUL":
+                matmuls += 1
+                fp32_mm += fp32
+                thin += thin_shape
+        elif opcode == "MATMUL":
             matmuls += 1
-            attrs = ins.attrs or {}
-            if attrs.get("fp32") and not attrs.get("onezero"):
-                fp32_mm += 1
-            if attrs.get("stationary_elems", 128) <= 16 and attrs.get("moving_elems", 0) >= 128:
-                thin += 1
+            fp32_mm += _fp32_matmul(ins.attrs or _NO_ATTRS)
+            thin += _thin_stationary(ins.attrs or _NO_ATTRS)
     w.traffic = {(SBUF, "read"): sbuf_read, (PSUM, "read"): psum_read,
                  (SBUF, "write"): sbuf_write, (PSUM, "write"): psum_write}
     w.model_flops, w.hardware_flops, w.transpose_flops, w.matmul_count = model, hardware, transpose, mm_count
