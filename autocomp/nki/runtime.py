@@ -14,8 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from autocomp.nki.errors import raise_error
-from autocomp.nki.source import fast_kernel_line
-from autocomp.nki.trace import Access, Instruction, LoopFrame, Trace
+from autocomp.nki.trace import LoopFrame, Trace
 
 _TARGET_ALIASES = {"trn1": "trn1", "inf2": "trn1", "gen2": "trn1", "trn2": "trn2", "gen3": "trn2",
                    "trn3": "trn3", "gen4": "trn3"}
@@ -50,20 +49,6 @@ class KernelContext:
     next_tensor_id: int = 1
     depth: int = 0  # nesting of sub-kernel calls
     accum_groups: dict = field(default_factory=dict)
-
-    def new_tensor_id(self) -> int:
-        tid = self.next_tensor_id
-        self.next_tensor_id += 1
-        return tid
-
-    def record(self, opcode: str, engine: str, api: str, dst: tuple[Access, ...], src: tuple[Access, ...],
-               partitions: int, elems: int, attrs: dict | None = None) -> Instruction:
-        fn, line = fast_kernel_line()
-        trace = self.trace
-        ins = Instruction(len(trace.instructions), opcode, engine, api, dst, src, partitions, elems,
-                          attrs, trace.file_id(fn), line, self.loop, self.instance)
-        trace.instructions.append(ins)
-        return ins
 
     # Loops -------------------------------------------------------------
     def enter_loop(self, kind: str, trip_count: int) -> int:

@@ -264,46 +264,27 @@ def _check_bound(alloc: Allocation, dim: int, lo: int, hi: int) -> None:
 
 
 def _plain_slices(alloc: Allocation, key: tuple) -> Tile | None:
-    """``t[a:b, c:d]``: one in-bounds unit-step slice per dimension, the index of nearly every load and store.
+    """``t[a:b, c:d]`` on a 2-D tensor: in-bounds unit-step slices, the index of nearly every load and store.
     None for anything else, which takes the general path (and its error messages)."""
     shape = alloc.shape
-    if len(key) != len(shape):
+    if len(key) != 2 or len(shape) != 2:
         return None
-    if len(key) == 2:  # unrolled for the 2-D case
-        k0, k1 = key
-        if k0.__class__ is not slice or k1.__class__ is not slice or k0.step is not None or k1.step is not None:
-            return None
-        s0, e0, s1, e1 = k0.start, k0.stop, k1.start, k1.stop
-        if s0 is None:
-            s0 = 0
-        if s1 is None:
-            s1 = 0
-        if e0 is None:
-            e0 = shape[0]
-        if e1 is None:
-            e1 = shape[1]
-        if (s0.__class__ is not int or e0.__class__ is not int or s1.__class__ is not int or e1.__class__ is not int
-                or not 0 <= s0 <= e0 <= shape[0] or not 0 <= s1 <= e1 <= shape[1]):
-            return None
-        return Tile(alloc, ((s0, 1, e0 - s0), (s1, 1, e1 - s1)), shape=(e0 - s0, e1 - s1))
-    spec, counts = [], []
-    for k, n in zip(key, shape):
-        if k.__class__ is not slice or k.step is not None:
-            return None
-        start, stop = k.start, k.stop
-        if start is None:
-            start = 0
-        elif start.__class__ is not int:
-            return None
-        if stop is None:
-            stop = n
-        elif stop.__class__ is not int:
-            return None
-        if not 0 <= start <= stop <= n:
-            return None
-        spec.append((start, 1, stop - start))
-        counts.append(stop - start)
-    return Tile(alloc, tuple(spec), shape=tuple(counts))
+    k0, k1 = key
+    if k0.__class__ is not slice or k1.__class__ is not slice or k0.step is not None or k1.step is not None:
+        return None
+    s0, e0, s1, e1 = k0.start, k0.stop, k1.start, k1.stop
+    if s0 is None:
+        s0 = 0
+    if s1 is None:
+        s1 = 0
+    if e0 is None:
+        e0 = shape[0]
+    if e1 is None:
+        e1 = shape[1]
+    if (s0.__class__ is not int or e0.__class__ is not int or s1.__class__ is not int or e1.__class__ is not int
+            or not 0 <= s0 <= e0 <= shape[0] or not 0 <= s1 <= e1 <= shape[1]):
+        return None
+    return Tile(alloc, ((s0, 1, e0 - s0), (s1, 1, e1 - s1)), shape=(e0 - s0, e1 - s1))
 
 
 def _basic_spec(alloc: Allocation, key: tuple) -> list:

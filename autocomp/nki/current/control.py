@@ -14,7 +14,7 @@ import contextlib
 import numpy as np
 
 from autocomp.nki.errors import raise_error
-from autocomp.nki.ops.common import free_size
+from autocomp.nki.ops.common import free_size, record
 from autocomp.nki.ops.operands import ctx_state
 from autocomp.nki.runtime import current, current_or_none, loop_range
 from autocomp.nki.tile import Tile
@@ -75,7 +75,7 @@ class VirtualRegister:
 
 
 def _record(api: str, op: str, dst=(), src=()) -> None:
-    current().record("REGISTER", SP, api, dst, src, 1, 1, {"op": op})
+    record("REGISTER", SP, api, dst, src, 1, 1, {"op": op})
 
 
 def _one_element(t, api: str, arg: str) -> Tile:

@@ -82,7 +82,7 @@ def nc_matmul(stationary, moving, *, is_stationary_onezero: bool = False, is_mov
     """``stationary[K, M].T @ moving[K, N]`` into a new fp32 PSUM tile [M, N]."""
     api = "nisa.nc_matmul"
     stationary, moving = _operand(stationary, api, "stationary"), _operand(moving, api, "moving")
-    out = _new_tile((_free_size(stationary), _free_size(moving)), _dt.float32, PSUM)
+    out = _out((_free_size(stationary), _free_size(moving)), _dt.float32, PSUM)
     _mm.nc_matmul(out, stationary, moving, api, is_stationary_onezero=is_stationary_onezero,
                   is_moving_onezero=is_moving_onezero, is_transpose=is_transpose, perf_mode=perf_mode)
     return out

@@ -7,16 +7,13 @@ passes it in; the current frontend passes the user's ``dst``.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from autocomp.nki import dtypes as dt
 from autocomp.nki.errors import raise_error
 from autocomp.nki.indexing import Mask
 from autocomp.nki.runtime import current
-from autocomp.nki.source import internal_files as _internal_file
-from autocomp.nki.source import is_internal
+from autocomp.nki.source import fast_kernel_line
 from autocomp.nki.tile import Allocation, Tile
 from autocomp.nki.trace import ACT, DVE, HBM, PE, POOL, PSUM, SBUF, SP, Instruction
 
@@ -158,20 +155,7 @@ def record(opcode: str, engine: str, api: str, dst: tuple, src: tuple, partition
            attrs: dict | None = None, producer_of: Tile | None = None, mask: Mask | None = None):
     """Append one instruction to the trace (this runs once per instruction: the body is inlined)."""
     ctx = current()
-    # The kernel line that issued it: the innermost frame outside the simulator.
-    frame = sys._getframe(1)
-    internal = _internal_file
-    while frame is not None:
-        fn = frame.f_code.co_filename
-        inside = internal.get(fn)
-        if inside is None:
-            inside = internal[fn] = is_internal(fn)
-        if not inside:
-            line = frame.f_lineno
-            break
-        frame = frame.f_back
-    else:
-        fn, line = "<unknown>", 0
+    fn, line = fast_kernel_line()
     trace = ctx.trace
     instructions = trace.instructions
     loc = trace._file_index.get(fn)
