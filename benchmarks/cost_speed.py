@@ -27,7 +27,9 @@ def main() -> None:
     fn = load_kernel(KERNEL, "matmul_basic", args.target)
     inputs = [TensorSpec((8192, 4096), "bfloat16"), TensorSpec((8192, 8192), "bfloat16")]
     best = None  # (wall trace, wall profile, cpu trace, cpu profile) of the fastest run
+    trace = prof = None
     for _ in range(args.repeat):
+        trace = prof = None  # free the previous run's trace outside the timed region
         w0, c0 = time.perf_counter(), time.process_time()
         trace = run_kernel(fn, inputs, target=args.target, numerics=False).trace
         w1, c1 = time.perf_counter(), time.process_time()

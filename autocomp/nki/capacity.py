@@ -24,29 +24,39 @@ def _peaks(trace: Trace) -> tuple[int, int]:
     """Peak SBUF and PSUM bytes per partition over program order. Runs once per trace of up to 10^5
     instructions, so the per-tensor work is done on arrays: a tile is live from its first to its last access."""
     tensors = trace.tensors
-    instructions = trace.instructions
-    # Every on-chip access as (tensor, seq), in program order.
-    tids = [a.tensor for ins in instructions for accs in (ins.dst, ins.src) for a in accs if a.buffer != HBM]
-    seqs = [ins.seq for ins in instructions for accs in (ins.dst, ins.src) for a in accs if a.buffer != HBM]
-    if not tids:
+    # First and last on-chip access of every tensor: plain dict loops are the cheapest pass over 10^5 instructions.
+    first_at: dict[int, int] = {}
+    last_at: dict[int, int] = {}
+    for ins in trace.instructions:
+        seq = ins.seq
+        for accs in (ins.dst, ins.src):
+            for a in accs:
+                if a.buffer != HBM:
+                    tid = a.tensor
+                    if tid not in first_at:
+                        first_at[tid] = seq
+                    last_at[tid] = seq
+    if not first_at:
         return 0, 0
-    tids_a = np.array(tids, dtype=np.int64)
-    seqs_a = np.array(seqs, dtype=np.int64)
-    order = np.argsort(tids_a, kind="stable")  # stable: each tensor's accesses stay in program order
-    tids_s, seqs_s = tids_a[order], seqs_a[order]
-    starts = np.flatnonzero(np.r_[True, tids_s[1:] != tids_s[:-1]])
-    ends = np.r_[starts[1:], len(tids_s)] - 1
-    ids, first, last = tids_s[starts].tolist(), seqs_s[starts], seqs_s[ends]
-    sizes = {SBUF: np.zeros(len(ids), dtype=np.int64), PSUM: np.zeros(len(ids), dtype=np.int64)}
-    blocked = []
-    for i, tid in enumerate(ids):
+    ids = list(first_at)
+    first = np.fromiter(first_at.values(), dtype=np.int64, count=len(ids))
+    last = np.fromiter(map(last_at.__getitem__, ids), dtype=np.int64, count=len(ids))
+    sbuf, psum, blocked = [], [], []  # bytes per tensor in ids' order (0 when in the other buffer)
+    for tid in ids:
         info = tensors.get(tid)
-        if info is None or info.buffer not in sizes:
-            continue
-        if info.block_copies > 1:
-            blocked.append(tid)
+        buf = info.buffer if info is not None else HBM
+        if buf != SBUF and buf != PSUM or info.block_copies > 1:
+            if buf != HBM:
+                blocked.append(tid)
+            sbuf.append(0)
+            psum.append(0)
+        elif buf == SBUF:
+            sbuf.append(info.bytes_per_partition)
+            psum.append(0)
         else:
-            sizes[info.buffer][i] = _footprint(info)
+            sbuf.append(0)
+            psum.append(_footprint(info))
+    sizes = {SBUF: np.array(sbuf, dtype=np.int64), PSUM: np.array(psum, dtype=np.int64)}
     blocks = _block_ranges(trace, set(blocked)) if blocked else []
     peaks = []
     for buf in (SBUF, PSUM):

@@ -33,9 +33,10 @@ def kernel_location() -> tuple[str, int] | None:
 internal_files: dict[str, bool] = {}
 
 
-def fast_kernel_line() -> tuple[str, int]:
-    """Like kernel_location, memoising the internal/external decision per file (hot path)."""
-    frame = sys._getframe(1)
+def fast_kernel_line(depth: int = 1) -> tuple[str, int]:
+    """Like kernel_location, memoising the internal/external decision per file (hot path). ``depth`` frames
+    up from the caller are known to be internal and skipped (1: start at the caller's caller)."""
+    frame = sys._getframe(depth + 1)
     cache = internal_files
     while frame is not None:
         fn = frame.f_code.co_filename

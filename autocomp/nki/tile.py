@@ -284,7 +284,13 @@ def _plain_slices(alloc: Allocation, key: tuple) -> Tile | None:
     if (s0.__class__ is not int or e0.__class__ is not int or s1.__class__ is not int or e1.__class__ is not int
             or not 0 <= s0 <= e0 <= shape[0] or not 0 <= s1 <= e1 <= shape[1]):
         return None
-    return Tile(alloc, ((s0, 1, e0 - s0), (s1, 1, e1 - s1)), shape=(e0 - s0, e1 - s1))
+    tile = Tile(alloc, ((s0, 1, e0 - s0), (s1, 1, e1 - s1)), shape=(e0 - s0, e1 - s1))
+    if alloc.par_axis < 0:
+        # HBM: rows of the flat tensor. What _basic_geometry gives for this spec, without its cache key.
+        row, col = alloc.strides
+        tile._access = Access(alloc.id, alloc.buffer, alloc.dtname, alloc.dtype.itemsize, 0, e0 - s0,
+                              s0 * row + s1 * col, ((col, e1 - s1),), row)
+    return tile
 
 
 def _basic_spec(alloc: Allocation, key: tuple) -> list:

@@ -19,6 +19,7 @@ from autocomp.nki.ops.common import free_size as _free_size
 from autocomp.nki.ops.common import new_tile as _new_tile
 from autocomp.nki.ops.common import operand as _operand
 from autocomp.nki.runtime import current as _current
+from autocomp.nki.storage import Allocation
 from autocomp.nki.tile import Tile
 from autocomp.nki.trace import DVE, PE, PSUM, SBUF, SP
 
@@ -82,7 +83,9 @@ def nc_matmul(stationary, moving, *, is_stationary_onezero: bool = False, is_mov
     """``stationary[K, M].T @ moving[K, N]`` into a new fp32 PSUM tile [M, N]."""
     api = "nisa.nc_matmul"
     stationary, moving = _operand(stationary, api, "stationary"), _operand(moving, api, "moving")
-    out = _out((_free_size(stationary), _free_size(moving)), _dt.float32, PSUM)
+    shape = (_free_size(stationary), _free_size(moving))  # ints: a fresh fp32 PSUM tile without new_tile's checks
+    ctx = _current()
+    out = Tile(Allocation(ctx, f"t{ctx.next_tensor_id}", PSUM, shape, _dt.float32, 0), None, shape=shape)
     _mm.nc_matmul(out, stationary, moving, api, is_stationary_onezero=is_stationary_onezero,
                   is_moving_onezero=is_moving_onezero, is_transpose=is_transpose, perf_mode=perf_mode)
     return out

@@ -152,10 +152,12 @@ def numerics() -> bool:
 
 
 def record(opcode: str, engine: str, api: str, dst: tuple, src: tuple, partitions: int, elems: int,
-           attrs: dict | None = None, producer_of: Tile | None = None, mask: Mask | None = None):
-    """Append one instruction to the trace (this runs once per instruction: the body is inlined)."""
-    ctx = current()
-    fn, line = fast_kernel_line()
+           attrs: dict | None = None, producer_of: Tile | None = None, mask: Mask | None = None, ctx=None):
+    """Append one instruction to the trace (this runs once per instruction: the body is inlined). Hot callers
+    pass their ``ctx``."""
+    if ctx is None:
+        ctx = current()
+    fn, line = fast_kernel_line(2)  # skip this function and its caller: an operation in autocomp
     trace = ctx.trace
     instructions = trace.instructions
     loc = trace._file_index.get(fn)

@@ -44,8 +44,10 @@ def load_whole(src: Tile, dtype, api: str) -> Tile | None:
     if (a.buffer != HBM or src.arrays is not None or src.perm is not None or src.oob or src.indirect is not None
             or len(shape) != 2 or shape[0] > PMAX or (dtype is not None and dtype is not a.dtype)):
         return None
-    operand(src, api, "src")
     ctx = current()
+    if a.scope:
+        operand(src, api, "src")  # may raise: a tile used outside the loop that made it
+    a.producer = None  # what operand() does to an in-scope tile: it is no longer an assignable temporary
     alloc = Allocation(ctx, f"t{ctx.next_tensor_id}", SBUF, shape, a.dtype, 0)
     dst = Tile(alloc, None, shape=shape)
     if ctx.numerics:
@@ -54,8 +56,8 @@ def load_whole(src: Tile, dtype, api: str) -> Tile | None:
     alloc.written = alloc.dirty = True
     s_acc = src.access()
     d_acc = dst.access()
-    record("DMA", "dma", api, (d_acc,), (s_acc,), d_acc.partitions, d_acc.free_elems,
-           {"queue": SP, "dge": "none", "transpose": False, "cast": False}, producer_of=dst)
+    record("DMA", "dma", api, (d_acc,), (s_acc,), shape[0], shape[1],  # the whole 2-D tile
+           {"queue": SP, "dge": "none", "transpose": False, "cast": False}, dst, None, ctx)
     return dst
 
 

@@ -70,12 +70,15 @@ def nc_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: b
     tile_checks(moving, api, "moving")
     if d_alloc.buffer != PSUM:
         on_chip(dst, api, "dst", allowed=(PSUM,))
-    k = stationary.shape[0]
-    if moving.shape[0] != k:
+    s_shape, m_shape, d_shape = stationary.shape, moving.shape, dst.shape
+    k = s_shape[0]
+    if m_shape[0] != k:
         raise_error("err_num_partition_mismatch",
                     f"{api}: stationary has {k} contraction partitions and moving has {moving.shape[0]}; the "
                     "contraction (partition) dimension must match")
-    m, n = free_size(stationary), free_size(moving)
+    # Free sizes; 2-D tiles (nearly all) without a call.
+    m = s_shape[1] if len(s_shape) == 2 else free_size(stationary)
+    n = m_shape[1] if len(m_shape) == 2 else free_size(moving)
     if m > PMAX:
         raise_error("err_size_of_dimension_exceed_arch_limit",
                     f"{api}: stationary free size {m} exceeds the limit of 128 (nl.tile_size.gemm_stationary_fmax); "
@@ -90,7 +93,7 @@ def nc_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: b
     if d_alloc.dtname not in _FP32 and not (target == "trn3" and d_alloc.dtname == "bfloat16"):
         raise_error("err_unsupported_dtype",
                     f"{api}: the matmul result in PSUM must be float32 on {target}, got {d_alloc.dtname}")
-    if dst.shape[0] != m or free_size(dst) != n:
+    if d_shape[0] != m or (d_shape[1] if len(d_shape) == 2 else free_size(dst)) != n:
         raise_error("err_invalid_argument",
                     f"{api}: result tile {list(dst.shape)} does not match [M={m}, N={n}] of stationary "
                     f"{list(stationary.shape)} and moving {list(moving.shape)}")
@@ -120,7 +123,7 @@ def nc_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: b
              "stationary_key": (s_acc.tensor, s_acc.offset, s_acc.partition_start, s_acc.pattern),
              "perf_mode": perf_mode, "onezero": bool(is_stationary_onezero or is_moving_onezero),
              "transpose": bool(is_transpose), "dtype": m_alloc.dtname}
-    return record("MATMUL", PE, api, (dst.access(),), (s_acc, moving.access()), m, n, attrs, producer_of=dst)
+    return record("MATMUL", PE, api, (dst.access(),), (s_acc, moving.access()), m, n, attrs, dst, None, ctx)
 
 
 def nc_transpose(dst: Tile, data: Tile, api: str, engine: str | None = None):
