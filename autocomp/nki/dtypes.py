@@ -71,7 +71,7 @@ def _dtype_name(dt: np.dtype) -> str:
 
 def as_dtype(value) -> np.dtype:
     """Accept an NKI dtype, a numpy dtype or type, a torch dtype, or a name."""
-    if value.__class__.__module__ == "numpy.dtypes" or isinstance(value, np.dtype):
+    if isinstance(value, np.dtype) or value.__class__.__module__ == "numpy.dtypes":
         return value
     if isinstance(value, str):
         if value in _NAMES:

@@ -181,6 +181,8 @@ class Tile:
                 tile = _plain_slices(a, key)
                 if tile is not None:
                     return tile
+            elif key is Ellipsis:  # t[...]: the whole tensor, as index_allocation gives it
+                return Tile(a, _full_spec(a.shape), shape=a.shape)
             return index_allocation(a, key)
         if self.arrays is not None:
             if key is Ellipsis or key == slice(None) or (isinstance(key, tuple) and all(
@@ -297,10 +299,7 @@ def _basic_spec(alloc: Allocation, key: tuple) -> list:
     """Normalize ints / slices / Ellipsis into per-dim int | (start, step, count)."""
     shape = alloc.shape
     if len(key) == 1 and key[0] is Ellipsis:  # t[...], the most common index of on-chip tiles
-        full = _FULL_SPECS.get(shape)
-        if full is None:
-            full = _FULL_SPECS[shape] = tuple((0, 1, n) for n in shape)
-        return full
+        return _full_spec(shape)
     nd = len(shape)
     for pos, k in enumerate(key):
         if k is Ellipsis:
@@ -344,6 +343,13 @@ def _basic_spec(alloc: Allocation, key: tuple) -> list:
 
 _FULL = slice(None)
 _FULL_SPECS: dict = {}  # shape -> the spec of ``[...]``
+
+
+def _full_spec(shape: tuple[int, ...]) -> tuple:
+    full = _FULL_SPECS.get(shape)
+    if full is None:
+        full = _FULL_SPECS[shape] = tuple((0, 1, n) for n in shape)
+    return full
 
 
 def index_allocation(alloc: Allocation, key) -> Tile:

@@ -123,3 +123,35 @@ def test_host_state_updated_in_affine_range_warns_with_line():
     lines = sorted(w.lineno for w in record if "host_state" in str(w.message))
     first = counts_iterations.__code__.co_firstlineno
     assert lines == [first + 5, first + 6]
+
+
+def test_tracing_leaves_the_garbage_collector_as_it_found_it():
+    """Tracing pauses the cyclic collector and hands its objects to the oldest generation; afterwards the
+    collector is enabled again, nothing stays frozen, and cycles made during the run are still collected."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    refs = []
+
+    def kernel(a):
+        node = Node()
+        node.self = node  # a reference cycle only the cyclic collector can free
+        refs.append(weakref.ref(node))
+        out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+        nl.store(out, value=nl.load(a))
+        return out
+
+    assert gc.isenabled()
+    run_kernel(kernel, (np.ones((4, 8), np.float32),))
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.collect()
+    assert refs[0]() is None
+    gc.disable()
+    try:
+        run_kernel(kernel, (np.ones((4, 8), np.float32),))
+        assert not gc.isenabled()  # a caller's choice to keep it off is kept
+    finally:
+        gc.enable()

@@ -16,7 +16,6 @@ import numpy as np
 from autocomp.nki import dtypes as dt
 from autocomp.nki.errors import raise_error
 from autocomp.nki.ops import data as data_ops
-from autocomp.nki.ops.common import new_tile
 from autocomp.nki.runtime import current
 from autocomp.nki.source import is_internal
 from autocomp.nki.tile import Allocation, Tile
@@ -148,8 +147,9 @@ def allocate(shape, dtype, buffer=None, name: str = "", fill="sentinel") -> Tile
                     f"SBUF tile free size {math.prod(dims[par + 1:])} exceeds 64K elements per partition")
     address = allocator.place(dims, par, dtype) if allocator is not None else None
     fill_value = "sentinel" if fill == "sentinel" else fill
-    t = new_tile(dims, dtype, kind, name=name or None, fill=fill_value, par_axis=par, address=address)
-    return t
+    # dims are ints and dtype a numpy dtype by now: the allocation without new_tile's normalising
+    alloc = Allocation(ctx, name or f"t{ctx.next_tensor_id}", kind, dims, dtype, par, fill=fill_value, address=address)
+    return Tile(alloc, None, shape=dims)
 
 
 def check_assign_shapes(dst: Tile, value: Tile) -> None:
