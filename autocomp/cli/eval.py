@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from autocomp.cli._common import console, fail
+from autocomp.suite.location import bundled_problems_dir
 
 _STATUS_STYLE = {"correct": "bold green", "incorrect": "bold red", "compile_error": "bold yellow",
                  "runtime_error": "bold yellow", "timeout": "bold magenta", "rejected": "bold red"}
@@ -27,15 +28,15 @@ _PROFILE_FIELDS = (
 
 
 def resolve_problem(spec: str) -> Path:
-    """A problem given as a path (directory or problem.toml) or a name under ./problems or the repo's problems/."""
+    """A problem given as a path (directory or problem.toml) or a name under ./problems or the shipped suite."""
     path = Path(spec)
     if path.exists():
         return path
-    for root in (Path.cwd() / "problems", Path(__file__).resolve().parents[2] / "problems"):
+    for root in (Path.cwd() / "problems", bundled_problems_dir()):
         if (root / spec / "problem.toml").is_file():
             return root / spec
-    fail(f"{spec}: no such problem directory, and no problem named {spec!r} under ./problems or the repository's "
-         "problems/; list problems with `ls problems`")
+    fail(f"{spec}: no such problem directory, and no problem named {spec!r} under ./problems or the shipped "
+         "suite; list them with `autocomp problems list`")
 
 
 def _fmt(value, kind: str) -> str:

@@ -11,8 +11,11 @@ ENV_VAR = "AUTOCOMP_PROBLEMS"
 
 
 def bundled_problems_dir() -> Path:
-    """The ``problems/`` directory next to the autocomp package (the shipped suite)."""
-    return Path(autocomp.__file__).resolve().parent.parent / "problems"
+    """The shipped suite: ``autocomp/_problems`` in an installed wheel, else the repository's ``problems/``
+    next to the package (a checkout or an editable install)."""
+    package = Path(autocomp.__file__).resolve().parent
+    installed = package / "_problems"
+    return installed if installed.is_dir() else package.parent / "problems"
 
 
 def problems_dir(explicit: str | Path | None = None) -> Path:

@@ -1,0 +1,1 @@
+"""The legacy dialect (``neuronxcc.nki``): the modules ``autocomp.nki.install`` registers under those names."""
