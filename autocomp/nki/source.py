@@ -7,15 +7,16 @@ import sys
 
 import numpy as np
 
-# Frames from these directories are the simulator or numpy, never the user's kernel.
-_SKIP_DIRS = (
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    os.path.dirname(os.path.abspath(np.__file__)),
-)
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Frames from these directories are autocomp or numpy, never the user's kernel ...
+_SKIP_DIRS = (_PACKAGE_DIR + os.sep, os.path.dirname(os.path.abspath(np.__file__)) + os.sep)
+# ... except the problem suite an installed package carries (autocomp/_problems): those are kernels.
+_SHIPPED_KERNELS = os.path.join(_PACKAGE_DIR, "_problems") + os.sep
 
 
 def is_internal(filename: str) -> bool:
-    return filename.startswith(_SKIP_DIRS) or filename.startswith("<frozen")
+    return (filename.startswith(_SKIP_DIRS) and not filename.startswith(_SHIPPED_KERNELS)) \
+        or filename.startswith("<frozen")
 
 
 def kernel_location() -> tuple[str, int] | None:
