@@ -23,15 +23,22 @@ def compare(out: np.ndarray, ref: np.ndarray, tol: Tolerance, seed: int, index: 
     r = np.asarray(ref).astype(np.float64)
     finite_ref = np.isfinite(r)
     finite_out = np.isfinite(o)
-    nonfinite = finite_ref & ~finite_out
-    special_bad = ~finite_ref & ~((np.isnan(r) & np.isnan(o)) | (r == o))
-    both = finite_ref & finite_out
-    diff = np.abs(np.where(both, o, 0.0) - np.where(both, r, 0.0))
-    excess = diff - (tol.atol + tol.rtol * np.abs(np.where(finite_ref, r, 0.0)))
-    excess = np.where(nonfinite | special_bad, np.inf, np.where(both, excess, -np.inf))
+    if finite_ref.all() and finite_out.all():  # the usual case: the same numbers without the masking passes
+        nonfinite = None
+        diff = np.abs(o - r)
+        excess = diff - (tol.atol + tol.rtol * np.abs(r))
+        n_nonfinite = 0
+        ref_norm = float(np.sqrt(np.sum(r ** 2)))
+    else:
+        nonfinite = finite_ref & ~finite_out
+        special_bad = ~finite_ref & ~((np.isnan(r) & np.isnan(o)) | (r == o))
+        both = finite_ref & finite_out
+        diff = np.abs(np.where(both, o, 0.0) - np.where(both, r, 0.0))
+        excess = diff - (tol.atol + tol.rtol * np.abs(np.where(finite_ref, r, 0.0)))
+        excess = np.where(nonfinite | special_bad, np.inf, np.where(both, excess, -np.inf))
+        n_nonfinite = int(np.count_nonzero(nonfinite))
+        ref_norm = float(np.sqrt(np.sum(np.where(finite_ref, r, 0.0) ** 2)))
     mismatched = int(np.count_nonzero(excess > 0))
-    n_nonfinite = int(np.count_nonzero(nonfinite))
-    ref_norm = float(np.sqrt(np.sum(np.where(finite_ref, r, 0.0) ** 2)))
     err_norm = float(np.sqrt(np.sum(diff ** 2)))
     rel_l2 = math.inf if n_nonfinite else err_norm / max(ref_norm, 1e-30)
     max_abs = math.inf if n_nonfinite else float(diff.max(initial=0.0))

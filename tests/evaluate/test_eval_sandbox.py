@@ -184,3 +184,22 @@ def test_no_network_in_a_namespace(tmp_path):
     result = ev.evaluate(problem("ew_muladd"), kernel(body))
     assert result.status == "compile_error" and "online" not in result.reason
     assert "unreachable" in result.reason.lower() or "OSError" in result.reason
+
+
+def test_waiting_for_a_worker_ends_when_it_exits_or_at_the_timeout():
+    """The wait that decides a timeout: True for a process that exits in time, False for one still running."""
+    import subprocess
+    import sys
+
+    from autocomp.evaluate.sandbox import _wait
+
+    quick = subprocess.Popen([sys.executable, "-c", "pass"])
+    assert _wait(quick, 30.0) and quick.returncode == 0
+    failing = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    assert _wait(failing, 30.0) and failing.returncode == 3
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert not _wait(sleeper, 0.2) and sleeper.poll() is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()
