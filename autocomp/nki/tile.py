@@ -179,6 +179,8 @@ class Tile:
         if self.spec is None and self.arrays is None:
             if key.__class__ is tuple:
                 tile = _plain_slices(a, key)
+                if tile is None:
+                    tile = _block_index(a, key)
                 if tile is not None:
                     return tile
             elif key is Ellipsis:  # t[...]: the whole tensor, as index_allocation gives it
@@ -293,6 +295,27 @@ def _plain_slices(alloc: Allocation, key: tuple) -> Tile | None:
         tile._access = Access(alloc.id, alloc.buffer, alloc.dtname, alloc.dtype.itemsize, 0, e0 - s0,
                               s0 * row + s1 * col, ((col, e1 - s1),), row)
     return tile
+
+
+_FULL_TAILS: dict = {}  # (shape, leading ints) -> the specs of the dimensions after them
+
+
+def _block_index(alloc: Allocation, key: tuple) -> Tile | None:
+    """``t[i, j]``: in-bounds non-negative ints on leading dimensions that leave at least two whole ones, the
+    index of a block of a block tensor ``(n, m, par_dim(p), f)``. What _basic_tile(_basic_spec(...)) gives;
+    None for anything else (the general path)."""
+    shape = alloc.shape
+    n = len(key)
+    if len(shape) - n < 2:
+        return None
+    for d in range(n):
+        i = key[d]
+        if i.__class__ is not int or not 0 <= i < shape[d]:
+            return None
+    tail = _FULL_TAILS.get((shape, n))
+    if tail is None:
+        tail = _FULL_TAILS[(shape, n)] = tuple((0, 1, s) for s in shape[n:])
+    return Tile(alloc, key + tail, shape=shape[n:])
 
 
 def _basic_spec(alloc: Allocation, key: tuple) -> list:
