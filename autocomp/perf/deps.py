@@ -101,12 +101,24 @@ def _collapse(d: dict, write: bool) -> None:
 class _Bucketed:
     """Records of one big tensor, bucketed along blocks (on-chip) or rows (HBM)."""
 
-    __slots__ = ("size", "buckets", "systems")
+    __slots__ = ("size", "buckets", "systems", "keys")
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, keys: dict):
         self.size = size
         self.buckets: dict = {}  # (system, bucket) -> (writes {box: rec}, reads {box: rec})
         self.systems: set[int] = set()
+        # (size, box) -> (lookup keys or None, insert keys), shared by the tracker's bucketed tensors: a trace
+        # repeats a few boxes per tensor shape thousands of times
+        self.keys = keys
+
+    def _keys(self, box) -> tuple:
+        memo = (self.size, box)
+        keys = self.keys.get(memo)
+        if keys is None:
+            span = self._span(box)
+            wide = (box[0], _WIDE)
+            keys = self.keys[memo] = (None if span is None else (*span, wide), tuple(span) if span else (wide,))
+        return keys
 
     def _span(self, box) -> list | None:
         s = box[0]
@@ -120,16 +132,15 @@ class _Bucketed:
         return [(s, b) for b in range(b0, b1 + 1)]
 
     def lookup(self, box) -> list:
-        keys = self._span(box)
+        keys = self._keys(box)[0]
         if keys is None or len(self.systems) > 1:
             return list(self.buckets.values())
-        keys.append((box[0], _WIDE))
         get = self.buckets.get
         return [p for p in map(get, keys) if p is not None]
 
     def insert(self, box) -> list:
         self.systems.add(box[0])
-        keys = self._span(box) or [(box[0], _WIDE)]
+        keys = self._keys(box)[1]
         buckets = self.buckets
         out = []
         for key in keys:
@@ -157,16 +168,17 @@ class DependencyTracker:
         self._sem = semaphore_ns
         self.records: dict[int, list | _Bucketed] = {}
         records = self.records
+        keys: dict = {}  # bucket keys of the boxes seen, shared by the bucketed tensors
         for tid in written:
             info = tensors.get(tid)
             if info is None:
                 records[tid] = [{}, _NO_READS]
             elif info.buffer == HBM:
-                records[tid] = _Bucketed(1)
+                records[tid] = _Bucketed(1, keys)
             elif info.block_copies > 1 and info.itemsize:
-                records[tid] = _Bucketed(max(info.bytes_per_partition // info.itemsize, 1))
+                records[tid] = _Bucketed(max(info.bytes_per_partition // info.itemsize, 1), keys)
             elif info.itemsize and info.bytes_per_partition // info.itemsize > _BIG_TILE:
-                records[tid] = _Bucketed(_BIG_TILE // 4)
+                records[tid] = _Bucketed(_BIG_TILE // 4, keys)
             else:
                 records[tid] = [{}, _NO_READS]
 
