@@ -7,6 +7,8 @@ the dialect-free core ops. ``isa.py`` re-exports everything in ``__all__``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from autocomp.nki import dtypes as dt
@@ -58,7 +60,7 @@ def oob_view_mask(dst: Tile, src: Tile, mode, api: str) -> Mask | None:
     for t in (src, dst):
         v = getattr(t, "valid", None)
         if v is not None:
-            v = v.reshape(dst.shape) if v.shape != dst.shape and v.size == int(np.prod(dst.shape)) else v
+            v = v.reshape(dst.shape) if v.shape != dst.shape and v.size == math.prod(dst.shape) else v
             valid = v if valid is None else (valid & v)
     if valid is None:
         return None
@@ -81,7 +83,7 @@ def _pattern_values(dst: Tile, pattern, offset, channel_multiplier, api: str) ->
         raise_error("err_invalid_argument", f"{api}: pattern must be a list of [step, num] pairs, got {pattern!r}")
     if len(pairs) > 4:
         raise_error("err_invalid_argument", f"{api}: pattern has {len(pairs)} dimensions; at most 4")
-    count = int(np.prod([n for _, n in pairs])) if pairs else 1
+    count = math.prod(n for _, n in pairs) if pairs else 1
     if count != free_size(dst):
         raise_error("err_invalid_argument",
                     f"{api}: pattern {[list(p) for p in pairs]} covers {count} elements per partition, but dst "
@@ -337,9 +339,9 @@ def dma_compute(dst, srcs, reduce_op, scales=None, unique_indices=True, oob_mode
         raise_error("err_unsupported_operation", f"{api}: only reduce_op=nl.add is supported")
     if scales is not None and any(float(s) != 1.0 for s in scales):
         raise_error("err_unsupported_operation", f"{api}: every scale must be 1.0")
-    size = int(np.prod(dst.shape))
+    size = math.prod(dst.shape)
     for s in srcs:
-        if int(np.prod(s.shape)) != size:
+        if math.prod(s.shape) != size:
             raise_error("err_invalid_argument",
                         f"{api}: source {list(s.shape)} and dst {list(dst.shape)} differ in size")
     values = None

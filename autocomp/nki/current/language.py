@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import math
 
 import numpy as np
 
@@ -153,7 +154,7 @@ def _allocate(shape, dtype, buffer, name: str, address, api: str) -> NkiTensor:
         raise_error("err_num_partition_exceed_arch_limit",
                     f"{api}: partition dimension {dims[0]} of {list(dims)} exceeds the architecture limit of 128; "
                     "tile it by nl.tile_size.pmax")
-    free_bytes = int(np.prod(dims[1:])) * dtype.itemsize
+    free_bytes = math.prod(dims[1:]) * dtype.itemsize
     limit = PSUM_BANK_BYTES * 8 if kind == PSUM else tile_limits(ctx.target)["sbuf_fmax_bytes"]
     if free_bytes > limit:
         raise_error("err_size_of_dimension_exceed_arch_limit",
