@@ -162,19 +162,20 @@ class CapacityPool:
         blocks = self._blocks
         k = len(blocks) - 1
         stop = max(-1, k - self.WINDOW)
-        while k > stop:
-            times, deltas, owners, total, peak = blocks[k]
-            before = after - total
-            if before + peak > limit:  # the last violation is in this block: find it
+        while k > stop:  # block fields by index: this loop runs ~16 times per allocation
+            block = blocks[k]
+            before = after - block[3]
+            if before + block[4] > limit:  # the last violation is in this block: find it
+                times, deltas = block[0], block[1]
                 u = after
                 for i in range(len(times) - 1, -1, -1):
                     if times[i] <= t:
                         break
                     u -= deltas[i]
                     if u > limit:
-                        return times[i], owners[i]
+                        return times[i], block[2][i]
                 return t, -1
-            if times[0] <= t:
+            if block[0][0] <= t:
                 return t, -1
             after = before
             k -= 1

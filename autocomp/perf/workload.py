@@ -75,7 +75,20 @@ def _pattern_elems(pattern: tuple[tuple[int, int], ...]) -> int:
 
 
 def _blocks(a: Access, info: TensorInfo) -> range:
-    """The blocks of a v1 block tensor an access touches."""
+    """The blocks of a v1 block tensor an access touches (memoised: loops touch the same blocks the same way)."""
+    key = (info.bytes_per_partition, info.itemsize, info.block_copies, a.offset, a.pattern)
+    blocks = _BLOCKS.get(key)
+    if blocks is None:
+        if len(_BLOCKS) > 100_000:
+            _BLOCKS.clear()
+        blocks = _BLOCKS[key] = _block_range(a, info)
+    return blocks
+
+
+_BLOCKS: dict = {}
+
+
+def _block_range(a: Access, info: TensorInfo) -> range:
     per_block = max(info.bytes_per_partition // info.itemsize, 1)
     lo, hi = pattern_extent(a.pattern)
     lo, hi = a.offset + lo, a.offset + hi
