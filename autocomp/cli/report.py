@@ -11,7 +11,8 @@ from autocomp.cli._common import console, fail
 
 def report(
     run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
-    out: Path = typer.Option(Path("report.html"), "-o", "--out", help="HTML file to write."),
+    out: Path | None = typer.Option(None, "-o", "--out",
+                                    help="HTML file to write [default: report.html in the run's directory]."),
     runs_dir: Path = typer.Option(Path("runs"), "--dir", help="Directory holding the runs."),
     reprofile: bool = typer.Option(True, "--reprofile/--no-reprofile",
                                    help="Re-profile kernels without a stored profile (in a sandboxed child)."),
@@ -21,7 +22,12 @@ def report(
     from autocomp.store import StoreError, resolve_run
 
     try:
-        path = write_report(resolve_run(run, runs_dir), out, reprofile=reprofile)
+        run_dir = resolve_run(run, runs_dir)
+    except StoreError as e:
+        fail(str(e))
+    out = out if out is not None else Path(run_dir) / "report.html"  # one report per run: none overwrites another
+    try:
+        path = write_report(run_dir, out, reprofile=reprofile)
     except StoreError as e:
         fail(str(e))
     except OSError as e:

@@ -99,3 +99,10 @@ def test_report_command_writes_one_html_file(runs_dir, run_dir, tmp_path):
     assert out.read_text().startswith("<!DOCTYPE html>")
     res = invoke("report", "nope", "-o", str(out), "--dir", str(runs_dir))
     assert res.exit_code == 2 and "no run 'nope'" in res.output
+
+
+def test_report_goes_into_the_run_directory_by_default(runs_dir, run_dir):
+    res = invoke("report", run_dir.name, "--dir", str(runs_dir), "--no-reprofile")
+    assert res.exit_code == 0, res.output
+    assert (run_dir / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert str(run_dir / "report.html") in "".join(res.output.split())  # the console may wrap the path
