@@ -57,7 +57,8 @@ def load_whole(src: Tile, dtype, api: str) -> Tile | None:
     s_acc = src.access()
     d_acc = dst.access()
     record("DMA", "dma", api, (d_acc,), (s_acc,), shape[0], shape[1],  # the whole 2-D tile
-           {"queue": SP, "dge": "none", "transpose": False, "cast": False}, dst, None, ctx)
+           {"queue": SP, "dge": "none", "transpose": False, "cast": False}, dst, None, ctx,
+           3)  # this function's only caller is nl.load
     return dst
 
 

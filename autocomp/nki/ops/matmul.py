@@ -123,7 +123,8 @@ def nc_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: b
              "stationary_key": (s_acc.tensor, s_acc.offset, s_acc.partition_start, s_acc.pattern),
              "perf_mode": perf_mode, "onezero": bool(is_stationary_onezero or is_moving_onezero),
              "transpose": bool(is_transpose), "dtype": m_alloc.dtname}
-    return record("MATMUL", PE, api, (dst.access(),), (s_acc, moving.access()), m, n, attrs, dst, None, ctx)
+    # Called only by the nc_matmul / matmul wrappers of both dialects: three frames are autocomp.
+    return record("MATMUL", PE, api, (dst.access(),), (s_acc, moving.access()), m, n, attrs, dst, None, ctx, 3)
 
 
 def nc_transpose(dst: Tile, data: Tile, api: str, engine: str | None = None):
