@@ -106,6 +106,30 @@ def test_affine_range_writing_one_location_twice_is_an_error():
     np.testing.assert_array_equal(out, a)
 
 
+def nested_writes(a, assign_after_inner_loop: bool, inner_writes_old_tensor: bool):
+    """Writes of a tensor from before the outer loop, from inside an inner loop or after it: the outer loop's
+    check must see them whichever loop recorded the instruction."""
+    out = nl.ndarray((128, 64), dtype=a.dtype, buffer=nl.shared_hbm)
+    buf = nl.ndarray((128, 64), dtype=a.dtype, buffer=nl.sbuf)
+    for i in nl.affine_range(2):
+        for j in nl.affine_range(2):
+            t = nl.load(a[j * 128:(j + 1) * 128, :])
+            if inner_writes_old_tensor:
+                buf[...] = nl.load(a[j * 128:(j + 1) * 128, :])  # each j writes it: the inner loop's error
+        if assign_after_inner_loop:
+            buf[...] = t  # the load recorded in the inner loop now writes buf, once per i
+    nl.store(out, value=buf)
+    return out
+
+
+@pytest.mark.parametrize("after, inner", [(True, False), (False, True)])
+def test_nested_affine_ranges_writing_one_location_twice_is_an_error(after, inner):
+    with pytest.raises(NkiError) as err:
+        run_kernel(nested_writes, (np.ones((256, 64), np.float32), after, inner), numerics=False)
+    assert err.value.code == "err_unexpected_output_dependencies"
+    assert "iterations 0 and 1" in str(err.value)
+
+
 def counts_iterations(a):
     out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
     n = 0
