@@ -51,7 +51,6 @@ from autocomp.nki.errors import raise_error, warn
 from autocomp.nki.indexing import ds  # noqa: F401
 from autocomp.nki.legacy import language as _legacy
 from autocomp.nki.ops import data as _data
-from autocomp.nki.ops.common import new_tile as _new_tile
 from autocomp.nki.runtime import current as _current
 from autocomp.nki.storage import Allocation as _Allocation
 from autocomp.nki.targets_info import fp32, tile_limits, tile_size  # noqa: F401
@@ -121,6 +120,12 @@ def _buffer_kind(buffer, api: str) -> tuple[str, bool]:
 
 
 def _shape(shape, api: str) -> tuple[int, ...]:
+    if shape.__class__ is tuple:
+        for s in shape:
+            if s.__class__ is not int:
+                break
+        else:
+            return shape  # the usual case: already a tuple of ints
     if isinstance(shape, (int, np.integer)):
         shape = (shape,)
     try:
@@ -162,7 +167,8 @@ def _allocate(shape, dtype, buffer, name: str, address, api: str) -> NkiTensor:
                     f"{kind.upper()} partition")
     if address is not None:
         address = _check_address(address, dims, free_bytes, kind, limit, api)
-    return NkiTensor(_new_tile(dims, dtype, kind, name=name or None, address=address).alloc, None)
+    # dims are ints and dtype a numpy dtype by now: the allocation without new_tile's normalising
+    return NkiTensor(_Allocation(ctx, name or f"t{ctx.next_tensor_id}", kind, dims, dtype, 0, address=address), None)
 
 
 def _check_address(address, dims, free_bytes: int, kind: str, limit: int, api: str) -> tuple[int, int]:
