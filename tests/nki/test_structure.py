@@ -111,7 +111,7 @@ def nested_writes(a, assign_after_inner_loop: bool, inner_writes_old_tensor: boo
     check must see them whichever loop recorded the instruction."""
     out = nl.ndarray((128, 64), dtype=a.dtype, buffer=nl.shared_hbm)
     buf = nl.ndarray((128, 64), dtype=a.dtype, buffer=nl.sbuf)
-    for i in nl.affine_range(2):
+    for _i in nl.affine_range(2):
         for j in nl.affine_range(2):
             t = nl.load(a[j * 128:(j + 1) * 128, :])
             if inner_writes_old_tensor:
