@@ -138,7 +138,7 @@ def workload(trace: Trace) -> Workload:
     w = Workload()
     tensors = trace.tensors
     life = w.buffers
-    last, keys, firsts, sizes, psum_keys = life.last, life.keys, life.first, life.nbytes, life.psum
+    last = life.last
     elems = _pattern_elems
     read, written, last_write, transposes = w.hbm_read, w.hbm_written, w.last_write, w.transposes
     sbuf_read = psum_read = sbuf_write = psum_write = 0
@@ -162,16 +162,7 @@ def workload(trace: Trace) -> Workload:
             if tid in last:
                 last[tid] = pos
             else:
-                info = tensors.get(tid)
-                if info is not None and info.block_copies <= 1:  # Lifetimes.begin inlined: once per tile
-                    if buf == PSUM:
-                        psum_keys.append(len(keys))
-                    keys.append(tid)
-                    firsts.append(pos)
-                    sizes.append(info.bytes_per_partition)
-                    last[tid] = pos
-                else:
-                    _first_touch(life, pos, a, info)
+                _first_touch(life, pos, a, tensors.get(tid))
         for a in ins.dst:
             tid = a.tensor
             last_write[tid] = pos
@@ -187,16 +178,7 @@ def workload(trace: Trace) -> Workload:
             if tid in last:
                 last[tid] = pos
             else:
-                info = tensors.get(tid)
-                if info is not None and info.block_copies <= 1:  # as for sources
-                    if buf == PSUM:
-                        psum_keys.append(len(keys))
-                    keys.append(tid)
-                    firsts.append(pos)
-                    sizes.append(info.bytes_per_partition)
-                    last[tid] = pos
-                else:
-                    _first_touch(life, pos, a, info)
+                _first_touch(life, pos, a, tensors.get(tid))
         if opcode == "DMA":
             if ins.attrs and ins.attrs.get("transpose"):
                 dma_transposes += 1
