@@ -104,11 +104,13 @@ def cyclic_gc_paused():
         yield
     finally:
         if was_enabled:
-            # The objects made meanwhile are long-lived (a trace, a schedule). Left young, the first allocation
-            # after gc.enable() would scan them all (~0.1 s per 10^5 instructions); freeze + unfreeze moves them
-            # straight to the oldest generation without a scan, where full collections still reach them.
-            gc.freeze()
-            gc.unfreeze()
+            if not gc.get_freeze_count():
+                # The objects made meanwhile are long-lived (a trace, a schedule). Left young, the first allocation
+                # after gc.enable() would scan them all (~0.1 s per 10^5 instructions); freeze + unfreeze moves them
+                # straight to the oldest generation without a scan, where full collections still reach them. Not
+                # when the process froze objects itself (e.g. before forking workers): unfreeze would undo that.
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 

@@ -179,3 +179,10 @@ def test_tracing_leaves_the_garbage_collector_as_it_found_it():
         assert not gc.isenabled()  # a caller's choice to keep it off is kept
     finally:
         gc.enable()
+    gc.freeze()  # a process that froze its objects (before forking workers, say) keeps them frozen
+    try:
+        frozen = gc.get_freeze_count()
+        run_kernel(kernel, (np.ones((4, 8), np.float32),))
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
