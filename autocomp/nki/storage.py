@@ -68,7 +68,7 @@ class Allocation:
                  "written", "producer", "pending_mask", "loop_id", "strides", "numel_pp", "address", "_lazy",
                  "_lazy_src", "_pending", "_readers", "_f32", "returned", "dirty", "scope", "base", "__weakref__")
 
-    def __init__(self, ctx, name: str, buffer: str, shape: tuple[int, ...], dtype: np.dtype, par_axis: int,
+    def __init__(self, ctx, name: str | None, buffer: str, shape: tuple[int, ...], dtype: np.dtype, par_axis: int,
                  kind: str = "internal", fill: str | float | None = "sentinel", address=None, data=None):
         geo = _GEOMETRY.get((shape, par_axis, buffer, id(dtype)))
         if geo is None:
@@ -76,7 +76,7 @@ class Allocation:
         self.strides, self.numel_pp, partitions, blocks, bpp, self.dtname, _ = geo
         self.id = tid = ctx.next_tensor_id
         ctx.next_tensor_id = tid + 1
-        self.name = name
+        self.name = name = name or f"t{tid}"  # unnamed tensors are t<id>
         self.buffer = buffer
         self.shape = shape
         self.dtype = dtype

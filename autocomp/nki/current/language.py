@@ -168,7 +168,7 @@ def _allocate(shape, dtype, buffer, name: str, address, api: str) -> NkiTensor:
     if address is not None:
         address = _check_address(address, dims, free_bytes, kind, limit, api)
     # dims are ints and dtype a numpy dtype by now: the allocation without new_tile's normalising
-    return NkiTensor(_Allocation(ctx, name or f"t{ctx.next_tensor_id}", kind, dims, dtype, 0, address=address), None)
+    return NkiTensor(_Allocation(ctx, name, kind, dims, dtype, 0, address=address), None)
 
 
 def _check_address(address, dims, free_bytes: int, kind: str, limit: int, api: str) -> tuple[int, int]:

@@ -85,7 +85,7 @@ def nc_matmul(stationary, moving, *, is_stationary_onezero: bool = False, is_mov
     stationary, moving = _operand(stationary, api, "stationary"), _operand(moving, api, "moving")
     shape = (_free_size(stationary), _free_size(moving))  # ints: a fresh fp32 PSUM tile without new_tile's checks
     ctx = _current()
-    out = Tile(Allocation(ctx, f"t{ctx.next_tensor_id}", PSUM, shape, _dt.float32, 0), None, shape=shape)
+    out = Tile(Allocation(ctx, None, PSUM, shape, _dt.float32, 0), None, shape=shape)
     _mm.nc_matmul(out, stationary, moving, api, is_stationary_onezero=is_stationary_onezero,
                   is_moving_onezero=is_moving_onezero, is_transpose=is_transpose, perf_mode=perf_mode)
     return out

@@ -148,7 +148,7 @@ def allocate(shape, dtype, buffer=None, name: str = "", fill="sentinel") -> Tile
     address = allocator.place(dims, par, dtype) if allocator is not None else None
     fill_value = "sentinel" if fill == "sentinel" else fill
     # dims are ints and dtype a numpy dtype by now: the allocation without new_tile's normalising
-    alloc = Allocation(ctx, name or f"t{ctx.next_tensor_id}", kind, dims, dtype, par, fill=fill_value, address=address)
+    alloc = Allocation(ctx, name, kind, dims, dtype, par, fill=fill_value, address=address)
     return Tile(alloc, None, shape=dims)
 
 

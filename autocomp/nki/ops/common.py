@@ -50,7 +50,7 @@ def new_tile(shape, dtype, buffer: str = SBUF, name: str | None = None, fill="se
         par_axis = 0 if buffer == SBUF or buffer == PSUM else -1
     if not isinstance(dtype, np.dtype):
         dtype = dt.as_dtype(dtype)
-    alloc = Allocation(ctx, name or f"t{ctx.next_tensor_id}", buffer, shape, dtype, par_axis,
+    alloc = Allocation(ctx, name, buffer, shape, dtype, par_axis,
                        kind=kind, fill=fill, address=address)
     return Tile(alloc, None, shape=shape)
 

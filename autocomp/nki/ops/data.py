@@ -48,7 +48,7 @@ def load_whole(src: Tile, dtype, api: str) -> Tile | None:
     if a.scope:
         operand(src, api, "src")  # may raise: a tile used outside the loop that made it
     a.producer = None  # what operand() does to an in-scope tile: it is no longer an assignable temporary
-    alloc = Allocation(ctx, f"t{ctx.next_tensor_id}", SBUF, shape, a.dtype, 0)
+    alloc = Allocation(ctx, None, SBUF, shape, a.dtype, 0)
     dst = Tile(alloc, None, shape=shape)
     if ctx.numerics:
         view, owner = src.owner_view()  # share the source's memory until either side is written
