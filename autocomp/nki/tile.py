@@ -212,11 +212,15 @@ class Tile:
     def __repr__(self) -> str:
         return f"<tile of {self.alloc.name} {list(self.shape)} {dt.dtype_name(self.dtype)} in {self.buffer}>"
 
-    def reshape(self, *shape) -> Tile:
+    def reshape(self, *shape, **named) -> Tile:
         """A whole HBM tensor seen with another shape (same row-major memory), e.g. ``gamma.reshape((1, D))``."""
         from autocomp.nki.runtime import current
         from autocomp.nki.storage import Allocation as _Alloc
 
+        if named:  # published kernels also write reshape(shape=(...))
+            if shape or set(named) != {"shape"}:
+                raise TypeError(f"reshape takes the new shape once, positionally or as shape=, got {shape} {named}")
+            shape = (named["shape"],)
         shape = tuple(int(s) for s in (shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape))
         a = self.alloc
         n = 1

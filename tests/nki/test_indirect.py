@@ -97,6 +97,19 @@ def test_hbm_reshape_views_same_memory():
     assert err.value.code == "err_reshape_element_count"
 
 
+def test_hbm_reshape_takes_the_shape_by_keyword():
+    # nki-samples' vision kernels write data_tensor.reshape(shape=(...)).
+    def flat_copy(x):
+        out = nl.ndarray((x.shape[0], x.shape[1] * x.shape[2]), dtype=x.dtype, buffer=nl.shared_hbm)
+        nl.store(out, value=nl.load(x.reshape(shape=(x.shape[0], x.shape[1] * x.shape[2]))))
+        return out
+
+    x = np.arange(128 * 4 * 8, dtype=np.float32).reshape(128, 4, 8)
+    np.testing.assert_array_equal(run_kernel(flat_copy, (x,)).outputs, x.reshape(128, 32))
+    with pytest.raises(TypeError, match="once"):
+        run_kernel(lambda x: x.reshape((128, 32), shape=(128, 32)), (x,))
+
+
 def test_integer_index_keeps_tiles_two_dimensional():
     def column_scale(a, s):
         out = nl.ndarray((128, a.shape[1]), dtype=a.dtype, buffer=nl.shared_hbm)
