@@ -124,7 +124,7 @@ def candidates(problem: Problem, n: int) -> list[str]:
 def bare_simulation(problem: Problem, tmp: Path) -> float:
     """Seconds for the same work in this process, without a sandbox: every seed, the timing trace, the profile."""
     import autocomp.nki
-    from autocomp.nki.legacy.top import Kernel
+    from autocomp.nki.launch import Kernel
     from autocomp.nki.loader import load_kernel
     from autocomp.perf import profile
 
@@ -135,7 +135,7 @@ def bare_simulation(problem: Problem, tmp: Path) -> float:
     path.write_text(problem.baseline_source)
     start = time.perf_counter()
     fn = load_kernel(path, problem.spec.function, problem.spec.target)
-    k = fn if isinstance(fn, Kernel) else autocomp.nki.legacy.top.jit(fn)
+    k = fn if isinstance(fn, Kernel) else autocomp.nki.v1.top.jit(fn)
     trace = None
     for s in problem.spec.seeds:
         np.asarray(k(*[np.array(a) for a in inputs[s]]))

@@ -109,7 +109,7 @@ class SimBackend:
             importlib.import_module(name)
 
     def load(self, kernel_path: Path, job: Job) -> Any:
-        from autocomp.nki.legacy.top import Kernel
+        from autocomp.nki.launch import Kernel
         from autocomp.nki.loader import load_kernel
 
         fn = load_kernel(kernel_path, job.function, job.target)

@@ -69,7 +69,7 @@ class GateResult:
 def _sim_tables() -> dict[str, str]:
     """Real NKI module names -> the simulator modules that implement them."""
     install = importlib.import_module("autocomp.nki.install")
-    return {**install._LEGACY, **install._CURRENT}
+    return install.module_table()
 
 
 def _safe_module(name: str) -> bool:

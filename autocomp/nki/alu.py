@@ -3,8 +3,8 @@
 In NKI the same name is both a function and an operator argument:
 ``nl.add(x, y)`` computes, ``nisa.tensor_tensor(x, y, op=nl.add)`` names the
 ALU op, ``nisa.activation(op=nl.exp, ...)`` names the activation function. Each
-object here is callable (through the language frontend bound at install time)
-and carries the numpy implementation used by the simulator.
+object here is callable (through the value-returning call ``functional`` binds
+to its name) and carries the numpy implementation used by the simulator.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-# Filled by the language frontends: name -> callable implementing nl.<name>(...).
+# Filled by autocomp.nki.functional: name -> callable implementing nl.<name>(...).
 _CALLS: dict[str, Callable] = {}
 
 
@@ -169,7 +169,7 @@ ACT_FUNCS: dict[str, ActFunc] = {f.name: f for f in [
     ActFunc("arctan", np.arctan, (-math.pi / 2, math.pi / 2)), ActFunc("abs", np.abs), ActFunc("sign", np.sign),
     ActFunc("copy", lambda x: x), ActFunc("identity", lambda x: x), ActFunc("negative", np.negative),
     ActFunc("ceil", np.ceil), ActFunc("floor", np.floor), ActFunc("trunc", np.trunc),
-    ActFunc("logistic", _sigmoid), ActFunc("exp_inv", _quiet(lambda x: np.exp(-x))),
+    ActFunc("logistic", _sigmoid), ActFunc("exp_inv", _quiet(lambda x: np.exp(-x))), ActFunc("tan", np.tan),
 ]}
 
 

@@ -1,8 +1,9 @@
 """Make the simulator importable under the real NKI module names.
 
-``install()`` registers ``neuronxcc.nki`` (legacy dialect) and ``nki`` (current
+``install()`` registers ``neuronxcc.nki`` (the v1 dialect) and ``nki`` (the v2
 dialect) in ``sys.modules`` when the real packages are absent, so unmodified
-kernel files and AWS-style test scripts run against the simulator.
+kernel files and AWS-style test scripts run against the simulator. The module
+names and their implementations come from the dialect registry (``dialects.py``).
 """
 
 from __future__ import annotations
@@ -12,25 +13,9 @@ import importlib.util
 import sys
 import types
 
+from autocomp.nki.dialects import get_dialect, module_table  # noqa: F401 - module_table: the gate's lookup
 from autocomp.nki.targets_info import set_default_target
 
-_LEGACY = {
-    "neuronxcc.nki": "autocomp.nki.legacy.top",
-    "neuronxcc.nki.language": "autocomp.nki.legacy.language",
-    "neuronxcc.nki.isa": "autocomp.nki.legacy.isa",
-    "neuronxcc.nki.typing": "autocomp.nki.legacy.typing",
-    "neuronxcc.nki.compiler": "autocomp.nki.legacy.compiler",
-}
-_CURRENT = {
-    "nki": "autocomp.nki.current.top",
-    "nki.language": "autocomp.nki.current.language",
-    "nki.isa": "autocomp.nki.current.isa",
-    "nki.simulator": "autocomp.nki.current.simulator",
-    "nki.framework": "autocomp.nki.current.framework",
-    "nki.framework.compiled": "autocomp.nki.current.framework",
-    "nki.typing": "autocomp.nki.legacy.typing",
-    "nki.compiler": "autocomp.nki.legacy.compiler",
-}
 _installed: dict[str, types.ModuleType] = {}
 
 
@@ -48,9 +33,8 @@ def _facade(name: str, source: str) -> types.ModuleType:
     """A module named like the real one whose attributes are the simulator's."""
     impl = importlib.import_module(source)
     mod = types.ModuleType(name, impl.__doc__)
-    # Public names only: no private helpers and no modules the implementation imported (os, numpy, ...).
-    mod.__dict__.update({k: v for k, v in impl.__dict__.items()
-                         if not k.startswith("_") and not isinstance(v, types.ModuleType)})
+    # The frontend's documented API (its __all__): no helpers and no modules it imported (os, numpy, ...).
+    mod.__dict__.update({k: getattr(impl, k) for k in impl.__all__})
     mod.__autocomp_simulator__ = True
     mod.__path__ = []  # a package, so submodules import
     return mod
@@ -84,13 +68,9 @@ def install(target: str | None = None, *, force: bool = False, dialects: tuple[s
     """
     set_default_target(target) if target else set_default_target(None)
     done = {}
-    if "v1" in dialects:
-        done["v1"] = _register(_LEGACY, "neuronxcc.nki", force) or _is_ours("neuronxcc.nki")
-    if "v2" in dialects:
-        try:
-            done["v2"] = _register(_CURRENT, "nki", force) or _is_ours("nki")
-        except ModuleNotFoundError:
-            done["v2"] = False  # current-dialect frontend not available
+    for name in dialects:
+        dialect = get_dialect(name)
+        done[name] = _register(dialect.modules, dialect.package, force) or _is_ours(dialect.package)
     return done
 
 

@@ -230,7 +230,7 @@ def _check_outputs(out_tiles: list[Tile], inputs: list[Tile], fn=None) -> None:
                         location=def_location(fn))
         a.returned = True
     if current_or_none().dialect == "v2":
-        return  # current-dialect kernels may write their HBM arguments in place without returning them
+        return  # v2 kernels may write their HBM arguments in place without returning them
     for t in inputs:
         a = t.alloc
         if a.mutable and a.kind == "input" and id(a) not in returned and a.dirty:

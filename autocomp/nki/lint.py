@@ -1,4 +1,4 @@
-"""Source lint for legacy-dialect kernels: Python state updated inside NKI loops.
+"""Source lint for v1 kernels (``neuronxcc.nki``): Python state updated inside NKI loops.
 
 The NKI 0.1 tracer ran each ``affine_range`` / ``sequential_range`` body once,
 so host-side Python state updated in the body (a counter, a list) ends up

@@ -87,7 +87,7 @@ class Allocation:
         self.producer = None  # instruction whose result this temporary holds (for assignment retargeting)
         self.pending_mask = None
         self.loop_id = ctx.loop
-        # The innermost loop construct it was created in: legacy kernels may not use it after that loop.
+        # The innermost loop construct it was created in: v1 kernels may not use it after that loop.
         self.scope = ctx.loop_stack[-1] if ctx.loop_stack else 0
         self.address = address
         self.returned = False

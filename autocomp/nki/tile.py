@@ -250,8 +250,7 @@ class Tile:
         return Tile(alias, None)
 
     def broadcast_to(self, shape):
-        from autocomp.nki.legacy.language_extra import broadcast_to
-        return broadcast_to(self, shape)
+        return _BINDINGS["broadcast_to"](self, shape)
 
     # numpy interop for harness code (outside kernels tiles are never exposed).
     def __array__(self, dtype=None, copy=None):
@@ -406,7 +405,7 @@ def index_allocation(alloc: Allocation, key) -> Tile:
 
 
 def _basic_tile(alloc: Allocation, spec: list) -> Tile:
-    """A basic-index tile. A result reduced to one dimension stays 2-D, as the legacy dialect treats it:
+    """A basic-index tile. A result reduced to one dimension stays 2-D, as the v1 dialect treats it:
     ``t[0:n, j]`` is an [n, 1] tile and ``t[i, 0:m]`` a [1, m] tile (the integer keeps a unit dimension)."""
     shape = tuple([s_[2] for s_ in spec if s_.__class__ is not int])
     if len(shape) != 1 or len(spec) < 2:
@@ -728,7 +727,7 @@ def _describe_arrays(tile: Tile, mask: Mask | None, name: str) -> Access:
 
 
 # ---------------------------------------------------------------------------
-# Python operators on tiles map onto NKI calls bound by the language frontends
+# Python operators on tiles map onto the NKI calls autocomp.nki.functional.operators binds
 # (a + b is nl.add(a, b); t[i] = v is an assignment into t's storage).
 
 _BINDINGS: dict = {}

@@ -27,7 +27,7 @@ import json
 import os
 
 from autocomp.nki.kernel import run_kernel
-from autocomp.nki.legacy.top import jit  # noqa: F401 - kernels decorate with @nki.jit
+from autocomp.nki.v1.top import jit  # noqa: F401 - kernels decorate with @nki.jit
 from autocomp.nki.shapes import TensorSpec
 from autocomp.perf import profile
 
@@ -105,8 +105,8 @@ def make_fake_toolchain(root: Path) -> dict[str, str]:
     bin_dir.mkdir()
     (site / "neuronxcc" / "__init__.py").write_text('__version__ = "2.99.0+fake"\n')
     (nki / "__init__.py").write_text(textwrap.dedent(_NKI_INIT))
-    for name, impl in (("language", "autocomp.nki.legacy.language"), ("isa", "autocomp.nki.legacy.isa"),
-                       ("typing", "autocomp.nki.legacy.typing")):
+    for name, impl in (("language", "autocomp.nki.v1.language"), ("isa", "autocomp.nki.v1.isa"),
+                       ("typing", "autocomp.nki.v1.typing")):
         (nki / f"{name}.py").write_text(_CLONE.format(impl=impl))
     profiler = bin_dir / "neuron-profile"
     profiler.write_text(_PROFILER.format(python=sys.executable))

@@ -41,7 +41,7 @@ def test_built_package_contains_the_suite_and_the_prompts(tmp_path):
     subprocess.run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(lib)], cwd=REPO, check=True,
                    capture_output=True, timeout=300)
     shipped = lib / "autocomp"
-    assert (shipped / "nki" / "legacy" / "language.py").is_file()
+    assert (shipped / "nki" / "v1" / "language" / "__init__.py").is_file()
     assert _files(shipped / "_problems", ("*/*.py", "*/*.toml")) == _files(REPO / "problems", ("*/*.py", "*/*.toml"))
     assert _files(shipped / "_prompts", ("*.md", "*.yaml", "architecture/*.md")) == _files(
         REPO / "prompts", ("*.md", "*.yaml", "architecture/*.md"))

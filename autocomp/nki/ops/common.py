@@ -1,8 +1,8 @@
 """Shared pieces of every operation: operand checks, result tiles, values, tracing.
 
 The core operations (this package) are dialect-free and destination-first: each
-takes the tile it writes. The legacy frontend allocates a fresh result tile and
-passes it in; the current frontend passes the user's ``dst``.
+takes the tile it writes. The value-returning calls (``autocomp.nki.functional``, the
+v1 ISA) allocate a fresh result tile and pass it in; the v2 ISA passes the user's ``dst``.
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ def tensor_scalar(dst: Tile, data: Tile, op0: AluOp, operand0, api: str, reverse
         if (op0.name, op1.name if op1 else None) not in allowed:
             raise_error("err_unsupported_operation",
                         f"{api}: on trn2 the Scalar engine runs tensor_scalar only as multiply+add, multiply or add")
-    # The fp32-operand rule is the current dialect's [ISA2]; legacy tensor_scalar casts any dtype [ISA1].
+    # The fp32-operand rule is the v2 dialect's [ISA2]; v1 tensor_scalar casts any dtype [ISA1].
     for x in (operand0, operand1) if current().dialect != "v1" else ():
         if isinstance(x, Tile) and x.dtype != dt.float32 and not op0.bitvec:
             raise_error("err_unsupported_dtype",

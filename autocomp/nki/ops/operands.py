@@ -1,4 +1,4 @@
-"""Operand helpers shared by the less common instructions (selects, scans, statistics, GpSimd ops)."""
+"""Operand helpers shared by the less common instructions (selects, scans, statistics, searches, GpSimd ops)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,24 @@ def require_op(op: AluOp, allowed: tuple[str, ...], api: str, arg: str) -> None:
         raise_error("err_unsupported_operation",
                     f"{api}: {arg}=nl.{op.name} is not supported; use one of "
                     + ", ".join(f"nl.{a}" for a in allowed))
+
+
+def same_layout(api: str, ref: Tile, *others: tuple[Tile, str]) -> None:
+    """Each of ``others`` has the partitions and the elements per partition of ``ref``."""
+    for t, arg in others:
+        if t.shape[0] != ref.shape[0]:
+            raise_error("err_num_partition_mismatch",
+                        f"{api}: {arg} has {t.shape[0]} partitions but the data has {ref.shape[0]}")
+        if free_size(t) != free_size(ref):
+            raise_error("err_invalid_argument",
+                        f"{api}: {arg} {list(t.shape)} must hold as many elements per partition as the data "
+                        f"{list(ref.shape)}")
+
+
+def require_arithmetic(op: AluOp, api: str, arg: str) -> None:
+    if op.bitvec or op.unary:
+        raise_error("err_unsupported_operation",
+                    f"{api}: {arg}=nl.{op.name} must be a binary arithmetic operator (nl.add, nl.multiply, ...)")
 
 
 def reduced_mask(mask: Mask | None, shape: tuple[int, ...], axes: tuple[int, ...]) -> Mask | None:

@@ -1,4 +1,4 @@
-"""Reductions along the free dimensions (Vector engine)."""
+"""Reductions along the free dimensions (Vector engine): tensor_reduce, and tensor_scalar with a reduction."""
 
 from __future__ import annotations
 
@@ -8,6 +8,17 @@ from autocomp.nki.alu import AluOp
 from autocomp.nki.errors import raise_error
 from autocomp.nki.indexing import Mask
 from autocomp.nki.ops.common import DVE, accesses, compute_values, free_size, numerics, on_chip, record, tile_checks
+from autocomp.nki.ops.operands import (
+    column,
+    compute_tile,
+    per_partition,
+    per_partition_mask,
+    require_arithmetic,
+    require_op,
+    row_mask,
+    same_layout,
+    valid_2d,
+)
 from autocomp.nki.tile import Tile
 
 _REDUCERS = {
@@ -64,3 +75,41 @@ def tensor_reduce(dst: Tile, data: Tile, op: AluOp, axis, api: str, negate: bool
         dst.alloc.mark_written()
     return record("TENSOR_REDUCE", DVE, api, accesses(dst), accesses(data, mask=mask), data.shape[0],
                   free_size(data), {"op": op.name, "axes": axes}, producer_of=dst, mask=mask)
+
+
+# ---------------------------------------------------------------- tensor_scalar with a reduction
+
+_SCALAR_REDUCE_OPS = ("add", "subtract", "multiply", "maximum", "minimum")
+
+
+def tensor_scalar_reduce(dst: Tile, data: Tile, op0: AluOp, operand0, reduce_op: AluOp, reduce_res: Tile, api: str,
+                         reverse0: bool = False, mask: Mask | None = None):
+    """``dst = data op0 operand0`` and ``reduce_res[P, 1] = reduce_op`` over its free elements (in fp32)."""
+    compute_tile(data, api, "data")
+    compute_tile(dst, api, "dst")
+    same_layout(api, data, (dst, "dst"))
+    require_arithmetic(op0, api, "op0")
+    require_op(reduce_op, _SCALAR_REDUCE_OPS, api, "reduce_op")
+    if reverse0:
+        raise_error("err_unsupported_operation",
+                    f"{api}: reverse0=True is not supported yet by tensor_scalar_reduce; swap the operands with "
+                    "a separate nisa.tensor_scalar(..., reverse0=True)")
+    p = data.shape[0]
+    if isinstance(operand0, Tile):
+        per_partition(operand0, p, api, "operand0")
+    per_partition(reduce_res, p, api, "reduce_res")
+    out_mask = row_mask(mask, data.shape)
+    if numerics():
+        v = compute_values(data, mask).reshape(p, -1)
+        with np.errstate(all="ignore"):
+            r = np.asarray(op0.np(v, column(operand0, p)), dtype=np.float32)
+        dst.write(r.reshape(dst.shape), mask)
+        red = reduce_values(reduce_op, r, (1,), True, None if mask is None else Mask(valid_2d(mask, data.shape)))
+        reduce_res.write(red.reshape(reduce_res.shape), per_partition_mask(out_mask, reduce_res.shape))
+    else:
+        dst.alloc.mark_written()
+        reduce_res.alloc.mark_written()
+    dsts = accesses(dst, mask=mask) + accesses(reduce_res, mask=per_partition_mask(out_mask, reduce_res.shape))
+    srcs = accesses(data, mask=mask) + (accesses(operand0) if isinstance(operand0, Tile) else ())
+    return record("TENSOR_SCALAR_REDUCE", DVE, api, dsts, srcs, p, free_size(data),
+                  {"ops": (op0.name,), "reduce_op": reduce_op.name}, producer_of=dst, mask=mask)

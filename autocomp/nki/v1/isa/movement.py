@@ -1,0 +1,69 @@
+"""The v1 ISA's data movement: DMA copies and transposes, copies at run-time offsets, partition shuffles."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autocomp.nki.alu import alu
+from autocomp.nki.indexing import check_mask
+from autocomp.nki.ops import data as _data
+from autocomp.nki.ops import movement as _move
+from autocomp.nki.ops.common import engine_of as _engine_of
+from autocomp.nki.ops.common import operand as _operand
+from autocomp.nki.runtime import current as _current
+from autocomp.nki.tile import Tile
+from autocomp.nki.trace import SP
+from autocomp.nki.v1.isa.common import result
+from autocomp.nki.v1.isa.enums import dge_mode, oob_mode
+
+
+def dma_copy(*, dst, src, mask=None, dst_rmw_op=None, oob_mode=oob_mode.error, dge_mode=dge_mode.unknown,
+             **kwargs) -> None:
+    """Copy between HBM and SBUF (or within one), optionally read-modify-writing the destination."""
+    api = "nisa.dma_copy"
+    mask = check_mask(mask)
+    dst, src = _operand(dst, api, "dst"), _operand(src, api, "src")
+    dge = {0: "none", 1: "swdge", 2: "hwdge"}.get(getattr(dge_mode, "value", 0), "none")
+    if dst_rmw_op is not None:
+        op = alu(dst_rmw_op)
+        if _current().numerics:
+            vals = op.np(dst.read(mask).astype(np.float32), src.read(mask).astype(np.float32))
+            _data.dma_copy(dst, src, api, mask=mask, dge=dge, src_values=vals)
+        else:
+            _data.dma_copy(dst, src, api, mask=mask, dge=dge)
+        return
+    _data.dma_copy(dst, src, api, mask=mask, dge=dge, queue=SP)
+
+
+def dma_transpose(src, *, axes=None, mask=None, dtype=None, **kwargs) -> Tile:
+    """Transpose an HBM or SBUF tile into a new SBUF tile on the DMA engines (trn2+)."""
+    api = "nisa.dma_transpose"
+    src = _operand(src, api, "src")
+    perm = _move.dma_transpose_axes(src.shape, axes, api)
+    out = result(tuple(src.shape[a] for a in perm), dtype or src.dtype)
+    _move.dma_transpose(out, src, perm, api)
+    return out
+
+
+def tensor_copy_dynamic_src(src, *, mask=None, dtype=None, engine=None, **kwargs) -> Tile:
+    """A copy from a source region addressed by a run-time offset (index the source with an SBUF value)."""
+    api = "nisa.tensor_copy_dynamic_src"
+    src = _operand(src, api, "src")
+    out = result(src.shape, dtype or src.dtype)
+    _move.dynamic_copy(out, src, api, engine=_engine_of(engine, None), side="src")
+    return out
+
+
+def tensor_copy_dynamic_dst(*, dst, src, mask=None, dtype=None, engine=None, **kwargs) -> Tile:
+    """A copy into a destination region addressed by a run-time offset."""
+    api = "nisa.tensor_copy_dynamic_dst"
+    dst = _operand(dst, api, "dst")
+    _move.dynamic_copy(dst, _operand(src, api, "src"), api, engine=_engine_of(engine, None), side="dst")
+    return dst
+
+
+def nc_stream_shuffle(src, dst, shuffle_mask, *, dtype=None, mask=None, **kwargs) -> None:
+    """Move partitions within each 32-partition quadrant: ``dst[i] = src[shuffle_mask[i]]`` (in place)."""
+    api = "nisa.nc_stream_shuffle"
+    _move.nc_stream_shuffle(_operand(dst, api, "dst"), _operand(src, api, "src"), shuffle_mask, api,
+                            mask=check_mask(mask))

@@ -1,0 +1,16 @@
+"""``nki.compiler``: compiler directives, and direct allocation as the v1 dialect spells it."""
+
+from __future__ import annotations
+
+from autocomp.nki.placement import (
+    enable_stack_allocator,
+    force_auto_alloc,
+    multi_buffer,
+    no_reorder,
+    psum,
+    sbuf,
+    skip_middle_end_transformations,
+)
+
+__all__ = ["sbuf", "psum", "skip_middle_end_transformations", "enable_stack_allocator", "force_auto_alloc",
+           "no_reorder", "multi_buffer"]

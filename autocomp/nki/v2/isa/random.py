@@ -1,0 +1,40 @@
+"""Random numbers: dropout, random bits (``nisa.rng``) and seeding."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autocomp.nki import dtypes as dt
+from autocomp.nki.errors import raise_error
+from autocomp.nki.ops import rng as _rng
+from autocomp.nki.ops.common import numerics
+from autocomp.nki.v2.calls import dst_tile, engine_arg, isa_call, src_tile
+
+_isa = isa_call("nisa")
+
+
+@_isa
+def dropout(dst, data, prob, name=None):
+    api = "nisa.dropout"
+    _rng.dropout(dst_tile(dst, api), src_tile(data, api, "data"), prob, api)
+
+
+@_isa
+def rng(dst, engine=None, name=None):
+    """Random bits: integer dst gets uniformly random integers of its width."""
+    api = "nisa.rng"
+    dst = dst_tile(dst, api)
+    if engine is not None:
+        engine_arg(engine, api)
+    if not dt.is_int(dst.dtype):
+        raise_error("err_unsupported_dtype", f"{api}: dst must be an integer type, got {dt.dtype_name(dst.dtype)}")
+    _rng.uniform(dst, api)
+    if numerics():
+        info = np.iinfo(dst.dtype)
+        dst.write(_rng.generator().integers(info.min, info.max, size=dst.shape, endpoint=True, dtype=dst.dtype))
+
+
+
+@_isa
+def set_rng_seed(src_seeds, name=None):
+    _rng.set_seed(src_seeds, "nisa.set_rng_seed")

@@ -1,0 +1,76 @@
+"""The Vector engine's scans and statistics along each partition: tensor_tensor_scan, bn_stats / bn_aggr, and
+tensor_scalar_reduce through the Vector accumulators."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autocomp.nki.alu import alu
+from autocomp.nki.errors import raise_error
+from autocomp.nki.ops import reduce as reduce_ops
+from autocomp.nki.ops import scan, statistics
+from autocomp.nki.ops.common import compute_values, numerics
+from autocomp.nki.ops.operands import alu_op, column, ctx_state
+from autocomp.nki.tile import Tile
+from autocomp.nki.v2 import accumulate as acc
+from autocomp.nki.v2.calls import dst_tile, isa_call, src_tile
+from autocomp.nki.v2.enums import reduce_cmd, reduce_command
+
+_isa = isa_call("nisa")
+
+
+@_isa
+def tensor_tensor_scan(dst, data0, data1, initial, op0, op1, reverse0=False, reverse1=False, name=None):
+    """Per partition: ``r[i] = op1(op0(data0[i], r[i-1]), data1[i])`` from ``initial``."""
+    api = "nisa.tensor_tensor_scan"
+    dst = dst_tile(dst, api)
+    init = src_tile(initial, api, "initial") if isinstance(initial, Tile) else initial
+    scan.tensor_tensor_scan(dst, src_tile(data0, api, "data0"), src_tile(data1, api, "data1"), init, alu(op0),
+                             alu(op1), api, reverse0=bool(reverse0), reverse1=bool(reverse1))
+    acc.mark_written(dst)
+
+
+@_isa
+def bn_stats(dst, data, name=None):
+    api = "nisa.bn_stats"
+    statistics.bn_stats(dst_tile(dst, api), src_tile(data, api, "data"), api)
+    acc.mark_written(dst)
+
+
+@_isa
+def bn_aggr(dst, data, name=None):
+    api = "nisa.bn_aggr"
+    statistics.bn_aggr(dst_tile(dst, api), src_tile(data, api, "data"), api)
+    acc.mark_written(dst)
+
+
+def _dve_regs(t: Tile) -> np.ndarray:
+    regs = ctx_state("dve_accumulators", lambda: np.full(128, np.nan, dtype=np.float32))
+    start = t.access().partition_start
+    return regs[start:start + t.shape[0]]
+
+
+@_isa
+def tensor_scalar_reduce(dst, data, op0, operand0, reduce_op, reduce_res, reverse0=False,
+                         reduce_cmd=reduce_cmd.reset_reduce, reduce_init=None, name=None):
+    """``dst = data op0 operand0`` and the reduction of dst per partition, through the Vector accumulators."""
+    api = "nisa.tensor_scalar_reduce"
+    dst, data = dst_tile(dst, api), src_tile(data, api, "data")
+    reduce_res = src_tile(reduce_res, api, "reduce_res")
+    cmd = reduce_command(reduce_cmd, api)
+    if cmd not in ("reset_reduce", "reduce", "load_reduce"):
+        raise_error("err_invalid_argument", f"{api}: reduce_cmd must be reset_reduce, reduce or load_reduce")
+    if (reduce_init is not None) != (cmd == "load_reduce"):
+        raise_error("err_invalid_argument", f"{api}: reduce_init is given exactly when reduce_cmd=load_reduce")
+    rop = alu_op(reduce_op, api, "reduce_op")
+    reduce_ops.tensor_scalar_reduce(dst, data, alu(op0), operand0, rop, reduce_res, api, reverse0=bool(reverse0))
+    regs = _dve_regs(dst)
+    if numerics():
+        this = compute_values(reduce_res).reshape(-1)
+        if cmd != "reset_reduce":
+            prior = regs if cmd == "reduce" else np.broadcast_to(
+                np.asarray(column(reduce_init, dst.shape[0]), dtype=np.float32).reshape(-1), regs.shape)
+            this = np.asarray(rop.np(prior, this), dtype=np.float32)
+            reduce_res.write(this.reshape(reduce_res.shape))
+        regs[...] = this
+    acc.mark_written(dst, reduce_res)
