@@ -303,6 +303,9 @@ class _Gate(ast.NodeVisitor):
         if f"{module}.{attr}" in _sim_tables():
             return f"{module}.{attr}"
         mod = _module_object(module)
+        if module in _sim_tables() and attr not in getattr(mod, "__all__", ()):  # the facade exposes only __all__
+            self.fail(node, f"{module}.{attr} is not part of the {module} API the simulator provides")
+            return None
         value = getattr(mod, attr, None) if mod is not None else None
         if isinstance(value, types.ModuleType):
             nki_base = module.startswith(("neuronxcc", "nki", "autocomp.nki"))
