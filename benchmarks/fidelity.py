@@ -365,11 +365,14 @@ def _bind(fn, entry: Entry) -> tuple[list, dict]:
     return args, kwargs
 
 
-def estimate_here(kernel_file: str, entry: Entry) -> dict:
-    """Load, trace shape-only and profile one kernel in this process: {latency_us, instructions, seconds}."""
+def estimate_here(kernel_file: str, entry: Entry, points: list | None = None, calibration: str | None = None) -> dict:
+    """Load, trace shape-only and profile one kernel in this process: {latency_us, low_us, high_us,
+    estimate_class, instructions, seconds}; with ``points`` (calibration parameter dicts) also
+    ``points``: [[latency_us, estimate_class], ...] of the kernel with each point's parameters."""
     from autocomp.nki import run_kernel
     from autocomp.nki.loader import load_kernel
-    from autocomp.perf import profile
+    from autocomp.perf import get_target, profile
+    from autocomp.perf.calibration import load_calibration
 
     sys.path.insert(0, str(Path(kernel_file).parent))  # sibling modules of the kernel file
     fn = load_kernel(kernel_file, entry.function, entry.target)
@@ -377,9 +380,16 @@ def estimate_here(kernel_file: str, entry: Entry) -> dict:
     start = time.perf_counter()
     result = run_kernel(fn, args, kwargs or None, target=entry.target, grid=entry.grid,
                         dialect=getattr(fn, "dialect", "v1"), numerics=False)
-    prof = profile(result.trace, entry.target)
-    return {"latency_us": float(prof.latency_us), "instructions": len(result.trace),
-            "seconds": time.perf_counter() - start}
+    cal = load_calibration(calibration) if calibration else None
+    prof = profile(result.trace, entry.target, calibration=cal)
+    out = {"latency_us": float(prof.latency_us), "low_us": prof.latency_low_us, "high_us": prof.latency_high_us,
+           "estimate_class": prof.estimate_class, "instructions": len(result.trace),
+           "seconds": time.perf_counter() - start}
+    if points:
+        base = cal.apply(entry.target) if cal else get_target(entry.target)
+        out["points"] = [[profile(result.trace, base.with_calibration(**pt) if pt else base).latency_us,
+                          prof.estimate_class] for pt in points]
+    return out
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -396,7 +406,7 @@ def _child(job_file: str) -> None:
         import resource
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
-        out = estimate_here(job["kernel"], entry)
+        out = estimate_here(job["kernel"], entry, job.get("points"), job.get("calibration"))
     except MemoryError:
         out = {"error": f"MemoryError: over the {limit / 2**30:.0f} GiB memory limit (--memory-gb)"}
     except BaseException as e:  # the kernel's own failure is the result being measured
@@ -404,11 +414,14 @@ def _child(job_file: str) -> None:
     Path(job["result"]).write_text(json.dumps(out))
 
 
-def estimate(entry: Entry, kernel_file: Path, work: Path, timeout: float, memory_gb: float) -> dict:
+def estimate(entry: Entry, kernel_file: Path, work: Path, timeout: float, memory_gb: float,
+             points: list | None = None, calibration: str | None = None) -> dict:
     """Run ``estimate_here`` in a fresh process: the kernel's crash, hang or imports stay there."""
     job, result = work / f"{entry.id}.job.json", work / f"{entry.id}.result.json"
+    result.unlink(missing_ok=True)
     job.write_text(json.dumps({"data_file": entry.file, "id": entry.id, "kernel": str(kernel_file),
-                               "result": str(result), "memory_bytes": int(memory_gb * 2**30) if memory_gb else None}))
+                               "result": str(result), "memory_bytes": int(memory_gb * 2**30) if memory_gb else None,
+                               "points": points, "calibration": calibration}))
     start = time.perf_counter()
     try:
         done = subprocess.run([sys.executable, __file__, "--child", str(job)], capture_output=True, timeout=timeout,
@@ -482,6 +495,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900, help="seconds per kernel (default: %(default)s)")
     parser.add_argument("--memory-gb", type=float, default=8, help="memory limit per kernel (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--calibration", type=Path, help="apply this calibration file (autocomp calibrate) first")
+    parser.add_argument("--bands", action="store_true",
+                        help="also print the model's error per estimate class (autocomp.perf.uncertainty bands)")
+    parser.add_argument("--split", action="store_true",
+                        help="also calibrate on half of the measured entries and report the error on the other half")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -501,6 +519,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no entries match --target/--only", file=sys.stderr)
         return 2
     results: dict[str, dict] = {}
+    kernels: dict[str, Path] = {}
+    extra: dict = {}
     with tempfile.TemporaryDirectory(prefix="autocomp-fidelity-") as tmp:
         cache, work = Path(tmp) / "src", Path(tmp) / "work"
         work.mkdir()
@@ -510,19 +530,125 @@ def main(argv: list[str] | None = None) -> int:
             except (SourceError, subprocess.TimeoutExpired) as err:
                 results[e.id] = {"error": _one_line(str(err))}
             else:
-                results[e.id] = estimate(e, kernel, work, args.timeout, args.memory_gb)
+                kernels[e.id] = kernel
+                results[e.id] = estimate(e, kernel, work, args.timeout, args.memory_gb,
+                                         calibration=str(args.calibration) if args.calibration else None)
             if not args.json:
                 res = results[e.id]
                 status = (f"{res['latency_us']:,.1f} us" if "latency_us" in res else "FAILED")
                 print(f"[{i}/{len(entries)}] {e.id}: {status} ({res.get('wall', 0):.1f} s)", file=sys.stderr)
+        if args.split:
+            extra["split"] = split_check(entries, results, kernels, work, args)
+    if args.bands:
+        extra["bands"] = bands(entries, results)
     estimates = {k: v["latency_us"] for k, v in results.items() if "latency_us" in v}
     failures = {k: v["error"] for k, v in results.items() if "error" in v}
     report = score(entries, estimates, failures)
     if args.json:
-        print(json.dumps({"report": report, "results": results}, indent=2))
+        print(json.dumps({"report": report, "results": results, **extra}, indent=2))
     else:
         print(render(entries, results, report))
+        if "bands" in extra:
+            print(render_bands(extra["bands"]))
+        if "split" in extra:
+            print(render_split(extra["split"]))
     return 0
+
+
+# --------------------------------------------------------------------------- error bands and held-out check
+
+def _measured(entries: list[Entry], results: dict[str, dict]) -> list[Entry]:
+    return [e for e in entries if e.kind == "measured" and "latency_us" in results.get(e.id, {})]
+
+
+def bands(entries: list[Entry], results: dict[str, dict]) -> dict:
+    """Per target, the model's error bands per estimate class over the measured entries."""
+    from autocomp.perf.uncertainty import bands_from_residuals
+
+    out = {}
+    for target in sorted({e.target for e in entries}):
+        rows = [(results[e.id]["estimate_class"], math.log(e.published_us / results[e.id]["latency_us"]), e.chains[0])
+                for e in _measured(entries, results) if e.target == target]
+        inside = [e for e in _measured(entries, results) if e.target == target
+                  and results[e.id]["low_us"] <= e.published_us <= results[e.id]["high_us"]]
+        if rows:
+            out[target] = {"bands": {k: b.to_dict() for k, b in bands_from_residuals(
+                rows, f"benchmarks/fidelity.py, {len(rows)} measured {target} entries").items()},
+                "inside_interval": len(inside), "measured": len(rows)}
+    return out
+
+
+def render_bands(data: dict) -> str:
+    lines = []
+    for target, d in data.items():
+        lines.append(f"{target}: {d['inside_interval']} of {d['measured']} measured latencies lie inside the "
+                     "model's interval; error bands ln(measured/model) per estimate class:")
+        for cls, b in d["bands"].items():
+            lines.append(f"  {cls:<9} n={b['n']:<3} bias {b['log_bias']:+.3f}  sigma {b['log_sigma']:.3f}  "
+                         f"pair sigma {b['pair_sigma']:.3f}")
+    return "\n".join(lines) + "\n"
+
+
+def split_check(entries: list[Entry], results: dict[str, dict], kernels: dict[str, Path], work: Path,
+                args) -> dict:
+    """Calibrate on half of each target's measured entries (alternating within chains), then compare
+    the error on the other half before and after. Kernels run in child processes, re-traced for each
+    batch of parameter points the fit asks for."""
+    from autocomp.perf.fit import Measurement, error_stats, fit, split_halves
+
+    out = {}
+    for target in sorted({e.target for e in entries}):
+        mine = [e for e in _measured(entries, results) if e.target == target]
+        if len(mine) < 4:
+            continue
+        ms = [Measurement(e.id, e.published_us, None, target, e.chains[0]) for e in mine]
+        first, second = split_halves(ms)
+        train = [mine[i] for i in first]
+
+        def evaluate(points, train=train):
+            rows = [[] for _ in points]
+            for e in train:
+                res = estimate(e, kernels[e.id], work, args.timeout, args.memory_gb, points=list(points),
+                               calibration=str(args.calibration) if args.calibration else None)
+                if "points" not in res:
+                    raise RuntimeError(f"{e.id}: {res.get('error', 'no result')}")
+                for row, (lat, cls) in zip(rows, res["points"]):
+                    row.append((lat, cls))
+            return rows
+
+        print(f"calibrating {target} on {len(first)} entries (held out: {len(second)}) ...", file=sys.stderr)
+        result = fit([ms[i] for i in first], target, evaluator=evaluate, iterations=3)
+        point = {k: v for k, v in result.parameters.items() if k not in result.unidentified}
+        held = [mine[i] for i in second]
+        after = []
+        for e in held:
+            res = estimate(e, kernels[e.id], work, args.timeout, args.memory_gb, points=[point],
+                           calibration=str(args.calibration) if args.calibration else None)
+            after.append(res["points"][0][0])
+        measured = [e.published_us for e in held]
+        chains = [e.chains[0] for e in held]
+        before = error_stats(measured, [results[e.id]["latency_us"] for e in held], chains)
+        out[target] = {"fit_on": [e.id for e in train], "held_out": [e.id for e in held],
+                       "parameters": result.parameters, "unidentified": result.unidentified,
+                       "train_before": result.before.to_dict(), "train_after": result.after.to_dict(),
+                       "held_out_before": before.to_dict(),
+                       "held_out_after": error_stats(measured, after, chains).to_dict()}
+    return out
+
+
+def render_split(data: dict) -> str:
+    lines = []
+    for target, d in data.items():
+        lines.append(f"{target}: calibrated on {len(d['fit_on'])} entries, tested on the other {len(d['held_out'])}")
+        for label, key in (("train before", "train_before"), ("train after", "train_after"),
+                           ("held-out before", "held_out_before"), ("held-out after", "held_out_after")):
+            st = d[key]
+            rho = "-" if st["spearman"] is None else f"{st['spearman']:.2f}"
+            lines.append(f"  {label:<16} median |error| {st['median_abs_pct_error']:.0f}%  geomean "
+                         f"{st['geomean_model_over_measured']:.2f}x  Spearman {rho}")
+        lines.append("  fitted: " + ", ".join(f"{k}={v:.4g}" for k, v in d["parameters"].items()
+                                             if k not in d["unidentified"]))
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

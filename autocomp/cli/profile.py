@@ -67,16 +67,26 @@ def profile_command(
     grid: str = typer.Option("", "--grid", help='SPMD grid of the launch, e.g. "2x2" for kernel[2, 2].'),
     as_json: bool = typer.Option(False, "--json", help="Print the neuron-profile style summary JSON."),
     timeline: Path = typer.Option(None, "--timeline", help="Write an HTML timeline of the schedule here."),
+    calibration: Path = typer.Option(None, "--calibration", help="Calibration file from `autocomp calibrate`: "
+                                     "its parameters and error bands replace the built-in ones."),
 ) -> None:
     """Estimate KERNEL's latency on a NeuronCore model from a shape-only simulator trace."""
     from autocomp.nki import NkiError, run_kernel
     from autocomp.nki.loader import KernelLoadError, load_kernel
     from autocomp.perf import get_target, profile
+    from autocomp.perf.calibration import CalibrationError, load_calibration
 
     try:
         tgt = get_target(target)
     except ValueError as e:
         fail(str(e))
+    cal = None
+    if calibration is not None:
+        try:
+            cal = load_calibration(calibration)
+            tgt = cal.apply(tgt)
+        except CalibrationError as e:
+            fail(str(e))
     if not kernel.is_file():
         fail(f"{kernel}: no such kernel file")
     try:
@@ -97,7 +107,7 @@ def profile_command(
         fail(str(e), code=1)
     except TypeError as e:
         fail(f"{kernel}: calling {function} failed: {e}")
-    prof = profile(result.trace, tgt)
+    prof = profile(result.trace, tgt, calibration=cal)
     if timeline is not None:
         timeline.write_text(prof.timeline_html(), encoding="utf-8")
     if as_json:

@@ -1,11 +1,13 @@
 """DMA transfer costs (NKI_SPEC §4.3 DMA, §4.4).
 
 A DMA instruction is split across the core's 16 DMA engines by SBUF partition (each
-engine serves 8 partitions, so P partitions use ceil(P/8) engines). Each engine moves a
-list of descriptors; a descriptor is a run that is contiguous in both source and
-destination. An engine pays a fixed cost per descriptor plus bytes / per-engine rate,
-so small runs come out overhead-bound. The ~1.3 us semaphore-to-data latency is not
-engine time: the scheduler pipelines it across outstanding transfers.
+engine serves 8 partitions, so P partitions use ceil(P/8) engines) [D] ARCH1, DMA. Each
+engine pays a fixed cost per partition row it serves plus its bytes at the per-engine
+rate (17 B/ns on trn1, 23 on trn2, 33 on trn3 [D] DMABW), so short rows come out
+overhead-bound; a contiguous piece shorter than a memory burst costs a whole burst. On
+trn1 an element narrower than 4 bytes occupies a 4-byte datapath lane (targets.CALIBRATION).
+The ~1.3 us semaphore-to-data latency is not engine time: the scheduler pipelines it across
+outstanding transfers. Sources: docs/cost-model.md.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class DmaCost:
     nbytes: int  # bytes moved
     hbm_read: int
     hbm_write: int
+    hbm_stream: float  # HBM bytes as the DMA datapath counts them (narrow elements take a full lane)
     trigger_engine: str  # engine whose queue issues the DMA ("sp", "act", "pool")
     trigger_ns: float  # time the issuing engine spends on it
 
@@ -71,7 +74,14 @@ def trigger_cost(queue: str, dge: str, target: Target) -> tuple[str, float]:
 
 
 def dma_cost(ins: Instruction, target: Target) -> DmaCost:
-    """Cost of one traced DMA instruction on ``target``."""
+    """Cost of one traced DMA instruction on ``target``.
+
+    Each engine pays ``dma_descriptor_ns`` per partition row it serves (a row's access pattern is
+    one descriptor) and streams the bytes at its rate; a contiguous piece shorter than a memory
+    burst (``dma_burst_bytes``) still costs a whole burst, so element-strided patterns (column
+    stores, trn1's load_transpose2d) cost a burst per element [E]. A descriptor per element instead
+    priced such kernels several times over the limits nki-samples publishes (fused SD attention).
+    """
     src, dst = ins.src[0], ins.dst[0]
     attrs = ins.attrs or {}
     elems = _elems(dst)
@@ -81,29 +91,32 @@ def dma_cost(ins: Instruction, target: Target) -> DmaCost:
     run = min(_run_elems(src), _run_elems(dst))
     if on_chip is not None:
         run = min(run, max(on_chip.free_elems, 1))
-    descriptors = math.ceil(elems / run)
-    if src.indirect or dst.indirect:
-        descriptors = max(descriptors, (on_chip or src).partitions)  # one descriptor per gathered row
     slowdown = 1.0
     if attrs.get("transpose"):
         eff = target.dma_transpose_efficiency
         if eff is None:
-            descriptors = elems  # legacy load_transpose2d: element-wise descriptors [E]
+            run = 1  # legacy load_transpose2d: element by element
         else:
             slowdown = 1.0 / (eff[0] if HBM in (src.buffer, dst.buffer) else eff[1])
+    pieces = max(math.ceil(elems / run), 1)  # contiguous pieces: what the profile counts as descriptors
+    rows = max(on_chip.partitions, 1) if on_chip is not None else 1
+    if src.indirect or dst.indirect:
+        pieces = max(pieces, (on_chip or src).partitions)  # one piece per gathered row
     if on_chip is not None:
-        engines = math.ceil(max(on_chip.partitions, 1) / target.dma_partitions_per_engine)
+        engines = math.ceil(rows / target.dma_partitions_per_engine)
     else:  # HBM to HBM: long runs are cut into chunks the engines share [E]
-        descriptors = max(descriptors, math.ceil(nbytes / target.cal.dma_hbm_chunk_bytes))
-        engines = descriptors
+        pieces = rows = max(pieces, math.ceil(nbytes / target.cal.dma_hbm_chunk_bytes))
+        engines = pieces
     engines = max(1, min(target.dma_engines, engines))
-    per_engine_desc = math.ceil(descriptors / engines)
-    engine_ns = (per_engine_desc * target.cal.dma_descriptor_ns
-                 + nbytes / engines / target.dma_engine_rate) * slowdown
+    lanes = target.dma_lane_factor(itemsize)  # narrow elements occupy a whole datapath lane (trn1)
+    piece_bytes = max(nbytes * lanes / pieces, target.cal.dma_burst_bytes) if nbytes else 0.0
+    engine_ns = (math.ceil(rows / engines) * target.cal.dma_descriptor_ns
+                 + math.ceil(pieces / engines) * piece_bytes / target.dma_engine_rate) * slowdown
     hbm_read = _elems(src) * src.itemsize if src.buffer == HBM else 0
     hbm_write = nbytes if dst.buffer == HBM else 0
     trig_engine, trig_ns = trigger_cost(attrs.get("queue", "sp"), attrs.get("dge", "none"), target)
-    return DmaCost(engines, engine_ns, descriptors, nbytes, hbm_read, hbm_write, trig_engine, trig_ns)
+    return DmaCost(engines, engine_ns, pieces, nbytes, hbm_read, hbm_write, (hbm_read + hbm_write) * lanes,
+                   trig_engine, trig_ns)
 
 
 def dma_cost_key(ins: Instruction) -> tuple:

@@ -9,6 +9,7 @@ from autocomp.nki.runtime import cyclic_gc_paused
 from autocomp.nki.trace import PSUM, SBUF, Trace
 from autocomp.perf.scheduler import REASONS, Schedule, critical_path, merged_length, schedule
 from autocomp.perf.targets import Target, get_target
+from autocomp.perf.uncertainty import DEFAULT_BANDS, UNMEASURED, Band, band_for, estimate_class
 from autocomp.perf.workload import essential_hbm_bytes
 
 # Our engine codes and the names neuron-profile uses for them.
@@ -93,6 +94,12 @@ class Profile:
     roofline: Roofline
     critical_path: list[int]  # instruction positions (== Instruction.seq), first to last
     critical_breakdown: dict[str, float]  # engine (or "waiting") -> ns along the critical path
+    estimate_class: str = ""  # what dominates the estimate (autocomp.perf.uncertainty.CLASSES)
+    latency_low_ns: float = 0.0  # 90% interval of the measured latency, from the model's measured error
+    latency_high_ns: float = 0.0
+    uncertainty: Band = UNMEASURED  # the error band the interval comes from
+    calibration: str = ""  # calibration file applied ("" = the built-in numbers)
+    repeated_instances: int = 0  # identical SPMD instances charged once
     load_stationary_count: int = 0
     stationary_reused_count: int = 0
     throttle_extra_ns: float = 0.0
@@ -108,6 +115,14 @@ class Profile:
     @property
     def latency_us(self) -> float:
         return self.latency_ns / 1e3
+
+    @property
+    def latency_low_us(self) -> float:
+        return self.latency_low_ns / 1e3
+
+    @property
+    def latency_high_us(self) -> float:
+        return self.latency_high_ns / 1e3
 
     @property
     def dma_average_transfer_bytes(self) -> float:
@@ -162,14 +177,31 @@ def _critical_breakdown(sched: Schedule, trace: Trace, path: list[int], makespan
     return out
 
 
-def profile(trace: Trace, target: str | Target | None = None) -> Profile:
-    """Estimate latency and utilisation of ``trace`` on ``target`` (default: the trace's own)."""
+def _hbm_ns(nbytes: float, stream_bytes: float, tgt: Target) -> float:
+    """Time to move ``nbytes`` of HBM traffic (``stream_bytes`` as the DMA datapath counts them) at the
+    core's peak: the 16 DMA engines' rate, capped by the core's HBM bandwidth."""
+    return max(stream_bytes / (tgt.dma_engines * tgt.dma_engine_rate), nbytes / tgt.hbm_gbps_per_nc)
+
+
+def profile(trace: Trace, target: str | Target | None = None, calibration=None) -> Profile:
+    """Estimate latency and utilisation of ``trace`` on ``target`` (default: the trace's own).
+
+    ``calibration``: a calibration file (path or ``autocomp.perf.calibration.CalibrationFile``)
+    whose parameters and error bands replace the built-in ones for that target.
+    """
+    from autocomp.perf.calibration import resolve
+
+    cal = resolve(calibration)
     with cyclic_gc_paused():
-        return _profile(trace, target)
+        return _profile(trace, target, cal)
 
 
-def _profile(trace: Trace, target: str | Target | None) -> Profile:
+def _profile(trace: Trace, target: str | Target | None, cal=None) -> Profile:
     tgt = get_target(target if target is not None else (trace.target or "trn1"))
+    bands = DEFAULT_BANDS.get(tgt.name, {})
+    if cal is not None:
+        tgt = cal.apply(tgt)
+        bands = cal.bands_or_default()
     sched = schedule(trace, tgt)
     makespan = sched.makespan_ns
     latency = makespan + tgt.cal.launch_overhead_ns
@@ -187,9 +219,10 @@ def _profile(trace: Trace, target: str | Target | None) -> Profile:
     roof = Roofline(
         pe_ns=hardware / peak * 1e9 if peak else 0.0,
         vector_ns=engines["dve"].active_ns, scalar_ns=engines["act"].active_ns,
-        gpsimd_ns=engines["pool"].active_ns, hbm_ns=hbm_bytes / tgt.dma_peak_bytes_per_ns,
+        gpsimd_ns=engines["pool"].active_ns, hbm_ns=_hbm_ns(hbm_bytes, sched.hbm_stream, tgt),
         ideal_pe_ns=model / peak * 1e9 if peak else 0.0,
-        ideal_hbm_ns=essential_hbm_bytes(trace, work) / tgt.dma_peak_bytes_per_ns)
+        ideal_hbm_ns=_hbm_ns(essential_hbm_bytes(trace, work), essential_hbm_bytes(trace, work, tgt.dma_lane_factor),
+                             tgt))
     as_written = {"tensor": roof.pe_ns, "vector": roof.vector_ns, "scalar": roof.scalar_ns,
                   "gpsimd": roof.gpsimd_ns, "hbm": roof.hbm_ns}
     roof.work_bound_by = max(as_written, key=as_written.get)
@@ -223,6 +256,11 @@ def _profile(trace: Trace, target: str | Target | None) -> Profile:
         throttle_extra_ns=sched.throttle_extra_ns, unknown_opcodes=dict(sched.unknown),
         start_ns=sched.start, end_ns=sched.end, issue_ns=sched.issue, stall_pred=sched.pred,
         stall_reason=sched.reason, trace=trace)
+    prof.estimate_class = estimate_class(prof.critical_breakdown, latency, tgt.cal.launch_overhead_ns)
+    prof.uncertainty = band_for(prof.estimate_class, bands)
+    prof.latency_low_ns, prof.latency_high_ns = prof.uncertainty.interval(latency)
+    prof.calibration = cal.path if cal is not None else ""
+    prof.repeated_instances = sched.repeated_instances
     from autocomp.perf.hints import bottleneck_hints
 
     prof.hints = bottleneck_hints(prof, tgt, work)

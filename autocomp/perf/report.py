@@ -68,6 +68,12 @@ def summary_dict(p: Profile) -> dict:
         "work_roofline_bound": p.roofline.work_bound_by,
         "work_roofline_percent": _frac(p.roofline.work_percent),
         "unknown_opcode_count": sum(p.unknown_opcodes.values()),
+        # the error bar (autocomp.perf.uncertainty): 90% interval of the measured latency
+        "total_time_low": p.latency_low_ns * 1e-9,
+        "total_time_high": p.latency_high_ns * 1e-9,
+        "estimate_class": p.estimate_class,
+        "uncertainty": p.uncertainty.to_dict(),
+        "calibration": p.calibration,
         "target": p.target,
         "estimator": "autocomp.perf",
         "evidence": "sim",
@@ -102,8 +108,11 @@ def describe(p: Profile) -> str:
     from autocomp.perf.profile import ENGINE_NAMES
 
     lines = [f"{p.kernel or 'kernel'} on {p.target}: {p.latency_us:.2f} us estimated "
-             f"({_fmt_ns(p.makespan_ns)} schedule + {_fmt_ns(p.launch_overhead_ns)} launch overhead)", "",
-             "Engines (active time, share of latency, instructions):"]
+             f"({_fmt_ns(p.makespan_ns)} schedule + {_fmt_ns(p.launch_overhead_ns)} launch overhead)",
+             interval_line(p)]
+    if p.repeated_instances:
+        lines.append(f"  {p.repeated_instances} SPMD instances repeat the first one's work exactly: charged once")
+    lines += ["", "Engines (active time, share of latency, instructions):"]
     for code, name in ENGINE_NAMES.items():
         e = p.engines[code]
         if e.instruction_count:
@@ -138,6 +147,15 @@ def describe(p: Profile) -> str:
     if p.hints:
         lines += ["", "Hints:"] + [f"  - [{h.code}] {h.message}" for h in p.hints]
     return "\n".join(lines)
+
+
+def interval_line(p: Profile) -> str:
+    """One line with the estimate's 90% interval and what it rests on."""
+    band = p.uncertainty
+    basis = (f"the model's error on {band.n} measured {p.estimate_class}-bound kernels" if band.n
+             else f"no measurements of {p.estimate_class}-bound kernels on {p.target}: about 2x either way")
+    cal = f"; calibration {p.calibration}" if p.calibration else ""
+    return (f"  likely {p.latency_low_us:,.2f} - {p.latency_high_us:,.2f} us on hardware (90%; {basis}{cal})")
 
 
 def _critical_lines(p: Profile) -> list:

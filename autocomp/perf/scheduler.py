@@ -24,8 +24,8 @@ from itertools import compress
 from operator import add, attrgetter
 
 from autocomp.nki.runtime import cyclic_gc_paused
-from autocomp.nki.trace import PSUM, SBUF, Trace
-from autocomp.perf.costs import engine_cycles, load_stationary_cycles, matmul_cycles
+from autocomp.nki.trace import HBM, PSUM, SBUF, Trace
+from autocomp.perf.costs import engine_timing, load_stationary_cycles, matmul_cycles
 from autocomp.perf.deps import DependencyTracker, region
 from autocomp.perf.dma import DmaCost, bulk_transfer_ns, dma_cost, dma_cost_key
 from autocomp.perf.memory import CapacityPool, Liveness, analyse
@@ -57,6 +57,7 @@ class Schedule:
     dma_instructions: int = 0
     hbm_read: int = 0
     hbm_write: int = 0
+    hbm_stream: float = 0.0  # HBM bytes as the DMA datapath counts them (DmaCost.hbm_stream)
     load_stationary: int = 0
     stationary_reused: int = 0
     throttle_extra_ns: float = 0.0
@@ -64,6 +65,7 @@ class Schedule:
     liveness: Liveness | None = None
     workload: Workload | None = None
     spill_ns: float = 0.0
+    repeated_instances: int = 0  # SPMD instances identical to the first, charged once (see _identical_instances)
 
 
 # Capacity is tracked over time only where it can bind: when the program-order peak is
@@ -131,6 +133,61 @@ def _instance_groups(trace: Trace) -> tuple[list[list[int]], bool]:
     return [groups[i] for i in instances], trace.dialect == "v2"
 
 
+def dynamic_loop_buffers(trace: Trace) -> dict[int, int]:
+    """Tensor id -> the id of the first tensor from the same allocation site, for on-chip tensors
+    allocated directly in the body of a device loop (``dynamic_range``, ``fori_loop``, ``while_loop``).
+
+    Unlike unrolled loops, a loop that runs on the device allocates its body's tensors once and every
+    iteration reuses them, which serialises the iterations [D] LG2 (control flow), MIG. The simulator
+    allocates anew per iteration, so the scheduler makes the copies share one set of dependency
+    records: an iteration's write waits for the previous iteration's readers (WAR) and writers (WAW).
+    The k-th tensor an iteration allocates is taken to come from the k-th allocation site.
+    """
+    loops = trace.loops
+    dynamic = {i for i, f in enumerate(loops) if f.kind == "dynamic"}
+    if not dynamic:
+        return {}
+    seen: dict[int, int] = {}  # frame -> tensors allocated in it so far
+    sites: dict[tuple, int] = {}
+    out: dict[int, int] = {}
+    for tid in sorted(trace.tensors):
+        info = trace.tensors[tid]
+        if info.loop not in dynamic or info.buffer == HBM:
+            continue
+        frame = loops[info.loop]
+        k = seen.get(info.loop, 0)
+        seen[info.loop] = k + 1
+        site = sites.setdefault((frame.parent, frame.loop_id, k), tid)
+        if site != tid:
+            out[tid] = site
+    return out
+
+
+def _identical_instances(trace: Trace, groups: list[list[int]]) -> bool:
+    """Whether every SPMD instance executes the same instructions on the same HBM data as the first.
+
+    Kernel inputs and outputs are compared by name (an instance's reshaped view of an input is a new
+    tensor over the same memory); other tensors, each instance's own, by placement only."""
+    instrs, tensors = trace.instructions, trace.tensors
+
+    def shape(a) -> tuple:
+        info = tensors.get(a.tensor) if a.buffer == HBM else None
+        key = (info.name, info.kind) if info is not None and info.kind in ("input", "output") else None
+        return (a.buffer, key, a.partition_start, a.partitions, a.partition_stride, a.offset, a.pattern, a.indirect)
+
+    first = groups[0]
+    if any(len(g) != len(first) for g in groups):
+        return False
+    for group in groups[1:]:
+        for pos, twin in zip(group, first):
+            a, b = instrs[pos], instrs[twin]
+            if (a.opcode != b.opcode or a.engine != b.engine or a.partitions != b.partitions or a.elems != b.elems
+                    or len(a.src) != len(b.src) or len(a.dst) != len(b.dst)
+                    or any(shape(x) != shape(y) for x, y in zip(a.src + a.dst, b.src + b.dst))):
+                return False
+    return True
+
+
 def _in_program_order(groups: list[list[int]]) -> bool:
     """Whether placing the groups one after another visits the instructions in program order."""
     return len(groups) == 1 or [pos for group in groups for pos in group] == list(range(sum(map(len, groups))))
@@ -154,14 +211,43 @@ def _schedule(trace: Trace, target: Target) -> Schedule:
     sched.workload = work = workload(trace)
     sched.liveness = analyse(trace, target, work)
     groups, concurrent = _instance_groups(trace)
-    run = _Run(trace, target, sched, _last_writers(work, n, concurrent or _in_program_order(groups)))
+    last_write = _last_writers(work, n, concurrent or _in_program_order(groups))
+    aliases = dynamic_loop_buffers(trace)
+    if aliases:  # one buffer per allocation site of a device loop: every copy is written until the last write
+        last = {}
+        for tid, site in aliases.items():
+            if tid in last_write:
+                last[site] = max(last.get(site, -1), last_write[tid])
+        last_write = dict(last_write)
+        for tid, site in aliases.items():
+            if site in last:
+                last_write[tid] = last[site]
+    run = _Run(trace, target, sched, last_write)
+    if aliases:
+        records = run.deps.records
+        for tid, site in aliases.items():
+            if tid in records:
+                records[tid] = records.setdefault(site, records[tid])
     ports = _ports(work, target)
     if concurrent:  # v2 LNC=2: one core per instance, sharing the HBM stack
         hbm = ReservationTable()
         cores = {trace.instructions[g[0]].instance: _Core(target, 0.0, ports, hbm, sched.liveness)
                  for g in groups}
         run.place_all(range(n), cores)
-    else:  # v1 SPMD instances run one after another on one core
+    elif len(groups) > 1 and _identical_instances(trace, groups):
+        # Every instance does exactly the first one's work (the kernel never reads program_id): the
+        # instances write the same values to the same places, and the measured grid costs one instance
+        # [M] nki-samples resize_nearest: a grid of 10 such instances is within 1740 us, a tenth of what
+        # ten passes over its 145 MB would take at the DMA rate. The copies take their twin's times.
+        first = groups[0]
+        run.place_all(first, {trace.instructions[first[0]].instance: _Core(target, 0.0, ports, None,
+                                                                           sched.liveness)})
+        start, end, issue = sched.start, sched.end, sched.issue
+        for group in groups[1:]:
+            for pos, twin in zip(group, first):
+                start[pos], end[pos], issue[pos] = start[twin], end[twin], issue[twin]
+        sched.repeated_instances = len(groups) - 1
+    else:  # v1 SPMD instances run one after another on one core [D] PM1
         t0 = 0.0
         for group in groups:
             if not group:  # an empty trace: nothing to place
@@ -187,6 +273,7 @@ def _count_dmas(sched: Schedule, costs: list[DmaCost], shapes: list[DmaCost]) ->
         sched.dma_descriptors += cost.descriptors * n
         sched.hbm_read += cost.hbm_read * n
         sched.hbm_write += cost.hbm_write * n
+        sched.hbm_stream += cost.hbm_stream * n
         sched.count[cost.trigger_engine] += n
     # Floats: each queue engine's busy time adds its DMAs one at a time in program order, so the
     # sums round as they would adding them as they are scheduled.
@@ -228,6 +315,11 @@ class _Run:
         self.busy: dict[str, float] = {}
         self.count: dict[str, int] = {}
         self.ghz = {e: target.clock_ghz(e) for e in ("pe", "dve", "act", "pool", "sp")}
+        # Clocks that turn busy cycles into ns, scaled by the calibration's engine factors.
+        scale = {"pe": target.cal.pe_cycle_scale, "dve": target.cal.compute_cycle_scale,
+                 "act": target.cal.compute_cycle_scale, "pool": target.cal.compute_cycle_scale}
+        self.busy_ghz = {e: g / scale.get(e, 1.0) for e, g in self.ghz.items()}
+        self.extra_latency = 0.0  # set by _compute for the instruction just placed
         self.latency = {e: target.cal.result_latency_cycles.get(e, 0) / g for e, g in self.ghz.items()}
         # Bound once: looked up for every instruction. Allocation events matter only to capacity pools.
         self.alloc_at, self.free_at = self.live.allocations() if _pooled(target, self.live) else ({}, {})
@@ -258,13 +350,13 @@ class _Run:
                     shape = (a.buffer, a.partition_start, a.partitions, a.partition_stride, a.offset, a.pattern)
                     regions.append((records, shapes.get(shape) or self._box(shape, a),
                                     None if last <= pos and records.__class__ is list else False))
+            is_mm = opcode == "MATMUL"
+            chain = is_mm and bool(ins.attrs and ins.attrs.get("accumulate"))
             for a in dsts:
                 records = tracked.get(a.tensor)
                 if records is not None:
                     shape = (a.buffer, a.partition_start, a.partitions, a.partition_stride, a.offset, a.pattern)
                     regions.append((records, shapes.get(shape) or self._box(shape, a), True))
-            is_mm = opcode == "MATMUL"
-            chain = is_mm and bool(ins.attrs and ins.attrs.get("accumulate"))
             ready, pred = ready_after(engine, regions, chain)
             reason = DEPENDENCY if pred >= 0 else START
             if ready < core.t0:
@@ -283,6 +375,9 @@ class _Run:
             else:
                 end = self._compute(pos, ins, core, ready, pred, reason, is_mm)
                 visible = end + latency.get(engine, 0.0)
+                if self.extra_latency:  # a tiny instruction's static overhead (costs.engine_timing)
+                    visible += self.extra_latency
+                    self.extra_latency = 0.0
                 record(pos, engine, regions, end, visible, visible + sem, is_mm and engine == "pe")
             if pools and pos in free_at:
                 for buf, nbytes in free_at[pos]:
@@ -306,6 +401,7 @@ class _Run:
         sched.spill_ns += 2 * d
         sched.hbm_read += nbytes
         sched.hbm_write += nbytes
+        sched.hbm_stream += 2 * nbytes
         return saved
 
     def _dma_plan(self, key: tuple, ins) -> tuple:
@@ -354,10 +450,12 @@ class _Run:
             if engine not in self.ghz:
                 sched.unknown[f"{ins.opcode}@{engine}"] += 1
                 engine = "sp"
-            cycles, known = engine_cycles(ins, self.target)
+            cycles, extra, known = engine_timing(ins, self.target)
             if not known:
                 sched.unknown[f"{ins.opcode}@{engine}"] += 1
-            d = cycles / self.ghz[engine]
+            d = cycles / self.busy_ghz[engine]
+            if extra:
+                self.extra_latency = extra / self.ghz[engine]
             table = core.tables[engine]
             # None: the engine's own table is all it needs
             tables = _engine_tables(core, ins, engine) if core.ports and engine in _PORTED else None
@@ -414,7 +512,7 @@ class _Run:
 
     def _matmul_times(self, shape: tuple, ins) -> tuple[float, float]:
         """(MultiplyMoving, LoadStationary) ns of matmuls of this shape."""
-        ghz = self.ghz["pe"]
+        ghz = self.busy_ghz["pe"]
         times = self.mm_times[shape] = (matmul_cycles(ins, self.target) / ghz,
                                         load_stationary_cycles(ins, self.target) / ghz)
         return times

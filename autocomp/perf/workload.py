@@ -229,11 +229,13 @@ def workload(trace: Trace) -> Workload:
     return w
 
 
-def essential_hbm_bytes(trace: Trace, w: Workload) -> int:
-    """Bytes of the kernel's HBM inputs it reads and outputs it writes, each counted once."""
+def essential_hbm_bytes(trace: Trace, w: Workload, lane_factor=None) -> float:
+    """Bytes of the kernel's HBM inputs it reads and outputs it writes, each counted once;
+    ``lane_factor(itemsize)`` weighs each tensor's bytes as the DMA datapath counts them."""
     total = 0
     for tid in w.hbm_read | w.hbm_written:
         info = trace.tensors.get(tid)
         if info is not None and info.kind in ("input", "output"):
-            total += info.bytes_per_partition  # an HBM tensor's whole size
+            nbytes = info.bytes_per_partition  # an HBM tensor's whole size
+            total += nbytes * lane_factor(info.itemsize) if lane_factor else nbytes
     return total

@@ -90,7 +90,8 @@ def summary_table(d: ReportData) -> str:
             ["Candidates", str(len(d.candidates))],
             ["Evaluated", str(sum(1 for c in d.candidates if c.evaluated))],
             ["Baseline", _us(d.baseline.latency_us) if d.baseline else "—"],
-            ["Best", (f"#{d.best.id}: {_us(d.best.latency_us)}, {_x(d.best.speedup)}" if d.best else "—")],
+            ["Best", (f"#{d.best.id}: {_us(d.best.latency_us)}, {_x(d.best.speedup)}" + _win_note(d)
+                      if d.best else "—")],
             ["LLM spend", f"${d.spend_total.cost_usd:.4f} in {d.spend_total.calls} calls" if d.spend_total
              else "$0"]]
     banner = ""
@@ -178,6 +179,42 @@ def side_by_side_diff(a: str, b: str, a_label: str, b_label: str, *, context: bo
         a.splitlines(), b.splitlines(), escape(a_label), escape(b_label), context=context, numlines=3)
 
 
+def _summary(p: dict | None) -> dict:
+    """The neuron-profile-shaped summary inside a stored profile record (or an evaluation's profile)."""
+    if not p:
+        return {}
+    s = p.get("summary") if isinstance(p.get("summary"), dict) else p
+    return s if isinstance(s, dict) else {}
+
+
+def _interval(p: dict | None) -> str:
+    """The clause "likely A-B µs on hardware" from a stored profile's error bar ("" for older records)."""
+    s = _summary(p)
+    low, high = s.get("total_time_low"), s.get("total_time_high")
+    if not (isinstance(low, (int, float)) and isinstance(high, (int, float)) and high > 0):
+        return ""
+    return f", likely {low * 1e6:,.2f}–{high * 1e6:,.2f} µs on hardware (90%)"
+
+
+def _win_note(d: ReportData) -> str:
+    """Whether the best kernel's estimated win over the baseline lies outside the model's error."""
+    if not (d.baseline and d.best) or d.best.id == d.baseline.id or "sim" not in d.evidence:
+        return ""
+    parent, child = _summary(d.profiles.get("baseline")), _summary(d.profiles.get("best"))
+    if not (parent.get("uncertainty") and child.get("uncertainty") and parent.get("total_time")
+            and child.get("total_time")):
+        return ""
+    from autocomp.perf.uncertainty import win_is_certain
+
+    try:
+        verdict = win_is_certain(parent, child)
+    except (KeyError, TypeError, ValueError):
+        return ""
+    label = "beyond the model's error" if verdict.certain else verdict.label
+    return (f' <span class="muted">({escape(label)}: true speedup {verdict.low:.2f}x–{verdict.high:.2f}x at 90%; '
+            f"{escape(verdict.reason)})</span>")
+
+
 def _timelines(d: ReportData) -> str:
     present = [(role, p) for role, p in (("baseline", d.profiles.get("baseline")), ("best", d.profiles.get("best")))
                if p]
@@ -189,7 +226,7 @@ def _timelines(d: ReportData) -> str:
         cand = d.baseline if role == "baseline" else d.best
         bound = (p.get("roofline") or {}).get("bound_by", "?")
         head = (f"{role} #{cand.id if cand else '?'}: {p.get('latency_us', 0):.2f} µs estimated on "
-                f"{escape(str(p.get('target', '')))}, bound by {escape(str(bound))}"
+                f"{escape(str(p.get('target', '')))}{_interval(p)}, bound by {escape(str(bound))}"
                 + (" (re-profiled for this report)" if p.get("origin") == "reprofile" else ""))
         out.append(f"<h3>{head}</h3>")
         if p.get("timeline"):

@@ -6,7 +6,7 @@ import pytest
 from perf_trace_builder import TraceBuilder
 
 from autocomp.perf import get_target, profile
-from autocomp.perf.costs import engine_cycles, instruction_flops, load_stationary_cycles, matmul_cycles
+from autocomp.perf.costs import engine_cycles, engine_timing, instruction_flops, load_stationary_cycles, matmul_cycles
 
 T1 = get_target("trn1")
 T2 = get_target("trn2")
@@ -87,7 +87,12 @@ def test_min_ii_and_static_overhead_for_tiny_instructions():
     small = _vec("TENSOR_SCALAR", n=100, dtypes=("float32", "float32"), bufs=("sbuf", "sbuf"))
     assert engine_cycles(small, T1)[0] == 100  # above MIN_II, not tiny
     tiny = _vec("TENSOR_SCALAR", n=1, dtypes=("float32", "float32"), bufs=("sbuf", "sbuf"))
-    assert engine_cycles(tiny, T1)[0] == 64 + 100  # MIN_II + ARCH1 static overhead
+    # MIN_II of engine time; ARCH1's static overhead delays only a dependent instruction
+    assert engine_cycles(tiny, T1)[0] == 64
+    assert engine_timing(tiny, T1) == (64, 100, True)
+    assert engine_timing(small, T1) == (100, 0.0, True)
+    busy = T1.with_calibration(static_overhead_occupancy=1.0)
+    assert engine_timing(tiny, busy) == (164, 0.0, True)
 
 
 def test_activation_costs_max_min_ii_n_on_scalar_engine_and_reduce_adds_read_accumulator():

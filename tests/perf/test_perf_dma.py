@@ -45,9 +45,11 @@ def test_p_partitions_use_ceil_p_over_8_engines(p, engines):
     assert dma_cost(ins, T2).engines == engines
 
 
-def test_strided_source_needs_a_descriptor_per_element():
+def test_strided_source_needs_a_piece_per_element_each_costing_a_burst():
     _, ins = _load(128, 64, col_stride=4)
-    assert dma_cost(ins, T2).descriptors == 128 * 64
+    cost = dma_cost(ins, T2)
+    assert cost.descriptors == 128 * 64
+    assert cost.engine_ns == pytest.approx(8 * 24 + 8 * 64 * T2.cal.dma_burst_bytes / 23)
 
 
 def test_indirect_gather_is_one_descriptor_per_row():
@@ -63,11 +65,24 @@ def test_indirect_gather_is_one_descriptor_per_row():
 def test_transpose_dma_is_element_wise_on_trn1_and_90_percent_on_trn2():
     _, ins1 = _load(128, 128, "bfloat16", "trn1", transpose=True)
     _, plain1 = _load(128, 128, "bfloat16", "trn1")
-    assert dma_cost(ins1, T1).descriptors == 128 * 128
-    assert dma_cost(ins1, T1).engine_ns > 20 * dma_cost(plain1, T1).engine_ns
+    cost = dma_cost(ins1, T1)
+    assert cost.descriptors == 128 * 128  # contiguous pieces: one per element
+    # every element costs a whole memory burst on its engine, plus one descriptor per partition row
+    per_engine = 128 * 128 // 16
+    assert cost.engine_ns == pytest.approx(8 * 24 + per_engine * T1.cal.dma_burst_bytes / 17)
+    assert cost.engine_ns > 5 * dma_cost(plain1, T1).engine_ns
     _, ins2 = _load(128, 128, "bfloat16", "trn2", transpose=True)
     _, plain2 = _load(128, 128, "bfloat16", "trn2")
     assert dma_cost(ins2, T2).engine_ns == pytest.approx(dma_cost(plain2, T2).engine_ns / 0.9)
+
+
+def test_trn1_moves_narrow_elements_at_the_rate_of_4_byte_lanes():
+    _, bf16 = _load(128, 2048, "bfloat16", "trn1")
+    _, fp32 = _load(128, 1024, "float32", "trn1")  # the same bytes
+    assert dma_cost(bf16, T1).engine_ns == pytest.approx(8 * 24 + 8 * 2048 * 4 / 17)
+    assert dma_cost(fp32, T1).engine_ns == pytest.approx(8 * 24 + 8 * 4096 / 17)
+    _, bf16_t2 = _load(128, 2048, "bfloat16", "trn2")
+    assert dma_cost(bf16_t2, T2).engine_ns == pytest.approx(8 * 24 + 8 * 4096 / 23)  # no lanes on trn2
 
 
 def test_hwdge_trigger_costs_600ns_on_the_issuing_engine():

@@ -1,0 +1,112 @@
+"""`autocomp calibrate`: fit the cost model's parameters to latencies measured on hardware."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from autocomp.cli._common import console, fail
+
+
+def _table(fit_result, measurements) -> list[str]:
+    width = max([len(m.label) for m in measurements] + [5]) + 2
+    lines = [f"  {'kernel':<{width}}{'measured us':>14}{'before us':>12}{'after us':>12}{'after/meas':>12}  class"]
+    for m, b, a, c in zip(measurements, fit_result.model_before_us, fit_result.model_after_us, fit_result.classes):
+        ratio = a / m.measured_us
+        lines.append(f"  {m.label:<{width}}{m.measured_us:>14,.1f}{b:>12,.1f}{a:>12,.1f}{ratio:>11.2f}x  {c}")
+    return lines
+
+
+def calibrate_command(
+    measurements: Path = typer.Argument(..., help="CSV of measured latencies: kernel,function,shapes,target,"
+                                        "measured_us[,scalars,grid,chain] (see docs/cost-model.md)."),
+    target: str = typer.Option(None, "--target", help="Calibrate this target (default: the CSV's, if one)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Calibration file to write (default: calibration-TARGET.toml)."),
+    start: Path = typer.Option(None, "--start", help="Start from this calibration file, not the built-in numbers."),
+    params: str = typer.Option("", "--params", help="Comma-separated parameters to fit (default: the DMA rate and "
+                               "descriptor cost, compute and Tensor-engine scales, launch overhead)."),
+    split: bool = typer.Option(False, "--split", help="Also fit on half of the measurements and report the error "
+                               "on the other half (a held-out check)."),
+    iterations: int = typer.Option(6, "--iterations", min=1, max=50, help="Gauss-Newton iterations."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+) -> None:
+    """Fit a target's cost-model parameters to MEASUREMENTS and write a calibration file that
+    `autocomp profile --calibration FILE` (and later eval/optimize) use."""
+    from autocomp.perf.calibration import PARAMETERS, CalibrationError, load_calibration, save_calibration
+    from autocomp.perf.fit import error_stats, fit, split_halves
+    from autocomp.perf.measurements import MeasurementError, read_csv, trace_call
+    from autocomp.perf.targets import get_target
+
+    names = [p.strip() for p in params.split(",") if p.strip()]
+    unknown = [n for n in names if n not in PARAMETERS]
+    if unknown:
+        fail(f"--params: {', '.join(unknown)} cannot be fitted; choose from {', '.join(PARAMETERS)}")
+    try:
+        base = load_calibration(start) if start else None
+        calls = read_csv(measurements)
+        tname = get_target(target).name if target else (base.target if base else None)
+        targets = sorted({c.target for c in calls})
+        if tname is None:
+            if len(targets) > 1:
+                fail(f"{measurements}: measurements for {', '.join(targets)}; pick one with --target")
+            tname = targets[0]
+        calls = [c for c in calls if c.target == tname]
+        if not calls:
+            fail(f"{measurements}: no measurements for {tname}")
+        if not as_json:
+            console.print(f"tracing {len(calls)} measured kernels for {tname} ...", highlight=False)
+        ms = [trace_call(c) for c in calls]
+    except (CalibrationError, MeasurementError, ValueError) as e:
+        fail(str(e))
+    report: dict = {"target": tname, "measurements": len(ms)}
+    lines: list[str] = []
+    if split:
+        if len(ms) < 4:
+            fail("--split needs at least 4 measurements (two per half)")
+        first, second = split_halves(ms)
+        half = fit([ms[i] for i in first], tname, names, start=base, iterations=iterations)
+        from autocomp.perf.fit import trace_evaluator
+
+        held = [ms[i] for i in second]
+        tgt = (base.apply(tname) if base else get_target(tname))
+        before = trace_evaluator(held, tgt)([{}])[0]
+        after = trace_evaluator(held, tgt)([{k: v for k, v in half.parameters.items()
+                                             if k not in half.unidentified}])[0]
+        measured = [m.measured_us for m in held]
+        chains = [m.chain for m in held]
+        sb = error_stats(measured, [lat for lat, _ in before], chains)
+        sa = error_stats(measured, [lat for lat, _ in after], chains)
+        report["split"] = {"fit_on": len(first), "held_out": len(second), "held_out_before": sb.to_dict(),
+                           "held_out_after": sa.to_dict(), "parameters": half.parameters}
+        lines += [f"held-out check: fitted on {len(first)}, tested on the other {len(second)}",
+                  f"  before: {sb.line()}", f"  after:  {sa.line()}", ""]
+    result = fit(ms, tname, names, start=base, iterations=iterations)
+    cal = result.calibration(base, note=f"fitted to {measurements.name}")
+    path = out or Path(f"calibration-{tname}.toml")
+    try:
+        save_calibration(cal, path, header=f"{len(ms)} measurements from {measurements}")
+    except OSError as e:
+        fail(f"{path}: cannot write the calibration file ({e.strerror or e})")
+    report.update({"before": result.before.to_dict(), "after": result.after.to_dict(), "parameters": result.parameters,
+                   "start": result.start, "unidentified": result.unidentified, "file": str(path),
+                   "bands": {k: b.to_dict() for k, b in result.bands.items()}})
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    lines += [f"{tname}: {len(ms)} measurements, {result.evaluations} model evaluations",
+              f"  before: {result.before.line()}", f"  after:  {result.after.line()}", "", "parameters:"]
+    for name, value in result.parameters.items():
+        note = "  (not moved by these measurements: kept)" if name in result.unidentified else ""
+        lines.append(f"  {name:<28} {result.start[name]:>12.4g} -> {value:<12.4g}{note}")
+    lines += ["", *_table(result, ms), "", "error bands (90% interval of measured/model):"]
+    for cls, band in result.bands.items():
+        low, high = band.interval(1.0)
+        lines.append(f"  {cls:<9} n={band.n:<3} {low:.2f}x - {high:.2f}x")
+    lines += ["", f"wrote {path}: use it with  autocomp profile ... --calibration {path}"]
+    console.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("calibrate")(calibrate_command)
