@@ -68,7 +68,16 @@ def _same_region(a: Tile, b: Tile) -> bool:
     if a.arrays is not None or b.arrays is not None:
         return (a.arrays is not None and b.arrays is not None and len(a.arrays) == len(b.arrays)
                 and all(x is y for x, y in zip(a.arrays, b.arrays)))
-    return tuple(a.spec or ()) == tuple(b.spec or ()) or (a.is_full and b.is_full)
+    return _spec_key(a) == _spec_key(b)
+
+
+def _spec_key(t: Tile) -> tuple:
+    """The tile's index spec, with a spec that spans the whole allocation (``t[...]``) written as the
+    full tile's: ``t[...] += x`` assigns ``t[...]`` back onto ``t``, the same region."""
+    spec = tuple(t.spec or ())
+    if spec and spec == tuple((0, 1, n) for n in t.alloc.shape):
+        return ()
+    return spec
 
 
 def _can_retarget(ins, src: Allocation, dst: Tile) -> bool:
