@@ -645,7 +645,8 @@ def render_split(data: dict) -> str:
             st = d[key]
             rho = "-" if st["spearman"] is None else f"{st['spearman']:.2f}"
             lines.append(f"  {label:<16} median |error| {st['median_abs_pct_error']:.0f}%  geomean "
-                         f"{st['geomean_model_over_measured']:.2f}x  Spearman {rho}")
+                         f"{st['geomean_model_over_measured']:.2f}x  rms log error {st['rms_log_error']:.3f}  "
+                         f"Spearman {rho}")
         lines.append("  fitted: " + ", ".join(f"{k}={v:.4g}" for k, v in d["parameters"].items()
                                              if k not in d["unidentified"]))
     return "\n".join(lines) + "\n"

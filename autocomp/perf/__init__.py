@@ -2,14 +2,20 @@
 
     from autocomp.perf import profile
     prof = profile(result.trace, "trn2")
-    prof.latency_us, prof.summary(), print(prof.describe())
+    prof.latency_us, prof.latency_low_us, prof.latency_high_us, prof.summary(), print(prof.describe())
 
-Hardware targets are data (``TARGETS``); undocumented parameters live in one
-calibration table in ``autocomp.perf.targets``.
+Hardware targets are data (``TARGETS``); undocumented parameters live in one calibration table
+in ``autocomp.perf.targets``, which a calibration file (``autocomp calibrate``) can override:
+``profile(trace, target, calibration="trn1.toml")``. Every estimate carries a 90% interval;
+``win_is_certain(parent, child)`` says whether a speedup lies outside the model's error. What is
+modelled and where each number comes from: docs/cost-model.md.
 """
 
+from autocomp.perf.calibration import CalibrationError, CalibrationFile, load_calibration
 from autocomp.perf.profile import EngineStats, Hint, Profile, Roofline, profile
 from autocomp.perf.targets import CALIBRATION, TARGETS, Calibration, Target, get_target
+from autocomp.perf.uncertainty import Band, WinVerdict, win_is_certain
 
-__all__ = ["CALIBRATION", "TARGETS", "Calibration", "EngineStats", "Hint", "Profile", "Roofline", "Target",
-           "get_target", "profile"]
+__all__ = ["CALIBRATION", "TARGETS", "Band", "Calibration", "CalibrationError", "CalibrationFile", "EngineStats",
+           "Hint", "Profile", "Roofline", "Target", "WinVerdict", "get_target", "load_calibration", "profile",
+           "win_is_certain"]

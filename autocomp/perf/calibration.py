@@ -60,7 +60,8 @@ class Parameter:
 # Starting values are the target's (targets.CALIBRATION / Target); sources are in docs/cost-model.md.
 PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("dma_engine_bytes_per_ns", 1.0, 64.0, "bytes/ns one DMA engine streams (16 engines per core)"),
-    Parameter("dma_descriptor_ns", 1.0, 1000.0, "DMA engine time per contiguous descriptor"),
+    Parameter("dma_descriptor_ns", 1.0, 1000.0, "DMA engine time per partition row of a transfer"),
+    Parameter("dma_transfer_ns", 1.0, 5000.0, "DMA engine time per transfer it takes part in"),
     Parameter("compute_cycle_scale", 0.2, 5.0, "multiplier on Vector/Scalar/GpSimd instruction cycles"),
     Parameter("pe_cycle_scale", 0.2, 5.0, "multiplier on Tensor-engine instruction cycles"),
     Parameter("launch_overhead_ns", 100.0, 200_000.0, "fixed cost per kernel execution"),

@@ -2,7 +2,7 @@
 
 A DMA instruction is split across the core's 16 DMA engines by SBUF partition (each
 engine serves 8 partitions, so P partitions use ceil(P/8) engines) [D] ARCH1, DMA. Each
-engine pays a fixed cost per partition row it serves plus its bytes at the per-engine
+engine pays a fixed cost per transfer, one per partition row it serves, and its bytes at the per-engine
 rate (17 B/ns on trn1, 23 on trn2, 33 on trn3 [D] DMABW), so short rows come out
 overhead-bound; a contiguous piece shorter than a memory burst costs a whole burst. On
 trn1 an element narrower than 4 bytes occupies a 4-byte datapath lane (targets.CALIBRATION).
@@ -76,11 +76,12 @@ def trigger_cost(queue: str, dge: str, target: Target) -> tuple[str, float]:
 def dma_cost(ins: Instruction, target: Target) -> DmaCost:
     """Cost of one traced DMA instruction on ``target``.
 
-    Each engine pays ``dma_descriptor_ns`` per partition row it serves (a row's access pattern is
-    one descriptor) and streams the bytes at its rate; a contiguous piece shorter than a memory
-    burst (``dma_burst_bytes``) still costs a whole burst, so element-strided patterns (column
-    stores, trn1's load_transpose2d) cost a burst per element [E]. A descriptor per element instead
-    priced such kernels several times over the limits nki-samples publishes (fused SD attention).
+    Each engine pays ``dma_transfer_ns`` for its share of the transfer, ``dma_descriptor_ns`` per
+    partition row it serves (a row's access pattern is one descriptor), and streams its bytes at its
+    rate; a contiguous piece shorter than a memory burst (``dma_burst_bytes``) still costs a whole
+    burst, so element-strided patterns (column stores, trn1's load_transpose2d) cost a burst per
+    element [E]. A descriptor per element instead priced such kernels several times over the limits
+    nki-samples publishes (fused SD attention).
     """
     src, dst = ins.src[0], ins.dst[0]
     attrs = ins.attrs or {}
@@ -110,7 +111,7 @@ def dma_cost(ins: Instruction, target: Target) -> DmaCost:
     engines = max(1, min(target.dma_engines, engines))
     lanes = target.dma_lane_factor(itemsize)  # narrow elements occupy a whole datapath lane (trn1)
     piece_bytes = max(nbytes * lanes / pieces, target.cal.dma_burst_bytes) if nbytes else 0.0
-    engine_ns = (math.ceil(rows / engines) * target.cal.dma_descriptor_ns
+    engine_ns = (target.cal.dma_transfer_ns + math.ceil(rows / engines) * target.cal.dma_descriptor_ns
                  + math.ceil(pieces / engines) * piece_bytes / target.dma_engine_rate) * slowdown
     hbm_read = _elems(src) * src.itemsize if src.buffer == HBM else 0
     hbm_write = nbytes if dst.buffer == HBM else 0

@@ -37,6 +37,10 @@ class Calibration:
     hbm_gbps_per_nc: float = 410.0  # HBM bandwidth one NeuronCore can draw
     hbm_gbps_per_stack: float = 410.0  # shared by the cores on one HBM stack (LNC=2)
     dma_descriptor_ns: float = 24.0  # per contiguous chunk on one DMA engine (reproduces DMABW's curve)
+    # Engine time each DMA engine spends per transfer it takes part in: ARCH1 names an overhead at the
+    # transfer level besides the per-buffer one, amortised by >= 32 KiB per transfer [D] PERF Opt #9;
+    # 100 ns is ~5% of a 32 KiB transfer at 17 B/ns [E].
+    dma_transfer_ns: float = 100.0
     dma_engine_bytes_per_ns: float | None = None  # effective per-engine rate; None = the documented one
     # Width of one element in the DMA datapath: elements narrower than this move at the rate of this
     # many bytes each (None: bytes move at the engine rate whatever the dtype). See CALIBRATION["trn1"].

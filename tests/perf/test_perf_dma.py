@@ -35,7 +35,7 @@ def test_128_partition_load_uses_16_engines_with_one_descriptor_per_row():
     _, ins = _load(128, 512)
     cost = dma_cost(ins, T2)
     assert (cost.engines, cost.descriptors, cost.nbytes) == (16, 128, 128 * 2048)
-    assert cost.engine_ns == pytest.approx(8 * (24 + 2048 / 23))
+    assert cost.engine_ns == pytest.approx(100 + 8 * (24 + 2048 / 23))  # transfer + 8 rows
     assert cost.hbm_read == 128 * 2048 and cost.hbm_write == 0
 
 
@@ -49,7 +49,7 @@ def test_strided_source_needs_a_piece_per_element_each_costing_a_burst():
     _, ins = _load(128, 64, col_stride=4)
     cost = dma_cost(ins, T2)
     assert cost.descriptors == 128 * 64
-    assert cost.engine_ns == pytest.approx(8 * 24 + 8 * 64 * T2.cal.dma_burst_bytes / 23)
+    assert cost.engine_ns == pytest.approx(100 + 8 * 24 + 8 * 64 * T2.cal.dma_burst_bytes / 23)
 
 
 def test_indirect_gather_is_one_descriptor_per_row():
@@ -69,7 +69,7 @@ def test_transpose_dma_is_element_wise_on_trn1_and_90_percent_on_trn2():
     assert cost.descriptors == 128 * 128  # contiguous pieces: one per element
     # every element costs a whole memory burst on its engine, plus one descriptor per partition row
     per_engine = 128 * 128 // 16
-    assert cost.engine_ns == pytest.approx(8 * 24 + per_engine * T1.cal.dma_burst_bytes / 17)
+    assert cost.engine_ns == pytest.approx(100 + 8 * 24 + per_engine * T1.cal.dma_burst_bytes / 17)
     assert cost.engine_ns > 5 * dma_cost(plain1, T1).engine_ns
     _, ins2 = _load(128, 128, "bfloat16", "trn2", transpose=True)
     _, plain2 = _load(128, 128, "bfloat16", "trn2")
@@ -79,10 +79,10 @@ def test_transpose_dma_is_element_wise_on_trn1_and_90_percent_on_trn2():
 def test_trn1_moves_narrow_elements_at_the_rate_of_4_byte_lanes():
     _, bf16 = _load(128, 2048, "bfloat16", "trn1")
     _, fp32 = _load(128, 1024, "float32", "trn1")  # the same bytes
-    assert dma_cost(bf16, T1).engine_ns == pytest.approx(8 * 24 + 8 * 2048 * 4 / 17)
-    assert dma_cost(fp32, T1).engine_ns == pytest.approx(8 * 24 + 8 * 4096 / 17)
+    assert dma_cost(bf16, T1).engine_ns == pytest.approx(100 + 8 * 24 + 8 * 2048 * 4 / 17)
+    assert dma_cost(fp32, T1).engine_ns == pytest.approx(100 + 8 * 24 + 8 * 4096 / 17)
     _, bf16_t2 = _load(128, 2048, "bfloat16", "trn2")
-    assert dma_cost(bf16_t2, T2).engine_ns == pytest.approx(8 * 24 + 8 * 4096 / 23)  # no lanes on trn2
+    assert dma_cost(bf16_t2, T2).engine_ns == pytest.approx(100 + 8 * 24 + 8 * 4096 / 23)  # no lanes
 
 
 def test_hwdge_trigger_costs_600ns_on_the_issuing_engine():
