@@ -20,7 +20,6 @@ import ast
 import csv
 import inspect
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,32 +187,19 @@ def from_csv(path: str | Path) -> list[Measurement]:
     return [trace_call(c) for c in read_csv(path)]
 
 
-def from_evaluations(items: Iterable[tuple]) -> list[Measurement]:
-    """Measurements from (kernel source, problem, target, measured us[, chain]) tuples, e.g. the
-    ``hw`` evaluations of a run directory. ``problem`` is a Problem, a problem name or a path;
-    the kernel is traced at the problem's timing shapes."""
-    from autocomp.nki import run_kernel
-    from autocomp.nki.loader import load_kernel
-    from autocomp.problem import Problem
-    from autocomp.suite.location import resolve_problem
-
+def from_traces(items: Iterable[tuple]) -> list[Measurement]:
+    """Measurements from (trace, target, measured us[, chain]) tuples, e.g. the ``hw`` evaluations of a run
+    directory. Stored candidates are LLM-written code: their traces must come from the sandboxed evaluator
+    (which hands traces back as data), never from running their source in this process."""
     out = []
-    with tempfile.TemporaryDirectory(prefix="autocomp-calibrate-") as tmp:
-        for i, item in enumerate(items):
-            source, problem, target, us = item[:4]
-            chain = item[4] if len(item) > 4 else None
-            prob = problem if isinstance(problem, Problem) else Problem.load(resolve_problem(str(problem)))
-            path = Path(tmp) / f"kernel_{i}.py"
-            path.write_text(source, encoding="utf-8")
-            where = f"evaluation {i} ({prob.name})"
-            if not (isinstance(us, (int, float)) and us > 0):
-                raise MeasurementError(f"{where}: measured latency must be a positive number of us, got {us!r}")
-            try:
-                fn = load_kernel(path, prob.spec.function, target)
-                trace = run_kernel(fn, list(prob.input_specs()), target=target, grid=getattr(fn, "grid", ()),
-                                   dialect=prob.spec.dialect, numerics=False).trace
-            except Exception as e:  # a stored kernel that no longer traces: say which one
-                raise MeasurementError(f"{where}: the kernel does not trace: {type(e).__name__}: {e}") from None
-            out.append(Measurement(label=f"{prob.name}#{i}", measured_us=float(us), trace=trace, target=target,
-                                   chain=chain or prob.name))
+    for i, item in enumerate(items):
+        trace, target, us = item[:3]
+        chain = item[3] if len(item) > 3 else None
+        where = f"evaluation {i} ({getattr(trace, 'kernel', '') or 'kernel'})"
+        if not (isinstance(us, (int, float)) and us > 0):
+            raise MeasurementError(f"{where}: measured latency must be a positive number of us, got {us!r}")
+        if not getattr(trace, "instructions", None):
+            raise MeasurementError(f"{where}: the trace holds no instructions")
+        out.append(Measurement(label=f"{trace.kernel or 'kernel'}#{i}", measured_us=float(us), trace=trace,
+                               target=target, chain=chain or trace.kernel or f"evaluation-{i}"))
     return out

@@ -22,7 +22,7 @@ from autocomp.perf.calibration import (
     save_calibration,
 )
 from autocomp.perf.fit import Measurement, error_stats, fit, split_halves, trace_evaluator
-from autocomp.perf.measurements import KernelCall, MeasurementError, from_evaluations, read_csv, trace_call
+from autocomp.perf.measurements import KernelCall, MeasurementError, from_traces, read_csv, trace_call
 from autocomp.perf.uncertainty import Band
 
 KERNELS = Path(__file__).parent / "kernels"
@@ -167,17 +167,21 @@ def test_a_csv_without_the_required_columns_is_refused(tmp_path):
 
 
 def test_stored_hardware_evaluations_become_measurements():
-    """The run-directory hook: (kernel source, problem, target, measured us) tuples."""
+    """The run-directory hook: (trace, target, measured us[, chain]) tuples from sandboxed evaluations."""
+    from autocomp.nki import run_kernel
+    from autocomp.nki.loader import load_kernel
     from autocomp.problem import Problem
     from autocomp.suite.location import resolve_problem
 
     problem = Problem.load(resolve_problem("softmax"))
-    ms = from_evaluations([(problem.baseline_source, problem, "trn1", 123.0),
-                           (problem.baseline_source, "softmax", "trn1", 130.0, "chain-a")])
+    fn = load_kernel(problem.kernel_path, problem.spec.function, "trn1")
+    trace = run_kernel(fn, list(problem.input_specs()), target="trn1", dialect=problem.spec.dialect,
+                       numerics=False).trace
+    ms = from_traces([(trace, "trn1", 123.0), (trace, "trn1", 130.0, "chain-a")])
     assert [m.measured_us for m in ms] == [123.0, 130.0]
-    assert ms[0].trace is not None and ms[0].chain == "softmax" and ms[1].chain == "chain-a"
+    assert ms[0].trace is trace and ms[1].chain == "chain-a"
     with pytest.raises(MeasurementError, match="positive"):
-        from_evaluations([(problem.baseline_source, problem, "trn1", -1.0)])
+        from_traces([(trace, "trn1", -1.0)])
 
 
 # ----------------------------------------------------------------------------- the public set, half and half
