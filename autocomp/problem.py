@@ -63,7 +63,8 @@ class ProblemSpec(BaseModel):
     knobs: dict[str, list[KnobValue]] = Field(default_factory=dict)
     check_shapes: bool = False
     allow_downcast: bool = False
-    timeout_s: float = Field(300.0, gt=0)
+    # Wall-clock seconds per candidate: finite (it also sets the worker's CPU-time limit), at most a day.
+    timeout_s: float = Field(300.0, gt=0, le=86400, allow_inf_nan=False)
     allowed_imports: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
 
@@ -124,7 +125,7 @@ class Problem:
                 raise ProblemError(f"{root / required}: missing; a problem directory needs problem.toml, kernel.py "
                                    "and reference.py (scaffold one with `autocomp problems new NAME`)")
         try:
-            data = tomllib.loads(toml_path.read_text())
+            data = tomllib.loads(_read_text(toml_path))
         except tomllib.TOMLDecodeError as e:
             raise ProblemError(f"{toml_path}: invalid TOML: {e}") from None
         try:
@@ -150,7 +151,7 @@ class Problem:
 
     @cached_property
     def baseline_source(self) -> str:
-        return self.kernel_path.read_text()
+        return _read_text(self.kernel_path)
 
     @cached_property
     def content_hash(self) -> str:
@@ -280,6 +281,17 @@ def module_constants(tree: ast.Module) -> dict[str, Any]:
             except (ValueError, SyntaxError):
                 continue
     return consts
+
+
+def _read_text(path: Path) -> str:
+    """A problem file's UTF-8 text; bytes that are not UTF-8 are a ProblemError naming the line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ProblemError(f"{path}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x}); save the file as UTF-8") \
+            from None
 
 
 def _where(path: Path, exc: BaseException) -> str:

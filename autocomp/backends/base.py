@@ -1,10 +1,11 @@
 """The Backend protocol: how a candidate is compiled, run and timed.
 
-A backend has two halves. The parent half (``name`` ... ``drop_privileges``) is
-used by the evaluator to key caches and to set up the sandbox. The worker half
-(``prepare`` ... ``classify``) runs inside the sandboxed worker process, which
-re-creates the backend from ``options()``; it never decides a verdict, it only
-produces outputs, facts and a latency for the parent to check.
+A backend has three parts. The parent part (``name`` ... ``drop_privileges``) keys caches and sets up the
+sandbox. The worker half (``prepare`` ... ``classify``) runs inside the sandboxed worker process, which
+re-creates the backend from ``options()`` and shares its interpreter with the candidate: it only loads and
+runs the candidate and leaves data (outputs, instruction traces, compiled artifacts) in its output
+directory. The trusted measuring half (``measure``) runs outside the sandbox, in a process that never loads
+candidate code, and turns that data into a latency: nothing the candidate can reach takes part in timing it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from autocomp.evaluate.protocol import ErrorInfo, Job, Timing, TraceFacts
+from autocomp.evaluate.protocol import ErrorInfo, Job, Timing, TimingRequest
 
 
 @runtime_checkable
@@ -43,22 +44,26 @@ class Backend(Protocol):
     def drop_privileges(self) -> bool:
         """Whether the worker may run as an unprivileged user (no device files needed)."""
 
-    # ---- worker side
+    # ---- worker half (sandboxed, shares its interpreter with the candidate)
     def prepare(self) -> None:
         """Import everything a run needs (before the job is known, resource limits set and privileges dropped)."""
 
     def load(self, kernel_path: Path, job: Job) -> Any:
-        """Load (and for hardware, compile) the candidate; returns a handle for ``run``/``measure``."""
+        """Load (and for hardware, compile) the candidate; returns a handle for ``run``/``record``."""
 
-    def run(self, handle: Any, args: list[np.ndarray], seed: int, job: Job) -> tuple[list[np.ndarray],
-                                                                                     TraceFacts | None]:
-        """Run once on ``args``; the flattened outputs and, when the backend traces, facts about the run."""
+    def run(self, handle: Any, args: list[np.ndarray], seed: int, job: Job) -> list[np.ndarray]:
+        """Run once on ``args``; the flattened outputs."""
 
-    def measure(self, handle: Any, job: Job, first_args: list[np.ndarray]) -> Timing:
-        """The latency at full shapes from the backend's single source of time."""
+    def record(self, handle: Any, job: Job, out_dir: Path) -> None:
+        """Leave in ``out_dir`` (under the names in protocol.py) what ``measure`` needs to time the candidate."""
 
     def classify(self, exc: BaseException, job: Job, kernel_path: Path) -> ErrorInfo:
-        """Turn an exception from load/run/measure into a status and a one-line message."""
+        """Turn an exception from load/run/record into a status and a one-line message."""
+
+    # ---- trusted measuring half (outside the sandbox, never in a process that loaded candidate code)
+    def measure(self, request: TimingRequest) -> Timing:
+        """The latency at full shapes from what the worker left in ``request.artifacts``, checked first: raises
+        ``autocomp.evaluate.trace_check.TraceRejected`` when that data cannot be what the candidate produced."""
 
 
 def flatten_outputs(value) -> list[np.ndarray]:

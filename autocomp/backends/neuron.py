@@ -1,11 +1,14 @@
 """The hardware backend: neuronx-cc compiles, a NeuronCore runs, the device profiler times (evidence ``hw``).
 
 Inside the sandboxed worker, each candidate is compiled and run with
-``nki.baremetal`` (numpy in, numpy out); the NEFF it saves is then timed with
-``neuron-profile capture`` + ``neuron-profile view --output-format summary-json``
-(latency = ``[first_key]["total_time"]``), or with ``nki.benchmark`` percentiles.
-Samples are repeated and re-measured while (max - min) / min exceeds the spread
-limit; the p50 is reported. One NeuronCore per worker via NEURON_RT_VISIBLE_CORES.
+``nki.baremetal`` (numpy in, numpy out), and the NEFF to time (the first seed's,
+or a full-size compile for check_shapes problems) is left in the output
+directory as ``timing.neff``. The parent then times that file, outside the
+sandbox and without importing candidate code, with ``neuron-profile capture`` +
+``neuron-profile view --output-format summary-json`` (latency =
+``[first_key]["total_time"]``). Samples are repeated and re-measured while
+(max - min) / min exceeds the spread limit; the p50 is reported. One NeuronCore
+per pool slot via NEURON_RT_VISIBLE_CORES, for the worker and the profiler alike.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -26,14 +30,25 @@ from typing import Any
 import numpy as np
 
 from autocomp.backends.base import flatten_outputs, generic_error
-from autocomp.evaluate.protocol import ErrorInfo, Job, Timing, TraceFacts, dtype_from_name
+from autocomp.evaluate.protocol import (
+    TIMING_NEFF_NAME,
+    ErrorInfo,
+    Job,
+    KernelFault,
+    Timing,
+    TimingRequest,
+    dtype_from_name,
+)
+
+MAX_NEFF_BYTES = 2 << 30
+PROFILER_TIMEOUT_S = 600
 
 
 class ToolError(RuntimeError):
     """The profiler failed or printed something unreadable: not the candidate's fault."""
 
 
-class DeviceError(RuntimeError):
+class DeviceError(KernelFault):
     """The kernel failed on the device while being profiled."""
 
 
@@ -67,32 +82,36 @@ def parse_summary(text: str) -> tuple[str, dict]:
 
 
 class NeuronBackend:
-    """Compile with neuronx-cc, run on a NeuronCore, time with neuron-profile (or nki.benchmark)."""
+    """Compile with neuronx-cc and run on a NeuronCore in the worker; time the NEFF with neuron-profile outside it."""
 
     name = "neuron"
     evidence = "hw"
 
     def __init__(self, device: str = "/dev/neuron0", method: str = "profile", warmup: int = 2, repeats: int = 5,
-                 max_rounds: int = 3, spread_limit: float = 0.01, benchmark_iters: int = 100,
+                 max_rounds: int = 3, spread_limit: float = 0.01,
                  profiler: str = "neuron-profile", pythonpath: list[str] | None = None, path: list[str] | None = None,
                  cores: list[int] | None = None):
-        if method not in ("profile", "benchmark"):
-            raise ValueError(f"method {method!r}: use profile (neuron-profile) or benchmark (nki.benchmark)")
+        if method != "profile":
+            # nki.benchmark times the kernel inside the process that runs candidate code, where the candidate can
+            # change the numbers; the profiler times the compiled NEFF from outside.
+            raise ValueError(f"method {method!r}: only 'profile' (neuron-profile on the compiled NEFF, outside the "
+                             "sandbox) is supported")
         self.device, self.method, self.warmup, self.repeats = device, method, warmup, max(1, repeats)
-        self.max_rounds, self.spread_limit, self.benchmark_iters = max(1, max_rounds), spread_limit, benchmark_iters
+        self.max_rounds, self.spread_limit = max(1, max_rounds), spread_limit
         self.profiler = profiler
         self.extra_pythonpath = list(pythonpath or [])
         self.extra_path = list(path or [])
         self.cores = list(cores) if cores else None
         self._version: str | None = None
-        self._neff: Path | None = None  # worker side: the NEFF being built; once it exists, failures are runtime
-        self._timed_neff: Path | None = None
+        # Worker half: the NEFF being built (once it exists, failures are runtime errors) and the one to time.
+        # One container made here and never replaced, so the tamper check sees any attribute the candidate swaps.
+        self._neffs: dict[str, Path] = {}
 
     # ------------------------------------------------------------------ parent side
     def options(self) -> dict[str, Any]:
         return {"device": self.device, "method": self.method, "warmup": self.warmup, "repeats": self.repeats,
                 "max_rounds": self.max_rounds, "spread_limit": self.spread_limit,
-                "benchmark_iters": self.benchmark_iters, "profiler": self.profiler,
+                "profiler": self.profiler,
                 "pythonpath": self.extra_pythonpath, "path": self.extra_path, "cores": self.cores}
 
     def _search_path(self) -> str:
@@ -103,7 +122,7 @@ class NeuronBackend:
             return False, "the Neuron compiler package neuronxcc (with nki) is not installed"
         if not os.path.exists(self.device):
             return False, f"no NeuronCore device at {self.device}"
-        if self.method == "profile" and shutil.which(self.profiler, path=self._search_path()) is None:
+        if shutil.which(self.profiler, path=self._search_path()) is None:
             return False, f"{self.profiler} is not on PATH (install aws-neuronx-tools)"
         return True, ""
 
@@ -152,50 +171,64 @@ class NeuronBackend:
     def _compile_and_run(self, raw, args: list[np.ndarray], neff: Path, job: Job):
         import neuronxcc.nki as nki
 
-        self._neff = neff
+        self._neffs["building"] = neff
         run = nki.baremetal(raw, save_neff_name=str(neff), artifacts_dir=str(neff.parent / f"{neff.stem}-artifacts"))
         return run(*args)
 
-    def run(self, handle: Any, args: list[np.ndarray], seed: int, job: Job) -> tuple[list[np.ndarray],
-                                                                                     TraceFacts | None]:
+    def run(self, handle: Any, args: list[np.ndarray], seed: int, job: Job) -> list[np.ndarray]:
         neff = Path(job.work_dir) / "neff" / f"seed{seed}.neff"
         outputs = self._compile_and_run(handle, args, neff, job)
-        if self._timed_neff is None and not job.timing_specs:
-            self._timed_neff = neff
-        return flatten_outputs(outputs), None
+        self._neffs.setdefault("timed", neff)  # the first seed's
+        return flatten_outputs(outputs)
 
-    def measure(self, handle: Any, job: Job, first_args: list[np.ndarray]) -> Timing:
-        neff, args = self._timed_neff, first_args
+    def record(self, handle: Any, job: Job, out_dir: Path) -> None:
+        neff = self._neffs.get("timed")
         if job.timing_specs:  # compile the full-size kernel; its values only need to be finite
             rng = np.random.default_rng(0)
             args = [rng.standard_normal(s.shape).astype(dtype_from_name(s.dtype)) for s in job.timing_specs]
             neff = Path(job.work_dir) / "neff" / "timing.neff"
             self._compile_and_run(handle, args, neff, job)
+        if neff is None or not neff.is_file():
+            raise ToolError("no NEFF was saved to profile")
+        shutil.copyfile(neff, out_dir / TIMING_NEFF_NAME)
+
+    # ------------------------------------------------------------------ trusted measuring half
+    def measure(self, request: TimingRequest) -> Timing:
+        neff = Path(request.artifacts) / TIMING_NEFF_NAME
+        if neff.is_symlink() or not neff.is_file():
+            raise ToolError("the worker left no NEFF to profile")
+        if neff.stat().st_size > MAX_NEFF_BYTES:
+            raise KernelFault(f"the compiled kernel is {neff.stat().st_size >> 20} MiB, over the "
+                              f"{MAX_NEFF_BYTES >> 30} GiB the profiler is given")
+        env = {**os.environ, **request.env, "PATH": self._search_path()}
         start = time.perf_counter()
-        if self.method == "benchmark":
-            timing = self._benchmark(handle, args, job)
-        else:
-            timing = self._profile(neff)
+        with tempfile.TemporaryDirectory(prefix="autocomp-profile-") as captures:
+            timing = self._profile(neff, Path(captures), env)
         timing.profile_s = time.perf_counter() - start
         return timing
 
-    def _run_tool(self, *argv: str) -> subprocess.CompletedProcess:
-        return subprocess.run([self.profiler, *argv], capture_output=True, text=True)
+    def _run_tool(self, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess:
+        try:
+            return subprocess.run([self.profiler, *argv], capture_output=True, text=True, env=env,
+                                  timeout=PROFILER_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise ToolError(f"{self.profiler} {argv[0]} did not finish within {PROFILER_TIMEOUT_S} s") from None
+        except OSError as e:
+            raise ToolError(f"{self.profiler} could not be started: {e}") from None
 
-    def _profile(self, neff: Path | None) -> Timing:
-        if neff is None or not neff.exists():
-            raise ToolError("no NEFF was saved to profile")
+    def _profile(self, neff: Path, captures: Path, env: dict[str, str]) -> Timing:
         rounds: list[tuple[float, list[tuple[float, str, dict]]]] = []
         for r in range(self.max_rounds):
             samples = []
             for i in range(self.repeats):
-                ntff = neff.with_name(f"{neff.stem}-r{r}-{i}.ntff")
-                cap = self._run_tool("capture", "-n", str(neff), "-s", str(ntff),
+                ntff = captures / f"r{r}-{i}.ntff"
+                cap = self._run_tool(env, "capture", "-n", str(neff), "-s", str(ntff),
                                      f"--profile-nth-exec={self.warmup + 1}")
                 if cap.returncode != 0 or not ntff.exists():
                     raise DeviceError(f"neuron-profile capture failed (exit {cap.returncode}): "
                                       f"{(cap.stderr or cap.stdout).strip()[-300:]}")
-                view = self._run_tool("view", "-n", str(neff), "-s", str(ntff), "--output-format", "summary-json")
+                view = self._run_tool(env, "view", "-n", str(neff), "-s", str(ntff), "--output-format",
+                                      "summary-json")
                 if view.returncode != 0:
                     raise ToolError(f"neuron-profile view failed (exit {view.returncode}): "
                                     f"{view.stderr.strip()[-300:]}")
@@ -213,29 +246,13 @@ class NeuronBackend:
         return Timing(latency_us=p50, evidence="hw", summary=summary, profile_id=pid,
                       samples_us=[s[0] for s in samples], spread=spread, rounds=len(rounds))
 
-    def _benchmark(self, raw, args: list[np.ndarray], job: Job) -> Timing:
-        import neuronxcc.nki as nki
-
-        rounds = []
-        for _ in range(self.max_rounds):
-            bench = nki.benchmark(raw, warmup=self.warmup, iters=self.benchmark_iters)
-            bench(*args)
-            lat = bench.benchmark_result.nc_latency
-            p1, p50, p99 = (float(lat.get_latency_percentile(p)) for p in (1, 50, 99))
-            rounds.append(((p99 - p1) / p1 if p1 > 0 else float("inf"), p1, p50, p99))
-            if rounds[-1][0] <= self.spread_limit:
-                break
-        spread, p1, p50, p99 = min(rounds)
-        summary = {"total_time": p50 * 1e-6, "p1_time": p1 * 1e-6, "p99_time": p99 * 1e-6, "evidence": "hw"}
-        return Timing(latency_us=p50, evidence="hw", summary=summary, profile_id="nki_benchmark",
-                      samples_us=[p1, p50, p99], spread=spread, rounds=len(rounds))
-
     def classify(self, exc: BaseException, job: Job, kernel_path: Path) -> ErrorInfo:
         if isinstance(exc, ToolError):
             return ErrorInfo(status="runtime_error", code="tool_error", message=str(exc))
         if isinstance(exc, DeviceError):
             return ErrorInfo(status="runtime_error", code="device_error", message=str(exc))
-        compiled = self._neff is not None and self._neff.exists()
+        building = self._neffs.get("building")
+        compiled = building is not None and building.exists()
         info = generic_error(exc, job, kernel_path, compile_time=not compiled)
         if info.code not in ("out_of_memory", "recursion", "exit"):
             stage = "running on the NeuronCore" if compiled else "compiling"

@@ -1,4 +1,9 @@
-"""The default backend: autocomp's NKI simulator for outputs, its cost model for latency (evidence ``sim``)."""
+"""The default backend: autocomp's NKI simulator for outputs, its cost model for latency (evidence ``sim``).
+
+The sandboxed worker simulates the candidate and writes the instruction traces it recorded as data
+(``autocomp.nki.trace_codec``); the parent decodes them, checks them (``autocomp.evaluate.trace_check``)
+and runs the cost model itself, so no code the candidate can reach takes part in timing it.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,30 @@ import hashlib
 import importlib
 import importlib.metadata
 import pkgutil
+import platform
 import sys
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 from autocomp.backends.base import flatten_outputs, generic_error
-from autocomp.evaluate.protocol import ErrorInfo, Job, Timing, TraceFacts, dtype_from_name
+from autocomp.evaluate.protocol import (
+    CHECK_TRACE_NAME,
+    TIMING_TRACE_NAME,
+    ErrorInfo,
+    Job,
+    Timing,
+    TimingRequest,
+    dtype_from_name,
+)
 
-_FINGERPRINTED = ("nki", "perf", "evaluate", "backends")
+# Everything that decides a verdict: the simulator, the cost model, the evaluator, the backends, and how a
+# problem's inputs, references and tolerances are read.
+_FINGERPRINTED = ("nki", "perf", "evaluate", "backends", "problem.py")
 _NUMPY_SUBMODULES = ("numpy.random", "numpy.linalg", "numpy.fft", "numpy.polynomial", "numpy.ma", "numpy.dtypes",
                      "numpy.exceptions")
 
@@ -27,7 +45,7 @@ def code_fingerprint() -> str:
     root = Path(__file__).resolve().parents[1]
     h = hashlib.sha256()
     for part in _FINGERPRINTED:
-        for path in sorted((root / part).rglob("*.py")):
+        for path in sorted((root / part).rglob("*.py")) if (root / part).is_dir() else [root / part]:
             h.update(str(path.relative_to(root)).encode())
             h.update(path.read_bytes())
     return h.hexdigest()[:12]
@@ -40,38 +58,21 @@ def package_version() -> str:
         return "0+unknown"
 
 
-def trace_facts(trace) -> TraceFacts:
-    """Instruction count, bytes written to HBM, work done, and the dtypes compute instructions (and casting DMAs)
-    used."""
-    hbm = ops = dma = 0
-    dtypes: set[str] = set()
-    for ins in trace.instructions:
-        is_dma = ins.opcode == "DMA"
-        for acc in ins.dst:
-            if acc.buffer == "hbm":
-                hbm += acc.nbytes
-            if is_dma:
-                dma += acc.nbytes
-        if not is_dma:
-            ops += ins.partitions * ins.elems
-        if not is_dma or (ins.attrs or {}).get("cast"):
-            for acc in ins.dst:
-                dtypes.add(acc.dtype)
-            for acc in ins.src:
-                dtypes.add(acc.dtype)
-    return TraceFacts(instructions=len(trace.instructions), hbm_write_bytes=hbm, compute_dtypes=sorted(dtypes),
-                      compute_ops=ops, dma_bytes=dma)
+class TraceTooLarge(RuntimeError):
+    """The kernel issued more instructions than the parent accepts to time."""
 
 
 class SimBackend:
-    """Simulate with ``autocomp.nki``; estimate latency with ``autocomp.perf``."""
+    """Simulate with ``autocomp.nki`` in the worker; check the traces and estimate latency with ``autocomp.perf``
+    in the parent."""
 
     name = "sim"
     evidence = "sim"
 
     def __init__(self) -> None:
-        self._timed_trace = None
-        self._timed_output_bytes: int | None = None
+        # Worker half: the first run's trace, until ``record`` writes it. A container made here and never
+        # replaced, so the tamper check sees any attribute of this instance the candidate swaps.
+        self._traces: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ parent side
     def options(self) -> dict[str, Any]:
@@ -81,7 +82,8 @@ class SimBackend:
         return True, ""
 
     def tool_version(self) -> str:
-        return f"autocomp-sim-{package_version()}+{code_fingerprint()}-numpy{np.__version__}"
+        return (f"autocomp-sim-{package_version()}+{code_fingerprint()}-numpy{np.__version__}"
+                f"-ml_dtypes{ml_dtypes.__version__}-py{platform.python_version()}")
 
     def sandbox_env(self, slot: int) -> dict[str, str]:
         return {}
@@ -92,14 +94,14 @@ class SimBackend:
     def drop_privileges(self) -> bool:
         return True
 
-    # ------------------------------------------------------------------ worker side
+    # ------------------------------------------------------------------ worker half
     def prepare(self) -> None:
         import autocomp.nki
-        import autocomp.perf
+        import autocomp.nki.trace_codec  # noqa: F401 - record() needs it after privileges drop
 
         autocomp.nki.install()
         # Import everything now: after privileges drop, lazily imported modules may be unreadable.
-        for pkg in (autocomp.nki, autocomp.perf):
+        for pkg in (autocomp.nki,):
             for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
                 try:
                     importlib.import_module(info.name)
@@ -118,37 +120,25 @@ class SimBackend:
         top = sys.modules["nki" if job.dialect == "v2" else "neuronxcc.nki"]
         return top.jit(fn)
 
-    def run(self, handle: Any, args: list[np.ndarray], seed: int, job: Job) -> tuple[list[np.ndarray], TraceFacts]:
+    def run(self, handle: Any, args: list[np.ndarray], seed: int, job: Job) -> list[np.ndarray]:
         outputs = flatten_outputs(handle(*args))
-        trace = handle.last_result.trace
-        if self._timed_trace is None and not job.timing_specs:
-            self._timed_trace = trace  # time the first numeric run at full shapes
-            self._timed_output_bytes = sum(int(o.nbytes) for o in outputs)
-        return outputs, trace_facts(trace)
+        self._traces.setdefault("check", handle.last_result.trace)  # the first seed's run
+        return outputs
 
-    def measure(self, handle: Any, job: Job, first_args: list[np.ndarray]) -> Timing:
-        import time
-
+    def record(self, handle: Any, job: Job, out_dir: Path) -> None:
         from autocomp.nki.shapes import TensorSpec
-        from autocomp.perf import profile
 
-        trace = self._timed_trace
-        if job.timing_specs:
-            specs = [TensorSpec(s.shape, dtype_from_name(s.dtype)) for s in job.timing_specs]
-            handle(*specs)
-            trace = handle.last_result.trace
-        start = time.perf_counter()
-        prof = profile(trace, job.target)
-        (pid, summary), = prof.summary().items()
-        return Timing(latency_us=prof.latency_us, evidence="sim", summary=summary, profile_id=pid,
-                      hints=[f"{h.code}: {h.message}" for h in prof.hints], samples_us=[prof.latency_us], spread=0.0,
-                      facts=trace_facts(trace), output_bytes=None if job.timing_specs else self._timed_output_bytes,
-                      profile_s=time.perf_counter() - start)
+        _write_trace(out_dir / CHECK_TRACE_NAME, self._traces.pop("check"))
+        if job.timing_specs:  # time the full-size shapes: traced without values
+            handle(*[TensorSpec(s.shape, dtype_from_name(s.dtype)) for s in job.timing_specs])
+            _write_trace(out_dir / TIMING_TRACE_NAME, handle.last_result.trace)
 
     def classify(self, exc: BaseException, job: Job, kernel_path: Path) -> ErrorInfo:
         from autocomp.nki.errors import NkiError, NkiRuntimeError
         from autocomp.nki.loader import KernelLoadError
 
+        if isinstance(exc, TraceTooLarge):
+            return ErrorInfo(status="runtime_error", code="trace_too_large", message=str(exc))
         if isinstance(exc, NkiError):
             file, line = exc.location if exc.location else (None, None)
             if file is not None and Path(file) == kernel_path:
@@ -165,3 +155,57 @@ class SimBackend:
             return ErrorInfo(status="compile_error", code="load", message=message or text, file=job.display_name,
                              line=line)
         return generic_error(exc, job, kernel_path)
+
+    # ------------------------------------------------------------------ trusted measuring half
+    def measure(self, request: TimingRequest) -> Timing:
+        from autocomp.evaluate.trace_check import TensorSpecs, check_trace, trace_facts
+        from autocomp.perf import profile
+
+        job, out = request.job, Path(request.artifacts)
+        check_specs = TensorSpecs(inputs=[(tuple(s.shape), s.dtype) for s in request.inputs],
+                                  outputs=[(int(np.prod(s.shape, dtype=np.int64)), s.dtype) for s in request.outputs])
+        check = _read_trace(out / CHECK_TRACE_NAME, "the check run")
+        check_trace(check, kernel_path=request.kernel_path, kernel_lines=request.kernel_lines, target=job.target,
+                    specs=check_specs, what="the check run")
+        timed, check_facts = check, trace_facts(check)
+        facts = check_facts
+        if job.timing_specs:
+            if request.timing_inputs is None or request.timing_output_elems is None:
+                raise ValueError("a check_shapes job needs the full-size inputs and output sizes to check its trace")
+            timed = _read_trace(out / TIMING_TRACE_NAME, "the timing run")
+            full = TensorSpecs(inputs=[(tuple(s.shape), s.dtype) for s in request.timing_inputs],
+                               outputs=[(n, s.dtype) for n, s in zip(request.timing_output_elems, request.outputs)])
+            check_trace(timed, kernel_path=request.kernel_path, kernel_lines=request.kernel_lines,
+                        target=job.target, specs=full, what="the timing run")
+            facts = trace_facts(timed)
+        start = time.perf_counter()
+        prof = profile(timed, job.target)
+        (pid, summary), = prof.summary().items()
+        return Timing(latency_us=prof.latency_us, evidence="sim", summary=summary, profile_id=pid,
+                      hints=[f"{h.code}: {h.message}" for h in prof.hints], samples_us=[prof.latency_us], spread=0.0,
+                      facts=facts, check_facts=check_facts, profile_s=time.perf_counter() - start)
+
+
+def _write_trace(path: Path, trace) -> None:
+    from autocomp.nki import trace_codec
+
+    if len(trace.instructions) > trace_codec.MAX_INSTRUCTIONS:
+        raise TraceTooLarge(f"the kernel issued {len(trace.instructions)} instructions, over the "
+                            f"{trace_codec.MAX_INSTRUCTIONS} the simulator times; use larger tiles or fewer loop "
+                            "iterations")
+    data = trace_codec.encode(trace)
+    if len(data) > trace_codec.MAX_BYTES:
+        raise TraceTooLarge(f"the kernel's instruction trace takes {len(data) >> 20} MiB, over the "
+                            f"{trace_codec.MAX_BYTES >> 20} MiB the simulator times; issue fewer instructions")
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def _read_trace(path: Path, what: str):
+    from autocomp.evaluate.trace_check import TraceRejected
+    from autocomp.nki.trace_codec import TraceFileError, decode
+
+    try:
+        return decode(path)
+    except TraceFileError as e:
+        raise TraceRejected(f"{what}'s trace file is unusable: {e}") from None

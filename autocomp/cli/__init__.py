@@ -8,9 +8,13 @@ without editing a central list.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import sys
 
 import typer
+
+from autocomp.cli._common import EXIT_BAD_INPUT, json_errors, print_error
 
 app = typer.Typer(
     name="autocomp",
@@ -24,6 +28,7 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """Optimize AWS Trainium NKI kernels with an LLM agent, on hardware or in autocomp's simulator."""
+    json_errors(False)  # each command that takes --json turns it on for itself
 
 
 def _register_commands() -> None:
@@ -39,5 +44,36 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _click_exception() -> type:
+    """Click's error class as typer raises it (recent typer vendors its own copy of click)."""
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:  # pragma: no cover - older typer on the real click
+        from click.exceptions import ClickException
+    return ClickException
+
+
 def main() -> None:
-    app()
+    """The console script: usage errors as one line (a JSON object under --json), and no traceback for a
+    failure nobody foresaw unless AUTOCOMP_TRACEBACK=1 asks for one."""
+    usage_error = _click_exception()
+    as_json = "--json" in sys.argv[1:]
+    try:
+        code = app(standalone_mode=False)
+    except usage_error as e:
+        if type(e).__name__ == "NoArgsIsHelpError":  # `autocomp runs`: the help is the answer
+            e.show()
+            sys.exit(e.exit_code)
+        command = e.ctx.command_path if getattr(e, "ctx", None) is not None else "autocomp"
+        print_error(f"{e.format_message()} (see `{command} --help`)", e.exit_code or EXIT_BAD_INPUT,
+                    as_json=as_json)
+        sys.exit(e.exit_code or EXIT_BAD_INPUT)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as e:
+        if os.environ.get("AUTOCOMP_TRACEBACK"):
+            raise
+        print_error(f"autocomp failed unexpectedly: {type(e).__name__}: {e} (this is a bug; rerun with "
+                    "AUTOCOMP_TRACEBACK=1 for the traceback and report it)", 1, as_json=as_json)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from autocomp.cli._common import console, fail
+from autocomp.cli._common import console, fail, json_errors
+from autocomp.cli._inputs import check_timeout, check_workers, read_text_file
 from autocomp.suite.location import bundled_problems_dir
 
 _STATUS_STYLE = {"correct": "bold green", "incorrect": "bold red", "compile_error": "bold yellow",
@@ -72,6 +73,8 @@ def _panel(result, name: str):
         grid.add_row("profile", ", ".join(shown))
     for hint in result.hints[:4]:
         grid.add_row("hint", hint)
+    for warning in result.warnings[:4]:
+        grid.add_row("warning", warning)
     if result.flags:
         grid.add_row("flags", ", ".join(result.flags))
     took = result.timings.get("total", 0.0)
@@ -89,6 +92,11 @@ def eval_command(
     workers: int = typer.Option(None, "--workers", help="Candidates evaluated in parallel (default: CPU cores)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Evaluate even if an identical candidate is cached."),
     timeout: float = typer.Option(None, "--timeout", help="Wall-clock seconds per candidate (default: the problem's)."),
+    isolation: str = typer.Option("auto", "--isolation",
+                                  help="Sandbox: auto (strongest available), bwrap, userns or none."),
+    allow_unisolated: bool = typer.Option(False, "--allow-unisolated",
+                                          help="Run kernels other than the problem's own without a sandbox when "
+                                               "none is available (they can read and write what you can)."),
 ) -> None:
     """Evaluate KERNEL(s) for PROBLEM in the sandbox: correctness on every seed, then latency."""
     from autocomp.backends import BACKENDS, get_backend
@@ -96,26 +104,23 @@ def eval_command(
     from autocomp.nki.runtime import normalize_target
     from autocomp.problem import Problem, ProblemError
 
+    json_errors(as_json)
     if backend not in BACKENDS:
         fail(f"--backend {backend!r}: use one of {', '.join(BACKENDS)}")
     try:
         target = normalize_target(target) if target else None
     except ValueError as e:
         fail(str(e))
-    if workers is not None and workers < 1:
-        fail(f"--workers {workers}: give at least 1")
+    check_workers(workers)
+    check_timeout(timeout)
     try:
         prob = Problem.load(resolve_problem(problem))
     except ProblemError as e:
         fail(str(e))
-    sources = []
-    for path in kernels:
-        if not path.is_file():
-            fail(f"{path}: no such kernel file")
-        sources.append(path.read_text())
+    sources = [read_text_file(path, "kernel file", "save the kernel as UTF-8 text") for path in kernels]
     try:
         evaluator = Evaluator(get_backend(backend), workers=workers, cache=not no_cache, target=target,
-                              timeout_s=timeout)
+                              timeout_s=timeout, isolation=isolation, allow_unisolated=allow_unisolated)
         results = evaluator.evaluate_many(prob, sources, filenames=[p.name for p in kernels])
     except (EvaluatorError, RuntimeError) as e:
         fail(str(e))

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import typer
 
-from autocomp.cli._common import console, err_console, fail
+from autocomp.cli._common import console, err_console, fail, json_errors
+from autocomp.cli._inputs import check_timeout, check_workers, read_text_file
 
 EXIT_INTERRUPTED = 130
 
@@ -21,6 +22,14 @@ def optimize(
     model: list[str] = typer.Option(None, "--model", "-m",
                                     help="LLM as provider:model; repeat for an ensemble."),
     llm_base_url: str = typer.Option(None, "--llm-base-url", help="Base URL of an OpenAI-compatible server."),
+    llm_timeout: float = typer.Option(None, "--llm-timeout", metavar="SECONDS",
+                                      help="Longest one LLM request may take (default 300)."),
+    manual_timeout: float = typer.Option(None, "--manual-timeout", metavar="SECONDS",
+                                         help="With --model manual: how long to wait for each answer file before "
+                                              "the run stops, resumable (default 3600)."),
+    manual_stdin: bool = typer.Option(None, "--manual-stdin",
+                                      help="With --model manual: print each prompt and read the answer from stdin, "
+                                           "up to a line holding only EOF."),
     agent: str = typer.Option(None, "--agent",
                               help="auto (LLM when a model or API key is configured, else knobs), llm or knobs."),
     beam: int = typer.Option(None, "--beam", help="Beam width B: candidates kept per iteration."),
@@ -34,6 +43,11 @@ def optimize(
     workers: int = typer.Option(None, "--workers", "-j", help="Candidates evaluated in parallel."),
     backend: str = typer.Option(None, "--backend", help="sim, neuron or auto."),
     target: str = typer.Option(None, "--target", help="trn1, trn2 or trn3 (default: the problem's)."),
+    isolation: str = typer.Option(None, "--isolation",
+                                  help="Sandbox for candidates: auto (strongest available), bwrap, userns or none."),
+    allow_unisolated: bool = typer.Option(None, "--allow-unisolated",
+                                          help="Run LLM-written kernels without a sandbox when none is available "
+                                               "(they can read and write what you can)."),
     out: Path = typer.Option(None, "--out", help="Directory for run directories (default runs/)."),
     seed: int = typer.Option(None, "--seed", help="Seed for reproducible sampling (menus, ensembles, knobs)."),
     no_cache: bool = typer.Option(None, "--no-cache/--cache", help="Ignore cached LLM answers (still store new)."),
@@ -51,24 +65,34 @@ def optimize(
     from autocomp.search.runner import SearchError, run_optimization
     from autocomp.store import StoreError
 
+    json_errors(as_json)
     if problem is None and resume is None:
         fail("give a PROBLEM (a directory or a suite name, e.g. `autocomp optimize gemm_bf16`) or --resume RUN")
-    options = {"models": model or None, "llm_base_url": llm_base_url, "agent": agent, "beam": beam,
-               "plans": plans, "impls": impls, "iterations": iterations, "early_stop": early_stop,
+    options = {"models": model or None, "llm_base_url": llm_base_url, "llm_timeout": llm_timeout,
+               "manual_timeout": manual_timeout, "manual_stdin": manual_stdin, "agent": agent,
+               "beam": beam, "plans": plans, "impls": impls, "iterations": iterations, "early_stop": early_stop,
                "repairs": repairs, "max_usd": max_usd, "max_llm_calls": max_llm_calls, "workers": workers,
-               "backend": backend, "target": target, "out": out, "seed": seed, "no_cache": no_cache}
+               "backend": backend, "target": target, "isolation": isolation,
+               "allow_unisolated": allow_unisolated, "out": out, "seed": seed, "no_cache": no_cache}
     options = {k: v for k, v in options.items() if v is not None}
+    if config is not None:
+        read_text_file(config, "config file", "save it as UTF-8 TOML")
     try:
         file_values = load_config_file(config) if config is not None else {}
         cfg = build_config(file_values, **options)
     except (ConfigError, LLMConfigError) as e:
         fail(str(e))
+    _check_settings(cfg)
 
     if dry_run:
         _dry_run(problem, resume, cfg)
         return
 
-    display = RunDisplay(err_console if as_json else console, quiet=quiet)
+    if resume is not None:
+        _check_resumable(resume, cfg)
+    # A person answering prompts reads them in the terminal: no live table redrawn over them.
+    manual = any(m.startswith("manual:") for m in cfg.models)
+    display = RunDisplay(err_console if as_json else console, quiet=quiet, live=False if manual else None)
     # SIGTERM stops like Ctrl-C: finished work is kept and the run can be resumed.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -94,14 +118,47 @@ def optimize(
         os._exit(EXIT_INTERRUPTED)
 
 
+def _check_settings(cfg) -> None:
+    """What the config validation cannot see: a backend name, a finite timeout and a usable runs directory, checked
+    before a run directory is created for a run that could not start."""
+    from autocomp.backends import BACKENDS
+
+    if cfg.backend not in BACKENDS:
+        fail(f"--backend {cfg.backend!r}: use one of {', '.join(BACKENDS)}")
+    check_timeout(cfg.timeout_s, "timeout_s")
+    check_workers(cfg.workers)
+    if cfg.out is not None and Path(cfg.out).exists() and not Path(cfg.out).is_dir():
+        fail(f"--out {cfg.out}: is a file; give the directory that holds (or will hold) the run directories")
+
+
+def _check_resumable(resume: str, cfg) -> None:
+    """Read the whole run read-only before resuming it: a damaged run is refused before the resume writes to it."""
+    from autocomp.cli._inputs import damaged_value
+    from autocomp.store import RunReader, StoreError, resolve_run, schema
+
+    try:
+        run_dir = resolve_run(resume, cfg.out)
+        if not schema.readable_as_is(schema.probe(run_dir / schema.DB_NAME)):
+            return  # an older run that only the writer's migration makes readable; it checks it itself
+        with RunReader.open_readonly(run_dir) as reader:
+            try:
+                reader.resume_state()
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                fail(damaged_value(reader.root, e))
+    except StoreError as e:
+        fail(str(e))
+
+
 def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
 def _dry_run(problem: str | None, resume: str | None, cfg) -> None:
     from autocomp.problem import ProblemError
+    from autocomp.search.config import ConfigError
     from autocomp.search.estimate import estimate_run
     from autocomp.search.runner import config_from_run, resolve_problem
+    from autocomp.store import StoreError
 
     try:
         if resume is not None:
@@ -114,7 +171,7 @@ def _dry_run(problem: str | None, resume: str | None, cfg) -> None:
         else:
             loaded = resolve_problem(problem)
         estimate = estimate_run(loaded, cfg)
-    except ProblemError as e:
+    except (ProblemError, StoreError, ConfigError) as e:
         fail(str(e))
     console.print(f"[bold]dry run[/] for {loaded.name}: nothing will be called or spent", highlight=False)
     for line in estimate.lines():

@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from autocomp.cli._common import console, err_console, fail
+from autocomp.cli._common import console, err_console, fail, json_errors
+from autocomp.cli._inputs import read_text_file
 
 problems_app = typer.Typer(name="problems", help="The benchmark problems: list, inspect, create, import.",
                            no_args_is_help=True)
@@ -65,6 +66,7 @@ def list_problems(
     from autocomp.problem import Problem, ProblemError, find_problems
     from autocomp.suite.location import problems_dir
 
+    json_errors(as_json)
     root = problems_dir(directory)
     if not root.is_dir():
         fail(f"{root}: no such problems directory; pass --dir or set $AUTOCOMP_PROBLEMS")
@@ -136,6 +138,7 @@ def show(
     from autocomp.problem import module_constants
     from autocomp.suite.baseline import knob_space_size
 
+    json_errors(as_json)
     problem = _load(_resolve(name, directory))
     spec = problem.spec
     figures = _figures(problem, refresh)
@@ -199,6 +202,9 @@ def new(
         root = scaffold(name, problems_dir(directory), dialect)
     except (ValueError, FileExistsError) as e:
         fail(str(e))
+    except OSError as e:
+        fail(f"{problems_dir(directory)}: cannot create the problem there ({e.strerror or e}); pass --dir with a "
+             "directory you can write")
     problem = _load(root)
     failures = [c.reason for seed in problem.spec.seeds for c in check_kernel(problem, seed) if not c.passed]
     if failures:
@@ -223,11 +229,15 @@ def import_harness(
     from autocomp.suite.check import check_kernel
     from autocomp.suite.location import problems_dir
 
+    read_text_file(harness, "file", "save the harness as UTF-8 text")
     try:
         result = convert_harness(harness, out=out, name=name, function=function, target=target, force=force,
                                  problems_root=problems_dir(directory))
     except HarnessError as e:
         fail(str(e))
+    except OSError as e:
+        fail(f"{e.filename or out or problems_dir(directory)}: cannot write the problem there ({e.strerror or e}); "
+             "pass --out with a directory you can write")
     console.print(f"wrote {result.root}: function {result.function} ({result.dialect}), "
                   f"{len(result.inputs)} input(s), reference: {result.reference_kind}", highlight=False)
     for note in result.notes:

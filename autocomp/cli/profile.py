@@ -9,7 +9,8 @@ from pathlib import Path
 
 import typer
 
-from autocomp.cli._common import console, fail
+from autocomp.cli._common import console, fail, json_errors
+from autocomp.cli._inputs import check_shapes, kernel_failure, parse_grid, read_text_file
 
 
 def _scalars(items: list[str]) -> dict[str, object]:
@@ -25,7 +26,7 @@ def _scalars(items: list[str]) -> dict[str, object]:
     return values
 
 
-def _arguments(fn, shapes: list[str], scalars: list[str]) -> list:
+def _arguments(fn, shapes: list[str], scalars: list[str], target: str) -> list:
     """Positional arguments for the kernel: shape placeholders and literal scalars by name."""
     from autocomp.nki.loader import kernel_arity
     from autocomp.nki.shapes import parse_shape_specs
@@ -34,6 +35,7 @@ def _arguments(fn, shapes: list[str], scalars: list[str]) -> list:
         specs = parse_shape_specs(shapes)
     except ValueError as e:
         fail(str(e))
+    check_shapes(specs, target, in_memory=False)
     given = dict(specs)
     for name, value in _scalars(scalars).items():
         if name in given:
@@ -76,6 +78,7 @@ def profile_command(
     from autocomp.perf import get_target, profile
     from autocomp.perf.calibration import CalibrationError, load_calibration
 
+    json_errors(as_json)
     try:
         tgt = get_target(target)
     except ValueError as e:
@@ -87,29 +90,28 @@ def profile_command(
             tgt = cal.apply(tgt)
         except CalibrationError as e:
             fail(str(e))
-    if not kernel.is_file():
-        fail(f"{kernel}: no such kernel file")
+    read_text_file(kernel)
+    if timeline is not None and timeline.is_dir():
+        fail(f"--timeline {timeline}: is a directory; give a file name such as timeline.html")
+    launch = parse_grid(grid) if grid else None
     try:
         fn = load_kernel(kernel, function, tgt.name)
-    except (KernelLoadError, ValueError) as e:
+    except KernelLoadError as e:
         fail(str(e))
-    args = _arguments(fn, shapes, scalar)
-    launch = getattr(fn, "grid", ())
-    if grid:
-        try:
-            launch = tuple(int(g) for g in grid.lower().split("x"))
-        except ValueError:
-            fail(f"--grid {grid!r}: write the grid as sizes joined by x, e.g. 2x2")
+    args = _arguments(fn, shapes, scalar, tgt.name)
     try:
-        result = run_kernel(fn, args, target=tgt.name, grid=launch,
+        result = run_kernel(fn, args, target=tgt.name, grid=launch or getattr(fn, "grid", ()),
                             dialect=getattr(fn, "dialect", "v1"), numerics=False)
     except NkiError as e:
         fail(str(e), code=1)
-    except TypeError as e:
-        fail(f"{kernel}: calling {function} failed: {e}")
+    except Exception as e:  # the kernel's own code failed (an assert on shapes, a bad call): the user's file
+        fail(*kernel_failure(kernel, function, e))
     prof = profile(result.trace, tgt, calibration=cal)
     if timeline is not None:
-        timeline.write_text(prof.timeline_html(), encoding="utf-8")
+        try:
+            timeline.write_text(prof.timeline_html(), encoding="utf-8")
+        except OSError as e:
+            fail(f"--timeline {timeline}: cannot write it ({e.strerror or e})")
     if as_json:
         print(json.dumps(prof.summary(), indent=2))
     else:

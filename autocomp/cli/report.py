@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
 from autocomp.cli._common import console, fail
+from autocomp.cli._inputs import damaged_value, refuse_run_files
 
 
 def report(
@@ -26,10 +28,15 @@ def report(
     except StoreError as e:
         fail(str(e))
     out = out if out is not None else Path(run_dir) / "report.html"  # one report per run: none overwrites another
+    if out.is_dir():
+        fail(f"--out {out}: is a directory; give the HTML file to write, e.g. {out / 'report.html'}")
+    refuse_run_files(out, "--out", allow_html=True)
     try:
         path = write_report(run_dir, out, reprofile=reprofile)
     except StoreError as e:
         fail(str(e))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        fail(damaged_value(Path(run_dir), e))
     except OSError as e:
         fail(f"{out}: cannot write the report ({e.strerror})")
     console.print(f"report written to {path}", highlight=False)

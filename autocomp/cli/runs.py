@@ -3,28 +3,42 @@
 from __future__ import annotations
 
 import difflib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from autocomp.cli._common import console, fail
+from autocomp.cli._inputs import damaged_value, refuse_run_files
 
 runs_app = typer.Typer(help="Browse stored optimization runs (runs/<run-id>/).", no_args_is_help=True)
 
 DIR_OPTION = typer.Option(Path("runs"), "--dir", help="Directory holding the runs.")
 
 
-def _open(run: str, runs_dir: Path):
-    """A read-only RunReader for what the user typed, or a one-line error."""
+@contextmanager
+def _open(run: str, runs_dir: Path) -> Iterator:
+    """A read-only RunReader for what the user typed; a run that cannot be opened or read (missing, corrupt,
+    from a newer autocomp) ends the command with one line, and nothing in it is changed."""
     from autocomp.store import RunReader, StoreError, resolve_run
 
     try:
-        return RunReader.open_readonly(resolve_run(run, runs_dir))
+        reader = RunReader.open_readonly(resolve_run(run, runs_dir))
     except StoreError as e:
         fail(str(e))
+    with reader:
+        try:
+            yield reader
+        except StoreError as e:
+            fail(str(e))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            fail(damaged_value(reader.root, e))
 
 
 def _candidate_id(run, text: str) -> int:
@@ -32,6 +46,8 @@ def _candidate_id(run, text: str) -> int:
 
     try:
         cand_id = int(str(text).lstrip("#"))
+        if not 0 <= cand_id < 2**63:  # SQLite's integer range; beyond it no candidate can exist
+            raise ValueError(text)
         run.candidate(cand_id)
     except ValueError:
         fail(f"{text!r} is not a candidate id; give a number such as 7 (see `autocomp runs show {run.root.name}`)")
@@ -74,10 +90,11 @@ def list_runs(runs_dir: Path = DIR_OPTION) -> None:
         table.add_row(r.run_id, r.problem, r.status if not r.error else f"[red]{r.status}[/]", best,
                       str(r.evaluations), f"{r.llm_cost_usd:.2f}", _date(r.created))
     # Piped output gets a wide console so run ids are never truncated.
-    (console if console.is_terminal else Console(width=200)).print(table)
-    for r in rows:
+    out = console if console.is_terminal else Console(width=200)
+    out.print(table)
+    for r in rows:  # one line per unreadable run, after the table of the readable ones
         if r.error:
-            console.print(f"[red]{r.run_id}[/]: {r.error}", highlight=False)
+            out.print(f"[red]{r.run_id}[/]: {escape(r.error)}", highlight=False, soft_wrap=True)
 
 
 @runs_app.command("show")
@@ -150,6 +167,9 @@ def export(run: str = typer.Argument(..., help="Run id, unique prefix, or path."
 
     if best and candidate is not None:
         fail("give either --best or --candidate ID, not both")
+    if out.is_dir():
+        fail(f"{out}: is a directory; give the file to write the kernel to, e.g. {out / 'kernel.py'}")
+    refuse_run_files(out, "OUT")
     with _open(run, runs_dir) as r:
         if candidate is not None:
             cand_id = _candidate_id(r, candidate)

@@ -9,9 +9,10 @@ import numpy as np
 import typer
 
 from autocomp.cli._common import console, fail
+from autocomp.cli._inputs import check_shapes, kernel_failure, read_text_file
 
 
-def _inputs_for(fn, inputs: Path | None, shapes: list[str], seed: int) -> list:
+def _inputs_for(fn, inputs: Path | None, shapes: list[str], seed: int, target: str) -> list:
     from autocomp.nki.loader import kernel_arity
     from autocomp.nki.shapes import parse_shape_specs
 
@@ -36,6 +37,7 @@ def _inputs_for(fn, inputs: Path | None, shapes: list[str], seed: int) -> list:
         specs = parse_shape_specs(shapes)
     except ValueError as e:
         fail(str(e))
+    check_shapes(specs, target, in_memory=True)
     unknown = (set(specs) | set(provided)) - set(names)
     if unknown:
         fail(f"{', '.join(sorted(unknown))}: not parameters of {f.__name__}({', '.join(names)})")
@@ -75,17 +77,25 @@ def simulate(
 
     try:
         target = normalize_target(target)
-        fn = load_kernel(kernel, function, target)
-    except (KernelLoadError, ValueError) as e:
+    except ValueError as e:
         fail(str(e))
-    args = _inputs_for(fn, inputs, shapes, seed)
+    if seed < 0:
+        fail(f"--seed {seed}: give a seed of 0 or more")
+    read_text_file(kernel)
+    if out is not None and out.is_dir():
+        fail(f"--out {out}: is a directory; give a file name such as outputs.npz")
+    try:
+        fn = load_kernel(kernel, function, target)
+    except KernelLoadError as e:
+        fail(str(e))
+    args = _inputs_for(fn, inputs, shapes, seed, target)
     try:
         result = run_kernel(fn, args, target=target, grid=getattr(fn, "grid", ()),
                             dialect=getattr(fn, "dialect", "v1"))
     except NkiError as e:
         fail(str(e), code=1)
-    except TypeError as e:
-        fail(f"{kernel}: calling {function} failed: {e}")
+    except Exception as e:  # the kernel's own code failed (an assert on shapes, a bad call): the user's file
+        fail(*kernel_failure(kernel, function, e))
     outputs = result.outputs
     flat = outputs if isinstance(outputs, (tuple, list)) else [outputs] if outputs is not None else []
     console.print(f"[bold]{function}[/] ran in the simulator ({target}): {len(result.trace)} instructions")
@@ -97,7 +107,10 @@ def simulate(
     for w in result.trace.warnings[:10]:
         console.print(f"  [yellow]warning[/] {w}")
     if out is not None:
-        np.savez(out, *[np.asarray(o) for o in flat])
+        try:
+            np.savez(out, *[np.asarray(o) for o in flat])
+        except OSError as e:
+            fail(f"--out {out}: cannot write the outputs ({e.strerror or e})")
         console.print(f"  outputs written to {out}")
 
 

@@ -8,8 +8,11 @@
     result.status, result.latency_us, result.reason
 
 Each candidate runs in a fresh process (sandbox.py, worker.py) after a static
-gate (gate.py); the parent checks its outputs against references (correctness.py),
-its timing against physics (timing.py) and decides the verdict (verdict.py).
+gate (gate.py); the worker hands back outputs and instruction traces as data, and
+the parent checks the outputs against references (correctness.py), checks the
+traces (trace_check.py), times the candidate itself with the backend's trusted
+half, checks that timing against physics (timing.py) and decides the verdict
+(verdict.py).
 """
 
 from __future__ import annotations

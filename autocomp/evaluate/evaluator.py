@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
@@ -22,9 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from autocomp.backends import Backend, get_backend
+from autocomp.evaluate import isolation as isolation_modes
 from autocomp.evaluate.cache import EvalCache, ReferenceStore, default_cache_dir, eval_key, source_hash
+from autocomp.evaluate.fsview import worker_view
 from autocomp.evaluate.gate import check_source
 from autocomp.evaluate.jobs import JobDir, create_job_dir, sweep_stale_job_dirs, unprivileged_ids, write_job
+from autocomp.evaluate.measurer import MeasurerPool
 from autocomp.evaluate.pool import WorkerPool
 from autocomp.evaluate.protocol import InputSpec, array_hash, dtype_name
 from autocomp.evaluate.result import FLAG_TOOL_ERROR, EvalResult, Location
@@ -33,9 +37,9 @@ from autocomp.evaluate.sandbox import (
     child_env,
     discard_worker,
     finish_worker,
-    resolve_isolation,
     spawn_worker,
 )
+from autocomp.evaluate.trust import is_trusted
 from autocomp.evaluate.verdict import Context, judge
 from autocomp.problem import Problem
 
@@ -50,6 +54,21 @@ def _traversable_by_others(path: Path) -> bool:
     return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
 
 
+def sandbox_needs(backend: Backend) -> tuple[list[str], list[str]]:
+    """(read-only paths, device files) the backend's worker needs besides Python and autocomp: for the neuron
+    backend the compiler's import paths, the tools' directories, /opt/aws/neuron, /sys (the runtime reads the
+    devices' attributes) and the NeuronCore device files."""
+    paths = list(backend.pythonpath()) + list(getattr(backend, "extra_path", []))
+    devices: list[str] = []
+    if backend.name == "neuron":
+        paths += ["/opt/aws/neuron", "/sys"]
+        devices = sorted(glob.glob("/dev/neuron*"))
+        device = getattr(backend, "device", None)
+        if device and device not in devices:
+            devices.append(device)
+    return paths, devices
+
+
 class Evaluator:
     """Evaluates candidate kernels for problems, each in its own sandboxed process.
 
@@ -59,13 +78,20 @@ class Evaluator:
     worker writes (default: room for the largest output on the simulator, 2 GiB for compiler artifacts).
     ``prespawn`` keeps ``workers`` fresh worker processes started ahead of need (default: on unless the
     backend sets up each worker for its pool slot, as the neuron backend does with NeuronCores).
+    ``isolation``: the sandbox, "auto" (the strongest that works here), "bwrap", "userns" or "none" (see
+    isolation.py); ``self.isolation`` says which is in force, and so does every result. With "none", candidates
+    other than the problem's own kernel and its knob settings (trust.py) are refused unless ``allow_unisolated``.
+    ``measure_processes``: trusted processes that time candidates with the backend's measuring half (never
+    candidate code: measurer.py), so parallel timings do not queue on this interpreter; default ``workers``
+    for the simulator (the cost model is CPU-bound Python), 0 (this process's threads) otherwise.
     """
 
     def __init__(self, backend: str | Backend = "sim", *, workers: int | None = None, cache: bool | EvalCache = True,
                  cache_dir: str | Path | None = None, target: str | None = None, timeout_s: float | None = None,
                  memory_mb: int = 4096, file_size_mb: int | None = None, static_gate: bool = True,
                  isolation: str = "auto", drop_privileges: bool | None = None, speedup_review: float = 10.0,
-                 work_dir: str | None = None, prespawn: bool | None = None):
+                 work_dir: str | None = None, prespawn: bool | None = None, allow_unisolated: bool = False,
+                 measure_processes: int | None = None):
         self.backend = get_backend(backend) if isinstance(backend, str) else backend
         self.workers = max(1, workers or os.cpu_count() or 1)
         root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -76,15 +102,23 @@ class Evaluator:
         self.memory_mb = memory_mb
         self.file_size_mb = file_size_mb
         self.static_gate = static_gate
-        self.isolation = resolve_isolation(isolation)
+        try:
+            self.isolation = isolation_modes.resolve(isolation)
+        except (ValueError, isolation_modes.IsolationUnavailable) as e:
+            raise EvaluatorError(str(e)) from None
+        self.allow_unisolated = allow_unisolated
+        self._requested_isolation = isolation
         want_drop = self.backend.drop_privileges() if drop_privileges is None else drop_privileges
-        uses_userns = self.isolation == "namespaces" and os.geteuid() != 0
-        self.drop_to = unprivileged_ids() if want_drop and not uses_userns else None
+        nobody = unprivileged_ids() if want_drop else None  # (root only)
+        # Sandboxed, a root evaluator's worker is nobody from the start; unsandboxed, it drops to nobody itself.
+        self.drop_to = nobody if self.isolation == "none" else None
+        self.run_as = nobody if self.isolation != "none" else None
         self.speedup_review = speedup_review
         self.work_dir = work_dir
         if self.drop_to is not None and work_dir is not None and not _traversable_by_others(Path(work_dir)):
             raise EvaluatorError(f"work_dir {work_dir}: the unprivileged worker user cannot reach it; make it and its "
                                  "parents searchable (chmod o+x) or pass drop_privileges=False")
+        self._running: dict[int, Worker] = {}  # workers with a candidate, by pid (ended when a batch is abandoned)
         self._slots: queue.Queue[int] = queue.Queue()
         for i in range(self.workers):
             self._slots.put(i)
@@ -101,6 +135,11 @@ class Evaluator:
         self._pool = WorkerPool(self._spawn, spares=self.workers if prespawn else 0)
         sweep_stale_job_dirs(work_dir)
         weakref.finalize(self, self._pool.close)
+        if measure_processes is None:
+            measure_processes = self.workers if self.backend.evidence == "sim" else 0
+        self._measurer = MeasurerPool(self.backend, measure_processes) if measure_processes > 0 else None
+        if self._measurer is not None:
+            weakref.finalize(self, self._measurer.close)
 
     # ------------------------------------------------------------------ public API
     @property
@@ -126,12 +165,21 @@ class Evaluator:
             futures = {pool.submit(self._evaluate, problem, sources[idx[0]],
                                    filename=filenames[idx[0]] if filenames else "kernel.py", seeds=seeds): idx
                        for idx in by_digest.values()}
-            for fut in as_completed(futures):
-                result = fut.result()
-                first, *dups = futures[fut]
-                yield first, result
-                for i in dups:
-                    yield i, result.model_copy(update={"cache_hit": True}, deep=True)
+            try:
+                for fut in as_completed(futures):
+                    result = fut.result()
+                    first, *dups = futures[fut]
+                    yield first, result
+                    for i in dups:
+                        yield i, result.model_copy(update={"cache_hit": True}, deep=True)
+            except BaseException:  # Ctrl-C, or the caller stopped early: no sandbox outlives the batch
+                for fut in futures:
+                    fut.cancel()
+                with self._lock:
+                    running = list(self._running.values())
+                for worker in running:
+                    discard_worker(worker)  # its evaluation then ends at once, as a failure nobody reads
+                raise
 
     def evaluate_many(self, problem: Problem, sources: Iterable[str], *, seeds: list[int] | None = None,
                       filenames: list[str] | None = None) -> list[EvalResult]:
@@ -166,13 +214,20 @@ class Evaluator:
                 self._baselines[key] = result
             return self._baselines[key]
 
+    def require_isolation(self) -> None:
+        """Raise EvaluatorError (what to install, which flag to pass) unless untrusted candidates may run here."""
+        if self.isolation == "none" and not self.allow_unisolated:
+            raise EvaluatorError(isolation_modes.refusal(self._requested_isolation))
+
     def warm_up(self, timeout_s: float = 30.0) -> bool:
         """Start the spare worker processes now and wait until they are ready to take candidates."""
         return self._pool.wait_ready(timeout_s)
 
     def close(self) -> None:
-        """Stop the spare workers and close the cache."""
+        """Stop the spare workers and the measuring processes, and close the cache."""
         self._pool.close()
+        if self._measurer is not None:
+            self._measurer.close()
         if self.cache is not None:
             self.cache.close()
 
@@ -184,7 +239,8 @@ class Evaluator:
         # Hardware timings (and speedups) belong to one session's baseline measurement, not to another's.
         session = self._session if self.backend.evidence == "hw" else ""
         return json.dumps({"gate": self.static_gate, "timeout": self.timeout_s, "memory": self.memory_mb,
-                           "baseline": is_baseline, "review": self.speedup_review, "session": session})
+                           "baseline": is_baseline, "review": self.speedup_review, "session": session,
+                           "isolation": self.isolation})
 
     def _evaluate(self, problem: Problem, source: str, *, filename: str = "kernel.py",
                   seeds: list[int] | None = None, is_baseline: bool = False) -> EvalResult:
@@ -202,7 +258,8 @@ class Evaluator:
         base = None if is_baseline else self.baseline(problem)
         result = EvalResult(status="runtime_error", reason="", evidence=self.backend.evidence,
                             backend=self.backend.name, target=target, tool_version=self.tool_version, seeds=seeds,
-                            problem=problem.name, problem_hash=problem.content_hash, source_hash=digest)
+                            problem=problem.name, problem_hash=problem.content_hash, source_hash=digest,
+                            isolation=self.isolation)
         if self.static_gate and not is_baseline:
             t = time.perf_counter()
             gate = check_source(source, problem.spec.function, problem.baseline_source, problem.spec.allowed_imports)
@@ -213,6 +270,8 @@ class Evaluator:
                 result.reason = gate.reason(filename)
                 result.location = Location(file=filename, line=v.line)
                 return self._finish(key, result, start)
+        if not is_baseline and not is_trusted(problem, source):
+            self.require_isolation()  # never run an LLM's code unsandboxed unless the caller said so
         self._run(problem, source, filename, seeds, target, base, result)
         return self._finish(key, result, start)
 
@@ -232,45 +291,70 @@ class Evaluator:
         timing_specs = self._timing_specs(problem)
         result.timings["inputs"] = time.perf_counter() - t
         timeout = self.timeout_s or problem.spec.timeout_s
+        if self._measurer is not None:
+            self._measurer.start()  # they import while this candidate runs
         slot = self._slots.get()
         job_dir, worker = self._pool.take(slot)
+        with self._lock:
+            self._running[worker.proc.pid] = worker
         try:
             job = write_job(job_dir, source=source, display_name=filename, inputs=inputs, input_hashes=hashes,
                             timing_specs=timing_specs, backend=self.backend.name,
                             backend_options=self.backend.options(), target=target, dialect=problem.spec.dialect,
                             function=problem.spec.function, memory_mb=self.memory_mb,
-                            cpu_s=int(math.ceil(timeout)) + 1, file_size_mb=self._file_size_mb(references))
+                            cpu_s=self._cpu_s(timeout), file_size_mb=self._file_size_mb(references))
             outcome = finish_worker(worker, timeout)
             result.timings["process"] = outcome.wall_s
             result.log_tail = (outcome.stdout_tail[-600:] + outcome.stderr_tail[-600:]).strip()
             t = time.perf_counter()
+            # The backend's trusted half times the candidate here, in the parent: never in the worker, whose
+            # interpreter ran candidate code.
             ctx = Context(problem=problem, job=job, input_hashes=hashes, references=references,
                           baseline=base, timeout_s=timeout, speedup_review=self.speedup_review,
-                          full_output_elems=self._full_output_elems(problem))
+                          full_output_elems=self._full_output_elems(problem),
+                          measure=self._measurer or self.backend.measure,
+                          kernel_lines=source.count("\n") + 1, inputs=inputs, env=self.backend.sandbox_env(slot))
             judge(outcome, ctx, result)
             result.timings["check"] = time.perf_counter() - t
         finally:
+            with self._lock:
+                self._running.pop(worker.proc.pid, None)
             if worker.proc.poll() is None:
                 discard_worker(worker)  # writing the job failed: never leave the worker behind
             self._slots.put(slot)
             job_dir.cleanup()
 
     def _spawn(self, slot: int) -> tuple[JobDir, Worker]:
-        job_dir = create_job_dir(self.backend.name, self.backend.options(), self.drop_to, self.work_dir)
+        job_dir = create_job_dir(self.backend.name, self.backend.options(), self.drop_to, self.work_dir,
+                                 run_as=self.run_as, sandboxed=self.isolation != "none")
         try:
             env = child_env(str(job_dir.work), self.backend.sandbox_env(slot), self.backend.pythonpath())
-            return job_dir, spawn_worker(job_dir.root, env, self.isolation)
+            mounts = None
+            if self.isolation != "none":
+                ro, devices = sandbox_needs(self.backend)
+                mounts = worker_view(job_dir.root, [job_dir.work, job_dir.root / "in", job_dir.out],
+                                     extra_ro=ro, devices=devices)
+            return job_dir, spawn_worker(job_dir.root, env, self.isolation, mounts, self.run_as)
         except BaseException:
             job_dir.cleanup()
             raise
+
+    @staticmethod
+    def _cpu_s(timeout: float) -> int:
+        """The worker's CPU-time budget: above the wall-clock timeout, so a single-threaded loop is stopped by the
+        timeout (status timeout), never first by SIGXCPU; threads that burn CPU faster still hit it."""
+        return int(math.ceil(timeout)) + 5
 
     def _file_size_mb(self, references: dict[int, tuple[np.ndarray, ...]]) -> int:
         if self.file_size_mb is not None:
             return self.file_size_mb
         if self.backend.evidence == "hw":
             return 2048
+        from autocomp.nki.trace_codec import MAX_BYTES
+
         largest = max((r.size for refs in references.values() for r in refs), default=0)
-        return 64 + math.ceil(largest * 8 / (1 << 20))  # outputs plus room for logs, never the whole disk
+        # Outputs, room for logs and the largest instruction trace the parent accepts; never the whole disk.
+        return 64 + math.ceil(largest * 8 / (1 << 20)) + (MAX_BYTES >> 20)
 
     # ------------------------------------------------------------------ problem data
     def _seed_inputs(self, problem: Problem, seed: int) -> tuple[tuple[np.ndarray, ...], list[str]]:

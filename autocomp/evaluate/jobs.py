@@ -2,15 +2,17 @@
 
 ```
 autocomp-eval-XXXX/       0711 parent: workers can reach their subdirectories, not list this one
-  spawn.json              0600 parent: which backend the worker imports while it waits for its job
-  job.json                0600 parent
-  in/seed<S>_arg<I>.npy   0700 parent: read by the worker before it drops privileges
+  spawn.json              0600 worker: which backend the worker imports while it waits for its job
+  job.json                0600 worker
+  in/seed<S>_arg<I>.npy   0700 worker: read, then deleted, by the worker before candidate code runs
   work/kernel.py          0700 worker: the candidate's working directory
   out-<nonce>/            0700 worker: outputs and report.json
   stdout.log stderr.log   0600 parent
 ```
-The directory is created with the worker process (which may be spawned before its
-candidate is known); the job is written into it when the candidate arrives.
+"worker" is the unprivileged user a root evaluator runs sandboxed workers as (``run_as``); without a sandbox
+a root worker starts as root, reads what it needs, then drops to ``drop_to`` (so those files stay the
+parent's); any other user's workers are that user. The directory is created with the worker process (which
+may be spawned before its candidate is known); the job is written into it when the candidate arrives.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ PREFIX = "autocomp-eval-"
 class JobDir:
     root: Path
     nonce: str
-    drop_to: tuple[int, int] | None
+    drop_to: tuple[int, int] | None  # ids an unsandboxed root worker drops to after reading its inputs
+    run_as: tuple[int, int] | None = None  # ids a sandboxed worker runs as from the start (root evaluators)
+    sandboxed: bool = False
 
     @property
     def work(self) -> Path:
@@ -48,7 +52,15 @@ class JobDir:
         return self.root / f"out-{self.nonce}"
 
     def cleanup(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        remove_job_dir(self.root)
+
+
+def remove_job_dir(root: Path) -> None:
+    try:
+        os.chmod(root / "in", 0o700)  # the worker locks it (mode 0) once it has read its inputs
+    except OSError:
+        pass
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def unprivileged_ids() -> tuple[int, int] | None:
@@ -69,12 +81,13 @@ def _private_file(path: Path, text: str) -> None:
 
 
 def create_job_dir(backend: str, backend_options: dict, drop_to: tuple[int, int] | None,
-                   base_dir: str | None = None) -> JobDir:
+                   base_dir: str | None = None, *, run_as: tuple[int, int] | None = None,
+                   sandboxed: bool = False) -> JobDir:
     """An empty job directory with a fresh nonce, ready for a worker to be spawned in it."""
     root = Path(tempfile.mkdtemp(prefix=PREFIX, dir=base_dir))
     try:
         os.chmod(root, 0o711)
-        d = JobDir(root, secrets.token_hex(16), drop_to)
+        d = JobDir(root, secrets.token_hex(16), drop_to, run_as, sandboxed)
         for path in (root / "in", d.work, d.out):
             path.mkdir(mode=0o700)
         if drop_to is not None:
@@ -82,6 +95,9 @@ def create_job_dir(backend: str, backend_options: dict, drop_to: tuple[int, int]
                 os.chown(path, *drop_to)
         _private_file(root / OWNER_NAME, str(os.getpid()))
         _private_file(root / SPAWN_NAME, json.dumps({"backend": backend, "backend_options": backend_options}))
+        if d.run_as is not None:
+            for path in (root / "in", d.work, d.out, root / SPAWN_NAME):
+                os.chown(path, *d.run_as)
         return d
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
@@ -103,7 +119,7 @@ def sweep_stale_job_dirs(base_dir: str | None = None) -> int:
             pass
         except PermissionError:
             continue
-        shutil.rmtree(root, ignore_errors=True)
+        remove_job_dir(root)
         removed += 1
     return removed
 
@@ -120,11 +136,19 @@ def write_job(d: JobDir, *, source: str, display_name: str, inputs: dict[int, tu
     kernel.write_text(source)
     if d.drop_to is not None:
         os.chown(kernel, *d.drop_to)
+    if d.run_as is not None:
+        for path in [kernel, *(d.root / "in").iterdir()]:
+            os.chown(path, *d.run_as)
     job = Job(nonce=d.nonce, backend=backend, backend_options=backend_options, target=target, dialect=dialect,
               function=function, kernel_file="kernel.py", display_name=display_name, seeds=list(inputs), inputs=refs,
               input_hashes={str(s): h for s, h in input_hashes.items()}, timing_specs=timing_specs,
               output_dir=str(d.out), work_dir=str(d.work), memory_mb=memory_mb, cpu_s=cpu_s,
               file_size_mb=file_size_mb, drop_to_uid=d.drop_to[0] if d.drop_to else None,
-              drop_to_gid=d.drop_to[1] if d.drop_to else None, nproc=64 if d.drop_to else None)
+              drop_to_gid=d.drop_to[1] if d.drop_to else None,
+              # RLIMIT_NPROC counts per user: set it only where that user is the worker's alone (nobody, or the
+              # uid of a sandbox's user namespace), never on the user running the evaluator
+              nproc=64 if d.drop_to or d.sandboxed else None)
     _private_file(d.root / JOB_NAME, job.model_dump_json())
+    if d.run_as is not None:
+        os.chown(d.root / JOB_NAME, *d.run_as)
     return job

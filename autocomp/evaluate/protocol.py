@@ -25,6 +25,13 @@ from pydantic import BaseModel, ConfigDict, Field
 REPORT_NAME = "report.json"
 JOB_NAME = "job.json"
 MAX_REPORT_BYTES = 32 << 20  # a report bigger than this is not ours
+# What the worker leaves for the trusted measuring half, under fixed names in its output directory: the parent
+# never opens a path the worker chose.
+CHECK_TRACE_NAME = "trace-check.npz"  # sim: the first seed's instruction trace
+TIMING_TRACE_NAME = "trace-timing.npz"  # sim: the shape-only trace at full size (check_shapes problems)
+TIMING_NEFF_NAME = "timing.neff"  # neuron: the compiled kernel to time
+MAX_WARNINGS = 20  # warnings a report may carry (each cut to MAX_WARNING_CHARS)
+MAX_WARNING_CHARS = 400
 _UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
@@ -46,7 +53,7 @@ class InputSpec(BaseModel):
 
 
 class Job(BaseModel):
-    """What the worker must do: run ``kernel_file`` on every seed, then time it."""
+    """What the worker must do: run ``kernel_file`` on every seed, then record what the parent times."""
 
     model_config = ConfigDict(extra="forbid")
     nonce: str
@@ -81,11 +88,11 @@ class ErrorInfo(BaseModel):
     file: str | None = None
     line: int | None = None
     seed: int | None = None
-    phase: str = ""  # load | run | timing | check
+    phase: str = ""  # setup | load | run | record
 
 
 class TraceFacts(BaseModel):
-    """Facts about one simulated run that the parent checks (sim backend only)."""
+    """Facts about one simulated run, computed by the parent from the trace it validated (sim backend only)."""
 
     model_config = ConfigDict(extra="forbid")
     instructions: int
@@ -100,12 +107,11 @@ class SeedRun(BaseModel):
     seed: int
     outputs: list[ArrayRef]
     input_hashes_after: list[str]
-    facts: TraceFacts | None = None
     run_s: float = 0.0
 
 
 class Timing(BaseModel):
-    """Latency and the evidence behind it, from the backend's single source of time."""
+    """Latency and the evidence behind it, from the backend's trusted measuring half (never the worker)."""
 
     model_config = ConfigDict(extra="forbid")
     latency_us: float = Field(gt=0)
@@ -116,20 +122,45 @@ class Timing(BaseModel):
     samples_us: list[float] = Field(default_factory=list)
     spread: float | None = None  # (max - min) / min of the kept samples
     rounds: int = 1
-    facts: TraceFacts | None = None
-    output_bytes: int | None = None  # bytes of the outputs of the timed run, when the backend knows them
+    facts: TraceFacts | None = None  # the timed run's
+    check_facts: TraceFacts | None = None  # the first seed's run (differs from ``facts`` with check_shapes)
     profile_s: float = 0.0
+
+
+class TimingRequest(BaseModel):
+    """What the trusted measuring half gets: the worker's output directory and what the parent knows for sure.
+
+    ``inputs``/``timing_inputs`` are the shapes the job passed (check run, full-size timing run);
+    ``outputs``/``timing_outputs`` the outputs the parent checked, as (shape, dtype) and as element counts at
+    full size. ``env`` is the pool slot's environment (e.g. which NeuronCore to time on).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    job: Job
+    artifacts: str  # the worker's output directory
+    kernel_path: str  # the candidate file as the worker named it (traces record this path)
+    kernel_lines: int  # lines of the source the parent wrote, not of whatever the worker left in the file
+    inputs: list[InputSpec]
+    outputs: list[InputSpec]
+    timing_inputs: list[InputSpec] | None = None
+    timing_output_elems: list[int] | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+class KernelFault(RuntimeError):
+    """Raised by a backend's measuring half when the candidate's own artifact fails while being timed (e.g. on
+    the device): the candidate's runtime error, not a failure of the tools."""
 
 
 class WorkerReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
     nonce: str
     runs: list[SeedRun] = Field(default_factory=list)
-    timing: Timing | None = None
     error: ErrorInfo | None = None
-    tampered: list[str] = Field(default_factory=list)  # module attributes the candidate changed
+    tampered: list[str] = Field(default_factory=list)  # module and backend attributes the candidate changed
+    warnings: list[str] = Field(default_factory=list, max_length=MAX_WARNINGS)  # Python warnings while it ran
     tool_version: str = ""
-    phases: dict[str, float] = Field(default_factory=dict)  # seconds: startup, load, run, timing
+    phases: dict[str, float] = Field(default_factory=dict)  # seconds: startup, load, run, record
 
 
 # --------------------------------------------------------------------------- arrays

@@ -69,6 +69,7 @@ class EvalResult(BaseModel):
     mutated_inputs: list[int] = Field(default_factory=list)
     work_scaling: dict[str, float] = Field(default_factory=dict)  # full-size / check-size work (check_shapes)
     flags: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)  # simulator/numpy warnings while it ran (SBUF spill, NaN...)
     # provenance
     backend: str = "sim"
     target: str = "trn1"
@@ -78,6 +79,7 @@ class EvalResult(BaseModel):
     problem_hash: str = ""
     source_hash: str = ""
     cache_hit: bool = False
+    isolation: str = ""  # the sandbox the candidate ran in: bwrap, userns or none (isolation.py)
     timings: dict[str, float] = Field(default_factory=dict)  # seconds spent evaluating, by phase
     log_tail: str = ""  # last lines the candidate printed (for people; never parsed)
 

@@ -1,37 +1,46 @@
-"""Running one worker process: fresh spawn, own session, scrubbed environment, wall-clock kill, no orphans.
+"""Running one worker process: fresh spawn, sandboxed, scrubbed environment, wall-clock kill, no orphans.
 
-Isolation, strongest available first:
-- ``namespaces``: the worker runs under ``unshare --pid --net --kill-child``: no
-  network, and when the worker dies the kernel kills every process it started,
-  even ones that called ``setsid`` to leave the process group.
-- ``session``: own session and process group (``killpg`` on timeout); processes
-  that escape the group re-parent to this process (Linux child subreaper), which
-  kills and reaps them.
-Resource limits, the private working directory and dropping root privileges are
-applied by the worker itself before it touches candidate code (worker.py).
+The sandbox itself (bubblewrap, or ``unshare`` plus confine.py, or none) is chosen and laid out by
+isolation.py and fsview.py. This module starts the worker in it and makes sure nothing of it outlives the
+evaluation:
+- on time-out or when the evaluator is done with it, the pid namespace's init is killed (the kernel then kills
+  everything in the namespace) and the launcher with its process group;
+- when this process dies, even by SIGKILL, the launcher gets SIGKILL from the kernel (PR_SET_PDEATHSIG through
+  bwrap's ``--die-with-parent`` or ``setpriv --pdeathsig``), and with it the pid namespace. The parent-death
+  signal fires when the *thread* that started a process ends, so every worker is started by one long-lived
+  thread (``_Launcher``), never by the short-lived threads that spawn spares;
+- without namespaces (``none``), the worker's own session and process group are killed, and processes that
+  escaped them re-parent to this process (child subreaper), which kills and reaps them.
+Resource limits and the last steps of privilege separation are applied by the worker itself before it touches
+candidate code (worker.py).
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import queue
 import select
 import signal
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from autocomp.evaluate import isolation as isolation_modes
+from autocomp.evaluate.fsview import Mount
+
 SANDBOX_MARKER = "AUTOCOMP_SANDBOX"
+PARENT_VAR = "AUTOCOMP_PARENT_PID"  # without namespaces: the evaluator's pid, for the worker's parent-death check
 # Variables a worker may inherit; everything else (API keys, tokens, cloud credentials) is dropped.
 ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
              "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "NEURON_RT_VISIBLE_CORES", "NEURON_RT_ROOT_COMM_ID",
              "NEURON_PLATFORM_TARGET_OVERRIDE", "NEURON_CC_FLAGS")
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-_UNSHARE = ("--pid", "--fork", "--kill-child", "--net")
 _live: set[int] = set()  # worker pids this process is waiting on (never reaped by the escapee sweep)
 _sandbox_groups: set[int] = set()
 _lock = threading.Lock()
@@ -78,23 +87,6 @@ def child_env(home: str, extra: dict[str, str] | None = None, pythonpath: list[s
 
 
 @lru_cache(maxsize=1)
-def namespace_prefix() -> tuple[str, ...] | None:
-    """The ``unshare`` command line that isolates a worker here, or None when namespaces are unavailable."""
-    if sys.platform != "linux":
-        return None
-    candidates = [("unshare", *_UNSHARE)] if os.geteuid() == 0 else []
-    candidates.append(("unshare", "--user", "--map-root-user", *_UNSHARE))
-    for prefix in candidates:
-        try:
-            r = subprocess.run([*prefix, "--", "true"], capture_output=True, timeout=10)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        if r.returncode == 0:
-            return prefix
-    return None
-
-
-@lru_cache(maxsize=1)
 def become_subreaper() -> bool:
     """Make orphaned descendants re-parent to this process so they can be found and reaped (Linux)."""
     if sys.platform != "linux":
@@ -104,17 +96,6 @@ def become_subreaper() -> bool:
         return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         return False
-
-
-def resolve_isolation(mode: str) -> str:
-    """``auto`` -> ``namespaces`` when available, else ``session``."""
-    if mode not in ("auto", "namespaces", "session"):
-        raise ValueError(f"isolation {mode!r}: use auto, namespaces or session")
-    if mode == "auto":
-        return "namespaces" if namespace_prefix() is not None else "session"
-    if mode == "namespaces" and namespace_prefix() is None:
-        raise RuntimeError("isolation='namespaces' needs a working `unshare --pid --net` (root or user namespaces)")
-    return mode
 
 
 def _tail(path: Path, limit: int = 4000) -> str:
@@ -206,8 +187,10 @@ def _kill_group(pgid: int, deadline_s: float = 5.0) -> int:
 class Worker:
     """A spawned worker process waiting for the word to start its job."""
 
-    proc: subprocess.Popen
+    proc: subprocess.Popen  # the launcher (bwrap, or unshare), or the worker itself without namespaces
     job_dir: Path
+    isolation: str = "none"
+    ended: threading.Event = field(default_factory=threading.Event)
 
     @property
     def pgid(self) -> int:
@@ -220,28 +203,106 @@ def live_workers() -> set[int]:
         return set(_live)
 
 
-def spawn_worker(job_dir: Path, env: dict[str, str], isolation: str = "session") -> Worker:
-    """Start ``python -m autocomp.evaluate.worker JOB_DIR``: it imports its backend, then waits on stdin."""
+class _Launcher:
+    """Starts every worker process from one thread that lives as long as this process.
+
+    PR_SET_PDEATHSIG (bwrap --die-with-parent, setpriv --pdeathsig) fires when the thread that started the
+    process exits, not the process: spares started from a short-lived thread would die with that thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue | None = None
+        self._owner = 0
+
+    def popen(self, argv: list[str], **kwargs) -> subprocess.Popen:
+        done: Future = Future()
+        with self._lock:
+            if self._jobs is None or self._owner != os.getpid():  # first use, or a forked copy of this process
+                self._jobs, self._owner = queue.SimpleQueue(), os.getpid()
+                threading.Thread(target=self._serve, args=(self._jobs,), name="autocomp-launcher",
+                                 daemon=True).start()
+            self._jobs.put((argv, kwargs, done))
+        return done.result()
+
+    @staticmethod
+    def _serve(jobs: queue.SimpleQueue) -> None:
+        while True:
+            argv, kwargs, done = jobs.get()
+            try:
+                proc = subprocess.Popen(argv, **kwargs)
+                with _lock:  # live at once: the orphan sweep must never take a worker being handed over for one
+                    _live.add(proc.pid)
+                    _sandbox_groups.add(proc.pid)
+                done.set_result(proc)
+            except BaseException as e:  # noqa: BLE001 - delivered to the thread that asked
+                done.set_exception(e)
+
+
+_launcher = _Launcher()
+
+
+def spawn_worker(job_dir: Path, env: dict[str, str], isolation: str = "none", mounts: list[Mount] | None = None,
+                 run_as: tuple[int, int] | None = None) -> Worker:
+    """Start ``python -m autocomp.evaluate.worker JOB_DIR`` in the sandbox ``isolation`` (isolation.py) with the
+    filesystem view ``mounts`` (fsview.py); it imports its backend, then waits on stdin."""
     cmd = [sys.executable, "-B", "-m", "autocomp.evaluate.worker", str(job_dir)]
-    if isolation == "namespaces":
-        cmd = [*namespace_prefix(), "--", *cmd]
+    if isolation == "none":
+        env = {**env, PARENT_VAR: str(os.getpid())}  # the worker re-arms its parent-death signal against it
+    argv, fds = isolation_modes.command(isolation, mounts or [], env, str(job_dir), run_as, cmd)
     become_subreaper()  # so the worker and its leftovers re-parent to us and are reaped at once
     with open(job_dir / "stdout.log", "wb") as out, open(job_dir / "stderr.log", "wb") as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=out, stderr=err, env=env, cwd=str(job_dir),
-                                start_new_session=True, close_fds=True)
-    with _lock:
-        _live.add(proc.pid)
-        _sandbox_groups.add(proc.pid)
-    return Worker(proc, job_dir)
+        proc = _launcher.popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=err, env=env, cwd=str(job_dir),
+                               start_new_session=True, close_fds=True, pass_fds=fds)
+    return Worker(proc, job_dir, isolation)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _kill_namespace(launcher: int) -> list[int]:
+    """SIGKILL the init of the launcher's pid namespace (the kernel then kills everything in it); returns pidfds
+    that become readable once each init, and so its whole namespace, is gone."""
+    fds = []
+    for pid in _children(launcher):
+        try:
+            fds.append(os.pidfd_open(pid))
+            os.kill(pid, signal.SIGKILL)
+        except (AttributeError, OSError):
+            pass
+    return fds
+
+
+def _await_exit(pidfds: list[int], deadline_s: float) -> None:
+    end = time.monotonic() + deadline_s
+    for fd in pidfds:
+        try:
+            select.select([fd], [], [], max(0.0, end - time.monotonic()))
+        finally:
+            os.close(fd)
 
 
 def _end(worker: Worker) -> int:
-    """Kill the worker's group, reap it, and wait until nothing of it is left; returns leftovers killed."""
+    """Kill the worker's namespace and group, reap it, and wait until nothing of it is left; returns leftovers
+    killed."""
+    with _lock:
+        ending = worker.ended.is_set()
+        worker.ended.set()
+    if ending:  # another thread (an interrupted evaluation's clean-up) is ending it
+        worker.proc.wait()
+        return 0
+    inits = _kill_namespace(worker.proc.pid) if worker.isolation != "none" else []
     try:
-        os.killpg(worker.pgid, signal.SIGKILL)  # the worker and anything it left in its group
+        os.killpg(worker.pgid, signal.SIGKILL)  # the launcher or worker and anything it left in its group
     except ProcessLookupError:
         pass
     worker.proc.wait()
+    _await_exit(inits, 10.0)
     with _lock:
         _live.discard(worker.proc.pid)
     leftovers = _kill_group(worker.pgid)
@@ -290,11 +351,15 @@ def finish_worker(worker: Worker, timeout_s: float) -> Outcome:
     finally:
         leftovers = _end(worker)
     root = worker.job_dir
-    return Outcome(returncode=None if timed_out else worker.proc.returncode, timed_out=timed_out,
+    return Outcome(returncode=None if timed_out else _worker_status(worker), timed_out=timed_out,
                    wall_s=time.monotonic() - start, stdout_tail=_tail(root / "stdout.log"),
                    stderr_tail=_tail(root / "stderr.log"), pgid=worker.pgid, leftovers=leftovers)
 
 
-def run_worker(job_dir: Path, timeout_s: float, env: dict[str, str], isolation: str = "session") -> Outcome:
-    """Spawn a worker for a job that is already written and run it to the end."""
-    return finish_worker(spawn_worker(job_dir, env, isolation), timeout_s)
+def _worker_status(worker: Worker) -> int:
+    """The worker's exit status. bwrap and confine.py (pid-namespace inits, which cannot die by a signal of their
+    own) report a worker killed by signal N as exit code 128 + N: give it back as -N, as Popen does."""
+    code = worker.proc.returncode
+    if worker.isolation != "none" and code is not None and 128 < code < 128 + signal.NSIG:
+        return -(code - 128)
+    return code

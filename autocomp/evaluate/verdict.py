@@ -2,22 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from autocomp.evaluate.correctness import compare, describe_failure, downcast_reason
-from autocomp.evaluate.protocol import REPORT_NAME, Job, WorkerReport, load_array, read_report
+from autocomp.evaluate.protocol import (
+    MAX_WARNING_CHARS,
+    MAX_WARNINGS,
+    REPORT_NAME,
+    InputSpec,
+    Job,
+    KernelFault,
+    Timing,
+    TimingRequest,
+    WorkerReport,
+    dtype_name,
+    load_array,
+    read_report,
+)
 from autocomp.evaluate.result import FLAG_TOOL_ERROR, FLAG_WORK_SCALING, EvalResult, Location, OutputError
 from autocomp.evaluate.sandbox import Outcome
 from autocomp.evaluate.timing import speedup_flags, timing_violation
+from autocomp.evaluate.trace_check import TraceRejected
 from autocomp.problem import Problem
 
 
 @dataclass
 class Context:
-    """What the parent knows independently of the worker."""
+    """What the parent knows independently of the worker, and how it times the candidate.
+
+    ``measure`` is the backend's trusted measuring half (or a process that runs it): it never shares an
+    interpreter with candidate code. ``kernel_lines`` counts the lines of the source the parent wrote.
+    """
 
     problem: Problem
     job: Job
@@ -27,6 +47,10 @@ class Context:
     timeout_s: float
     speedup_review: float
     full_output_elems: list[int] | None  # output sizes at full shapes (check_shapes problems)
+    measure: Callable[[TimingRequest], Timing] | None = None
+    kernel_lines: int = 0
+    inputs: dict[int, tuple[np.ndarray, ...]] = field(default_factory=dict)  # seed -> the inputs as given
+    env: dict[str, str] = field(default_factory=dict)  # the pool slot's environment (which device to time on)
 
 
 class Verdict(Exception):
@@ -84,13 +108,15 @@ def _error_verdict(report: WorkerReport, ctx: Context) -> Verdict:
     return Verdict(err.status, f"{where}{code}{err.message}{later}", loc, flags)
 
 
-def _check_outputs(report: WorkerReport, ctx: Context, result: EvalResult) -> int:
-    """Compare every output with its reference; returns the bytes of the first seed's outputs."""
+def _check_outputs(report: WorkerReport, ctx: Context, result: EvalResult) -> tuple[int, list[InputSpec]]:
+    """Compare every output with its reference; returns the bytes and (shape, dtype) of the first seed's
+    outputs."""
     out_dir = Path(ctx.job.output_dir)
     if [r.seed for r in report.runs] != ctx.job.seeds:
         raise Verdict("runtime_error", "the worker did not run every seed")
     owned = set(ctx.baseline.mutated_inputs) if ctx.baseline is not None else None
     output_bytes = 0
+    first: list[InputSpec] = []
     for run in report.runs:
         mutated = [i for i, (a, b) in enumerate(zip(ctx.input_hashes[run.seed], run.input_hashes_after)) if a != b]
         if owned is None:
@@ -115,6 +141,7 @@ def _check_outputs(report: WorkerReport, ctx: Context, result: EvalResult) -> in
             if run.seed == ctx.job.seeds[0]:
                 result.output_dtypes.append(ref_meta.dtype)
                 output_bytes += int(out.nbytes)
+                first.append(InputSpec(dtype=ref_meta.dtype, shape=list(ref_meta.shape)))
             result.errors.append(compare(out, ref, ctx.problem.spec.tolerance, run.seed, i))
     finite = [e for e in result.errors if not e.note]
     result.max_abs = max((e.max_abs for e in finite if e.max_abs is not None), default=None)
@@ -124,10 +151,38 @@ def _check_outputs(report: WorkerReport, ctx: Context, result: EvalResult) -> in
     failed = next((e for e in result.errors if not e.passed), None)
     if failed is not None:
         raise Verdict("incorrect", describe_failure(failed, ctx.problem.spec.tolerance))
-    for run in report.runs:
-        if run.facts is not None:
-            result.compute_dtypes = sorted(set(result.compute_dtypes) | set(run.facts.compute_dtypes))
-    return output_bytes
+    return output_bytes, first
+
+
+def _measure(ctx: Context, result: EvalResult, outputs: list[InputSpec]) -> Timing:
+    """Time the candidate with the backend's trusted half, from what the worker left; refuse what fails its
+    checks."""
+    job = ctx.job
+    first = ctx.job.seeds[0]
+    request = TimingRequest(
+        job=job, artifacts=job.output_dir, kernel_path=str(Path(job.work_dir) / job.kernel_file),
+        kernel_lines=ctx.kernel_lines, outputs=outputs, env=dict(ctx.env),
+        inputs=[InputSpec(dtype=dtype_name(a.dtype), shape=list(a.shape)) for a in ctx.inputs.get(first, ())],
+        timing_inputs=job.timing_specs, timing_output_elems=ctx.full_output_elems)
+    t = time.perf_counter()
+    try:
+        timing = ctx.measure(request)
+    except TraceRejected as e:
+        raise Verdict("rejected", f"{e}; the evaluator times only what the kernel itself recorded") from None
+    except KernelFault as e:
+        raise Verdict("runtime_error", str(e)) from None
+    except Exception as e:  # the measuring tools failed: not the candidate's fault, never cached
+        raise Verdict("runtime_error", f"timing the kernel failed: {type(e).__name__}: {e}"[:500],
+                      flags=[FLAG_TOOL_ERROR]) from None
+    finally:
+        result.timings["measure"] = time.perf_counter() - t
+    if timing.evidence != result.evidence:
+        raise Verdict("runtime_error", f"the {result.backend} backend measured {timing.evidence} evidence",
+                      flags=[FLAG_TOOL_ERROR])
+    for facts in (timing.check_facts, timing.facts):
+        if facts is not None:
+            result.compute_dtypes = sorted(set(result.compute_dtypes) | set(facts.compute_dtypes))
+    return timing
 
 
 def _check_precision(ctx: Context, result: EvalResult) -> None:
@@ -139,16 +194,13 @@ def _check_precision(ctx: Context, result: EvalResult) -> None:
         raise Verdict("rejected", why)
 
 
-def _check_timing(report: WorkerReport, ctx: Context, result: EvalResult, output_bytes: int) -> None:
-    timing = report.timing
-    if timing is None:
-        raise Verdict("runtime_error", "the worker produced no timing")
+def _check_timing(timing: Timing, ctx: Context, result: EvalResult, output_bytes: int) -> None:
     if ctx.full_output_elems is not None:
         output_bytes = sum(n * _itemsize(d) for n, d in zip(ctx.full_output_elems, result.output_dtypes))
     why = timing_violation(timing, ctx.job.target, output_bytes)
     if why is not None:
         raise Verdict("rejected", why)
-    _check_work_scaling(report, ctx, result)
+    _check_work_scaling(timing, ctx, result)
     result.latency_us = timing.latency_us
     result.profile = dict(timing.summary)
     result.profile_id = timing.profile_id
@@ -164,13 +216,13 @@ def _check_timing(report: WorkerReport, ctx: Context, result: EvalResult, output
     result.flags += speedup_flags(result.speedup, ctx.speedup_review, timing, base_flops)
 
 
-def _check_work_scaling(report: WorkerReport, ctx: Context, result: EvalResult) -> None:
+def _check_work_scaling(timing: Timing, ctx: Context, result: EvalResult) -> None:
     """When correctness runs at small shapes and timing at full shapes, the work must grow like the baseline's.
 
     A kernel that recognises the timed shapes and skips work there would otherwise pass the small check and
     report the cheap run's latency.
     """
-    full, small = report.timing.facts, report.runs[0].facts
+    full, small = timing.facts, timing.check_facts
     if not ctx.job.timing_specs or full is None or small is None:
         return
     for name, f, s in (("compute", full.compute_ops, small.compute_ops), ("dma", full.dma_bytes, small.dma_bytes)):
@@ -196,20 +248,35 @@ def _itemsize(name: str) -> int:
     return dtype_from_name(name).itemsize
 
 
+def _warnings(report: WorkerReport, ctx: Context) -> list[str]:
+    """The worker's warnings as single short lines naming the candidate file by its display name."""
+    out = []
+    for w in report.warnings[:MAX_WARNINGS]:
+        line = " ".join(w.replace(str(Path(ctx.job.work_dir) / ctx.job.kernel_file), ctx.job.display_name).split())
+        if line and line not in out:
+            out.append(line[:MAX_WARNING_CHARS])
+    return out
+
+
 def judge(outcome: Outcome, ctx: Context, result: EvalResult) -> EvalResult:
-    """Fill ``result`` (status, reason, figures) from the worker's files and exit."""
+    """Fill ``result`` (status, reason, figures) from the worker's files and exit, timing the candidate with
+    ``ctx.measure`` once its outputs are right."""
     try:
         report = _load_report(outcome, ctx)
         result.timings.update({f"worker_{k}": v for k, v in report.phases.items()})
+        result.warnings = _warnings(report, ctx)
+        if report.error is not None:  # a real error first: it is what the kernel's author needs to hear
+            raise _error_verdict(report, ctx)
         if report.tampered:
             shown = ", ".join(report.tampered[:3])
-            raise Verdict("rejected", f"the kernel modified {shown} while it ran; patching numpy, the builtins or "
-                                      "the simulator is not allowed")
-        if report.error is not None:
-            raise _error_verdict(report, ctx)
-        output_bytes = _check_outputs(report, ctx, result)
+            raise Verdict("rejected", f"the kernel modified {shown} while it ran; patching numpy, the builtins, "
+                                      "the simulator or the evaluator is not allowed")
+        output_bytes, outputs = _check_outputs(report, ctx, result)
+        if ctx.measure is None:
+            raise Verdict("runtime_error", "the evaluator has no way to time the kernel", flags=[FLAG_TOOL_ERROR])
+        timing = _measure(ctx, result, outputs)
         _check_precision(ctx, result)
-        _check_timing(report, ctx, result, output_bytes)
+        _check_timing(timing, ctx, result, output_bytes)
     except Verdict as v:
         result.status, result.reason, result.location = v.status, v.reason, v.location
         result.flags += v.flags

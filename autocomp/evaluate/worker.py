@@ -2,26 +2,35 @@
 
 Imports its backend, waits for "go" on stdin (it may be spawned before its
 candidate is known), then runs one candidate on every seed in this one process
-(so outputs reused across calls show up), writes the outputs and a report into
+(so outputs reused across calls show up), writes the outputs, what the backend
+records for timing (instruction traces, a compiled kernel) and a report into
 the nonce directory, and exits. Order matters: read the inputs, then set
 resource limits, enter the private working directory and drop privileges, and
-only then load candidate code. It never judges the candidate; the parent does.
+only then load candidate code. It never judges or times the candidate: this
+interpreter runs candidate code, so everything it writes is data the parent
+checks, and the latency is computed outside it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
+import math
 import os
 import resource
+import signal
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 from autocomp.evaluate.jobs import SPAWN_NAME
 from autocomp.evaluate.protocol import (
     JOB_NAME,
+    MAX_WARNING_CHARS,
+    MAX_WARNINGS,
     REPORT_NAME,
     ErrorInfo,
     Job,
@@ -50,20 +59,75 @@ def _limit(which: int, soft: int, hard: int | None = None) -> None:
 def set_limits(job: Job) -> None:
     mib = 1 << 20
     _limit(resource.RLIMIT_AS, job.memory_mb * mib)
-    _limit(resource.RLIMIT_CPU, job.cpu_s, job.cpu_s + 5)
+    # CPU time counts from process start, and a spare worker spent some importing its backend before its job
+    # arrived: the limit is what is spent so far plus the job's budget (which exceeds the wall-clock timeout),
+    # so a kernel that loops meets the wall-clock timeout first.
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    spent = math.ceil(usage.ru_utime + usage.ru_stime)
+    _limit(resource.RLIMIT_CPU, spent + job.cpu_s, spent + job.cpu_s + 5)
     _limit(resource.RLIMIT_NOFILE, 256)
     _limit(resource.RLIMIT_CORE, 0)
     _limit(resource.RLIMIT_FSIZE, job.file_size_mb * mib)
 
 
-def drop_privileges(job: Job) -> None:
-    if job.drop_to_uid is None or os.geteuid() != 0:
+def _rearm_parent_death() -> None:
+    """Changing credentials clears the parent-death signal: set it again, and leave if the evaluator (our parent,
+    without namespaces) already died."""
+    parent = os.environ.get("AUTOCOMP_PARENT_PID")
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
         return
-    os.setgroups([])
-    os.setgid(job.drop_to_gid if job.drop_to_gid is not None else job.drop_to_uid)
-    os.setuid(job.drop_to_uid)
+    if parent is not None and os.getppid() != int(parent):
+        os._exit(1)
+
+
+def _seal_inputs(job: Job) -> None:
+    """Delete the input files (read already) and lock their directory: the candidate gets its inputs as
+    arguments, never as files, and cannot look ahead at other seeds'."""
+    inputs = Path(job.output_dir).parent / "in"
+    for path in inputs.iterdir():
+        path.unlink()
+    os.chmod(inputs, 0)
+
+
+def drop_privileges(job: Job) -> None:
+    """Give up, before candidate code runs, what the candidate must not have. Unsandboxed root becomes the
+    unprivileged user; otherwise (a sandboxed worker, already unprivileged, or any other user) the inputs the
+    worker can read are sealed. Then a process-count limit (per user: a fork bomb stops here)."""
+    if job.drop_to_uid is not None and os.geteuid() == 0:
+        os.setgroups([])
+        os.setgid(job.drop_to_gid if job.drop_to_gid is not None else job.drop_to_uid)
+        os.setuid(job.drop_to_uid)
+        _rearm_parent_death()
+    else:
+        _seal_inputs(job)
     if job.nproc:
-        _limit(resource.RLIMIT_NPROC, job.nproc)  # a fork bomb stops here (counted per unprivileged user)
+        _limit(resource.RLIMIT_NPROC, job.nproc)
+
+
+class WarningLog:
+    """Python warnings (simulator, numpy) raised while the candidate runs, as short distinct lines for the report.
+
+    Installed as ``warnings.showwarning``, so a warning is data for the parent, never printed or fatal.
+    """
+
+    def __init__(self, kernel_path: Path, display_name: str):
+        self.kernel_path, self.display_name = str(kernel_path), display_name
+        self.lines: list[str] = []
+        self.dropped = 0
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None) -> None:
+        where = f"{self.display_name}:{lineno}: " if filename == self.kernel_path else ""
+        text = f"{where}{getattr(category, '__name__', 'Warning')}: {message}".replace(self.kernel_path,
+                                                                                      self.display_name)
+        text = " ".join(text.split())[:MAX_WARNING_CHARS]
+        if text in self.lines:
+            return
+        if len(self.lines) < MAX_WARNINGS:
+            self.lines.append(text)
+        else:
+            self.dropped += 1
 
 
 def run_job(job_dir: Path, job: Job, backend) -> WorkerReport:
@@ -76,6 +140,7 @@ def run_job(job_dir: Path, job: Job, backend) -> WorkerReport:
     phase = "setup"  # failures before candidate code runs are the evaluator's, never the candidate's
     seed = None
     before = None
+    log = WarningLog(kernel_path, job.display_name)
     try:
         inputs = {int(s): [load_array(job_dir / "in", ref) for ref in refs] for s, refs in job.inputs.items()}
         for s, arrays in inputs.items():
@@ -85,26 +150,29 @@ def run_job(job_dir: Path, job: Job, backend) -> WorkerReport:
         os.chdir(job.work_dir)
         drop_privileges(job)
         report.phases["startup"] = time.monotonic() - started
-        before = tamper.snapshot()
-        phase = "load"
-        t = time.monotonic()
-        handle = backend.load(kernel_path, job)
-        report.phases["load"] = time.monotonic() - t
-        phase = "run"
-        for seed in job.seeds:
-            args = inputs[seed]
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")  # each distinct warning once, never an error
+            warnings.showwarning = log
+            before = tamper.snapshot({"backend": backend})
+            phase = "load"
             t = time.monotonic()
-            outputs, facts = backend.run(handle, args, seed, job)
-            elapsed = time.monotonic() - t
-            refs = [save_array(out_dir, f"seed{seed}_out{i}", o) for i, o in enumerate(outputs)]
-            report.runs.append(SeedRun(seed=seed, outputs=refs, input_hashes_after=[array_hash(a) for a in args],
-                                       facts=facts, run_s=elapsed))
-        seed = None
-        phase = "timing"
-        t = time.monotonic()
-        report.timing = backend.measure(handle, job, inputs[job.seeds[0]])
-        report.phases["timing"] = time.monotonic() - t
-        report.tampered = tamper.changes(before)
+            handle = backend.load(kernel_path, job)
+            report.phases["load"] = time.monotonic() - t
+            phase = "run"
+            for seed in job.seeds:
+                args = inputs[seed]
+                t = time.monotonic()
+                outputs = backend.run(handle, args, seed, job)
+                elapsed = time.monotonic() - t
+                refs = [save_array(out_dir, f"seed{seed}_out{i}", o) for i, o in enumerate(outputs)]
+                report.runs.append(SeedRun(seed=seed, outputs=refs,
+                                           input_hashes_after=[array_hash(a) for a in args], run_s=elapsed))
+            seed = None
+            phase = "record"
+            t = time.monotonic()
+            backend.record(handle, job, out_dir)
+            report.phases["record"] = time.monotonic() - t
+            report.tampered = tamper.changes(before, {"backend": backend})
     except BaseException as exc:  # the candidate's failure is data for the parent, whatever it raised
         # Drop the failed frames' locals first: after a MemoryError they hold the memory we need to report.
         traceback.clear_frames(exc.__traceback__)
@@ -118,7 +186,10 @@ def run_job(job_dir: Path, job: Job, backend) -> WorkerReport:
         info.seed, info.phase = seed, phase
         report.error = info
         if before is not None:
-            report.tampered = tamper.changes(before)
+            report.tampered = tamper.changes(before, {"backend": backend})
+    report.warnings = list(log.lines)
+    if log.dropped:
+        report.warnings[-1] = f"... and {log.dropped + 1} more warnings"
     report.phases["total"] = time.monotonic() - started
     return report
 

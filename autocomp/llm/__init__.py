@@ -10,6 +10,8 @@ The search loop uses one :class:`LLMService`. Build it from settings::
 
 or by hand from ``{provider: client}`` in tests. Errors are :class:`LLMError`
 subclasses; :class:`BudgetExceeded` (not an ``LLMError``) means stop the run.
+What a call is charged, and how large an answer may be, is in :mod:`autocomp.llm.charging`
+and :mod:`autocomp.llm.limits`.
 """
 
 from autocomp.llm.accounting import Ledger, Usage, UsageReport
@@ -35,6 +37,7 @@ from autocomp.llm.errors import (
     MissingAPIKeyError,
     ModelNotFoundError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
     ServerUnreachableError,
     TransientLLMError,
@@ -77,6 +80,7 @@ __all__ = [
     "ProviderInfo",
     "RateLimitError",
     "ResponseCache",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "RunCostEstimate",
     "ServerError",

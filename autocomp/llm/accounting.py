@@ -14,7 +14,8 @@ class Usage(BaseModel):
     """Totals over a set of calls.
 
     ``calls`` counts requests that reached a provider and succeeded; tokens and
-    dollars are theirs only. Cache hits are counted apart and cost nothing.
+    dollars are theirs, plus what failures the provider bills were charged (an
+    answer refused as too large). Cache hits are counted apart and cost nothing.
     """
 
     calls: int = 0
@@ -32,6 +33,10 @@ class Usage(BaseModel):
             self.cache_hits += 1
             return
         self.calls += 1
+        self.charge(completion)
+
+    def charge(self, completion: Completion) -> None:
+        """Add a completion's tokens and dollars (without counting a call)."""
         self.input_tokens += completion.input_tokens
         self.output_tokens += completion.output_tokens
         self.cached_tokens += completion.cached_tokens
@@ -62,11 +67,13 @@ class Ledger:
             for usage in (self._total, self._by_phase[phase], self._by_model[completion.model_id]):
                 usage.add(completion)
 
-    def record_failure(self, phase: str, model_id: str) -> None:
-        """Count a call that failed after all retries."""
+    def record_failure(self, phase: str, model_id: str, charged: Completion | None = None) -> None:
+        """Count a call that failed after all retries; ``charged`` is what it cost when the provider bills it."""
         with self._lock:
             for usage in (self._total, self._by_phase[phase], self._by_model[model_id]):
                 usage.failures += 1
+                if charged is not None:
+                    usage.charge(charged)
 
     def report(self) -> UsageReport:
         """A copy of the current totals."""

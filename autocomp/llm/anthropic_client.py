@@ -9,7 +9,9 @@ from typing import Any
 
 import anthropic
 
-from autocomp.llm.endpoint import call_sdk, malformed_response, resolve_endpoint
+from autocomp.llm.charging import charge_usage, token_count
+from autocomp.llm.endpoint import call_sdk, malformed_response, not_json, resolve_endpoint
+from autocomp.llm.limits import guarded_http_client
 from autocomp.llm.providers import PROVIDERS
 from autocomp.llm.types import Completion, Message
 
@@ -41,7 +43,11 @@ class AnthropicClient:
         self.provider = info.name
         self._clock = clock
         self._sdk = anthropic.Anthropic(
-            api_key=api_key, base_url=self.endpoint.base_url, timeout=timeout_s, max_retries=0
+            api_key=api_key,
+            base_url=self.endpoint.base_url,
+            timeout=timeout_s,
+            max_retries=0,
+            http_client=guarded_http_client(anthropic),
         )
 
     def __repr__(self) -> str:
@@ -73,10 +79,15 @@ class AnthropicClient:
             anthropic,
             self.endpoint,
             model,
+            max_tokens=max_tokens,
         )
-        return self._parse(resp, model, self._clock() - start)
+        return self._parse(resp, messages, model, max_tokens, self._clock() - start)
 
-    def _parse(self, resp: Any, model: str, latency_s: float) -> Completion:
+    def _parse(
+        self, resp: Any, messages: Sequence[Message], model: str, max_tokens: int, latency_s: float
+    ) -> Completion:
+        if isinstance(resp, str):
+            raise not_json(self.endpoint, model, resp)
         content = getattr(resp, "content", None)
         if not isinstance(content, list):
             raise malformed_response(self.endpoint, model, f"no content list in {str(resp)[:200]!r}")
@@ -84,22 +95,34 @@ class AnthropicClient:
         if any(not isinstance(t, str) for t in texts):
             raise malformed_response(self.endpoint, model, "a text block has no text")
         stop_reason = getattr(resp, "stop_reason", None)
+        if stop_reason is None:
+            raise malformed_response(self.endpoint, model, "stop_reason is missing")
+        text = "".join(texts)
         usage = getattr(resp, "usage", None)
-        fresh = getattr(usage, "input_tokens", None)
-        output = getattr(usage, "output_tokens", None)
-        if stop_reason is None or not isinstance(fresh, int) or not isinstance(output, int):
-            raise malformed_response(self.endpoint, model, "stop_reason or usage.input_tokens/output_tokens is missing")
-        cache_read = getattr(usage, "cache_read_input_tokens", None) or 0
-        cache_write = getattr(usage, "cache_creation_input_tokens", None) or 0
-        return Completion(
-            text="".join(texts),
-            finish_reason=_FINISH_REASONS.get(stop_reason, str(stop_reason)),
-            # Anthropic reports cached prompt tokens apart from input_tokens; we count them all as input.
-            input_tokens=fresh + cache_read + cache_write,
-            output_tokens=output,
+        raw_fresh = getattr(usage, "input_tokens", None)
+        fresh = token_count(raw_fresh)
+        cache_read = token_count(getattr(usage, "cache_read_input_tokens", None)) or 0
+        cache_write = token_count(getattr(usage, "cache_creation_input_tokens", None)) or 0
+        # Anthropic reports cached prompt tokens apart from input_tokens; we count them all as input.
+        # A garbled report is charged as the call's worst case (see autocomp.llm.charging).
+        charge = charge_usage(
+            input_tokens=raw_fresh if fresh is None else fresh + cache_read + cache_write,
+            output_tokens=getattr(usage, "output_tokens", None),
             cached_tokens=cache_read,
             cache_write_tokens=cache_write,
+            messages=messages,
+            text=text,
+            max_tokens=max_tokens,
+        )
+        return Completion(
+            text=text,
+            finish_reason=_FINISH_REASONS.get(stop_reason, str(stop_reason)),
+            input_tokens=charge.input_tokens,
+            output_tokens=charge.output_tokens,
+            cached_tokens=charge.cached_tokens,
+            cache_write_tokens=charge.cache_write_tokens,
             latency_s=latency_s,
             provider=self.provider,
             model=model,
+            usage_notes=charge.notes,
         )

@@ -51,9 +51,16 @@ class Budget:
 
     :meth:`reserve` refuses a call whose worst case, added to what has been spent
     and what calls in flight may still spend, could pass a limit; so a run stops
-    before it overspends, never after. Only successful calls count; a failed call
-    gives its reservation back. Input is estimated, so actual spend can differ
-    from the reservation; later checks use the actual figures.
+    before it overspends. Only successful calls count (and answers refused as too
+    large, which the provider bills); a failed call gives its reservation back.
+
+    A call is committed at what it was charged (:mod:`autocomp.llm.charging`), which
+    can pass its reservation only when the provider reports more than the request
+    allowed (or a prompt tokenizes denser than estimated). Once a limit is reached
+    or passed that way, every later call is refused at once: calls in flight finish,
+    and the spend passes the limit by at most what those calls were charged.
+    :attr:`exhausted` keeps the first refusal, with the spent and cap figures, for
+    the run's result.
     """
 
     def __init__(self, max_usd: float | None = None, max_llm_calls: int | None = None, max_tokens: int | None = None):
@@ -63,6 +70,8 @@ class Budget:
         self.spent_usd = 0.0
         self.calls = 0
         self.tokens = 0
+        self.exhausted: BudgetExceeded | None = None
+        self._overrun: str | None = None
         self._pending_usd = 0.0
         self._pending_tokens = 0
         self._pending_calls = 0
@@ -78,52 +87,99 @@ class Budget:
     def reserve(self, estimate: CallEstimate, *, what: str = "the next LLM call") -> Reservation:
         """Hold ``estimate`` against the limits or raise :class:`BudgetExceeded`."""
         with self._lock:
-            if self.max_llm_calls is not None and self.calls + self._pending_calls + 1 > self.max_llm_calls:
-                left = self.max_llm_calls - self.calls - self._pending_calls
-                raise BudgetExceeded(
-                    f"LLM budget exhausted: max_llm_calls={self.max_llm_calls} and {self.calls} calls made "
-                    f"({self._pending_calls} in flight); the run stopped before {what}. "
-                    "Raise --max-llm-calls to continue.",
-                    limit="max_llm_calls",
-                    remaining=left,
-                    needed=1,
-                )
-            if self.max_tokens is not None:
-                left = self.max_tokens - self.tokens - self._pending_tokens
-                if estimate.tokens > left:
-                    raise BudgetExceeded(
-                        f"LLM token budget exhausted: {what} could use up to {estimate.tokens:,} tokens "
-                        f"(~{estimate.input_tokens:,} in + {estimate.output_tokens:,} out) but only "
-                        f"{left:,} of max_tokens={self.max_tokens:,} remain; the run stopped before "
-                        "spending them. Raise --max-tokens or lower the call's max_tokens.",
-                        limit="max_tokens",
-                        remaining=left,
-                        needed=estimate.tokens,
-                    )
-            if self.max_usd is not None:
-                left_usd = self.max_usd - self.spent_usd - self._pending_usd
-                if estimate.cost_usd > left_usd + _EPSILON_USD:
-                    raise BudgetExceeded(
-                        f"LLM budget exhausted: {what} could cost up to ${estimate.cost_usd:.4f} "
-                        f"(~{estimate.input_tokens:,} in + {estimate.output_tokens:,} out tokens) but only "
-                        f"${max(left_usd, 0.0):.4f} of max_usd=${self.max_usd:.2f} remains; the run stopped "
-                        "before spending it. Raise --max-usd to continue.",
-                        limit="max_usd",
-                        remaining=left_usd,
-                        needed=estimate.cost_usd,
-                    )
+            try:
+                self._check(estimate, what)
+            except BudgetExceeded as refusal:
+                if self.exhausted is None:
+                    self.exhausted = refusal
+                raise
             self._pending_usd += estimate.cost_usd
             self._pending_tokens += estimate.tokens
             self._pending_calls += 1
             return Reservation(estimate.tokens, estimate.cost_usd)
 
-    def commit(self, reservation: Reservation, *, tokens: int, cost_usd: float) -> None:
-        """Replace a reservation by what the call actually used."""
+    def _check(self, estimate: CallEstimate, what: str) -> None:
+        overrun = f" {self._overrun}" if self._overrun else ""
+        if self.max_usd is not None and self.spent_usd > self.max_usd + _EPSILON_USD:
+            raise BudgetExceeded(
+                f"LLM budget exhausted: ${self.spent_usd:,.4f} spent of max_usd=${self.max_usd:,.2f}.{overrun} "
+                f"No further LLM call is made; the run stopped before {what}. "
+                "Raise --max-usd and continue the run with --resume.",
+                limit="max_usd",
+                remaining=self.max_usd - self.spent_usd,
+                needed=estimate.cost_usd,
+                spent=self.spent_usd,
+                cap=self.max_usd,
+            )
+        if self.max_tokens is not None and self.tokens > self.max_tokens:
+            raise BudgetExceeded(
+                f"LLM token budget exhausted: {self.tokens:,} tokens used of max_tokens={self.max_tokens:,}."
+                f"{overrun} No further LLM call is made; the run stopped before {what}. "
+                "Raise the token budget (max_tokens of the LLM settings) to continue.",
+                limit="max_tokens",
+                remaining=self.max_tokens - self.tokens,
+                needed=estimate.tokens,
+                spent=self.tokens,
+                cap=self.max_tokens,
+            )
+        if self.max_llm_calls is not None and self.calls + self._pending_calls + 1 > self.max_llm_calls:
+            left = self.max_llm_calls - self.calls - self._pending_calls
+            raise BudgetExceeded(
+                f"LLM budget exhausted: max_llm_calls={self.max_llm_calls} and {self.calls} calls made "
+                f"({self._pending_calls} in flight); the run stopped before {what}. "
+                "Raise --max-llm-calls and continue the run with --resume.",
+                limit="max_llm_calls",
+                remaining=left,
+                needed=1,
+                spent=self.calls,
+                cap=self.max_llm_calls,
+            )
+        if self.max_tokens is not None:
+            left = self.max_tokens - self.tokens - self._pending_tokens
+            if estimate.tokens > left:
+                raise BudgetExceeded(
+                    f"LLM token budget exhausted: {what} could use up to {estimate.tokens:,} tokens "
+                    f"(~{estimate.input_tokens:,} in + {estimate.output_tokens:,} out) but only "
+                    f"{left:,} of max_tokens={self.max_tokens:,} remain ({self.tokens:,} used); the run stopped "
+                    "before spending them. Raise the token budget (max_tokens of the LLM settings) or lower "
+                    "the call's max_tokens.",
+                    limit="max_tokens",
+                    remaining=left,
+                    needed=estimate.tokens,
+                    spent=self.tokens,
+                    cap=self.max_tokens,
+                )
+        if self.max_usd is not None:
+            left_usd = self.max_usd - self.spent_usd - self._pending_usd
+            if estimate.cost_usd > left_usd + _EPSILON_USD:
+                raise BudgetExceeded(
+                    f"LLM budget exhausted: {what} could cost up to ${estimate.cost_usd:.4f} "
+                    f"(~{estimate.input_tokens:,} in + {estimate.output_tokens:,} out tokens) but only "
+                    f"${max(left_usd, 0.0):.4f} of max_usd=${self.max_usd:.2f} remains "
+                    f"(${self.spent_usd:.4f} spent); the run stopped before spending it. "
+                    "Raise --max-usd and continue the run with --resume.",
+                    limit="max_usd",
+                    remaining=left_usd,
+                    needed=estimate.cost_usd,
+                    spent=self.spent_usd,
+                    cap=self.max_usd,
+                )
+
+    def commit(self, reservation: Reservation, *, tokens: int, cost_usd: float, note: str = "") -> None:
+        """Replace a reservation by what the call was charged; ``note`` says why when it passed the reservation."""
         with self._lock:
             self._unhold(reservation)
             self.calls += 1
             self.tokens += tokens
             self.spent_usd += cost_usd
+            over_usd = self.max_usd is not None and self.spent_usd > self.max_usd + _EPSILON_USD
+            over_tokens = self.max_tokens is not None and self.tokens > self.max_tokens
+            if (over_usd or over_tokens) and self._overrun is None:
+                self._overrun = (
+                    f"The call that passed the limit was charged ${cost_usd:,.4f} ({tokens:,} tokens) against a "
+                    f"reservation of ${reservation.cost_usd:,.4f} ({reservation.tokens:,} tokens)"
+                    + (f": {note}." if note else ".")
+                )
 
     def release(self, reservation: Reservation) -> None:
         """Give back a reservation whose call failed."""

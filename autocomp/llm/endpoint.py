@@ -22,9 +22,11 @@ from autocomp.llm.errors import (
     MissingAPIKeyError,
     ModelNotFoundError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
     ServerUnreachableError,
 )
+from autocomp.llm.limits import ResponseTooLarge, UndecodableBody, response_limits
 from autocomp.llm.providers import ProviderInfo
 from autocomp.llm.redact import register_secret
 from autocomp.llm.retry import parse_retry_after
@@ -75,17 +77,79 @@ def resolve_endpoint(
     return Endpoint(info, str(url), timeout_s, source), api_key
 
 
-def call_sdk(request: Callable[[], T], sdk: ModuleType, endpoint: Endpoint, model: str) -> T:
-    """Run one SDK request, turning its failures into ``LLMError``s."""
+# The command-line option and config key that set the LLM request timeout.
+TIMEOUT_OPTION = "--llm-timeout (llm_timeout in the config file)"
+
+
+def call_sdk(request: Callable[[], T], sdk: ModuleType, endpoint: Endpoint, model: str, *, max_tokens: int) -> T:
+    """Run one SDK request under the size and time limits of ``max_tokens``, turning failures into ``LLMError``s.
+
+    The SDK client must be built with :func:`autocomp.llm.limits.guarded_http_client`.
+    """
     try:
-        return request()
+        with response_limits(max_tokens, endpoint.timeout_s):
+            return request()
     except sdk.APIError as exc:
-        failure = translate_sdk_error(exc, sdk, endpoint, model)
-    except json.JSONDecodeError as exc:  # a body labelled JSON that is not
+        # Some SDK versions wrap whatever the HTTP hooks raise into a connection error.
+        refused = _limit_refusal(exc)
+        failure = (
+            translate_sdk_error(exc, sdk, endpoint, model)
+            if refused is None
+            else limit_failure(refused, endpoint, model, max_tokens)
+        )
+    except (ResponseTooLarge, UndecodableBody) as exc:
+        failure = limit_failure(exc, endpoint, model, max_tokens)
+    except json.JSONDecodeError as exc:  # a body labelled JSON that is not, or was cut short
         failure = malformed_response(endpoint, model, f"invalid JSON ({exc})")
     # Raised after the except blocks so the SDK exception, which holds the request
     # headers and thus the key, is not chained onto ours as __context__.
     raise failure
+
+
+def _limit_refusal(exc: BaseException) -> ResponseTooLarge | UndecodableBody | None:
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, (ResponseTooLarge, UndecodableBody)):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def limit_failure(
+    exc: ResponseTooLarge | UndecodableBody, endpoint: Endpoint, model: str, max_tokens: int
+) -> LLMError:
+    """The error for a body the HTTP hooks refused to read."""
+    if isinstance(exc, UndecodableBody):
+        return malformed_response(endpoint, model, str(exc))
+    return ResponseTooLargeError(
+        f"{endpoint.info.name}:{model} at {endpoint.base_url} sent more than max_tokens={max_tokens:,} can "
+        f"hold ({exc}); the answer was refused unread and not stored. The server ignores max_tokens: "
+        "check the model and server.",
+        billable=200 <= exc.status < 300,
+        provider=endpoint.info.name,
+        model=model,
+    )
+
+
+# Exceptions of httpx / httpx2 (whichever the SDK uses) meaning the connection broke after it was made.
+_TRUNCATED = {"RemoteProtocolError"}
+_RESET = {"ReadError", "WriteError"}
+
+
+def _dropped_connection(exc: BaseException) -> tuple[str, str] | None:
+    """("truncated" | "reset", what happened) when the SDK's connection error hides a broken exchange."""
+    cause = exc.__cause__ or exc.__context__
+    if cause is None:
+        return None
+    names = {cls.__name__ for cls in type(cause).__mro__}
+    text = str(cause)[:_DETAIL_CHARS] or type(cause).__name__
+    if names & _TRUNCATED:
+        return "truncated", text
+    if names & _RESET:
+        return "reset", text
+    return None
 
 
 def _detail(exc: Any) -> str:
@@ -98,6 +162,12 @@ def _detail(exc: Any) -> str:
     if not text:
         text = getattr(exc, "message", None) or str(exc)
     return str(text)[:_DETAIL_CHARS]
+
+
+def not_json(endpoint: Endpoint, model: str, body: str) -> MalformedResponseError:
+    """The error for a success status whose body is not JSON at all (an HTML error page from a proxy, say)."""
+    start = body.lstrip()[:80]
+    return malformed_response(endpoint, model, f"the body is not JSON but text starting {start!r}")
 
 
 def malformed_response(endpoint: Endpoint, model: str, why: str) -> MalformedResponseError:
@@ -116,10 +186,16 @@ def translate_sdk_error(exc: Exception, sdk: ModuleType, endpoint: Endpoint, mod
     ids = {"provider": info.name, "model": model}
     if isinstance(exc, sdk.APITimeoutError):
         return LLMTimeoutError(
-            f"{where} did not answer within {endpoint.timeout_s:g}s; raise the LLM timeout if the model "
-            "is slow, or check the server is healthy.",
+            f"{where} did not answer within {endpoint.timeout_s:g}s; if the model is slow raise "
+            f"{TIMEOUT_OPTION}, otherwise check the server is healthy.",
             **ids,
         )
+    dropped = _dropped_connection(exc) if isinstance(exc, sdk.APIConnectionError) else None
+    if dropped is not None:
+        kind, cause = dropped
+        if kind == "truncated":
+            return MalformedResponseError(f"{where} sent a truncated or invalid HTTP response ({cause})", **ids)
+        return ServerUnreachableError(f"The connection to {where} was reset mid-request ({cause})", **ids)
     if isinstance(exc, sdk.APIConnectionError):
         running = "that the server is running and " if info.local else "your network connection and "
         return ServerUnreachableError(
@@ -142,13 +218,13 @@ def translate_sdk_error(exc: Exception, sdk: ModuleType, endpoint: Endpoint, mod
             )
         elif endpoint.key_source == "argument":
             fix = (
-                f"The API key passed for {info.name} was rejected (HTTP {status}: {detail}). "
-                f"Pass a valid key with --llm-api-key or {info.key_env}."
+                f"The API key passed for {info.name} (api_key of the LLM settings) was rejected "
+                f"(HTTP {status}: {detail}). Pass a valid key, or none and set {info.key_env}."
             )
         else:
             fix = (
                 f"{info.name} at {endpoint.base_url} wants an API key (HTTP {status}: {detail}). "
-                f"Pass one with --llm-api-key or set {info.key_env}."
+                f"Set {info.key_env}=<your key>."
             )
         return AuthenticationError(fix, **ids)
     if status == 404:

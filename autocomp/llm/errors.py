@@ -1,7 +1,8 @@
 """What can go wrong talking to a model, as exceptions a user can act on.
 
-Transient errors (rate limits, 5xx, timeouts, refused connections) subclass
-:class:`TransientLLMError` and are retried; everything else fails the call at once.
+Transient errors (rate limits, 5xx, timeouts, refused or dropped connections,
+bodies that are not a usable completion) subclass :class:`TransientLLMError` and
+are retried; everything else fails the call at once.
 :class:`BudgetExceeded` is deliberately *not* an ``LLMError``: a handler that skips
 one failed candidate must not swallow the signal that the whole run has to stop.
 """
@@ -51,10 +52,6 @@ class BadRequestError(LLMError):
     """The provider refused the request itself (other 4xx); retrying will not help."""
 
 
-class MalformedResponseError(LLMError):
-    """The provider answered, but not with a usable completion."""
-
-
 class ManualResponseTimeout(LLMError):
     """Nobody wrote the manual provider's response file in time."""
 
@@ -80,18 +77,43 @@ class LLMTimeoutError(TransientLLMError):
 
 
 class ServerUnreachableError(TransientLLMError):
-    """The connection failed: server down, wrong URL, no network."""
+    """The connection failed: server down, wrong URL, no network, or reset mid-answer."""
+
+
+class MalformedResponseError(TransientLLMError):
+    """The provider answered, but not with a usable completion: invalid or truncated JSON, an HTML page.
+
+    Retried: such bodies come from overloaded gateways and dropped connections far
+    more often than from a model that will always answer that way.
+    """
+
+
+class ResponseTooLargeError(LLMError):
+    """The answer was larger than ``max_tokens`` can hold, so it was refused unread and never stored.
+
+    Not retried: a provider that ignored ``max_tokens`` once would be paid again to do it
+    again. ``billable`` is True when the provider answered with success, i.e. it
+    generated (and bills) at least ``max_tokens`` of output; the call is charged that.
+    """
+
+    def __init__(self, message: str, *, billable: bool = False, **kw: str | None):
+        super().__init__(message, **kw)
+        self.billable = billable
 
 
 class BudgetExceeded(Exception):
-    """The next call could overrun a budget limit, so the run stops before spending.
+    """The next call could overrun a budget limit, or the limit is already spent: the run stops.
 
     ``limit`` names the limit (``max_usd``, ``max_llm_calls`` or ``max_tokens``),
-    ``remaining`` is what is left of it and ``needed`` the call's worst case.
+    ``remaining`` is what is left of it (negative once overrun), ``needed`` the call's
+    worst case, ``spent`` what was used so far and ``cap`` the limit itself.
     """
 
-    def __init__(self, message: str, *, limit: str, remaining: float, needed: float):
+    def __init__(self, message: str, *, limit: str, remaining: float, needed: float,
+                 spent: float = 0.0, cap: float = 0.0):
         super().__init__(message)
         self.limit = limit
         self.remaining = remaining
         self.needed = needed
+        self.spent = spent
+        self.cap = cap

@@ -9,9 +9,11 @@ from typing import Any
 
 import openai
 
-from autocomp.llm.endpoint import call_sdk, malformed_response, resolve_endpoint
+from autocomp.llm.charging import charge_usage
+from autocomp.llm.endpoint import call_sdk, malformed_response, not_json, resolve_endpoint
+from autocomp.llm.limits import guarded_http_client
 from autocomp.llm.providers import PROVIDERS, ProviderInfo
-from autocomp.llm.types import Completion, Message, estimate_input_tokens, estimate_tokens
+from autocomp.llm.types import Completion, Message
 
 # Sent when a local server needs no key: the SDK insists on some string.
 DUMMY_API_KEY = "EMPTY"
@@ -43,7 +45,11 @@ class OpenAIClient:
         self.provider = info.name
         self._clock = clock
         self._sdk = openai.OpenAI(
-            api_key=api_key or DUMMY_API_KEY, base_url=self.endpoint.base_url, timeout=timeout_s, max_retries=0
+            api_key=api_key or DUMMY_API_KEY,
+            base_url=self.endpoint.base_url,
+            timeout=timeout_s,
+            max_retries=0,
+            http_client=guarded_http_client(openai),
         )
 
     def __repr__(self) -> str:
@@ -70,10 +76,15 @@ class OpenAIClient:
             openai,
             self.endpoint,
             model,
+            max_tokens=max_tokens,
         )
-        return self._parse(resp, messages, model, self._clock() - start)
+        return self._parse(resp, messages, model, max_tokens, self._clock() - start)
 
-    def _parse(self, resp: Any, messages: Sequence[Message], model: str, latency_s: float) -> Completion:
+    def _parse(
+        self, resp: Any, messages: Sequence[Message], model: str, max_tokens: int, latency_s: float
+    ) -> Completion:
+        if isinstance(resp, str):
+            raise not_json(self.endpoint, model, resp)
         choices = getattr(resp, "choices", None)
         if not isinstance(choices, list) or not choices:
             raise malformed_response(self.endpoint, model, f"no choices in {str(resp)[:200]!r}")
@@ -87,22 +98,24 @@ class OpenAIClient:
             raise malformed_response(self.endpoint, model, f"message.content is {type(text).__name__}, not text")
         text = text or ""
         usage = getattr(resp, "usage", None)
-        prompt_tokens = getattr(usage, "prompt_tokens", None)
-        completion_tokens = getattr(usage, "completion_tokens", None)
         details = getattr(usage, "prompt_tokens_details", None)
-        cached = getattr(details, "cached_tokens", None) or 0
-        # Some local servers omit usage; an estimate keeps token budgets meaningful.
-        if not isinstance(prompt_tokens, int):
-            prompt_tokens = estimate_input_tokens(messages)
-        if not isinstance(completion_tokens, int):
-            completion_tokens = estimate_tokens(text)
+        # A missing or garbled usage report is charged as the call's worst case (see autocomp.llm.charging).
+        charge = charge_usage(
+            input_tokens=getattr(usage, "prompt_tokens", None),
+            output_tokens=getattr(usage, "completion_tokens", None),
+            cached_tokens=getattr(details, "cached_tokens", None),
+            messages=messages,
+            text=text,
+            max_tokens=max_tokens,
+        )
         return Completion(
             text=text,
             finish_reason=str(finish or "stop"),
-            input_tokens=prompt_tokens,
-            output_tokens=completion_tokens,
-            cached_tokens=int(cached),
+            input_tokens=charge.input_tokens,
+            output_tokens=charge.output_tokens,
+            cached_tokens=charge.cached_tokens,
             latency_s=latency_s,
             provider=self.provider,
             model=model,
+            usage_notes=charge.notes,
         )

@@ -123,8 +123,8 @@ class PriceTable:
             self._warned.add(model_id)
         if first:
             log.warning(
-                "No price known for %s, so its cost is recorded as $0 and max_usd cannot limit it. "
-                'Add it to the config, e.g. [llm.prices] "%s" = { input = 1.25, output = 10.0, '
+                "No price known for %s, so its cost is recorded as $0 and --max-usd cannot limit it. "
+                'Add it to the config file, e.g. [llm_prices] "%s" = { input = 1.25, output = 10.0, '
                 "cached_input = 0.125 } (USD per million tokens).",
                 model_id,
                 model_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -13,16 +14,22 @@ from pydantic import BaseModel
 from autocomp.llm.accounting import Ledger, UsageReport
 from autocomp.llm.budget import Budget, CallEstimate, estimate_call
 from autocomp.llm.cache import ResponseCache, request_key
+from autocomp.llm.charging import charge_usage
 from autocomp.llm.ensemble import Ensemble
-from autocomp.llm.errors import LLMConfigError, LLMError
+from autocomp.llm.errors import LLMConfigError, LLMError, ResponseTooLargeError
+from autocomp.llm.limits import max_answer_chars
 from autocomp.llm.prices import PriceTable
 from autocomp.llm.providers import ModelSpec, parse_model_spec
+from autocomp.llm.redact import log
 from autocomp.llm.retry import RetryPolicy, call_with_retries
 from autocomp.llm.types import Completion, LLMClient, Message, normalize_messages
 
 DEFAULT_CONCURRENCY = 8
 # A person answers one prompt at a time.
 DEFAULT_LIMITS = {"manual": 1}
+# Only a complete answer is worth replaying: not one cut off at max_tokens, refused or filtered.
+CACHEABLE_FINISH = "stop"
+_CODE_LINE = re.compile(r"^[ \t]*def [A-Za-z_]\w*[ \t]*\(", re.MULTILINE)
 
 
 class CallRecord(BaseModel):
@@ -49,10 +56,14 @@ class LLMService:
     Per call: pick a model (the ensemble, keyed by prompt and sample so re-runs pick
     alike), replay from the cache if possible, otherwise reserve the worst case
     against the budget, call the provider under its concurrency limit with retries,
-    price the answer, record it in the ledger, cache it and report it to ``on_call``.
+    refuse an answer larger than ``max_tokens`` can hold, charge the answer (never
+    below the provider's report, see :mod:`autocomp.llm.charging`), record it in the
+    ledger, cache it if it is complete and report it to ``on_call``.
 
     With ``no_cache`` the cache is not read but fresh answers are still written, so
-    a later run without the switch replays the newest answers.
+    a later run without the switch replays the newest answers. Empty, truncated
+    (``finish_reason`` other than ``stop``) and failed answers are never cached, nor
+    answers without a function definition when the caller ``expects_code``.
     """
 
     def __init__(
@@ -93,11 +104,13 @@ class LLMService:
         max_tokens: int = 8192,
         stop: Sequence[str] | None = None,
         model: str | ModelSpec | None = None,
+        expects_code: bool = False,
     ) -> Completion:
         """Answer ``messages``; ``model`` overrides the ensemble for this call.
 
         Raises :class:`BudgetExceeded` before a call that could overrun the budget
-        and an :class:`LLMError` subclass when the provider fails for good.
+        (or once a limit is spent) and an :class:`LLMError` subclass when the
+        provider fails for good, :class:`ResponseTooLargeError` included.
         """
         msgs = normalize_messages(messages)
         stop_list = list(stop) if stop else None
@@ -134,7 +147,8 @@ class LLMService:
                 self._emit(record.model_copy(update={"completion": hit}))
                 return hit
 
-        reservation = self.budget.reserve(self.estimate(msgs, max_tokens, spec), what=f"this {phase} call to {spec.id}")
+        estimate = self.estimate(msgs, max_tokens, spec)
+        reservation = self.budget.reserve(estimate, what=f"this {phase} call to {spec.id}")
         attempts = 0
 
         def attempt() -> Completion:
@@ -142,33 +156,90 @@ class LLMService:
             attempts += 1
             # Held per attempt, not across backoff sleeps, so waiting calls do not block others.
             with self._limits[spec.provider]:
-                return client.complete(
+                answer = client.complete(
                     msgs, model=spec.model, temperature=temperature, max_tokens=max_tokens, stop=stop_list
                 )
+            return self._checked_size(answer, spec, max_tokens)
 
         try:
             completion = call_with_retries(attempt, self.retry, what=spec.id)
         except LLMError as err:
-            self.budget.release(reservation)
-            self.ledger.record_failure(phase, spec.id)
-            self._emit(
-                record.model_copy(update={"error_type": type(err).__name__, "error": str(err), "attempts": attempts})
-            )
+            charged = self._charge_refusal(err, estimate, spec)
+            if charged is None:
+                self.budget.release(reservation)
+            else:
+                self.budget.commit(reservation, tokens=estimate.tokens, cost_usd=charged.cost_usd, note=str(err))
+            self.ledger.record_failure(phase, spec.id, charged)
+            update = {"error_type": type(err).__name__, "error": str(err), "attempts": attempts, "completion": charged}
+            self._emit(record.model_copy(update=update))
             raise
         except BaseException:
             self.budget.release(reservation)
             raise
-        completion = completion.model_copy(update={"cost_usd": self.prices.cost(completion), "cache_hit": False})
+        completion = self._charged(completion, msgs, max_tokens)
+        if completion.usage_notes:
+            log.warning("%s %s call: %s", spec.id, phase, "; ".join(completion.usage_notes))
         self.budget.commit(
             reservation,
             tokens=completion.input_tokens + completion.output_tokens,
             cost_usd=completion.cost_usd,
+            note="; ".join(completion.usage_notes),
         )
         self.ledger.record(phase, completion)
-        if self.cache is not None:
+        if self.cache is not None and _cacheable(completion, expects_code):
             self.cache.put(key, completion)
         self._emit(record.model_copy(update={"completion": completion, "attempts": attempts}))
         return completion
+
+    def _checked_size(self, completion: Completion, spec: ModelSpec, max_tokens: int) -> Completion:
+        """``completion``, unless its text is larger than ``max_tokens`` can hold (whatever the client)."""
+        limit = max_answer_chars(max_tokens)
+        if len(completion.text) > limit:
+            raise ResponseTooLargeError(
+                f"{spec.id} answered with {len(completion.text):,} characters, more than max_tokens={max_tokens:,} "
+                f"can hold (at most {limit:,}); the answer was refused and not stored.",
+                billable=True,
+                provider=spec.provider,
+                model=spec.model,
+            )
+        return completion
+
+    def _charged(self, completion: Completion, messages: Sequence[Message], max_tokens: int) -> Completion:
+        """``completion`` with the token counts and dollars it is charged at, whatever the client reported."""
+        charge = charge_usage(
+            input_tokens=completion.input_tokens,
+            output_tokens=completion.output_tokens,
+            cached_tokens=completion.cached_tokens,
+            cache_write_tokens=completion.cache_write_tokens,
+            messages=messages,
+            text=completion.text,
+            max_tokens=max_tokens,
+        )
+        charged = completion.model_copy(
+            update={
+                "input_tokens": charge.input_tokens,
+                "output_tokens": charge.output_tokens,
+                "cached_tokens": charge.cached_tokens,
+                "cache_write_tokens": charge.cache_write_tokens,
+                "usage_notes": tuple(dict.fromkeys(completion.usage_notes + charge.notes)),
+                "cache_hit": False,
+            }
+        )
+        return charged.model_copy(update={"cost_usd": self.prices.cost(charged)})
+
+    def _charge_refusal(self, err: LLMError, estimate: CallEstimate, spec: ModelSpec) -> Completion | None:
+        """What a failed call costs: nothing, unless the provider produced (and bills) an answer we refused."""
+        if not (isinstance(err, ResponseTooLargeError) and err.billable):
+            return None
+        return Completion(
+            text="",
+            finish_reason="refused",
+            input_tokens=estimate.input_tokens,
+            output_tokens=estimate.output_tokens,
+            cost_usd=estimate.cost_usd,
+            provider=spec.provider,
+            model=spec.model,
+        )
 
     def estimate(self, messages: Sequence[Message], max_tokens: int, model: str | ModelSpec) -> CallEstimate:
         """Worst-case tokens and dollars of one call, as the budget sees it."""
@@ -186,6 +257,13 @@ class LLMService:
     def _emit(self, record: CallRecord) -> None:
         if self.on_call is not None:
             self.on_call(record)
+
+
+def _cacheable(completion: Completion, expects_code: bool) -> bool:
+    """Whether replaying ``completion`` later would be as good as asking again."""
+    if completion.finish_reason != CACHEABLE_FINISH or not completion.text.strip():
+        return False
+    return not expects_code or _CODE_LINE.search(completion.text) is not None
 
 
 def _limit(concurrency: int | Mapping[str, int], provider: str) -> int:

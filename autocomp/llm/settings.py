@@ -37,7 +37,7 @@ class LLMSettings(BaseModel):
     base_url: str | None = None
     base_urls: dict[str, str] = Field(default_factory=dict)
     api_key: SecretStr | None = None
-    timeout_s: float = 300.0
+    timeout_s: float = Field(300.0, gt=0, allow_inf_nan=False)
     max_attempts: int = 5
     concurrency: int | dict[str, int] = DEFAULT_CONCURRENCY
     cache_path: Path | None = None
@@ -67,8 +67,14 @@ def create_client(
     env: Mapping[str, str] | None = None,
     stdin: TextIO | None = None,
 ) -> LLMClient:
-    """Build the adapter for ``provider``. SDKs are imported only for providers in use."""
+    """Build the adapter for ``provider``. SDKs are imported only for providers in use.
+
+    With ``max_usd`` set, a model of ``provider`` whose price is unknown fails here:
+    it would be counted at $0, so the limit could not stop its spend.
+    """
     info = PROVIDERS[provider]
+    if settings.max_usd is not None:
+        _check_priced(provider, settings)
     base_url = settings.base_url_for(provider)
     if info.adapter == "openai":
         from autocomp.llm.openai_client import OpenAIClient
@@ -93,13 +99,26 @@ def create_client(
 
     if settings.manual_dir is None:
         raise LLMConfigError(
-            "The manual provider needs a directory for prompt files (manual_dir, normally <run>/manual)."
+            "The manual provider needs a directory for prompt files (manual_dir of the LLM settings; "
+            "autocomp optimize uses <run>/manual)."
         )
     return ManualClient(
         settings.manual_dir,
         timeout_s=settings.manual_timeout_s,
         stdin=(stdin or sys.stdin) if settings.manual_stdin else None,
     )
+
+
+def _check_priced(provider: str, settings: LLMSettings) -> None:
+    prices = PriceTable(settings.prices)
+    for name in settings.models:
+        spec = parse_model_spec(name)
+        if spec.provider == provider and prices.lookup(spec.provider, spec.model) is None:
+            raise LLMConfigError(
+                f"--max-usd cannot limit {spec.id}: autocomp does not know its price, so its calls would count "
+                f'as $0. Add it to the config file, e.g. [llm_prices] "{spec.id}" = {{ input = 1.25, '
+                "output = 10.0 } (USD per million tokens), or run without --max-usd."
+            )
 
 
 def build_service(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 # pydantic needs typing_extensions' TypedDict before Python 3.12.
 from typing_extensions import TypedDict
@@ -29,6 +29,8 @@ class Completion(BaseModel):
     ``cache_write_tokens`` were written to it (Anthropic bills those differently).
     ``cache_hit`` means autocomp's own response cache answered and nothing was sent:
     such a completion keeps the original token counts but costs $0 and took no time.
+    Token counts are what the call is charged at (see :mod:`autocomp.llm.charging`);
+    ``usage_notes`` says where that differs from the provider's report and is never stored.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -44,6 +46,7 @@ class Completion(BaseModel):
     provider: str
     model: str
     cache_hit: bool = False
+    usage_notes: tuple[str, ...] = Field(default=(), exclude=True)
 
     @property
     def model_id(self) -> str:

@@ -16,6 +16,7 @@ def _frac(x_percent: float) -> float:
 
 def summary_dict(p: Profile) -> dict:
     """``{profile_id: {...}}`` with neuron-profile / Neuron Explorer summary field names [D] NX."""
+    from autocomp.perf.lines import summary_records
     from autocomp.perf.profile import ENGINE_NAMES, profile_id
 
     total = p.latency_ns * 1e-9
@@ -74,6 +75,7 @@ def summary_dict(p: Profile) -> dict:
         "estimate_class": p.estimate_class,
         "uncertainty": p.uncertainty.to_dict(),
         "calibration": p.calibration,
+        **summary_records(p),
         "target": p.target,
         "estimator": "autocomp.perf",
         "evidence": "sim",
@@ -140,8 +142,7 @@ def describe(p: Profile) -> str:
               f"gpsimd {_fmt_ns(r.gpsimd_ns)}, hbm traffic {_fmt_ns(r.hbm_ns)})"]
     lines += ["", f"Critical path: {len(p.critical_path)} instructions; " + ", ".join(
         f"{k} {_fmt_ns(v)}" for k, v in sorted(p.critical_breakdown.items(), key=lambda kv: -kv[1]) if v > 0)]
-    for loc, (count, ns) in _critical_lines(p)[:5]:
-        lines.append(f"  {loc}: {count} instructions, {_fmt_ns(ns)}")
+    lines += describe_lines(p)
     if p.unknown_opcodes:
         lines += ["", "No cost formula (default used): " + ", ".join(f"{k} x{v}" for k, v in p.unknown_opcodes.items())]
     if p.hints:
@@ -158,16 +159,21 @@ def interval_line(p: Profile) -> str:
     return (f"  likely {p.latency_low_us:,.2f} - {p.latency_high_us:,.2f} us on hardware (90%; {basis}{cal})")
 
 
-def _critical_lines(p: Profile) -> list:
-    if p.trace is None:
-        return []
-    by_line: dict[str, list] = {}
-    for pos in p.critical_path:
-        loc = p.trace.location(p.trace.instructions[pos])
-        entry = by_line.setdefault(loc, [0, 0.0])
-        entry[0] += 1
-        entry[1] += p.end_ns[pos] - p.start_ns[pos]
-    return sorted(by_line.items(), key=lambda kv: -kv[1][1])
+def describe_lines(p: Profile, limit: int = 8) -> list[str]:
+    """Per source line: critical-path time and share, then engine time; then the engine waits (perf/lines.py)."""
+    from autocomp.perf.lines import engine_waits, line_costs
+
+    out = []
+    for c in line_costs(p)[:limit]:
+        share = 100 * c.critical_ns / p.makespan_ns if p.makespan_ns else 0.0
+        engines = ", ".join(f"{k} {_fmt_ns(v)}" for k, v in sorted(c.engine_ns.items(), key=lambda kv: -kv[1]))
+        out.append(f"  {c.location}: {_fmt_ns(c.critical_ns)} on the critical path ({share:.1f}%, "
+                   f"{c.critical_instructions} of its {c.instructions} instructions); engine time {engines}")
+    waits = engine_waits(p)
+    if waits:
+        out += ["", "Engine waits (idle before an instruction, by what it waited for):"]
+        out += [f"  {w.engine} waited on {w.waited_on}: {_fmt_ns(w.ns)} ({w.count} times)" for w in waits[:8]]
+    return out
 
 
 def instruction_table(p: Profile, limit: int | None = None, positions: list[int] | None = None) -> list[dict]:

@@ -8,6 +8,7 @@ Parts, one job per module:
 - ``config``      SearchConfig: every option, TOML loading
 - ``runner``      one run start to finish (store, evaluator, stages, re-validation) -> RunResult
 - ``beam``        BeamSearch: stages, early stop, checkpoints, resume by replay
+- ``decisions``   the decision record: what was decided is committed before it is acted on, replayed on resume
 - ``selection``   ranking, hardware noise margin, diversity rule, improvement test
 - ``session``     candidates: dedup by normalized source, slots, parallel evaluation, store records
 - ``agent``       LLMAgent: plan -> implement -> repair

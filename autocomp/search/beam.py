@@ -7,8 +7,12 @@ ends after its iteration count, after ``early_stop`` iterations without a real
 improvement, or when its proposer runs dry (budget spent, nothing left to try).
 
 Resuming replays the same loop: iterations whose beam was checkpointed are not
-re-run, only re-read, and every stop decision is a pure function of what the
-store holds, so a resumed run takes exactly the path an uninterrupted one would.
+re-run, only re-read; an iteration that was under way follows its recorded
+decisions (:mod:`autocomp.search.decisions`). Stopping after the iteration count
+or early (:func:`~autocomp.search.selection.stale_iterations`, the one early-stop
+rule) is a pure function of the configuration and what the store holds; that a
+proposer ran dry is recorded and replayed. So a resumed run takes exactly the
+path an uninterrupted one with the same seed and the same LLM answers would.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from autocomp.search.node import Node
-from autocomp.search.selection import improved, rank, select_beam
+from autocomp.search.selection import rank, select_beam, stale_iterations
 from autocomp.search.session import Session
 
 EventSink = Callable[[str, dict], None]
@@ -57,6 +61,8 @@ class SearchOutcome:
     stop_reason: str = "finished"
     stage_reasons: dict[str, str] = field(default_factory=dict)
     beam: list[Node] = field(default_factory=list)
+    # Why a proposer ran dry, in full (e.g. the budget's refusal with its figures), recorded or replayed.
+    refusal: str | None = None
 
 
 class BeamSearch:
@@ -85,26 +91,37 @@ class BeamSearch:
     def run(self, stages: Sequence[Stage]) -> SearchOutcome:
         """Run ``stages`` in order, continuing from the last checkpoint in the store."""
         store = self.session.store
+        decisions = self.session.decisions
         completed = {snap.iteration: snap.beam for snap in store.beams()}
         outcome = SearchOutcome()
         iteration = 0
         if 0 not in completed:
             base = self.session.baseline
             store.record_beam(0, [base.id] if base is not None else [])
-        incumbent = self.best_until(0)
         beam: list[Node] = []
-        for stage in stages:
-            stale, done, reason = 0, 0, "iterations"
+        for index, stage in enumerate(stages):
+            done, reason, ran_dry = 0, "iterations", False
+            # bests[i]: the best candidate at the end of the stage's i-th iteration (0: when it started).
+            bests = [self.best_until(iteration)]
             beam = self.select(stage.width, iteration)
             while True:
+                stale = stale_iterations(bests, hw_margin=self.hw_margin, min_gain=self.min_gain)
                 if done >= stage.iterations:
                     reason = "iterations"
                     break
                 if stale >= stage.early_stop:
                     reason = f"no improvement in {stale} iterations"
                     break
+                ended = decisions.recall(_stage_end_key(index, stage.name, iteration))
+                if ended is not None and ended.get("ran_dry") and ended.get("limits") == _limits(stage):
+                    # Replayed: the proposer ran dry here (budget spent, space covered); a resumed
+                    # proposer does not know that until it tries, and trying could start an iteration.
+                    # Under other limits (a raised budget) the stage goes on instead.
+                    reason, ran_dry = ended["reason"], True
+                    outcome.refusal = outcome.refusal or ended.get("refusal")
+                    break
                 if stage.proposer.exhausted and iteration + 1 not in completed:
-                    reason = stage.proposer.exhausted
+                    reason, ran_dry = stage.proposer.exhausted, True
                     break
                 if self.stop.is_set():
                     outcome.stop_reason = "interrupted"
@@ -115,6 +132,9 @@ class BeamSearch:
                 if replayed:
                     beam = self._beam_from(completed[iteration])
                 else:
+                    started = decisions.record(iteration, f"iteration:{iteration}:{index}", "iteration",
+                                               {"stage": stage.name, "beam": [n.id for n in beam]})
+                    beam = self._beam_from(started["beam"])
                     self.on_event("iteration_start", {"iteration": iteration, "stage": stage.name,
                                                       "beam": [n.id for n in beam]})
                     stage.proposer.expand(iteration, beam, self.session)
@@ -125,18 +145,21 @@ class BeamSearch:
                                                             for n in self.session.all_nodes()):
                         # Nothing was proposed: the iteration did not happen (a resumed run decides alike).
                         iteration -= 1
-                        reason = stage.proposer.exhausted
+                        reason, ran_dry = stage.proposer.exhausted, True
                         break
                     beam = self.select(stage.width, iteration)
                     store.record_beam(iteration, [n.id for n in beam])
                 best = self.best_until(iteration)
-                gained = improved(best, incumbent, hw_margin=self.hw_margin, min_gain=self.min_gain)
-                stale = 0 if gained else stale + 1
-                if gained:
-                    incumbent = best
+                bests.append(best)
+                gained = stale_iterations(bests, hw_margin=self.hw_margin, min_gain=self.min_gain) == 0
                 self.on_event("iteration_done", {"iteration": iteration, "stage": stage.name,
                                                  "beam": [n.id for n in beam], "best": best.id if best else None,
                                                  "improved": gained, "replayed": replayed})
+            refusal = getattr(stage.proposer, "refusal", None) if ran_dry else None
+            outcome.refusal = outcome.refusal or refusal
+            decisions.record(iteration, _stage_end_key(index, stage.name, iteration), "stage_end",
+                             {"stage": stage.name, "reason": reason, "ran_dry": ran_dry, "refusal": refusal,
+                              "limits": _limits(stage)})
             outcome.stage_reasons[stage.name] = reason
             self.on_event("stage_done", {"stage": stage.name, "reason": reason, "iteration": iteration})
         return self._finish(outcome, iteration, beam)
@@ -150,3 +173,12 @@ class BeamSearch:
         outcome.iterations = iteration
         outcome.beam = beam
         return outcome
+
+
+def _stage_end_key(index: int, name: str, iteration: int) -> str:
+    return f"stage-end:{index}:{name}:{iteration}"
+
+
+def _limits(stage: Stage):
+    """What the stage's proposer running dry depended on (e.g. its budget), as recorded with its end."""
+    return getattr(stage.proposer, "limits", None)

@@ -29,6 +29,7 @@ AgentKind = Literal["auto", "llm", "knobs"]
 # Env vars that mean "an LLM provider is configured" for --agent auto.
 PROVIDER_KEY_ENVS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")
 DEFAULT_MODELS = {"ANTHROPIC_API_KEY": "anthropic:claude-sonnet-4-5", "OPENAI_API_KEY": "openai:gpt-5"}
+MANUAL_MODEL = "manual:chat"
 
 
 class ConfigError(ValueError):
@@ -43,6 +44,13 @@ class SearchConfig(BaseModel):
     agent: AgentKind = "auto"
     models: list[str] = Field(default_factory=list, description="provider:model, repeated for an ensemble")
     llm_base_url: str | None = None
+    llm_timeout: float = Field(300.0, gt=0, allow_inf_nan=False, description="seconds one LLM request may take")
+    llm_prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description='USD per million tokens, e.g. "openai:gpt-5" = {input = 1.25, output = 10.0}')
+    # the manual provider (--model manual): prompts in <run>/manual/, answers from files or stdin
+    manual_timeout: float = Field(3600.0, gt=0, allow_inf_nan=False,
+                                  description="seconds to wait for each manual answer before the run stops")
+    manual_stdin: bool = Field(False, description="print each manual prompt and read its answer from stdin")
     # beam search
     beam: int = Field(4, ge=1, description="B: candidates kept per iteration")
     plans: int = Field(2, ge=1, description="N: plans per beam candidate")
@@ -75,6 +83,9 @@ class SearchConfig(BaseModel):
     backend: str = "auto"
     target: Literal["trn1", "trn2", "trn3"] | None = None
     timeout_s: float | None = Field(None, gt=0)
+    isolation: Literal["auto", "bwrap", "userns", "none"] = Field(
+        "auto", description="sandbox for candidates (the run's events record the one in force)")
+    allow_unisolated: bool = Field(False, description="run LLM-written kernels even when no sandbox is available")
     revalidate_seeds: int = Field(3, ge=0, description="fresh seeds the winner is re-checked on (0: skip)")
     # run
     out: Path = Path("runs")
@@ -86,7 +97,8 @@ class SearchConfig(BaseModel):
     def _check_models(cls, v: list[str]) -> list[str]:
         from autocomp.llm import parse_model_spec
 
-        return [parse_model_spec(m).id for m in v]
+        # The manual provider needs no model name: a bare "manual" is a person answering.
+        return [parse_model_spec(MANUAL_MODEL if m.strip().lower() == "manual" else m).id for m in v]
 
     def llm_requested(self, env: Mapping[str, str] | None = None) -> bool:
         """Whether this run uses the LLM agent (resolving ``agent=auto``)."""

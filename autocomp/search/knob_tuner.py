@@ -66,9 +66,17 @@ class KnobTuner:
             cached = self._spaces[node.source_hash] = (space, family)
         return cached
 
-    def family_history(self, family: str, session: Session) -> tuple[KnobHistory, dict[tuple, Node]]:
+    def family_history(self, family: str, session: Session, *,
+                       before: int | None = None) -> tuple[KnobHistory, dict[tuple, Node]]:
+        """What the family's members did, from iterations before ``before`` only (None: all of them).
+
+        Proposals for iteration ``t`` must not see candidates of ``t`` itself: a resumed run has some
+        of them already, an uninterrupted one had none when it proposed.
+        """
         history, members = KnobHistory(), {}
         for node in sorted(session.all_nodes(), key=lambda n: n.id):
+            if before is not None and node.iteration >= before:
+                continue
             space, fam = self.space_of(node)
             if fam != family or not node.evaluated:
                 continue
@@ -98,7 +106,7 @@ class KnobTuner:
             space, family = self.space_of(parent)
             if not space:
                 continue
-            history, members = self.family_history(family, session)
+            history, members = self.family_history(family, session, before=iteration)
             here = space.current
             if not any(not history.frozen(k) for k in space.knobs):
                 continue
@@ -175,19 +183,19 @@ class KnobTuner:
         space, family = self.space_of(best)
         if not space or not self.restarts:
             return []
-        history, _ = self.family_history(family, session)
+        history, _ = self.family_history(family, session, before=iteration)
         rng = stable_rng(self.seed, "knob-restart", iteration, family)
         return [(best, cfg, list(cfg), "restart") for cfg in random_configs(space, history, rng, self.restarts)]
 
     # ------------------------------------------------------------------ expanding
     def expand(self, iteration: int, beam: Sequence[Node], session: Session) -> None:
-        proposals = self.propose(iteration, beam, session)
+        proposals = self.decide(iteration, beam, session)
         if not proposals:
             self._exhausted = "every knob configuration near the beam has been tried"
             return
         futures: list[Future] = []
-        for parent, cfg, _moved, kind in proposals:
-            space, family = self.space_of(parent)
+        for slot, parent, cfg, kind in proposals:
+            space, _family = self.space_of(parent)
             try:
                 source = rewrite_constants(parent.source, cfg)
             except KnobError:
@@ -195,8 +203,29 @@ class KnobTuner:
             changed = {k: v for k, v in cfg.items() if repr(space.current.get(k)) != repr(v)}
             plan = f"knobs: {describe_config(changed)} ({kind} move from #{parent.id})"
             futures.append(session.submit(
-                source, origin=KNOB, iteration=iteration, parent=parent, plan=plan,
-                slot=f"{iteration}:knob:{family}:{describe_config(cfg)}",
+                source, origin=KNOB, iteration=iteration, parent=parent, plan=plan, slot=slot,
                 meta={"knobs": cfg, "moved": list(changed), "kind": kind, "beam_parent": parent.source_hash}))
         for fut in futures:
             fut.result()
+
+    def decide(self, iteration: int, beam: Sequence[Node], session: Session) -> list[tuple[str, Node, Config, str]]:
+        """``(slot, parent, configuration, kind)`` to evaluate this iteration: the recorded ones when the
+        iteration was decided before (resume), else :meth:`propose`'s, recorded before any is evaluated."""
+        key = f"{iteration}:knobs"
+        recorded = session.decisions.recall(key)
+        if recorded is not None:
+            out = []
+            for slot in recorded["slots"]:
+                entry = session.decisions.recall(slot)
+                if entry is not None and entry["parent"] in session.nodes:
+                    out.append((slot, session.node(entry["parent"]), dict(entry["config"]), entry["kind"]))
+            return out
+        out = []
+        for parent, cfg, _moved, kind in self.propose(iteration, beam, session):
+            out.append((f"{iteration}:knob:{self.space_of(parent)[1]}:{describe_config(cfg)}", parent, cfg, kind))
+        if out:
+            entries = [(slot, "knob", {"parent": parent.id, "config": cfg, "kind": kind}, parent.id)
+                       for slot, parent, cfg, kind in out]
+            session.decisions.record_many(iteration, [(key, "knob_batch", {"slots": [e[0] for e in entries]}, None),
+                                                      *entries])
+        return out

@@ -65,6 +65,7 @@ class Outcome:
     roofline_bound: str = ""
     spread: float | None = None
     cached: bool = False
+    warnings: tuple[str, ...] = ()  # the simulator's and numpy's warnings (SBUF spill, NaN, ...)
 
     @property
     def correct(self) -> bool:
@@ -91,6 +92,7 @@ class Outcome:
             roofline_bound=str(summary.get("roofline_bound") or ""),
             spread=_get(data, "timing_spread", "spread"),
             cached=bool(_get(data, "cache_hit", default=False)),
+            warnings=tuple(str(w) for w in (_get(data, "warnings", default=[]) or [])),
         )
 
     def short(self) -> str:
@@ -113,6 +115,8 @@ class Outcome:
             lines.append(f"- at {self.roofline_percent:.1f}% of its roofline{bound}")
         for hint in self.hints:
             lines.append(f"- hint: {hint}")
+        for warning in self.warnings:
+            lines.append(f"- warning: {warning}")
         return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ or the repository's ``prompts/`` next to the package.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import random
@@ -68,7 +69,7 @@ class MenuItem:
     when: tuple[str, ...] = ()
 
     def render(self) -> str:
-        return f"- **{self.title}**: {' '.join(self.text.split())}"
+        return f"- [{self.id}] **{self.title}**: {' '.join(self.text.split())}"
 
 
 class PromptLibrary:
@@ -112,11 +113,21 @@ class PromptLibrary:
         """The common rules followed by the dialect's own."""
         return self._rules.get("common", []) + self._rules.get(dialect, [])
 
+    def note(self, name: str) -> str:
+        """An optional text file of the library (``<name>.md``), folded to one paragraph; empty when absent."""
+        path = self.root / f"{name}.md"
+        return " ".join(path.read_text(encoding="utf-8").split()) if path.is_file() else ""
+
+
+def stable_seed(*parts: object) -> int:
+    """A 64-bit seed from ``parts``, the same in every process (``hash()`` is salted per process)."""
+    digest = hashlib.sha256(repr(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
 
 def stable_rng(*parts: object) -> random.Random:
-    """A generator seeded from ``parts`` the same way in every process (``hash()`` is salted)."""
-    digest = hashlib.sha256(repr(parts).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
+    """A generator seeded from ``parts`` the same way in every process."""
+    return random.Random(stable_seed(*parts))
 
 
 def sample_menu(items: Sequence[MenuItem], rng: random.Random, *, dropout: float, tags: Sequence[str] = (),
@@ -155,15 +166,26 @@ class ProblemBrief:
     baseline_latency_us: float | None = None
     baseline_source: str = ""
     extra: dict = field(default_factory=dict)
+    # Every shape the kernel runs at, per seed, for correctness and for timing (see run_shapes).
+    check_shapes: str = ""
+    timing_shapes: str = ""
+    seeds: tuple[int, ...] = ()
+    accuracy: str = ""  # the tolerance rule alone, without the seed count
 
     @classmethod
     def from_problem(cls, problem, *, target: str | None = None) -> ProblemBrief:
         spec = problem.spec
+        names = _parameter_names(problem.baseline_source, spec.function)
         try:
             shapes = ", ".join(f"{list(s.shape)} {_dtype_name(s.dtype)}" for s in problem.input_specs())
+            timing = _shape_list(names, [(s.shape, s.dtype) for s in problem.input_specs()])
+            check = run_shapes(problem, names) if spec.check_shapes else ""
         except Exception:  # the shapes are a nicety; a broken reference is reported elsewhere
-            shapes = "see the kernel"
+            shapes = timing = "see the kernel"
+            check = ""
         tol = spec.tolerance
+        accuracy = (f"relative L2 error <= {tol.rel_l2:g} and |out - ref| <= {tol.atol:g} + {tol.rtol:g}*|ref| "
+                    "for every element")
         return cls(
             name=spec.name, description=spec.description.strip(), function=spec.function, dialect=spec.dialect,
             target=target or spec.target, input_shapes=shapes,
@@ -173,7 +195,53 @@ class ProblemBrief:
                             if spec.allow_downcast else
                             "Do not lower the precision of inputs, outputs or accumulations below what the "
                             "baseline uses."),
-            tags=tuple(spec.tags), baseline_source=problem.baseline_source)
+            tags=tuple(spec.tags), baseline_source=problem.baseline_source, check_shapes=check,
+            timing_shapes=timing, seeds=tuple(spec.seeds), accuracy=accuracy)
+
+    def conditions(self, work_scaling_note: str = "") -> str:
+        """The lines of every prompt that say where and how the kernel is run and judged."""
+        seeds = ", ".join(str(s) for s in self.seeds) or "several random inputs"
+        if self.check_shapes:
+            runs = (f"- Correctness is checked on seeds {seeds} at smaller shapes than the timing: "
+                    f"{self.check_shapes}. Latency is measured at {self.timing_shapes}. The kernel must be correct "
+                    "at every one of these shapes: never special-case a size.")
+        else:
+            runs = f"- Correctness is checked on seeds {seeds} and latency measured at {self.timing_shapes}."
+        lines = [runs, f"- Correct means {self.accuracy or self.tolerance} against a float64 reference, on every "
+                       f"seed; the fastest kernel is re-checked on fresh seeds before it is reported. "
+                       f"{self.precision_note}"]
+        if self.check_shapes and work_scaling_note:
+            lines.append(f"- {work_scaling_note}")
+        return "\n".join(lines)
+
+
+def run_shapes(problem, names: Sequence[str]) -> str:
+    """The correctness-check input shapes of every seed, seeds with the same shapes grouped."""
+    by_shapes: dict[str, list[int]] = {}
+    for seed in problem.spec.seeds:
+        text = _shape_list(names, [(a.shape, a.dtype) for a in problem.inputs(seed, check=True)])
+        by_shapes.setdefault(text, []).append(seed)
+    if len(by_shapes) == 1:
+        return next(iter(by_shapes))
+    return "; ".join(f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}: {text}"
+                     for text, seeds in by_shapes.items())
+
+
+def _shape_list(names: Sequence[str], shapes: Sequence[tuple]) -> str:
+    return ", ".join(f"{names[i] if i < len(names) else f'input {i + 1}'} {list(shape)} {_dtype_name(dtype)}"
+                     for i, (shape, dtype) in enumerate(shapes))
+
+
+def _parameter_names(source: str, function: str) -> list[str]:
+    """The entry function's parameter names, as the kernel calls its inputs (empty when it cannot be read)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function:
+            return [a.arg for a in node.args.posonlyargs + node.args.args]
+    return []
 
 
 def _dtype_name(dtype) -> str:
@@ -212,7 +280,11 @@ def node_summary(node: Node, baseline_us: float | None) -> str:
 
 
 class PromptRenderer:
-    """Builds the chat messages of each phase for one problem."""
+    """Builds the chat messages of each phase for one problem.
+
+    The system message is the same for every call of a run (dialect, target notes, rules and
+    the API digest): providers cache that prefix, so it is paid in full once.
+    """
 
     def __init__(self, library: PromptLibrary, brief: ProblemBrief):
         self.lib = library
@@ -220,31 +292,50 @@ class PromptRenderer:
 
     @cached_property
     def system(self) -> str:
+        from autocomp.search.api_digest import digest
+
         rules = "\n".join(f"- {r}" for r in self.lib.rules(self.brief.dialect))
         return self.lib.template("system").substitute(
             dialect_name=DIALECT_NAMES.get(self.brief.dialect, self.brief.dialect),
-            architecture=self.lib.architecture(self.brief.target), rules=rules).strip() + "\n"
+            architecture=self.lib.architecture(self.brief.target), rules=rules,
+            api_digest=digest(self.brief.dialect, self.lib.root)).strip() + "\n"
 
-    def _common(self) -> dict[str, str]:
+    @cached_property
+    def _common_values(self) -> dict[str, str]:
         b = self.brief
         return {"problem_name": b.name, "description": b.description, "function": b.function,
                 "dialect_name": DIALECT_NAMES.get(b.dialect, b.dialect), "input_shapes": b.input_shapes,
                 "tolerance": b.tolerance, "precision_note": b.precision_note,
+                "conditions": b.conditions(self.lib.note("work_scaling")),
                 "baseline_latency": _latency(b.baseline_latency_us)}
+
+    def _common(self) -> dict[str, str]:
+        return dict(self._common_values)
 
     def _messages(self, user: str) -> list[Message]:
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user.strip() + "\n"}]
 
     def plan(self, parent: Node, *, history: Sequence[str], menu: Sequence[MenuItem], number: int = 1,
-             count: int = 1) -> list[Message]:
-        profile = parent.outcome.profile_text() if parent.outcome else ""
+             count: int = 1, siblings: Sequence[str] = ()) -> list[Message]:
+        """The planning prompt for plan ``number`` of ``count``; ``siblings`` are the plans already made for
+        ``parent`` in this iteration (plans 1..number-1), which this one must not repeat."""
+        from autocomp.search.profile_section import profile_section
+
+        if siblings:
+            made = "\n\n".join(f"Plan {i} of {count}:\n{text.strip()}" for i, text in enumerate(siblings, 1))
+            others = (f"## Plans already made for this kernel in this iteration\n{made}\n\n"
+                      "Each of them is being implemented: yours must be a different idea, not a variant of one "
+                      "of them.\n\n")
+        else:
+            others = ""
         user = self.lib.template("plan").substitute(
             **self._common(),
             parent_summary=node_summary(parent, self.brief.baseline_latency_us),
             parent_listing=numbered(parent.source),
-            profile=profile or "(no profile available)",
+            profile=profile_section(parent.outcome, parent.source),
             history="\n".join(history) if history else "Nothing yet: this is the first attempt from this kernel.",
-            menu="\n".join(item.render() for item in menu), plan_number=number, plan_count=count)
+            menu="\n".join(item.render() for item in menu), plan_number=number, plan_count=count,
+            sibling_plans=others)
         return self._messages(user)
 
     def implement(self, parent: Node, plan: str) -> list[Message]:

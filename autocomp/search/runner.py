@@ -8,6 +8,7 @@ built from the configuration.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,9 @@ def llm_settings(config: SearchConfig, run_dir: Path, env: Mapping[str, str] | N
 
     return LLMSettings(models=config.resolved_models(env), seed=config.seed, base_url=config.llm_base_url,
                        cache_path=run_dir / LLM_CACHE_NAME, no_cache=config.no_cache, max_usd=config.max_usd,
-                       max_llm_calls=config.max_llm_calls, concurrency=config.llm_concurrency)
+                       max_llm_calls=config.max_llm_calls, concurrency=config.llm_concurrency,
+                       timeout_s=config.llm_timeout, prices=config.llm_prices, manual_dir=run_dir / "manual",
+                       manual_timeout_s=config.manual_timeout, manual_stdin=config.manual_stdin)
 
 
 def preflight_llm(config: SearchConfig, env: Mapping[str, str] | None = None) -> None:
@@ -84,9 +87,13 @@ def preflight_llm(config: SearchConfig, env: Mapping[str, str] | None = None) ->
 
 
 def default_evaluator(config: SearchConfig):
-    from autocomp.evaluate import Evaluator
+    from autocomp.evaluate import Evaluator, EvaluatorError
 
-    return Evaluator(config.backend, workers=config.workers, target=config.target, timeout_s=config.timeout_s)
+    try:
+        return Evaluator(config.backend, workers=config.workers, target=config.target, timeout_s=config.timeout_s,
+                         isolation=config.isolation, allow_unisolated=config.allow_unisolated)
+    except EvaluatorError as e:  # e.g. --isolation bwrap where bubblewrap is missing
+        raise SearchError(str(e)) from None
 
 
 class Run:
@@ -104,6 +111,7 @@ class Run:
         self.use_llm = config.llm_requested(self.env) or (llm is not None and config.agent == "auto")
         self._owns_evaluator = evaluator is None
         self.evaluator = evaluator if evaluator is not None else default_evaluator(config)
+        self._check_sandbox()
         self.session = Session(problem, store, self.evaluator, workers=config.workers, on_event=self.on_event)
         self.recorder = CallRecorder(store, self.on_event)
         self.llm = llm
@@ -118,6 +126,24 @@ class Run:
             self.llm.on_call = self.recorder
         self.search = BeamSearch(self.session, hw_margin=config.hw_margin, min_gain=config.min_gain,
                                  max_per_parent=config.max_per_parent, on_event=self.on_event)
+
+    def _check_sandbox(self) -> None:
+        """Record which sandbox candidates run in; refuse an LLM run where there is none (unless allowed) before
+        any LLM call is paid for. Knob-only runs evaluate the problem's own code (evaluate/trust.py)."""
+        isolation = getattr(self.evaluator, "isolation", None)
+        if isolation is not None:
+            self.store.event("sandbox", isolation=isolation)
+        require = getattr(self.evaluator, "require_isolation", None)
+        if not self.use_llm or not callable(require):
+            return
+        from autocomp.evaluate import EvaluatorError
+
+        try:
+            require()
+        except EvaluatorError as e:
+            if self._owns_evaluator:
+                self.evaluator.close()
+            raise SearchError(str(e)) from None
 
     # ------------------------------------------------------------------ stages
     def stages(self) -> list[Stage]:
@@ -162,10 +188,16 @@ class Run:
         if outcome.stop_reason == "interrupted":
             return self._result("interrupted", "interrupted")
         reasons = "; ".join(f"{k}: {v}" for k, v in outcome.stage_reasons.items())
+        # The LLM budget's first refusal ended the LLM stage: the result says so, with the spent and cap figures.
+        refusal = getattr(getattr(self.llm, "budget", None), "exhausted", None) if self.use_llm else None
+        if refusal is None and self.use_llm:  # a resumed run replays where the budget ran out, without asking
+            refusal = outcome.refusal
+        if refusal is not None:
+            reasons = f"{refusal} | {reasons}"
         note, winner, passed = self._revalidate()
         self.store.set_status("finished", reasons)
-        return self._result("finished", reasons, winner=winner, note=note, revalidated=passed,
-                            iterations=outcome.iterations)
+        return self._result("budget_exhausted" if refusal is not None else "finished", reasons, winner=winner,
+                            note=note, revalidated=passed, iterations=outcome.iterations)
 
     def _baseline(self) -> Node:
         base = self.session.baseline
@@ -324,17 +356,24 @@ def run_optimization(problem: str | Path | Problem | None, config: SearchConfig,
         result = run.execute()
         run.close()
         return result
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        why = str(e) or "stopped by the user (Ctrl-C)"  # or a manual prompt went unanswered (agent.AnswerPending)
         if run is None:
-            store.set_status("interrupted", "stopped by the user (Ctrl-C)")
+            store.set_status("interrupted", why)
             raise
         run.search.stop.set()
         run.session.cancel()
-        store.set_status("interrupted", "stopped by the user (Ctrl-C); continue with --resume")
-        result = run._result("interrupted", "stopped by the user (Ctrl-C)")
+        store.set_status("interrupted", f"{why}; continue with --resume")
+        result = run._result("interrupted", why)
         run.close(wait=False)
         return result
     except BaseException as e:
+        if run is None and resume is None:
+            # The run never started (a bad setting, a missing sandbox, no manual directory): nothing was
+            # recorded, so no `failed` run is left behind.
+            store.close()
+            shutil.rmtree(store.root, ignore_errors=True)
+            raise
         store.set_status("failed", f"{type(e).__name__}: {e}")
         if run is not None:
             run.close(wait=False)

@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from autocomp.search.decisions import DecisionLog
 from autocomp.search.node import BASELINE, Node
 from autocomp.search.outcome import Outcome, as_dict
 from autocomp.store import DuplicateEvaluationError, RunStore
@@ -65,6 +66,7 @@ class Session:
         self.evaluations = 0
         self.duplicates = 0
         self.reused = 0
+        self.decisions = DecisionLog(store)
 
     # ------------------------------------------------------------------ loading
     def load_existing(self) -> None:
@@ -151,6 +153,8 @@ class Session:
                     data = {"of": existing.id, "origin": origin, "iteration": iteration, "slot": slot,
                             "parent": parent.id if parent else None}
                     self.store.event("duplicate", **data)
+                    if slot and self.decisions.known(slot):
+                        self.decisions.link(slot, existing.id)
                     self.on_event("duplicate", data)
                     return self._future_for(existing, duplicate=True, holder=holder)
                 full_meta = dict(meta or {})

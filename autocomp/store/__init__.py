@@ -7,6 +7,7 @@ The search loop writes through one :class:`RunStore`::
     store.record_evaluation(base, eval_result)          # one transaction, committed before returning
     llm = build_service(settings, on_call=store.record_llm_call)
     ...
+    store.record_decisions(iteration, [(key, kind, data, parent_id)])  # before acting on them (resume replays)
     store.record_beam(iteration, beam_ids)               # checkpoint: the iteration is complete
     store.set_status("finished")
 
@@ -25,7 +26,7 @@ from autocomp.store.errors import (
 )
 from autocomp.store.locate import RunSummary, effective_status, list_runs, resolve_run
 from autocomp.store.reader import RunReader
-from autocomp.store.records import BeamSnapshot, Candidate, Evaluation, LLMCall, ResumeState, RunInfo, Spend
+from autocomp.store.records import BeamSnapshot, Candidate, Decision, Evaluation, LLMCall, ResumeState, RunInfo, Spend
 from autocomp.store.run_store import RunStore, new_run_id
 from autocomp.store.sources import normalize_source, source_hash
 
@@ -33,6 +34,7 @@ __all__ = [
     "BeamSnapshot",
     "Candidate",
     "CorruptRunError",
+    "Decision",
     "DuplicateEvaluationError",
     "Evaluation",
     "LLMCall",

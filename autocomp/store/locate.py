@@ -44,13 +44,19 @@ def summarize(path: Path) -> RunSummary:
         with RunReader.open_readonly(path) as run:
             info = run.info
             best = run.best()
-            return RunSummary(run_id=info.run_id, path=path, problem=info.problem, status=effective_status(run),
+            # The directory's name, which is what `runs show` and the other commands accept (a copied or
+            # renamed run keeps its stored run_id).
+            return RunSummary(run_id=path.name, path=path, problem=info.problem, status=effective_status(run),
                               best_speedup=best.speedup if best else None,
                               best_latency_us=best.latency_us if best else None,
                               evaluations=run.counts()["evaluations"], llm_cost_usd=run.total_cost_usd(),
                               created=info.created, evidence=best.evidence if best else None)
     except StoreError as e:
         return RunSummary(run_id=path.name, path=path, status="unreadable", error=str(e))
+    except Exception as e:  # whatever is wrong with one run, the listing of the others goes on
+        return RunSummary(run_id=path.name, path=path, status="unreadable",
+                          error=f"{path / schema.DB_NAME}: cannot be read ({type(e).__name__}: {e}); nothing was "
+                                "changed")
 
 
 def run_dirs(runs_dir: str | Path = DEFAULT_RUNS_DIR) -> list[Path]:

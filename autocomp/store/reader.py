@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 from typing import Any
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 from autocomp.store import schema
 from autocomp.store.config import load_config
-from autocomp.store.errors import RunNotFoundError, StoreError
+from autocomp.store.errors import CorruptRunError, RunNotFoundError, StoreError
 from autocomp.store.files import read_jsonl
 from autocomp.store.records import (
     PENDING,
     BeamSnapshot,
     Candidate,
+    Decision,
     Evaluation,
     LLMCall,
     ResumeState,
@@ -23,12 +30,15 @@ from autocomp.store.records import (
     Spend,
 )
 from autocomp.store.sources import source_hash
+from autocomp.store.validate import check_structure, database_error
 
 CONFIG_NAME = "config.toml"
 EVENTS_NAME = "events.jsonl"
 CANDIDATES_DIR = "candidates"
 PROBLEM_DIR = "problem"
 SEARCH = "search"
+# The schema version that added the decisions table.
+DECISIONS_SINCE = 2
 
 
 def candidate_dirname(candidate_id: int) -> str:
@@ -51,6 +61,7 @@ class RunReader:
         self._conn = conn
         self._version = version
         self._lock = threading.RLock()
+        check_structure(conn, root / schema.DB_NAME, version)  # before any read, and before a writer writes
         row = self._row("SELECT run_id FROM run WHERE id = 1")
         if row is None:
             raise StoreError(f"{root / schema.DB_NAME}: has no run row; the run was never fully created")
@@ -65,7 +76,7 @@ class RunReader:
         try:
             version = schema.read_version(conn, db)
             schema.check_version(version, db)
-            if version < schema.schema_version():
+            if not schema.readable_as_is(version):
                 raise StoreError(f"{db}: an older run (schema version {version}); open it for writing once "
                                  "(RunStore.open) to upgrade it")
             return cls(root, conn, version)
@@ -90,7 +101,10 @@ class RunReader:
         with self._lock:
             if self._conn is None:
                 raise StoreError(f"{self.root}: the run store is closed")
-            return self._conn.execute(sql, args).fetchall()
+            try:
+                return self._conn.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError as e:  # damaged pages found by this query, or another process's lock
+                raise database_error(self.root / schema.DB_NAME, e) from None
 
     def _row(self, sql: str, args: tuple = ()) -> sqlite3.Row | None:
         rows = self._rows(sql, args)
@@ -115,11 +129,21 @@ class RunReader:
 
     def config(self) -> dict[str, Any]:
         """The resolved configuration from config.toml."""
-        return load_config(self.root / CONFIG_NAME)
+        path = self.root / CONFIG_NAME
+        try:
+            return load_config(path)
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise CorruptRunError(f"{path}: damaged ({e}); nothing was changed. Restore it from a backup, or "
+                                  "fix it by hand (it records the run's options)") from None
 
     def events(self) -> list[dict]:
         """Every event in events.jsonl, oldest first (a torn last line is skipped)."""
-        return list(read_jsonl(self.root / EVENTS_NAME))
+        path = self.root / EVENTS_NAME
+        try:
+            return list(read_jsonl(path))
+        except UnicodeDecodeError as e:
+            raise CorruptRunError(f"{path}: damaged, not UTF-8 text ({e}); nothing was changed. Restore it from a "
+                                  "backup, or move it aside to read the run without its event log") from None
 
     def problem_dir(self) -> Path | None:
         """The snapshot of the problem files taken when the run was created."""
@@ -225,6 +249,17 @@ class RunReader:
         """The beam recorded at the end of each completed iteration."""
         return [BeamSnapshot(r["iteration"], json.loads(r["beam_json"]), r["best_candidate"], r["completed"])
                 for r in self._rows("SELECT * FROM iterations ORDER BY iteration")]
+
+    # ------------------------------------------------------------ decisions
+    def decisions(self, *, iteration: int | None = None) -> list[Decision]:
+        """The search's recorded decisions in the order they were made (none for a run older than schema 2)."""
+        if self._version < DECISIONS_SINCE:
+            return []
+        if iteration is None:
+            rows = self._rows("SELECT * FROM decisions ORDER BY id")
+        else:
+            rows = self._rows("SELECT * FROM decisions WHERE iteration = ? ORDER BY id", (int(iteration),))
+        return [Decision.from_row(r) for r in rows]
 
     # ------------------------------------------------------------ LLM spend
     def llm_calls(self) -> list[LLMCall]:

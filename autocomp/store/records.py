@@ -15,7 +15,7 @@ CORRECT = "correct"
 def _known(cls, row) -> dict[str, Any]:
     """The row's columns that are fields of ``cls``: columns added by later migrations are ignored."""
     fields = cls.__dataclass_fields__
-    return {k: row[k] for k in row.keys() if k in fields and fields[k].init and k not in ("meta", "result")}
+    return {k: row[k] for k in row.keys() if k in fields and fields[k].init and k not in ("meta", "result", "data")}
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,29 @@ class LLMCall:
         d = _known(cls, row)
         d["cache_hit"] = bool(d["cache_hit"])
         return cls(**d)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One search decision, recorded before it was acted on: what a resumed run replays.
+
+    ``key`` names it (e.g. ``iteration:3``, ``3:llm:plans``, an LLM answer's slot, a knob proposal's slot),
+    ``kind`` says what ``data`` holds, ``parent_id`` is the candidate it was made for and ``candidate_id``
+    the one it produced (or, for a duplicate kernel, the earlier candidate it resolved to).
+    """
+
+    id: int
+    iteration: int
+    key: str
+    kind: str
+    parent_id: int | None
+    candidate_id: int | None
+    data: dict[str, Any]
+    created: float
+
+    @classmethod
+    def from_row(cls, row) -> Decision:
+        return cls(**_known(cls, row), data=json.loads(row["data_json"]))
 
 
 @dataclass(frozen=True)

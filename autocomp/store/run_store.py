@@ -35,7 +35,7 @@ from autocomp.store.reader import (
     eval_filename,
     run_root,
 )
-from autocomp.store.records import CORRECT, PENDING, RUN_STATUSES, Evaluation, ResumeState
+from autocomp.store.records import CORRECT, PENDING, RUN_STATUSES, Decision, Evaluation, ResumeState
 from autocomp.store.sources import source_hash
 
 PROBLEM_FILES = ("problem.toml", "kernel.py", "reference.py")
@@ -231,6 +231,10 @@ class RunStore(RunReader):
                 atomic_write_text(d / "prompt.md", _messages_markdown(prompt))
             if response is not None:
                 atomic_write_text(d / "response.md", response)
+            slot = (meta or {}).get("slot")
+            if slot:
+                conn.execute("UPDATE decisions SET candidate_id = ? WHERE key = ? AND candidate_id IS NULL",
+                             (cand_id, str(slot)))
             if origin == "baseline":
                 conn.execute("UPDATE run SET baseline_candidate = COALESCE(baseline_candidate, ?) WHERE id = 1",
                              (cand_id,))
@@ -347,6 +351,34 @@ class RunStore(RunReader):
                 conn.execute("UPDATE candidates SET llm_call_id = ? WHERE id = ?", (cur.lastrowid, candidate_id))
             self._touch(conn)
         return int(cur.lastrowid)
+
+    def record_decisions(self, iteration: int,
+                         entries: Sequence[tuple[str, str, Mapping[str, Any], int | None]]) -> list[Decision]:
+        """Commit search decisions ``(key, kind, data, parent_id)`` in one transaction, before acting on them.
+
+        A key recorded before keeps its first record, which is returned instead: a resumed run replays
+        what was decided, it never decides again. Returns the records in the order of ``entries``.
+        """
+        out: list[Decision] = []
+        with self._tx() as conn:
+            now = self._clock()
+            for key, kind, data, parent_id in entries:
+                row = conn.execute("SELECT * FROM decisions WHERE key = ?", (str(key),)).fetchone()
+                if row is None:
+                    cur = conn.execute(
+                        "INSERT INTO decisions (iteration, key, kind, parent_id, data_json, created) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (int(iteration), str(key), kind, parent_id, json.dumps(dict(data), sort_keys=True), now))
+                    row = conn.execute("SELECT * FROM decisions WHERE id = ?", (cur.lastrowid,)).fetchone()
+                out.append(Decision.from_row(row))
+            self._touch(conn)
+        return out
+
+    def link_decision(self, key: str, candidate_id: int) -> None:
+        """Note the candidate a decision resolved to when it made none itself (a duplicate kernel)."""
+        with self._tx() as conn:
+            conn.execute("UPDATE decisions SET candidate_id = ? WHERE key = ? AND candidate_id IS NULL",
+                         (int(candidate_id), str(key)))
 
     def record_beam(self, iteration: int, beam: Sequence[int]) -> None:
         """Checkpoint: iteration ``iteration`` is complete and ``beam`` are the parents of the next one."""

@@ -106,8 +106,34 @@ def _migrate_to_1(conn: sqlite3.Connection) -> None:
     _run_script(conn, _V1)
 
 
+# Version 2: the search's decisions, committed before they are acted on, so a resumed run replays them
+# (see RunStore.record_decisions). ``key`` names the decision (an iteration's plans, one LLM answer, one
+# knob proposal); ``candidate_id`` is the candidate it produced or resolved to as a duplicate.
+_V2 = """
+CREATE TABLE decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    iteration INTEGER NOT NULL,
+    key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    parent_id INTEGER REFERENCES candidates(id),
+    candidate_id INTEGER REFERENCES candidates(id),
+    data_json TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX decisions_iteration ON decisions(iteration);
+"""
+
+
+def _migrate_to_2(conn: sqlite3.Connection) -> None:
+    _run_script(conn, _V2)
+
+
 # One entry per schema version; append, never edit a released step.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_1, _migrate_to_2]
+# Steps that only add tables a reader can do without: a run at the version before such a step is read as it is
+# (an older run stays listable and reportable without being opened for writing). Add a step here only if
+# every reader query still works on a database that lacks what it adds.
+ADDITIVE: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_to_2,)
 
 
 def schema_version() -> int:
@@ -172,6 +198,11 @@ def check_version(version: int, path: Path) -> None:
         raise SchemaTooNewError(
             f"{path}: written by a newer autocomp (run schema version {version}, this autocomp reads up to "
             f"{schema_version()}); upgrade autocomp to open it. The run was not changed")
+
+
+def readable_as_is(version: int) -> bool:
+    """Whether readers of this code can read a database at ``version`` without migrating it."""
+    return all(step in ADDITIVE for step in MIGRATIONS[version:])
 
 
 def check_integrity(conn: sqlite3.Connection, path: Path) -> None:

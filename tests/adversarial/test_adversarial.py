@@ -32,7 +32,7 @@ def results(tmp_path_factory) -> dict[str, object]:
     out: dict[str, object] = {}
     try:
         for gate in (True, False):
-            ev = Evaluator("sim", workers=2, cache=False, cache_dir=cache, timeout_s=4, memory_mb=1024,
+            ev = Evaluator("sim", workers=2, cache=False, cache_dir=cache, timeout_s=60, memory_mb=1024,
                            static_gate=gate)
             batch = [(f, f.read_text()) for f in FILES if (kernel_meta(f.read_text()).get("GATE") != "off") == gate]
             by_problem: dict[str, list] = {}
@@ -70,3 +70,33 @@ def test_kernel_gets_its_verdict(path: Path, results):
 def test_gate_reasons_name_file_and_line(results):
     r = results["reads_env.py"]
     assert r.reason.startswith("reads_env.py:7: ") and r.location.line == 7
+
+
+# Attacks on the static gate's allow-list (issue #20): each is refused by the gate itself, before any input is
+# made or any process started, with a reason naming the file and the line.
+GATE_ATTACKS = ["annotation_get_type_hints", "annotation_forward_ref", "annotation_eager_call", "frame_sys_getframe",
+                "frame_generator", "frame_traceback", "function_globals", "getattr_dunder_pieces", "type_builds_class",
+                "module_dict_alias_cache", "global_counter", "object_setattr", "foreign_decorator", "import_importlib",
+                "dunder_import", "simulator_table_patch", "class_state", "class_method_on_module",
+                "dataclass_default_call", "method_writes_other_object", "class_level_cache", "getattr_dunder_via_dtype"]
+
+
+@pytest.mark.parametrize("name", GATE_ATTACKS)
+def test_allow_list_attacks_are_refused_before_anything_runs(name: str, results):
+    result = results[f"{name}.py"]
+    assert result.status == "rejected", result.reason
+    assert result.location is not None and result.reason.startswith(f"{name}.py:{result.location.line}: ")
+    assert "gate" in result.timings and "inputs" not in result.timings
+
+
+def test_a_simulator_warning_is_reported_as_a_warning_not_as_tampering(results):
+    r = results["spill_warning.py"]
+    assert r.status == "correct", r.reason
+    assert any("[warn_sbuf_spill]" in w for w in r.warnings) and "modified" not in r.reason
+
+
+def test_a_candidate_that_takes_over_the_worker_gets_no_latency(results):
+    """Past the gate, wrapping the backend's methods, making the recorder drop instructions or editing the trace
+    the backend keeps: refused every time, so no lowered latency reaches the search."""
+    for name in ("backend_wrap_nogate.py", "recorder_drops_compute_nogate.py", "stored_trace_edit_nogate.py"):
+        assert results[name].status == "rejected" and results[name].latency_us is None, results[name].reason

@@ -10,7 +10,9 @@
   scales successive captures; ``FAKE_PROFILE_BROKEN = True`` makes the profiler
   print garbage.
 - ``root/bin/neuron-profile``: ``capture`` and ``view --output-format summary-json``
-  over those NEFFs, with log lines around the JSON like the real tool.
+  over those NEFFs, with log lines around the JSON like the real tool; the summary also
+  says which process started the profiler and on which NeuronCores
+  (``profiler_parent``, ``profiled_cores``).
 - ``root/neuron0``: the device node the backend checks for.
 """
 
@@ -63,6 +65,7 @@ globals().update({{k: v for k, v in vars(_impl).items() if not k.startswith("__"
 _PROFILER = '''#!{python}
 """Fake neuron-profile: capture counts executions, view prints the NEFF's summary (scaled by its noise list)."""
 import json
+import os
 import sys
 
 args = sys.argv[1:]
@@ -89,6 +92,8 @@ if command == "view":
     noise = meta["noise"] or [1.0]
     summary = dict(meta["summary"])
     summary["total_time"] = summary["total_time"] * noise[min(n, len(noise) - 1)]
+    summary["profiler_parent"] = os.getppid()
+    summary["profiled_cores"] = os.environ.get("NEURON_RT_VISIBLE_CORES")
     print(json.dumps({{meta["id"]: summary}}))
     print("level=info msg=\\"done\\"", file=sys.stderr)
     sys.exit(0)

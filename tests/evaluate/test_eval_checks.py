@@ -128,3 +128,190 @@ def test_normalized_source_ignores_comments_and_layout_but_not_code():
 def test_eval_result_json_round_trip():
     r = EvalResult(status="incorrect", reason="output 0 (seed 0): ...", max_abs=None, seeds=[0, 1, 2])
     assert EvalResult.model_validate_json(r.model_dump_json()) == r
+
+
+# --------------------------------------------------------------------------- traces the worker hands back
+def _muladd_trace():
+    """The honest ew_muladd baseline's trace on seed 0's inputs, with what the parent knows about the job."""
+    from eval_support import problem
+
+    from autocomp.evaluate.trace_check import TensorSpecs
+    from autocomp.nki import run_kernel
+    from autocomp.nki.loader import load_kernel
+
+    p = problem("ew_muladd")
+    args = list(p.inputs(0))
+    trace = run_kernel(load_kernel(p.kernel_path, p.spec.function, "trn1"), args, target="trn1").trace
+    specs = TensorSpecs(inputs=[(a.shape, "float32") for a in args], outputs=[(args[0].size, "float32")])
+    return trace, {"kernel_path": str(p.kernel_path), "kernel_lines": p.baseline_source.count("\n") + 1,
+                   "target": "trn1", "specs": specs, "what": "the check run"}
+
+
+def _renumbered(trace, keep):
+    from autocomp.nki.trace import Instruction
+
+    kept = [ins for ins in trace.instructions if keep(ins)]
+    trace.instructions = [Instruction(i, x.opcode, x.engine, x.api, x.dst, x.src, x.partitions, x.elems, x.attrs,
+                                      x.loc, x.line, x.loop, x.instance) for i, x in enumerate(kept)]
+    return trace
+
+
+def test_an_honest_trace_passes_and_its_facts_are_the_parents_own():
+    from autocomp.evaluate.trace_check import check_trace, trace_facts
+
+    trace, job = _muladd_trace()
+    check_trace(trace, **job)
+    facts = trace_facts(trace)
+    assert facts.instructions == len(trace.instructions) and facts.hbm_write_bytes == 256 * 128 * 4
+    assert facts.compute_dtypes == ["float32"]
+
+
+@pytest.mark.parametrize("forgery, reason", [
+    ("line", "outside the kernel file's"),
+    ("file", "names source file '/elsewhere/helper.py'"),
+    ("input_shape", "shows inputs [float32[512, 128], float32[256, 128]] but the job passed"),
+    ("output_unwritten", "does not produce the whole output: at most 16384 of the 32768 elements"),
+    ("compute_dropped", "before any instruction wrote it"),
+    ("out_of_bounds", "accesses bytes"),
+    ("opcode", "unknown opcode 'FASTMATH'"),
+    ("tensor", "which the trace never allocated"),
+    ("target", "not the job's target 'trn1'"),
+    ("loop", "loop frame 99"),
+])
+def test_a_forged_trace_is_refused_with_the_rule_it_breaks(forgery, reason):
+    from autocomp.evaluate.trace_check import TraceRejected, check_trace
+
+    trace, job = _muladd_trace()
+    ins = trace.instructions
+    if forgery == "line":
+        ins[3].line = job["kernel_lines"] + 5
+    elif forgery == "file":
+        trace.files.append("/elsewhere/helper.py")
+        ins[0].loc = 1
+    elif forgery == "input_shape":
+        first = next(t for t in trace.tensors.values() if t.kind == "input")
+        first.shape = (512, 128)
+    elif forgery == "output_unwritten":
+        last_store = max(i for i, x in enumerate(ins) if x.opcode == "DMA" and x.dst[0].buffer == "hbm")
+        _renumbered(trace, lambda x: x is not ins[last_store])
+    elif forgery == "compute_dropped":
+        _renumbered(trace, lambda x: x.opcode == "DMA")
+    elif forgery == "out_of_bounds":
+        store = next(x for x in ins if x.opcode == "DMA" and x.dst[0].buffer == "hbm")
+        store.dst[0].offset += 256 * 128
+    elif forgery == "opcode":
+        ins[1].opcode = "FASTMATH"
+    elif forgery == "tensor":
+        ins[1].src[0].tensor = 999
+    elif forgery == "target":
+        trace.target = "trn2"
+    elif forgery == "loop":
+        ins[2].loop = 99
+    with pytest.raises(TraceRejected, match=reason.replace("[", r"\[").replace("]", r"\]")) as e:
+        check_trace(trace, **job)
+    assert str(e.value).startswith("the check run's trace") and "\n" not in str(e.value)
+
+
+def test_reshaped_views_of_inputs_and_outputs_are_the_same_allocation():
+    from autocomp.evaluate.trace_check import check_trace
+
+    trace, job = _muladd_trace()
+    t = next(t for t in trace.tensors.values() if t.kind == "input")
+    view = type(t)(500, t.name, t.buffer, (128, 256), t.dtype, t.itemsize, t.partitions, t.bytes_per_partition,
+                   kind="input")
+    trace.tensors[500] = view
+    check_trace(trace, **job)  # a reshape of an input is fine ...
+    view.name = "smuggled"
+    with pytest.raises(ValueError, match="input tensor 'smuggled'"):
+        check_trace(trace, **job)  # ... an input the job never passed is not
+
+
+# --------------------------------------------------------------------------- warnings and patches
+def test_warnings_are_bookkeeping_not_patches_but_swapped_backend_methods_are():
+    import warnings
+
+    from autocomp.evaluate import tamper
+    from autocomp.nki import storage
+
+    class Backend:
+        def __init__(self):
+            self._kept = {}
+
+        def record(self):
+            return "real"
+
+    backend = Backend()
+    before = tamper.snapshot({"backend": backend})
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("default")
+        warnings.warn_explicit("spill", UserWarning, "kernel.py", 3, module="autocomp.nki.storage",
+                               registry=storage.__dict__.setdefault("__warningregistry__", {}))
+    backend._kept["check"] = object()  # state kept in a container made up front is not a patch
+    assert tamper.changes(before, {"backend": backend}) == []
+    backend.record = lambda: "forged"
+    assert tamper.changes(before, {"backend": backend}) == ["<backend>.record"]
+
+
+def test_the_worker_reports_each_warning_once_in_one_short_line(tmp_path):
+    from autocomp.evaluate.protocol import MAX_WARNINGS
+    from autocomp.evaluate.worker import WarningLog
+
+    kernel = tmp_path / "work" / "kernel.py"
+    log = WarningLog(kernel, "cand.py")
+    for _ in range(3):
+        log(f"{kernel}:7: [warn_sbuf_spill] live SBUF\ntiles", UserWarning, str(kernel), 7)
+    log("invalid value encountered in divide", RuntimeWarning, "/numpy/core/x.py", 10)
+    assert log.lines == ["cand.py:7: UserWarning: cand.py:7: [warn_sbuf_spill] live SBUF tiles",
+                         "RuntimeWarning: invalid value encountered in divide"]
+    for i in range(2 * MAX_WARNINGS):
+        log(f"warning {i}", UserWarning, "x.py", i)
+    assert len(log.lines) == MAX_WARNINGS and log.dropped == MAX_WARNINGS + 2
+
+
+# --------------------------------------------------------------------------- trusted measuring processes
+def _request(artifacts):
+    """A timing request for a job whose worker left nothing in ``artifacts``."""
+    from autocomp.evaluate.protocol import InputSpec, Job, TimingRequest
+
+    job = Job(nonce="n", backend="sim", target="trn1", dialect="v1", function="muladd", kernel_file="kernel.py",
+              seeds=[0], inputs={},
+              input_hashes={}, output_dir=str(artifacts), work_dir=str(artifacts), memory_mb=1024, cpu_s=10,
+              file_size_mb=64)
+    spec = InputSpec(dtype="float32", shape=[256, 128])
+    return TimingRequest(job=job, artifacts=str(artifacts), kernel_path=str(artifacts / "kernel.py"), kernel_lines=10,
+                         inputs=[spec, spec], outputs=[spec])
+
+
+def test_a_measuring_process_answers_with_the_same_refusals_and_is_replaced_when_it_dies(tmp_path):
+    from autocomp.backends import SimBackend
+    from autocomp.evaluate.measurer import MeasurerError, MeasurerPool
+    from autocomp.evaluate.trace_check import TraceRejected
+
+    pool = MeasurerPool(SimBackend(), processes=1)
+    request = _request(tmp_path)  # no trace file in it
+    with pytest.raises(TraceRejected, match="trace-check.npz: missing or not a regular file"):
+        pool(request)
+    server = pool._idle.queue[0]
+    server.proc.kill()
+    server.proc.wait()
+    with pytest.raises(MeasurerError, match="ended without an answer"):
+        pool(request)
+    with pytest.raises(TraceRejected):
+        pool(request)  # a fresh process took its place
+    fresh = pool._idle.queue[0].proc
+    assert fresh.pid != server.proc.pid
+    pool.close()
+    assert fresh.wait(timeout=30) == 0  # it leaves when its stdin closes
+
+
+def test_the_measuring_server_reports_failures_as_data():
+    import io
+    import json
+
+    from autocomp.evaluate.measurer import serve
+
+    out = io.StringIO()
+    serve(io.StringIO('not json\n{"backend": "nope", "options": {}, "request": {}}\n'), out)
+    answers = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [list(a) for a in answers] == [["error"], ["error"]]
+    assert "unknown backend 'nope'" in answers[1]["error"]

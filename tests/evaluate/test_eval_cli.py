@@ -63,3 +63,41 @@ def test_bad_input_exits_2_with_one_line(runner, args, message):
     result = runner.invoke(app, ["eval", *args])
     assert result.exit_code == 2
     assert message in result.output and result.output.count("error:") == 1
+
+
+def _latin1_kernel(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_bytes(b"import neuronxcc.nki as nki\n# caf\xe9 (Latin-1, not UTF-8)\n")
+    return bad
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--timeout", "-1"], "--timeout -1: give a positive number of seconds"),
+    (["--timeout", "0"], "--timeout 0: give a positive number of seconds"),
+    (["--timeout", "nan"], "--timeout nan: give a positive number of seconds"),
+    (["--timeout", "inf"], "--timeout inf: give a positive number of seconds"),
+    (["--timeout", "1e12"], "at most 86400 s"),
+])
+def test_absurd_timeouts_are_refused_before_any_work(runner, extra, message):
+    result = runner.invoke(app, ["eval", PROBLEM, HONEST, *extra])
+    assert result.exit_code == 2 and message in result.output and result.output.count("error:") == 1
+
+
+def test_bad_kernel_files_name_the_file_and_line(runner, tmp_path):
+    result = runner.invoke(app, ["eval", PROBLEM, str(_latin1_kernel(tmp_path))])
+    assert result.exit_code == 2 and result.output.count("error:") == 1
+    assert "bad.py:2: not UTF-8 text (byte 0xe9 at column 6)" in result.output
+    result = runner.invoke(app, ["eval", PROBLEM, str(tmp_path)])
+    assert result.exit_code == 2 and "is a directory, not a kernel file" in result.output
+
+
+def test_json_errors_are_one_json_object_on_stdout(runner, tmp_path):
+    for args in (["eval", PROBLEM, str(_latin1_kernel(tmp_path)), "--json"],
+                 ["eval", PROBLEM, HONEST, "--timeout", "-5", "--json"],
+                 ["eval", "no_such_problem", HONEST, "--json"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2
+        error = json.loads(result.stdout)
+        assert set(error) == {"error", "code"} and error["code"] == 2 and error["error"]
+    plain = runner.invoke(app, ["eval", PROBLEM, HONEST, "--timeout", "-5"])  # --json does not stick
+    assert plain.stdout == "" and "error:" in plain.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from eval_support import kernel_source, problem
 from fake_neuron import make_fake_toolchain
@@ -21,7 +23,7 @@ def toolchain(tmp_path_factory) -> dict:
 @pytest.fixture(scope="module")
 def ev(toolchain, tmp_path_factory) -> Evaluator:
     return Evaluator(NeuronBackend(**toolchain, cores=[4, 5]), workers=2, cache_dir=tmp_path_factory.mktemp("cache"),
-                     timeout_s=5)
+                     timeout_s=120)
 
 
 def test_auto_picks_neuron_only_with_compiler_and_device(toolchain, tmp_path):
@@ -50,8 +52,22 @@ def test_a_correct_kernel_is_measured_on_hardware(ev):
     assert r.profile["evidence"] == "hw" and r.profile["visible_cores"] in ("4", "5")
 
 
+def test_the_neff_is_profiled_by_the_parent_on_the_workers_core(ev):
+    """The sandboxed worker compiles and runs; the profiler is started by the evaluator itself (a process that
+    never imported candidate code), on the NeuronCore of the slot the worker used."""
+    r = ev.evaluate(problem("ew_muladd"), BASELINE + "\n# profiled by the parent\n")
+    assert r.status == "correct", r.reason
+    assert r.profile["profiler_parent"] == os.getpid()
+    assert r.profile["profiled_cores"] == r.profile["visible_cores"]
+
+
+def test_timing_inside_the_candidates_process_is_not_offered(toolchain):
+    with pytest.raises(ValueError, match="only 'profile'"):
+        NeuronBackend(**toolchain, method="benchmark")
+
+
 def test_noisy_samples_are_re_measured_and_the_p50_kept(ev):
-    noisy = BASELINE + "\nFAKE_PROFILE_NOISE = [1.0, 1.2, 0.9, 1.05, 1.0] + [1.0] * 20\n"
+    noisy = BASELINE + "\nFAKE_PROFILE_NOISE = (1.0, 1.2, 0.9, 1.05, 1.0) + (1.0,) * 20\n"
     r = ev.evaluate(problem("ew_muladd"), noisy)
     assert r.status == "correct", r.reason
     assert r.timing_rounds == 2 and r.timing_spread == 0.0
@@ -59,7 +75,7 @@ def test_noisy_samples_are_re_measured_and_the_p50_kept(ev):
 
 
 def test_still_noisy_timing_is_flagged(ev):
-    noisy = BASELINE + "\nFAKE_PROFILE_NOISE = [1.0, 1.03] * 20\n"
+    noisy = BASELINE + "\nFAKE_PROFILE_NOISE = (1.0, 1.03) * 20\n"
     r = ev.evaluate(problem("ew_muladd"), noisy)
     assert r.status == "correct" and r.timing_rounds == 3 and "noisy_timing" in r.flags
 

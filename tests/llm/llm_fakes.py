@@ -6,8 +6,13 @@ success, and logs every request so tests can assert what was (not) sent.
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
+import socket
+import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,11 +21,32 @@ from typing import Any
 
 @dataclass
 class Reply:
+    """One scripted answer. Besides status, body and headers, a reply can misbehave on the wire:
+
+    ``truncate_to`` sends only that many body bytes (after declaring them all) and closes;
+    ``reset`` resets the connection instead of answering; ``chunk_size`` streams the body
+    chunked, without a content-length, pausing ``trickle_s`` between chunks; ``gzip``
+    compresses it.
+    """
+
     status: int = 200
     body: Any = None  # dict -> JSON, str/bytes -> sent as is
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     content_type: str = "application/json"
+    truncate_to: int | None = None
+    reset: bool = False
+    chunk_size: int | None = None
+    trickle_s: float = 0.0
+    gzip: bool = False
+
+
+@dataclass
+class BodyWrite:
+    """How much of one reply's body reached the socket before the handler stopped."""
+
+    sent: int
+    total: int
 
 
 @dataclass
@@ -37,6 +63,7 @@ class FakeLLMServer:
     def __init__(self, default: Callable[[SeenRequest], Reply]):
         self.default = default
         self.requests: list[SeenRequest] = []
+        self.writes: list[BodyWrite] = []
         self._queue: list[Reply] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -61,6 +88,16 @@ class FakeLLMServer:
         self._stopping.set()  # wakes handlers sleeping to simulate a slow server
         self._httpd.shutdown()
         self._httpd.server_close()
+
+    def wait_for_writes(self, count: int, timeout_s: float = 60.0) -> list[BodyWrite]:
+        """The first ``count`` body writes, once their handlers have finished (or failed) writing."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.writes) >= count:
+                    return list(self.writes[:count])
+            time.sleep(0.02)
+        raise AssertionError(f"only {len(self.writes)} of {count} replies finished writing in {timeout_s:g}s")
 
     def _next_reply(self, req: SeenRequest) -> Reply:
         with self._lock:
@@ -88,22 +125,59 @@ class FakeLLMServer:
                 reply = server._next_reply(SeenRequest("POST", self.path, headers, body))
                 if reply.delay_s and server._stopping.wait(reply.delay_s):
                     return
+                if reply.reset:
+                    self._reset()
+                    return
                 data = reply.body
                 if isinstance(data, (dict, list)):
                     data = json.dumps(data)
                 if isinstance(data, str):
                     data = data.encode()
                 data = data or b""
+                if reply.gzip:
+                    data = gzip.compress(data)
+                self.sent = 0
                 try:
                     self.send_response(reply.status)
                     self.send_header("content-type", reply.content_type)
-                    self.send_header("content-length", str(len(data)))
+                    if reply.gzip:
+                        self.send_header("content-encoding", "gzip")
+                    if reply.chunk_size:
+                        self.send_header("transfer-encoding", "chunked")
+                    else:
+                        self.send_header("content-length", str(len(data)))
                     for k, v in reply.headers.items():
                         self.send_header(k, v)
                     self.end_headers()
-                    self.wfile.write(data)
+                    if reply.chunk_size:
+                        self._write_chunked(data, reply)
+                    else:
+                        body = data if reply.truncate_to is None else data[: reply.truncate_to]
+                        self.wfile.write(body)
+                        self.sent = len(body)
+                        if reply.truncate_to is not None:
+                            self.close_connection = True
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client timed out and hung up, as the test intended
+                    pass  # the client timed out or refused the body and hung up, as the test intended
+                finally:
+                    with server._lock:
+                        server.writes.append(BodyWrite(self.sent, len(data)))
+
+            def _write_chunked(self, data: bytes, reply: Reply) -> None:
+                for i in range(0, len(data), reply.chunk_size):
+                    piece = data[i : i + reply.chunk_size]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    self.sent += len(piece)
+                    if reply.trickle_s and server._stopping.wait(reply.trickle_s):
+                        return
+                self.wfile.write(b"0\r\n\r\n")
+
+            def _reset(self) -> None:
+                # Linger 0 makes close() send RST: the client sees a reset, not an orderly end.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+                self.wfile = io.BytesIO()  # the server's final flush goes nowhere
+                self.close_connection = True
 
         return Handler
 
@@ -169,6 +243,19 @@ def anthropic_ok(
             "cache_creation_input_tokens": cache_write,
         },
     }
+
+
+MISSING = object()
+
+
+def with_usage(body: dict, usage: Any) -> dict:
+    """``body`` with its usage report replaced (``MISSING`` drops it), for providers that misreport."""
+    out = dict(body)
+    if usage is MISSING:
+        out.pop("usage", None)
+    else:
+        out["usage"] = usage
+    return out
 
 
 def anthropic_error(status: int, type_: str, message: str, *, headers: dict[str, str] | None = None) -> Reply:

@@ -56,10 +56,10 @@ def test_system_goes_top_level_with_prompt_caching(anthropic_server, retry):
 
 
 def test_cache_writes_are_priced_at_the_write_rate(anthropic_server, retry):
-    anthropic_server.push(Reply(200, anthropic_ok(input_tokens=10, output_tokens=0, cache_write=1000)))
+    anthropic_server.push(Reply(200, anthropic_ok(input_tokens=10, output_tokens=2, cache_write=1000)))
     out = service(anthropic_server.url, retry).complete(MSGS, phase="plan")
     assert out.cache_write_tokens == 1000
-    assert out.cost_usd == pytest.approx((10 * 1 + 1000 * 1.25) / 1e6)
+    assert out.cost_usd == pytest.approx((10 * 1 + 1000 * 1.25 + 2 * 5) / 1e6)
 
 
 def test_429_and_overloaded_529_are_retried(anthropic_server, retry, sleeps):
@@ -95,12 +95,27 @@ def test_unknown_model(anthropic_server, retry):
         service(anthropic_server.url, retry).complete(MSGS, phase="plan", model="anthropic:claude-nope")
 
 
-@pytest.mark.parametrize("body", [{"type": "message"}, {"content": "not a list", "stop_reason": "end_turn"}, "garbage"])
-def test_malformed_body(anthropic_server, retry, body):
-    anthropic_server.push(Reply(200, body))
-    with pytest.raises(MalformedResponseError):
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ({"type": "message"}, "no content list"),
+        ({"content": "not a list", "stop_reason": "end_turn"}, "no content list"),
+        ("garbage", "invalid JSON"),
+        ('{"content": [{"type": "text", "text": "cut', "invalid JSON"),
+    ],
+)
+def test_malformed_body_is_retried_then_says_what_was_wrong(anthropic_server, retry, sleeps, body, why):
+    anthropic_server.push(*[Reply(200, body)] * 3)
+    with pytest.raises(MalformedResponseError, match=why) as info:
         service(anthropic_server.url, retry).complete(MSGS, phase="plan")
-    assert len(anthropic_server.requests) == 1
+    assert len(anthropic_server.requests) == 3 and len(sleeps.waits) == 2
+    assert "gave up after 3 attempts" in str(info.value)
+
+
+def test_malformed_body_then_success(anthropic_server, retry):
+    anthropic_server.push(Reply(200, "<html>Bad gateway</html>", content_type="text/html"))
+    assert service(anthropic_server.url, retry).complete(MSGS, phase="plan").text == "answer to: Now write the kernel."
+    assert len(anthropic_server.requests) == 2
 
 
 def test_timeout(anthropic_server, retry, sleeps):

@@ -134,3 +134,24 @@ def test_estimate_run_cost_weights_the_ensemble():
 def test_estimate_run_cost_reports_unpriced_models():
     est = estimate_run_cost({"plan": 1}, prompt_chars=100, output_tokens=10, models="openai:gpt-99")
     assert est.unpriced_models == ("openai:gpt-99",) and est.cost_usd == 0.0
+
+
+def test_a_limit_passed_by_a_commit_refuses_every_later_call_and_keeps_the_first_refusal():
+    budget = Budget(max_usd=1.0, max_tokens=100)
+    held = budget.reserve(CallEstimate(10, 10, 0.5))
+    budget.commit(held, tokens=500, cost_usd=0.2, note="the provider reported 490 output tokens")
+    with pytest.raises(BudgetExceeded, match=r"500 tokens used of max_tokens=100\..*reported 490") as first:
+        budget.reserve(CallEstimate(1, 0, 0.0))  # even a call that could cost nothing
+    with pytest.raises(BudgetExceeded):
+        budget.reserve(CallEstimate(1, 0, 0.0))
+    refusal = first.value
+    assert budget.exhausted is refusal
+    assert (refusal.limit, refusal.spent, refusal.cap, refusal.remaining) == ("max_tokens", 500, 100, -400)
+
+
+def test_reaching_the_call_limit_reports_calls_made_and_the_cap():
+    budget = Budget(max_llm_calls=1)
+    budget.commit(budget.reserve(CallEstimate(1, 1, 0.0)), tokens=2, cost_usd=0.0)
+    with pytest.raises(BudgetExceeded, match="Raise --max-llm-calls and continue the run with --resume") as info:
+        budget.reserve(CallEstimate(1, 1, 0.0))
+    assert (info.value.spent, info.value.cap) == (1, 1) and budget.exhausted is info.value

@@ -109,3 +109,72 @@ def test_routing_and_cache_are_stable_per_sample(openai_server, retry, tmp_path,
     a = svc.complete(MSGS, phase="plan", sample_index=sample_index)
     b = svc.complete(MSGS, phase="plan", sample_index=sample_index)
     assert a.text == b.text and b.cache_hit
+
+
+class _Answers:
+    """A client answering from a list of (text, finish_reason), then failing."""
+
+    provider = "vllm"
+
+    def __init__(self, *answers: tuple[str, str]) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+
+    def complete(self, messages, *, model, temperature, max_tokens, stop) -> Completion:
+        self.calls += 1
+        if not self.answers:
+            from autocomp.llm import ServerError
+
+            raise ServerError("down")
+        text, finish = self.answers.pop(0)
+        return Completion(text=text, finish_reason=finish, input_tokens=10, output_tokens=10, provider="vllm",
+                          model=model)
+
+
+KERNEL = "```python\n@nki.jit\ndef kernel(a):\n    return a\n```"
+
+
+@pytest.mark.parametrize(
+    ("text", "finish", "expects_code"),
+    [
+        ("", "stop", False),
+        ("   \n", "stop", False),
+        (KERNEL[:20], "length", True),  # cut off at max_tokens (OpenAI's finish_reason)
+        ("Use bigger tiles and", "length", False),
+        ("I'm sorry, I can't help with that.", "content_filter", False),
+        ("I would use bigger tiles.", "stop", True),  # no code where code was asked for
+    ],
+    ids=["empty", "blank", "truncated-code", "truncated-plan", "filtered", "no-code"],
+)
+def test_unusable_answers_are_never_cached(retry, tmp_path, text, finish, expects_code):
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    client = _Answers((text, finish), (KERNEL, "stop"))
+    svc = LLMService("vllm:m", {"vllm": client}, retry=retry, cache=cache)
+    first = svc.complete(MSGS, phase="implement", expects_code=expects_code)
+    assert (first.text, first.finish_reason) == (text, finish) and len(cache) == 0
+    again = svc.complete(MSGS, phase="implement", expects_code=expects_code)  # asked again, not replayed
+    assert again.text == KERNEL and not again.cache_hit and client.calls == 2 and len(cache) == 1
+    assert svc.complete(MSGS, phase="implement", expects_code=expects_code).cache_hit
+
+
+def test_a_truncated_anthropic_answer_is_not_cached(anthropic_server, retry, tmp_path):
+    from llm_fakes import anthropic_ok
+
+    from autocomp.llm.anthropic_client import AnthropicClient
+
+    anthropic_server.push(Reply(200, anthropic_ok("def kernel(a):\n    ret", stop_reason="max_tokens")))
+    client = AnthropicClient(api_key="sk-ant-test-cache-000", base_url=anthropic_server.url)
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    svc = LLMService("anthropic:claude-haiku-4-5", {"anthropic": client}, retry=retry, cache=cache)
+    assert svc.complete(MSGS, phase="implement", max_tokens=10).finish_reason == "length"
+    assert len(cache) == 0
+
+
+def test_failed_calls_are_not_cached(retry, tmp_path):
+    from autocomp.llm import ServerError
+
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    svc = LLMService("vllm:m", {"vllm": _Answers()}, retry=retry, cache=cache)
+    with pytest.raises(ServerError):
+        svc.complete(MSGS, phase="plan")
+    assert len(cache) == 0

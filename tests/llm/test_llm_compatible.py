@@ -63,10 +63,10 @@ def test_unreachable_local_server_suggests_starting_it(closed_url, retry):
     assert closed_url in text and "server is running" in text and "--llm-base-url" in text
 
 
-def test_rejected_explicit_key_points_at_the_option(openai_server, retry):
+def test_rejected_explicit_key_points_at_the_setting(openai_server, retry):
     openai_server.push(openai_error(401, "bad token"))
     client = OpenAICompatibleClient("vllm", base_url=openai_server.url + "/v1", api_key="local-token-123", env={})
-    with pytest.raises(AuthenticationError, match="--llm-api-key or VLLM_API_KEY"):
+    with pytest.raises(AuthenticationError, match=r"api_key of the LLM settings\) was rejected.*set VLLM_API_KEY"):
         LLMService("vllm:m", {"vllm": client}, retry=retry).complete(MSGS, phase="plan")
 
 
@@ -86,5 +86,5 @@ def test_build_service_wires_base_url_and_key(openai_server, sleeps):
 def test_server_wanting_a_key_says_how_to_pass_one(openai_server, retry):
     openai_server.push(openai_error(401, "missing token"))
     client = OpenAICompatibleClient("lmstudio", base_url=openai_server.url + "/v1", env={})
-    with pytest.raises(AuthenticationError, match="wants an API key.*--llm-api-key or set LMSTUDIO_API_KEY"):
+    with pytest.raises(AuthenticationError, match="wants an API key.*Set LMSTUDIO_API_KEY=<your key>"):
         LLMService("lmstudio:m", {"lmstudio": client}, retry=retry).complete(MSGS, phase="plan")

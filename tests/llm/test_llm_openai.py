@@ -95,8 +95,8 @@ def test_retry_after_longer_than_the_cap_fails_at_once(openai_server, retry, sle
 
 
 def test_timeout_is_retried(openai_server, retry, sleeps):
-    openai_server.push(Reply(200, openai_ok("late"), delay_s=2.0))
-    out = service(openai_server.url + "/v1", retry, timeout_s=0.3).complete(MSGS, phase="plan")
+    openai_server.push(Reply(200, openai_ok("late"), delay_s=30.0))
+    out = service(openai_server.url + "/v1", retry, timeout_s=3.0).complete(MSGS, phase="plan")
     assert out.text == "answer to: tile it"
     assert len(sleeps.waits) == 1
 
@@ -109,18 +109,26 @@ def test_timeout_error_names_the_limit(openai_server, retry):
 
 
 @pytest.mark.parametrize(
-    "reply",
+    ("reply", "why"),
     [
-        Reply(200, "<html>502 proxy error</html>", content_type="text/html"),
-        Reply(200, {"object": "chat.completion", "choices": []}),
-        Reply(200, {"unexpected": True}),
+        (Reply(200, "<html>502 proxy error</html>", content_type="text/html"), "not JSON but text starting '<html>"),
+        (Reply(200, {"object": "chat.completion", "choices": []}), "no choices"),
+        (Reply(200, {"unexpected": True}), "no choices"),
+        (Reply(200, '{"choices": [{"index": 0, "message": {"content": "def k'), "invalid JSON"),
     ],
 )
-def test_malformed_body_is_a_clear_error_and_not_retried(openai_server, retry, reply):
-    openai_server.push(reply)
-    with pytest.raises(MalformedResponseError, match="malformed response"):
+def test_malformed_body_is_retried_then_says_what_was_wrong(openai_server, retry, sleeps, reply, why):
+    openai_server.push(*[reply] * 3)
+    with pytest.raises(MalformedResponseError, match=why) as info:
         service(openai_server.url + "/v1", retry).complete(MSGS, phase="plan")
-    assert len(openai_server.requests) == 1
+    assert "malformed response" in str(info.value) and "gave up after 3 attempts" in str(info.value)
+    assert len(openai_server.requests) == 3 and len(sleeps.waits) == 2
+
+
+def test_html_page_with_200_then_success(openai_server, retry):
+    openai_server.push(Reply(200, "<html>502 proxy error</html>", content_type="text/html"))
+    assert service(openai_server.url + "/v1", retry).complete(MSGS, phase="plan").text == "answer to: tile it"
+    assert len(openai_server.requests) == 2
 
 
 def test_bad_key_names_the_env_var(openai_server, retry, monkeypatch):

@@ -51,7 +51,7 @@ def test_no_key_anywhere(openai_server, anthropic_server, closed_url, tmp_path, 
         api_key=LOCAL_KEY,
         cache_path=tmp_path / "cache.sqlite",
         max_attempts=2,
-        timeout_s=0.3,
+        timeout_s=3.0,
     )
     (tmp_path / "config.json").write_text(settings.model_dump_json())
     errors: list[BaseException] = []
@@ -64,16 +64,16 @@ def test_no_key_anywhere(openai_server, anthropic_server, closed_url, tmp_path, 
             openai_error(401, f"Incorrect API key provided: {OPENAI_KEY}. {echo}"),
             openai_error(500, f"upstream failed, headers were {echo}", type_="server_error"),
             openai_error(500, f"again {echo}", type_="server_error"),
-            Reply(200, f"<html>{echo}</html>", content_type="text/html"),
+            *[Reply(200, f"<html>{echo}</html>", content_type="text/html")] * 2,  # retried once, as transient
             openai_error(404, f"no model; you sent {echo}"),
             openai_error(429, f"slow down {echo}", headers={"retry-after": "99999"}),
-            Reply(200, {}, delay_s=2.0),
-            Reply(200, {}, delay_s=2.0),
+            Reply(200, {}, delay_s=30.0),
+            Reply(200, {}, delay_s=30.0),
         )
         anthropic_server.push(
             anthropic_error(401, "authentication_error", f"invalid x-api-key {ANTHROPIC_KEY} {echo}"),
             anthropic_error(400, "invalid_request_error", f"bad request {echo}"),
-            Reply(200, f"not json {echo}"),
+            *[Reply(200, f"not json {echo}")] * 2,
         )
         failing = [("openai:gpt-5", 7), ("vllm:qwen", 1), ("anthropic:claude-haiku-4-5", 3)]
         for model, n in failing:

@@ -40,7 +40,7 @@ class CountingClient:
         with self._lock:
             self.active += 1
             self.peak = max(self.peak, self.active)
-        time.sleep(0.02)
+        time.sleep(0.2)
         with self._lock:
             self.active -= 1
         return Completion(

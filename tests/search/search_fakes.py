@@ -4,6 +4,7 @@ an LLM client and an OpenAI-compatible HTTP handler whose answers are pure funct
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 import sys
 import threading
@@ -87,6 +88,34 @@ def kernel_with(tile_f: int, *, scale: str = "2.0", rows: str = "128") -> str:
     if rows != "128":
         src = src.replace("t = nl.load(x[r * 128:(r + 1) * 128,", f"t = nl.load(x[r * {rows}:(r + 1) * {rows},")
     return src
+
+
+GRID_KERNEL = '''\
+import neuronxcc.nki as nki
+import neuronxcc.nki.language as nl
+
+TILE_N = 512
+BLOCK_M = 1
+BLOCK_N = 1
+
+
+@nki.jit
+def scale_add(x):
+    return x
+'''
+GRID_TOML_KNOBS = "[knobs]\nTILE_N = [128, 256, 512]\nBLOCK_M = [1, 2, 4]\nBLOCK_N = [1, 2, 4]\n"
+
+
+def grid_latency(c: dict) -> float:
+    """Shaped like gemm_bf16 in the cost model: bigger blocks and the widest tile win."""
+    return 4000.0 * (512 / c["TILE_N"]) ** 0.6 / (c["BLOCK_M"] ** 0.8 * c["BLOCK_N"] ** 0.6)
+
+
+def grid_problem(tmp_path: Path) -> Path:
+    """A problem with three declared knobs (27 configurations) for knob-tuner runs."""
+    d = write_problem(tmp_path / "problems", "grid", kernel=GRID_KERNEL, knobs=False)
+    (d / "problem.toml").write_text((d / "problem.toml").read_text() + GRID_TOML_KNOBS)
+    return d
 
 
 # --------------------------------------------------------------------------- evaluator
@@ -176,6 +205,66 @@ def scripted_answer(messages: list[dict]) -> str:
 
 def _set_tile(code: str, value: int) -> str:
     return re.sub(r"^TILE_F = \d+", f"TILE_F = {value}", code, flags=re.MULTILINE)
+
+
+_PLANNED = re.compile(r"set TILE_F = (\d+) and BLOCK = (\d+)")
+
+
+def hashed_answer(messages: list[dict]) -> str:
+    """A fake model with a wider repertoire: every answer is a pure function of the whole prompt's sha256.
+
+    Any difference in a prompt (a candidate id, a history line, a menu sample) gives a different
+    answer, so a search that is not reproducible shows up as different kernels. Plans pick TILE_F and
+    BLOCK; an implementation is correct, broken (compile error), wrong or missing (no code); a repair
+    fixes what it is shown, though sometimes into wrong numbers.
+    """
+    user = messages[-1]["content"]
+    h = int.from_bytes(hashlib.sha256(user.encode()).digest()[:8], "big")
+    if "## Your task\nThis is plan" in user:
+        return f"PLAN: set TILE_F = {(64, 128, 256, 512)[h % 4]} and BLOCK = {1 + (h >> 2) % 4}, for fewer DMAs."
+    code = _CODE.search(user).group(1)
+    if "## Plan to implement" in user:
+        tile, block = (int(g) for g in _PLANNED.search(user).groups())
+        kernel = _set_consts(code, TILE_F=tile, BLOCK=block)
+        fate = (h >> 8) % 5
+        if fate == 0:
+            return "I would change the tiling."
+        kernel = _broken(kernel) if fate == 1 else _wrong(kernel) if fate == 2 else kernel
+        return "```python\n" + kernel + "```"
+    if "## What went wrong: no_kernel" in user:
+        return "```python\n" + _set_consts(code, BLOCK=1 + (h >> 4) % 4) + "```"
+    if "## What went wrong" in user:
+        fixed = _fixed(code)
+        return "```python\n" + (_wrong(fixed) if (h >> 8) % 3 == 0 else fixed) + "```"
+    return "I don't know."
+
+
+def _set_consts(code: str, **values: int) -> str:
+    for name, value in values.items():
+        if re.search(rf"^{name} = ", code, flags=re.MULTILINE):
+            code = re.sub(rf"^{name} = \d+", f"{name} = {value}", code, flags=re.MULTILINE)
+        else:
+            code = re.sub(r"^(TILE_F = .*)$", rf"\1\n{name} = {value}", code, count=1, flags=re.MULTILINE)
+    return code
+
+
+def _broken(code: str) -> str:
+    return re.sub(r"^(TILE_F = .*)$", r"\1\nPARTITIONS = 256  # BROKEN", code, count=1, flags=re.MULTILINE)
+
+
+def _wrong(code: str) -> str:
+    return code.replace("nl.multiply(t, 2.0)", "nl.multiply(t, 3.0)  # WRONG")
+
+
+def _fixed(code: str) -> str:
+    code = re.sub(r"^PARTITIONS = 256  # BROKEN\n", "", code, flags=re.MULTILINE)
+    return code.replace("nl.multiply(t, 3.0)  # WRONG", "nl.multiply(t, 2.0)")
+
+
+def hashed_openai(req: SeenRequest) -> Reply:
+    """An OpenAI-compatible /chat/completions handler answering with :func:`hashed_answer`."""
+    return Reply(200, openai_ok(hashed_answer(req.body["messages"]), model=req.body.get("model", "fake"),
+                                prompt_tokens=1000, completion_tokens=200))
 
 
 def scripted_openai(req: SeenRequest) -> Reply:

@@ -67,7 +67,7 @@ def test_plans_see_profile_and_lineage_history(tmp_path, problem_dir):
     _optimize(tmp_path, problem_dir, client, iterations=2, beam=2, early_stop=5, tune_after_llm=False)
     plans = [m[-1]["content"] for m in client.requests if "This is plan" in m[-1]["content"]]
     first, later = plans[0], plans[-1]
-    assert "DMA busy: 90.0%" in first and "dma-bound" in first and "Nothing yet" in first
+    assert "DMA 90.0%" in first and "dma-bound" in first and "Nothing yet" in first
     assert "PLAN A" in later and "-> #" in later  # iteration 2 sees what iteration 1 tried
     assert "compile_error" in "\n".join(plans[2:])
 
@@ -75,7 +75,8 @@ def test_plans_see_profile_and_lineage_history(tmp_path, problem_dir):
 def test_budget_stops_the_llm_cleanly_and_knobs_still_polish(tmp_path, problem_dir):
     client = ScriptedClient()
     result = _optimize(tmp_path, problem_dir, client, llm=_llm(client, max_llm_calls=3), iterations=3)
-    assert result.status == "finished" and "LLM budget exhausted (max_llm_calls)" in result.stop_reason
+    assert result.status == "budget_exhausted" and "LLM budget exhausted (max_llm_calls)" in result.stop_reason
+    assert "max_llm_calls=3 and 3 calls made" in result.stop_reason
     assert "knobs:" in result.stop_reason
     assert len(client.requests) == 3 and result.llm_calls == 3
     assert "TILE_F = 512" in result.best_source

@@ -2,39 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from search_fakes import FakeEvaluator, write_problem
+from search_fakes import FakeEvaluator, grid_latency, grid_problem
 
 import autocomp
 from autocomp.store import RunReader
-
-GRID_KERNEL = '''\
-import neuronxcc.nki as nki
-import neuronxcc.nki.language as nl
-
-TILE_N = 512
-BLOCK_M = 1
-BLOCK_N = 1
-
-
-@nki.jit
-def scale_add(x):
-    return x
-'''
-GRID_TOML_KNOBS = "[knobs]\nTILE_N = [128, 256, 512]\nBLOCK_M = [1, 2, 4]\nBLOCK_N = [1, 2, 4]\n"
-
-
-def grid_latency(c: dict) -> float:
-    """Shaped like gemm_bf16 in the cost model: bigger blocks and the widest tile win."""
-    return 4000.0 * (512 / c["TILE_N"]) ** 0.6 / (c["BLOCK_M"] ** 0.8 * c["BLOCK_N"] ** 0.6)
-
-
-def grid_problem(tmp_path: Path) -> Path:
-    d = write_problem(tmp_path / "problems", "grid", kernel=GRID_KERNEL, knobs=False)
-    (d / "problem.toml").write_text((d / "problem.toml").read_text() + GRID_TOML_KNOBS)
-    return d
 
 
 def _run(problem, evaluator, tmp_path, **kw):

@@ -96,7 +96,8 @@ def test_plan_prompt_shows_code_profile_history_menu(renderer, parent, library):
     user = messages[1]["content"]
     assert "Problem: scale_add" in user and "66.2 us" in user
     assert " 6 | TILE_F = 64  # columns per tile" in user  # numbered listing
-    assert "DMA busy: 93.0%" in user and "dma-bound" in user and "41.0% of its roofline, bound by hbm" in user
+    assert "DMA 93.0%" in user and "dma-bound" in user
+    assert "Roofline bound: HBM" in user and "reaches 41.0% of it" in user
     assert "bigger tiles" in user and "plan 2 of 3" in user
     assert "**Retile" in user
     assert "${" not in user
@@ -128,3 +129,15 @@ def test_yaml_subset_reader_errors_name_the_line():
         yamlish.loads("a: 1\n  b: 2\n", "x.yaml")
     assert yamlish.loads("a:\n  - 1\n  - [x, 'y z']\nb: >\n  one\n  two\n") == {"a": [1, ["x", "y z"]],
                                                                                "b": "one two\n"}
+
+
+def test_plan_prompt_shows_the_parents_simulator_warnings(renderer, problem, library):
+    from autocomp.evaluate.result import EvalResult
+
+    result = EvalResult(status="correct", reason="correct", latency_us=80.0,
+                        warnings=["NkiWarning: [warn_sbuf_spill] live SBUF tiles need 394240 bytes per partition"])
+    n = Node(id=1, source=problem.baseline_source, iteration=0, origin="baseline")
+    n.outcome = Outcome.from_result(result)
+    user = renderer.plan(n, history=[], menu=sample_menu(library.menu, stable_rng(3), dropout=0.0), number=1,
+                         count=1)[1]["content"]
+    assert "- warning: NkiWarning: [warn_sbuf_spill] live SBUF tiles need 394240 bytes" in user

@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 from store_fixtures import BASELINE, VARIANT, build_run, result
 
-from autocomp.store import RunReader, RunStore
+from autocomp.store import RunReader, RunStore, schema
 from autocomp.store import run_store as run_store_module
 
 # A search loop in miniature: proposes a kernel, evaluates it, commits, says which id it committed.
@@ -42,7 +42,7 @@ def _run_and_kill(script, run_dir, at_least: int) -> list[int]:
     proc = subprocess.Popen([sys.executable, str(script), str(run_dir)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     committed: list[int] = []
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     try:
         while len(committed) < at_least and time.monotonic() < deadline:
             line = proc.stdout.readline()
@@ -51,7 +51,7 @@ def _run_and_kill(script, run_dir, at_least: int) -> list[int]:
             committed.append(int(line))
         proc.send_signal(signal.SIGKILL)
     finally:
-        proc.wait(timeout=10)
+        proc.wait(timeout=60)
         proc.stdout.close()
         stderr = proc.stderr.read()
         proc.stderr.close()
@@ -150,3 +150,43 @@ def test_mirror_files_lost_in_a_crash_are_rewritten_from_the_database(run_dir):
     with RunReader.open_readonly(run_dir) as run:
         assert (run.candidate_dir(2) / "eval.json").is_file()
         assert (run.candidate_dir(3) / "kernel.py").read_text() == run.source(3)
+
+
+def test_decisions_are_kept_as_first_recorded_and_name_the_candidates_they_made(runs_dir, problem):
+    with RunStore.create(runs_dir, problem, {}) as store:
+        base = store.add_candidate(BASELINE, origin="baseline", iteration=0)
+        first = store.record_decisions(1, [("1:plans", "plans", {"plans": ["a", "b"]}, base),
+                                           ("1:a", "implement", {"source": VARIANT}, base)])
+        assert [d.key for d in first] == ["1:plans", "1:a"] and first[0].parent_id == base
+        # Deciding again (a resumed run) changes nothing and hands back what was recorded.
+        again = store.record_decisions(1, [("1:plans", "plans", {"plans": ["c"]}, None)])
+        assert again[0].data == {"plans": ["a", "b"]} and again[0].id == first[0].id
+        made = store.add_candidate(VARIANT, origin="llm", iteration=1, parent_id=base, meta={"slot": "1:a"})
+        store.record_decisions(1, [("1:b", "implement", {"source": VARIANT}, base)])
+        store.link_decision("1:b", made)  # the same kernel again: it resolved to the first one
+        root = store.root
+    with RunReader.open_readonly(root) as reader:
+        decisions = reader.decisions()
+        assert [(d.key, d.candidate_id) for d in decisions] == [("1:plans", None), ("1:a", made), ("1:b", made)]
+        assert [d.key for d in reader.decisions(iteration=1)] == ["1:plans", "1:a", "1:b"]
+        assert reader.decisions(iteration=2) == []
+
+
+def test_a_run_from_before_decisions_stays_readable_and_is_upgraded_when_resumed(runs_dir, problem, monkeypatch):
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])  # what an older autocomp wrote
+    with RunStore.create(runs_dir, problem, {}) as store:
+        base = store.add_candidate(BASELINE, origin="baseline", iteration=0)
+        store.record_evaluation(base, result())
+        root = store.root
+    monkeypatch.undo()
+    with sqlite3.connect(root / "run.sqlite") as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == 1
+    with RunReader.open_readonly(root) as reader:  # read as it is: listing and reports need no upgrade
+        assert reader.decisions() == [] and reader.counts()["evaluations"] == 1
+    store, state = RunStore.resume(root)
+    with store:
+        assert store.info.schema_version == schema.schema_version() and state.last_iteration == -1
+        store.record_decisions(1, [("iteration:1:0", "iteration", {"stage": "knobs", "beam": [base]}, None)])
+    with RunReader.open_readonly(root) as reader:
+        assert [d.data["beam"] for d in reader.decisions()] == [[base]]
+

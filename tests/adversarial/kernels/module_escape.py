@@ -1,8 +1,8 @@
-"""Escape through a module the NKI implementation might import: nki.os (not part of the facade API).
+"""Escape through a module the NKI facade happens to import: nki.os.
 
 PROBLEM: ew_muladd
 EXPECT: rejected
-REASON: nki.os is not part of the neuronxcc.nki API
+REASON: is the module 'os'
 """
 import neuronxcc.nki as nki
 import neuronxcc.nki.language as nl

@@ -1,0 +1,22 @@
+"""A call in an annotation: Python evaluates parameter annotations when the def runs, at import.
+
+PROBLEM: ew_muladd
+EXPECT: rejected
+REASON: must name a type
+"""
+import neuronxcc.nki as nki
+import neuronxcc.nki.language as nl
+
+
+def _h(x: print("payload ran")):
+    pass
+
+
+@nki.jit
+def muladd(a, b):
+    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+    for i in nl.affine_range(a.shape[0] // 128):
+        x = nl.load(a[i * 128:(i + 1) * 128, :])
+        y = nl.load(b[i * 128:(i + 1) * 128, :])
+        nl.store(out[i * 128:(i + 1) * 128, :], value=nl.add(nl.multiply(x, y), x))
+    return out

@@ -1,0 +1,22 @@
+"""Code in a typing.ForwardRef: its private _evaluate runs the string as an expression.
+
+PROBLEM: ew_muladd
+EXPECT: rejected
+REASON: typing.ForwardRef is not allowed
+"""
+from typing import ForwardRef
+
+import neuronxcc.nki as nki
+import neuronxcc.nki.language as nl
+
+ForwardRef("print('payload ran')")._evaluate(globals(), locals(), frozenset())
+
+
+@nki.jit
+def muladd(a, b):
+    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+    for i in nl.affine_range(a.shape[0] // 128):
+        x = nl.load(a[i * 128:(i + 1) * 128, :])
+        y = nl.load(b[i * 128:(i + 1) * 128, :])
+        nl.store(out[i * 128:(i + 1) * 128, :], value=nl.add(nl.multiply(x, y), x))
+    return out

@@ -1,0 +1,27 @@
+"""Code in a string annotation: typing.get_type_hints evaluates it (the payload could patch the measurement).
+
+PROBLEM: ew_muladd
+EXPECT: rejected
+REASON: string annotation
+"""
+import typing
+
+import neuronxcc.nki as nki
+import neuronxcc.nki.language as nl
+
+
+def _h(x: "print('payload ran') or int"):
+    pass
+
+
+typing.get_type_hints(_h)
+
+
+@nki.jit
+def muladd(a, b):
+    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+    for i in nl.affine_range(a.shape[0] // 128):
+        x = nl.load(a[i * 128:(i + 1) * 128, :])
+        y = nl.load(b[i * 128:(i + 1) * 128, :])
+        nl.store(out[i * 128:(i + 1) * 128, :], value=nl.add(nl.multiply(x, y), x))
+    return out

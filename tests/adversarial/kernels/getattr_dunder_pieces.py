@@ -1,0 +1,20 @@
+"""A dunder attribute name built from pieces, so that no literal names it.
+
+PROBLEM: ew_muladd
+EXPECT: rejected
+REASON: computed attribute name
+"""
+import neuronxcc.nki as nki
+import neuronxcc.nki.language as nl
+
+
+@nki.jit
+def muladd(a, b):
+    cls = getattr(a, "__" + "class__")
+    print(cls)
+    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+    for i in nl.affine_range(a.shape[0] // 128):
+        x = nl.load(a[i * 128:(i + 1) * 128, :])
+        y = nl.load(b[i * 128:(i + 1) * 128, :])
+        nl.store(out[i * 128:(i + 1) * 128, :], value=nl.add(nl.multiply(x, y), x))
+    return out

@@ -1,0 +1,20 @@
+"""object.__setattr__ writes an attribute no matter what the class allows: here it patches an NKI op.
+
+PROBLEM: ew_muladd
+EXPECT: rejected
+REASON: object() is not allowed
+"""
+import neuronxcc.nki as nki
+import neuronxcc.nki.language as nl
+
+object.__setattr__(nl, "multiply", nl.add)
+
+
+@nki.jit
+def muladd(a, b):
+    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+    for i in nl.affine_range(a.shape[0] // 128):
+        x = nl.load(a[i * 128:(i + 1) * 128, :])
+        y = nl.load(b[i * 128:(i + 1) * 128, :])
+        nl.store(out[i * 128:(i + 1) * 128, :], value=nl.add(nl.multiply(x, y), x))
+    return out

@@ -1,0 +1,52 @@
+"""`autocomp optimize` with the fake evaluator at its seam, for the SIGKILL-and-resume tests.
+
+Run as ``python crash_driver.py optimize ...`` (the CLI's own arguments). The environment says:
+
+- ``CRASH_LATENCY``: ``grid`` for :func:`search_fakes.grid_latency`, else the default formula;
+- ``CRASH_STALL_AFTER``: evaluate this many kernels (search and re-validation alike), then hang every
+  further evaluation until the process is killed. Every evaluation that returned is committed, so the
+  run store then holds exactly the evaluations it had plus this many, and the test kills a process
+  that cannot have finished: no kill point depends on how fast the machine is.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from search_fakes import FakeEvaluator, grid_latency  # noqa: E402
+
+import autocomp.search.runner as runner  # noqa: E402
+
+
+class StallingEvaluator(FakeEvaluator):
+    def __init__(self, latency, stall_after: int | None):
+        super().__init__(latency)
+        self.stall_after = stall_after
+        self.started = 0
+        self._count = threading.Lock()
+
+    def evaluate(self, problem, source: str, *, seeds=None) -> dict:
+        with self._count:
+            self.started += 1
+            stall = self.stall_after is not None and self.started > self.stall_after
+        if stall:
+            threading.Event().wait()  # until SIGKILL
+        return super().evaluate(problem, source, seeds=seeds)
+
+
+def main() -> None:
+    latency = grid_latency if os.environ.get("CRASH_LATENCY") == "grid" else None
+    stall = os.environ.get("CRASH_STALL_AFTER")
+    runner.default_evaluator = lambda config: StallingEvaluator(latency, int(stall) if stall else None)
+    from autocomp.cli import main as cli
+
+    cli()
+
+
+if __name__ == "__main__":
+    main()
