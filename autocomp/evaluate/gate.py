@@ -471,6 +471,10 @@ class _Gate(ModuleLevelRules, ClassRules, ast.NodeVisitor):
             refuse(f"{module}.{attr} is the simulator's internals, not NKI API; kernels may use only the NKI API")
             return None
         mod = sub.module_object(module)
+        if mod is not None and module in sub.sim_tables() and not hasattr(mod, attr):
+            # the installed NKI facades expose exactly their dialect's API (its __all__)
+            refuse(f"{module}.{attr} is not part of the {module} API the simulator provides")
+            return None
         value = getattr(mod, attr, None) if mod is not None else None
         if isinstance(value, types.ModuleType):
             if sub.is_nki_module(module) and value.__name__ not in sub.sim_tables().values():

@@ -128,8 +128,7 @@ if hasattr(ast, "TryStar"):
 @functools.lru_cache(maxsize=1)
 def sim_tables() -> dict[str, str]:
     """Real NKI module names -> the simulator modules that implement them."""
-    install = importlib.import_module("autocomp.nki.install")
-    return {**install._LEGACY, **install._CURRENT}
+    return importlib.import_module("autocomp.nki.dialects").module_table()
 
 
 def is_nki_module(name: str) -> bool:

@@ -17,7 +17,7 @@ def is_trusted(problem: Problem, source: str) -> bool:
     baseline = problem.baseline_source
     if source == baseline:
         return True
-    from autocomp.search.knobs import KnobError, knob_space, read_constants, rewrite_constants
+    from autocomp.knobs import KnobError, knob_space, read_constants, rewrite_constants
 
     space = knob_space(baseline, problem.spec.knobs)
     values = read_constants(source)

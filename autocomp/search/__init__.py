@@ -14,7 +14,7 @@ Parts, one job per module:
 - ``agent``       LLMAgent: plan -> implement -> repair
 - ``prompts``     templates and Trainium context from ``prompts/``; menu dropout
 - ``extract``     the kernel in an LLM answer, or why there is none
-- ``knobs``       knob spaces and source rewriting; ``knob_tuner`` the pattern-search proposer
+- ``knob_tuner``  the pattern-search proposer over knob spaces (``autocomp.knobs``: spaces and source rewriting)
 - ``estimate``    ``--dry-run`` figures; ``display`` the live progress view
 """
 
@@ -22,7 +22,7 @@ from autocomp.search.beam import BeamSearch, Proposer, Stage
 from autocomp.search.config import ConfigError, SearchConfig, build_config, load_config_file
 from autocomp.search.extract import ExtractionError, extract_kernel
 from autocomp.search.knob_tuner import KnobTuner
-from autocomp.search.knobs import KnobSpace, knob_space, rewrite_constants
+from autocomp.knobs import KnobSpace, knob_space, rewrite_constants
 from autocomp.search.node import Node
 from autocomp.search.outcome import Outcome
 from autocomp.search.runner import RunResult, SearchError, run_optimization

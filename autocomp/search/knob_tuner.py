@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 
-from autocomp.search.knobs import (
+from autocomp.knobs import (
     Config,
     KnobError,
     KnobHistory,

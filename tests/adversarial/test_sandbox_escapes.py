@@ -363,7 +363,7 @@ def test_a_knob_run_needs_no_sandbox_and_records_the_one_in_force(no_sandbox, tm
 def test_the_baseline_and_its_knob_settings_are_trusted_and_nothing_else():
     gemm = Problem.load(REPO / "problems" / "gemm_bf16")
     base = gemm.baseline_source
-    from autocomp.search.knobs import rewrite_constants
+    from autocomp.knobs import rewrite_constants
 
     assert is_trusted(gemm, base)
     assert is_trusted(gemm, rewrite_constants(base, {"TILE_N": 256, "BLOCK_M": 4}))

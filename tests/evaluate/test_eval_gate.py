@@ -11,7 +11,7 @@ import pytest
 
 from autocomp.evaluate.gate import REASON_LIMIT, check_source
 from autocomp.problem import Problem
-from autocomp.search.knobs import knob_space, rewrite_constants
+from autocomp.knobs import knob_space, rewrite_constants
 
 REPO = Path(__file__).parents[2]
 HONEST_FILES = sorted([*REPO.glob("problems/*/kernel.py"), *REPO.glob("examples/*.py"),
@@ -246,8 +246,8 @@ def test_numpy_constants_and_dtypes_are_allowed_in_kernels():
     # patching modules
     ("np.add = np.subtract\n", "patches module 'numpy'"),
     ("nl.multiply = nl.add\n", "patches module 'neuronxcc.nki.language'"),
-    ("y = nki.os\n", "is the module 'os'"),
-    ("y = nl.np\n", "is the module 'numpy'"),
+    ("y = nki.os\n", "not part of the neuronxcc.nki API"),
+    ("y = nl.np\n", "not part of the neuronxcc.nki.language API"),
     ("y = np.lib.format\n", "numpy.lib gives file"),
     ("y = np.load('x.npy')\n", "numpy.load gives file"),
     ("def f():\n    np.set_printoptions(formatter={'all': print})\n", "numpy.set_printoptions gives"),

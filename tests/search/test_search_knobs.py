@@ -1,10 +1,10 @@
-"""Knob spaces and source rewriting (autocomp.search.knobs)."""
+"""Knob spaces and source rewriting (autocomp.knobs)."""
 
 from __future__ import annotations
 
 import pytest
 
-from autocomp.search.knobs import (
+from autocomp.knobs import (
     KnobError,
     KnobHistory,
     crossovers,

@@ -2,7 +2,7 @@
 
 PROBLEM: ew_muladd
 EXPECT: rejected
-REASON: is the module 'os'
+REASON: is not part of the neuronxcc.nki API
 """
 import neuronxcc.nki as nki
 import neuronxcc.nki.language as nl

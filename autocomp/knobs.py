@@ -1,4 +1,7 @@
-"""The knob tuner: offline parameter search over a kernel's module-level constants, no LLM.
+"""Knob spaces: a kernel's tunable module-level constants, and rewriting a configuration into its source.
+
+Used by the knob tuner (``autocomp.search.knob_tuner``) and by the evaluator, which trusts a baseline whose
+only change is a knob setting from its own space (``autocomp.evaluate.trust``).
 
 A *knob* is a module-level ``NAME = literal`` of kernel.py. The problem declares
 them with their allowed values in ``[knobs]``; when it declares none, every
