@@ -34,8 +34,8 @@ sys.path.insert(0, str(REPO))
 
 from autocomp import optimize  # noqa: E402
 from autocomp.evaluate import Evaluator  # noqa: E402
-from autocomp.problem import Problem, find_problems  # noqa: E402
 from autocomp.knobs import describe_config, knob_space, rewrite_constants  # noqa: E402
+from autocomp.problem import Problem, find_problems  # noqa: E402
 from autocomp.store import RunReader  # noqa: E402
 
 WITHIN = 0.05

@@ -18,11 +18,11 @@ Parts, one job per module:
 - ``estimate``    ``--dry-run`` figures; ``display`` the live progress view
 """
 
+from autocomp.knobs import KnobSpace, knob_space, rewrite_constants
 from autocomp.search.beam import BeamSearch, Proposer, Stage
 from autocomp.search.config import ConfigError, SearchConfig, build_config, load_config_file
 from autocomp.search.extract import ExtractionError, extract_kernel
 from autocomp.search.knob_tuner import KnobTuner
-from autocomp.knobs import KnobSpace, knob_space, rewrite_constants
 from autocomp.search.node import Node
 from autocomp.search.outcome import Outcome
 from autocomp.search.runner import RunResult, SearchError, run_optimization

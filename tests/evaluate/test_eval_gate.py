@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from autocomp.evaluate.gate import REASON_LIMIT, check_source
-from autocomp.problem import Problem
 from autocomp.knobs import knob_space, rewrite_constants
+from autocomp.problem import Problem
 
 REPO = Path(__file__).parents[2]
 HONEST_FILES = sorted([*REPO.glob("problems/*/kernel.py"), *REPO.glob("examples/*.py"),

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from autocomp.problem import Problem, find_problems
 from autocomp.knobs import read_constants, rewrite_constants
+from autocomp.problem import Problem, find_problems
 from autocomp.suite import baseline_figures, check_kernel
 from autocomp.suite.check import load_problem_kernel
 from autocomp.suite.location import bundled_problems_dir
