@@ -128,10 +128,10 @@ class SimBackend:
     def record(self, handle: Any, job: Job, out_dir: Path) -> None:
         from autocomp.nki.shapes import TensorSpec
 
-        _write_trace(out_dir / CHECK_TRACE_NAME, self._traces.pop("check"))
+        _write_trace(out_dir / CHECK_TRACE_NAME, self._traces.pop("check"), "the check run")
         if job.timing_specs:  # time the full-size shapes: traced without values
             handle(*[TensorSpec(s.shape, dtype_from_name(s.dtype)) for s in job.timing_specs])
-            _write_trace(out_dir / TIMING_TRACE_NAME, handle.last_result.trace)
+            _write_trace(out_dir / TIMING_TRACE_NAME, handle.last_result.trace, "the timing run")
 
     def classify(self, exc: BaseException, job: Job, kernel_path: Path) -> ErrorInfo:
         from autocomp.nki.errors import NkiError, NkiRuntimeError
@@ -186,16 +186,16 @@ class SimBackend:
                       facts=facts, check_facts=check_facts, profile_s=time.perf_counter() - start)
 
 
-def _write_trace(path: Path, trace) -> None:
+def _write_trace(path: Path, trace, what: str) -> None:
     from autocomp.nki import trace_codec
 
     if len(trace.instructions) > trace_codec.MAX_INSTRUCTIONS:
-        raise TraceTooLarge(f"the kernel issued {len(trace.instructions)} instructions, over the "
+        raise TraceTooLarge(f"in {what} the kernel issued {len(trace.instructions)} instructions, over the "
                             f"{trace_codec.MAX_INSTRUCTIONS} the simulator times; use larger tiles or fewer loop "
                             "iterations")
     data = trace_codec.encode(trace)
     if len(data) > trace_codec.MAX_BYTES:
-        raise TraceTooLarge(f"the kernel's instruction trace takes {len(data) >> 20} MiB, over the "
+        raise TraceTooLarge(f"in {what} the kernel's instruction trace takes {len(data) >> 20} MiB, over the "
                             f"{trace_codec.MAX_BYTES >> 20} MiB the simulator times; issue fewer instructions")
     with open(path, "wb") as f:
         f.write(data)

@@ -98,8 +98,9 @@ class TraceFacts(BaseModel):
     instructions: int
     hbm_write_bytes: int
     compute_dtypes: list[str]  # float dtypes that compute instructions and casting DMAs read or wrote
-    compute_ops: int = 0  # elements processed by compute engines (partitions x free elements, summed)
+    compute_ops: int = 0  # elements processed by compute instructions other than matmuls (partitions x free elems)
     dma_bytes: int = 0
+    macs: int = 0  # Tensor-engine multiply-accumulates of matmuls (M x N x K, summed)
 
 
 class SeedRun(BaseModel):

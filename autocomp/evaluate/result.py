@@ -14,7 +14,7 @@ FLAG_SPEEDUP_REVIEW = "speedup_over_10x_review"
 FLAG_NOISY_TIMING = "noisy_timing"
 FLAG_TOOL_ERROR = "tool_error"  # the evaluator's own tooling failed: not the candidate's fault, never cached
 FLAG_FEWER_FLOPS = "fewer_flops_than_baseline_review"
-FLAG_WORK_SCALING = "work_scaling_review"  # full-size work grows 2-4x less than the baseline's
+FLAG_WORK_SCALING = "work_scaling_review"  # full-size compute grows 2-4x less than the baseline's
 
 
 class OutputError(BaseModel):
@@ -68,6 +68,9 @@ class EvalResult(BaseModel):
     compute_dtypes: list[str] = Field(default_factory=list)
     mutated_inputs: list[int] = Field(default_factory=list)
     work_scaling: dict[str, float] = Field(default_factory=dict)  # full-size / check-size work (check_shapes)
+    compute_work: float | None = None  # MACs + compute-engine elements of the timed run (check_shapes)
+    # Where a failing run failed: {"seed": int | None, "run": "check" | "timing", "shapes": {name: "dtype[dims]"}}
+    failure_at: dict[str, Any] = Field(default_factory=dict)
     flags: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)  # simulator/numpy warnings while it ran (SBUF spill, NaN...)
     # provenance

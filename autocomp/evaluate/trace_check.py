@@ -267,9 +267,10 @@ def _pattern_offsets(pattern: tuple[tuple[int, int], ...]) -> np.ndarray:
 
 
 def trace_facts(trace: Trace) -> TraceFacts:
-    """Instruction count, bytes written to HBM, work done, and the dtypes compute instructions (and casting DMAs)
+    """Instruction count, bytes written to HBM, work done (Tensor-engine MACs, elements other compute instructions
+    processed, DMA bytes), and the dtypes compute instructions (and casting DMAs)
     used."""
-    hbm = ops = dma = 0
+    hbm = ops = dma = macs = 0
     dtypes: set[str] = set()
     for ins in trace.instructions:
         is_dma = ins.opcode == "DMA"
@@ -278,7 +279,9 @@ def trace_facts(trace: Trace) -> TraceFacts:
                 hbm += acc.nbytes
             if is_dma:
                 dma += acc.nbytes
-        if not is_dma:
+        if ins.opcode == "MATMUL":  # a matmul's work is its multiply-accumulates: M x N outputs, K deep each
+            macs += ins.partitions * ins.elems * max(int((ins.attrs or {}).get("contract", 1) or 1), 1)
+        elif not is_dma:
             ops += ins.partitions * ins.elems
         if not is_dma or (ins.attrs or {}).get("cast"):
             for acc in ins.dst:
@@ -286,7 +289,7 @@ def trace_facts(trace: Trace) -> TraceFacts:
             for acc in ins.src:
                 dtypes.add(acc.dtype)
     return TraceFacts(instructions=len(trace.instructions), hbm_write_bytes=hbm, compute_dtypes=sorted(dtypes),
-                      compute_ops=ops, dma_bytes=dma)
+                      compute_ops=ops, dma_bytes=dma, macs=macs)
 
 
 def output_specs(shapes: list[list[int]], dtypes: list[str]) -> list[tuple[int, str]]:

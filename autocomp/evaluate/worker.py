@@ -26,6 +26,7 @@ import traceback
 import warnings
 from pathlib import Path
 
+from autocomp.evaluate.assert_values import describe_assert
 from autocomp.evaluate.jobs import SPAWN_NAME
 from autocomp.evaluate.protocol import (
     JOB_NAME,
@@ -41,6 +42,14 @@ from autocomp.evaluate.protocol import (
     save_array,
     write_json_atomic,
 )
+
+
+def _describe_assert(exc: BaseException, kernel_path: Path) -> str | None:
+    """The failing assert's expression and values, read from its frame before the frames are cleared."""
+    try:
+        return describe_assert(exc, kernel_path)
+    except Exception:  # the values are a courtesy; the error itself is still reported
+        return None
 
 
 class InputsCorrupted(RuntimeError):
@@ -174,6 +183,7 @@ def run_job(job_dir: Path, job: Job, backend) -> WorkerReport:
             report.phases["record"] = time.monotonic() - t
             report.tampered = tamper.changes(before, {"backend": backend})
     except BaseException as exc:  # the candidate's failure is data for the parent, whatever it raised
+        asserted = _describe_assert(exc, kernel_path) if phase in ("run", "record") else None
         # Drop the failed frames' locals first: after a MemoryError they hold the memory we need to report.
         traceback.clear_frames(exc.__traceback__)
         handle = None
@@ -184,6 +194,9 @@ def run_job(job_dir: Path, job: Job, backend) -> WorkerReport:
         except BaseException as inner:
             info = ErrorInfo(status="runtime_error", code="classify", message=f"{type(exc).__name__}: {inner}")
         info.seed, info.phase = seed, phase
+        if asserted and info.code == "AssertionError":
+            said = info.message.removeprefix("AssertionError:").strip()
+            info.message = f"AssertionError: {asserted}" + (f": {said}" if said else "")
         report.error = info
         if before is not None:
             report.tampered = tamper.changes(before, {"backend": backend})

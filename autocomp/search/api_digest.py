@@ -76,12 +76,25 @@ def registry(dialect: str, exclude: frozenset[str] = frozenset()) -> dict[str, A
     return calls
 
 
+def _tile_type() -> type:
+    from autocomp.nki.tile import Tile
+
+    return Tile
+
+
+_TENSOR_TYPES = {"Tile": _tile_type}
+
+
 def resolve(dialect: str, call: str) -> Any | None:
     """The object behind ``call`` ("nl.load", "nl.Tile.reshape"), or None when the simulator has no such call."""
     alias, _, path = call.partition(".")
     if alias not in MODULES.get(dialect, {}):
         return None
     obj: Any = module(dialect, alias)
+    head, _, rest = path.partition(".")
+    if rest and head in _TENSOR_TYPES and getattr(obj, head, None) is None:
+        # a kernel meets tensor objects, not their class: the v1 facade does not export it by name
+        obj, path = _TENSOR_TYPES[head](), rest
     for part in path.split("."):
         obj = getattr(obj, part, None) if not part.startswith("_") else None
         if obj is None:
