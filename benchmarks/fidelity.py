@@ -46,6 +46,8 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+from autocomp.perf.fit import ranks, spearman  # noqa: F401 - part of this module's scoring API
+
 DATA = Path(__file__).resolve().parent / "fidelity"
 TARGETS = ("trn1", "trn2", "trn3")
 KINDS = ("measured", "bound")
@@ -199,35 +201,7 @@ def load_entries(data_dir: Path = DATA) -> list[Entry]:
 
 # --------------------------------------------------------------------------- statistics
 
-def ranks(values: list[float]) -> list[float]:
-    """1-based ranks; tied values share the mean of their ranks."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    out = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            out[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return out
-
-
-def spearman(xs: list[float], ys: list[float]) -> float | None:
-    """Spearman's rho (Pearson correlation of the ranks); None when a side has no spread."""
-    if len(xs) != len(ys):
-        raise ValueError(f"spearman needs equal lengths, got {len(xs)} and {len(ys)}")
-    if len(xs) < 2:
-        return None
-    rx, ry = ranks(xs), ranks(ys)
-    mx, my = statistics.fmean(rx), statistics.fmean(ry)
-    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
-    sxx = sum((a - mx) ** 2 for a in rx)
-    syy = sum((b - my) ** 2 for b in ry)
-    if sxx == 0 or syy == 0:
-        return None
-    return sxy / math.sqrt(sxx * syy)
+# ranks and spearman: the cost model's own implementation (autocomp.perf.fit), one definition for both.
 
 
 def median_abs_pct_error(measured: list[float], model: list[float]) -> float | None:

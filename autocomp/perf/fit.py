@@ -62,7 +62,8 @@ def trace_evaluator(measurements: Sequence[Measurement], base: Target) -> Evalua
 
 # ----------------------------------------------------------------------------- error statistics
 
-def _ranks(values: Sequence[float]) -> list[float]:
+def ranks(values: Sequence[float]) -> list[float]:
+    """1-based ranks; tied values share the mean of their ranks."""
     order = sorted(range(len(values)), key=lambda i: values[i])
     out = [0.0] * len(values)
     i = 0
@@ -77,10 +78,12 @@ def _ranks(values: Sequence[float]) -> list[float]:
 
 
 def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
-    """Spearman's rho; None with fewer than two points or no spread."""
+    """Spearman's rho (Pearson correlation of the ranks); None with fewer than two points or no spread."""
+    if len(xs) != len(ys):
+        raise ValueError(f"spearman needs equal lengths, got {len(xs)} and {len(ys)}")
     if len(xs) < 2:
         return None
-    rx, ry = _ranks(xs), _ranks(ys)
+    rx, ry = ranks(xs), ranks(ys)
     mx, my = statistics.fmean(rx), statistics.fmean(ry)
     sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
     sxx, syy = sum((a - mx) ** 2 for a in rx), sum((b - my) ** 2 for b in ry)
