@@ -89,7 +89,7 @@ class PromptLibrary:
         path = self.root / "architecture" / f"{target}.md"
         if not path.is_file():
             raise PromptError(f"{path}: no architecture notes for target {target!r}")
-        return path.read_text(encoding="utf-8").strip()
+        return render_architecture(path, target)
 
     @cached_property
     def menu(self) -> list[MenuItem]:
@@ -117,6 +117,20 @@ class PromptLibrary:
         """An optional text file of the library (``<name>.md``), folded to one paragraph; empty when absent."""
         path = self.root / f"{name}.md"
         return " ".join(path.read_text(encoding="utf-8").split()) if path.is_file() else ""
+
+
+def render_architecture(path: Path, target: str) -> str:
+    """An architecture note with its ``${name}`` cost facts filled from the model (autocomp/search/arch_facts.py)."""
+    from autocomp.search.arch_facts import arch_facts
+
+    text = path.read_text(encoding="utf-8").strip()
+    try:
+        return string.Template(text).substitute(arch_facts(target))
+    except KeyError as exc:
+        raise PromptError(f"{path}: unknown cost fact ${{{exc.args[0]}}}; use one of the names in "
+                          "autocomp/search/arch_facts.py") from None
+    except ValueError as exc:
+        raise PromptError(f"{path}: {exc}; write a literal dollar sign as $$") from None
 
 
 def stable_seed(*parts: object) -> int:

@@ -6,14 +6,17 @@ processes behind. Then: which sandbox was in force is reported, and without one 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import pwd
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -196,6 +199,7 @@ def test_host_unix_sockets_are_unreachable(sandboxed, outside, tmp_path):
 
 ORPHAN_SCRIPT = '''
 import sys
+import tempfile
 sys.path.insert(0, {support!r})
 from eval_support import problem
 from autocomp.evaluate import Evaluator
@@ -399,6 +403,16 @@ print(json.dumps(out))
 
 
 def _run_as_non_root(prefix: list[str], mode: str, tmp_path: Path) -> dict:
+    # pytest's own temporary root is private to the user running the tests: the other user needs a directory
+    # it can reach, whatever the checkout's and the temporary root's permissions are.
+    tmp_path = Path(tempfile.mkdtemp(prefix="autocomp-non-root-"))
+    try:
+        return _run_as_non_root_in(prefix, mode, tmp_path)
+    finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def _run_as_non_root_in(prefix: list[str], mode: str, tmp_path: Path) -> dict:
     script = tmp_path / "non_root.py"
     home = pwd.getpwuid(os.getuid()).pw_dir.rstrip("/")  # the host home of the user running these tests
     on_the_way = sorted({p[len(home) + 1:].split("/")[0] for p in python_paths() if p.startswith(home + "/")})
@@ -417,7 +431,8 @@ def _check_non_root(out: dict, mode: str) -> None:
     assert out["uid"] != 0 and out["isolation"] == mode
     assert out["honest"][0] == "correct" and out["honest"][2] == mode, out["honest"]
     assert out["reads_inputs"][0] == "compile_error" and "PermissionError" in out["reads_inputs"][1]
-    uid, home_entries, run_visible = eval(out["spy"][1].split("ValueError: ", 1)[1])
+    raised = out["spy"][1].split("ValueError: ", 1)[1].split(" — on seed", 1)[0]  # the reason names the run after
+    uid, home_entries, run_visible = ast.literal_eval(raised)
     assert uid == isolation.INNER_UID and home_entries == [] and not run_visible
 
 
@@ -436,8 +451,10 @@ def test_nobody_is_isolated_too(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("needs root to become nobody")
     prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
-    probe = subprocess.run([*prefix, sys.executable, "-c", "import numpy, autocomp.evaluate"], capture_output=True,
-                           text=True, timeout=120)
+    # the evaluator starts more interpreters (its measuring processes) by sys.executable: probe that too
+    check = ("import subprocess, sys, numpy, autocomp.evaluate; "
+             "subprocess.run([sys.executable, '-c', 'import numpy, autocomp.evaluate'], check=True)")
+    probe = subprocess.run([*prefix, sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
     if probe.returncode != 0:
         pytest.skip(f"nobody cannot run {sys.executable} here ({probe.stderr.strip().splitlines()[-1][:120]}); "
                     "test_a_non_root_user_is_isolated_too covers a non-root user")

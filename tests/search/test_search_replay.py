@@ -26,7 +26,7 @@ from autocomp.llm import Budget, LLMService
 from autocomp.search import beam as beam_module
 from autocomp.store import RunReader
 
-LLM_OPTIONS = dict(beam=3, plans=3, impls=2, repairs=2, iterations=3, early_stop=3, seed=1, polish_iterations=2,
+LLM_OPTIONS = dict(beam=3, plans=3, impls=2, repairs=2, iterations=3, early_stop=3, seed=2, polish_iterations=2,
                    polish_beam=1, knob_batch=3)
 
 
