@@ -1,4 +1,4 @@
-"""Measured latencies for ``autocomp calibrate``: a CSV file, or (kernel, problem, target, us) tuples.
+"""Measured latencies for ``autocomp calibrate``: a CSV file, or (trace, target, us) tuples.
 
 CSV columns (a header row names them; extra columns are ignored)::
 
@@ -10,8 +10,9 @@ autocomp's shape syntax separated by spaces or semicolons, ``scalars`` NAME=VALU
 literals), ``grid`` an SPMD launch grid like ``2x2``, ``chain`` an optional name grouping the
 steps of one optimisation ladder (their ranking is scored). Kernels are traced shape-only.
 
-``from_evaluations`` takes what a run directory's hardware evaluations hold (the kernel's
-source text, its problem, the target and the measured microseconds).
+``from_traces`` takes what a run directory's hardware evaluations hold once the sandboxed evaluator
+has traced them (the trace, the target and the measured microseconds); stored candidates are
+LLM-written code and are never run in this process.
 """
 
 from __future__ import annotations
