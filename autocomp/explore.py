@@ -6,7 +6,7 @@
     run.best, run.lineage(run.best)   # candidates render as HTML in Jupyter
     run.diff(run.baseline, run.best)  # side-by-side diff
     run.profile(run.best)             # engine timeline and utilisation
-    run.reevaluate(run.best, target="trn2")
+    run.reevaluate(run.best, target=name)   # on another target (a name from autocomp.targets)
 
 Reading never blocks a running search; ``reevaluate`` needs the write lock.
 """
@@ -243,9 +243,10 @@ class Run:
         return StoredProfile(cand_id, record, note)
 
     # ------------------------------------------------------------ actions
-    def reevaluate(self, cand: CandidateRef, target: str = "trn2", *, backend: str = "sim",
+    def reevaluate(self, cand: CandidateRef, target: str | None = None, *, backend: str = "sim",
                    evaluator: Callable[[Path, str, str], Any] | None = None) -> Evaluation:
-        """Evaluate ``cand`` again on ``target`` and record it beside its search result.
+        """Evaluate ``cand`` again on ``target`` (default: the run's problem's target) and record it beside its
+        search result.
 
         The result is stored as purpose ``reevaluate:<backend>:<target>`` (replacing an
         earlier one). ``evaluator(problem_dir, source, target)`` returning an EvalResult
@@ -255,6 +256,10 @@ class Run:
         problem_dir = self.reader.problem_dir()
         if problem_dir is None:
             raise RuntimeError(f"run {self.id} has no problem snapshot (problem/) to evaluate against")
+        if target is None:
+            from autocomp.problem import Problem
+
+            target = Problem.load(problem_dir).spec.target
         source = self.reader.source(cand_id)
         if evaluator is None:
             result = _default_evaluator(problem_dir, source, target, backend)

@@ -28,6 +28,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from autocomp import targets
+from autocomp.targets import DEFAULT_TARGET
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -57,7 +60,7 @@ class ProblemSpec(BaseModel):
     description: str = ""
     function: str = Field(pattern=r"^[A-Za-z_]\w*$")
     dialect: Literal["v1", "v2"] = "v1"
-    target: Literal["trn1", "trn2", "trn3"] = "trn1"
+    target: str = DEFAULT_TARGET  # a registered target (autocomp.targets); aliases resolve to its name
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
     tolerance: Tolerance = Field(default_factory=Tolerance)
     knobs: dict[str, list[KnobValue]] = Field(default_factory=dict)
@@ -67,6 +70,11 @@ class ProblemSpec(BaseModel):
     timeout_s: float = Field(300.0, gt=0, le=86400, allow_inf_nan=False)
     allowed_imports: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+
+    @field_validator("target")
+    @classmethod
+    def _known_target(cls, v: str) -> str:
+        return targets.resolve(v)
 
     @field_validator("seeds")
     @classmethod

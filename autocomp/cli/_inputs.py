@@ -12,12 +12,11 @@ import os
 import traceback
 from pathlib import Path
 
+from autocomp import targets
 from autocomp.cli._common import fail
 
 # Longest per-candidate wall-clock budget accepted on the command line: beyond a day a typo is likelier than intent.
 MAX_TIMEOUT_S = 24 * 3600.0
-# HBM of one Trainium chip (trn1 32 GiB, trn2 96 GiB, trn3 144 GiB): no kernel input can be larger.
-HBM_BYTES = {"trn1": 32 << 30, "trn2": 96 << 30, "trn3": 144 << 30}
 # Parallel candidates: more than the NeuronCores of the largest Trainium instance (128) or any host's cores that
 # the simulator could use; a larger number is a typo that would start that many worker processes.
 MAX_WORKERS = 256
@@ -75,7 +74,11 @@ def check_workers(workers: int | None, option: str = "--workers") -> None:
 def check_shapes(specs: dict, target: str, *, in_memory: bool) -> None:
     """Every ``--shapes`` tensor has dimensions of at least 1 and fits a chip's HBM (and this machine's memory
     when the simulator computes values)."""
-    hbm = HBM_BYTES.get(target, max(HBM_BYTES.values()))
+    # No kernel input can be larger than the HBM of one chip (the target record's hbm_bytes).
+    try:
+        hbm = targets.get(target).hbm_bytes
+    except ValueError:  # not a registered target: the largest chip's
+        hbm = max(record.hbm_bytes for record in targets.RECORDS.values())
     total = 0
     for name, spec in specs.items():
         text = f"{name}={'x'.join(map(str, spec.shape))}"

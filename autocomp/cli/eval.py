@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from autocomp import targets
 from autocomp.cli._common import console, fail, json_errors
 from autocomp.cli._inputs import check_timeout, check_workers, read_text_file
 from autocomp.suite.location import bundled_problems_dir
@@ -87,7 +88,7 @@ def eval_command(
     problem: str = typer.Argument(..., help="Problem directory (or its problem.toml), or a name under problems/."),
     kernels: list[Path] = typer.Argument(..., help="Candidate kernel file(s)."),
     backend: str = typer.Option("sim", "--backend", help="sim (simulator + cost model), neuron (hardware) or auto."),
-    target: str = typer.Option(None, "--target", help="trn1, trn2 or trn3 (default: the problem's)."),
+    target: str = typer.Option(None, "--target", help=f"{targets.choices()} (default: the problem's)."),
     as_json: bool = typer.Option(False, "--json", help="Print exactly one JSON object instead of a panel."),
     workers: int = typer.Option(None, "--workers", help="Candidates evaluated in parallel (default: CPU cores)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Evaluate even if an identical candidate is cached."),

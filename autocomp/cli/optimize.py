@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from autocomp import targets
 from autocomp.cli._common import console, err_console, fail, json_errors
 from autocomp.cli._inputs import check_timeout, check_workers, read_text_file
 
@@ -42,7 +43,7 @@ def optimize(
     max_llm_calls: int = typer.Option(None, "--max-llm-calls", help="Stop before this many LLM calls."),
     workers: int = typer.Option(None, "--workers", "-j", help="Candidates evaluated in parallel."),
     backend: str = typer.Option(None, "--backend", help="sim, neuron or auto."),
-    target: str = typer.Option(None, "--target", help="trn1, trn2 or trn3 (default: the problem's)."),
+    target: str = typer.Option(None, "--target", help=f"{targets.choices()} (default: the problem's)."),
     isolation: str = typer.Option(None, "--isolation",
                                   help="Sandbox for candidates: auto (strongest available), bwrap, userns or none."),
     allow_unisolated: bool = typer.Option(None, "--allow-unisolated",

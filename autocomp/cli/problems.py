@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from autocomp import targets
 from autocomp.cli._common import console, err_console, fail, json_errors
 from autocomp.cli._inputs import read_text_file
 
@@ -220,7 +221,7 @@ def import_harness(
     out: Path = typer.Option(None, "--out", help="Problem directory to write (default: <problems dir>/<name>)."),
     name: str = typer.Option(None, "--name", help="Problem name (default: from the file name)."),
     function: str = typer.Option(None, "--function", help="Kernel to import when the harness has several."),
-    target: str = typer.Option("trn1", "--target", help="trn1, trn2 or trn3."),
+    target: str = typer.Option(targets.DEFAULT_TARGET, "--target", help=f"{targets.choices()}."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing problem directory."),
     directory: Path = typer.Option(None, "--dir", help=DIR_HELP),
 ) -> None:

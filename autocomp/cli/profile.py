@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from autocomp import targets
 from autocomp.cli._common import console, fail, json_errors
 from autocomp.cli._inputs import check_shapes, kernel_failure, parse_grid, read_text_file
 
@@ -65,7 +66,7 @@ def profile_command(
     function: str = typer.Option(..., "--function", "-f", help="Kernel function name in the file."),
     shapes: list[str] = typer.Option([], "--shapes", help='Input tensor placeholder, e.g. "a=4096x512:bfloat16".'),
     scalar: list[str] = typer.Option([], "--scalar", help='Non-tensor argument, e.g. "eps=1e-5".'),
-    target: str = typer.Option("trn1", "--target", help="trn1, trn2 or trn3."),
+    target: str = typer.Option(targets.DEFAULT_TARGET, "--target", help=f"{targets.choices()}."),
     grid: str = typer.Option("", "--grid", help='SPMD grid of the launch, e.g. "2x2" for kernel[2, 2].'),
     as_json: bool = typer.Option(False, "--json", help="Print the neuron-profile style summary JSON."),
     timeline: Path = typer.Option(None, "--timeline", help="Write an HTML timeline of the schedule here."),

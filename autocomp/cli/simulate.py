@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from autocomp import targets
 from autocomp.cli._common import console, fail
 from autocomp.cli._inputs import check_shapes, kernel_failure, read_text_file
 
@@ -67,7 +68,7 @@ def simulate(
     inputs: Path = typer.Option(None, "--inputs", help=".npz file with one array per kernel parameter."),
     shapes: list[str] = typer.Option([], "--shapes", help='Random inputs, e.g. "a=4096x512:bfloat16".'),
     out: Path = typer.Option(None, "--out", help="Write outputs to this .npz file."),
-    target: str = typer.Option("trn1", "--target", help="trn1, trn2 or trn3."),
+    target: str = typer.Option(targets.DEFAULT_TARGET, "--target", help=f"{targets.choices()}."),
     seed: int = typer.Option(0, "--seed", help="Seed for random inputs."),
 ) -> None:
     """Run KERNEL in autocomp's NKI simulator and summarise its outputs."""

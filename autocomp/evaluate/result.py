@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from autocomp.targets import DEFAULT_TARGET
+
 Status = Literal["correct", "incorrect", "compile_error", "runtime_error", "timeout", "rejected"]
 Evidence = Literal["sim", "hw"]
 
@@ -75,7 +77,7 @@ class EvalResult(BaseModel):
     warnings: list[str] = Field(default_factory=list)  # simulator/numpy warnings while it ran (SBUF spill, NaN...)
     # provenance
     backend: str = "sim"
-    target: str = "trn1"
+    target: str = DEFAULT_TARGET
     tool_version: str = ""
     seeds: list[int] = Field(default_factory=list)
     problem: str = ""

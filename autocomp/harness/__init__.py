@@ -19,6 +19,7 @@ from autocomp.harness import emit
 from autocomp.harness.inputs import ArraySpec, KernelCall, kernel_call
 from autocomp.harness.reference import find_reference
 from autocomp.harness.source import BENCH_FUNCTION, TEST_FUNCTION, Harness, HarnessError
+from autocomp.targets import DEFAULT_TARGET
 
 __all__ = ["HarnessError", "ImportResult", "convert_harness", "default_name"]
 
@@ -71,7 +72,7 @@ def _inputs_code(bench: KernelCall | None, test: KernelCall | None) -> tuple[str
 
 
 def convert_harness(path: str | Path, *, out: str | Path | None = None, name: str | None = None,
-                    function: str | None = None, target: str = "trn1", force: bool = False,
+                    function: str | None = None, target: str = DEFAULT_TARGET, force: bool = False,
                     problems_root: str | Path = "problems") -> ImportResult:
     """Write a problem directory for the harness at ``path``; raises HarnessError with the reason otherwise."""
     from autocomp.nki.runtime import normalize_target

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from autocomp.nki.errors import raise_error, warn
-from autocomp.nki.targets_info import tile_limits
 from autocomp.nki.trace import HBM, PSUM, SBUF, Trace
+from autocomp.targets import Target
 
 PSUM_BANK_BYTES = 2048
 PSUM_BYTES_PER_PARTITION = 8 * PSUM_BANK_BYTES
@@ -108,9 +108,9 @@ def _footprint(info) -> int:
     return size
 
 
-def check_capacity(trace: Trace, strict: bool = False) -> None:
-    """Record SBUF/PSUM peak use and spill bytes on the trace; warn (or raise, strict) when over."""
-    sbuf_cap = tile_limits(trace.target)["sbuf_fmax_bytes"]
+def check_capacity(trace: Trace, target: Target, strict: bool = False) -> None:
+    """Record SBUF/PSUM peak use and spill bytes on the trace; warn (or raise, strict) when over ``target``'s."""
+    sbuf_cap = target.tile.sbuf_fmax_bytes
     sbuf_peak, psum_peak = _peaks(trace)
     trace.sbuf_peak_bytes_per_partition = sbuf_peak
     trace.psum_peak_bytes_per_partition = psum_peak

@@ -14,7 +14,7 @@ import sys
 import types
 
 from autocomp.nki.dialects import get_dialect, module_table  # noqa: F401 - module_table: the gate's lookup
-from autocomp.nki.targets_info import set_default_target
+from autocomp.nki.runtime import target_record
 
 _installed: dict[str, types.ModuleType] = {}
 
@@ -62,15 +62,17 @@ def _register(table: dict[str, str], root: str, force: bool) -> bool:
 def install(target: str | None = None, *, force: bool = False, dialects: tuple[str, ...] = ("v1", "v2")) -> dict:
     """Register the simulator as ``neuronxcc.nki`` and ``nki`` unless the real packages import.
 
-    ``target`` (trn1/trn2/trn3, or from ``NEURON_PLATFORM_TARGET_OVERRIDE``) is the
-    default target of kernels run through the decorators. Returns which dialects
-    now use the simulator.
+    ``target`` (a target name or alias, else ``NEURON_PLATFORM_TARGET_OVERRIDE``, else
+    the default target) becomes the default target of kernels the installed frontends
+    launch without one; it is kept on each frontend (its top module's ``STATE``).
+    Returns which dialects now use the simulator.
     """
-    set_default_target(target) if target else set_default_target(None)
+    default = target_record(target or None)  # an unknown name fails before anything is registered
     done = {}
     for name in dialects:
         dialect = get_dialect(name)
         done[name] = _register(dialect.modules, dialect.package, force) or _is_ours(dialect.package)
+        importlib.import_module(dialect.modules[dialect.package]).STATE.set_default_target(default)
     return done
 
 

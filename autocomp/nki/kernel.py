@@ -16,10 +16,11 @@ from autocomp.nki import dtypes as dt
 from autocomp.nki.capacity import check_capacity
 from autocomp.nki.errors import raise_error
 from autocomp.nki.lint import warn_host_state
-from autocomp.nki.runtime import KernelContext, activate, current_or_none, cyclic_gc_paused, normalize_target
+from autocomp.nki.runtime import KernelContext, activate, current_or_none, cyclic_gc_paused, target_record
 from autocomp.nki.shapes import TensorSpec
 from autocomp.nki.tile import Allocation, Tile
 from autocomp.nki.trace import HBM, Trace
+from autocomp.targets import Target
 
 
 @dataclass
@@ -153,9 +154,12 @@ def _rebuild(struct, values):
     return kind(_rebuild(v, values) for v in inner)
 
 
-def run_kernel(kernel, args=(), kwargs=None, *, target: str | None = None, grid: tuple[int, ...] = (),
+def run_kernel(kernel, args=(), kwargs=None, *, target: str | Target | None = None, grid: tuple[int, ...] = (),
                numerics: bool = True, strict: bool = False, dialect: str = "v1") -> SimResult:
     """Simulate ``kernel(*args, **kwargs)``; ``grid`` runs an SPMD grid of instances.
+
+    ``target`` is a target name or alias, or a ``Target`` record; ``None`` reads
+    NEURON_PLATFORM_TARGET_OVERRIDE, else the default target (``autocomp.targets``).
 
     ``numerics=False`` traces shapes only: inputs may be ``TensorSpec`` placeholders,
     no values are computed and ``outputs`` is None.
@@ -165,7 +169,7 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | None = None, grid:
     if current_or_none() is not None:
         raise_error("err_nested_kernel_with_spmd_grid" if grid else "err_invalid_argument",
                     "a kernel cannot be launched from inside another kernel; call the sub-kernel function directly")
-    ctx = KernelContext(target=normalize_target(target), dialect=dialect, numerics=numerics, strict=strict,
+    ctx = KernelContext(spec=target_record(target), dialect=dialect, numerics=numerics, strict=strict,
                         grid=tuple(int(g) for g in grid))
     ctx.trace = Trace(kernel=getattr(fn, "__name__", "kernel"), dialect=dialect, target=ctx.target,
                       grid=ctx.grid, numerics=numerics)
@@ -189,7 +193,7 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | None = None, grid:
                 ctx.depth = 0
                 struct, out_tiles = _collect(result)
                 _check_outputs(out_tiles, inputs, fn)
-            check_capacity(ctx.trace, strict)
+            check_capacity(ctx.trace, ctx.spec, strict)
             outputs = None
             if numerics:
                 kind = kinds[0] if kinds else "numpy"

@@ -15,7 +15,6 @@ import numpy as np
 from autocomp.nki import buffers
 from autocomp.nki.errors import raise_error
 from autocomp.nki.runtime import current
-from autocomp.nki.targets_info import tile_limits
 from autocomp.nki.trace import PSUM, SBUF
 
 PSUM_BANK_BYTES = 2048
@@ -50,7 +49,7 @@ class _Allocator:
                             f"PSUM tensors must start on a bank boundary (multiple of 2048 bytes), got {base}")
             limit = PSUM_BANK_BYTES * 8
         else:
-            limit = tile_limits(current().target)["sbuf_fmax_bytes"]
+            limit = current().spec.tile.sbuf_fmax_bytes
         if base + free_bytes * tiles > limit:
             raise_error("err_sbuf_capacity_exceeded" if self.buffer_kind == SBUF else "err_psum_capacity_exceeded",
                         f"direct allocation at byte {base} of {tiles} x {free_bytes} bytes per partition exceeds the "

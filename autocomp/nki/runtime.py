@@ -1,7 +1,8 @@
 """The execution context of one simulated kernel call.
 
-Holds the target, the trace being recorded, whether values are computed
-(``numerics=False`` traces shapes only), the SPMD position, and the loop stack.
+Holds the target's record (``ctx.spec``: what the hardware can do, its limits), the trace
+being recorded, whether values are computed (``numerics=False`` traces shapes only), the
+SPMD position, and the loop stack.
 One context is active per thread at a time.
 """
 
@@ -13,26 +14,33 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from autocomp import targets
 from autocomp.nki.errors import raise_error
 from autocomp.nki.trace import LoopFrame, Trace
+from autocomp.targets import Target
 
-_TARGET_ALIASES = {"trn1": "trn1", "inf2": "trn1", "gen2": "trn1", "trn2": "trn2", "gen3": "trn2",
-                   "trn3": "trn3", "gen4": "trn3"}
+# The environment variable the Neuron tools read for the target of kernels that do not name one.
+TARGET_ENV = "NEURON_PLATFORM_TARGET_OVERRIDE"
+
+
+def target_record(name: str | Target | None) -> Target:
+    """The record of target ``name`` (a name or alias, any case, or a record itself); ``None`` reads
+    NEURON_PLATFORM_TARGET_OVERRIDE, else the default target. Unknown names raise ValueError."""
+    if isinstance(name, Target):
+        return name
+    if name is None:
+        name = os.environ.get(TARGET_ENV) or targets.DEFAULT_TARGET
+    return targets.get(name)
 
 
 def normalize_target(name: str | None) -> str:
-    """Map ``trn1|inf2|gen2``, ``trn2|gen3``, ``trn3|gen4`` to a target name."""
-    if name is None:
-        name = os.environ.get("NEURON_PLATFORM_TARGET_OVERRIDE") or "trn1"
-    key = str(name).strip().lower()
-    if key not in _TARGET_ALIASES:
-        raise ValueError(f"unknown target {name!r}; use trn1, trn2 or trn3 (aliases: inf2, gen2, gen3, gen4)")
-    return _TARGET_ALIASES[key]
+    """The registered name of target ``name`` (aliases such as inf2/gen3 resolve); ``None`` as in target_record."""
+    return target_record(name).name
 
 
 @dataclass
 class KernelContext:
-    target: str = "trn1"
+    spec: Target = field(default_factory=targets.get)  # the target's record; the simulator asks it, never the name
     dialect: str = "v1"
     numerics: bool = True
     strict: bool = False
@@ -49,6 +57,11 @@ class KernelContext:
     next_tensor_id: int = 1
     depth: int = 0  # nesting of sub-kernel calls
     accum_groups: dict = field(default_factory=dict)
+
+    @property
+    def target(self) -> str:
+        """The target's name, as the trace records it."""
+        return self.spec.name
 
     # Loops -------------------------------------------------------------
     def enter_loop(self, kind: str, trip_count: int) -> int:

@@ -1,55 +1,57 @@
-"""Per-target limits exposed to kernels (``nl.tile_size``) and float constants (``nl.fp32``)."""
+"""What kernels see of the target: ``nl.tile_size``, ``nl.fp32``, and the target a frontend launches on.
+
+The limits come from the target's record (``autocomp.targets``): inside a running kernel the
+kernel's own target, outside one the default target of the frontend the kernel file imported.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from autocomp.nki.runtime import current_or_none, normalize_target
+from autocomp import targets
+from autocomp.nki.runtime import current_or_none, target_record
+from autocomp.targets import Target, TileLimits
 
-# NKI_SPEC §2.4: tile limits by target.
-_TILE_SIZE = {
-    "trn1": dict(pmax=128, psum_fmax=512, psum_bank_fmax=512, psum_bank_fmax_bytes=2048, psum_num_banks=8,
-                 gemm_stationary_fmax=128, gemm_moving_fmax=512, bn_stats_fmax=512,
-                 sbuf_fmax_bytes=176 * 1024, total_available_sbuf_size=176 * 1024),
-    "trn2": dict(pmax=128, psum_fmax=512, psum_bank_fmax=512, psum_bank_fmax_bytes=2048, psum_num_banks=8,
-                 gemm_stationary_fmax=128, gemm_moving_fmax=512, bn_stats_fmax=512,
-                 sbuf_fmax_bytes=208 * 1024, total_available_sbuf_size=208 * 1024),
-    "trn3": dict(pmax=128, psum_fmax=512, psum_bank_fmax=512, psum_bank_fmax_bytes=2048, psum_num_banks=8,
-                 gemm_stationary_fmax=128, gemm_moving_fmax=512, bn_stats_fmax=512,
-                 sbuf_fmax_bytes=240 * 1024, total_available_sbuf_size=240 * 1024),
-}
-
-_default_target = ["trn1"]
+_TILE_FIELDS = frozenset(f.name for f in dataclasses.fields(TileLimits))
 
 
-def set_default_target(target: str | None) -> None:
-    """``None`` reads NEURON_PLATFORM_TARGET_OVERRIDE, else trn1."""
-    _default_target[0] = normalize_target(target)
+class FrontendState:
+    """What one dialect frontend remembers between launches: the target of kernels called without one.
+
+    Each frontend's top module holds one (``STATE``); ``autocomp.nki.install(target=)`` sets the
+    installed frontends' (``None``: NEURON_PLATFORM_TARGET_OVERRIDE, else the default target).
+    Before any install it is the default target.
+    """
+
+    def __init__(self) -> None:
+        self.default_target: Target = targets.get()
+
+    def set_default_target(self, target: str | Target | None) -> None:
+        self.default_target = target_record(target)
+
+    def active_target(self) -> Target:
+        """The running kernel's target, or outside a kernel this frontend's default."""
+        ctx = current_or_none()
+        return ctx.spec if ctx is not None else self.default_target
 
 
-def active_target() -> str:
-    ctx = current_or_none()
-    return ctx.target if ctx is not None else _default_target[0]
+class TileSize:
+    """``nl.tile_size``: attributes resolve for the target of the running kernel (else the frontend's default)."""
 
-
-def tile_limits(target: str | None = None) -> dict:
-    return _TILE_SIZE[target or active_target()]
-
-
-class _TileSize:
-    """``nl.tile_size``: attributes resolve for the target of the running kernel."""
+    def __init__(self, frontend: FrontendState) -> None:
+        self._frontend = frontend
 
     def __getattr__(self, name: str):
-        limits = tile_limits()
-        if name in limits:
-            return limits[name]
-        raise AttributeError(f"nl.tile_size has no field {name!r}; fields: {sorted(limits)}")
+        if name in _TILE_FIELDS:
+            return getattr(self._frontend.active_target().tile, name)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise AttributeError(f"nl.tile_size has no field {name!r}; fields: {sorted(_TILE_FIELDS)}")
 
     def __repr__(self) -> str:
-        return f"nl.tile_size({tile_limits()})"
-
-
-tile_size = _TileSize()
+        return f"nl.tile_size({self._frontend.active_target().tile.as_dict()})"
 
 
 class _Fp32:

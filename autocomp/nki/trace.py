@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from autocomp.targets import DEFAULT_TARGET
+
 # Engines, as the profiler names them.
 PE = "pe"  # Tensor engine
 DVE = "dve"  # Vector engine
@@ -228,7 +230,7 @@ class Trace:
 
     kernel: str = ""
     dialect: str = "v1"
-    target: str = "trn1"
+    target: str = DEFAULT_TARGET
     grid: tuple[int, ...] = ()
     numerics: bool = True
     instructions: list[Instruction] = field(default_factory=list)

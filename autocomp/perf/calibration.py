@@ -1,13 +1,13 @@
 """Calibration files: a target's cost-model parameters fitted to measurements, and the error bar.
 
-The built-in numbers live in ``autocomp.perf.targets.CALIBRATION`` (documented values and
+The built-in numbers live in each target's record (``autocomp.targets``: documented values and
 estimates, each with its source). A calibration file, written by ``autocomp calibrate`` from a
 user's own hardware measurements, overrides some of them for one target and carries the
 model's measured error per estimate class (``autocomp.perf.uncertainty``)::
 
     # autocomp cost-model calibration
     format = 1
-    target = "trn1"
+    target = "<name>"             # a target name or alias (autocomp.targets)
 
     [parameters]
     dma_engine_bytes_per_ns = 15.2
@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autocomp.perf.targets import Calibration, Target, get_target
-from autocomp.perf.uncertainty import DEFAULT_BANDS, Band
+from autocomp.perf.uncertainty import Band
+from autocomp.targets import DEFAULT_TARGET, names
 
 try:
     import tomllib
@@ -57,7 +58,7 @@ class Parameter:
 
 
 # What `autocomp calibrate` fits by default: the parameters end-to-end latencies can tell apart.
-# Starting values are the target's (targets.CALIBRATION / Target); sources are in docs/cost-model.md.
+# Starting values are the target's (its record in autocomp.targets); sources are in docs/cost-model.md.
 PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("dma_engine_bytes_per_ns", 1.0, 64.0, "bytes/ns one DMA engine streams (16 engines per core)"),
     Parameter("dma_descriptor_ns", 1.0, 1000.0, "DMA engine time per partition row of a transfer"),
@@ -116,7 +117,7 @@ class CalibrationFile:
         return tgt.with_calibration(**values) if values else tgt
 
     def bands_or_default(self) -> dict[str, Band]:
-        return self.bands or DEFAULT_BANDS.get(get_target(self.target).name, {})
+        return self.bands or dict(get_target(self.target).error_bands)
 
 
 def _is_int_field(name: str) -> bool:
@@ -151,7 +152,8 @@ def from_dict(data: dict, path: str = "<calibration>") -> CalibrationFile:
     except ValueError as e:
         raise CalibrationError(f"{path}: target: {e}") from None
     if target is None:
-        raise CalibrationError(f'{path}: missing target = "trn1" (or trn2, trn3)')
+        others = ", ".join(n for n in names() if n != DEFAULT_TARGET)
+        raise CalibrationError(f'{path}: missing target = "{DEFAULT_TARGET}" (or {others})')
     params = data.get("parameters", {})
     if not isinstance(params, dict):
         raise CalibrationError(f"{path}: [parameters] must be a table of NAME = number")

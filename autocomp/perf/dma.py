@@ -5,7 +5,7 @@ engine serves 8 partitions, so P partitions use ceil(P/8) engines) [D] ARCH1, DM
 engine pays a fixed cost per transfer, one per partition row it serves, and its bytes at the per-engine
 rate (17 B/ns on trn1, 23 on trn2, 33 on trn3 [D] DMABW), so short rows come out
 overhead-bound; a contiguous piece shorter than a memory burst costs a whole burst. On
-trn1 an element narrower than 4 bytes occupies a 4-byte datapath lane (targets.CALIBRATION).
+trn1 an element narrower than 4 bytes occupies a 4-byte datapath lane (its record's Calibration).
 The ~1.3 us semaphore-to-data latency is not engine time: the scheduler pipelines it across
 outstanding transfers. Sources: docs/cost-model.md.
 """

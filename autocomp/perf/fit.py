@@ -22,6 +22,7 @@ from autocomp.nki.trace import Trace
 from autocomp.perf.calibration import PARAMETERS, CalibrationFile, parameter_value
 from autocomp.perf.targets import Target, get_target
 from autocomp.perf.uncertainty import Band, bands_from_residuals
+from autocomp.targets import DEFAULT_TARGET
 
 PRIOR_WEIGHT = 1e-3  # pull of ln(value / start)^2 against the mean squared log error
 STEP = 0.1  # finite-difference step: 10% in log space, 0.1 for shares
@@ -34,7 +35,7 @@ class Measurement:
     label: str
     measured_us: float
     trace: Trace | None = None
-    target: str = "trn1"
+    target: str = DEFAULT_TARGET
     chain: str | None = None  # measurements of one optimisation chain or sweep (within-chain error)
 
 

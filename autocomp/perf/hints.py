@@ -45,7 +45,7 @@ def bottleneck_hints(p: Profile, target: Target, work: Workload) -> list[Hint]:
     if pe_transposes_on_path and pe_transposes_on_path > 0.1 * max(len(p.critical_path), 1):
         add("transpose-critical", f"{pe_transposes_on_path} transposes lie on the critical path")
     if work.dma_transposes:
-        slow = " (element by element on trn1)" if target.dma_transpose_efficiency is None else ""
+        slow = f" (element by element on {target.name})" if target.dma_transpose_efficiency is None else ""
         add("dma-transpose", f"{work.dma_transposes} DMA transposes (load_transpose2d / dma_transpose){slow}; a plain "
             "load followed by nc_transpose on the Tensor engine is usually much faster")
     if target.pe_throttle and p.throttle_extra_ns > 0.05 * max(p.engines["pe"].active_ns, 1.0):

@@ -9,7 +9,7 @@ from autocomp.nki.runtime import cyclic_gc_paused
 from autocomp.nki.trace import PSUM, SBUF, Trace
 from autocomp.perf.scheduler import REASONS, Schedule, critical_path, merged_length, schedule
 from autocomp.perf.targets import Target, get_target
-from autocomp.perf.uncertainty import DEFAULT_BANDS, UNMEASURED, Band, band_for, estimate_class
+from autocomp.perf.uncertainty import UNMEASURED, Band, band_for, estimate_class
 from autocomp.perf.workload import essential_hbm_bytes
 
 # Our engine codes and the names neuron-profile uses for them.
@@ -197,8 +197,8 @@ def profile(trace: Trace, target: str | Target | None = None, calibration=None) 
 
 
 def _profile(trace: Trace, target: str | Target | None, cal=None) -> Profile:
-    tgt = get_target(target if target is not None else (trace.target or "trn1"))
-    bands = DEFAULT_BANDS.get(tgt.name, {})
+    tgt = get_target(target if target is not None else trace.target)
+    bands = tgt.error_bands
     if cal is not None:
         tgt = cal.apply(tgt)
         bands = cal.bands_or_default()

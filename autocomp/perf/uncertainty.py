@@ -7,61 +7,29 @@ hardware latencies measured: the mean and spread of ln(measured / model) over th
 measurements, and the spread of the *difference* of two such errors within one optimisation
 chain (estimates of related kernels err together, so a ranking is surer than either number).
 
-The built-in bands (``DEFAULT_BANDS``) come from ``benchmarks/fidelity.py`` on the public
-fidelity set (see docs/cost-model.md); ``autocomp calibrate`` writes bands fitted to the user's
-own measurements into the calibration file. A class measured fewer than ``MIN_MEASURED`` times
-gets the ``UNMEASURED`` band: a factor of about 2 either way, not a guess dressed as a number.
+The built-in bands are part of each target's record (``Target.error_bands``, ``autocomp.targets``)
+and come from ``benchmarks/fidelity.py`` on the public fidelity set (see docs/cost-model.md);
+``autocomp calibrate`` writes bands fitted to the user's own measurements into the calibration
+file. A class measured fewer than ``MIN_MEASURED`` times gets the ``UNMEASURED`` band: a factor of
+about 2 either way, not a guess dressed as a number.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+
+from autocomp.targets import Z90, Band
 
 CLASSES = ("dma", "tensor", "vector", "scalar", "gpsimd", "overhead")
 _ENGINE_CLASS = {"dma": "dma", "pe": "tensor", "dve": "vector", "act": "scalar", "pool": "gpsimd", "sp": "dma"}
 OVERHEAD_SHARE = 0.25  # launch overhead above this share of the latency: a fixed-cost-bound estimate
-Z90 = 1.645  # intervals are two-sided 90%: 5% of measurements below, 5% above
 MIN_MEASURED = 3
 SIGMA_FLOOR = 0.08  # no band is tighter than ~8% (1 sigma): hardware runs vary and the set is small
 PRIOR_MEASUREMENTS = 3  # weight of the UNMEASURED band in a band fitted to measurements (see bands_from_residuals)
 
-
-@dataclass(frozen=True)
-class Band:
-    """Measured error of the model for one estimate class: ln(measured / model) statistics."""
-
-    n: int  # measurements behind the numbers
-    log_bias: float  # mean ln(measured / model): below 0, the model is slow for this class
-    log_sigma: float  # its standard deviation: the absolute error of one estimate
-    pair_sigma: float  # std of the difference of two errors within one chain: the error of a ratio
-    source: str = ""
-
-    def interval(self, latency_ns: float, z: float = Z90) -> tuple[float, float]:
-        """(low, high) ns between which the measured latency falls with the band's confidence."""
-        return (latency_ns * math.exp(self.log_bias - z * self.log_sigma),
-                latency_ns * math.exp(self.log_bias + z * self.log_sigma))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 UNMEASURED = Band(n=0, log_bias=0.0, log_sigma=math.log(2) / Z90, pair_sigma=math.log(1.6) / Z90,
                   source="no measurements of this kind of work: a factor of ~2 either way")
-
-# ln(measured / model) per class on the public fidelity set (trn1, 26 measured entries: the matmul
-# tutorial's DMA-bound rungs, the Vector-bound Mamba and LayerNorm kernels), as printed by
-# `benchmarks/fidelity.py --bands`. Classes with fewer than MIN_MEASURED measurements are left out
-# (the fully optimised matmul is the only Tensor-bound one) and fall back to UNMEASURED.
-_FIDELITY = "benchmarks/fidelity.py --bands, public set, 26 measured trn1 entries"
-DEFAULT_BANDS: dict[str, dict[str, Band]] = {
-    "trn1": {
-        "dma": Band(n=3, log_bias=-0.024, log_sigma=0.330, pair_sigma=0.216, source=_FIDELITY),
-        "vector": Band(n=22, log_bias=-0.171, log_sigma=0.273, pair_sigma=0.095, source=_FIDELITY),
-    },
-    "trn2": {},
-    "trn3": {},
-}
 
 
 def estimate_class(critical_breakdown: dict[str, float], latency_ns: float, launch_overhead_ns: float) -> str:

@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from autocomp import targets
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -81,7 +83,7 @@ class SearchConfig(BaseModel):
     # evaluation
     workers: int = Field(default_factory=lambda: max(1, min(8, os.cpu_count() or 1)), ge=1)
     backend: str = "auto"
-    target: Literal["trn1", "trn2", "trn3"] | None = None
+    target: str | None = None  # a registered target (autocomp.targets); None: the problem's
     timeout_s: float | None = Field(None, gt=0)
     isolation: Literal["auto", "bwrap", "userns", "none"] = Field(
         "auto", description="sandbox for candidates (the run's events record the one in force)")
@@ -91,6 +93,11 @@ class SearchConfig(BaseModel):
     out: Path = Path("runs")
     seed: int = 0
     no_cache: bool = False
+
+    @field_validator("target")
+    @classmethod
+    def _known_target(cls, v: str | None) -> str | None:
+        return None if v is None else targets.resolve(v)
 
     @field_validator("models")
     @classmethod

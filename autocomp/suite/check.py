@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from autocomp.problem import Problem, Tolerance
+from autocomp.targets import DEFAULT_TARGET
 
 
 @dataclass
@@ -84,7 +85,7 @@ def check_kernel(problem: Problem, seed: int, fn=None) -> list[Comparison]:
     return [compare(o, r, problem.spec.tolerance) for o, r in zip(outputs, refs)]
 
 
-def simulate_reference(kernel, inputs, *, dialect: str = "v1", target: str = "trn1") -> tuple[np.ndarray, ...]:
+def simulate_reference(kernel, inputs, *, dialect: str = "v1", target: str = DEFAULT_TARGET) -> tuple[np.ndarray, ...]:
     """A trusted NKI kernel's outputs from the simulator, in float64: the reference when no numpy one exists."""
     from autocomp.nki import run_kernel
 

@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from string import Template
 
+from autocomp.targets import DEFAULT_TARGET
+
 TEMPLATES = Path(__file__).parent / "templates"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -18,7 +20,8 @@ def function_name(problem_name: str) -> str:
 
 def render(problem_name: str, dialect: str) -> dict[str, str]:
     """The three files of a new problem, as text."""
-    values = {"name": problem_name, "function": function_name(problem_name), "dialect": dialect}
+    values = {"name": problem_name, "function": function_name(problem_name), "dialect": dialect,
+              "target": DEFAULT_TARGET}
     return {
         "problem.toml": Template((TEMPLATES / "problem.toml.tmpl").read_text()).substitute(values),
         "kernel.py": Template((TEMPLATES / dialect / "kernel.py.tmpl").read_text()).substitute(values),

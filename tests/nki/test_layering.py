@@ -11,7 +11,10 @@ resolved to the module it names. The rules:
 - packages (the first two components of a module name: ``autocomp.nki``,
   ``autocomp.perf``, ...) import each other without cycles, except the cycles in
   ``KNOWN_PACKAGE_CYCLES``, which may only shrink: fixing one fails this test until
-  it is removed from the list.
+  it is removed from the list;
+- ``autocomp.targets`` (the hardware target records) is the bottom layer: it imports
+  nothing else of autocomp, and no module outside it spells a target name or alias in
+  code (docstrings and comments may): everything else asks a record's capabilities.
 
 Names are not imports: ``install`` loads the frontends named in ``dialects.py``,
 and ``nki.benchmark`` / ``nki.profile`` reach the cost model through
@@ -22,6 +25,7 @@ imports the simulator's trace.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -29,6 +33,10 @@ import pytest
 AUTOCOMP = Path(__file__).resolve().parents[2] / "autocomp"
 
 FRONTENDS = ("autocomp.nki.v1", "autocomp.nki.v2")
+TARGETS = "autocomp.targets"
+# A target name or alias (trn1, inf2, gen3, ...) in a string constant: a comparison, a default or a message that
+# should take the name from a target record (autocomp.targets) instead. Nothing is allow-listed.
+TARGET_NAME = re.compile(r"trn\d|inf2|gen[234]")
 
 # Cycles between packages outside the NKI simulator that predate the dialect split; each is to be removed, never
 # extended (issue #14, "one place per seam"). The root package ``autocomp`` counts as a package of its own.
@@ -170,3 +178,51 @@ def test_the_walker_resolves_relative_and_function_level_imports(tmp_path):
     assert graph["pkg.sub.c"] == {"pkg.a", "pkg.b", "pkg.sub"}
     assert graph["pkg.a"] == {"pkg.sub.c"}
     assert strongly_connected(graph) == [{"pkg.a", "pkg.sub.c"}]
+
+
+def docstring_constants(tree: ast.AST) -> set[int]:
+    """ids of the docstring nodes of a module, its classes and its functions."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            value = first.value if isinstance(first, ast.Expr) else None
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                found.add(id(value))
+    return found
+
+
+def target_names_in_code(root: Path = AUTOCOMP, exempt: str = "targets") -> list[str]:
+    """``file:line: 'constant'`` for every string constant (f-string parts included, docstrings not) that spells a
+    target name or alias, in the modules under ``root`` outside its ``exempt`` package."""
+    hits = []
+    for path in sorted(root.rglob("*.py")):
+        if path.relative_to(root).parts[0] == exempt:
+            continue
+        tree = ast.parse(path.read_text())
+        docs = docstring_constants(tree)
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs
+                    and TARGET_NAME.search(node.value)):
+                hits.append(f"{path.relative_to(root.parent)}:{node.lineno}: {node.value!r}")
+    return hits
+
+
+def test_autocomp_targets_is_the_bottom_layer(graph):
+    assert TARGETS in graph, "autocomp/targets/__init__.py is missing"
+    bad = [f"{m} -> {t}" for m, ts in sorted(graph.items()) if within(m, TARGETS) for t in sorted(ts)
+           if not within(t, TARGETS)]
+    assert bad == []
+
+
+def test_no_module_outside_autocomp_targets_spells_a_target_name():
+    assert target_names_in_code() == [], "ask the target record (autocomp.targets) instead of naming a target"
+
+
+def test_the_target_name_scan_sees_code_and_f_strings_but_not_docstrings(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "targets").mkdir(parents=True)
+    (pkg / "targets" / "data.py").write_text('NAME = "trn1"\n')
+    (pkg / "ops.py").write_text('"""Runs on trn2."""\n\n\ndef f(t):\n    """Not on inf2."""\n    # gen3 is fine here\n'
+                                '    if t == "trn1":\n        return f"needs {t} or gen4"\n')
+    assert target_names_in_code(pkg) == ["pkg/ops.py:7: 'trn1'", "pkg/ops.py:8: ' or gen4'"]

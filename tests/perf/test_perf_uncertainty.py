@@ -7,9 +7,9 @@ import math
 import pytest
 from perf_trace_builder import TraceBuilder
 
-from autocomp.perf import get_target, profile
+from autocomp import targets
+from autocomp.perf import profile
 from autocomp.perf.uncertainty import (
-    DEFAULT_BANDS,
     PRIOR_MEASUREMENTS,
     UNMEASURED,
     Band,
@@ -91,9 +91,8 @@ def test_bands_from_residuals_shrink_few_measurements_towards_the_unmeasured_ban
 
 
 def test_default_bands_are_valid_and_only_for_measured_classes():
-    for target, bands in DEFAULT_BANDS.items():
-        get_target(target)
-        for cls, band in bands.items():
+    for target, record in targets.RECORDS.items():
+        for cls, band in record.error_bands.items():
             assert band.n >= 3 and band.log_sigma > 0 and band.pair_sigma > 0, (target, cls)
 
 

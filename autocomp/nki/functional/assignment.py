@@ -89,10 +89,11 @@ def _can_retarget(ins, src: Allocation, dst: Tile) -> bool:
 
 
 def _check_matmul_dst(ins, dst: Tile) -> None:
-    """The Tensor engine writes matmul results to PSUM in fp32 (or bf16 on trn3), whatever tile holds them."""
+    """The Tensor engine writes matmul results to PSUM in fp32 (or bf16 where the target can), whatever tile holds
+    them."""
     if ins.opcode != "MATMUL" or dst.alloc.dtname == "float32" or dst.buffer != PSUM:
         return
-    if current().target == "trn3" and dst.dtype == dt.bfloat16:
+    if current().spec.matmul_bf16_result and dst.dtype == dt.bfloat16:
         return
     raise_error("err_unsupported_dtype",
                 f"a matmul result cannot go into a {dt.dtype_name(dst.dtype)} PSUM tile: the Tensor engine writes "

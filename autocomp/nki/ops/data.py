@@ -140,9 +140,10 @@ def tensor_copy(dst: Tile, src: Tile, api: str, engine: str | None = None, mask:
     engine = engine or DVE
     if engine == POOL and PSUM in (dst.buffer, src.buffer):
         raise_error("err_unsupported_memory", f"{api}: the GpSimd engine cannot access PSUM; use the Vector engine")
-    if engine == ACT and ctx.target == "trn1" and api.endswith("tensor_copy"):
+    if engine == ACT and not ctx.spec.act_tensor_copy and api.endswith("tensor_copy"):
         raise_error("err_unsupported_operation",
-                    f"{api}: NeuronCore-v2 (trn1) has no Scalar-engine tensor_copy; use the Vector or GpSimd engine")
+                    f"{api}: NeuronCore-{ctx.spec.core} ({ctx.target}) has no Scalar-engine tensor_copy; use the "
+                    "Vector or GpSimd engine")
     if dst.shape[0] != src.shape[0]:
         raise_error("err_num_partition_mismatch",
                     f"{api}: source has {src.shape[0]} partitions and destination {dst.shape[0]}")

@@ -124,11 +124,12 @@ def tensor_scalar(dst: Tile, data: Tile, op0: AluOp, operand0, api: str, reverse
     engine = engine or DVE
     if engine == POOL and PSUM in (data.buffer, dst.buffer):
         raise_error("err_unsupported_memory", f"{api}: the GpSimd engine cannot access PSUM")
-    if engine == ACT and current().target == "trn2":
+    if engine == ACT and not current().spec.act_tensor_scalar_any_op:
         allowed = {("multiply", "add"), ("multiply", None), ("add", None)}
         if (op0.name, op1.name if op1 else None) not in allowed:
             raise_error("err_unsupported_operation",
-                        f"{api}: on trn2 the Scalar engine runs tensor_scalar only as multiply+add, multiply or add")
+                        f"{api}: on {current().target} the Scalar engine runs tensor_scalar only as multiply+add, "
+                        "multiply or add")
     # The fp32-operand rule is the v2 dialect's [ISA2]; v1 tensor_scalar casts any dtype [ISA1].
     for x in (operand0, operand1) if current().dialect != "v1" else ():
         if isinstance(x, Tile) and x.dtype != dt.float32 and not op0.bitvec:
@@ -196,9 +197,10 @@ def activation(dst: Tile, func: ActFunc, data: Tile, api: str, bias=None, scale=
                         f"{api}: bias must be float32, bfloat16 or float16, got {dt.dtype_name(bias.dtype)}")
     elif bias is not None and not isinstance(bias, (int, float, np.number)):
         raise_error("err_activation_bias_invalid_type", f"{api}: bias must be a [P, 1] tile, got {type(bias).__name__}")
-    elif bias not in (None, 0, 0.0) and ctx.target == "trn1":
+    elif bias not in (None, 0, 0.0) and not ctx.spec.act_immediate_bias:
         raise_error("err_activation_bias_invalid_type",
-                    f"{api}: on trn1 (NeuronCore-v2) the activation bias must be a [P, 1] tile, not the scalar "
+                    f"{api}: on {ctx.target} (NeuronCore-{ctx.spec.core}) the activation bias must be a [P, 1] tile, "
+                    "not the scalar "
                     f"{bias!r}; fill a [P, 1] float32 tile with nl.full / nisa.memset and pass it")
     if isinstance(scale, Tile):
         on_chip(scale, api, "scale")

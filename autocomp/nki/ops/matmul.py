@@ -26,12 +26,6 @@ from autocomp.nki.tile import Tile
 _FP32 = ("float32", "tfloat32")
 
 
-def moving_fmax(target: str, dst_dtype: np.dtype) -> int:
-    if target == "trn3":
-        return 8192 if dst_dtype == dt.bfloat16 else 4096
-    return 512
-
-
 _DTYPE_PAIRS: dict = {}
 
 
@@ -83,16 +77,16 @@ def nc_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: b
         raise_error("err_size_of_dimension_exceed_arch_limit",
                     f"{api}: stationary free size {m} exceeds the limit of 128 (nl.tile_size.gemm_stationary_fmax); "
                     "tile M in chunks of 128")
-    target = ctx.target
-    if n > 512:
-        fmax = moving_fmax(target, dst.dtype)
+    spec = ctx.spec
+    if n > min(spec.matmul_moving_fmax, spec.matmul_moving_fmax_bf16_result):
+        fmax = spec.matmul_moving_limit(bf16_result=dst.dtype == dt.bfloat16)
         if n > fmax:
             raise_error("err_size_of_dimension_exceed_arch_limit",
                         f"{api}: moving free size {n} exceeds the limit of {fmax} (nl.tile_size.gemm_moving_fmax); "
                         "tile N")
-    if d_alloc.dtname not in _FP32 and not (target == "trn3" and d_alloc.dtname == "bfloat16"):
+    if d_alloc.dtname not in _FP32 and not (spec.matmul_bf16_result and d_alloc.dtname == "bfloat16"):
         raise_error("err_unsupported_dtype",
-                    f"{api}: the matmul result in PSUM must be float32 on {target}, got {d_alloc.dtname}")
+                    f"{api}: the matmul result in PSUM must be float32 on {spec.name}, got {d_alloc.dtname}")
     if d_shape[0] != m or (d_shape[1] if len(d_shape) == 2 else free_size(dst)) != n:
         raise_error("err_invalid_argument",
                     f"{api}: result tile {list(dst.shape)} does not match [M={m}, N={n}] of stationary "
@@ -147,12 +141,12 @@ def nc_transpose(dst: Tile, data: Tile, api: str, engine: str | None = None):
         raise_error("err_invalid_argument", f"{api}: result tile {list(dst.shape)} must be [{f}, {p}]")
     if numerics():
         v = data.read().reshape(p, f)
-        if engine == PE and ctx.target == "trn1" and dt.is_float(v.dtype):
+        if engine == PE and not ctx.spec.pe_transpose_mode and dt.is_float(v.dtype):
             # NC-v2 transposes by multiplying with an identity, so NaN/Inf spread along rows.
             with np.errstate(invalid="ignore"):
                 r = compute_values(data).reshape(p, f).T @ np.eye(p, dtype=np.float32)
             if not np.isfinite(r).all() or not np.isfinite(v.astype(np.float32)).all():
-                warn(f"{api}: Tensor-engine transpose of NaN/Inf on trn1 spreads them to other elements",
+                warn(f"{api}: Tensor-engine transpose of NaN/Inf on {ctx.target} spreads them to other elements",
                      "warn_pe_transpose_nan")
             r = dt.cast_to(r, dst.dtype)
         else:

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from autocomp import targets
 from autocomp.nki import dtypes as dt
 from autocomp.nki.errors import raise_error
 from autocomp.nki.indexing import Mask
@@ -29,7 +30,6 @@ from autocomp.nki.ops.common import (
     record,
     tile_checks,
 )
-from autocomp.nki.ops.matmul import moving_fmax
 from autocomp.nki.runtime import current
 from autocomp.nki.tile import Tile
 
@@ -75,7 +75,7 @@ def partition_broadcast(dst: Tile, src: Tile, api: str, mask: Mask | None = None
                     f"{api}: only a one-partition tile broadcasts along partitions; src has {src.shape[0]}")
     p, n = dst.shape[0], free_size(src)
     ones = new_tile((1, p), src.dtype if dt.is_float(src.dtype) else dt.float32, SBUF, kind="constant", fill=1)
-    chunk = moving_fmax(ctx.target, dt.float32)
+    chunk = ctx.spec.matmul_moving_limit(bf16_result=False)
     first = None
     for start in range(0, n, chunk):
         width = min(chunk, n - start)
@@ -151,10 +151,11 @@ def _shuffle_mask(shuffle_mask, api: str) -> list[int]:
 
 def dma_transpose(dst: Tile, src: Tile, axes: tuple[int, ...] | None, api: str):
     """Transpose while moving through the DMA engines (NeuronCore-v3+): 2-D (1,0), 3-D (2,1,0), 4-D (3,1,2,0)."""
-    if current().target == "trn1":
+    spec = current().spec
+    if not spec.dma_transpose:
         raise_error("err_unsupported_operation",
-                    f"{api}: DMA transpose needs trn2 or later; on trn1 transpose on the Tensor engine "
-                    "(nisa.nc_transpose) or load with nl.load_transpose2d")
+                    f"{api}: DMA transpose needs {targets.earliest_with('dma_transpose')} or later; on {spec.name} "
+                    "transpose on the Tensor engine (nisa.nc_transpose) or load with nl.load_transpose2d")
     perm = dma_transpose_axes(src.shape, axes, api)
     if dst.shape != tuple(src.shape[a] for a in perm):
         raise_error("err_invalid_argument",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from autocomp import targets
 from autocomp.nki import dtypes as dt
 from autocomp.nki.alu import AluOp
 from autocomp.nki.errors import raise_error
@@ -187,10 +188,12 @@ def range_select(dst: Tile, on_true: Tile, comp_op0: AluOp, comp_op1: AluOp, bou
                  reduce_cmd: str = "idle", reduce_res: Tile | None = None, reduce_op: AluOp | None = None,
                  range_start: int = 0, on_false_value=fp32.min, mask: Mask | None = None):
     """Keep on_true where ``comp_op0(range_start + i, bound0)`` and ``comp_op1(range_start + i, bound1)``."""
-    if current().target == "trn1":
+    spec = current().spec
+    if not spec.range_select:
         raise_error("err_unsupported_operation",
-                    f"{api}: range_select needs NeuronCore-v3 or later (trn2/trn3); on trn1 use nisa.iota with "
-                    "nl.where or nisa.affine_select")
+                    f"{api}: range_select needs NeuronCore-v3 or later "
+                    f"({'/'.join(targets.names_with('range_select'))}); on {spec.name} use nisa.iota with nl.where "
+                    "or nisa.affine_select")
     compute_tile(dst, api, "dst")
     compute_tile(on_true, api, "on_true_tile")
     require_dtype(on_true, dt.is_float, api, "on_true_tile", "a float type")

@@ -11,10 +11,13 @@ from autocomp.nki.errors import raise_error
 from autocomp.nki.kernel import run_kernel
 from autocomp.nki.launch import BenchmarkResult, BenchmarkRun, ProfileRun
 from autocomp.nki.runtime import current_or_none
-from autocomp.nki.targets_info import active_target
+from autocomp.nki.targets_info import FrontendState
 
 __all__ = ["jit", "trace", "baremetal", "benchmark", "profile", "simulate_kernel", "Kernel", "BenchmarkKernel",
            "ProfileKernel", "BenchmarkResult"]
+
+# The target of kernels launched without one; autocomp.nki.install(target=) sets it.
+STATE = FrontendState()
 
 
 class Kernel(launch.Kernel):
@@ -30,7 +33,7 @@ class Kernel(launch.Kernel):
     def __call__(self, *args, **kwargs):
         if current_or_none() is not None:  # a sub-kernel call inside a running kernel
             return self.func(*args, **kwargs)
-        result = run_kernel(self.func, args, kwargs, target=active_target(), grid=self.grid,
+        result = run_kernel(self.func, args, kwargs, target=STATE.default_target, grid=self.grid,
                             numerics=self._numerics(args, kwargs), dialect=self.dialect)
         self.last_result = result
         return result.outputs
@@ -63,7 +66,7 @@ def baremetal(func=None, *, save_neff_name=None, save_trace_name=None, additiona
 def simulate_kernel(kernel, *args, **kwargs):
     """Run a kernel on numpy arrays in the simulator and return its numpy outputs."""
     grid = getattr(kernel, "grid", ())
-    result = run_kernel(getattr(kernel, "func", kernel), args, kwargs, target=active_target(), grid=grid,
+    result = run_kernel(getattr(kernel, "func", kernel), args, kwargs, target=STATE.default_target, grid=grid,
                         numerics=True, dialect=getattr(kernel, "dialect", "v1"))
     if isinstance(kernel, launch.Kernel):
         kernel.last_result = result

@@ -13,6 +13,7 @@ import weakref
 
 import numpy as np
 
+from autocomp import targets
 from autocomp.nki.errors import warn
 from autocomp.nki.ops import matmul as _mm
 from autocomp.nki.ops.common import numerics
@@ -93,7 +94,8 @@ def _check_accumulate(dst: Tile, state: np.ndarray, done: np.ndarray, api: str) 
     if (state == 0).any() and dst.alloc.written:  # the core op warns when the whole tensor is unwritten
         warn(f"{api}: accumulate=True on PSUM elements no instruction initialised; the result is undefined on "
              "hardware. Start the group with accumulate=False (or None)", "warn_uninitialized_accumulate")
-    if current().target in ("trn1", "trn2") and ((state & OTHER).astype(bool) & ~done).any():
-        warn(f"{api}: accumulating onto PSUM initialised by memset/tensor_copy is undefined on trn1/trn2; start "
+    if not current().spec.matmul_accumulates_onto_copies and ((state & OTHER).astype(bool) & ~done).any():
+        undefined_on = "/".join(n for n in targets.names() if not targets.get(n).matmul_accumulates_onto_copies)
+        warn(f"{api}: accumulating onto PSUM initialised by memset/tensor_copy is undefined on {undefined_on}; start "
              "the accumulation group with an overwriting matmul (accumulate=None or False) instead",
              "warn_accumulate_onto_memset")

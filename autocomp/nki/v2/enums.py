@@ -85,7 +85,7 @@ def reduce_command(value, api: str) -> str:
 
 
 def get_nc_version() -> nc_version:
-    return {"trn1": nc_version.gen2, "trn2": nc_version.gen3, "trn3": nc_version.gen4}[current().target]
+    return nc_version(current().spec.nc_version)
 
 
 def get_nc_sub_version() -> int:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 
+from autocomp import targets
 from autocomp.nki import launch
 from autocomp.nki.errors import raise_error
 from autocomp.nki.kernel import run_kernel
 from autocomp.nki.launch import BenchmarkRun, ProfileRun
-from autocomp.nki.runtime import current_or_none
-from autocomp.nki.targets_info import active_target
+from autocomp.nki.runtime import TARGET_ENV, current_or_none
+from autocomp.nki.targets_info import FrontendState
 from autocomp.nki.tile import Tile
 from autocomp.nki.trace import HBM
 from autocomp.nki.v2 import rules as _rules
@@ -23,6 +24,9 @@ from autocomp.nki.v2.views import as_tensor
 __all__ = ["jit", "simulate", "benchmark", "profile", "Kernel", "BenchmarkKernel", "ProfileKernel"]
 
 _UNSET = object()
+
+# The target of kernels launched without one; autocomp.nki.install(target=) sets it.
+STATE = FrontendState()
 
 
 def _entry(fn):
@@ -89,11 +93,12 @@ class Kernel(launch.Kernel):
             raise_error("err_jit_on_subkernel",
                         f"{self.func.__name__} is decorated with @nki.jit but called from inside another kernel; "
                         "only the top-level kernel takes @nki.jit (remove the decorator from the sub-kernel)")
-        target = active_target()
-        if self.grid and target == "trn1":
+        target = STATE.default_target
+        if self.grid and not target.logical_core_pairs:
             raise_error("err_invalid_argument",
-                        f"kernel[{self.grid[0]}]: logical NeuronCores (LNC=2) exist on trn2/trn3, not on trn1; "
-                        "launch kernel[1] or set NEURON_PLATFORM_TARGET_OVERRIDE=trn2")
+                        f"kernel[{self.grid[0]}]: logical NeuronCores (LNC=2) exist on "
+                        f"{'/'.join(targets.names_with('logical_core_pairs'))}, not on {target.name}; launch kernel[1] "
+                        f"or set {TARGET_ENV}={targets.earliest_with('logical_core_pairs')}")
         _rules.check_kernel(self.func)
         _rules.check_arguments(self.func, args, kwargs)
         result = run_kernel(_entry(self.func), args, kwargs, target=target, grid=self.grid,

@@ -10,7 +10,8 @@ import numpy as np
 from nki_testing import f64, opcodes  # noqa: F401 - re-exported for the current-dialect tests
 
 import autocomp.nki
-from autocomp.nki.targets_info import set_default_target
+from autocomp.nki.v1.top import STATE as V1_STATE
+from autocomp.nki.v2.top import STATE as V2_STATE
 
 autocomp.nki.install()
 
@@ -32,9 +33,11 @@ def assert_close(out, ref: np.ndarray, tol: float | None = None) -> None:
 
 @contextlib.contextmanager
 def target(name: str):
-    """Run kernels for ``name`` (trn1/trn2/trn3), then restore the environment's default."""
-    set_default_target(name)
+    """Run kernels for ``name`` (a target name), then restore the environment's default."""
+    for state in (V1_STATE, V2_STATE):
+        state.set_default_target(name)
     try:
         yield
     finally:
-        set_default_target(None)
+        for state in (V1_STATE, V2_STATE):
+            state.set_default_target(None)

@@ -50,4 +50,4 @@ class nc_version(enum.IntEnum):  # noqa: N801
 
 
 def get_nc_version() -> nc_version:
-    return {"trn1": nc_version.gen2, "trn2": nc_version.gen3, "trn3": nc_version.gen4}[_current().target]
+    return nc_version(_current().spec.nc_version)

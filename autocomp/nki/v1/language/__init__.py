@@ -93,7 +93,7 @@ from autocomp.nki.functional.reductions import all, any, max, mean, min, prod, s
 from autocomp.nki.functional.selection import where
 from autocomp.nki.functional.shaping import broadcast_to, expand_dims
 from autocomp.nki.indexing import Mask, arange, ds, mgrid
-from autocomp.nki.targets_info import fp32, tile_size
+from autocomp.nki.targets_info import TileSize, fp32
 from autocomp.nki.v1.language.collectives import all_reduce, atomic_rmw, loop_reduce
 from autocomp.nki.v1.language.creation import empty_like, full, full_like, ndarray, ones, ones_like, zeros, zeros_like
 from autocomp.nki.v1.language.loops import (
@@ -107,6 +107,9 @@ from autocomp.nki.v1.language.loops import (
 )
 from autocomp.nki.v1.language.memory import hbm, par_dim, private_hbm, psum, sbuf, shared_hbm
 from autocomp.nki.v1.language.transfers import load, store
+from autocomp.nki.v1.top import STATE as _STATE
+
+tile_size = TileSize(_STATE)  # limits of the running kernel's target, else of this frontend's default
 
 __all__ = [
     # dtypes

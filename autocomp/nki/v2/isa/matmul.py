@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from autocomp import targets as _targets
 from autocomp.nki import dtypes as _dt
 from autocomp.nki.errors import raise_error
 from autocomp.nki.ops import matmul as _mm
@@ -49,8 +50,10 @@ def _tiling(st: Tile, position: tuple, size: tuple, api: str) -> None:
     if len(position) != 2 or len(size) != 2:
         raise_error("err_invalid_argument", f"{api}: tile_position and tile_size must both be (row, column) pairs")
     rows, cols = (int(s) for s in size)
-    if rows not in (32, 64, 128) or cols not in (32, 64, 128) or (_current().target == "trn1" and 32 in (rows, cols)):
-        raise_error("err_invalid_argument", f"{api}: tile_size {size} must use 128, 64 (or 32 from trn2) rows/cols")
+    if rows not in (32, 64, 128) or cols not in (32, 64, 128) or (not _current().spec.pe_tiles_of_32
+                                                                   and 32 in (rows, cols)):
+        raise_error("err_invalid_argument", f"{api}: tile_size {size} must use 128, 64 (or 32 from "
+                    f"{_targets.earliest_with('pe_tiles_of_32')}) rows/cols")
     if int(position[0]) % rows or int(position[1]) % cols or st.shape[0] > rows or _free(st) > cols:
         raise_error("err_invalid_argument",
                     f"{api}: stationary {list(st.shape)} must fit tile_size {size}, and tile_position {position} "
@@ -59,8 +62,9 @@ def _tiling(st: Tile, position: tuple, size: tuple, api: str) -> None:
 
 def _double_row(dst: Tile, st: Tile, mv: Tile, accumulate, api: str, flags: dict):
     """FP8 double-row mode: stationary [K, 2, M] and moving [K, 2, N] contract over 2K rows in one matmul."""
-    if _current().target == "trn1":
-        raise_error("err_unsupported_operation", f"{api}: perf_mode=double_row needs trn2 or later")
+    if not _current().spec.double_row_fp8:
+        raise_error("err_unsupported_operation",
+                    f"{api}: perf_mode=double_row needs {_targets.earliest_with('double_row_fp8')} or later")
     if len(st.shape) != 3 or len(mv.shape) != 3 or st.shape[1] != 2 or mv.shape[1] != 2:
         raise_error("err_invalid_argument",
                     f"{api}: double_row takes stationary [K, 2, M] and moving [K, 2, N], got {list(st.shape)} and "

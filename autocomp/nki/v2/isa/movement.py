@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from autocomp import targets as _targets
 from autocomp.nki import dtypes as _dt
 from autocomp.nki.errors import raise_error
 from autocomp.nki.indexing import Mask
@@ -50,8 +51,9 @@ def dma_copy(dst, src, priority=None, oob_mode=oob_mode.error, dge_mode=dge_mode
         raise_error("err_unsupported_memory",
                     f"{api}: DMA cannot read PSUM (nki >= 0.3); copy it to SBUF with nisa.tensor_copy first")
     if dge is _dge_enum.hwdge:
-        if _current().target == "trn1":
-            raise_error("err_unsupported_operation", f"{api}: hardware DGE needs trn2 or later")
+        if not _current().spec.hardware_dge:
+            raise_error("err_unsupported_operation",
+                        f"{api}: hardware DGE needs {_targets.earliest_with('hardware_dge')} or later")
         if src.dtype != dst.dtype:
             raise_error("err_unsupported_dtype",
                         f"{api}: hwdge copies raw bytes, so src ({_dt.dtype_name(src.dtype)}) and dst "

@@ -13,11 +13,11 @@ def _unsupported(name: str, why: str):
     return fn
 
 
-nc_matmul_mx = _unsupported("nc_matmul_mx", "MX (trn3) matmuls are not modelled yet")
-quantize_mx = _unsupported("quantize_mx", "MX (trn3) quantisation is not modelled yet")
-exponential = _unsupported("exponential", "the trn3 Vector-engine exponential is not modelled yet; use "
+nc_matmul_mx = _unsupported("nc_matmul_mx", "MX matmuls (NeuronCore-v4) are not modelled yet")
+quantize_mx = _unsupported("quantize_mx", "MX quantisation (NeuronCore-v4) is not modelled yet")
+exponential = _unsupported("exponential", "the NeuronCore-v4 Vector-engine exponential is not modelled yet; use "
                                           "nisa.activation(op=nl.exp)")
-activate2 = _unsupported("activate2", "the trn3 activate2 instruction is not modelled yet")
+activate2 = _unsupported("activate2", "the NeuronCore-v4 activate2 instruction is not modelled yet")
 tensor_scalar_cumulative = _unsupported("tensor_scalar_cumulative", "use nisa.tensor_tensor_scan")
 core_barrier = _unsupported("core_barrier", "LNC instances run one after the other in the simulator, so a "
                                             "cross-core barrier cannot be honoured")

@@ -29,7 +29,7 @@ from autocomp.nki.dtypes import (
 )
 from autocomp.nki.functional import operators as _operators  # noqa: F401 - binds Python operators on tiles
 from autocomp.nki.indexing import ds
-from autocomp.nki.targets_info import fp32, tile_size
+from autocomp.nki.targets_info import TileSize, fp32
 from autocomp.nki.v2.control import VirtualRegister, dynamic_range, fori_loop, no_reorder, static_loop, while_loop
 from autocomp.nki.v2.language.convenience import (
     abs,
@@ -136,7 +136,10 @@ from autocomp.nki.v2.language.loops import (
 )
 from autocomp.nki.v2.language.memory import Buffer, hbm, par_dim, private_hbm, psum, sbuf, shared_hbm
 from autocomp.nki.v2.language.transfers import load, store
+from autocomp.nki.v2.top import STATE as _STATE
 from autocomp.nki.v2.views import NkiTensor
+
+tile_size = TileSize(_STATE)  # limits of the running kernel's target, else of this frontend's default
 
 
 class NKIObject:

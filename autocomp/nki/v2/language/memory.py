@@ -15,7 +15,6 @@ from autocomp.nki import dtypes as _dt
 from autocomp.nki.errors import raise_error, warn
 from autocomp.nki.runtime import current as _current
 from autocomp.nki.storage import Allocation as _Allocation
-from autocomp.nki.targets_info import tile_limits
 from autocomp.nki.trace import HBM, PSUM, SBUF
 from autocomp.nki.v2.views import NkiTensor
 
@@ -114,7 +113,7 @@ def allocate(shape, dtype, buffer, name: str, address, api: str) -> NkiTensor:
                     f"{api}: partition dimension {dims[0]} of {list(dims)} exceeds the architecture limit of 128; "
                     "tile it by nl.tile_size.pmax")
     free_bytes = math.prod(dims[1:]) * dtype.itemsize
-    limit = PSUM_BANK_BYTES * 8 if kind == PSUM else tile_limits(ctx.target)["sbuf_fmax_bytes"]
+    limit = PSUM_BANK_BYTES * 8 if kind == PSUM else ctx.spec.tile.sbuf_fmax_bytes
     if free_bytes > limit:
         raise_error("err_size_of_dimension_exceed_arch_limit",
                     f"{api}: {free_bytes} bytes per partition exceed the {limit} usable bytes of a "
