@@ -100,6 +100,7 @@ class Profile:
     uncertainty: Band = UNMEASURED  # the error band the interval comes from
     calibration: str = ""  # calibration file applied ("" = the built-in numbers)
     repeated_instances: int = 0  # identical SPMD instances charged once
+    recomputed_instructions: int = 0  # instructions repeating an intact earlier result, charged once
     load_stationary_count: int = 0
     stationary_reused_count: int = 0
     throttle_extra_ns: float = 0.0
@@ -261,6 +262,7 @@ def _profile(trace: Trace, target: str | Target | None, cal=None) -> Profile:
     prof.latency_low_ns, prof.latency_high_ns = prof.uncertainty.interval(latency)
     prof.calibration = cal.path if cal is not None else ""
     prof.repeated_instances = sched.repeated_instances
+    prof.recomputed_instructions = sched.recomputed
     from autocomp.perf.hints import bottleneck_hints
 
     prof.hints = bottleneck_hints(prof, tgt, work)

@@ -114,6 +114,9 @@ def describe(p: Profile) -> str:
              interval_line(p)]
     if p.repeated_instances:
         lines.append(f"  {p.repeated_instances} SPMD instances repeat the first one's work exactly: charged once")
+    if p.recomputed_instructions:
+        lines.append(f"  {p.recomputed_instructions} instructions recompute a value the kernel already holds "
+                     "(same inputs, unchanged): the compiler computes it once, so they cost no engine time")
     lines += ["", "Engines (active time, share of latency, instructions):"]
     for code, name in ENGINE_NAMES.items():
         e = p.engines[code]

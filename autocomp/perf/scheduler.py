@@ -29,6 +29,7 @@ from autocomp.perf.costs import engine_timing, load_stationary_cycles, matmul_cy
 from autocomp.perf.deps import DependencyTracker, region
 from autocomp.perf.dma import DmaCost, bulk_transfer_ns, dma_cost, dma_cost_key
 from autocomp.perf.memory import CapacityPool, Liveness, analyse
+from autocomp.perf.recompute import recomputed
 from autocomp.perf.resources import ReservationTable, TensorThrottle, find_common
 from autocomp.perf.targets import Target
 from autocomp.perf.workload import Workload, workload
@@ -66,6 +67,7 @@ class Schedule:
     workload: Workload | None = None
     spill_ns: float = 0.0
     repeated_instances: int = 0  # SPMD instances identical to the first, charged once (see _identical_instances)
+    recomputed: int = 0  # instructions recomputing an intact earlier result, charged once (see recompute.py)
 
 
 # Capacity is tracked over time only where it can bind: when the program-order peak is
@@ -328,6 +330,7 @@ class _Run:
         self.record = deps.record
         self.issue, self.start, self.end = sched.issue, sched.start, sched.end
         self.shapes: dict = {}  # access geometry -> its region
+        self.shared = recomputed(trace)  # recomputation -> the instruction whose result it repeats
 
     def place_all(self, positions: Iterable[int], cores: dict[int, _Core]) -> None:
         """Schedule the instructions at ``positions``, in this order, each on its instance's core."""
@@ -443,6 +446,15 @@ class _Run:
     def _compute(self, pos, ins, core: _Core, ready, pred, reason, is_mm: bool) -> float:
         sched = self.sched
         engine = ins.engine
+        original = self.shared.get(pos) if self.shared else None
+        if original is not None:  # the compiler keeps the first result: no engine time, ready with it
+            end = self.end[original]
+            if end > ready:
+                ready, pred, reason = end, original, DEPENDENCY
+            self.issue[pos] = self.start[pos] = self.end[pos] = ready
+            sched.pred[pos], sched.reason[pos] = pred, reason
+            sched.recomputed += 1
+            return ready
         if is_mm and engine == "pe":
             table, tables = core.tables["pe"], None  # the Tensor engine shares no SRAM port
             d = self._matmul_ns(ins, core, table, ready)

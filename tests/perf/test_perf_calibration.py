@@ -93,8 +93,9 @@ def test_mamba_v1_within_30_percent_at_256_and_4k_channels():
     assert _within(_mamba("mamba_v1", 4096), 2340.0)
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (docs/cost-model.md): the ISA formulas put mamba v2's Vector work "
-                   "at ~1.5x what the tutorial measured, so v1's extra loads hide under it and the two tie")
 def test_mamba_loop_reordering_helps_at_4k_channels():
+    """v2 loads delta/u once per channel tile, so delta*u no longer changes across states: computed once
+    (perf/recompute.py), which is what the tutorial's VectorE busy times show."""
     v1_4k, v2_4k = _mamba("mamba_v1", 4096), _mamba("mamba_v2", 4096)
     assert v2_4k < 0.9 * v1_4k, (v2_4k, v1_4k)
+    assert _within(v2_4k, 1610.0), v2_4k

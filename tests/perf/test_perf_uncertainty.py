@@ -33,14 +33,15 @@ def _copy(tiles: int, cols: int = 4096, dtype: str = "float32"):
 
 
 def _vector(ops: int, n: int = 2048):
-    """A Vector-bound kernel: ``ops`` independent tensor_tensor instructions on one loaded tile."""
+    """A Vector-bound kernel: ``ops`` independent tensor_tensor instructions of one loaded tile and another
+    (each a different value: a repeated one would be charged once)."""
     b = TraceBuilder("trn1")
     src = b.hbm(128, n, "float32")
     t = b.sbuf(128, n, "float32")
     b.dma(b.on(t), b.rows(src, 0, 128, 0, n))
     for _ in range(ops):
-        u = b.sbuf(128, n, "float32")
-        b.op("TENSOR_TENSOR", "dve", b.on(u), b.on(t), b.on(t), op="multiply")
+        u, other = b.sbuf(128, n, "float32"), b.sbuf(128, n, "float32")
+        b.op("TENSOR_TENSOR", "dve", b.on(u), b.on(t), b.on(other), op="multiply")
     return b.trace
 
 
