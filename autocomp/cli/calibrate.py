@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from autocomp.cli._common import console, fail
+from autocomp.cli._common import console, fail, json_errors
 
 
 def _table(fit_result, measurements) -> list[str]:
@@ -103,6 +103,7 @@ def calibrate_command(
     from autocomp.perf.measurements import MeasurementError
     from autocomp.perf.targets import get_target
 
+    json_errors(as_json)
     names = [p.strip() for p in params.split(",") if p.strip()]
     unknown = [n for n in names if n not in PARAMETERS]
     if unknown:

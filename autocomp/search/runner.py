@@ -150,7 +150,7 @@ class Run:
         target = self.config.target or self.problem.spec.target
         made_for = applied.parse().target
         if made_for != target:
-            if self._owns_evaluator:
+            if self._owns_evaluator and hasattr(self.evaluator, "close"):
                 self.evaluator.close()
             raise SearchError(f"{applied.name}: a calibration for {made_for}, but this run is on {target}; pass a "
                               f"{target} calibration (autocomp calibrate ... --target {target}) or --target "
