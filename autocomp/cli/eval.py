@@ -125,13 +125,16 @@ def eval_command(
         prob = Problem.load(resolve_problem(problem))
     except ProblemError as e:
         fail(str(e))
-    cal = load_calibration_option(calibration, target or prob.spec.target)
+    cal = load_calibration_option(calibration)
     sources = [read_text_file(path, "kernel file", "save the kernel as UTF-8 text") for path in kernels]
     try:
         chosen = get_backend(backend)
+        if chosen.evidence != "sim":
+            cal = None  # hardware measures: nothing to calibrate
+        check_calibration_target(cal, calibration, target or prob.spec.target)
         evaluator = Evaluator(chosen, workers=workers, cache=not no_cache, target=target,
                               timeout_s=timeout, isolation=isolation, allow_unisolated=allow_unisolated,
-                              calibration=cal if chosen.evidence == "sim" else None)
+                              calibration=cal)
         results = evaluator.evaluate_many(prob, sources, filenames=[p.name for p in kernels])
     except (EvaluatorError, RuntimeError) as e:
         fail(str(e))
@@ -145,7 +148,7 @@ def eval_command(
         raise typer.Exit(1)
 
 
-def load_calibration_option(path: Path | None, target: str):
+def load_calibration_option(path: Path | None):
     """The --calibration file, read and validated before any evaluation; a bad one ends the command (exit 2)."""
     if path is None:
         return None
@@ -153,14 +156,19 @@ def load_calibration_option(path: Path | None, target: str):
     from autocomp.perf.calibration_source import read_calibration_source
 
     try:
-        source = read_calibration_source(path)
+        return read_calibration_source(path)
     except CalibrationError as e:
         fail(str(e))
+
+
+def check_calibration_target(source, path: Path | None, target: str) -> None:
+    """A calibration is for one target: refuse it (exit 2) for another."""
+    if source is None:
+        return
     made_for = source.parse(str(path)).target
     if made_for != target:
         fail(f"{path}: a calibration for {made_for}, but this evaluation is on {target}; pass a {target} "
              f"calibration (autocomp calibrate ... --target {target}) or --target {made_for}")
-    return source
 
 
 def register(app: typer.Typer) -> None:

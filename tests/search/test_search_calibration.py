@@ -71,6 +71,7 @@ def test_a_calibrated_run_keeps_its_calibration_and_resume_uses_that_copy(tmp_pa
         assert reader.config()["calibration"] == str(cal)
         assert reader.config()["calibration_sha256"] == original.sha256
         assert reader.evaluation(first.best_candidate).result["calibration"] == original.label
+        assert reader.profile(first.best_candidate)["calibration"] == original.label  # the profile record too
         assert any(e["kind"] == "calibration" and e["label"] == original.label for e in reader.events())
     calibration_file(cal, rate=4.0)  # the file at the old path changes after the run started
     with pytest.raises(ConfigError, match=r"--calibration .*trn1\.toml \(sha256:\w+\) is not the calibration run"):
