@@ -214,7 +214,8 @@ def _win_note(d: ReportData) -> str:
     from autocomp.store.win import win_verdict
 
     # The search's own verdict, from the stored evaluations (their calibration); else the profiles shown.
-    verdict = win_verdict(d.results.get("baseline"), d.results.get("best"))
+    results = getattr(d, "results", None) or {}
+    verdict = win_verdict(results.get("baseline"), results.get("best"))
     if verdict is None:
         parent, child = _summary(d.profiles.get("baseline")), _summary(d.profiles.get("best"))
         if not (parent.get("uncertainty") and child.get("uncertainty") and parent.get("total_time")
