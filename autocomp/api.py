@@ -5,7 +5,8 @@
     result.speedup, result.best_kernel_path
 
 Options are those of ``autocomp optimize`` (see :class:`autocomp.search.SearchConfig`);
-``config`` names a TOML file whose values the keywords override.
+``config`` names a TOML file whose values the keywords override; ``calibration=path`` applies a
+cost-model calibration file (``autocomp calibrate``) to the sim backend's estimates.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@
     run.diff(run.baseline, run.best)  # side-by-side diff
     run.profile(run.best)             # engine timeline and utilisation
     run.reevaluate(run.best, target=name)   # on another target (a name from autocomp.targets)
+    run.win                           # is the best kernel's estimated win beyond the cost model's error?
 
 Reading never blocks a running search; ``reevaluate`` needs the write lock.
 """
@@ -244,13 +245,17 @@ class Run:
 
     # ------------------------------------------------------------ actions
     def reevaluate(self, cand: CandidateRef, target: str | None = None, *, backend: str = "sim",
-                   evaluator: Callable[[Path, str, str], Any] | None = None) -> Evaluation:
+                   evaluator: Callable[[Path, str, str], Any] | None = None,
+                   calibration: str | Path | None = None) -> Evaluation:
         """Evaluate ``cand`` again on ``target`` (default: the run's problem's target) and record it beside its
         search result.
 
         The result is stored as purpose ``reevaluate:<backend>:<target>`` (replacing an
-        earlier one). ``evaluator(problem_dir, source, target)`` returning an EvalResult
-        or its dict replaces autocomp's sandboxed evaluator (``autocomp.evaluate``).
+        earlier one; ``...:cal-<sha256 prefix>`` with a calibration). ``evaluator(problem_dir,
+        source, target)`` returning an EvalResult or its dict replaces autocomp's sandboxed
+        evaluator (``autocomp.evaluate``). ``calibration``: a cost-model calibration file for
+        the sim backend, or ``"run"`` for the one the run was started with (default: the
+        built-in cost model); the hw backend ignores it.
         """
         cand_id = _cand_id(cand)
         problem_dir = self.reader.problem_dir()
@@ -261,12 +266,39 @@ class Run:
 
             target = Problem.load(problem_dir).spec.target
         source = self.reader.source(cand_id)
+        cal = self._calibration(calibration) if backend == "sim" else None
         if evaluator is None:
-            result = _default_evaluator(problem_dir, source, target, backend)
+            result = _default_evaluator(problem_dir, source, target, backend, cal)
         else:
             result = evaluator(problem_dir, source, target)
+        purpose = f"reevaluate:{backend}:{target}" + (f":cal-{cal.sha256[:12]}" if cal is not None else "")
         with RunStore.open(self.path) as store:
-            return store.record_evaluation(cand_id, result, purpose=f"reevaluate:{backend}:{target}", replace=True)
+            return store.record_evaluation(cand_id, result, purpose=purpose, replace=True)
+
+    def _calibration(self, calibration: str | Path | None):
+        """A CalibrationSource from a path, or from the run's own copy for ``"run"``."""
+        from autocomp.perf.calibration_source import CalibrationSource, read_calibration_source
+
+        if calibration is None:
+            return None
+        if str(calibration) == "run":
+            text = self.reader.calibration_text()
+            if text is None:
+                raise RuntimeError(f"run {self.id} was started without a calibration (no calibration.toml)")
+            name = Path(str(self.config.get("calibration") or "calibration.toml")).name
+            source = CalibrationSource(name=name, text=text)
+            source.parse(str(self.path / "calibration.toml"))
+            return source
+        return read_calibration_source(calibration)
+
+    @property
+    def win(self):
+        """Whether the best kernel's estimated speedup over the baseline is beyond the cost model's error
+        (a ``WinVerdict``: ``label``, ``low``/``high`` of the true speedup), or None (hardware evidence, or
+        the baseline is the best). A win that is not certain "needs hardware confirmation"."""
+        from autocomp.store.win import run_win
+
+        return run_win(self.reader)
 
     def report(self, out: str | Path | None = None, *, reprofile: bool = True) -> str | Path:
         """The HTML report: written to ``out`` if given, else returned as a string."""
@@ -288,6 +320,9 @@ class Run:
     def __repr__(self) -> str:
         best = self.reader.best()
         best_txt = f", best #{best.id} {best.speedup or 0:.2f}x" if best else ""
+        win = self.win if best else None
+        if win is not None and not win.certain:
+            best_txt += f" ({win.label}: {win.low:.2f}x-{win.high:.2f}x)"
         return f"<Run {self.id} {self.info.problem} {self.status}{best_txt}>"
 
     def _repr_html_(self) -> str:
@@ -298,7 +333,8 @@ class Run:
         return f"<div>{summary_table(data)}{progress_chart(data)}</div>"
 
 
-def _default_evaluator(problem_dir: Path, source: str, target: str, backend: str = "sim") -> Any:
+def _default_evaluator(problem_dir: Path, source: str, target: str, backend: str = "sim",
+                       calibration: Any = None) -> Any:
     """autocomp's sandboxed evaluator, uncached so a re-evaluation really runs again."""
     try:
         from autocomp.evaluate import Evaluator
@@ -306,7 +342,7 @@ def _default_evaluator(problem_dir: Path, source: str, target: str, backend: str
         raise RuntimeError(f"autocomp.evaluate is not importable ({e}); pass evaluator=... to reevaluate") from None
     from autocomp.problem import Problem
 
-    evaluator = Evaluator(backend, target=target, cache=False)
+    evaluator = Evaluator(backend, target=target, cache=False, calibration=calibration)
     try:
         return evaluator.evaluate(Problem.load(problem_dir), source)
     finally:

@@ -6,6 +6,9 @@ re-creates the backend from ``options()`` and shares its interpreter with the ca
 runs the candidate and leaves data (outputs, instruction traces, compiled artifacts) in its output
 directory. The trusted measuring half (``measure``) runs outside the sandbox, in a process that never loads
 candidate code, and turns that data into a latency: nothing the candidate can reach takes part in timing it.
+
+A backend may also define ``measure_options()``: JSON-able keyword arguments that only the measuring half is
+re-created with (the sim backend's cost-model calibration), never the worker; ``options()`` must not hold them.
 """
 
 from __future__ import annotations

@@ -69,14 +69,32 @@ class SimBackend:
     name = "sim"
     evidence = "sim"
 
-    def __init__(self) -> None:
+    def __init__(self, calibration: Any = None) -> None:
         # Worker half: the first run's trace, until ``record`` writes it. A container made here and never
         # replaced, so the tamper check sees any attribute of this instance the candidate swaps.
         self._traces: dict[str, Any] = {}
+        # Trusted half: the cost-model calibration (autocomp.perf.calibration_source) timings use. Only the
+        # parent and the measuring processes are given one (``measure_options``); the worker is re-created from
+        # ``options()``, which never holds it, so no candidate can see or swap it.
+        self.calibration = None
+        self._calibration_file = None
+        if calibration is not None:
+            self.use_calibration(calibration)
+
+    def use_calibration(self, calibration: Any) -> None:
+        """Time with this calibration (a CalibrationSource, its dict or a path; None: the built-in numbers)."""
+        from autocomp.perf.calibration_source import as_source
+
+        self.calibration = as_source(calibration)
+        self._calibration_file = self.calibration.parse() if self.calibration is not None else None
 
     # ------------------------------------------------------------------ parent side
     def options(self) -> dict[str, Any]:
-        return {}
+        return {}  # what the sandboxed worker is re-created from: never the calibration
+
+    def measure_options(self) -> dict[str, Any]:
+        """Keyword arguments that re-create this backend's trusted measuring half (measurer.py): the calibration."""
+        return {"calibration": self.calibration.to_dict()} if self.calibration is not None else {}
 
     def available(self) -> tuple[bool, str]:
         return True, ""
@@ -158,8 +176,13 @@ class SimBackend:
 
     # ------------------------------------------------------------------ trusted measuring half
     def measure(self, request: TimingRequest) -> Timing:
+        timed, facts, check_facts = self.checked_traces(request)
+        return self.timing(timed, request.job.target, facts, check_facts)
+
+    def checked_traces(self, request: TimingRequest):
+        """(the trace to time, its facts, the check run's facts), decoded from the worker's files and checked
+        against what the parent knows: data only, nothing of the candidate runs here."""
         from autocomp.evaluate.trace_check import TensorSpecs, check_trace, trace_facts
-        from autocomp.perf import profile
 
         job, out = request.job, Path(request.artifacts)
         check_specs = TensorSpecs(inputs=[(tuple(s.shape), s.dtype) for s in request.inputs],
@@ -178,8 +201,14 @@ class SimBackend:
             check_trace(timed, kernel_path=request.kernel_path, kernel_lines=request.kernel_lines,
                         target=job.target, specs=full, what="the timing run")
             facts = trace_facts(timed)
+        return timed, facts, check_facts
+
+    def timing(self, timed, target: str, facts, check_facts) -> Timing:
+        """The cost model's estimate of a checked trace, with this backend's calibration."""
+        from autocomp.perf import profile
+
         start = time.perf_counter()
-        prof = profile(timed, job.target)
+        prof = profile(timed, target, calibration=self._calibration_file)
         (pid, summary), = prof.summary().items()
         return Timing(latency_us=prof.latency_us, evidence="sim", summary=summary, profile_id=pid,
                       hints=[f"{h.code}: {h.message}" for h in prof.hints], samples_us=[prof.latency_us], spread=0.0,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from autocomp.cli._common import console, fail
+from autocomp.cli._common import console, fail, json_errors
 
 
 def _table(fit_result, measurements) -> list[str]:
@@ -19,9 +19,68 @@ def _table(fit_result, measurements) -> list[str]:
     return lines
 
 
+def _from_csv(measurements: Path, target: str | None, base, quiet: bool):
+    """(target, traced measurements) of a CSV file (its own kernels, traced in this process)."""
+    from autocomp.perf.measurements import read_csv, trace_call
+
+    calls = read_csv(measurements)
+    tname = _pick_target(target, base, sorted({c.target for c in calls}), str(measurements))
+    calls = [c for c in calls if c.target == tname]
+    if not calls:
+        fail(f"{measurements}: no measurements for {tname}")
+    if not quiet:
+        console.print(f"tracing {len(calls)} measured kernels for {tname} ...", highlight=False)
+    return tname, [trace_call(c) for c in calls]
+
+
+def _from_runs(run_dirs: list[Path], target: str | None, base, quiet: bool, isolation: str,
+               allow_unisolated: bool):
+    """(target, measurements) of the hw evaluations stored in run directories, traced in the sandbox."""
+    from autocomp.evaluate.from_runs import hw_evaluations, retrace
+
+    stored = hw_evaluations(run_dirs)
+    counts: dict[str, int] = {}
+    for m in stored:
+        counts[m.target] = counts.get(m.target, 0) + 1
+    where = ", ".join(str(d) for d in run_dirs)
+    tname = _pick_target(target, base, sorted(counts), where, counts)
+    stored = [m for m in stored if m.target == tname]
+    if not stored:
+        fail(f"{where}: no hardware evaluations on {tname} (they measured {', '.join(sorted(counts))}); "
+             f"pick one of those with --target")
+    if not quiet:
+        console.print(f"tracing {len(stored)} stored kernels measured on {tname}, each in the sandbox ...",
+                      highlight=False)
+    ms, skipped = retrace(stored, isolation=isolation, allow_unisolated=allow_unisolated)
+    if not quiet:
+        for line in skipped:
+            console.print(f"  {line}", highlight=False, markup=False)
+    if not ms:
+        fail(f"{where}: none of the {len(stored)} stored kernels measured on {tname} evaluates on the simulator; "
+             "nothing to fit")
+    return tname, ms
+
+
+def _pick_target(target: str | None, base, found: list[str], where: str, counts: dict | None = None) -> str:
+    """--target, else the --start file's, else the measurements' only target; mixed targets are refused."""
+    from autocomp.perf.targets import get_target
+
+    if target:
+        return get_target(target).name
+    if base is not None:
+        return base.target
+    if len(found) > 1:
+        listed = ", ".join(f"{t} ({counts[t]})" if counts else t for t in found)
+        fail(f"{where}: measurements for {listed}; a calibration is for one target: pick one with --target")
+    return found[0]
+
+
 def calibrate_command(
-    measurements: Path = typer.Argument(..., help="CSV of measured latencies: kernel,function,shapes,target,"
-                                        "measured_us[,scalars,grid,chain] (see docs/cost-model.md)."),
+    measurements: list[Path] = typer.Argument(..., help="CSV of measured latencies: kernel,function,shapes,target,"
+                                              "measured_us[,scalars,grid,chain] (see docs/cost-model.md); with "
+                                              "--from-runs, run directories instead."),
+    from_runs: bool = typer.Option(False, "--from-runs", help="The arguments are run directories: fit to the "
+                                   "hardware (hw) latencies they store, each kernel traced again in the sandbox."),
     target: str = typer.Option(None, "--target", help="Calibrate this target (default: the CSV's, if one)."),
     out: Path = typer.Option(None, "--out", "-o", help="Calibration file to write (default: calibration-TARGET.toml)."),
     start: Path = typer.Option(None, "--start", help="Start from this calibration file, not the built-in numbers."),
@@ -31,34 +90,36 @@ def calibrate_command(
                                "on the other half (a held-out check)."),
     iterations: int = typer.Option(6, "--iterations", min=1, max=50, help="Gauss-Newton iterations."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    isolation: str = typer.Option("auto", "--isolation", help="With --from-runs: the sandbox stored kernels are "
+                                  "traced in: auto, bwrap, userns or none."),
+    allow_unisolated: bool = typer.Option(False, "--allow-unisolated", help="With --from-runs: trace stored "
+                                          "kernels without a sandbox when none is available."),
 ) -> None:
     """Fit a target's cost-model parameters to MEASUREMENTS and write a calibration file that
-    `autocomp profile --calibration FILE` (and later eval/optimize) use."""
+    `autocomp profile`, `eval` and `optimize --calibration FILE` use."""
+    from autocomp.evaluate.from_runs import FromRunsError
     from autocomp.perf.calibration import PARAMETERS, CalibrationError, load_calibration, save_calibration
     from autocomp.perf.fit import error_stats, fit, split_halves
-    from autocomp.perf.measurements import MeasurementError, read_csv, trace_call
+    from autocomp.perf.measurements import MeasurementError
     from autocomp.perf.targets import get_target
 
+    json_errors(as_json)
     names = [p.strip() for p in params.split(",") if p.strip()]
     unknown = [n for n in names if n not in PARAMETERS]
     if unknown:
         fail(f"--params: {', '.join(unknown)} cannot be fitted; choose from {', '.join(PARAMETERS)}")
+    if not from_runs and len(measurements) != 1:
+        fail(f"give one measurements CSV (got {len(measurements)} arguments); to read run directories, pass "
+             "--from-runs")
     try:
         base = load_calibration(start) if start else None
-        calls = read_csv(measurements)
-        tname = get_target(target).name if target else (base.target if base else None)
-        targets = sorted({c.target for c in calls})
-        if tname is None:
-            if len(targets) > 1:
-                fail(f"{measurements}: measurements for {', '.join(targets)}; pick one with --target")
-            tname = targets[0]
-        calls = [c for c in calls if c.target == tname]
-        if not calls:
-            fail(f"{measurements}: no measurements for {tname}")
-        if not as_json:
-            console.print(f"tracing {len(calls)} measured kernels for {tname} ...", highlight=False)
-        ms = [trace_call(c) for c in calls]
-    except (CalibrationError, MeasurementError, ValueError) as e:
+        if from_runs:
+            tname, ms = _from_runs(measurements, target, base, as_json, isolation, allow_unisolated)
+            origin = f"hw evaluations in {', '.join(d.name for d in measurements)}"
+        else:
+            tname, ms = _from_csv(measurements[0], target, base, as_json)
+            origin = measurements[0].name
+    except (CalibrationError, MeasurementError, FromRunsError, ValueError) as e:
         fail(str(e))
     report: dict = {"target": tname, "measurements": len(ms)}
     lines: list[str] = []
@@ -83,10 +144,10 @@ def calibrate_command(
         lines += [f"held-out check: fitted on {len(first)}, tested on the other {len(second)}",
                   f"  before: {sb.line()}", f"  after:  {sa.line()}", ""]
     result = fit(ms, tname, names, start=base, iterations=iterations)
-    cal = result.calibration(base, note=f"fitted to {measurements.name}")
+    cal = result.calibration(base, note=f"fitted to {origin}")
     path = out or Path(f"calibration-{tname}.toml")
     try:
-        save_calibration(cal, path, header=f"{len(ms)} measurements from {measurements}")
+        save_calibration(cal, path, header=f"{len(ms)} measurements from {origin}")
     except OSError as e:
         fail(f"{path}: cannot write the calibration file ({e.strerror or e})")
     report.update({"before": result.before.to_dict(), "after": result.after.to_dict(), "parameters": result.parameters,
@@ -104,7 +165,7 @@ def calibrate_command(
     for cls, band in result.bands.items():
         low, high = band.interval(1.0)
         lines.append(f"  {cls:<9} n={band.n:<3} {low:.2f}x - {high:.2f}x")
-    lines += ["", f"wrote {path}: use it with  autocomp profile ... --calibration {path}"]
+    lines += ["", f"wrote {path}: use it with  autocomp eval|optimize|profile ... --calibration {path}"]
     console.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
 
 

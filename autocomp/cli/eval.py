@@ -65,6 +65,11 @@ def _panel(result, name: str):
     if result.latency_us is not None:
         speed = f"   {result.speedup:.2f}x vs baseline {result.baseline_latency_us:.2f} us" if result.speedup else ""
         grid.add_row("latency", f"{result.latency_us:.2f} us ({result.evidence}){speed}")
+        low, high = result.profile.get("total_time_low"), result.profile.get("total_time_high")
+        if result.evidence == "sim" and isinstance(low, (int, float)) and isinstance(high, (int, float)):
+            grid.add_row("likely", f"{low * 1e6:.2f} - {high * 1e6:.2f} us on hardware (90%)")
+        if result.evidence == "sim":
+            grid.add_row("calibration", result.calibration or "built-in cost model")
     if result.max_abs is not None:
         grid.add_row("error", f"max abs {result.max_abs:.3g}, rel L2 {result.rel_l2:.3g} over "
                               f"{len(result.seeds)} seeds")
@@ -98,6 +103,9 @@ def eval_command(
     allow_unisolated: bool = typer.Option(False, "--allow-unisolated",
                                           help="Run kernels other than the problem's own without a sandbox when "
                                                "none is available (they can read and write what you can)."),
+    calibration: Path = typer.Option(None, "--calibration",
+                                     help="Cost-model calibration file from `autocomp calibrate` for the sim "
+                                          "backend's estimates; the neuron (hw) backend measures and ignores it."),
 ) -> None:
     """Evaluate KERNEL(s) for PROBLEM in the sandbox: correctness on every seed, then latency."""
     from autocomp.backends import BACKENDS, get_backend
@@ -118,10 +126,16 @@ def eval_command(
         prob = Problem.load(resolve_problem(problem))
     except ProblemError as e:
         fail(str(e))
+    cal = load_calibration_option(calibration)
     sources = [read_text_file(path, "kernel file", "save the kernel as UTF-8 text") for path in kernels]
     try:
-        evaluator = Evaluator(get_backend(backend), workers=workers, cache=not no_cache, target=target,
-                              timeout_s=timeout, isolation=isolation, allow_unisolated=allow_unisolated)
+        chosen = get_backend(backend)
+        if chosen.evidence != "sim":
+            cal = None  # hardware measures: nothing to calibrate
+        check_calibration_target(cal, calibration, target or prob.spec.target)
+        evaluator = Evaluator(chosen, workers=workers, cache=not no_cache, target=target,
+                              timeout_s=timeout, isolation=isolation, allow_unisolated=allow_unisolated,
+                              calibration=cal)
         results = evaluator.evaluate_many(prob, sources, filenames=[p.name for p in kernels])
     except (EvaluatorError, RuntimeError) as e:
         fail(str(e))
@@ -133,6 +147,29 @@ def eval_command(
             console.print(_panel(result, str(path)))
     if not all(r.status == "correct" for r in results):
         raise typer.Exit(1)
+
+
+def load_calibration_option(path: Path | None):
+    """The --calibration file, read and validated before any evaluation; a bad one ends the command (exit 2)."""
+    if path is None:
+        return None
+    from autocomp.perf.calibration import CalibrationError
+    from autocomp.perf.calibration_source import read_calibration_source
+
+    try:
+        return read_calibration_source(path)
+    except CalibrationError as e:
+        fail(str(e))
+
+
+def check_calibration_target(source, path: Path | None, target: str) -> None:
+    """A calibration is for one target: refuse it (exit 2) for another."""
+    if source is None:
+        return
+    made_for = source.parse(str(path)).target
+    if made_for != target:
+        fail(f"{path}: a calibration for {made_for}, but this evaluation is on {target}; pass a {target} "
+             f"calibration (autocomp calibrate ... --target {target}) or --target {made_for}")
 
 
 def register(app: typer.Typer) -> None:

@@ -49,6 +49,10 @@ def optimize(
     allow_unisolated: bool = typer.Option(None, "--allow-unisolated",
                                           help="Run LLM-written kernels without a sandbox when none is available "
                                                "(they can read and write what you can)."),
+    calibration: Path = typer.Option(None, "--calibration",
+                                     help="Cost-model calibration file from `autocomp calibrate` for the sim "
+                                          "backend's estimates (the run keeps a copy; --resume uses it). The "
+                                          "neuron (hw) backend measures and ignores it."),
     out: Path = typer.Option(None, "--out", help="Directory for run directories (default runs/)."),
     seed: int = typer.Option(None, "--seed", help="Seed for reproducible sampling (menus, ensembles, knobs)."),
     no_cache: bool = typer.Option(None, "--no-cache/--cache", help="Ignore cached LLM answers (still store new)."),
@@ -74,7 +78,8 @@ def optimize(
                "beam": beam, "plans": plans, "impls": impls, "iterations": iterations, "early_stop": early_stop,
                "repairs": repairs, "max_usd": max_usd, "max_llm_calls": max_llm_calls, "workers": workers,
                "backend": backend, "target": target, "isolation": isolation,
-               "allow_unisolated": allow_unisolated, "out": out, "seed": seed, "no_cache": no_cache}
+               "allow_unisolated": allow_unisolated, "out": out, "seed": seed, "no_cache": no_cache,
+               "calibration": calibration}
     options = {k: v for k, v in options.items() if v is not None}
     if config is not None:
         read_text_file(config, "config file", "save it as UTF-8 TOML")

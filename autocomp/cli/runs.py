@@ -115,6 +115,15 @@ def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
         if best:
             console.print(f"best #{best.id}: {_fmt(best.latency_us, '.2f', ' µs')}, "
                           f"{_fmt(best.speedup, '.2f', '×')} ({best.evidence or '?'})", highlight=False)
+            from autocomp.store.win import describe, run_win
+
+            win = run_win(r)
+            if win is not None:
+                console.print(f"  {describe(win)}", highlight=False, markup=False)
+        calibration = r.calibration_text() is not None and r.config().get("calibration")
+        if calibration:
+            console.print(f"cost model: calibration {calibration} (copy in calibration.toml)", highlight=False,
+                          markup=False)
         console.print("\n[bold]beam per iteration[/]")
         beams = r.beams()
         if not beams:

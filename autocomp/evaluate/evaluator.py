@@ -84,6 +84,10 @@ class Evaluator:
     ``measure_processes``: trusted processes that time candidates with the backend's measuring half (never
     candidate code: measurer.py), so parallel timings do not queue on this interpreter; default ``workers``
     for the simulator (the cost model is CPU-bound Python), 0 (this process's threads) otherwise.
+    ``calibration``: a cost-model calibration file (path or ``autocomp.perf.calibration_source.CalibrationSource``)
+    for the simulator's estimates. It is read and validated here, handed to the trusted measuring half only
+    (never to a worker), keys the cache, and every result names it (``EvalResult.calibration``). A backend
+    with hardware evidence measures instead of estimating and ignores it (``self.calibration`` is then None).
     """
 
     def __init__(self, backend: str | Backend = "sim", *, workers: int | None = None, cache: bool | EvalCache = True,
@@ -91,8 +95,10 @@ class Evaluator:
                  memory_mb: int = 4096, file_size_mb: int | None = None, static_gate: bool = True,
                  isolation: str = "auto", drop_privileges: bool | None = None, speedup_review: float = 10.0,
                  work_dir: str | None = None, prespawn: bool | None = None, allow_unisolated: bool = False,
-                 measure_processes: int | None = None):
+                 measure_processes: int | None = None, calibration=None):
         self.backend = get_backend(backend) if isinstance(backend, str) else backend
+        self.calibration = self._apply_calibration(calibration)  # before the measuring processes copy options
+        self._calibration_target = self.calibration.parse().target if self.calibration is not None else None
         self.workers = max(1, workers or os.cpu_count() or 1)
         root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.cache = EvalCache(root / "evaluations.sqlite") if cache is True else (cache or None)
@@ -232,21 +238,51 @@ class Evaluator:
             self.cache.close()
 
     # ------------------------------------------------------------------ one evaluation
+    def _apply_calibration(self, calibration):
+        """The calibration in force: given to a sim backend's trusted half; hardware evidence ignores one."""
+        from autocomp.perf.calibration import CalibrationError
+        from autocomp.perf.calibration_source import as_source
+
+        if self.backend.evidence != "sim":
+            return None
+        if calibration is None:
+            return getattr(self.backend, "calibration", None)  # a SimBackend made with one
+        try:
+            source = as_source(calibration)
+        except CalibrationError as e:
+            raise EvaluatorError(str(e)) from None
+        use = getattr(self.backend, "use_calibration", None)
+        if not callable(use):
+            raise EvaluatorError(f"the {self.backend.name} backend cannot apply a cost-model calibration "
+                                 f"({source.name}); drop the calibration or use the sim backend")
+        use(source)
+        return source
+
     def _target(self, problem: Problem) -> str:
         return self.target or problem.spec.target
+
+    def _check_calibration_target(self, target: str) -> None:
+        if self._calibration_target is not None and self._calibration_target != target:
+            raise EvaluatorError(f"{self.calibration.name}: a calibration for {self._calibration_target}, but this "
+                                 f"evaluation is on {target}; pass a {target} calibration (autocomp calibrate ... "
+                                 f"--target {target}) or evaluate on {self._calibration_target}")
 
     def _settings(self, is_baseline: bool) -> str:
         # Hardware timings (and speedups) belong to one session's baseline measurement, not to another's.
         session = self._session if self.backend.evidence == "hw" else ""
-        return json.dumps({"gate": self.static_gate, "timeout": self.timeout_s, "memory": self.memory_mb,
-                           "baseline": is_baseline, "review": self.speedup_review, "session": session,
-                           "isolation": self.isolation})
+        settings = {"gate": self.static_gate, "timeout": self.timeout_s, "memory": self.memory_mb,
+                    "baseline": is_baseline, "review": self.speedup_review, "session": session,
+                    "isolation": self.isolation}
+        if self.calibration is not None:  # a calibrated estimate is another answer than the built-in model's
+            settings["calibration"] = self.calibration.sha256
+        return json.dumps(settings)
 
     def _evaluate(self, problem: Problem, source: str, *, filename: str = "kernel.py",
                   seeds: list[int] | None = None, is_baseline: bool = False) -> EvalResult:
         start = time.perf_counter()
         seeds = list(seeds or problem.spec.seeds)
         target = self._target(problem)
+        self._check_calibration_target(target)
         digest = source_hash(source)
         key = eval_key(digest, problem.content_hash, self.backend.name, target, self.tool_version, seeds,
                        self._settings(is_baseline))
@@ -259,7 +295,8 @@ class Evaluator:
         result = EvalResult(status="runtime_error", reason="", evidence=self.backend.evidence,
                             backend=self.backend.name, target=target, tool_version=self.tool_version, seeds=seeds,
                             problem=problem.name, problem_hash=problem.content_hash, source_hash=digest,
-                            isolation=self.isolation)
+                            isolation=self.isolation,
+                            calibration=self.calibration.label if self.calibration is not None else None)
         if self.static_gate and not is_baseline:
             t = time.perf_counter()
             gate = check_source(source, problem.spec.function, problem.baseline_source, problem.spec.allowed_imports)

@@ -66,7 +66,8 @@ class MeasurerPool:
 
     def __init__(self, backend, processes: int):
         self.backend_name = backend.name
-        self.backend_options = backend.options()
+        # The worker's options plus what only the trusted half gets (the sim backend's calibration).
+        self.backend_options = {**backend.options(), **measure_options(backend)}
         self.processes = max(1, processes)
         paths = [_PACKAGE_ROOT, *backend.pythonpath(), *(p for p in sys.path if p and os.path.isdir(p))]
         self._env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)), "PYTHONDONTWRITEBYTECODE": "1",
@@ -123,6 +124,12 @@ class MeasurerPool:
                 self._idle.get_nowait().close()
             except queue.Empty:
                 break
+
+
+def measure_options(backend) -> dict:
+    """The backend's options for its measuring half only (base.py), or none."""
+    extra = getattr(backend, "measure_options", None)
+    return dict(extra()) if callable(extra) else {}
 
 
 def _result(answer: str) -> Timing:

@@ -85,6 +85,9 @@ class EvalResult(BaseModel):
     source_hash: str = ""
     cache_hit: bool = False
     isolation: str = ""  # the sandbox the candidate ran in: bwrap, userns or none (isolation.py)
+    # The cost-model calibration behind a sim latency, "<file> sha256:<12 hex>" (perf/calibration_source.py);
+    # None: the built-in numbers (and always for hw evidence, which no calibration touches).
+    calibration: str | None = None
     timings: dict[str, float] = Field(default_factory=dict)  # seconds spent evaluating, by phase
     log_tail: str = ""  # last lines the candidate printed (for people; never parsed)
 

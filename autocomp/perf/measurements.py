@@ -189,18 +189,19 @@ def from_csv(path: str | Path) -> list[Measurement]:
 
 
 def from_traces(items: Iterable[tuple]) -> list[Measurement]:
-    """Measurements from (trace, target, measured us[, chain]) tuples, e.g. the ``hw`` evaluations of a run
-    directory. Stored candidates are LLM-written code: their traces must come from the sandboxed evaluator
+    """Measurements from (trace, target, measured us[, chain[, label]]) tuples, e.g. the ``hw`` evaluations of
+    a run directory. Stored candidates are LLM-written code: their traces must come from the sandboxed evaluator
     (which hands traces back as data), never from running their source in this process."""
     out = []
     for i, item in enumerate(items):
         trace, target, us = item[:3]
         chain = item[3] if len(item) > 3 else None
-        where = f"evaluation {i} ({getattr(trace, 'kernel', '') or 'kernel'})"
+        label = item[4] if len(item) > 4 else None
+        where = f"evaluation {i} ({label or getattr(trace, 'kernel', '') or 'kernel'})"
         if not (isinstance(us, (int, float)) and us > 0):
             raise MeasurementError(f"{where}: measured latency must be a positive number of us, got {us!r}")
         if not getattr(trace, "instructions", None):
             raise MeasurementError(f"{where}: the trace holds no instructions")
-        out.append(Measurement(label=f"{trace.kernel or 'kernel'}#{i}", measured_us=float(us), trace=trace,
+        out.append(Measurement(label=label or f"{trace.kernel or 'kernel'}#{i}", measured_us=float(us), trace=trace,
                                target=target, chain=chain or trace.kernel or f"evaluation-{i}"))
     return out

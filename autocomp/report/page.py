@@ -86,6 +86,7 @@ def summary_table(d: ReportData) -> str:
                                         f'{escape(i.problem_hash or "")}</span>'],
             ["Status", escape(d.status) + (f" ({escape(i.status_reason)})" if i.status_reason else "")],
             ["Target", escape(i.target or "—")], ["Evidence", escape(d.evidence)],
+            ["Cost model", escape(_calibration(d))],
             ["Created / updated", f"{_when(i.created)} / {_when(i.updated)}"],
             ["Candidates", str(len(d.candidates))],
             ["Evaluated", str(sum(1 for c in d.candidates if c.evaluated))],
@@ -99,6 +100,15 @@ def summary_table(d: ReportData) -> str:
         banner = ('<p class="banner">Latencies marked <b>sim</b> are estimates of autocomp\'s simulator and cost '
                   "model, not hardware measurements.</p>")
     return banner + _table(["", ""], rows, num_from=9)
+
+
+def _calibration(d: ReportData) -> str:
+    """Which cost model the run's sim estimates come from (the best or baseline evaluation names it)."""
+    for role in ("best", "baseline"):
+        label = (d.results.get(role) or {}).get("calibration")
+        if label:
+            return f"calibration {label}"
+    return "built-in numbers" if "sim" in d.evidence else "—"
 
 
 def progress_chart(d: ReportData) -> str:
@@ -200,16 +210,21 @@ def _win_note(d: ReportData) -> str:
     """Whether the best kernel's estimated win over the baseline lies outside the model's error."""
     if not (d.baseline and d.best) or d.best.id == d.baseline.id or "sim" not in d.evidence:
         return ""
-    parent, child = _summary(d.profiles.get("baseline")), _summary(d.profiles.get("best"))
-    if not (parent.get("uncertainty") and child.get("uncertainty") and parent.get("total_time")
-            and child.get("total_time")):
-        return ""
     from autocomp.perf.uncertainty import win_is_certain
+    from autocomp.store.win import win_verdict
 
-    try:
-        verdict = win_is_certain(parent, child)
-    except (KeyError, TypeError, ValueError):
-        return ""
+    # The search's own verdict, from the stored evaluations (their calibration); else the profiles shown.
+    results = getattr(d, "results", None) or {}
+    verdict = win_verdict(results.get("baseline"), results.get("best"))
+    if verdict is None:
+        parent, child = _summary(d.profiles.get("baseline")), _summary(d.profiles.get("best"))
+        if not (parent.get("uncertainty") and child.get("uncertainty") and parent.get("total_time")
+                and child.get("total_time")):
+            return ""
+        try:
+            verdict = win_is_certain(parent, child)
+        except (KeyError, TypeError, ValueError):
+            return ""
     label = "beyond the model's error" if verdict.certain else verdict.label
     return (f' <span class="muted">({escape(label)}: true speedup {verdict.low:.2f}x–{verdict.high:.2f}x at 90%; '
             f"{escape(verdict.reason)})</span>")

@@ -89,6 +89,8 @@ class SearchConfig(BaseModel):
         "auto", description="sandbox for candidates (the run's events record the one in force)")
     allow_unisolated: bool = Field(False, description="run LLM-written kernels even when no sandbox is available")
     revalidate_seeds: int = Field(3, ge=0, description="fresh seeds the winner is re-checked on (0: skip)")
+    calibration: Path | None = Field(None, description="cost-model calibration file (autocomp calibrate) for the "
+                                     "sim backend; the run keeps a copy; the hw backend ignores it")
     # run
     out: Path = Path("runs")
     seed: int = 0

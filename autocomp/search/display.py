@@ -139,6 +139,23 @@ class RunDisplay:
         return Group(head, table)
 
 
+def win_lines(result: Any) -> list[str]:
+    """Whether a sim speedup is beyond the cost model's error (store/win.py), and which cost model it is."""
+    lines = []
+    win = getattr(result, "win", None)
+    if win is not None and result.speedup_low is not None:
+        interval = f"true speedup {result.speedup_low:.2f}x-{result.speedup_high:.2f}x at 90% ({result.win_reason})"
+        if win == "certain win":
+            lines.append(f"[bold green]certain win[/]: {interval}")
+        else:
+            lines.append(f"[bold yellow]{win}[/]: the estimated speedup may not be real on hardware: {interval}; "
+                         "measure both kernels on a NeuronCore (autocomp eval --backend neuron)")
+    cal = getattr(result, "calibration", None)
+    if result.evidence == "sim" and cal:
+        lines.append(f"cost model: calibration {cal}")
+    return lines
+
+
 def summary_lines(result: Any) -> list[str]:
     """The final report of a run, as rich-markup lines."""
     lines = [f"[bold]{result.problem}[/]: run {result.run_id} {result.status} ({result.stop_reason})"]
@@ -148,6 +165,7 @@ def summary_lines(result: Any) -> list[str]:
         lines.append(f"best: candidate #{result.best_candidate}, {result.best_latency_us:,.1f} us "
                      f"({result.evidence}), {result.speedup:.2f}x over the baseline's "
                      f"{result.baseline_latency_us:,.1f} us ({result.evidence}){roof}")
+        lines += win_lines(result)
         if result.revalidation_note:
             lines.append(f"check: {result.revalidation_note}")
         lines.append(f"kernel: {result.best_kernel_path}")

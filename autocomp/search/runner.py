@@ -64,6 +64,15 @@ class RunResult(BaseModel):
     revalidation_note: str = ""
     best_kernel_path: Path | None = None
     best_source: str | None = Field(default=None, repr=False)
+    # The cost model behind sim figures: the calibration label ("<file> sha256:<12 hex>"), None for the built-in.
+    calibration: str | None = None
+    # Whether the speedup is beyond the cost model's error (sim evidence; store/win.py): "certain win" or "needs
+    # hardware confirmation" (or "certain loss"), with the 90% interval of the true speedup. None: no verdict
+    # applies (hardware evidence, or the baseline is the best).
+    win: str | None = None
+    speedup_low: float | None = None
+    speedup_high: float | None = None
+    win_reason: str = ""
 
 
 def llm_settings(config: SearchConfig, run_dir: Path, env: Mapping[str, str] | None = None):
@@ -86,12 +95,13 @@ def preflight_llm(config: SearchConfig, env: Mapping[str, str] | None = None) ->
             create_client(provider, settings, env=os.environ if env is None else env)
 
 
-def default_evaluator(config: SearchConfig):
+def default_evaluator(config: SearchConfig, calibration: Any = None):
     from autocomp.evaluate import Evaluator, EvaluatorError
 
     try:
         return Evaluator(config.backend, workers=config.workers, target=config.target, timeout_s=config.timeout_s,
-                         isolation=config.isolation, allow_unisolated=config.allow_unisolated)
+                         isolation=config.isolation, allow_unisolated=config.allow_unisolated,
+                         calibration=calibration)
     except EvaluatorError as e:  # e.g. --isolation bwrap where bubblewrap is missing
         raise SearchError(str(e)) from None
 
@@ -101,7 +111,7 @@ class Run:
 
     def __init__(self, problem: Problem, config: SearchConfig, store: RunStore, *,
                  evaluator: EvaluatorLike | None = None, llm: Any = None, on_event: EventSink | None = None,
-                 env: Mapping[str, str] | None = None):
+                 env: Mapping[str, str] | None = None, calibration: Any = None):
         self.problem = problem
         self.config = config
         self.store = store
@@ -110,7 +120,8 @@ class Run:
         # An injected LLM service counts as a configured provider for --agent auto.
         self.use_llm = config.llm_requested(self.env) or (llm is not None and config.agent == "auto")
         self._owns_evaluator = evaluator is None
-        self.evaluator = evaluator if evaluator is not None else default_evaluator(config)
+        self.evaluator = evaluator if evaluator is not None else default_evaluator(config, calibration)
+        self._check_calibration(calibration)
         self._check_sandbox()
         self.session = Session(problem, store, self.evaluator, workers=config.workers, on_event=self.on_event)
         self.recorder = CallRecorder(store, self.on_event)
@@ -126,6 +137,25 @@ class Run:
             self.llm.on_call = self.recorder
         self.search = BeamSearch(self.session, hw_margin=config.hw_margin, min_gain=config.min_gain,
                                  max_per_parent=config.max_per_parent, on_event=self.on_event)
+
+    def _check_calibration(self, calibration: Any) -> None:
+        """A calibration must fit the run's target; say when the backend (hardware) does not use it."""
+        if calibration is None:
+            return
+        applied = getattr(self.evaluator, "calibration", None)
+        if applied is None:
+            self.store.event("notice", message=f"calibration {calibration.label} not applied: the evaluator "
+                                               "measures on hardware (or was supplied by the caller)")
+            return
+        target = self.config.target or self.problem.spec.target
+        made_for = applied.parse().target
+        if made_for != target:
+            if self._owns_evaluator and hasattr(self.evaluator, "close"):
+                self.evaluator.close()
+            raise SearchError(f"{applied.name}: a calibration for {made_for}, but this run is on {target}; pass a "
+                              f"{target} calibration (autocomp calibrate ... --target {target}) or --target "
+                              f"{made_for}")
+        self.store.event("calibration", label=applied.label)
 
     def _check_sandbox(self) -> None:
         """Record which sandbox candidates run in; refuse an LLM run where there is none (unless allowed) before
@@ -196,8 +226,13 @@ class Run:
             reasons = f"{refusal} | {reasons}"
         note, winner, passed = self._revalidate()
         self.store.set_status("finished", reasons)
-        return self._result("budget_exhausted" if refusal is not None else "finished", reasons, winner=winner,
-                            note=note, revalidated=passed, iterations=outcome.iterations)
+        result = self._result("budget_exhausted" if refusal is not None else "finished", reasons, winner=winner,
+                              note=note, revalidated=passed, iterations=outcome.iterations)
+        # The run's verdict on its result, kept with it: which kernel, how fast, and whether the win is certain.
+        self.store.event("result", candidate=result.best_candidate, speedup=result.speedup,
+                         evidence=result.evidence, calibration=result.calibration, win=result.win,
+                         speedup_low=result.speedup_low, speedup_high=result.speedup_high)
+        return result
 
     def _baseline(self) -> Node:
         base = self.session.baseline
@@ -273,6 +308,16 @@ class Run:
             result.revalidation_note = note
             result.best_kernel_path = self.store.candidate_dir(winner.id) / "kernel.py"
             result.best_source = winner.source
+            stored = self.store.evaluation(winner.id)
+            result.calibration = (stored.result.get("calibration") if stored is not None
+                                  else getattr(getattr(self.evaluator, "calibration", None), "label", None))
+            if base is not None and winner.id != base.id:
+                from autocomp.store.win import verdict_fields, win_verdict
+
+                base_eval = self.store.evaluation(base.id)
+                verdict = win_verdict(base_eval.result if base_eval else None, stored.result if stored else None)
+                for key, value in verdict_fields(verdict).items():
+                    setattr(result, key, value)
         return result
 
     def close(self, *, wait: bool = True) -> None:
@@ -309,9 +354,12 @@ def resolve_problem(ref: str | Path | Problem) -> Problem:
             raise ProblemError(str(first)) from None
 
 
-def stored_config(config: SearchConfig, problem: Problem) -> dict:
-    """config.toml contents: the resolved options plus what was optimized."""
-    return {"problem": problem.name, "problem_path": str(problem.root), **config.model_dump(mode="json")}
+def stored_config(config: SearchConfig, problem: Problem, calibration: Any = None) -> dict:
+    """config.toml contents: the resolved options plus what was optimized (and the calibration's hash)."""
+    from autocomp.search.calibration import recorded_fields
+
+    return {"problem": problem.name, "problem_path": str(problem.root), **config.model_dump(mode="json"),
+            **recorded_fields(calibration)}
 
 
 def config_from_run(stored: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> SearchConfig:
@@ -330,12 +378,16 @@ def run_optimization(problem: str | Path | Problem | None, config: SearchConfig,
 
     Ctrl-C returns a result with status ``interrupted``; everything finished is kept in the run directory.
     """
+    from autocomp.search.calibration import new_run_calibration, resumed_calibration
     from autocomp.store import resolve_run
 
     if resume is not None:
         store, _ = RunStore.resume(resolve_run(resume, config.out))
         try:
-            config = config_from_run(store.config(), resume_overrides)
+            stored = store.config()
+            config = config_from_run(stored, resume_overrides)
+            # The run's own copy, never the file at its old path (which may have changed since).
+            calibration = resumed_calibration(store, stored, (resume_overrides or {}).get("calibration"))
             snapshot = store.problem_dir() or store.info.problem_path
             problem = Problem.load(snapshot)
         except BaseException:
@@ -344,13 +396,15 @@ def run_optimization(problem: str | Path | Problem | None, config: SearchConfig,
             raise
     else:
         problem = resolve_problem(problem)
+        calibration = new_run_calibration(config.calibration)
         if llm is None and config.llm_requested(env):
             preflight_llm(config, env)
-        store = RunStore.create(config.out, problem, stored_config(config, problem), seed=config.seed,
-                                target=config.target)
+        store = RunStore.create(config.out, problem, stored_config(config, problem, calibration), seed=config.seed,
+                                target=config.target, calibration=calibration.text if calibration else None)
     run = None
     try:
-        run = Run(problem, config, store, evaluator=evaluator, llm=llm, on_event=on_event, env=env)
+        run = Run(problem, config, store, evaluator=evaluator, llm=llm, on_event=on_event, env=env,
+                  calibration=calibration)
         if on_start is not None:
             on_start(run)
         result = run.execute()

@@ -8,6 +8,8 @@ Selection is by latency among correct candidates, with two twists:
   one lucky lineage cannot take the whole beam while others are available.
 Ties break by iteration, then source hash, never by candidate id: ids depend on
 thread timing, and a resumed run must choose exactly what an uninterrupted one would.
+The cost model's error bar labels a run's result ("needs hardware confirmation") but never
+ranks: selection is by the estimate (the decision and its reasons: docs/cost-model.md).
 """
 
 from __future__ import annotations

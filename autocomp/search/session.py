@@ -305,4 +305,5 @@ def profile_record(result: Mapping[str, Any], problem: Any) -> dict | None:
                      "percent": 100.0 * float(roof) if isinstance(roof, (int, float)) else None},
         "mfu": summary.get("mfu_estimated_percent"), "mbu": summary.get("mbu_estimated_percent"),
         "hints": list(result.get("hints") or []), "summary": dict(summary), "timeline": {},
+        "calibration": result.get("calibration"),  # the cost model behind the latency (None: built-in)
     }

@@ -73,6 +73,7 @@ def profile_record(prof: Any, *, origin: str = "evaluation") -> dict:
         "hints": [getattr(h, "message", str(h)) for h in getattr(prof, "hints", [])],
         "summary": summary,
         "timeline": timeline_rows(prof),
+        "calibration": getattr(prof, "calibration", "") or None,  # the cost model behind it (None: built-in)
     }
 
 

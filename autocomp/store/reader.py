@@ -36,6 +36,7 @@ CONFIG_NAME = "config.toml"
 EVENTS_NAME = "events.jsonl"
 CANDIDATES_DIR = "candidates"
 PROBLEM_DIR = "problem"
+CALIBRATION_NAME = "calibration.toml"  # a copy of the cost-model calibration the run was started with
 SEARCH = "search"
 # The schema version that added the decisions table.
 DECISIONS_SINCE = 2
@@ -149,6 +150,14 @@ class RunReader:
         """The snapshot of the problem files taken when the run was created."""
         snap = self.root / PROBLEM_DIR
         return snap if (snap / "problem.toml").is_file() else None
+
+    def calibration_text(self) -> str | None:
+        """The copy of the calibration file the run was started with (None: the built-in cost model)."""
+        path = self.root / CALIBRATION_NAME
+        try:
+            return path.read_text(encoding="utf-8") if path.is_file() else None
+        except (OSError, UnicodeDecodeError) as e:
+            raise CorruptRunError(f"{path}: unreadable ({e}); restore it, or start a new run") from None
 
     # ------------------------------------------------------------ candidates
     def candidate_dir(self, candidate_id: int) -> Path:

@@ -26,6 +26,7 @@ from autocomp.store.errors import DuplicateEvaluationError, StoreError
 from autocomp.store.files import TMP_PREFIX, append_jsonl, atomic_write_json, atomic_write_text, fsync_dir
 from autocomp.store.lock import acquire_lock, release_lock
 from autocomp.store.reader import (
+    CALIBRATION_NAME,
     CANDIDATES_DIR,
     CONFIG_NAME,
     EVENTS_NAME,
@@ -91,12 +92,13 @@ class RunStore(RunReader):
     # ------------------------------------------------------------ create / open
     @classmethod
     def create(cls, runs_dir: str | Path, problem: Any, config: Any = None, *, seed: int | None = None,
-               target: str | None = None, run_id: str | None = None,
+               target: str | None = None, run_id: str | None = None, calibration: str | None = None,
                clock: Callable[[], float] = time.time) -> RunStore:
         """Create ``runs_dir/<run-id>/`` for ``problem`` (a :class:`Problem` or a problem name).
 
-        Writes config.toml without secrets and a snapshot of the problem files; the
-        directory appears under its final name only once it is complete.
+        Writes config.toml without secrets, a snapshot of the problem files and, given its text, a copy of
+        the cost-model ``calibration`` (calibration.toml, which a resumed run uses); the directory appears
+        under its final name only once it is complete.
         """
         runs_dir = Path(runs_dir)
         runs_dir.mkdir(parents=True, exist_ok=True)
@@ -112,6 +114,8 @@ class RunStore(RunReader):
         (staging / CANDIDATES_DIR).mkdir(parents=True)
         text, removed = render_config(config)
         atomic_write_text(staging / CONFIG_NAME, text)
+        if calibration is not None:
+            atomic_write_text(staging / CALIBRATION_NAME, calibration)
         root = getattr(problem, "root", None)
         if root is not None:
             for fname in PROBLEM_FILES:

@@ -42,7 +42,8 @@ class StallingEvaluator(FakeEvaluator):
 def main() -> None:
     latency = grid_latency if os.environ.get("CRASH_LATENCY") == "grid" else None
     stall = os.environ.get("CRASH_STALL_AFTER")
-    runner.default_evaluator = lambda config: StallingEvaluator(latency, int(stall) if stall else None)
+    runner.default_evaluator = (lambda config, calibration=None:
+                                StallingEvaluator(latency, int(stall) if stall else None))
     from autocomp.cli import main as cli
 
     cli()
