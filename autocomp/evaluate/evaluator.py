@@ -24,7 +24,7 @@ import numpy as np
 
 from autocomp.backends import Backend, get_backend
 from autocomp.evaluate import isolation as isolation_modes
-from autocomp.evaluate.cache import EvalCache, ReferenceStore, default_cache_dir, eval_key, source_hash
+from autocomp.evaluate.cache import EvalCache, ReferenceStore, default_cache_dir, eval_key
 from autocomp.evaluate.fsview import worker_view
 from autocomp.evaluate.gate import check_source
 from autocomp.evaluate.jobs import JobDir, create_job_dir, sweep_stale_job_dirs, unprivileged_ids, write_job
@@ -42,6 +42,7 @@ from autocomp.evaluate.sandbox import (
 from autocomp.evaluate.trust import is_trusted
 from autocomp.evaluate.verdict import Context, judge
 from autocomp.problem import Problem
+from autocomp.sources import HASH_CHARS, source_digest
 
 
 class EvaluatorError(Exception):
@@ -160,7 +161,7 @@ class Evaluator:
         self.baseline(problem)  # once, before the pool, so every candidate compares with the same run
         by_digest: dict[str, list[int]] = {}
         for i, src in enumerate(sources):
-            by_digest.setdefault(source_hash(src), []).append(i)
+            by_digest.setdefault(source_digest(src), []).append(i)
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="autocomp-eval") as pool:
             futures = {pool.submit(self._evaluate, problem, sources[idx[0]],
                                    filename=filenames[idx[0]] if filenames else "kernel.py", seeds=seeds): idx
@@ -247,7 +248,7 @@ class Evaluator:
         start = time.perf_counter()
         seeds = list(seeds or problem.spec.seeds)
         target = self._target(problem)
-        digest = source_hash(source)
+        digest = source_digest(source)
         key = eval_key(digest, problem.content_hash, self.backend.name, target, self.tool_version, seeds,
                        self._settings(is_baseline))
         if self.cache is not None:
@@ -258,7 +259,7 @@ class Evaluator:
         base = None if is_baseline else self.baseline(problem)
         result = EvalResult(status="runtime_error", reason="", evidence=self.backend.evidence,
                             backend=self.backend.name, target=target, tool_version=self.tool_version, seeds=seeds,
-                            problem=problem.name, problem_hash=problem.content_hash, source_hash=digest,
+                            problem=problem.name, problem_hash=problem.content_hash, source_hash=digest[:HASH_CHARS],
                             isolation=self.isolation)
         if self.static_gate and not is_baseline:
             t = time.perf_counter()

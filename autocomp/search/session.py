@@ -21,8 +21,8 @@ from typing import Any, Protocol
 from autocomp.search.decisions import DecisionLog
 from autocomp.search.node import BASELINE, Node
 from autocomp.search.outcome import Outcome, as_dict
+from autocomp.sources import source_hash
 from autocomp.store import DuplicateEvaluationError, RunStore
-from autocomp.store.sources import source_hash
 
 EventSink = Callable[[str, dict], None]
 
@@ -79,6 +79,10 @@ class Session:
             if ev is not None:
                 node.outcome = Outcome.from_result(ev.result)
             self._register(node)
+            # A run written while the hash meant something else keeps its stored names (slots and lineage
+            # groups are built from them, so the resumed run finds its decisions again); its kernels are also
+            # found by the hash their sources have now, so one proposed again is still a duplicate.
+            self._by_hash.setdefault(source_hash(node.source), node)
 
     def _register(self, node: Node) -> None:
         self.nodes[node.id] = node

@@ -20,6 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from autocomp.sources import source_hash
 from autocomp.store import schema
 from autocomp.store.config import render_config
 from autocomp.store.errors import DuplicateEvaluationError, StoreError
@@ -36,7 +37,6 @@ from autocomp.store.reader import (
     run_root,
 )
 from autocomp.store.records import CORRECT, PENDING, RUN_STATUSES, Decision, Evaluation, ResumeState
-from autocomp.store.sources import source_hash
 
 PROBLEM_FILES = ("problem.toml", "kernel.py", "reference.py")
 
