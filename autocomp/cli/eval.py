@@ -9,7 +9,6 @@ import typer
 
 from autocomp.cli._common import console, fail, json_errors
 from autocomp.cli._inputs import check_timeout, check_workers, read_text_file
-from autocomp.suite.location import bundled_problems_dir
 
 _STATUS_STYLE = {"correct": "bold green", "incorrect": "bold red", "compile_error": "bold yellow",
                  "runtime_error": "bold yellow", "timeout": "bold magenta", "rejected": "bold red"}
@@ -26,18 +25,6 @@ _PROFILE_FIELDS = (
     ("dma_transfer_average_bytes", "avg DMA", "bytes"),
     ("roofline_percent", "of roofline", "pct"),
 )
-
-
-def resolve_problem(spec: str) -> Path:
-    """A problem given as a path (directory or problem.toml) or a name under ./problems or the shipped suite."""
-    path = Path(spec)
-    if path.exists():
-        return path
-    for root in (Path.cwd() / "problems", bundled_problems_dir()):
-        if (root / spec / "problem.toml").is_file():
-            return root / spec
-    fail(f"{spec}: no such problem directory, and no problem named {spec!r} under ./problems or the shipped "
-         "suite; list them with `autocomp problems list`")
 
 
 def _fmt(value, kind: str) -> str:
@@ -84,7 +71,7 @@ def _panel(result, name: str):
 
 
 def eval_command(
-    problem: str = typer.Argument(..., help="Problem directory (or its problem.toml), or a name under problems/."),
+    problem: str = typer.Argument(..., help="Problem name ($AUTOCOMP_PROBLEMS, ./problems, the suite) or directory."),
     kernels: list[Path] = typer.Argument(..., help="Candidate kernel file(s)."),
     backend: str = typer.Option("sim", "--backend", help="sim (simulator + cost model), neuron (hardware) or auto."),
     target: str = typer.Option(None, "--target", help="trn1, trn2 or trn3 (default: the problem's)."),
@@ -102,7 +89,8 @@ def eval_command(
     from autocomp.backends import BACKENDS, get_backend
     from autocomp.evaluate import Evaluator, EvaluatorError
     from autocomp.nki.runtime import normalize_target
-    from autocomp.problem import Problem, ProblemError
+    from autocomp.problem import ProblemError
+    from autocomp.suite.location import load_problem
 
     json_errors(as_json)
     if backend not in BACKENDS:
@@ -114,7 +102,7 @@ def eval_command(
     check_workers(workers)
     check_timeout(timeout)
     try:
-        prob = Problem.load(resolve_problem(problem))
+        prob = load_problem(problem)
     except ProblemError as e:
         fail(str(e))
     sources = [read_text_file(path, "kernel file", "save the kernel as UTF-8 text") for path in kernels]
