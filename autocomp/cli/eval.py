@@ -9,15 +9,15 @@ import typer
 
 from autocomp.cli._common import console, fail, json_errors
 from autocomp.cli._inputs import check_timeout, check_workers, read_text_file
+from autocomp.nki.trace import SP
+from autocomp.perf.engines import DMA_QUEUES, ENGINES
 
 _STATUS_STYLE = {"correct": "bold green", "incorrect": "bold red", "compile_error": "bold yellow",
                  "runtime_error": "bold yellow", "timeout": "bold magenta", "rejected": "bold red"}
 _PROFILE_FIELDS = (
-    ("tensor_engine_active_time_percent", "TensorE active", "pct"),
-    ("vector_engine_active_time_percent", "VectorE active", "pct"),
-    ("scalar_engine_active_time_percent", "ScalarE active", "pct"),
-    ("gpsimd_engine_active_time_percent", "GpSimd active", "pct"),
-    ("dma_active_time_percent", "DMA active", "pct"),
+    *((f"{lane.name}_engine_active_time_percent", f"{lane.label} active", "pct") for lane in ENGINES
+      if lane.id != SP),  # the Sync engine only triggers DMAs
+    ("dma_active_time_percent", f"{DMA_QUEUES.label} active", "pct"),
     ("mfu_estimated_percent", "MFU", "pct"),
     ("mbu_estimated_percent", "MBU", "pct"),
     ("hbm_read_bytes", "HBM read", "bytes"),

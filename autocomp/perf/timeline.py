@@ -8,14 +8,16 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
+from autocomp.nki.trace import SP
+from autocomp.perf.engines import TIMELINE_ROWS
+
 if TYPE_CHECKING:
     from autocomp.perf.profile import Profile
 
 WIDTH = 1200
 ROW_H = 26
 LABEL_W = 90
-ROWS = (("pe", "Tensor", "#4e79a7"), ("dve", "Vector", "#f28e2b"), ("act", "Scalar", "#59a14f"),
-        ("pool", "GpSimd", "#b07aa1"), ("dma", "DMA", "#76b7b2"), ("critical", "Critical path", "#e15759"))
+ROWS = tuple((lane.id, lane.label, lane.color) for lane in TIMELINE_ROWS if lane.id != SP)
 
 
 def _intervals(p: Profile) -> dict[str, list[tuple[float, float, int]]]:

@@ -18,8 +18,11 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from autocomp.nki.trace import SP
+from autocomp.perf.engines import LANE_NAMES
+
 CLASSES = ("dma", "tensor", "vector", "scalar", "gpsimd", "overhead")
-_ENGINE_CLASS = {"dma": "dma", "pe": "tensor", "dve": "vector", "act": "scalar", "pool": "gpsimd", "sp": "dma"}
+_ENGINE_CLASS = {**LANE_NAMES, SP: "dma"}  # the Sync engine only triggers DMAs
 OVERHEAD_SHARE = 0.25  # launch overhead above this share of the latency: a fixed-cost-bound estimate
 Z90 = 1.645  # intervals are two-sided 90%: 5% of measurements below, 5% above
 MIN_MEASURED = 3

@@ -6,11 +6,11 @@ import math
 from collections.abc import Sequence
 from html import escape
 
+from autocomp.perf.engines import COLORS
 from autocomp.store.profiles import ROW_LABELS
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#9c755f")
-ROW_COLORS = {"pe": "#4e79a7", "dve": "#f28e2b", "act": "#59a14f", "pool": "#b07aa1", "sp": "#9c755f",
-              "dma": "#76b7b2", "critical": "#e15759"}
+ROW_COLORS = COLORS
 
 
 def _fmt(v: float) -> str:

@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from autocomp.perf.engines import ENGINE_NAMES
 from autocomp.search.decisions import DecisionLog
 from autocomp.search.node import BASELINE, Node
 from autocomp.search.outcome import Outcome, as_dict
@@ -283,9 +284,6 @@ def _relay(src: Future, dst: Future, *, duplicate: bool) -> None:
         dst.set_result(Submitted(src.result().node, duplicate))
 
 
-_ENGINE_FIELDS = {"pe": "tensor", "dve": "vector", "act": "scalar", "pool": "gpsimd", "sp": "sync"}
-
-
 def profile_record(result: Mapping[str, Any], problem: Any) -> dict | None:
     """profile.json for a candidate, from the summary its EvalResult carries (no timeline: re-profile for one)."""
     summary = result.get("profile") or {}
@@ -295,7 +293,7 @@ def profile_record(result: Mapping[str, Any], problem: Any) -> dict | None:
     engines = {code: {"active_ns": 1e9 * float(summary.get(f"{name}_engine_active_time") or 0.0),
                       "utilisation": 100.0 * float(summary.get(f"{name}_engine_active_time_percent") or 0.0),
                       "instruction_count": int(summary.get(f"{name}_engine_instruction_count") or 0)}
-               for code, name in _ENGINE_FIELDS.items()}
+               for code, name in ENGINE_NAMES.items()}
     engines["dma"] = {"active_ns": 1e9 * float(summary.get("dma_active_time") or 0.0),
                       "utilisation": 100.0 * float(summary.get("dma_active_time_percent") or 0.0),
                       "instruction_count": int(summary.get("dma_instruction_count") or 0)}

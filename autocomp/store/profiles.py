@@ -18,11 +18,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from autocomp.perf.engines import LABELS, TIMELINE_ROWS
+
 RECORD_FORMAT = 1
 MAX_SLOTS = 2000
-ROWS = ("pe", "dve", "act", "pool", "sp", "dma", "critical")
-ROW_LABELS = {"pe": "Tensor", "dve": "Vector", "act": "Scalar", "pool": "GpSimd", "sp": "Sync", "dma": "DMA",
-              "critical": "Critical path"}
+ROWS = tuple(lane.id for lane in TIMELINE_ROWS)
+ROW_LABELS = LABELS
 REPROFILE_TIMEOUT_S = 120.0
 
 
