@@ -9,15 +9,10 @@ import typer
 
 from autocomp.cli._common import console, fail, json_errors
 from autocomp.cli._inputs import check_timeout, check_workers, read_text_file
-from autocomp.nki.trace import SP
-from autocomp.perf.engines import DMA_QUEUES, ENGINES
 
 _STATUS_STYLE = {"correct": "bold green", "incorrect": "bold red", "compile_error": "bold yellow",
                  "runtime_error": "bold yellow", "timeout": "bold magenta", "rejected": "bold red"}
 _PROFILE_FIELDS = (
-    *((f"{lane.name}_engine_active_time_percent", f"{lane.label} active", "pct") for lane in ENGINES
-      if lane.id != SP),  # the Sync engine only triggers DMAs
-    ("dma_active_time_percent", f"{DMA_QUEUES.label} active", "pct"),
     ("mfu_estimated_percent", "MFU", "pct"),
     ("mbu_estimated_percent", "MBU", "pct"),
     ("hbm_read_bytes", "HBM read", "bytes"),
@@ -25,6 +20,16 @@ _PROFILE_FIELDS = (
     ("dma_transfer_average_bytes", "avg DMA", "bytes"),
     ("roofline_percent", "of roofline", "pct"),
 )
+
+
+def _engine_fields() -> list[tuple[str, str, str]]:
+    """The engines' busy shares, named by the cost model's engine table (imported here: it loads the model)."""
+    from autocomp.nki.trace import SP
+    from autocomp.perf.engines import DMA_QUEUES, ENGINES
+
+    fields = [(f"{lane.name}_engine_active_time_percent", f"{lane.label} active", "pct") for lane in ENGINES
+              if lane.id != SP]  # the Sync engine only triggers DMAs
+    return [*fields, ("dma_active_time_percent", f"{DMA_QUEUES.label} active", "pct")]
 
 
 def _fmt(value, kind: str) -> str:
@@ -54,7 +59,7 @@ def _panel(result, name: str):
     if result.max_abs is not None:
         grid.add_row("error", f"max abs {result.max_abs:.3g}, rel L2 {result.rel_l2:.3g} over "
                               f"{len(result.seeds)} seeds")
-    shown = [f"{label} {_fmt(result.profile[key], kind)}" for key, label, kind in _PROFILE_FIELDS
+    shown = [f"{label} {_fmt(result.profile[key], kind)}" for key, label, kind in (*_engine_fields(), *_PROFILE_FIELDS)
              if key in result.profile]
     if shown:
         grid.add_row("profile", ", ".join(shown))
