@@ -134,10 +134,10 @@ class StoredProfile:
         return _frame([{"engine": k, **v} for k, v in self.record.get("engines", {}).items()], "engine")
 
     def timeline_svg(self) -> str:
-        from autocomp.report.svg import gantt
+        from autocomp.perf.timeline import gantt_svg
 
-        return gantt(self.record.get("timeline", {}), self.record.get("makespan_ns", 0.0),
-                     title=f"candidate {self.candidate_id} engine timeline")
+        return gantt_svg(self.record.get("timeline", {}), self.record.get("makespan_ns", 0.0),
+                         title=f"candidate {self.candidate_id} engine timeline")
 
     def __repr__(self) -> str:
         if not self.record:

@@ -6,8 +6,9 @@ import difflib
 from datetime import datetime, timezone
 from html import escape
 
+from autocomp.perf.timeline import gantt_svg
 from autocomp.report.data import ReportData
-from autocomp.report.svg import PALETTE, bar_chart, gantt, line_chart
+from autocomp.report.svg import PALETTE, bar_chart, line_chart
 from autocomp.store.profiles import ROW_LABELS
 from autocomp.store.records import Candidate
 
@@ -230,7 +231,7 @@ def _timelines(d: ReportData) -> str:
                 + (" (re-profiled for this report)" if p.get("origin") == "reprofile" else ""))
         out.append(f"<h3>{head}</h3>")
         if p.get("timeline"):
-            out.append(gantt(p["timeline"], span, title=f"{role} engine timeline"))
+            out.append(gantt_svg(p["timeline"], span, title=f"{role} engine timeline"))
         else:
             out.append('<p class="note">The stored profile has no per-instruction times.</p>')
         if p.get("hints"):

@@ -19,26 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from autocomp.perf.engines import LABELS, TIMELINE_ROWS
+from autocomp.perf.timeline import timeline_rows
 
 RECORD_FORMAT = 1
-MAX_SLOTS = 2000
 ROWS = tuple(lane.id for lane in TIMELINE_ROWS)
 ROW_LABELS = LABELS
 REPROFILE_TIMEOUT_S = 120.0
-
-
-def _merge(items: list[tuple[float, float, str]], gap: float) -> list[list]:
-    """[start_ns, end_ns, count, label] runs; label is kept only for single instructions."""
-    out: list[list] = []
-    for s, e, label in sorted(items):
-        if out and s - out[-1][1] < gap:
-            last = out[-1]
-            last[1] = max(last[1], e)
-            last[2] += 1
-            last[3] = ""
-        else:
-            out.append([round(s, 3), round(e, 3), 1, label])
-    return out
 
 
 def profile_record(prof: Any, *, origin: str = "evaluation") -> dict:
@@ -75,27 +61,6 @@ def profile_record(prof: Any, *, origin: str = "evaluation") -> dict:
         "summary": summary,
         "timeline": timeline_rows(prof),
     }
-
-
-def timeline_rows(prof: Any) -> dict[str, list[list]]:
-    """Per-row merged busy intervals ``[start_ns, end_ns, count, label]`` from a Profile with its trace."""
-    trace = getattr(prof, "trace", None)
-    start, end = getattr(prof, "start_ns", None), getattr(prof, "end_ns", None)
-    if trace is None or not start or not end:
-        return {}
-    gap = max(float(getattr(prof, "makespan_ns", 0.0)), 1.0) / MAX_SLOTS
-    rows: dict[str, list] = {r: [] for r in ROWS}
-    for pos, ins in enumerate(trace.instructions):
-        if pos >= len(start):
-            break
-        row = "dma" if ins.opcode == "DMA" else ins.engine
-        if row in rows:
-            rows[row].append((start[pos], end[pos], f"{ins.opcode} {ins.api} line {ins.line}"))
-    for pos in getattr(prof, "critical_path", []) or []:
-        if pos < len(start):
-            ins = trace.instructions[pos]
-            rows["critical"].append((start[pos], end[pos], f"{ins.opcode} {ins.api} line {ins.line}"))
-    return {r: _merge(items, gap) for r, items in rows.items() if items}
 
 
 # ---------------------------------------------------------------- re-profiling

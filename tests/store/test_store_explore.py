@@ -84,6 +84,38 @@ def test_profile_uses_the_stored_record(runs_dir, problem):
         assert r.profile(cid, reprofile=False).record == record
 
 
+def _profile_of(problem, source=None):
+    """The cost model's profile of ``source`` (default: the problem's kernel) at the problem's shapes."""
+    from autocomp.nki import run_kernel
+    from autocomp.nki.loader import load_kernel
+    from autocomp.perf import profile
+
+    path = problem.kernel_path
+    if source is not None:
+        path = problem.root.parent / "candidate.py"
+        path.write_text(source)
+    fn = load_kernel(path, problem.spec.function, problem.spec.target)
+    trace = run_kernel(fn, list(problem.input_specs()), target=problem.spec.target, numerics=False).trace
+    return profile(trace, problem.spec.target)
+
+
+def test_the_profile_page_the_report_and_the_notebook_draw_one_chart(problem):
+    import json
+    import re
+
+    from autocomp.explore import StoredProfile
+    from autocomp.store.profiles import profile_record
+
+    prof = _profile_of(problem)
+    record = json.loads(json.dumps(profile_record(prof)))  # as profile.json holds it
+
+    def tips(html: str) -> list[str]:
+        return re.findall(r'<rect class="slot"[^>]*><title>([^<]*)</title>', html)
+
+    assert tips(prof.timeline_html()) == tips(StoredProfile(1, record).timeline_svg()) != []
+    assert "TENSOR_TENSOR nl.add line 11" in " ".join(tips(prof.timeline_html()))  # and its source line
+
+
 def test_a_profile_without_timeline_is_reprofiled_in_a_child_and_kept(run, run_dir):
     with RunStore.open(run_dir) as store:  # what the search stores: the EvalResult's summary, no timeline
         store.record_profile(2, {"format": 1, "origin": "evaluation", "latency_us": 8.0, "timeline": {}})
