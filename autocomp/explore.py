@@ -148,11 +148,11 @@ class StoredProfile:
     def _repr_html_(self) -> str:
         if not self.record:
             return f"<p>No profile for candidate #{self.candidate_id}: {escape(str(self.note))}</p>"
+        from autocomp.perf.engines import LABELS, LANES
         from autocomp.report.svg import PALETTE, bar_chart
-        from autocomp.store.profiles import ROW_LABELS
 
-        engines = [e for e in ROW_LABELS if e in self.record.get("engines", {})]
-        util = bar_chart([ROW_LABELS[e] for e in engines],
+        engines = [lane.id for lane in LANES if lane.id in self.record.get("engines", {})]
+        util = bar_chart([LABELS[e] for e in engines],
                          [{"name": "utilisation", "color": PALETTE[0],
                            "values": [self.record["engines"][e]["utilisation"] for e in engines]}], unit="%")
         hints = "".join(f"<li>{escape(h)}</li>" for h in self.record.get("hints", [])[:6])

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from autocomp.store import RunReader
-from autocomp.store.files import atomic_write_json
+from autocomp.store import RunReader, RunStore, StoreError
 from autocomp.store.locate import effective_status
 from autocomp.store.records import BeamSnapshot, Candidate, RunInfo, Spend
 
@@ -81,11 +81,25 @@ def candidate_profile(run: RunReader, candidate_id: int, *, reprofile: bool = Tr
     except (RuntimeError, OSError, ValueError) as e:
         return stored, f"candidate {candidate_id}: {e}"
     if save:
-        try:
-            atomic_write_json(run.candidate_dir(candidate_id) / "profile.json", record)
-        except OSError:
-            pass  # a read-only run directory still gets its report
+        save_profile(run, candidate_id, record)
     return record, f"candidate {candidate_id} was re-profiled with the simulator cost model for this report"
+
+
+def save_profile(run: RunReader, candidate_id: int, record: dict) -> bool:
+    """Keep ``record`` as the candidate's profile.json for next time, through the run store (its one writer).
+
+    Returns False, writing nothing, when a search holds the run or the directory is read-only: the report is
+    made all the same.
+    """
+    if isinstance(run, RunStore):
+        run.record_profile(candidate_id, record)
+        return True
+    try:
+        with RunStore.open(run.root) as store:
+            store.record_profile(candidate_id, record)
+    except (StoreError, OSError, sqlite3.Error):
+        return False
+    return True
 
 
 def load_report_data(run: RunReader, *, reprofile: bool = True) -> ReportData:

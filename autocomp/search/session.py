@@ -18,12 +18,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from autocomp.perf.engines import ENGINE_NAMES
 from autocomp.search.decisions import DecisionLog
 from autocomp.search.node import BASELINE, Node
 from autocomp.search.outcome import Outcome, as_dict
 from autocomp.sources import source_hash
 from autocomp.store import DuplicateEvaluationError, RunStore
+from autocomp.store.profiles import result_record
 
 EventSink = Callable[[str, dict], None]
 
@@ -239,7 +239,8 @@ class Session:
         outcome = Outcome.from_result(result)
         data = as_dict(result)
         try:
-            self.store.record_evaluation(node.id, data, profile=profile_record(data, self.problem))
+            kernel = getattr(getattr(self.problem, "spec", None), "function", "")
+            self.store.record_evaluation(node.id, data, profile=result_record(data, kernel=kernel))
         except DuplicateEvaluationError:
             pass  # committed by an earlier process just before it died; the stored one stands
         node.outcome = outcome
@@ -282,29 +283,3 @@ def _relay(src: Future, dst: Future, *, duplicate: bool) -> None:
         dst.set_exception(exc)
     else:
         dst.set_result(Submitted(src.result().node, duplicate))
-
-
-def profile_record(result: Mapping[str, Any], problem: Any) -> dict | None:
-    """profile.json for a candidate, from the summary its EvalResult carries (no timeline: re-profile for one)."""
-    summary = result.get("profile") or {}
-    if result.get("status") != "correct" or not summary:
-        return None
-    total = float(summary.get("total_time") or 0.0)
-    engines = {code: {"active_ns": 1e9 * float(summary.get(f"{name}_engine_active_time") or 0.0),
-                      "utilisation": 100.0 * float(summary.get(f"{name}_engine_active_time_percent") or 0.0),
-                      "instruction_count": int(summary.get(f"{name}_engine_instruction_count") or 0)}
-               for code, name in ENGINE_NAMES.items()}
-    engines["dma"] = {"active_ns": 1e9 * float(summary.get("dma_active_time") or 0.0),
-                      "utilisation": 100.0 * float(summary.get("dma_active_time_percent") or 0.0),
-                      "instruction_count": int(summary.get("dma_instruction_count") or 0)}
-    roof = summary.get("roofline_percent")
-    return {
-        "format": 1, "origin": "evaluation", "kernel": getattr(getattr(problem, "spec", None), "function", ""),
-        "target": result.get("target") or summary.get("target", ""), "evidence": result.get("evidence", "sim"),
-        "latency_us": result.get("latency_us") or total * 1e6, "makespan_ns": total * 1e9, "engines": engines,
-        "roofline": {"bound_ns": 1e9 * float(summary.get("roofline_time") or 0.0),
-                     "bound_by": summary.get("roofline_bound", ""),
-                     "percent": 100.0 * float(roof) if isinstance(roof, (int, float)) else None},
-        "mfu": summary.get("mfu_estimated_percent"), "mbu": summary.get("mbu_estimated_percent"),
-        "hints": list(result.get("hints") or []), "summary": dict(summary), "timeline": {},
-    }

@@ -1,10 +1,12 @@
-"""Profile records: what ``candidates/<id>/profile.json`` holds, and re-profiling a stored kernel.
+"""Profile records: what ``candidates/<id>/profile.json`` holds (and re-profiling a stored kernel).
 
-A record is a plain dict made from an ``autocomp.perf.Profile`` so the report and
-notebook can draw a timeline without the trace: latency, per-engine utilisation,
-roofline, hints, the neuron-profile-shaped summary, and per-engine busy
-intervals (instructions closer than 1/2000 of the span are merged, which keeps
-the file small for long kernels).
+A record is a plain dict the report and the notebook read without the cost model: latency, per-engine
+utilisation, roofline, hints, the neuron-profile-shaped summary and, when the schedule was at hand, the
+per-engine busy intervals of ``autocomp.perf.timeline.timeline_rows``. There is one builder,
+:func:`record_from_summary`, because everything a record says is in the summary the cost model writes
+(``Profile.summary()``, which an ``EvalResult`` carries as ``profile``): :func:`profile_record` makes one from a
+cost-model ``Profile``, :func:`result_record` from an evaluation. The run store is the one writer
+(``RunStore.record_profile``).
 """
 
 from __future__ import annotations
@@ -15,52 +17,82 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from autocomp.perf.engines import LABELS, TIMELINE_ROWS
-from autocomp.perf.timeline import timeline_rows
+from autocomp.perf.engines import DMA_QUEUES, ENGINES
+
+if TYPE_CHECKING:
+    from autocomp.evaluate.result import EvalResult
+    from autocomp.perf.profile import Profile
 
 RECORD_FORMAT = 1
-ROWS = tuple(lane.id for lane in TIMELINE_ROWS)
-ROW_LABELS = LABELS
 REPROFILE_TIMEOUT_S = 120.0
 
 
-def profile_record(prof: Any, *, origin: str = "evaluation") -> dict:
-    """A JSON-ready record of a cost-model ``Profile`` (duck-typed, so it survives field additions)."""
-    engines = {code: {"active_ns": float(getattr(st, "active_ns", 0.0)),
-                      "utilisation": float(getattr(st, "utilisation", 0.0)),
-                      "instruction_count": int(getattr(st, "instruction_count", 0))}
-               for code, st in (getattr(prof, "engines", None) or {}).items()}
-    latency_ns = float(getattr(prof, "latency_ns", 0.0))
-    dma_active = float(getattr(prof, "dma_active_ns", 0.0))
-    engines["dma"] = {"active_ns": dma_active, "utilisation": 100.0 * dma_active / latency_ns if latency_ns else 0.0,
-                      "instruction_count": int(getattr(prof, "dma_instruction_count", 0))}
-    roof = getattr(prof, "roofline", None)
-    roofline = {k: getattr(roof, k) for k in ("bound_ns", "bound_by", "percent")} if roof is not None else {}
-    summary = {}
-    if hasattr(prof, "summary"):
-        try:
-            summary = next(iter(prof.summary().values()), {})
-        except Exception:  # a summary is a nicety; the timeline is the point
-            summary = {}
+def _number(summary: Mapping[str, Any], key: str) -> float:
+    value = summary.get(key)
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
+def record_from_summary(summary: Mapping[str, Any], *, latency_us: float | None = None, target: str = "",
+                        kernel: str = "", evidence: str = "sim", hints: Sequence[str] = (),
+                        timeline: Mapping[str, list] | None = None, origin: str = "evaluation") -> dict:
+    """A JSON-ready profile record from a neuron-profile-shaped summary (seconds, fractions of 1) and what the
+    summary does not hold: the latency when measured otherwise, the hints, the timeline rows."""
+    engines = {lane.id: {"active_ns": 1e9 * _number(summary, f"{lane.name}_engine_active_time"),
+                         "utilisation": 100.0 * _number(summary, f"{lane.name}_engine_active_time_percent"),
+                         "instruction_count": int(_number(summary, f"{lane.name}_engine_instruction_count"))}
+               for lane in ENGINES}
+    engines[DMA_QUEUES.id] = {"active_ns": 1e9 * _number(summary, "dma_active_time"),
+                              "utilisation": 100.0 * _number(summary, "dma_active_time_percent"),
+                              "instruction_count": int(_number(summary, "dma_instruction_count"))}
+    total = _number(summary, "total_time")
+    latency_us = float(latency_us) if isinstance(latency_us, (int, float)) and latency_us > 0 else total * 1e6
+    makespan = _number(summary, "total_active_time") or latency_us * 1e-6  # seconds
     return {
         "format": RECORD_FORMAT,
         "origin": origin,
-        "kernel": getattr(prof, "kernel", ""),
-        "target": getattr(prof, "target", ""),
-        "evidence": "sim",
-        "latency_us": latency_ns / 1e3,
-        "makespan_ns": float(getattr(prof, "makespan_ns", latency_ns)),
+        "kernel": kernel,
+        "target": target or str(summary.get("target") or ""),
+        "evidence": evidence,
+        "latency_us": latency_us,
+        "makespan_ns": makespan * 1e9,
         "engines": engines,
-        "roofline": roofline,
-        "mfu": getattr(prof, "mfu", None),
-        "mbu": getattr(prof, "mbu", None),
-        "hints": [getattr(h, "message", str(h)) for h in getattr(prof, "hints", [])],
-        "summary": summary,
-        "timeline": timeline_rows(prof),
+        "roofline": {"bound_ns": 1e9 * _number(summary, "roofline_time"),
+                     "bound_by": str(summary.get("roofline_bound") or ""),
+                     "percent": 100.0 * _number(summary, "roofline_percent")},
+        "mfu": 100.0 * _number(summary, "mfu_estimated_percent"),  # percent, as Profile.mfu
+        "mbu": 100.0 * _number(summary, "mbu_estimated_percent"),
+        "hints": [str(h) for h in hints],
+        "summary": dict(summary),
+        "timeline": dict(timeline or {}),
     }
+
+
+def profile_record(prof: Profile, *, origin: str = "evaluation") -> dict:
+    """The record of a cost-model ``Profile``, with its timeline when it kept its trace."""
+    from autocomp.perf.timeline import timeline_rows
+
+    (summary,) = prof.summary().values()
+    return record_from_summary(summary, latency_us=prof.latency_us, target=prof.target, kernel=prof.kernel,
+                               hints=[h.message for h in prof.hints], timeline=timeline_rows(prof), origin=origin)
+
+
+def result_record(result: EvalResult | Mapping[str, Any], *, kernel: str = "",
+                  origin: str = "evaluation") -> dict | None:
+    """The record of an evaluation (an ``EvalResult`` or its dict), or None unless it is correct and carries the
+    cost model's summary; the timeline is there only when the evaluator was asked for one."""
+    data = result.model_dump(mode="json") if hasattr(result, "model_dump") else dict(result)
+    summary = data.get("profile")
+    if data.get("status") != "correct" or not isinstance(summary, Mapping) or not summary:
+        return None
+    timeline = data.get("timeline")
+    return record_from_summary(summary, latency_us=data.get("latency_us"), target=str(data.get("target") or ""),
+                               kernel=kernel, evidence=str(data.get("evidence") or "sim"),
+                               hints=list(data.get("hints") or []),
+                               timeline=timeline if isinstance(timeline, Mapping) else None, origin=origin)
 
 
 # ---------------------------------------------------------------- re-profiling

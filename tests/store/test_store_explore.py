@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from store_fixtures import VARIANT, result
+from store_fixtures import VARIANT, profile_of, result
 
 import autocomp
 from autocomp.explore import CandidateView, Run
@@ -84,21 +84,6 @@ def test_profile_uses_the_stored_record(runs_dir, problem):
         assert r.profile(cid, reprofile=False).record == record
 
 
-def _profile_of(problem, source=None):
-    """The cost model's profile of ``source`` (default: the problem's kernel) at the problem's shapes."""
-    from autocomp.nki import run_kernel
-    from autocomp.nki.loader import load_kernel
-    from autocomp.perf import profile
-
-    path = problem.kernel_path
-    if source is not None:
-        path = problem.root.parent / "candidate.py"
-        path.write_text(source)
-    fn = load_kernel(path, problem.spec.function, problem.spec.target)
-    trace = run_kernel(fn, list(problem.input_specs()), target=problem.spec.target, numerics=False).trace
-    return profile(trace, problem.spec.target)
-
-
 def test_the_profile_page_the_report_and_the_notebook_draw_one_chart(problem):
     import json
     import re
@@ -106,7 +91,7 @@ def test_the_profile_page_the_report_and_the_notebook_draw_one_chart(problem):
     from autocomp.explore import StoredProfile
     from autocomp.store.profiles import profile_record
 
-    prof = _profile_of(problem)
+    prof = profile_of(problem)
     record = json.loads(json.dumps(profile_record(prof)))  # as profile.json holds it
 
     def tips(html: str) -> list[str]:
