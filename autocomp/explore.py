@@ -235,8 +235,9 @@ class Run:
         return Diff(self.candidate(a), self.candidate(b))
 
     def profile(self, cand: CandidateRef, *, reprofile: bool = True) -> StoredProfile:
-        """The stored cost-model profile of ``cand``; re-profiled in a sandboxed child when none is stored."""
-        from autocomp.report.data import candidate_profile
+        """The stored cost-model profile of ``cand``; re-profiled through the sandboxed evaluator when none with a
+        timeline is stored."""
+        from autocomp.report.reprofile import candidate_profile
 
         cand_id = _cand_id(cand)
         record, note = candidate_profile(self.reader, cand_id, reprofile=reprofile)
@@ -294,18 +295,12 @@ class Run:
 
 
 def _default_evaluator(problem_dir: Path, source: str, target: str, backend: str = "sim") -> Any:
-    """autocomp's sandboxed evaluator, uncached so a re-evaluation really runs again."""
-    try:
-        from autocomp.evaluate import Evaluator
-    except ImportError as e:
-        raise RuntimeError(f"autocomp.evaluate is not importable ({e}); pass evaluator=... to reevaluate") from None
-    from autocomp.problem import Problem
+    """autocomp's sandboxed evaluator, uncached so a re-evaluation really runs again; the report re-profiles
+    through the same path (autocomp.evaluate.stored)."""
+    from autocomp.evaluate.stored import StoredEvaluator
 
-    evaluator = Evaluator(backend, target=target, cache=False)
-    try:
-        return evaluator.evaluate(Problem.load(problem_dir), source)
-    finally:
-        evaluator.close()
+    with StoredEvaluator(problem_dir, backend=backend, target=target) as evaluator:
+        return evaluator.evaluate(source)
 
 
 def _cand_id(cand: CandidateRef) -> int:

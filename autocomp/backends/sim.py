@@ -181,9 +181,14 @@ class SimBackend:
         start = time.perf_counter()
         prof = profile(timed, job.target)
         (pid, summary), = prof.summary().items()
+        timeline = {}
+        if request.timeline:
+            from autocomp.perf.timeline import timeline_rows
+
+            timeline = timeline_rows(prof)
         return Timing(latency_us=prof.latency_us, evidence="sim", summary=summary, profile_id=pid,
                       hints=[f"{h.code}: {h.message}" for h in prof.hints], samples_us=[prof.latency_us], spread=0.0,
-                      facts=facts, check_facts=check_facts, profile_s=time.perf_counter() - start)
+                      facts=facts, check_facts=check_facts, profile_s=time.perf_counter() - start, timeline=timeline)
 
 
 def _write_trace(path: Path, trace, what: str) -> None:

@@ -85,6 +85,8 @@ class Evaluator:
     ``measure_processes``: trusted processes that time candidates with the backend's measuring half (never
     candidate code: measurer.py), so parallel timings do not queue on this interpreter; default ``workers``
     for the simulator (the cost model is CPU-bound Python), 0 (this process's threads) otherwise.
+    ``timelines``: results also carry the engine timeline of the timed run (``EvalResult.timeline``), from the
+    trusted measuring half; off by default, as it makes results large.
     """
 
     def __init__(self, backend: str | Backend = "sim", *, workers: int | None = None, cache: bool | EvalCache = True,
@@ -92,7 +94,7 @@ class Evaluator:
                  memory_mb: int = 4096, file_size_mb: int | None = None, static_gate: bool = True,
                  isolation: str = "auto", drop_privileges: bool | None = None, speedup_review: float = 10.0,
                  work_dir: str | None = None, prespawn: bool | None = None, allow_unisolated: bool = False,
-                 measure_processes: int | None = None):
+                 measure_processes: int | None = None, timelines: bool = False):
         self.backend = get_backend(backend) if isinstance(backend, str) else backend
         self.workers = max(1, workers or os.cpu_count() or 1)
         root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -115,6 +117,7 @@ class Evaluator:
         self.drop_to = nobody if self.isolation == "none" else None
         self.run_as = nobody if self.isolation != "none" else None
         self.speedup_review = speedup_review
+        self.timelines = timelines
         self.work_dir = work_dir
         if self.drop_to is not None and work_dir is not None and not _traversable_by_others(Path(work_dir)):
             raise EvaluatorError(f"work_dir {work_dir}: the unprivileged worker user cannot reach it; make it and its "
@@ -241,7 +244,7 @@ class Evaluator:
         session = self._session if self.backend.evidence == "hw" else ""
         return json.dumps({"gate": self.static_gate, "timeout": self.timeout_s, "memory": self.memory_mb,
                            "baseline": is_baseline, "review": self.speedup_review, "session": session,
-                           "isolation": self.isolation})
+                           "isolation": self.isolation, "timeline": self.timelines})
 
     def _evaluate(self, problem: Problem, source: str, *, filename: str = "kernel.py",
                   seeds: list[int] | None = None, is_baseline: bool = False) -> EvalResult:
@@ -314,7 +317,8 @@ class Evaluator:
                           baseline=base, timeout_s=timeout, speedup_review=self.speedup_review,
                           full_output_elems=self._full_output_elems(problem),
                           measure=self._measurer or self.backend.measure,
-                          kernel_lines=source.count("\n") + 1, inputs=inputs, env=self.backend.sandbox_env(slot))
+                          kernel_lines=source.count("\n") + 1, inputs=inputs, env=self.backend.sandbox_env(slot),
+                          timeline=self.timelines)
             judge(outcome, ctx, result)
             result.timings["check"] = time.perf_counter() - t
         finally:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from autocomp.store import RunReader, RunStore, StoreError
+from autocomp.report.reprofile import Reprofiler, candidate_profile
+from autocomp.store import RunReader
 from autocomp.store.locate import effective_status
 from autocomp.store.records import BeamSnapshot, Candidate, RunInfo, Spend
 
@@ -59,66 +59,24 @@ class ReportData:
         return out
 
 
-def candidate_profile(run: RunReader, candidate_id: int, *, reprofile: bool = True,
-                      save: bool = True) -> tuple[dict | None, str | None]:
-    """The profile record of a candidate: stored, or re-profiled in a sandboxed child (and then saved).
-
-    Returns (record, note); the note says why there is no record or that it was re-profiled.
-    """
-    stored = run.profile(candidate_id)
-    # The search stores the summary an EvalResult carries; a timeline needs the per-instruction times.
-    if stored is not None and (stored.get("timeline") or not reprofile):
-        return stored, None
-    if not reprofile:
-        return None, f"candidate {candidate_id} has no stored profile"
-    problem_dir = run.problem_dir()
-    if problem_dir is None:
-        return stored, f"candidate {candidate_id} has no stored timeline and the run has no problem snapshot"
-    from autocomp.store.profiles import reprofile as run_reprofile
-
-    try:
-        record = run_reprofile(problem_dir, run.candidate_dir(candidate_id) / "kernel.py", target=run.info.target)
-    except (RuntimeError, OSError, ValueError) as e:
-        return stored, f"candidate {candidate_id}: {e}"
-    if save:
-        save_profile(run, candidate_id, record)
-    return record, f"candidate {candidate_id} was re-profiled with the simulator cost model for this report"
-
-
-def save_profile(run: RunReader, candidate_id: int, record: dict) -> bool:
-    """Keep ``record`` as the candidate's profile.json for next time, through the run store (its one writer).
-
-    Returns False, writing nothing, when a search holds the run or the directory is read-only: the report is
-    made all the same.
-    """
-    if isinstance(run, RunStore):
-        run.record_profile(candidate_id, record)
-        return True
-    try:
-        with RunStore.open(run.root) as store:
-            store.record_profile(candidate_id, record)
-    except (StoreError, OSError, sqlite3.Error):
-        return False
-    return True
-
-
 def load_report_data(run: RunReader, *, reprofile: bool = True) -> ReportData:
-    """Read what the report needs; re-profiles the baseline and best kernels when no profile is stored."""
+    """Read what the report needs; re-profiles the baseline and best kernels when no timeline is stored."""
     cands = run.candidates()
     baseline, best = run.baseline(), run.best()
     sources, profiles, results, notes = {}, {}, {}, []
-    for role, cand in (("baseline", baseline), ("best", best)):
-        if cand is None:
-            profiles[role] = None
-            continue
-        sources[cand.id] = run.source(cand.id)
-        evaluation = run.evaluation(cand.id)
-        if evaluation is not None:
-            results[role] = evaluation.result
-        record, note = candidate_profile(run, cand.id, reprofile=reprofile)
-        profiles[role] = record
-        if note and note not in notes:
-            notes.append(note)
+    with Reprofiler(run) as profiler:
+        for role, cand in (("baseline", baseline), ("best", best)):
+            if cand is None:
+                profiles[role] = None
+                continue
+            sources[cand.id] = run.source(cand.id)
+            evaluation = run.evaluation(cand.id)
+            if evaluation is not None:
+                results[role] = evaluation.result
+            record, note = candidate_profile(run, cand.id, reprofile=reprofile, profiler=profiler)
+            profiles[role] = record
+            if note and note not in notes:
+                notes.append(note)
     total = run.spend()
     return ReportData(
         info=run.info, status=effective_status(run), config=run.config(), candidates=cands, baseline=baseline,

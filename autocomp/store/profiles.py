@@ -1,4 +1,4 @@
-"""Profile records: what ``candidates/<id>/profile.json`` holds (and re-profiling a stored kernel).
+"""Profile records: what ``candidates/<id>/profile.json`` holds.
 
 A record is a plain dict the report and the notebook read without the cost model: latency, per-engine
 utilisation, roofline, hints, the neuron-profile-shaped summary and, when the schedule was at hand, the
@@ -11,14 +11,7 @@ cost-model ``Profile``, :func:`result_record` from an evaluation. The run store 
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autocomp.perf.engines import DMA_QUEUES, ENGINES
@@ -28,7 +21,6 @@ if TYPE_CHECKING:
     from autocomp.perf.profile import Profile
 
 RECORD_FORMAT = 1
-REPROFILE_TIMEOUT_S = 120.0
 
 
 def _number(summary: Mapping[str, Any], key: str) -> float:
@@ -93,60 +85,3 @@ def result_record(result: EvalResult | Mapping[str, Any], *, kernel: str = "",
                                kernel=kernel, evidence=str(data.get("evidence") or "sim"),
                                hints=list(data.get("hints") or []),
                                timeline=timeline if isinstance(timeline, Mapping) else None, origin=origin)
-
-
-# ---------------------------------------------------------------- re-profiling
-def reprofile(problem_dir: str | Path, kernel_path: str | Path, *, function: str | None = None,
-              target: str | None = None, timeout_s: float = REPROFILE_TIMEOUT_S) -> dict:
-    """Profile a stored kernel with the simulator and cost model on the problem's input shapes.
-
-    The kernel may be LLM-written, so it runs in a fresh child process with a
-    scrubbed environment, its own process group, CPU and core-dump limits and a
-    wall-clock timeout; only the JSON record it writes comes back.
-    """
-    with tempfile.TemporaryDirectory(prefix="autocomp-reprofile-") as tmp:
-        # The child works on copies, so nothing it does lands in the run directory.
-        work = Path(tmp)
-        shutil.copytree(problem_dir, work / "problem", ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copyfile(kernel_path, work / "kernel.py")
-        out = work / "profile.json"
-        cmd = [sys.executable, "-m", "autocomp.store.profiles", str(work / "problem"), str(work / "kernel.py"),
-               str(out), function or "", target or ""]
-        env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "SYSTEMROOT") if k in os.environ}
-        env.update(HOME=tmp, PYTHONDONTWRITEBYTECODE="1")
-        try:
-            proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout_s,
-                                  start_new_session=True, preexec_fn=_limit_child if os.name == "posix" else None)
-        except subprocess.TimeoutExpired:
-            raise RuntimeError(f"re-profiling {kernel_path} took longer than {timeout_s:.0f} s") from None
-        if proc.returncode != 0 or not out.is_file():
-            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            raise RuntimeError(f"re-profiling {kernel_path} failed: {tail}")
-        return json.loads(out.read_text())
-
-
-def _limit_child() -> None:  # pragma: no cover - runs in the child
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_CPU, (int(REPROFILE_TIMEOUT_S), int(REPROFILE_TIMEOUT_S)))
-
-
-def _child(problem_dir: str, kernel_path: str, out: str, function: str, target: str) -> None:
-    from autocomp.nki import run_kernel
-    from autocomp.nki.loader import load_kernel
-    from autocomp.perf import profile
-    from autocomp.problem import Problem
-
-    problem = Problem.load(problem_dir)
-    target = target or problem.spec.target
-    fn = load_kernel(kernel_path, function or problem.spec.function, target)
-    # Shapes are enough for the cost model: trace without numerics.
-    result = run_kernel(fn, list(problem.input_specs()), target=target, grid=getattr(fn, "grid", ()),
-                        numerics=False, dialect=getattr(fn, "dialect", problem.spec.dialect))
-    record = profile_record(profile(result.trace, target), origin="reprofile")
-    Path(out).write_text(json.dumps(record))
-
-
-if __name__ == "__main__":  # pragma: no cover - exercised through reprofile()
-    _child(*sys.argv[1:6])
