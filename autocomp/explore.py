@@ -135,10 +135,10 @@ class StoredProfile:
         return _frame([{"engine": k, **v} for k, v in self.record.get("engines", {}).items()], "engine")
 
     def timeline_svg(self) -> str:
-        from autocomp.report.svg import gantt
+        from autocomp.perf.timeline import gantt_svg
 
-        return gantt(self.record.get("timeline", {}), self.record.get("makespan_ns", 0.0),
-                     title=f"candidate {self.candidate_id} engine timeline")
+        return gantt_svg(self.record.get("timeline", {}), self.record.get("makespan_ns", 0.0),
+                         title=f"candidate {self.candidate_id} engine timeline")
 
     def __repr__(self) -> str:
         if not self.record:
@@ -149,11 +149,11 @@ class StoredProfile:
     def _repr_html_(self) -> str:
         if not self.record:
             return f"<p>No profile for candidate #{self.candidate_id}: {escape(str(self.note))}</p>"
+        from autocomp.perf.engines import LABELS, LANES
         from autocomp.report.svg import PALETTE, bar_chart
-        from autocomp.store.profiles import ROW_LABELS
 
-        engines = [e for e in ROW_LABELS if e in self.record.get("engines", {})]
-        util = bar_chart([ROW_LABELS[e] for e in engines],
+        engines = [lane.id for lane in LANES if lane.id in self.record.get("engines", {})]
+        util = bar_chart([LABELS[e] for e in engines],
                          [{"name": "utilisation", "color": PALETTE[0],
                            "values": [self.record["engines"][e]["utilisation"] for e in engines]}], unit="%")
         hints = "".join(f"<li>{escape(h)}</li>" for h in self.record.get("hints", [])[:6])
@@ -236,8 +236,9 @@ class Run:
         return Diff(self.candidate(a), self.candidate(b))
 
     def profile(self, cand: CandidateRef, *, reprofile: bool = True) -> StoredProfile:
-        """The stored cost-model profile of ``cand``; re-profiled in a sandboxed child when none is stored."""
-        from autocomp.report.data import candidate_profile
+        """The stored cost-model profile of ``cand``; re-profiled through the sandboxed evaluator when none with a
+        timeline is stored."""
+        from autocomp.report.reprofile import candidate_profile
 
         cand_id = _cand_id(cand)
         record, note = candidate_profile(self.reader, cand_id, reprofile=reprofile)
@@ -335,18 +336,12 @@ class Run:
 
 def _default_evaluator(problem_dir: Path, source: str, target: str, backend: str = "sim",
                        calibration: Any = None) -> Any:
-    """autocomp's sandboxed evaluator, uncached so a re-evaluation really runs again."""
-    try:
-        from autocomp.evaluate import Evaluator
-    except ImportError as e:
-        raise RuntimeError(f"autocomp.evaluate is not importable ({e}); pass evaluator=... to reevaluate") from None
-    from autocomp.problem import Problem
+    """autocomp's sandboxed evaluator, uncached so a re-evaluation really runs again; the report re-profiles
+    through the same path (autocomp.evaluate.stored)."""
+    from autocomp.evaluate.stored import StoredEvaluator
 
-    evaluator = Evaluator(backend, target=target, cache=False, calibration=calibration)
-    try:
-        return evaluator.evaluate(Problem.load(problem_dir), source)
-    finally:
-        evaluator.close()
+    with StoredEvaluator(problem_dir, backend=backend, target=target, calibration=calibration) as evaluator:
+        return evaluator.evaluate(source)
 
 
 def _cand_id(cand: CandidateRef) -> int:

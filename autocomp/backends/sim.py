@@ -177,7 +177,7 @@ class SimBackend:
     # ------------------------------------------------------------------ trusted measuring half
     def measure(self, request: TimingRequest) -> Timing:
         timed, facts, check_facts = self.checked_traces(request)
-        return self.timing(timed, request.job.target, facts, check_facts)
+        return self.timing(timed, request.job.target, facts, check_facts, timeline=request.timeline)
 
     def checked_traces(self, request: TimingRequest):
         """(the trace to time, its facts, the check run's facts), decoded from the worker's files and checked
@@ -203,16 +203,22 @@ class SimBackend:
             facts = trace_facts(timed)
         return timed, facts, check_facts
 
-    def timing(self, timed, target: str, facts, check_facts) -> Timing:
-        """The cost model's estimate of a checked trace, with this backend's calibration."""
+    def timing(self, timed, target: str, facts, check_facts, *, timeline: bool = False) -> Timing:
+        """The cost model's estimate of a checked trace, with this backend's calibration (and, with
+        ``timeline``, its engine timeline)."""
         from autocomp.perf import profile
 
         start = time.perf_counter()
         prof = profile(timed, target, calibration=self._calibration_file)
         (pid, summary), = prof.summary().items()
+        rows = {}
+        if timeline:
+            from autocomp.perf.timeline import timeline_rows
+
+            rows = timeline_rows(prof)
         return Timing(latency_us=prof.latency_us, evidence="sim", summary=summary, profile_id=pid,
                       hints=[f"{h.code}: {h.message}" for h in prof.hints], samples_us=[prof.latency_us], spread=0.0,
-                      facts=facts, check_facts=check_facts, profile_s=time.perf_counter() - start)
+                      facts=facts, check_facts=check_facts, profile_s=time.perf_counter() - start, timeline=rows)
 
 
 def _write_trace(path: Path, trace, what: str) -> None:

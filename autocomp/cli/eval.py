@@ -10,16 +10,10 @@ import typer
 from autocomp import targets
 from autocomp.cli._common import console, fail, json_errors
 from autocomp.cli._inputs import check_timeout, check_workers, read_text_file
-from autocomp.suite.location import bundled_problems_dir
 
 _STATUS_STYLE = {"correct": "bold green", "incorrect": "bold red", "compile_error": "bold yellow",
                  "runtime_error": "bold yellow", "timeout": "bold magenta", "rejected": "bold red"}
 _PROFILE_FIELDS = (
-    ("tensor_engine_active_time_percent", "TensorE active", "pct"),
-    ("vector_engine_active_time_percent", "VectorE active", "pct"),
-    ("scalar_engine_active_time_percent", "ScalarE active", "pct"),
-    ("gpsimd_engine_active_time_percent", "GpSimd active", "pct"),
-    ("dma_active_time_percent", "DMA active", "pct"),
     ("mfu_estimated_percent", "MFU", "pct"),
     ("mbu_estimated_percent", "MBU", "pct"),
     ("hbm_read_bytes", "HBM read", "bytes"),
@@ -29,16 +23,14 @@ _PROFILE_FIELDS = (
 )
 
 
-def resolve_problem(spec: str) -> Path:
-    """A problem given as a path (directory or problem.toml) or a name under ./problems or the shipped suite."""
-    path = Path(spec)
-    if path.exists():
-        return path
-    for root in (Path.cwd() / "problems", bundled_problems_dir()):
-        if (root / spec / "problem.toml").is_file():
-            return root / spec
-    fail(f"{spec}: no such problem directory, and no problem named {spec!r} under ./problems or the shipped "
-         "suite; list them with `autocomp problems list`")
+def _engine_fields() -> list[tuple[str, str, str]]:
+    """The engines' busy shares, named by the cost model's engine table (imported here: it loads the model)."""
+    from autocomp.nki.trace import SP
+    from autocomp.perf.engines import DMA_QUEUES, ENGINES
+
+    fields = [(f"{lane.name}_engine_active_time_percent", f"{lane.label} active", "pct") for lane in ENGINES
+              if lane.id != SP]  # the Sync engine only triggers DMAs
+    return [*fields, ("dma_active_time_percent", f"{DMA_QUEUES.label} active", "pct")]
 
 
 def _fmt(value, kind: str) -> str:
@@ -73,7 +65,7 @@ def _panel(result, name: str):
     if result.max_abs is not None:
         grid.add_row("error", f"max abs {result.max_abs:.3g}, rel L2 {result.rel_l2:.3g} over "
                               f"{len(result.seeds)} seeds")
-    shown = [f"{label} {_fmt(result.profile[key], kind)}" for key, label, kind in _PROFILE_FIELDS
+    shown = [f"{label} {_fmt(result.profile[key], kind)}" for key, label, kind in (*_engine_fields(), *_PROFILE_FIELDS)
              if key in result.profile]
     if shown:
         grid.add_row("profile", ", ".join(shown))
@@ -90,7 +82,7 @@ def _panel(result, name: str):
 
 
 def eval_command(
-    problem: str = typer.Argument(..., help="Problem directory (or its problem.toml), or a name under problems/."),
+    problem: str = typer.Argument(..., help="Problem name ($AUTOCOMP_PROBLEMS, ./problems, the suite) or directory."),
     kernels: list[Path] = typer.Argument(..., help="Candidate kernel file(s)."),
     backend: str = typer.Option("sim", "--backend", help="sim (simulator + cost model), neuron (hardware) or auto."),
     target: str = typer.Option(None, "--target", help=f"{targets.choices()} (default: the problem's)."),
@@ -111,7 +103,8 @@ def eval_command(
     from autocomp.backends import BACKENDS, get_backend
     from autocomp.evaluate import Evaluator, EvaluatorError
     from autocomp.nki.runtime import normalize_target
-    from autocomp.problem import Problem, ProblemError
+    from autocomp.problem import ProblemError
+    from autocomp.suite.location import load_problem
 
     json_errors(as_json)
     if backend not in BACKENDS:
@@ -123,7 +116,7 @@ def eval_command(
     check_workers(workers)
     check_timeout(timeout)
     try:
-        prob = Problem.load(resolve_problem(problem))
+        prob = load_problem(problem)
     except ProblemError as e:
         fail(str(e))
     cal = load_calibration_option(calibration)

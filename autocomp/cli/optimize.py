@@ -18,7 +18,7 @@ EXIT_INTERRUPTED = 130
 
 
 def optimize(
-    problem: str = typer.Argument(None, help="Problem directory, or the name of one in ./problems or the suite."),
+    problem: str = typer.Argument(None, help="Problem name ($AUTOCOMP_PROBLEMS, ./problems, the suite) or directory."),
     config: Path = typer.Option(None, "--config", "-c", help="TOML file with options (CLI options override it)."),
     model: list[str] = typer.Option(None, "--model", "-m",
                                     help="LLM as provider:model; repeat for an ensemble."),
@@ -163,8 +163,9 @@ def _dry_run(problem: str | None, resume: str | None, cfg) -> None:
     from autocomp.problem import ProblemError
     from autocomp.search.config import ConfigError
     from autocomp.search.estimate import estimate_run
-    from autocomp.search.runner import config_from_run, resolve_problem
+    from autocomp.search.runner import config_from_run
     from autocomp.store import StoreError
+    from autocomp.suite.location import load_problem
 
     try:
         if resume is not None:
@@ -175,7 +176,7 @@ def _dry_run(problem: str | None, resume: str | None, cfg) -> None:
                 cfg = config_from_run(reader.config(), {})
                 loaded = Problem.load(reader.problem_dir() or reader.info.problem_path)
         else:
-            loaded = resolve_problem(problem)
+            loaded = load_problem(problem)
         estimate = estimate_run(loaded, cfg)
     except (ProblemError, StoreError, ConfigError) as e:
         fail(str(e))

@@ -37,11 +37,11 @@ def _load(path: Path):
 
 
 def _resolve(name: str, directory: Path | None) -> Path:
-    from autocomp.suite.location import resolve_problem
+    from autocomp.suite.location import ProblemNotFoundError, resolve_problem
 
     try:
         return resolve_problem(name, directory)
-    except FileNotFoundError as e:
+    except ProblemNotFoundError as e:
         fail(str(e))
 
 

@@ -17,7 +17,7 @@ def report(
                                     help="HTML file to write [default: report.html in the run's directory]."),
     runs_dir: Path = typer.Option(Path("runs"), "--dir", help="Directory holding the runs."),
     reprofile: bool = typer.Option(True, "--reprofile/--no-reprofile",
-                                   help="Re-profile kernels without a stored profile (in a sandboxed child)."),
+                                   help="Re-profile kernels without a stored timeline (in the sandboxed evaluator)."),
 ) -> None:
     """Write the HTML report of RUN: progress, candidate tree, diff, engine timeline, LLM spend."""
     from autocomp.report import write_report

@@ -22,7 +22,7 @@ from typing import Any
 
 # Lazy, so the sandboxed worker (which imports autocomp.evaluate.protocol) does not load the parent's machinery.
 _EXPORTS = {
-    "EvalCache": "cache", "ReferenceStore": "cache", "normalized_source": "cache", "source_hash": "cache",
+    "EvalCache": "cache", "ReferenceStore": "cache",
     "Evaluator": "evaluator", "EvaluatorError": "evaluator", "GateResult": "gate", "check_source": "gate",
     "EvalResult": "result", "OutputError": "result", "Status": "result",
 }

@@ -1,57 +1,28 @@
 """Content-addressed caches: evaluation results (SQLite) and reference outputs (.npy files).
 
-A key hashes everything that can change the answer: the candidate source with
-comments and whitespace stripped, the problem's content hash, backend, target,
-tool version and seeds. A stale hit would be a wrong result, so nothing else
-may feed a verdict.
+A key hashes everything that can change the answer: the candidate source's digest
+(``autocomp.sources``: comments and layout do not count, anything that can change
+behaviour does), the problem's content hash, backend, target, tool version and
+seeds. A stale hit would be a wrong result, so nothing else may feed a verdict.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import sqlite3
 import threading
-import tokenize
 from pathlib import Path
 
 import numpy as np
 
 from autocomp.evaluate.result import EvalResult
 
-_SKIP_TOKENS = (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING)
-
 
 def default_cache_dir() -> Path:
     env = os.environ.get("AUTOCOMP_CACHE_DIR")
     return Path(env) if env else Path.home() / ".cache" / "autocomp"
-
-
-def normalized_source(source: str) -> str:
-    """``source`` without comments, blank lines or layout whitespace (tokens joined by single spaces)."""
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return source.strip()
-    out = []
-    for tok in tokens:
-        if tok.type in _SKIP_TOKENS:
-            continue
-        if tok.type == tokenize.INDENT:
-            out.append("<INDENT>")
-        elif tok.type == tokenize.DEDENT:
-            out.append("<DEDENT>")
-        elif tok.type == tokenize.NEWLINE:
-            out.append("\n")
-        else:
-            out.append(tok.string)
-    return " ".join(out)
-
-
-def source_hash(source: str) -> str:
-    return hashlib.sha256(normalized_source(source).encode()).hexdigest()[:24]
 
 
 def eval_key(source_digest: str, problem_hash: str, backend: str, target: str, tool_version: str,

@@ -24,7 +24,7 @@ import numpy as np
 
 from autocomp.backends import Backend, get_backend
 from autocomp.evaluate import isolation as isolation_modes
-from autocomp.evaluate.cache import EvalCache, ReferenceStore, default_cache_dir, eval_key, source_hash
+from autocomp.evaluate.cache import EvalCache, ReferenceStore, default_cache_dir, eval_key
 from autocomp.evaluate.fsview import worker_view
 from autocomp.evaluate.gate import check_source
 from autocomp.evaluate.jobs import JobDir, create_job_dir, sweep_stale_job_dirs, unprivileged_ids, write_job
@@ -42,6 +42,7 @@ from autocomp.evaluate.sandbox import (
 from autocomp.evaluate.trust import is_trusted
 from autocomp.evaluate.verdict import Context, judge
 from autocomp.problem import Problem
+from autocomp.sources import HASH_CHARS, source_digest
 
 
 class EvaluatorError(Exception):
@@ -88,6 +89,8 @@ class Evaluator:
     for the simulator's estimates. It is read and validated here, handed to the trusted measuring half only
     (never to a worker), keys the cache, and every result names it (``EvalResult.calibration``). A backend
     with hardware evidence measures instead of estimating and ignores it (``self.calibration`` is then None).
+    ``timelines``: results also carry the engine timeline of the timed run (``EvalResult.timeline``), from the
+    trusted measuring half; off by default, as it makes results large.
     """
 
     def __init__(self, backend: str | Backend = "sim", *, workers: int | None = None, cache: bool | EvalCache = True,
@@ -95,7 +98,7 @@ class Evaluator:
                  memory_mb: int = 4096, file_size_mb: int | None = None, static_gate: bool = True,
                  isolation: str = "auto", drop_privileges: bool | None = None, speedup_review: float = 10.0,
                  work_dir: str | None = None, prespawn: bool | None = None, allow_unisolated: bool = False,
-                 measure_processes: int | None = None, calibration=None):
+                 measure_processes: int | None = None, calibration=None, timelines: bool = False):
         self.backend = get_backend(backend) if isinstance(backend, str) else backend
         self.calibration = self._apply_calibration(calibration)  # before the measuring processes copy options
         self._calibration_target = self.calibration.parse().target if self.calibration is not None else None
@@ -120,6 +123,7 @@ class Evaluator:
         self.drop_to = nobody if self.isolation == "none" else None
         self.run_as = nobody if self.isolation != "none" else None
         self.speedup_review = speedup_review
+        self.timelines = timelines
         self.work_dir = work_dir
         if self.drop_to is not None and work_dir is not None and not _traversable_by_others(Path(work_dir)):
             raise EvaluatorError(f"work_dir {work_dir}: the unprivileged worker user cannot reach it; make it and its "
@@ -166,7 +170,7 @@ class Evaluator:
         self.baseline(problem)  # once, before the pool, so every candidate compares with the same run
         by_digest: dict[str, list[int]] = {}
         for i, src in enumerate(sources):
-            by_digest.setdefault(source_hash(src), []).append(i)
+            by_digest.setdefault(source_digest(src), []).append(i)
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="autocomp-eval") as pool:
             futures = {pool.submit(self._evaluate, problem, sources[idx[0]],
                                    filename=filenames[idx[0]] if filenames else "kernel.py", seeds=seeds): idx
@@ -272,7 +276,7 @@ class Evaluator:
         session = self._session if self.backend.evidence == "hw" else ""
         settings = {"gate": self.static_gate, "timeout": self.timeout_s, "memory": self.memory_mb,
                     "baseline": is_baseline, "review": self.speedup_review, "session": session,
-                    "isolation": self.isolation}
+                    "isolation": self.isolation, "timeline": self.timelines}
         if self.calibration is not None:  # a calibrated estimate is another answer than the built-in model's
             settings["calibration"] = self.calibration.sha256
         return json.dumps(settings)
@@ -283,7 +287,7 @@ class Evaluator:
         seeds = list(seeds or problem.spec.seeds)
         target = self._target(problem)
         self._check_calibration_target(target)
-        digest = source_hash(source)
+        digest = source_digest(source)
         key = eval_key(digest, problem.content_hash, self.backend.name, target, self.tool_version, seeds,
                        self._settings(is_baseline))
         if self.cache is not None:
@@ -294,7 +298,7 @@ class Evaluator:
         base = None if is_baseline else self.baseline(problem)
         result = EvalResult(status="runtime_error", reason="", evidence=self.backend.evidence,
                             backend=self.backend.name, target=target, tool_version=self.tool_version, seeds=seeds,
-                            problem=problem.name, problem_hash=problem.content_hash, source_hash=digest,
+                            problem=problem.name, problem_hash=problem.content_hash, source_hash=digest[:HASH_CHARS],
                             isolation=self.isolation,
                             calibration=self.calibration.label if self.calibration is not None else None)
         if self.static_gate and not is_baseline:
@@ -350,7 +354,8 @@ class Evaluator:
                           baseline=base, timeout_s=timeout, speedup_review=self.speedup_review,
                           full_output_elems=self._full_output_elems(problem),
                           measure=self._measurer or self.backend.measure,
-                          kernel_lines=source.count("\n") + 1, inputs=inputs, env=self.backend.sandbox_env(slot))
+                          kernel_lines=source.count("\n") + 1, inputs=inputs, env=self.backend.sandbox_env(slot),
+                          timeline=self.timelines)
             judge(outcome, ctx, result)
             result.timings["check"] = time.perf_counter() - t
         finally:

@@ -126,6 +126,9 @@ class Timing(BaseModel):
     facts: TraceFacts | None = None  # the timed run's
     check_facts: TraceFacts | None = None  # the first seed's run (differs from ``facts`` with check_shapes)
     profile_s: float = 0.0
+    # The timed run's engine timeline, when the request asked for it: rows of [start_ns, end_ns, count, label]
+    # (autocomp.perf.timeline.timeline_rows of the profile of the trace the measuring half checked).
+    timeline: dict[str, list[list]] = Field(default_factory=dict)
 
 
 class TimingRequest(BaseModel):
@@ -146,6 +149,7 @@ class TimingRequest(BaseModel):
     timing_inputs: list[InputSpec] | None = None
     timing_output_elems: list[int] | None = None
     env: dict[str, str] = Field(default_factory=dict)
+    timeline: bool = False  # also return the engine timeline (backends that have none leave it empty)
 
 
 class KernelFault(RuntimeError):

@@ -60,6 +60,9 @@ class EvalResult(BaseModel):
     errors: list[OutputError] = Field(default_factory=list)
     # performance
     profile: dict[str, Any] = Field(default_factory=dict)  # neuron-profile summary fields
+    # Engine timeline of the timed run from the trusted measuring half, only when the Evaluator was asked for
+    # timelines: rows of [start_ns, end_ns, count, label] (autocomp.perf.timeline)
+    timeline: dict[str, list[list]] = Field(default_factory=dict)
     profile_id: str = ""
     hints: list[str] = Field(default_factory=list)
     timing_samples_us: list[float] = Field(default_factory=list)

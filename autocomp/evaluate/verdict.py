@@ -52,6 +52,7 @@ class Context:
     kernel_lines: int = 0
     inputs: dict[int, tuple[np.ndarray, ...]] = field(default_factory=dict)  # seed -> the inputs as given
     env: dict[str, str] = field(default_factory=dict)  # the pool slot's environment (which device to time on)
+    timeline: bool = False  # ask the measuring half for the engine timeline too
 
 
 class Verdict(Exception):
@@ -220,7 +221,7 @@ def _measure(ctx: Context, result: EvalResult, outputs: list[InputSpec]) -> Timi
         job=job, artifacts=job.output_dir, kernel_path=str(Path(job.work_dir) / job.kernel_file),
         kernel_lines=ctx.kernel_lines, outputs=outputs, env=dict(ctx.env),
         inputs=[InputSpec(dtype=dtype_name(a.dtype), shape=list(a.shape)) for a in ctx.inputs.get(first, ())],
-        timing_inputs=job.timing_specs, timing_output_elems=ctx.full_output_elems)
+        timing_inputs=job.timing_specs, timing_output_elems=ctx.full_output_elems, timeline=ctx.timeline)
     t = time.perf_counter()
     try:
         timing = ctx.measure(request)
@@ -260,6 +261,7 @@ def _check_timing(timing: Timing, ctx: Context, result: EvalResult, output_bytes
     _check_work_scaling(timing, ctx, result)
     result.latency_us = timing.latency_us
     result.profile = dict(timing.summary)
+    result.timeline = dict(timing.timeline)
     result.profile_id = timing.profile_id
     result.hints = list(timing.hints)
     result.timing_samples_us = list(timing.samples_us)

@@ -22,6 +22,9 @@ POOL = "pool"  # GpSimd engine
 SP = "sp"  # Sync engine (sequencer that triggers DMAs)
 DMA = "dma"  # DMA queues
 ENGINES = (PE, DVE, ACT, POOL, SP, DMA)
+# The instruction engines' names in neuron-profile's summary and in NKI's engine selectors (nisa.engine.vector).
+# What people read (labels, timeline colours) is autocomp.perf.engines', built on this.
+ENGINE_NAMES = {PE: "tensor", DVE: "vector", ACT: "scalar", POOL: "gpsimd", SP: "sync"}
 
 # Opcodes (hardware instructions). ``Instruction.attrs`` keys per opcode:
 #   MATMUL      stationary_elems (M), moving_elems (N), contract (K partitions), fp32 (bool),

@@ -12,14 +12,13 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from autocomp.perf.engines import LANE_NAMES  # DMA transfers get their own lane: their queue engine only triggers them
 from autocomp.perf.scheduler import CAPACITY, DEPENDENCY, SPILL
 
 if TYPE_CHECKING:
     from autocomp.perf.profile import Profile
 
 DMA = "dma"
-# Engine codes as people read them; DMA transfers get their own lane (their queue engine only triggers them).
-LANE_NAMES = {"pe": "tensor", "dve": "vector", "act": "scalar", "pool": "gpsimd", "sp": "sync", DMA: "dma"}
 # Gaps shorter than this are scheduling noise (semaphore hand-offs), not waits worth naming.
 MIN_WAIT_NS = 1.0
 

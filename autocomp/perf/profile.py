@@ -7,13 +7,11 @@ from dataclasses import dataclass, field
 
 from autocomp.nki.runtime import cyclic_gc_paused
 from autocomp.nki.trace import PSUM, SBUF, Trace
+from autocomp.perf.engines import ENGINE_NAMES
 from autocomp.perf.scheduler import REASONS, Schedule, critical_path, merged_length, schedule
 from autocomp.perf.targets import Target, get_target
 from autocomp.perf.uncertainty import UNMEASURED, Band, band_for, estimate_class
 from autocomp.perf.workload import essential_hbm_bytes
-
-# Our engine codes and the names neuron-profile uses for them.
-ENGINE_NAMES = {"pe": "tensor", "dve": "vector", "act": "scalar", "pool": "gpsimd", "sp": "sync"}
 
 
 @dataclass

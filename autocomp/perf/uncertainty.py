@@ -19,10 +19,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from autocomp.nki.trace import SP
+from autocomp.perf.engines import LANE_NAMES
 from autocomp.targets import Z90, Band
 
 CLASSES = ("dma", "tensor", "vector", "scalar", "gpsimd", "overhead")
-_ENGINE_CLASS = {"dma": "dma", "pe": "tensor", "dve": "vector", "act": "scalar", "pool": "gpsimd", "sp": "dma"}
+_ENGINE_CLASS = {**LANE_NAMES, SP: "dma"}  # the Sync engine only triggers DMAs
 OVERHEAD_SHARE = 0.25  # launch overhead above this share of the latency: a fixed-cost-bound estimate
 MIN_MEASURED = 3
 SIGMA_FLOOR = 0.08  # no band is tighter than ~8% (1 sigma): hardware runs vary and the set is small

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autocomp.report.data import ReportData, candidate_profile, load_report_data
+from autocomp.report.data import ReportData, load_report_data
 from autocomp.report.page import render_page
+from autocomp.report.reprofile import candidate_profile
 from autocomp.store import RunReader
 from autocomp.store.files import atomic_write_text
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from autocomp.report.reprofile import Reprofiler, candidate_profile
 from autocomp.store import RunReader
-from autocomp.store.files import atomic_write_json
 from autocomp.store.locate import effective_status
 from autocomp.store.records import BeamSnapshot, Candidate, RunInfo, Spend
 
@@ -59,52 +59,24 @@ class ReportData:
         return out
 
 
-def candidate_profile(run: RunReader, candidate_id: int, *, reprofile: bool = True,
-                      save: bool = True) -> tuple[dict | None, str | None]:
-    """The profile record of a candidate: stored, or re-profiled in a sandboxed child (and then saved).
-
-    Returns (record, note); the note says why there is no record or that it was re-profiled.
-    """
-    stored = run.profile(candidate_id)
-    # The search stores the summary an EvalResult carries; a timeline needs the per-instruction times.
-    if stored is not None and (stored.get("timeline") or not reprofile):
-        return stored, None
-    if not reprofile:
-        return None, f"candidate {candidate_id} has no stored profile"
-    problem_dir = run.problem_dir()
-    if problem_dir is None:
-        return stored, f"candidate {candidate_id} has no stored timeline and the run has no problem snapshot"
-    from autocomp.store.profiles import reprofile as run_reprofile
-
-    try:
-        record = run_reprofile(problem_dir, run.candidate_dir(candidate_id) / "kernel.py", target=run.info.target)
-    except (RuntimeError, OSError, ValueError) as e:
-        return stored, f"candidate {candidate_id}: {e}"
-    if save:
-        try:
-            atomic_write_json(run.candidate_dir(candidate_id) / "profile.json", record)
-        except OSError:
-            pass  # a read-only run directory still gets its report
-    return record, f"candidate {candidate_id} was re-profiled with the simulator cost model for this report"
-
-
 def load_report_data(run: RunReader, *, reprofile: bool = True) -> ReportData:
-    """Read what the report needs; re-profiles the baseline and best kernels when no profile is stored."""
+    """Read what the report needs; re-profiles the baseline and best kernels when no timeline is stored."""
     cands = run.candidates()
     baseline, best = run.baseline(), run.best()
     sources, profiles, results, notes = {}, {}, {}, []
-    for role, cand in (("baseline", baseline), ("best", best)):
-        if cand is None:
-            profiles[role] = None
-            continue
-        sources[cand.id] = run.source(cand.id)
-        evaluation = run.evaluation(cand.id)
-        if evaluation is not None:
-            results[role] = evaluation.result
-        record, note = candidate_profile(run, cand.id, reprofile=reprofile)
-        profiles[role] = record
-        if note and note not in notes:
-            notes.append(note)
+    with Reprofiler(run) as profiler:
+        for role, cand in (("baseline", baseline), ("best", best)):
+            if cand is None:
+                profiles[role] = None
+                continue
+            sources[cand.id] = run.source(cand.id)
+            evaluation = run.evaluation(cand.id)
+            if evaluation is not None:
+                results[role] = evaluation.result
+            record, note = candidate_profile(run, cand.id, reprofile=reprofile, profiler=profiler)
+            profiles[role] = record
+            if note and note not in notes:
+                notes.append(note)
     total = run.spend()
     return ReportData(
         info=run.info, status=effective_status(run), config=run.config(), candidates=cands, baseline=baseline,

@@ -6,9 +6,10 @@ import difflib
 from datetime import datetime, timezone
 from html import escape
 
+from autocomp.perf.engines import LABELS, LANES
+from autocomp.perf.timeline import gantt_svg
 from autocomp.report.data import ReportData
-from autocomp.report.svg import PALETTE, bar_chart, gantt, line_chart
-from autocomp.store.profiles import ROW_LABELS
+from autocomp.report.svg import PALETTE, bar_chart, line_chart
 from autocomp.store.records import Candidate
 
 DIFF_CSS = """
@@ -245,17 +246,17 @@ def _timelines(d: ReportData) -> str:
                 + (" (re-profiled for this report)" if p.get("origin") == "reprofile" else ""))
         out.append(f"<h3>{head}</h3>")
         if p.get("timeline"):
-            out.append(gantt(p["timeline"], span, title=f"{role} engine timeline"))
+            out.append(gantt_svg(p["timeline"], span, title=f"{role} engine timeline"))
         else:
             out.append('<p class="note">The stored profile has no per-instruction times.</p>')
         if p.get("hints"):
             out.append("<ul>" + "".join(f"<li>{escape(h)}</li>" for h in p["hints"][:6]) + "</ul>")
-    engines = [e for e in ROW_LABELS if e != "critical" and any(e in (p.get("engines") or {}) for _, p in present)]
+    engines = [lane.id for lane in LANES if any(lane.id in (p.get("engines") or {}) for _, p in present)]
     groups = [{"name": role, "color": PALETTE[1] if role == "baseline" else PALETTE[0],
                "values": [float((p.get("engines") or {}).get(e, {}).get("utilisation", 0.0)) for e in engines]}
               for role, p in present]
     out.append("<h3>Engine utilisation (% of kernel latency)</h3>")
-    out.append(bar_chart([ROW_LABELS[e] for e in engines], groups, unit="%", css_class="bars utilisation"))
+    out.append(bar_chart([LABELS[e] for e in engines], groups, unit="%", css_class="bars utilisation"))
     return "".join(out)
 
 

@@ -6,11 +6,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from autocomp.store.profiles import ROW_LABELS
-
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#9c755f")
-ROW_COLORS = {"pe": "#4e79a7", "dve": "#f28e2b", "act": "#59a14f", "pool": "#b07aa1", "sp": "#9c755f",
-              "dma": "#76b7b2", "critical": "#e15759"}
 
 
 def _fmt(v: float) -> str:
@@ -121,35 +117,5 @@ def bar_chart(categories: Sequence[str], groups: Sequence[dict], *, unit: str = 
         out.append(f'<rect x="{lx}" y="{height - 12}" width="12" height="8" fill="{g["color"]}"/>'
                    f'<text x="{lx + 16}" y="{height - 4}">{escape(g["name"])}</text>')
         lx += 30 + 7 * len(g["name"])
-    out.append("</svg>")
-    return "".join(out)
-
-
-def gantt(timeline: dict[str, list], span_ns: float, *, title: str = "", width: int = 980,
-          css_class: str = "gantt") -> str:
-    """Engine timeline from a profile record's ``timeline`` rows ``[start_ns, end_ns, count, label]``."""
-    label_w, row_h = 96, 22
-    rows = [r for r in ROW_LABELS if timeline.get(r)]
-    span = max(span_ns, 1.0)
-    pw = width - label_w - 12
-    height = row_h * max(1, len(rows)) + 28
-    out = [f'<svg class="{css_class}" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'font-family="sans-serif" font-size="11" role="img"><title>{escape(title)}</title>']
-    for i, code in enumerate(rows):
-        y = i * row_h + 4
-        out.append(f'<text x="4" y="{y + 14}">{ROW_LABELS[code]}</text>'
-                   f'<rect x="{label_w}" y="{y}" width="{pw}" height="{row_h - 6}" fill="#f4f4f4"/>')
-        color = ROW_COLORS.get(code, "#888")
-        for s, e, count, label in timeline[code]:
-            x = label_w + s / span * pw
-            w = max((e - s) / span * pw, 0.5)
-            tip = label if count == 1 and label else f"{count} instructions"
-            out.append(f'<rect class="slot" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 6}" '
-                       f'fill="{color}"><title>{escape(tip)}: {s / 1e3:.2f}-{e / 1e3:.2f} us</title></rect>')
-    axis_y = row_h * max(1, len(rows)) + 18
-    for k in range(6):
-        x = label_w + k * pw / 5
-        anchor = "start" if k == 0 else "end" if k == 5 else "middle"
-        out.append(f'<text x="{x:.0f}" y="{axis_y}" text-anchor="{anchor}">{span * k / 5 / 1e3:.2f} us</text>')
     out.append("</svg>")
     return "".join(out)

@@ -22,6 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from autocomp.nki.trace import SP
+from autocomp.perf.engines import ENGINE_NAMES, LABELS_BY_NAME
 from autocomp.search import yamlish
 
 # The modules a kernel of each dialect imports, by the alias kernels use for them.
@@ -31,7 +33,8 @@ MODULES = {
 }
 ROOTS = {"v1": "neuronxcc.nki", "v2": "nki"}
 NOT_SIMULATED = "Not simulated"
-ENGINE_LABELS = {"tensor": "Tensor", "vector": "Vector", "scalar": "Scalar", "gpsimd": "GpSimd", "dma": "DMA"}
+# The lanes prompts/api.yaml may name for a call (none issues Sync-engine work of its own: it only triggers DMAs).
+ENGINE_LABELS = {name: label for name, label in LABELS_BY_NAME.items() if name != ENGINE_NAMES[SP]}
 # Parameters every call takes that say nothing about using it.
 _HIDDEN_PARAMS = {"name", "address", "self", "cls"}
 

@@ -32,7 +32,7 @@ from autocomp.knobs import (
 from autocomp.search.node import KNOB, Node
 from autocomp.search.prompts import stable_rng
 from autocomp.search.session import Session
-from autocomp.store.sources import source_hash
+from autocomp.sources import source_hash
 
 
 class KnobTuner:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autocomp.search.outcome import Outcome
-from autocomp.store.sources import source_hash
+from autocomp.sources import source_hash
 
 BASELINE = "baseline"
 LLM = "llm"

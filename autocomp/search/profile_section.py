@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from autocomp.nki.trace import SP
+from autocomp.perf.engines import DMA_QUEUES, ENGINES, LABELS_BY_NAME
 from autocomp.search.outcome import Outcome
 
-LANE_LABELS = {"tensor": "Tensor", "vector": "Vector", "scalar": "Scalar", "gpsimd": "GpSimd", "sync": "Sync",
-               "dma": "DMA", "waiting": "waiting"}
-BUSY_FIELDS = (("tensor_engine_active_time_percent", "Tensor"), ("vector_engine_active_time_percent", "Vector"),
-               ("scalar_engine_active_time_percent", "Scalar"), ("gpsimd_engine_active_time_percent", "GpSimd"),
-               ("dma_active_time_percent", "DMA"))
+LANE_LABELS = {**LABELS_BY_NAME, "waiting": "waiting"}
+# The summary fields of the engines that do the work, and the DMA queues (the Sync engine only triggers DMAs).
+BUSY_FIELDS = (*((f"{lane.name}_engine_active_time_percent", lane.label) for lane in ENGINES if lane.id != SP),
+               ("dma_active_time_percent", DMA_QUEUES.label))
 MAX_LINES = 6
 MAX_WAITS = 4
 CODE_CHARS = 72

@@ -336,24 +336,6 @@ def _evaluate_with_seeds(evaluator: Any, problem: Problem, source: str, seeds: l
 
 
 # --------------------------------------------------------------------------- entry point
-def resolve_problem(ref: str | Path | Problem) -> Problem:
-    """A Problem from a path, or a name in the problems directory (``$AUTOCOMP_PROBLEMS`` or ./problems),
-    or in the suite shipped with autocomp."""
-    if isinstance(ref, Problem):
-        return ref
-    from autocomp.problem import ProblemError
-    from autocomp.suite.location import bundled_problems_dir
-    from autocomp.suite.location import resolve_problem as locate
-
-    try:
-        return Problem.load(locate(str(ref)))
-    except FileNotFoundError as first:
-        try:
-            return Problem.load(locate(str(ref), bundled_problems_dir()))
-        except FileNotFoundError:
-            raise ProblemError(str(first)) from None
-
-
 def stored_config(config: SearchConfig, problem: Problem, calibration: Any = None) -> dict:
     """config.toml contents: the resolved options plus what was optimized (and the calibration's hash)."""
     from autocomp.search.calibration import recorded_fields
@@ -395,7 +377,9 @@ def run_optimization(problem: str | Path | Problem | None, config: SearchConfig,
             store.close()
             raise
     else:
-        problem = resolve_problem(problem)
+        from autocomp.suite.location import load_problem
+
+        problem = load_problem(problem)
         calibration = new_run_calibration(config.calibration)
         if llm is None and config.llm_requested(env):
             preflight_llm(config, env)

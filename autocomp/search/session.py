@@ -21,8 +21,9 @@ from typing import Any, Protocol
 from autocomp.search.decisions import DecisionLog
 from autocomp.search.node import BASELINE, Node
 from autocomp.search.outcome import Outcome, as_dict
+from autocomp.sources import source_hash
 from autocomp.store import DuplicateEvaluationError, RunStore
-from autocomp.store.sources import source_hash
+from autocomp.store.profiles import result_record
 
 EventSink = Callable[[str, dict], None]
 
@@ -79,6 +80,10 @@ class Session:
             if ev is not None:
                 node.outcome = Outcome.from_result(ev.result)
             self._register(node)
+            # A run written while the hash meant something else keeps its stored names (slots and lineage
+            # groups are built from them, so the resumed run finds its decisions again); its kernels are also
+            # found by the hash their sources have now, so one proposed again is still a duplicate.
+            self._by_hash.setdefault(source_hash(node.source), node)
 
     def _register(self, node: Node) -> None:
         self.nodes[node.id] = node
@@ -234,7 +239,8 @@ class Session:
         outcome = Outcome.from_result(result)
         data = as_dict(result)
         try:
-            self.store.record_evaluation(node.id, data, profile=profile_record(data, self.problem))
+            kernel = getattr(getattr(self.problem, "spec", None), "function", "")
+            self.store.record_evaluation(node.id, data, profile=result_record(data, kernel=kernel))
         except DuplicateEvaluationError:
             pass  # committed by an earlier process just before it died; the stored one stands
         node.outcome = outcome
@@ -277,33 +283,3 @@ def _relay(src: Future, dst: Future, *, duplicate: bool) -> None:
         dst.set_exception(exc)
     else:
         dst.set_result(Submitted(src.result().node, duplicate))
-
-
-_ENGINE_FIELDS = {"pe": "tensor", "dve": "vector", "act": "scalar", "pool": "gpsimd", "sp": "sync"}
-
-
-def profile_record(result: Mapping[str, Any], problem: Any) -> dict | None:
-    """profile.json for a candidate, from the summary its EvalResult carries (no timeline: re-profile for one)."""
-    summary = result.get("profile") or {}
-    if result.get("status") != "correct" or not summary:
-        return None
-    total = float(summary.get("total_time") or 0.0)
-    engines = {code: {"active_ns": 1e9 * float(summary.get(f"{name}_engine_active_time") or 0.0),
-                      "utilisation": 100.0 * float(summary.get(f"{name}_engine_active_time_percent") or 0.0),
-                      "instruction_count": int(summary.get(f"{name}_engine_instruction_count") or 0)}
-               for code, name in _ENGINE_FIELDS.items()}
-    engines["dma"] = {"active_ns": 1e9 * float(summary.get("dma_active_time") or 0.0),
-                      "utilisation": 100.0 * float(summary.get("dma_active_time_percent") or 0.0),
-                      "instruction_count": int(summary.get("dma_instruction_count") or 0)}
-    roof = summary.get("roofline_percent")
-    return {
-        "format": 1, "origin": "evaluation", "kernel": getattr(getattr(problem, "spec", None), "function", ""),
-        "target": result.get("target") or summary.get("target", ""), "evidence": result.get("evidence", "sim"),
-        "latency_us": result.get("latency_us") or total * 1e6, "makespan_ns": total * 1e9, "engines": engines,
-        "roofline": {"bound_ns": 1e9 * float(summary.get("roofline_time") or 0.0),
-                     "bound_by": summary.get("roofline_bound", ""),
-                     "percent": 100.0 * float(roof) if isinstance(roof, (int, float)) else None},
-        "mfu": summary.get("mfu_estimated_percent"), "mbu": summary.get("mbu_estimated_percent"),
-        "hints": list(result.get("hints") or []), "summary": dict(summary), "timeline": {},
-        "calibration": result.get("calibration"),  # the cost model behind the latency (None: built-in)
-    }

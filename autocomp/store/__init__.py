@@ -16,6 +16,7 @@ and continues an interrupted run with ``store, state = RunStore.resume(path)``
 never block the writer.
 """
 
+from autocomp.sources import normalize_source, source_hash
 from autocomp.store.errors import (
     CorruptRunError,
     DuplicateEvaluationError,
@@ -28,7 +29,6 @@ from autocomp.store.locate import RunSummary, effective_status, list_runs, resol
 from autocomp.store.reader import RunReader
 from autocomp.store.records import BeamSnapshot, Candidate, Decision, Evaluation, LLMCall, ResumeState, RunInfo, Spend
 from autocomp.store.run_store import RunStore, new_run_id
-from autocomp.store.sources import normalize_source, source_hash
 
 __all__ = [
     "BeamSnapshot",

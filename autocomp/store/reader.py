@@ -14,6 +14,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from autocomp.sources import source_hash
 from autocomp.store import schema
 from autocomp.store.config import load_config
 from autocomp.store.errors import CorruptRunError, RunNotFoundError, StoreError
@@ -29,7 +30,6 @@ from autocomp.store.records import (
     RunInfo,
     Spend,
 )
-from autocomp.store.sources import source_hash
 from autocomp.store.validate import check_structure, database_error
 
 CONFIG_NAME = "config.toml"
@@ -190,7 +190,11 @@ class RunReader:
 
     def find_source(self, source: str) -> Candidate | None:
         """The first candidate whose normalized source equals ``source``'s."""
-        row = self._row("SELECT * FROM candidates WHERE source_hash = ? ORDER BY id LIMIT 1", (source_hash(source),))
+        digest = source_hash(source)
+        row = self._row("SELECT * FROM candidates WHERE source_hash = ? ORDER BY id LIMIT 1", (digest,))
+        if row is None:  # a run written while the hash meant something else stores other names: compare sources
+            row = next((r for r in self._rows("SELECT * FROM candidates ORDER BY id")
+                        if source_hash(r["source"]) == digest), None)
         return Candidate.from_row(row) if row else None
 
     def baseline(self) -> Candidate | None:
@@ -235,12 +239,18 @@ class RunReader:
         return [Evaluation.from_row(r) for r in rows]
 
     def finished_sources(self) -> dict[str, Evaluation]:
-        """Normalized source hash -> search evaluation, for every evaluated kernel (dedup on resume)."""
-        rows = self._rows("SELECT c.source_hash AS h, e.* FROM evaluations e JOIN candidates c "
+        """Normalized source hash -> search evaluation, for every evaluated kernel (dedup on resume).
+
+        Keyed by the hash stored with each candidate and by its source's hash now: they differ in a run written
+        while the hash meant something else (``autocomp.sources``), and either may be looked up.
+        """
+        rows = self._rows("SELECT c.source_hash AS h, c.source AS src, e.* FROM evaluations e JOIN candidates c "
                           "ON c.id = e.candidate_id WHERE e.purpose = ? ORDER BY e.id", (SEARCH,))
         out: dict[str, Evaluation] = {}
         for row in rows:
-            out.setdefault(row["h"], Evaluation.from_row(_without(row, "h")))
+            evaluation = Evaluation.from_row(_without(row, "h", "src"))
+            out.setdefault(row["h"], evaluation)
+            out.setdefault(source_hash(row["src"]), evaluation)
         return out
 
     def profile(self, candidate_id: int) -> dict | None:
@@ -325,8 +335,8 @@ class RunReader:
         return dict(row)
 
 
-def _without(row: sqlite3.Row, key: str) -> dict:
-    return {k: row[k] for k in row.keys() if k != key}
+def _without(row: sqlite3.Row, *keys: str) -> dict:
+    return {k: row[k] for k in row.keys() if k not in keys}
 
 
 def run_root(path: str | Path) -> Path:

@@ -20,6 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from autocomp.sources import source_hash
 from autocomp.store import schema
 from autocomp.store.config import render_config
 from autocomp.store.errors import DuplicateEvaluationError, StoreError
@@ -37,7 +38,6 @@ from autocomp.store.reader import (
     run_root,
 )
 from autocomp.store.records import CORRECT, PENDING, RUN_STATUSES, Decision, Evaluation, ResumeState
-from autocomp.store.sources import source_hash
 
 PROBLEM_FILES = ("problem.toml", "kernel.py", "reference.py")
 
@@ -320,11 +320,19 @@ class RunStore(RunReader):
         conn.execute("UPDATE run SET best_candidate = ? WHERE id = 1", (best["id"] if best else None,))
 
     def record_profile(self, candidate_id: int, profile: Any) -> None:
-        """Write ``candidates/<id>/profile.json`` from a cost-model ``Profile`` or a profile record dict."""
+        """Write ``candidates/<id>/profile.json`` (the one writer of it) from a cost-model ``Profile`` or a record
+        made by ``autocomp.store.profiles``."""
+        from autocomp.perf.profile import Profile
         from autocomp.store.profiles import profile_record
 
-        record = profile if isinstance(profile, Mapping) else profile_record(profile)
-        atomic_write_json(self.candidate_dir(candidate_id) / "profile.json", dict(record))
+        if isinstance(profile, Profile):
+            record = profile_record(profile)
+        elif isinstance(profile, Mapping):
+            record = dict(profile)
+        else:
+            raise TypeError(f"profile of candidate {candidate_id}: expected an autocomp.perf.Profile or a profile "
+                            f"record dict (autocomp.store.profiles), got {type(profile).__name__}")
+        atomic_write_json(self.candidate_dir(candidate_id) / "profile.json", record)
 
     def record_llm_call(self, record: Any, *, candidate_id: int | None = None) -> int:
         """Commit one LLM call (an ``autocomp.llm.CallRecord`` or its dict); usable as ``LLMService(on_call=...)``."""

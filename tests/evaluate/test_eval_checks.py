@@ -6,12 +6,12 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from autocomp.evaluate.cache import normalized_source, source_hash
 from autocomp.evaluate.correctness import compare, describe_failure, downcast_reason
 from autocomp.evaluate.protocol import ArrayRef, Timing, TraceFacts, load_array, save_array
 from autocomp.evaluate.result import EvalResult
 from autocomp.evaluate.timing import physical_floor_us, speedup_flags, timing_violation
 from autocomp.problem import Tolerance
+from autocomp.sources import encoding_declaration, normalize_source, source_digest, source_hash
 
 TOL = Tolerance(rel_l2=1e-3, atol=1e-3, rtol=1e-3)
 
@@ -120,9 +120,21 @@ def test_normalized_source_ignores_comments_and_layout_but_not_code():
     a = "def k(a):\n    # double it\n    return a * 2   \n\n\n"
     b = "def k(a):\n\n    return a*2  # twice\n"
     c = "def k(a):\n    return a * 3\n"
-    assert normalized_source(a) == normalized_source(b)
+    assert normalize_source(a) == normalize_source(b)
     assert source_hash(a) == source_hash(b) != source_hash(c)
     assert source_hash("x = '#not a comment'") != source_hash("x = ''")
+
+
+def test_one_content_hash_keys_the_cache_and_names_candidates():
+    same = ["x = ('a')\n", 'x = "a"  # quoted otherwise\n', "x = \\\n    'a'\n"]
+    assert len({source_digest(s) for s in same}) == 1
+    assert source_digest("x = 'a'\n") != source_digest("x = b'a'\n")  # a different value
+    assert source_hash(same[0]) == source_digest(same[0])[:16] and len(source_digest(same[0])) == 64
+    # An encoding declaration changes how the file the evaluator writes is read: not the same kernel.
+    declared = "# -*- coding: latin-1 -*-\nx = 'é'\n"
+    assert encoding_declaration(declared) == "latin-1" and encoding_declaration("x = 1\n# coding: latin-1\n") is None
+    assert source_digest(declared) != source_digest("x = 'é'\n")
+    assert source_digest(declared) == source_digest("# vim: set fileencoding=latin-1 :\nx = 'é'  # e\n")
 
 
 def test_eval_result_json_round_trip():

@@ -52,8 +52,21 @@ def test_problems_are_found_by_name_under_problems(runner, tmp_path, monkeypatch
     assert result.exit_code == 0 and json.loads(result.stdout)["problem"] == "ew_muladd"
 
 
+def test_problems_are_found_by_name_in_autocomp_problems_before_problems(runner, tmp_path, monkeypatch):
+    shutil.copytree(PROBLEMS / "ew_muladd", tmp_path / "mine" / "ew_muladd")
+    (tmp_path / "problems").mkdir()  # an empty ./problems is searched after $AUTOCOMP_PROBLEMS
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUTOCOMP_PROBLEMS", str(tmp_path / "mine"))
+    result = runner.invoke(app, ["eval", "ew_muladd", HONEST, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["problem"] == "ew_muladd"
+    missing = runner.invoke(app, ["eval", "ew_mulad", HONEST])
+    assert missing.exit_code == 2 and "did you mean ew_muladd?" in missing.output
+    assert f"$AUTOCOMP_PROBLEMS {tmp_path / 'mine'}" in " ".join(missing.output.split())
+
+
 @pytest.mark.parametrize("args, message", [
-    (["no_such_problem", HONEST], "no such problem directory"),
+    (["no_such_problem", HONEST], "no_such_problem: no such problem; looked for no_such_problem/problem.toml in"),
     ([PROBLEM, "missing.py"], "missing.py: no such kernel file"),
     ([PROBLEM, HONEST, "--backend", "gpu"], "--backend 'gpu'"),
     ([PROBLEM, HONEST, "--target", "trn9"], "unknown target"),

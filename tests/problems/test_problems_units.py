@@ -5,9 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autocomp.problem import Problem, Tolerance
+from autocomp.problem import Problem, ProblemError, Tolerance
 from autocomp.suite import baseline, compare, mixed
-from autocomp.suite.location import bundled_problems_dir, problems_dir, resolve_problem
+from autocomp.suite.location import (
+    ProblemNotFoundError,
+    bundled_problems_dir,
+    load_problem,
+    problems_dir,
+    resolve_problem,
+)
 from autocomp.suite.scaffold import function_name, scaffold
 
 TOL = Tolerance(rel_l2=1e-3, atol=1e-3, rtol=1e-3)
@@ -62,8 +68,29 @@ def test_resolve_problem_by_name_or_path(tmp_path):
     root = scaffold("alpha", tmp_path / "suite")
     assert resolve_problem("alpha", tmp_path / "suite") == root
     assert resolve_problem(str(root / "problem.toml"), tmp_path / "elsewhere") == root
-    with pytest.raises(FileNotFoundError, match="problems in .*suite: alpha"):
+    with pytest.raises(FileNotFoundError, match="problems there: alpha"):
         resolve_problem("beta", tmp_path / "suite")
+
+
+def test_a_name_is_looked_up_in_autocomp_problems_then_problems_then_the_suite(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    mine = scaffold("gemm_bf16", tmp_path / "env")  # shadows the suite's problem of that name
+    local = scaffold("local_only", tmp_path / "problems")
+    monkeypatch.setenv("AUTOCOMP_PROBLEMS", str(tmp_path / "env"))
+    assert resolve_problem("gemm_bf16") == mine
+    assert resolve_problem("local_only").resolve() == local.resolve()
+    assert resolve_problem("softmax") == bundled_problems_dir() / "softmax"
+    assert load_problem("softmax").name == "softmax"
+    with pytest.raises(ProblemNotFoundError) as err:
+        load_problem("softmx")
+    message = str(err.value)
+    for place in (f"$AUTOCOMP_PROBLEMS {tmp_path / 'env'}", "./problems problems",
+                  f"the shipped suite {bundled_problems_dir()}", "did you mean softmax?"):
+        assert place in message
+    assert isinstance(err.value, ProblemError)
+    monkeypatch.delenv("AUTOCOMP_PROBLEMS")
+    with pytest.raises(ProblemNotFoundError, match="no such problem"):
+        resolve_problem("gemm_bf16", tmp_path / "elsewhere")  # --dir: there only, and it does not exist
 
 
 def test_function_names_are_identifiers():

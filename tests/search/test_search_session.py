@@ -90,3 +90,31 @@ def test_profile_json_is_written_for_correct_candidates(tmp_path, problem, evalu
     prof = session.store.profile(node.id)
     assert prof["roofline"]["percent"] == 40.0 and prof["hints"] and prof["evidence"] == "sim"
     session.close()
+
+
+def test_a_run_whose_stored_hashes_meant_something_else_still_dedups_and_keeps_its_names(tmp_path, problem,
+                                                                                       evaluator):
+    import sqlite3
+
+    from autocomp.sources import source_hash
+
+    session, _ = _session(tmp_path, problem, evaluator)
+    node = session.submit(kernel_with(128), origin="llm", iteration=1, slot="1:abc:p0:i0").result().node
+    session.close()
+    root = session.store.root
+    session.store.close()
+    old_name = "0123456789abcdef"  # what an older autocomp (another normalisation) stored for it
+    with sqlite3.connect(root / "run.sqlite") as db:
+        db.execute("UPDATE candidates SET source_hash = ? WHERE id = ?", (old_name, node.id))
+    store = RunStore.open(root)
+    assert store.find_source(kernel_with(128)).id == node.id
+    assert {old_name, source_hash(kernel_with(128))} <= set(store.finished_sources())
+    session2, _ = _session(tmp_path, problem, evaluator, store=store)
+    session2.load_existing()
+    assert session2.node(node.id).source_hash == old_name  # the name slots and lineage groups were built from
+    again = session2.submit(kernel_with(128).replace("# columns per tile", "# wide"), origin="llm",
+                            iteration=2).result()
+    assert again.duplicate and again.node.id == node.id
+    assert len(evaluator.calls) == 1 and len(store.candidates()) == 1
+    session2.close()
+    store.close()

@@ -62,6 +62,21 @@ def write_problem(root: Path) -> Path:
     return root
 
 
+def profile_of(problem, source=None):
+    """The cost model's profile of ``source`` (default: the problem's kernel) at the problem's shapes."""
+    from autocomp.nki import run_kernel
+    from autocomp.nki.loader import load_kernel
+    from autocomp.perf import profile
+
+    path = problem.kernel_path
+    if source is not None:
+        path = problem.root.parent / "candidate.py"
+        path.write_text(source)
+    fn = load_kernel(path, problem.spec.function, problem.spec.target)
+    trace = run_kernel(fn, list(problem.input_specs()), target=problem.spec.target, numerics=False).trace
+    return profile(trace, problem.spec.target)
+
+
 def result(status: str = "correct", latency_us: float | None = 10.0, **extra) -> dict:
     """An EvalResult-shaped dict (the store keeps whatever fields it gets)."""
     return {"status": status, "latency_us": latency_us if status == "correct" else None,

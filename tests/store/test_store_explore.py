@@ -6,11 +6,12 @@ import subprocess
 import sys
 
 import pytest
-from store_fixtures import VARIANT, result
+from store_fixtures import VARIANT, profile_of, result
 
 import autocomp
 from autocomp.explore import CandidateView, Run
 from autocomp.store import RunLockedError, RunReader, RunStore
+from autocomp.store.profiles import profile_record
 
 pd = pytest.importorskip("pandas")
 
@@ -84,7 +85,23 @@ def test_profile_uses_the_stored_record(runs_dir, problem):
         assert r.profile(cid, reprofile=False).record == record
 
 
-def test_a_profile_without_timeline_is_reprofiled_in_a_child_and_kept(run, run_dir):
+def test_the_profile_page_the_report_and_the_notebook_draw_one_chart(problem):
+    import json
+    import re
+
+    from autocomp.explore import StoredProfile
+
+    prof = profile_of(problem)
+    record = json.loads(json.dumps(profile_record(prof)))  # as profile.json holds it
+
+    def tips(html: str) -> list[str]:
+        return re.findall(r'<rect class="slot"[^>]*><title>([^<]*)</title>', html)
+
+    assert tips(prof.timeline_html()) == tips(StoredProfile(1, record).timeline_svg()) != []
+    assert "TENSOR_TENSOR nl.add line 11" in " ".join(tips(prof.timeline_html()))  # and its source line
+
+
+def test_a_profile_without_timeline_is_reprofiled_through_the_evaluator_and_kept(run, run_dir, problem):
     with RunStore.open(run_dir) as store:  # what the search stores: the EvalResult's summary, no timeline
         store.record_profile(2, {"format": 1, "origin": "evaluation", "latency_us": 8.0, "timeline": {}})
     assert run.profile(2, reprofile=False).record["origin"] == "evaluation"
@@ -92,6 +109,10 @@ def test_a_profile_without_timeline_is_reprofiled_in_a_child_and_kept(run, run_d
     assert prof.record["origin"] == "reprofile" and prof.latency_us > 0
     assert prof.record["timeline"]["dma"] and "re-profiled" in prof.note
     assert run.profile(2, reprofile=False).record["timeline"]["dma"]  # saved to profile.json
+    # What the sandboxed evaluator's measuring half drew is what the cost model draws for the kernel.
+    direct = profile_record(profile_of(problem, VARIANT))
+    assert prof.record["timeline"] == direct["timeline"]
+    assert prof.latency_us == pytest.approx(direct["latency_us"])
 
 
 def test_reevaluate_records_beside_the_search_result(run, run_dir):
@@ -114,6 +135,7 @@ def test_reevaluate_with_autocomps_sandboxed_evaluator(run, run_dir):
     ev = run.reevaluate(run.best, target="trn2")
     assert ev.purpose == "reevaluate:sim:trn2" and ev.status == "correct", ev.reason
     assert ev.evidence == "sim" and ev.target == "trn2" and ev.latency_us > 0
+    assert ev.result["timeline"] == {}  # timelines only when asked for (they make results large)
     assert run.best.latency_us == 7.5
 
 

@@ -90,3 +90,53 @@ def test_report_uses_stored_profiles_and_the_evaluators_roofline(runs_dir, probl
     assert "TENSOR_TENSOR nl.add line 9" in html and "re-profiled" not in html
     assert "roofline (cost model): 3" in html
     assert "The baseline is still the best kernel." in html
+
+
+def _replace_source(run_dir, candidate_id: int, source: str) -> None:
+    """Edit a run directory the way anyone with write access can: the database and the mirror file."""
+    import sqlite3
+
+    with sqlite3.connect(run_dir / "run.sqlite") as db:
+        db.execute("UPDATE candidates SET source = ? WHERE id = ?", (source, candidate_id))
+    (run_dir / "candidates" / f"{candidate_id:04d}" / "kernel.py").write_text(source)
+
+
+def test_a_replaced_forbidden_kernel_is_refused_and_keeps_its_stored_profile(run_dir, tmp_path):
+    marker = tmp_path / "the-kernel-ran"
+    hostile = (BASELINE + "\nimport os\nsecret = open('/etc/hostname').read()\n"
+               f"open({str(marker)!r}, 'w').write(secret)\n")
+    _replace_source(run_dir, 4, hostile)  # the best candidate
+    stored = {"format": 1, "origin": "evaluation", "latency_us": 7.5, "makespan_ns": 2500.0, "target": "trn2",
+              "roofline": {"bound_by": "hbm"}, "engines": {"dma": {"utilisation": 55.0}}, "timeline": {}}
+    with RunStore.open(run_dir) as store:  # what the search stores: no per-instruction times
+        store.record_profile(4, stored)
+    html = render_report(run_dir)  # re-profiles what has no timeline
+    assert not marker.exists()
+    notes = html[html.index("<ul class=note>"):]
+    assert "candidate 4 could not be re-profiled: its evaluation was rejected" in notes
+    assert "its stored profile is shown" in notes and "candidate 1 was re-profiled" in notes
+    timeline = html[html.index('id="timeline"'):html.index('id="spend"')]
+    assert "best #4: 7.50 µs estimated" in timeline and "no per-instruction times" in timeline
+    assert timeline.count('class="gantt"') == 1  # the baseline's, from the sandboxed evaluator
+    with RunReader.open_readonly(run_dir) as run:
+        assert run.profile(4) == stored and run.profile(1)["origin"] == "reprofile"
+
+
+def test_without_a_sandbox_only_the_problems_own_kernel_is_re_profiled(run_dir, monkeypatch):
+    from autocomp.evaluate import evaluator as evaluator_module
+    from autocomp.evaluate import isolation
+
+    monkeypatch.setattr(isolation, "probe", lambda: {"bwrap": "not installed", "userns": "disabled here"})
+    ran: list[str] = []
+    run = evaluator_module.Evaluator._run
+
+    def spy(self, problem, source, *args, **kwargs):
+        ran.append(source)
+        return run(self, problem, source, *args, **kwargs)
+
+    monkeypatch.setattr(evaluator_module.Evaluator, "_run", spy)
+    html = render_report(run_dir)  # the best (#4) is an LLM's kernel: never run outside a sandbox
+    assert ran and set(ran) == {BASELINE}
+    notes = " ".join(html[html.index("<ul class=note>"):].split())
+    assert "candidate 4 could not be re-profiled: EvaluatorError: refusing to run an untrusted" in notes
+    assert "No timeline" not in html and html.count('class="gantt"') == 1

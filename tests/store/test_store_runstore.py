@@ -195,3 +195,29 @@ def test_status_changes_are_validated_and_logged(store):
                                   "status": "failed", "reason": "budget exhausted"}
     with pytest.raises(ValueError, match="use one of running, finished"):
         store.set_status("paused")
+
+
+def test_one_profile_record_from_a_profile_or_from_the_evaluation_that_carries_its_summary(store, problem):
+    from store_fixtures import profile_of
+
+    from autocomp.store.profiles import profile_record, result_record
+
+    prof = profile_of(problem)
+    (summary,) = prof.summary().values()
+    evaluation = {"status": "correct", "latency_us": prof.latency_us, "target": prof.target, "evidence": "sim",
+                  "profile": json.loads(json.dumps(summary)), "hints": ["dma: bigger tiles"]}
+    direct, carried = profile_record(prof), result_record(evaluation, kernel=prof.kernel)
+    assert direct["timeline"] and carried["timeline"] == {}  # the search stores no timeline unless asked
+    for key in ("latency_us", "makespan_ns", "mfu", "mbu"):
+        assert carried[key] == pytest.approx(direct[key]), key
+    assert carried["makespan_ns"] < carried["latency_us"] * 1e3  # the schedule, without the launch overhead
+    assert carried["roofline"] == pytest.approx(direct["roofline"])
+    for engine, figures in direct["engines"].items():
+        assert carried["engines"][engine] == pytest.approx(figures), engine
+    assert carried["summary"] == direct["summary"] and carried["kernel"] == direct["kernel"] == "add_kernel"
+    assert result_record({**evaluation, "status": "incorrect"}) is None and result_record({"status": "correct"}) is None
+    cid = store.add_candidate(BASELINE, origin="baseline", iteration=0)
+    store.record_evaluation(cid, result(latency_us=prof.latency_us), profile=prof)  # the Profile itself
+    assert store.profile(cid)["engines"]["dma"] == pytest.approx(direct["engines"]["dma"])
+    with pytest.raises(TypeError, match="expected an autocomp.perf.Profile or a profile record dict"):
+        store.record_profile(cid, "profile.json")

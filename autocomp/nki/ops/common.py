@@ -15,13 +15,25 @@ from autocomp.nki.indexing import Mask
 from autocomp.nki.runtime import current
 from autocomp.nki.source import fast_kernel_line
 from autocomp.nki.tile import Allocation, Tile
-from autocomp.nki.trace import ACT, DVE, HBM, PE, POOL, PSUM, SBUF, SP, Instruction
+from autocomp.nki.trace import (  # noqa: F401 - the ops import the engine ids from here
+    ACT,
+    DVE,
+    ENGINE_NAMES,
+    HBM,
+    PE,
+    POOL,
+    PSUM,
+    SBUF,
+    SP,
+    Instruction,
+)
 
 PMAX = 128
 
-# Engine selectors as kernels spell them (nisa.vector_engine, nisa.engine.vector, ...).
-ENGINE_NAMES = {"vector": DVE, "dve": DVE, "scalar": ACT, "act": ACT, "activation": ACT, "gpsimd": POOL,
-                "pool": POOL, "tensor": PE, "pe": PE, "sync": SP, "sp": SP, "unknown": None, None: None}
+# Engine selectors as kernels spell them (nisa.vector_engine, nisa.engine.vector, ...): an engine's name or id,
+# and the API's own aliases.
+ENGINE_SELECTORS = {**{name: engine for engine, name in ENGINE_NAMES.items()}, **{e: e for e in ENGINE_NAMES},
+                    "activation": ACT, "unknown": None, None: None}
 
 
 def engine_of(value, default: str | None) -> str | None:
@@ -29,8 +41,8 @@ def engine_of(value, default: str | None) -> str | None:
     name = getattr(value, "value", value)
     if isinstance(name, str):
         key = name.lower().replace("_engine", "").replace("engine.", "")
-        if key in ENGINE_NAMES:
-            return ENGINE_NAMES[key] or default
+        if key in ENGINE_SELECTORS:
+            return ENGINE_SELECTORS[key] or default
     if value is None:
         return default
     raise_error("err_invalid_argument", f"unknown engine {value!r}; use nisa.vector_engine, nisa.scalar_engine, "
