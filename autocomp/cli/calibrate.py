@@ -36,7 +36,7 @@ def _from_csv(measurements: Path, target: str | None, base, quiet: bool):
 def _from_runs(run_dirs: list[Path], target: str | None, base, quiet: bool, isolation: str,
                allow_unisolated: bool):
     """(target, measurements) of the hw evaluations stored in run directories, traced in the sandbox."""
-    from autocomp.evaluate.from_runs import hw_evaluations, retrace
+    from autocomp.store.hw_evidence import hw_evaluations, retrace
 
     stored = hw_evaluations(run_dirs)
     counts: dict[str, int] = {}
@@ -97,11 +97,11 @@ def calibrate_command(
 ) -> None:
     """Fit a target's cost-model parameters to MEASUREMENTS and write a calibration file that
     `autocomp profile`, `eval` and `optimize --calibration FILE` use."""
-    from autocomp.evaluate.from_runs import FromRunsError
     from autocomp.perf.calibration import PARAMETERS, CalibrationError, load_calibration, save_calibration
     from autocomp.perf.fit import error_stats, fit, split_halves
     from autocomp.perf.measurements import MeasurementError
     from autocomp.perf.targets import get_target
+    from autocomp.store.hw_evidence import FromRunsError
 
     json_errors(as_json)
     names = [p.strip() for p in params.split(",") if p.strip()]

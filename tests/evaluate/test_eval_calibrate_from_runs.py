@@ -11,10 +11,10 @@ from calibration_runs import KERNELS, TRUTH, build_hw_run, kernel, write_problem
 from typer.testing import CliRunner
 
 from autocomp.cli import app
-from autocomp.evaluate.from_runs import FromRunsError, hw_evaluations
 from autocomp.perf.calibration import load_calibration
 from autocomp.problem import Problem
 from autocomp.store import RunStore
+from autocomp.store.hw_evidence import FromRunsError, hw_evaluations
 
 runner = CliRunner()
 

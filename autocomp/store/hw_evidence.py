@@ -44,7 +44,8 @@ class StoredMeasurement:
 def hw_evaluations(run_dirs: Iterable[str | Path]) -> list[StoredMeasurement]:
     """The correct ``hw`` evaluations of each run, one per candidate and target (the search's own when there
     are several); a run without any is an error that names it."""
-    from autocomp.store import RunReader, StoreError
+    from autocomp.store.errors import StoreError
+    from autocomp.store.reader import RunReader
 
     out: list[StoredMeasurement] = []
     for ref in run_dirs:
