@@ -103,7 +103,6 @@ def is_packed(dt: np.dtype) -> bool:
 
 
 _ML_FLOATS = {bfloat16, float8_e4m3, float8_e4m3fn, float8_e5m2, float8_e8m0fnu}
-LOW_PRECISION = {bfloat16, float16, float8_e4m3, float8_e4m3fn, float8_e5m2}
 FP8 = {float8_e4m3, float8_e4m3fn, float8_e5m2}
 
 
@@ -149,15 +148,6 @@ def promote(a: np.dtype, b: np.dtype) -> np.dtype:
         # Same width, different signedness: widen to the next signed type.
         return {1: int16, 2: int32}.get(a.itemsize, float32)
     return a if a.itemsize > b.itemsize else b
-
-
-def scalar_dtype(value) -> np.dtype:
-    """Untyped Python scalars count as bool (uint8), int32 or fp32."""
-    if isinstance(value, (bool, np.bool_)):
-        return uint8
-    if isinstance(value, (int, np.integer)):
-        return int32
-    return float32
 
 
 def cast_to(values: np.ndarray, dt: np.dtype) -> np.ndarray:

@@ -48,7 +48,6 @@ class KernelContext:
     next_loop_id: int = 1
     next_tensor_id: int = 1
     depth: int = 0  # nesting of sub-kernel calls
-    accum_groups: dict = field(default_factory=dict)
 
     # Loops -------------------------------------------------------------
     def enter_loop(self, kind: str, trip_count: int) -> int:
