@@ -11,12 +11,8 @@ from pathlib import Path
 
 import pytest
 
-try:
-    from autocomp.nki import TensorSpec, run_kernel
-    from autocomp.nki.loader import load_kernel
-except ImportError as e:  # the simulator lands separately; these tests need it
-    pytestmark = pytest.mark.skip(reason=f"autocomp.nki.run_kernel is not importable yet ({e})")
-
+from autocomp.nki import TensorSpec, run_kernel
+from autocomp.nki.loader import load_kernel
 from autocomp.perf import profile
 
 KERNELS = Path(__file__).parent / "kernels"

@@ -97,7 +97,8 @@ def test_evaluation_without_status_or_for_unknown_candidate_is_refused(store):
 
 
 def test_the_evaluators_eval_result_is_stored_whole(store):
-    evaluate = pytest.importorskip("autocomp.evaluate.result", reason="autocomp.evaluate has not landed")
+    from autocomp.evaluate import result as evaluate
+
     res = evaluate.EvalResult(status="correct", reason="ok", latency_us=4.0, evidence="sim", target="trn2",
                               profile={"roofline_time": 1e-6})
     cid = store.add_candidate(BASELINE, origin="baseline", iteration=0)
