@@ -7,11 +7,11 @@ import sys
 
 import pandas as pd
 import pytest
-from store_fixtures import VARIANT, result
 
 import autocomp
 from autocomp.explore import CandidateView, Run
 from autocomp.store import RunLockedError, RunReader, RunStore
+from tests.fakes.store_fixtures import VARIANT, result
 
 
 @pytest.fixture

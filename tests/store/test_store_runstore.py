@@ -6,7 +6,6 @@ import json
 import threading
 
 import pytest
-from store_fixtures import BASELINE, VARIANT, call_record, result
 
 from autocomp.llm import LLMService
 from autocomp.llm.types import Completion
@@ -19,6 +18,7 @@ from autocomp.store import (
     effective_status,
     source_hash,
 )
+from tests.fakes.store_fixtures import BASELINE, VARIANT, call_record, result
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 
 import ml_dtypes
-import nki_testing
 import numpy as np
-from nki_testing import f64, opcodes  # noqa: F401 - re-exported for the current-dialect tests
 
 import autocomp.nki
 from autocomp.nki.targets_info import set_default_target
+from tests.fakes import nki_testing
+from tests.fakes.nki_testing import f64, opcodes  # noqa: F401 - re-exported for the current-dialect tests
 
 autocomp.nki.install()
 
