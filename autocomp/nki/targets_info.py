@@ -6,7 +6,7 @@ import numpy as np
 
 from autocomp.nki.runtime import current_or_none, normalize_target
 
-# NKI_SPEC §2.4: tile limits by target.
+# Tile limits by target (docs/nki-semantics.md#target-limits).
 _TILE_SIZE = {
     "trn1": dict(pmax=128, psum_fmax=512, psum_bank_fmax=512, psum_bank_fmax_bytes=2048, psum_num_banks=8,
                  gemm_stationary_fmax=128, gemm_moving_fmax=512, bn_stats_fmax=512,

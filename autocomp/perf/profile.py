@@ -1,4 +1,4 @@
-"""Profile: what the cost model says about one traced kernel (NKI_SPEC §5)."""
+"""Profile: what the cost model says about one traced kernel (docs/architecture.md#what-a-profile-reports)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Hardware targets for the cost model, as data.
 
-``Target`` holds documented numbers only, each citing its source key from NKI_SPEC.md §0
+``Target`` holds documented numbers only, each citing its source key from docs/cost-model.md#source-keys
 ("[D] ARCH1"). Every estimate ([E]) lives in ``Calibration``, with the per-target values
 in the ``CALIBRATION`` table at the bottom of this file and nowhere else, so calibrating
 the model changes data, not code. Cycle counts are in cycles of the engine that runs
@@ -17,9 +17,11 @@ KIB = 1024
 
 @dataclass(frozen=True)
 class Calibration:
-    """Parameters that are not documented ([E]), tuned against NKI_SPEC §4.6.
+    """Parameters that are not documented ([E]): our estimates, checked against published measurements
+    (docs/cost-model.md#checking-the-model-the-public-fidelity-set).
 
-    Defaults are the NKI_SPEC §4.4 starting points; per-target values are in ``CALIBRATION``.
+    Defaults are the starting estimates (the [E] sources of docs/cost-model.md#mechanisms-and-their-sources);
+    per-target values are in ``CALIBRATION``.
     """
 
     # Result visible to a dependent instruction this many engine cycles after the instruction
@@ -52,7 +54,7 @@ class Calibration:
     dma_static_trigger_cycles: int = 64  # issuing engine time of a static-descriptor DMA
     dma_hwdge_trigger_ns: float = 600.0  # [D] DGE: hardware DGE instruction on SP or ACT
     dma_swdge_trigger_ns: float = 1000.0  # software DGE: GpSimd builds the descriptors
-    launch_overhead_ns: float = 5000.0  # fixed cost per measured kernel execution (<=10 us, §4.4)
+    launch_overhead_ns: float = 5000.0  # fixed cost per measured kernel execution ([E], docs/cost-model.md)
     # Share of ARCH1's ~100-cycle static overhead of tiny instructions that occupies the engine; the
     # rest delays only dependent instructions (0: pure latency, see costs.engine_timing).
     static_overhead_occupancy: float = 0.0
@@ -86,7 +88,7 @@ class Target:
     mx_matmul: bool = False  # [D] ARCH3: MX matmul does K=512 (4x) on v4
     pe_throttle: bool = False  # [D] NX: TensorE throttling on trn2/trn3
     # Vector / Scalar / GpSimd.
-    min_ii_cycles: int = 64  # [D] ISA1 MIN_II (the same cycle count on v3/v4 is [E] §4.4)
+    min_ii_cycles: int = 64  # [D] ISA1 MIN_II (the same cycle count on v3/v4 is [E]: the docs quote only v2)
     static_overhead_cycles: int = 100  # [D] ARCH1 tiny or dependent back-to-back instructions
     act_read_accumulator_cycles: int = 64  # [D] ARCH1 ActReadAccumulator
     pool_startup_cycles: int = 150  # [D] ISA1 iota / affine_select start-up
@@ -141,7 +143,8 @@ class Target:
 
     @property
     def dma_peak_bytes_per_ns(self) -> float:
-        """What all DMA engines of one core can move, capped by the core's HBM share ([E] §4.4)."""
+        """What all DMA engines of one core can move, capped by the core's HBM share ([E];
+        docs/cost-model.md#mechanisms-and-their-sources)."""
         return min(self.dma_engines * self.dma_engine_rate, self.hbm_gbps_per_nc)
 
     def dma_lane_factor(self, itemsize: int) -> float:

@@ -1,4 +1,5 @@
-"""Calibration points of NKI_SPEC §4.6: published trn1 latencies of AWS's NKI tutorials.
+"""Calibration points: published trn1 latencies of AWS's NKI tutorials
+(docs/cost-model.md#checking-the-model-the-public-fidelity-set).
 
 The kernels (tests/perf/kernels/) are traced by autocomp's simulator in shape-only mode
 and scheduled by the cost model. Each point must land within +-30% of the published
