@@ -1,4 +1,4 @@
-"""Sandboxed, cheat-proof evaluation of candidate kernels (see /work/shared/EVALUATION.md).
+"""Sandboxed, cheat-proof evaluation of candidate kernels (docs/evaluation.md is the whole account).
 
     from autocomp.evaluate import Evaluator
     from autocomp.problem import Problem

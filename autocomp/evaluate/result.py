@@ -97,8 +97,3 @@ class EvalResult(BaseModel):
     @property
     def ok(self) -> bool:
         return self.status == "correct"
-
-    def summary_line(self) -> str:
-        lat = f"{self.latency_us:.2f} us" if self.latency_us is not None else "-"
-        sp = f" ({self.speedup:.2f}x)" if self.speedup else ""
-        return f"{self.status}: {lat}{sp} [{self.evidence}] {self.reason}"

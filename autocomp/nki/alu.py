@@ -41,7 +41,7 @@ class AluOp:
 
 
 class ActFunc:
-    """A Scalar-engine activation function with its valid input range (NKI_SPEC §2.7)."""
+    """A Scalar-engine activation function with its valid input range (docs/nki-semantics.md#numerics)."""
 
     __slots__ = ("name", "np", "valid")
 

@@ -103,7 +103,6 @@ def is_packed(dt: np.dtype) -> bool:
 
 
 _ML_FLOATS = {bfloat16, float8_e4m3, float8_e4m3fn, float8_e5m2, float8_e8m0fnu}
-LOW_PRECISION = {bfloat16, float16, float8_e4m3, float8_e4m3fn, float8_e5m2}
 FP8 = {float8_e4m3, float8_e4m3fn, float8_e5m2}
 
 
@@ -116,7 +115,7 @@ def _float_width(dt: np.dtype) -> int:
 
 
 def promote(a: np.dtype, b: np.dtype) -> np.dtype:
-    """NKI's binary type promotion (NKI_SPEC §2.7).
+    """NKI's binary type promotion (docs/nki-semantics.md#numerics).
 
     float with int gives the float; two floats give the wider, except fp16+bf16
     give fp32 and fp8e4+fp8e5 give bf16; two ints give the wider, except
@@ -151,19 +150,10 @@ def promote(a: np.dtype, b: np.dtype) -> np.dtype:
     return a if a.itemsize > b.itemsize else b
 
 
-def scalar_dtype(value) -> np.dtype:
-    """Untyped Python scalars count as bool (uint8), int32 or fp32."""
-    if isinstance(value, (bool, np.bool_)):
-        return uint8
-    if isinstance(value, (int, np.integer)):
-        return int32
-    return float32
-
-
 def cast_to(values: np.ndarray, dt: np.dtype) -> np.ndarray:
     """Convert computed values (usually float32) to a storage dtype the way hardware does.
 
-    Float to int rounds to nearest even and saturates (NKI_SPEC §2.7); tfloat32
+    Float to int rounds to nearest even and saturates (docs/nki-semantics.md#numerics); tfloat32
     keeps 10 mantissa bits.
     """
     if values.dtype == dt and not (dt.metadata and dt.metadata.get("nki") == "tfloat32"):

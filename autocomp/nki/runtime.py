@@ -56,7 +56,6 @@ class KernelContext:
     next_loop_id: int = 1
     next_tensor_id: int = 1
     depth: int = 0  # nesting of sub-kernel calls
-    accum_groups: dict = field(default_factory=dict)
 
     @property
     def target(self) -> str:

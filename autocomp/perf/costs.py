@@ -1,4 +1,4 @@
-"""Compute-instruction costs in engine cycles (NKI_SPEC §4.3).
+"""Compute-instruction costs in engine cycles (docs/cost-model.md#mechanisms-and-their-sources).
 
 ``engine_cycles(ins, target)`` prices one traced instruction on the engine that runs it.
 The Tensor engine's LoadStationary is priced separately (``load_stationary_cycles``)

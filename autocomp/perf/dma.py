@@ -1,4 +1,4 @@
-"""DMA transfer costs (NKI_SPEC §4.3 DMA, §4.4).
+"""DMA transfer costs (the DMA rows of docs/cost-model.md#mechanisms-and-their-sources).
 
 A DMA instruction is split across the core's 16 DMA engines by SBUF partition (each
 engine serves 8 partitions, so P partitions use ceil(P/8) engines) [D] ARCH1, DMA. Each

@@ -1,4 +1,5 @@
-"""Bottleneck hints in the spirit of Neuron Explorer's performance warnings (NKI_SPEC §5)."""
+"""Bottleneck hints in the spirit of Neuron Explorer's performance warnings
+(docs/architecture.md#what-a-profile-reports)."""
 
 from __future__ import annotations
 

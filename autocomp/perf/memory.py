@@ -3,7 +3,7 @@
 A buffer is live from its first access to its last, in program order, the way the
 compiler allocates. v1 block dimensions are separate buffers (one per block), since the
 compiler allocates block tiles by liveness rather than multiplying the block sizes out
-(NKI_SPEC §2.4). PSUM buffers occupy whole 2 KiB banks.
+(docs/nki-semantics.md#tiles-partitions-and-block-dimensions). PSUM buffers occupy whole 2 KiB banks.
 """
 
 from __future__ import annotations

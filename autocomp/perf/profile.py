@@ -1,4 +1,4 @@
-"""Profile: what the cost model says about one traced kernel (NKI_SPEC §5)."""
+"""Profile: what the cost model says about one traced kernel (docs/architecture.md#what-a-profile-reports)."""
 
 from __future__ import annotations
 
@@ -148,14 +148,6 @@ class Profile:
         from autocomp.perf.timeline import timeline_html
 
         return timeline_html(self)
-
-    def critical_path_records(self) -> list[dict]:
-        """The critical path as records: seq, source line, engine, opcode, times, why it waited."""
-        from autocomp.perf.report import instruction_table
-
-        rows = instruction_table(self, positions=self.critical_path)
-        return [{k: r[k] for k in ("seq", "nki_source_location", "engine", "opcode", "api", "start_ts", "end_ts",
-                                   "stall_reason", "waited_on")} for r in rows]
 
     def instruction_table(self, limit: int | None = None) -> list[dict]:
         """Per-instruction records with Neuron Explorer's Instruction-table field names."""

@@ -1,4 +1,4 @@
-"""Schedule a trace on a model of one NeuronCore (NKI_SPEC §4.5).
+"""Schedule a trace on a model of one NeuronCore (docs/cost-model.md#pipeline, step 4).
 
 Instructions are taken in program order. Each starts at the earliest time when
   * its inputs are ready: producer end + result latency (+ semaphore if another engine),

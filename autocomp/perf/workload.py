@@ -24,7 +24,8 @@ _MISSING = object()  # attribute not set (a default applies), unlike one set to 
 @dataclass
 class Lifetimes:
     """When each on-chip buffer is in use, in program order. A buffer is a tensor, or one block
-    of a v1 block tensor (the compiler allocates block tiles separately, NKI_SPEC §2.4)."""
+    of a v1 block tensor (the compiler allocates block tiles separately:
+    docs/nki-semantics.md#tiles-partitions-and-block-dimensions)."""
 
     keys: list = field(default_factory=list)  # tensor id or (tensor id, block), in order of first access
     first: list[int] = field(default_factory=list)  # position of the first access of each

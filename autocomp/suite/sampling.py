@@ -1,6 +1,6 @@
 """Test inputs that expose wrong kernels: mixed signs, magnitudes over several decades, exact zeros.
 
-``rand()`` in [0, 1) hides sign bugs, cancellation and bad scaling (EVALUATION.md), so problem
+``rand()`` in [0, 1) hides sign bugs, cancellation and bad scaling (docs/evaluation.md#correctness), so problem
 references draw their inputs from ``mixed`` and shape them to the domain (positive, clipped, ...).
 """
 

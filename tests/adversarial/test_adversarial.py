@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from eval_support import kernel_meta, problem
 
 from autocomp.evaluate import Evaluator
+from tests.fakes.eval_support import kernel_meta, problem
 
 HERE = Path(__file__).parent
 CHEATS = sorted((HERE / "kernels").glob("*.py"))

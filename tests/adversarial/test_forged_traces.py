@@ -1,5 +1,5 @@
 """A worker taken over by its candidate can write any trace file it likes. These fake workers
-(tests/evaluate/lying_backend.py) write forged ones, and the parent, which times only what it has checked,
+(tests/fakes/lying_backend.py) write forged ones, and the parent, which times only what it has checked,
 refuses each with the rule it breaks; then an evaluator with a lying measuring half is refused by physics.
 Every evaluation leaves no job directory and no process behind.
 """
@@ -10,10 +10,10 @@ import os
 from pathlib import Path
 
 import pytest
-from eval_support import problem
-from lying_backend import ForgedTraceBackend
 
 from autocomp.evaluate import Evaluator
+from tests.fakes.eval_support import problem
+from tests.fakes.lying_backend import ForgedTraceBackend
 
 FORGERIES = {
     "line_outside_kernel": "outside the kernel file's",

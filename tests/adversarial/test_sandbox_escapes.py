@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import pytest
-from eval_support import PROBLEMS, kernel_source, problem
 from typer.testing import CliRunner
 
 from autocomp.cli import app
@@ -32,11 +31,13 @@ from autocomp.evaluate.jobs import sweep_stale_job_dirs
 from autocomp.evaluate.sandbox import SANDBOX_MARKER
 from autocomp.evaluate.trust import is_trusted
 from autocomp.problem import Problem
+from tests.fakes import child_env
+from tests.fakes.eval_support import PROBLEMS, kernel_source, problem
+from tests.fakes.processes import processes_with
 
 SANDBOXES = [m for m in ("bwrap", "userns") if isolation.probe()[m] is None]
 needs_sandbox = pytest.mark.skipif(not SANDBOXES, reason=f"no sandbox works here: {isolation.probe()}")
 TIMEOUT = 120.0
-EVAL_SUPPORT = Path(__file__).parents[1] / "evaluate"
 REPO = Path(__file__).resolve().parents[2]
 NO_SANDBOX = {"bwrap": "bubblewrap is not installed (no `bwrap` on PATH)", "userns": "user namespaces are disabled"}
 # The kernel's honest computation, after the attack: a contained attack still gets status "correct".
@@ -200,8 +201,7 @@ def test_host_unix_sockets_are_unreachable(sandboxed, outside, tmp_path):
 ORPHAN_SCRIPT = '''
 import sys
 import tempfile
-sys.path.insert(0, {support!r})
-from eval_support import problem
+from tests.fakes.eval_support import problem
 from autocomp.evaluate import Evaluator
 mode, token, jobs, cache = sys.argv[1:5]
 ev = Evaluator("sim", workers=2, cache=False, cache_dir=cache, isolation=mode, static_gate=False, timeout_s=3600,
@@ -265,12 +265,11 @@ def test_nothing_outlives_a_killed_or_interrupted_evaluator(mode, how, tmp_path)
     jobs = tmp_path / "jobs"
     jobs.mkdir()
     script = tmp_path / "evaluate.py"
-    script.write_text(ORPHAN_SCRIPT.format(support=str(EVAL_SUPPORT)))
+    script.write_text(ORPHAN_SCRIPT.format())  # unescapes the sleepers' f-string braces
     parent = subprocess.Popen([sys.executable, str(script), mode, token, str(jobs), str(tmp_path / "cache")],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                              env=child_env(dict(os.environ)))
     try:
-        from test_eval_sandbox import processes_with
-
         # Both candidates are running and each has planted its sleeper (generous: the machine may be busy).
         planted = _wait_until(lambda: parent.poll() is not None or all(processes_with(f"{token}{i}")
                                                                           for i in range(2)), 300)
@@ -378,8 +377,7 @@ def test_the_baseline_and_its_knob_settings_are_trusted_and_nothing_else():
 
 NON_ROOT_SCRIPT = '''
 import json, os, sys, tempfile
-sys.path.insert(0, {support!r})
-from eval_support import kernel_source, problem
+from tests.fakes.eval_support import kernel_source, problem
 from autocomp.evaluate import Evaluator
 mode, cache = sys.argv[1:3]
 ev = Evaluator("sim", workers=1, cache=False, cache_dir=cache, isolation=mode, static_gate=False, timeout_s=600)
@@ -416,13 +414,13 @@ def _run_as_non_root_in(prefix: list[str], mode: str, tmp_path: Path) -> dict:
     script = tmp_path / "non_root.py"
     home = pwd.getpwuid(os.getuid()).pw_dir.rstrip("/")  # the host home of the user running these tests
     on_the_way = sorted({p[len(home) + 1:].split("/")[0] for p in python_paths() if p.startswith(home + "/")})
-    script.write_text(NON_ROOT_SCRIPT.format(support=str(EVAL_SUPPORT), home=home, on_the_way=on_the_way))
+    script.write_text(NON_ROOT_SCRIPT.format(home=home, on_the_way=on_the_way))
     cache = tmp_path / "cache"
     cache.mkdir(exist_ok=True)
     os.chmod(tmp_path, 0o755)
     os.chmod(cache, 0o777)
     r = subprocess.run([*prefix, sys.executable, str(script), mode, str(cache)], capture_output=True, text=True,
-                       timeout=900, env={**os.environ, "AUTOCOMP_CACHE_DIR": str(cache)})
+                       timeout=900, env=child_env({**os.environ, "AUTOCOMP_CACHE_DIR": str(cache)}))
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads(r.stdout.strip().splitlines()[-1])
 

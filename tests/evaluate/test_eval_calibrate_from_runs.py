@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from calibration_runs import KERNELS, TRUTH, build_hw_run, kernel, write_problem
+from tests.fakes.calibration_runs import KERNELS, TRUTH, build_hw_run, kernel, write_problem
 from typer.testing import CliRunner
 
 from autocomp.cli import app

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from eval_support import PROBLEMS, kernel_source, problem
+from tests.fakes.eval_support import PROBLEMS, kernel_source, problem
 from typer.testing import CliRunner
 
 from autocomp.backends import SimBackend

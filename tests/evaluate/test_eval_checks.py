@@ -145,11 +145,10 @@ def test_eval_result_json_round_trip():
 # --------------------------------------------------------------------------- traces the worker hands back
 def _muladd_trace():
     """The honest ew_muladd baseline's trace on seed 0's inputs, with what the parent knows about the job."""
-    from eval_support import problem
-
     from autocomp.evaluate.trace_check import TensorSpecs
     from autocomp.nki import run_kernel
     from autocomp.nki.loader import load_kernel
+    from tests.fakes.eval_support import problem
 
     p = problem("ew_muladd")
     args = list(p.inputs(0))

@@ -6,10 +6,10 @@ import json
 import shutil
 
 import pytest
-from eval_support import ADVERSARIAL, PROBLEMS
 from typer.testing import CliRunner
 
 from autocomp.cli import app
+from tests.fakes.eval_support import ADVERSARIAL, PROBLEMS
 
 HONEST = str(ADVERSARIAL / "honest" / "muladd_isa.py")
 PARTIAL = str(ADVERSARIAL / "kernels" / "partial_output.py")

@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-from eval_support import PROBLEMS, kernel_source, problem
 
 from autocomp.backends import SimBackend
 from autocomp.evaluate import Evaluator, EvaluatorError
 from autocomp.problem import Problem
+from tests.fakes.eval_support import PROBLEMS, kernel_source, problem
 
 HONEST = kernel_source("honest/muladd_isa.py")
 BASELINE = problem("ew_muladd").baseline_source
@@ -157,7 +157,7 @@ def test_a_speedup_over_10x_is_flagged_for_review(tmp_path):
 
 
 def test_a_latency_faster_than_physics_is_refused(tmp_path):
-    from lying_backend import LyingBackend
+    from tests.fakes.lying_backend import LyingBackend
 
     ev = Evaluator(LyingBackend(), cache=False, cache_dir=tmp_path)
     with pytest.raises(EvaluatorError, match="below the physical limit"):
@@ -219,7 +219,7 @@ def test_the_cache_key_covers_what_changes_results():
 
 
 def test_by_default_the_cost_model_runs_in_trusted_measuring_processes(tmp_path):
-    from lying_backend import WhereMeasured
+    from tests.fakes.lying_backend import WhereMeasured
 
     ev = Evaluator(WhereMeasured(), cache=False, cache_dir=tmp_path, workers=2)
     results = ev.evaluate_many(problem("ew_muladd"), [variant(31), variant(32), variant(33)])

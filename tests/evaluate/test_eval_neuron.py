@@ -1,16 +1,17 @@
-"""The neuron backend against a fake neuronxcc package and a fake neuron-profile executable (fake_neuron.py)."""
+"""The neuron backend against a fake neuronxcc package and a fake neuron-profile executable
+(tests/fakes/fake_neuron.py)."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
-from eval_support import kernel_source, problem
-from fake_neuron import make_fake_toolchain
 
 from autocomp.backends import SimBackend, get_backend
 from autocomp.backends.neuron import NeuronBackend, ToolError, find_neuronxcc, parse_summary
 from autocomp.evaluate import Evaluator
+from tests.fakes.eval_support import kernel_source, problem
+from tests.fakes.fake_neuron import make_fake_toolchain
 
 BASELINE = problem("ew_muladd").baseline_source
 

@@ -7,11 +7,11 @@ import subprocess
 import threading
 
 import pytest
-from eval_support import kernel_source, problem
 
 from autocomp.evaluate import Evaluator, EvaluatorError
 from autocomp.evaluate.jobs import OWNER_NAME, sweep_stale_job_dirs, unprivileged_ids
 from autocomp.evaluate.sandbox import _wait, group_alive, live_workers
+from tests.fakes.eval_support import kernel_source, problem
 
 
 def test_spares_are_single_use_and_closed_with_the_evaluator(tmp_path):

@@ -15,12 +15,13 @@ import sys
 import time
 
 import pytest
-from eval_support import kernel_source, problem
 
 from autocomp.evaluate import Evaluator, isolation
 from autocomp.evaluate import evaluator as evaluator_module
 from autocomp.evaluate.jobs import unprivileged_ids
 from autocomp.evaluate.sandbox import SANDBOX_MARKER, child_env, group_alive, live_workers
+from tests.fakes.eval_support import kernel_source, problem
+from tests.fakes.processes import processes_with
 
 TIMEOUT = 120.0  # evaluations that must finish: generous, so a machine with every core busy still passes
 SHORT_TIMEOUT = 3.0  # the time-out test: a kernel that never ends gets status timeout however busy the machine
@@ -39,20 +40,6 @@ COMPUTE = '''    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
 
 def kernel(body: str) -> str:
     return HEADER + "def muladd(a, b):\n" + body
-
-
-def processes_with(token: str) -> list[int]:
-    """Live processes whose command line contains ``token``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if token.encode() in f.read():
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
 
 
 def adopted_sandbox_processes() -> list[int]:

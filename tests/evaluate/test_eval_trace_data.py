@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from eval_support import PROBLEMS
 
 from autocomp.nki import TensorSpec, run_kernel
 from autocomp.nki.loader import load_kernel
@@ -19,6 +18,7 @@ from autocomp.nki.trace import Access, Instruction, TensorInfo, Trace
 from autocomp.nki.trace_codec import TraceFileError, decode, encode
 from autocomp.perf import Profile, profile
 from autocomp.problem import Problem
+from tests.fakes.eval_support import PROBLEMS
 
 REPO = Path(__file__).parents[2]
 TUTORIALS = REPO / "tests" / "perf" / "kernels"

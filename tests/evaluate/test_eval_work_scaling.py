@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from eval_support import kernel_source, problem
 
 from autocomp.evaluate import Evaluator
 from autocomp.evaluate.assert_values import describe_assert
 from autocomp.evaluate.result import FLAG_WORK_SCALING
+from tests.fakes.eval_support import kernel_source, problem
 
 EW_KERNEL = '''import neuronxcc.nki as nki
 import neuronxcc.nki.language as nl

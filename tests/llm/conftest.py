@@ -4,9 +4,9 @@ import random
 import socket
 
 import pytest
-from llm_fakes import FakeLLMServer, SleepRecorder, echo_anthropic, echo_openai
 
 from autocomp.llm import RetryPolicy
+from tests.fakes.llm_server import FakeLLMServer, SleepRecorder, echo_anthropic, echo_openai
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from llm_fakes import Reply, anthropic_error, anthropic_ok
 
 from autocomp.llm import (
     AuthenticationError,
@@ -15,6 +14,7 @@ from autocomp.llm import (
     ServerUnreachableError,
 )
 from autocomp.llm.anthropic_client import AnthropicClient
+from tests.fakes.llm_server import Reply, anthropic_error, anthropic_ok
 
 KEY = "sk-ant-test-0123456789"
 CONTEXT = "Trainium architecture notes. " * 50

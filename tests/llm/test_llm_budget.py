@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from llm_fakes import Reply, openai_error, openai_ok
 
 from autocomp.llm import (
     Budget,
@@ -20,6 +19,7 @@ from autocomp.llm import (
 )
 from autocomp.llm.budget import CallEstimate
 from autocomp.llm.openai_client import OpenAIClient
+from tests.fakes.llm_server import Reply, openai_error, openai_ok
 
 PROMPT = [{"role": "user", "content": "x" * 4000}]  # ~1000 tokens + 4 overhead
 

@@ -6,10 +6,10 @@ import sqlite3
 import threading
 
 import pytest
-from llm_fakes import Reply, openai_ok
 
 from autocomp.llm import Completion, LLMService, ResponseCache, request_key
 from autocomp.llm.openai_client import OpenAIClient
+from tests.fakes.llm_server import Reply, openai_ok
 
 MSGS = [{"role": "system", "content": "ctx"}, {"role": "user", "content": "optimise matmul"}]
 
@@ -158,9 +158,8 @@ def test_unusable_answers_are_never_cached(retry, tmp_path, text, finish, expect
 
 
 def test_a_truncated_anthropic_answer_is_not_cached(anthropic_server, retry, tmp_path):
-    from llm_fakes import anthropic_ok
-
     from autocomp.llm.anthropic_client import AnthropicClient
+    from tests.fakes.llm_server import anthropic_ok
 
     anthropic_server.push(Reply(200, anthropic_ok("def kernel(a):\n    ret", stop_reason="max_tokens")))
     client = AnthropicClient(api_key="sk-ant-test-cache-000", base_url=anthropic_server.url)

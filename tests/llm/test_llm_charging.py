@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
-from llm_fakes import MISSING, Reply, anthropic_ok, openai_ok, with_usage
 
 from autocomp.llm import Budget, BudgetExceeded, LLMService, PriceTable
 from autocomp.llm.anthropic_client import AnthropicClient
 from autocomp.llm.charging import MAX_REPORTED_TOKENS, charge_usage, token_count
 from autocomp.llm.openai_client import OpenAIClient
+from tests.fakes.llm_server import MISSING, Reply, anthropic_ok, openai_ok, with_usage
 
 MSGS = [{"role": "user", "content": "p" * 4000}]  # 1000 tokens by the estimate (+4 per message)
 THIRTY_KB = "k" * 30 * 1024

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from llm_fakes import openai_error
 
 from autocomp.llm import (
     AuthenticationError,
@@ -14,6 +13,7 @@ from autocomp.llm import (
     build_service,
 )
 from autocomp.llm.openai_compatible import OpenAICompatibleClient
+from tests.fakes.llm_server import openai_error
 
 MSGS = [{"role": "user", "content": "write a kernel"}]
 

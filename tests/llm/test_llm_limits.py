@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import pytest
-from llm_fakes import Reply, anthropic_ok, openai_ok
 
 from autocomp.llm import (
     Budget,
@@ -20,6 +19,7 @@ from autocomp.llm.anthropic_client import AnthropicClient
 from autocomp.llm.limits import max_answer_chars, max_body_bytes
 from autocomp.llm.manual import ManualClient
 from autocomp.llm.openai_client import OpenAIClient
+from tests.fakes.llm_server import Reply, anthropic_ok, openai_ok
 
 MSGS = [{"role": "user", "content": "write the kernel"}]
 MAX_TOKENS = 12_000

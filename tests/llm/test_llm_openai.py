@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from llm_fakes import Reply, openai_error, openai_ok
 
 from autocomp.llm import (
     AuthenticationError,
@@ -18,6 +17,7 @@ from autocomp.llm import (
     ServerUnreachableError,
 )
 from autocomp.llm.openai_client import OpenAIClient
+from tests.fakes.llm_server import Reply, openai_error, openai_ok
 
 KEY = "sk-test-openai-0123456789"
 MSGS = [{"role": "system", "content": "You write NKI kernels."}, {"role": "user", "content": "tile it"}]

@@ -7,11 +7,11 @@ import logging
 import traceback
 
 import pytest
-from llm_fakes import Reply, anthropic_error, openai_error
 
 from autocomp.llm import Budget, BudgetExceeded, LLMError, LLMSettings, build_service
 from autocomp.llm.openai_client import OpenAIClient
 from autocomp.llm.redact import REDACTED, scrub
+from tests.fakes.llm_server import Reply, anthropic_error, openai_error
 
 SECRET = "SECRET123"
 OPENAI_KEY = f"sk-test-{SECRET}"

@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-from llm_fakes import openai_error
 
 from autocomp.llm import (
     CallRecord,
@@ -22,6 +21,7 @@ from autocomp.llm import (
     build_service,
 )
 from autocomp.llm.openai_client import OpenAIClient
+from tests.fakes.llm_server import openai_error
 
 MSGS = [{"role": "user", "content": "hi"}]
 

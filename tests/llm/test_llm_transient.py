@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from llm_fakes import Reply, anthropic_ok, openai_ok
 
 from autocomp.llm import LLMService, MalformedResponseError, ServerUnreachableError
 from autocomp.llm.anthropic_client import AnthropicClient
 from autocomp.llm.openai_client import OpenAIClient
+from tests.fakes.llm_server import Reply, anthropic_ok, openai_ok
 
 MSGS = [{"role": "user", "content": "tile it"}]
 

@@ -1,4 +1,4 @@
-"""Each NKI compile-time error (NKI_SPEC §6, legacy dialect) from a small kernel.
+"""Each NKI compile-time error (docs/nki-semantics.md#errors-and-warnings, legacy dialect) from a small kernel.
 
 Every test checks the compiler's ``err_*`` code, the kernel line the error points
 at (marked ``# <-`` in the kernel) and the Python base class the real toolchain raises.

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from extra_ops_support import SEEDS, error_code, normal, ops, run
 
 import autocomp.nki
+from tests.fakes.extra_ops_support import SEEDS, error_code, normal, ops, run
 
 autocomp.nki.install()
 import neuronxcc.nki.isa as nisa  # noqa: E402

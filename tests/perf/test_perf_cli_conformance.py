@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,7 @@ from typer.testing import CliRunner
 from autocomp.cli import app
 from autocomp.nki import dtypes as dt
 from autocomp.nki.loader import load_kernel
-
-CONFORMANCE = Path(__file__).resolve().parent.parent / "nki" / "conformance"
-sys.path[:0] = [str(CONFORMANCE), str(CONFORMANCE.parent)]  # the suite's own imports, as its conftest sets
-from test_conf_shape_only import FAMILIES  # noqa: E402
+from tests.fakes.conformance import FAMILIES, KERNELS
 
 
 def _shape_args(path: Path, name: str, args) -> list[str]:
@@ -33,7 +29,7 @@ def test_profile_cli_runs_every_conformance_kernel(target):
     runner = CliRunner()
     failures = []
     for module, name, args, grid in FAMILIES:
-        path = CONFORMANCE / "kernels" / f"{module}.py"
+        path = KERNELS / f"{module}.py"
         cmd = ["profile", str(path), "-f", name, "--target", target, "--json"] + _shape_args(path, name, args)
         if grid:
             cmd += ["--grid", "x".join(str(g) for g in grid)]

@@ -1,12 +1,12 @@
-"""Instruction cost formulas (NKI_SPEC §4.3), pinned in engine cycles."""
+"""Instruction cost formulas (docs/cost-model.md#mechanisms-and-their-sources), pinned in engine cycles."""
 
 from __future__ import annotations
 
 import pytest
-from perf_trace_builder import TraceBuilder
 
 from autocomp.perf import get_target, profile
 from autocomp.perf.costs import engine_cycles, engine_timing, instruction_flops, load_stationary_cycles, matmul_cycles
+from tests.fakes.perf_trace_builder import TraceBuilder
 
 T1 = get_target("trn1")
 T2 = get_target("trn2")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from perf_trace_builder import TraceBuilder
 
 from autocomp.perf import get_target, profile
 from autocomp.perf.dma import dma_cost, efficiency
+from tests.fakes.perf_trace_builder import TraceBuilder
 
 T1, T2 = get_target("trn1"), get_target("trn2")
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from perf_trace_builder import TraceBuilder
 
 import autocomp.nki
 from autocomp.nki import TensorSpec, run_kernel
 from autocomp.perf import get_target, profile
 from autocomp.perf.scheduler import schedule
+from tests.fakes.perf_trace_builder import TraceBuilder
 
 autocomp.nki.install()
 

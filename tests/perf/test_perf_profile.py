@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from perf_trace_builder import TraceBuilder
 
 from autocomp.perf import TARGETS, Profile, get_target, profile
+from tests.fakes.perf_trace_builder import TraceBuilder
 
 SUMMARY_FIELDS = [
     "total_time", "total_active_time_percent",

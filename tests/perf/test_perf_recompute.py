@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from perf_trace_builder import TraceBuilder
+from tests.fakes.perf_trace_builder import TraceBuilder
 
 from autocomp.perf import get_target, profile
 from autocomp.perf.recompute import recomputed

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from perf_trace_builder import TraceBuilder
 
 from autocomp.perf import get_target, profile
 from autocomp.perf.scheduler import CAPACITY, DEPENDENCY, schedule
+from tests.fakes.perf_trace_builder import TraceBuilder
 
 T1 = get_target("trn1")
 ACT_NS = 1 / 1.4  # ns per Scalar-engine cycle on trn1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-from perf_trace_builder import TraceBuilder
 
 from autocomp import targets
 from autocomp.perf import profile
@@ -18,6 +17,7 @@ from autocomp.perf.uncertainty import (
     estimate_class,
     win_is_certain,
 )
+from tests.fakes.perf_trace_builder import TraceBuilder
 
 
 def _copy(tiles: int, cols: int = 4096, dtype: str = "float32"):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from problem_harnesses import PREFIX_SUM_V1
 
 from autocomp.problem import Problem
 from autocomp.suite import check_kernel
 from autocomp.suite.scaffold import scaffold
+from tests.fakes.problem_harnesses import PREFIX_SUM_V1
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import ast
 
 import numpy as np
 import pytest
-from problem_harnesses import AXPY_V2_TORCH, PREFIX_SUM_V1, SCALED_ADD_INLINE
 
 from autocomp.harness import HarnessError, convert_harness, default_name
 from autocomp.problem import Problem
 from autocomp.suite import check_kernel
+from tests.fakes.problem_harnesses import AXPY_V2_TORCH, PREFIX_SUM_V1, SCALED_ADD_INLINE
 
 
 def write(tmp_path, text: str, filename: str = "7_demo_test.py"):

@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from search_fakes import FakeEvaluator, write_problem  # noqa: E402
+from tests.fakes.search import FakeEvaluator, write_problem
 
 PROVIDER_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "VLLM_API_KEY",
                 "VLLM_BASE_URL", "OLLAMA_API_KEY", "OLLAMA_BASE_URL", "OPENAI_COMPATIBLE_API_KEY",

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from search_fakes import FakeEvaluator, ScriptedClient, kernel_with, scripted_answer
-
 import autocomp
 from autocomp.llm import LLMService
 from autocomp.store import RunReader
+from tests.fakes.search import FakeEvaluator, ScriptedClient, kernel_with, scripted_answer
 
 
 def _llm(client: ScriptedClient, **budget) -> LLMService:

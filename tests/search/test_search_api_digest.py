@@ -8,7 +8,6 @@ import re
 
 import numpy as np
 import pytest
-from api_probes import V1, V2
 
 from autocomp.llm.types import estimate_tokens
 from autocomp.nki import run_kernel
@@ -18,6 +17,7 @@ from autocomp.perf.lines import lane
 from autocomp.search import api_digest
 from autocomp.search.prompts import ProblemBrief, PromptLibrary, PromptRenderer
 from autocomp.suite.location import bundled_problems_dir
+from tests.fakes.api_probes import V1, V2
 
 DIALECTS = ("v1", "v2")
 # The calls whose instructions the simulator names after the call that does the work.

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from search_fakes import FakeEvaluator, grid_latency, grid_problem
 
 import autocomp
 from autocomp.store import RunReader
+from tests.fakes.search import FakeEvaluator, grid_latency, grid_problem
 
 
 def _run(problem, evaluator, tmp_path, **kw):

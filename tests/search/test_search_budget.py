@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from llm_fakes import FakeLLMServer, Reply, SeenRequest
-from search_fakes import FakeEvaluator, scripted_openai
 
 import autocomp
 from autocomp.store import RunReader
+from tests.fakes.llm_server import FakeLLMServer, Reply, SeenRequest
+from tests.fakes.search import FakeEvaluator, scripted_openai
 
 KEY = "sk-test-budget-run-0000"
 CAP = 0.05

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from search_fakes import FakeEvaluator
+from tests.fakes.search import FakeEvaluator
 from typer.testing import CliRunner
 
 import autocomp

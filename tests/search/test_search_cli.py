@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from llm_fakes import FakeLLMServer
-from search_fakes import scripted_openai
 from typer.testing import CliRunner
 
 from autocomp.cli import app
 from autocomp.store import RunReader
+from tests.fakes.llm_server import FakeLLMServer
+from tests.fakes.search import scripted_openai
 
 
 def invoke(*args: str):

@@ -2,8 +2,8 @@
 
 A resumed run must be the uninterrupted run with the same seed and the same LLM answers, candidate for
 candidate: same ids, parents, kernels, verdicts, latencies, iterations, beams, decisions and winner. The
-runs go through the CLI in a subprocess (tests/search/crash_driver.py puts the fake evaluator at its
-seam); the fake LLM answers are a pure function of the prompt (search_fakes.hashed_answer), so any
+runs go through the CLI in a subprocess (tests/fakes/crash_driver.py puts the fake evaluator at its
+seam); the fake LLM answers are a pure function of the prompt (tests/fakes/search.py, hashed_answer), so any
 difference in what a resumed run asks shows up as a different kernel.
 """
 
@@ -18,14 +18,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from llm_fakes import FakeLLMServer, Reply, SeenRequest
-from search_fakes import grid_problem, hashed_openai
-from traces import differences, prompts_asked, run_trace
-
 from autocomp.store import RunReader
+from tests.fakes import child_env
+from tests.fakes.llm_server import FakeLLMServer, Reply, SeenRequest
+from tests.fakes.search import grid_problem, hashed_openai
+from tests.fakes.search_traces import differences, prompts_asked, run_trace
 
 CLI = [sys.executable, "-c", "from autocomp.cli import main; main()", "optimize"]
-DRIVER = [sys.executable, str(Path(__file__).resolve().parent / "crash_driver.py"), "optimize"]
+DRIVER = [sys.executable, "-m", "tests.fakes.crash_driver", "optimize"]
 # Only a guard against a hung test: no outcome depends on it.
 DEADLINE_S = 180
 
@@ -40,7 +40,7 @@ def _env(cache: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("CRASH_")}
     env["AUTOCOMP_CACHE_DIR"] = str(cache)
     env.update(extra)
-    return env
+    return child_env(env)
 
 
 def _run_dir(out: Path) -> Path | None:

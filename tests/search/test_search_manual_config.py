@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from search_fakes import FakeEvaluator
 from typer.testing import CliRunner
 
 import autocomp
@@ -13,6 +12,7 @@ from autocomp.llm.manual import ManualClient
 from autocomp.search.config import ConfigError, build_config, load_config_file
 from autocomp.search.runner import SearchError, llm_settings
 from autocomp.store import RunReader
+from tests.fakes.search import FakeEvaluator
 
 
 def test_a_bare_manual_model_is_a_person_answering(tmp_path):

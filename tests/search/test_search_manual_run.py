@@ -1,9 +1,10 @@
 """`autocomp optimize --model manual`: a whole run driven by a person answering prompt files (here a test thread),
 killed and interrupted on the way, resumed into the run it would have been; the timeout and stdin modes.
 
-The runs go through the CLI in a subprocess with the fake evaluator at its seam (crash_driver.py); the person
-answers as search_fakes' fake models do. Every prompt file is headed by a digest of its request, so a resumed
-run that asked anything again, or anything else, shows up as a prompt file the uninterrupted run does not have.
+The runs go through the CLI in a subprocess with the fake evaluator at its seam (tests/fakes/crash_driver.py);
+the person answers as the fake models of tests/fakes/search.py do. Every prompt file is headed by a digest of its
+request, so a resumed run that asked anything again, or anything else, shows up as a prompt file the
+uninterrupted run does not have.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ import threading
 import time
 from pathlib import Path
 
-from manual_person import HALF_SAVED, Person, manual_dir, prompt_numbers, read_prompt, requests
-from search_fakes import hashed_answer, scripted_answer
-from traces import differences, run_trace
-
 from autocomp.store import RunReader
+from tests.fakes import child_env
+from tests.fakes.manual_person import HALF_SAVED, Person, manual_dir, prompt_numbers, read_prompt, requests
+from tests.fakes.search import hashed_answer, scripted_answer
+from tests.fakes.search_traces import differences, run_trace
 
-DRIVER = [sys.executable, str(Path(__file__).resolve().parent / "crash_driver.py"), "optimize"]
+DRIVER = [sys.executable, "-m", "tests.fakes.crash_driver", "optimize"]
 # Only guards against a hung test: no outcome depends on them.
 DEADLINE_S = 240
 SETTLE_S = 1.5
@@ -34,7 +35,7 @@ OPTIONS = ["--model", "manual", "--beam", "1", "--plans", "2", "--impls", "1", "
 def _env(cache: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("CRASH_")}
     env["AUTOCOMP_CACHE_DIR"] = str(cache)
-    return env
+    return child_env(env)
 
 
 def _run_dir(out: Path) -> Path:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 
-from search_fakes import FakeEvaluator, ScriptedClient, scripted_answer
-
 import autocomp
 from autocomp.llm import Budget, LLMService
 from autocomp.search import history
@@ -15,6 +13,7 @@ from autocomp.search.config import SearchConfig
 from autocomp.search.node import BASELINE, LLM, Node
 from autocomp.search.outcome import Outcome
 from autocomp.search.prompts import ProblemBrief, PromptLibrary, PromptRenderer
+from tests.fakes.search import FakeEvaluator, ScriptedClient, scripted_answer
 
 _PLAN_NO = re.compile(r"This is plan (\d+) of (\d+)")
 

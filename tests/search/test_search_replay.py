@@ -9,7 +9,12 @@ import json
 import time
 
 import pytest
-from search_fakes import (
+
+import autocomp
+from autocomp.llm import Budget, LLMService
+from autocomp.search import beam as beam_module
+from autocomp.store import RunReader
+from tests.fakes.search import (
     KERNEL,
     FakeEvaluator,
     ScriptedClient,
@@ -19,12 +24,7 @@ from search_fakes import (
     scripted_answer,
     write_problem,
 )
-from traces import differences, run_trace
-
-import autocomp
-from autocomp.llm import Budget, LLMService
-from autocomp.search import beam as beam_module
-from autocomp.store import RunReader
+from tests.fakes.search_traces import differences, run_trace
 
 LLM_OPTIONS = dict(beam=3, plans=3, impls=2, repairs=2, iterations=3, early_stop=3, seed=2, polish_iterations=2,
                    polish_beam=1, knob_batch=3)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from search_fakes import FakeEvaluator, kernel_with
-
 from autocomp.search.session import Session
 from autocomp.store import RunStore
+from tests.fakes.search import FakeEvaluator, kernel_with
 
 
 def _session(tmp_path, problem, evaluator, store=None):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from store_fixtures import build_run, write_problem
 
 from autocomp.problem import Problem
+from tests.fakes.store_fixtures import build_run, write_problem
 
 
 @pytest.fixture

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from store_fixtures import VARIANT, build_run
 from typer.testing import CliRunner
 
 from autocomp.cli import app
 from autocomp.store import RunReader, RunStore
+from tests.fakes.store_fixtures import VARIANT, build_run
 
 runner = CliRunner()
 

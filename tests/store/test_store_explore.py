@@ -5,15 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
-from store_fixtures import VARIANT, profile_of, result
 
 import autocomp
 from autocomp.explore import CandidateView, Run
 from autocomp.store import RunLockedError, RunReader, RunStore
 from autocomp.store.profiles import profile_record
-
-pd = pytest.importorskip("pandas")
+from tests.fakes.store_fixtures import VARIANT, profile_of, result
 
 
 @pytest.fixture
@@ -131,7 +130,6 @@ def test_reevaluate_records_beside_the_search_result(run, run_dir):
 
 
 def test_reevaluate_with_autocomps_sandboxed_evaluator(run, run_dir):
-    pytest.importorskip("autocomp.evaluate.evaluator", reason="autocomp.evaluate has not landed")
     ev = run.reevaluate(run.best, target="trn2")
     assert ev.purpose == "reevaluate:sim:trn2" and ev.status == "correct", ev.reason
     assert ev.evidence == "sim" and ev.target == "trn2" and ev.latency_us > 0

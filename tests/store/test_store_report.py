@@ -7,10 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from store_fixtures import BASELINE, result
 
 from autocomp.report import render_report, write_report
 from autocomp.store import RunReader, RunStore
+from tests.fakes.store_fixtures import BASELINE, result
 
 CHROMIUM = Path("/usr/bin/chromium")
 needs_chromium = pytest.mark.skipif(

@@ -11,10 +11,10 @@ import time
 from collections import Counter
 
 import pytest
-from store_fixtures import BASELINE, VARIANT, build_run, result
 
 from autocomp.store import RunReader, RunStore, schema
 from autocomp.store import run_store as run_store_module
+from tests.fakes.store_fixtures import BASELINE, VARIANT, build_run, result
 
 # A search loop in miniature: proposes a kernel, evaluates it, commits, says which id it committed.
 WRITER = textwrap.dedent("""

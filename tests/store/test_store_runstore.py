@@ -6,7 +6,6 @@ import json
 import threading
 
 import pytest
-from store_fixtures import BASELINE, VARIANT, call_record, result
 
 from autocomp.llm import LLMService
 from autocomp.llm.types import Completion
@@ -19,6 +18,7 @@ from autocomp.store import (
     effective_status,
     source_hash,
 )
+from tests.fakes.store_fixtures import BASELINE, VARIANT, call_record, result
 
 
 @pytest.fixture
@@ -97,7 +97,8 @@ def test_evaluation_without_status_or_for_unknown_candidate_is_refused(store):
 
 
 def test_the_evaluators_eval_result_is_stored_whole(store):
-    evaluate = pytest.importorskip("autocomp.evaluate.result", reason="autocomp.evaluate has not landed")
+    from autocomp.evaluate import result as evaluate
+
     res = evaluate.EvalResult(status="correct", reason="ok", latency_us=4.0, evidence="sim", target="trn2",
                               profile={"roofline_time": 1e-6})
     cid = store.add_candidate(BASELINE, origin="baseline", iteration=0)

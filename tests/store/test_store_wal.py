@@ -7,9 +7,8 @@ import sys
 import textwrap
 import threading
 
-from store_fixtures import BASELINE, result
-
 from autocomp.store import RunReader, RunStore
+from tests.fakes.store_fixtures import BASELINE, result
 
 
 def test_reader_in_another_process_sees_commits_while_the_writer_keeps_going(runs_dir, problem):

@@ -121,14 +121,6 @@ def free_size(t: Tile) -> int:
     return n
 
 
-def same_partitions(api: str, *tiles: Tile) -> None:
-    ps = {t.shape[0] for t in tiles if isinstance(t, Tile)}
-    if len(ps) > 1:
-        raise_error("err_num_partition_mismatch",
-                    f"{api}: operands have different partition counts {sorted(ps)}; make them equal or use "
-                    ".broadcast_to / nl.broadcast_to to broadcast along partitions")
-
-
 def compute_values(t: Tile, mask: Mask | None = None) -> np.ndarray:
     """Read a tile as the engines see it: float32 for floats, int64 for integer types."""
     v = t.read(mask)
@@ -137,17 +129,6 @@ def compute_values(t: Tile, mask: Mask | None = None) -> np.ndarray:
     if v.dtype == np.bool_:
         return v.astype(np.int32)
     return v.astype(np.int64, copy=False)
-
-
-def scalar_or_tile(x, api: str, arg: str):
-    """A ``[P, 1]`` / ``[P, F]`` tile operand, or a Python / numpy scalar."""
-    if isinstance(x, Tile):
-        return operand(x, api, arg)
-    if isinstance(x, (int, float, bool, np.number, np.bool_)):
-        return x
-    if isinstance(x, np.ndarray) and x.ndim == 0:
-        return x.item()
-    raise_error("err_invalid_argument", f"{api}: {arg} must be a scalar or a tile, got {type(x).__name__}")
 
 
 def broadcast_to_dst(values: np.ndarray, shape: tuple[int, ...], api: str) -> np.ndarray:

@@ -25,7 +25,6 @@ from autocomp.nki.ops.operands import compute_tile, reduced_mask, require_dtype,
 from autocomp.nki.ops.reduce import reduce_values
 from autocomp.nki.tile import Tile
 
-CORES = 8
 PARTITIONS_PER_CORE = 16
 _GATHER_WIDTHS = (1, 2, 4, 8, 16, 32)
 _GATHER_MAX_INDICES = 4096

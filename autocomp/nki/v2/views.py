@@ -484,10 +484,6 @@ def as_tensor(x):
     return NkiTensor(x.alloc, x.spec)
 
 
-def full_view(alloc) -> NkiTensor:
-    return NkiTensor(alloc, None)
-
-
 def make_view(alloc, offset: int, pattern, vdtype=None) -> NkiTensor:
     """The view ``offset + sum(stride_k * i_k)``; a basic slice when the pattern is one."""
     pattern = [(int(s), int(n)) for s, n in pattern]

@@ -5,7 +5,8 @@ import math
 
 import numpy as np
 import pytest
-from conformance import SEEDS, assert_matches, bf16, f64, kernels, sample
+
+from tests.fakes.conformance import SEEDS, assert_matches, bf16, f64, kernels, sample
 
 alloc = kernels("allocation")
 

@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 import pytest
-from conformance import SEEDS, assert_matches, bf16, f64, kernels, opcodes, sample
+
+from tests.fakes.conformance import SEEDS, assert_matches, bf16, f64, kernels, opcodes, sample
 
 grid = kernels("grid")
 DTYPES = [np.float32, bf16]

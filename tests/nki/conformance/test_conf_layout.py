@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from conformance import SEEDS, assert_matches, bf16, f64, kernels, sample
+
+from tests.fakes.conformance import SEEDS, assert_matches, bf16, f64, kernels, sample
 
 lay = kernels("layout")
 DTYPES = [np.float32, bf16]

@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from conformance import SEEDS, assert_matches, bf16, f64, kernels, opcodes, sample
+
+from tests.fakes.conformance import SEEDS, assert_matches, bf16, f64, kernels, opcodes, sample
 
 mm = kernels("matmul")
 DTYPES = [np.float32, bf16]

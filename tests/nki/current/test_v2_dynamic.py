@@ -5,9 +5,9 @@ import nki.isa as nisa
 import nki.language as nl
 import numpy as np
 import pytest
-from v2_support import assert_close, f64, sample
 
 from autocomp.nki.errors import NkiError
+from tests.fakes.v2_support import assert_close, f64, sample
 
 
 def _count_register(count_hbm):

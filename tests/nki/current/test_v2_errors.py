@@ -8,9 +8,9 @@ import nki.isa as nisa
 import nki.language as nl
 import numpy as np
 import pytest
-from v2_support import target
 
 from autocomp.nki.errors import NkiError
+from tests.fakes.v2_support import target
 
 A = np.zeros((128, 64), np.float32)
 

@@ -6,9 +6,9 @@ import nki.isa as nisa
 import nki.language as nl
 import numpy as np
 import pytest
-from v2_support import assert_close, f64, sample, target
 
 from autocomp.nki.errors import NkiError, NkiWarning
+from tests.fakes.v2_support import assert_close, f64, sample, target
 
 RESULTS = {}
 

@@ -5,9 +5,9 @@ import nki.isa as nisa
 import nki.language as nl
 import numpy as np
 import pytest
-from v2_support import SEEDS, assert_close, f64, sample, target
 
 from autocomp.nki.errors import NkiWarning
+from tests.fakes.v2_support import SEEDS, assert_close, f64, sample, target
 
 
 def _load(src):

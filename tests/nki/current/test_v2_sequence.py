@@ -6,7 +6,8 @@ import nki.isa as nisa
 import nki.language as nl
 import numpy as np
 import pytest
-from v2_support import SEEDS, assert_close, bf16, f64, opcodes, sample, target
+
+from tests.fakes.v2_support import SEEDS, assert_close, bf16, f64, opcodes, sample, target
 
 
 @nki.jit

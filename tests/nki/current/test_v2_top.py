@@ -11,9 +11,9 @@ import nki.simulator
 import nki.typing as nt
 import numpy as np
 import pytest
-from v2_support import SEEDS, assert_close, f64, sample, target
 
 from autocomp.nki.errors import NkiError
+from tests.fakes.v2_support import SEEDS, assert_close, f64, sample, target
 
 
 @nki.jit

@@ -1,8 +1,9 @@
 """`autocomp optimize` with the fake evaluator at its seam, for the SIGKILL-and-resume tests.
 
-Run as ``python crash_driver.py optimize ...`` (the CLI's own arguments). The environment says:
+Run as ``python -m tests.fakes.crash_driver optimize ...`` (the CLI's own arguments) with the environment of
+``tests.fakes.child_env``, which also says:
 
-- ``CRASH_LATENCY``: ``grid`` for :func:`search_fakes.grid_latency`, else the default formula;
+- ``CRASH_LATENCY``: ``grid`` for :func:`tests.fakes.search.grid_latency`, else the default formula;
 - ``CRASH_STALL_AFTER``: evaluate this many kernels (search and re-validation alike), then hang every
   further evaluation until the process is killed. Every evaluation that returned is committed, so the
   run store then holds exactly the evaluations it had plus this many, and the test kills a process
@@ -12,15 +13,10 @@ Run as ``python crash_driver.py optimize ...`` (the CLI's own arguments). The en
 from __future__ import annotations
 
 import os
-import sys
 import threading
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from search_fakes import FakeEvaluator, grid_latency  # noqa: E402
-
-import autocomp.search.runner as runner  # noqa: E402
+import autocomp.search.runner as runner
+from tests.fakes.search import FakeEvaluator, grid_latency
 
 
 class StallingEvaluator(FakeEvaluator):

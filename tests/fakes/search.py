@@ -6,16 +6,12 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
-import sys
 import threading
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))
-
-from llm_fakes import Reply, SeenRequest, openai_ok  # noqa: E402
-
-from autocomp.llm.types import Completion  # noqa: E402
-from autocomp.problem import module_constants  # noqa: E402
+from autocomp.llm.types import Completion
+from autocomp.problem import module_constants
+from tests.fakes.llm_server import Reply, SeenRequest, openai_ok
 
 PROBLEM_TOML = """\
 name = "{name}"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 
 import ml_dtypes
-import nki_testing
 import numpy as np
-from nki_testing import f64, opcodes  # noqa: F401 - re-exported for the current-dialect tests
 
 import autocomp.nki
 from autocomp.nki.v1.top import STATE as V1_STATE
 from autocomp.nki.v2.top import STATE as V2_STATE
+from tests.fakes import nki_testing
+from tests.fakes.nki_testing import f64, opcodes  # noqa: F401 - re-exported for the current-dialect tests
 
 autocomp.nki.install()
 

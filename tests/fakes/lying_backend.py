@@ -1,5 +1,9 @@
 """Backends that misbehave on purpose, used by name (``lying_backend:Class``) so the worker re-creates them.
 
+The worker and the measurer import this file as the top-level module ``lying_backend`` from the directory
+``pythonpath()`` names (tests/fakes), not as ``tests.fakes.lying_backend``: the sandbox sees that one
+directory, never the checkout.
+
 ``LyingBackend``'s measuring half reports an impossible latency, to show the parent's physics check refuses
 it. ``ForgedTraceBackend``'s worker half writes a forged instruction trace (what a candidate that took over
 the worker could write) for kernels that contain ``FORGE``, to show the parent's trace checks refuse it;

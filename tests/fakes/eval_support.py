@@ -10,7 +10,7 @@ import pytest
 
 from autocomp.problem import Problem
 
-PROBLEMS = Path(__file__).parent / "problems"
+PROBLEMS = Path(__file__).parents[1] / "evaluate" / "problems"
 ADVERSARIAL = Path(__file__).parents[1] / "adversarial"
 
 
