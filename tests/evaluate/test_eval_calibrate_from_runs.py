@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.fakes.calibration_runs import KERNELS, TRUTH, build_hw_run, kernel, write_problem
 from typer.testing import CliRunner
 
 from autocomp.cli import app
@@ -15,6 +14,7 @@ from autocomp.perf.calibration import load_calibration
 from autocomp.problem import Problem
 from autocomp.store import RunStore
 from autocomp.store.hw_evidence import FromRunsError, hw_evaluations
+from tests.fakes.calibration_runs import KERNELS, TRUTH, build_hw_run, kernel, write_problem
 
 runner = CliRunner()
 

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.fakes.eval_support import PROBLEMS, kernel_source, problem
 from typer.testing import CliRunner
 
 from autocomp.backends import SimBackend
@@ -16,6 +15,7 @@ from autocomp.evaluate import Evaluator, EvaluatorError
 from autocomp.evaluate import evaluator as evaluator_module
 from autocomp.evaluate.measurer import MeasurerPool
 from autocomp.perf.calibration_source import read_calibration_source
+from tests.fakes.eval_support import PROBLEMS, kernel_source, problem
 
 HONEST = kernel_source("honest/muladd_isa.py")
 MARKER = "calibration-marker-7f3k"  # a comment only the calibration file holds

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tests.fakes.perf_trace_builder import TraceBuilder
 
 from autocomp.perf import get_target, profile
 from autocomp.perf.recompute import recomputed
 from autocomp.perf.scheduler import schedule
+from tests.fakes.perf_trace_builder import TraceBuilder
 
 T1 = get_target("trn1")
 DVE_NS = 1 / 1.12

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-from tests.fakes.search import FakeEvaluator
 from typer.testing import CliRunner
 
 import autocomp
@@ -23,6 +22,7 @@ from autocomp.search.outcome import Outcome
 from autocomp.search.runner import SearchError
 from autocomp.search.selection import rank
 from autocomp.store import RunReader
+from tests.fakes.search import FakeEvaluator
 
 
 def calibration_file(path: Path, *, target: str = "trn1", rate: float = 9.0) -> Path:

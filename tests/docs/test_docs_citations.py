@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
 SCANNED_DIRS = ("autocomp", "tests", "benchmarks", "prompts", "problems", "docs", "notebooks", "examples")
 SCANNED_FILES = ("README.md", "setup.py", "pyproject.toml")
