@@ -7,8 +7,9 @@ for it again on hardware: the Neuron compiler hoists or shares it. The evidence 
 measured [M] (docs/cost-model.md#mechanisms-and-their-sources, row "Recomputed values"): in the
 SDK's fused Mamba tutorial, reordering loops so that ``delta``/``u`` are loaded once per channel
 tile cut VectorE's busy time from 92.16% of 2.34 ms (2.16 ms) to 99.63% of 1.61 ms (1.60 ms),
-although the kernel source still issues the same 2,592 Vector instructions; one of its five per-state Vector instructions became
-loop-invariant, and with it hoisted both versions spend the same ~0.8 us per Vector instruction.
+although the kernel source still issues the same 2,592 Vector instructions; one of its five
+per-state Vector instructions became loop-invariant, and with it hoisted both versions spend the
+same ~0.8 us per Vector instruction.
 
 What counts as the same value is decided conservatively, at whole-tensor granularity:
   * the opcode is one whose operands are all tiles (no scalar constant the trace leaves out) and
