@@ -23,8 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from autocomp import targets
+
 REPO = Path(__file__).resolve().parents[1]
-TARGETS = ("trn1", "trn2", "trn3")
+TARGETS = targets.names()  # every registered target record (autocomp/targets/)
 
 
 def _digest(data: bytes) -> str:

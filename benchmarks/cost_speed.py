@@ -22,8 +22,11 @@ KERNEL = Path(__file__).resolve().parent.parent / "tests" / "perf" / "kernels" /
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs; the best is reported")
-    parser.add_argument("--target", default="trn1")
+    parser.add_argument("--target", default=None, help="target name (default: the default target record)")
     args = parser.parse_args()
+    from autocomp import targets
+
+    args.target = targets.get(args.target).name
     fn = load_kernel(KERNEL, "matmul_basic", args.target)
     inputs = [TensorSpec((8192, 4096), "bfloat16"), TensorSpec((8192, 8192), "bfloat16")]
     best = None  # (wall trace, wall profile, cpu trace, cpu profile) of the fastest run

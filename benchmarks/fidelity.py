@@ -46,10 +46,11 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+from autocomp import targets
 from autocomp.perf.fit import ranks, spearman  # noqa: F401 - part of this module's scoring API
 
 DATA = Path(__file__).resolve().parent / "fidelity"
-TARGETS = ("trn1", "trn2", "trn3")
+TARGETS = targets.names()  # every registered target record (autocomp/targets/)
 KINDS = ("measured", "bound")
 _HEX = set("0123456789abcdef")
 
