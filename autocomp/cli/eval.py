@@ -99,8 +99,8 @@ def eval_command(
                                                "none is available (they can read and write what you can)."),
 ) -> None:
     """Evaluate KERNEL(s) for PROBLEM in the sandbox: correctness on every seed, then latency."""
-    from autocomp.backends import BACKENDS, get_backend
     from autocomp.evaluate import Evaluator, EvaluatorError
+    from autocomp.evaluate.backends import BACKENDS, get_backend
     from autocomp.nki.runtime import normalize_target
     from autocomp.problem import Problem, ProblemError
 

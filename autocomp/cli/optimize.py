@@ -121,7 +121,7 @@ def optimize(
 def _check_settings(cfg) -> None:
     """What the config validation cannot see: a backend name, a finite timeout and a usable runs directory, checked
     before a run directory is created for a run that could not start."""
-    from autocomp.backends import BACKENDS
+    from autocomp.evaluate.backends import BACKENDS
 
     if cfg.backend not in BACKENDS:
         fail(f"--backend {cfg.backend!r}: use one of {', '.join(BACKENDS)}")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from eval_support import PROBLEMS, kernel_source, problem
 
-from autocomp.backends import SimBackend
 from autocomp.evaluate import Evaluator, EvaluatorError
+from autocomp.evaluate.backends import SimBackend
 from autocomp.problem import Problem
 
 HONEST = kernel_source("honest/muladd_isa.py")

@@ -8,9 +8,9 @@ import pytest
 from eval_support import kernel_source, problem
 from fake_neuron import make_fake_toolchain
 
-from autocomp.backends import SimBackend, get_backend
-from autocomp.backends.neuron import NeuronBackend, ToolError, find_neuronxcc, parse_summary
 from autocomp.evaluate import Evaluator
+from autocomp.evaluate.backends import SimBackend, get_backend
+from autocomp.evaluate.backends.neuron import NeuronBackend, ToolError, find_neuronxcc, parse_summary
 
 BASELINE = problem("ew_muladd").baseline_source
 
