@@ -21,7 +21,7 @@ from autocomp.search.beam import BeamSearch, Stage
 from autocomp.search.config import SearchConfig
 from autocomp.search.knob_tuner import KnobTuner
 from autocomp.search.node import BASELINE, Node
-from autocomp.search.outcome import Outcome, as_dict
+from autocomp.search.outcome import Outcome, eval_result
 from autocomp.search.prompts import ProblemBrief, PromptLibrary, PromptRenderer, stable_rng
 from autocomp.search.selection import rank
 from autocomp.search.session import EvaluatorLike, Session
@@ -230,10 +230,10 @@ class Run:
                 break
             stored = self.store.evaluation(node.id, REVALIDATE)
             if stored is not None:
-                result = stored.result
+                result = stored.eval_result
             else:
                 self.on_event("revalidating", {"id": node.id, "seeds": seeds})
-                result = as_dict(_evaluate_with_seeds(self.evaluator, self.problem, node.source, seeds))
+                result = eval_result(_evaluate_with_seeds(self.evaluator, self.problem, node.source, seeds))
                 self.store.record_evaluation(node.id, result, purpose=REVALIDATE)
             check = Outcome.from_result(result)
             if check.status == "correct":

@@ -18,9 +18,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from autocomp.evaluate.result import EvalResult
 from autocomp.search.decisions import DecisionLog
 from autocomp.search.node import BASELINE, Node
-from autocomp.search.outcome import Outcome, as_dict
+from autocomp.search.outcome import Outcome, eval_result
 from autocomp.store import DuplicateEvaluationError, RunStore
 from autocomp.store.sources import source_hash
 
@@ -30,7 +31,8 @@ EventSink = Callable[[str, dict], None]
 class EvaluatorLike(Protocol):
     """What the search needs from an evaluator (``autocomp.evaluate.Evaluator`` or a test fake)."""
 
-    def evaluate(self, problem: Any, source: str) -> Any: ...
+    def evaluate(self, problem: Any, source: str) -> EvalResult | Mapping[str, Any]:
+        """The verdict on ``source``: an ``EvalResult``, or its JSON."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class Session:
                         parent_id=cand.parent_id, plan=cand.plan, meta=dict(cand.meta), source_hash=cand.source_hash)
             ev = evaluated.get(cand.id)
             if ev is not None:
-                node.outcome = Outcome.from_result(ev.result)
+                node.outcome = Outcome.from_result(ev.eval_result)
             self._register(node)
 
     def _register(self, node: Node) -> None:
@@ -224,17 +226,16 @@ class Session:
     def _evaluate(self, node: Node) -> None:
         start = time.monotonic()
         try:
-            result = self.evaluator.evaluate(self.problem, node.source)
-        except Exception as e:  # the evaluator itself broke: not a verdict, so nothing is committed
+            result = eval_result(self.evaluator.evaluate(self.problem, node.source))
+        except Exception as e:  # the evaluator itself broke (or answered no EvalResult): not a verdict, not committed
             node.outcome = Outcome(status="runtime_error", reason=f"evaluation failed: {type(e).__name__}: {e}")
             data = {"id": node.id, "error": f"{type(e).__name__}: {e}"}
             self.store.event("evaluator_error", **data)
             self.on_event("evaluator_error", data)
             return
         outcome = Outcome.from_result(result)
-        data = as_dict(result)
         try:
-            self.store.record_evaluation(node.id, data, profile=profile_record(data, self.problem))
+            self.store.record_evaluation(node.id, result, profile=profile_record(result, self.problem))
         except DuplicateEvaluationError:
             pass  # committed by an earlier process just before it died; the stored one stands
         node.outcome = outcome
@@ -282,10 +283,10 @@ def _relay(src: Future, dst: Future, *, duplicate: bool) -> None:
 _ENGINE_FIELDS = {"pe": "tensor", "dve": "vector", "act": "scalar", "pool": "gpsimd", "sp": "sync"}
 
 
-def profile_record(result: Mapping[str, Any], problem: Any) -> dict | None:
+def profile_record(result: EvalResult, problem: Any) -> dict | None:
     """profile.json for a candidate, from the summary its EvalResult carries (no timeline: re-profile for one)."""
-    summary = result.get("profile") or {}
-    if result.get("status") != "correct" or not summary:
+    summary = result.profile
+    if result.status != "correct" or not summary:
         return None
     total = float(summary.get("total_time") or 0.0)
     engines = {code: {"active_ns": 1e9 * float(summary.get(f"{name}_engine_active_time") or 0.0),
@@ -298,11 +299,11 @@ def profile_record(result: Mapping[str, Any], problem: Any) -> dict | None:
     roof = summary.get("roofline_percent")
     return {
         "format": 1, "origin": "evaluation", "kernel": getattr(getattr(problem, "spec", None), "function", ""),
-        "target": result.get("target") or summary.get("target", ""), "evidence": result.get("evidence", "sim"),
-        "latency_us": result.get("latency_us") or total * 1e6, "makespan_ns": total * 1e9, "engines": engines,
+        "target": result.target or summary.get("target", ""), "evidence": result.evidence,
+        "latency_us": result.latency_us or total * 1e6, "makespan_ns": total * 1e9, "engines": engines,
         "roofline": {"bound_ns": 1e9 * float(summary.get("roofline_time") or 0.0),
                      "bound_by": summary.get("roofline_bound", ""),
                      "percent": 100.0 * float(roof) if isinstance(roof, (int, float)) else None},
         "mfu": summary.get("mfu_estimated_percent"), "mbu": summary.get("mbu_estimated_percent"),
-        "hints": list(result.get("hints") or []), "summary": dict(summary), "timeline": {},
+        "hints": list(result.hints), "summary": dict(summary), "timeline": {},
     }

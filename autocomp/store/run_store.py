@@ -36,6 +36,7 @@ from autocomp.store.reader import (
     run_root,
 )
 from autocomp.store.records import CORRECT, PENDING, RUN_STATUSES, Decision, Evaluation, ResumeState
+from autocomp.store.results import OLD_NAMES
 from autocomp.store.sources import source_hash
 
 PROBLEM_FILES = ("problem.toml", "kernel.py", "reference.py")
@@ -56,7 +57,7 @@ def _as_dict(result: Any) -> dict:
 
 
 def _evidence(result: Mapping) -> str | None:
-    for key in ("evidence", "evidence_tier", "tier"):
+    for key in ("evidence", *(old for old, new in OLD_NAMES.items() if new == "evidence")):
         if isinstance(result.get(key), str):
             return result[key]
     return None
