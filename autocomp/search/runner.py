@@ -69,11 +69,11 @@ class RunResult(BaseModel):
 def llm_settings(config: SearchConfig, run_dir: Path, env: Mapping[str, str] | None = None):
     from autocomp.llm import LLMSettings
 
-    return LLMSettings(models=config.resolved_models(env), seed=config.seed, base_url=config.llm_base_url,
-                       cache_path=run_dir / LLM_CACHE_NAME, no_cache=config.no_cache, max_usd=config.max_usd,
-                       max_llm_calls=config.max_llm_calls, concurrency=config.llm_concurrency,
-                       timeout_s=config.llm_timeout, prices=config.llm_prices, manual_dir=run_dir / "manual",
-                       manual_timeout_s=config.manual_timeout, manual_stdin=config.manual_stdin)
+    return LLMSettings(models=config.resolved_models(env), seed=config.seed, base_url=config.llm.base_url,
+                       cache_path=run_dir / LLM_CACHE_NAME, no_cache=config.no_cache, max_usd=config.llm.max_usd,
+                       max_llm_calls=config.llm.max_llm_calls, concurrency=config.llm.concurrency,
+                       timeout_s=config.llm.timeout, prices=config.llm.prices, manual_dir=run_dir / "manual",
+                       manual_timeout_s=config.llm.manual_timeout, manual_stdin=config.llm.manual_stdin)
 
 
 def preflight_llm(config: SearchConfig, env: Mapping[str, str] | None = None) -> None:
@@ -90,8 +90,9 @@ def default_evaluator(config: SearchConfig):
     from autocomp.evaluate import Evaluator, EvaluatorError
 
     try:
-        return Evaluator(config.backend, workers=config.workers, target=config.target, timeout_s=config.timeout_s,
-                         isolation=config.isolation, allow_unisolated=config.allow_unisolated)
+        ev = config.evaluation
+        return Evaluator(ev.backend, workers=ev.workers, target=ev.target, timeout_s=ev.timeout_s,
+                         isolation=ev.isolation, allow_unisolated=ev.allow_unisolated)
     except EvaluatorError as e:  # e.g. --isolation bwrap where bubblewrap is missing
         raise SearchError(str(e)) from None
 
@@ -112,7 +113,8 @@ class Run:
         self._owns_evaluator = evaluator is None
         self.evaluator = evaluator if evaluator is not None else default_evaluator(config)
         self._check_sandbox()
-        self.session = Session(problem, store, self.evaluator, workers=config.workers, on_event=self.on_event)
+        self.session = Session(problem, store, self.evaluator, workers=config.evaluation.workers,
+                               on_event=self.on_event)
         self.recorder = CallRecorder(store, self.on_event)
         self.llm = llm
         self._owns_llm = False
@@ -124,8 +126,8 @@ class Run:
             self._owns_llm = True
         elif self.llm is not None and getattr(self.llm, "on_call", None) is None:
             self.llm.on_call = self.recorder
-        self.search = BeamSearch(self.session, hw_margin=config.hw_margin, min_gain=config.min_gain,
-                                 max_per_parent=config.max_per_parent, on_event=self.on_event)
+        self.search = BeamSearch(self.session, hw_margin=config.search.hw_margin, min_gain=config.search.min_gain,
+                                 max_per_parent=config.search.max_per_parent, on_event=self.on_event)
 
     def _check_sandbox(self) -> None:
         """Record which sandbox candidates run in; refuse an LLM run where there is none (unless allowed) before
@@ -147,19 +149,19 @@ class Run:
 
     # ------------------------------------------------------------------ stages
     def stages(self) -> list[Stage]:
-        cfg = self.config
-        tuner = KnobTuner(self.problem.spec.knobs, batch=cfg.knob_batch, seed=cfg.seed)
+        cfg, search = self.config, self.config.search
+        tuner = KnobTuner(self.problem.spec.knobs, batch=search.knob_batch, seed=cfg.seed)
         if not self.use_llm:
-            return [Stage("knobs", tuner, cfg.beam, cfg.iterations, cfg.early_stop)]
-        brief = ProblemBrief.from_problem(self.problem, target=cfg.target)
+            return [Stage("knobs", tuner, search.beam, search.iterations, search.early_stop)]
+        brief = ProblemBrief.from_problem(self.problem, target=cfg.evaluation.target)
         base = self.session.baseline
         brief.baseline_latency_us = base.latency_us if base is not None else None
         library = PromptLibrary()
         agent = LLMAgent(self.llm, library, PromptRenderer(library, brief), cfg, recorder=self.recorder,
                          on_event=self.on_event)
-        stages = [Stage("llm", agent, cfg.beam, cfg.iterations, cfg.early_stop)]
-        if cfg.tune_after_llm and cfg.polish_iterations:
-            stages.append(Stage("knobs", tuner, cfg.polish_beam, cfg.polish_iterations, cfg.polish_early_stop))
+        stages = [Stage("llm", agent, search.beam, search.iterations, search.early_stop)]
+        if search.tune_after_llm and search.polish_iterations:
+            stages.append(Stage("knobs", tuner, search.polish_beam, search.polish_iterations, search.polish_early_stop))
         return stages
 
     def _precharge_budget(self) -> None:
@@ -212,15 +214,15 @@ class Run:
 
     def _revalidate(self) -> tuple[str, Node | None, bool | None]:
         """Re-check the fastest candidates on fresh seeds until one passes: (note, winner, passed)."""
-        ranked = rank(self.session.all_nodes(), iteration=10**9, hw_margin=self.config.hw_margin)
+        ranked = rank(self.session.all_nodes(), iteration=10**9, hw_margin=self.config.search.hw_margin)
         if not ranked:
             return "no correct candidate", None, None
-        if self.config.revalidate_seeds == 0:
+        if self.config.evaluation.revalidate_seeds == 0:
             return "re-validation skipped (revalidate_seeds = 0)", ranked[0], None
         rng = stable_rng(self.config.seed, "revalidate", self.problem.content_hash)
         used = set(self.problem.spec.seeds)
         seeds: list[int] = []
-        while len(seeds) < self.config.revalidate_seeds:
+        while len(seeds) < self.config.evaluation.revalidate_seeds:
             s = rng.randrange(1000, 2**31 - 1)
             if s not in used and s not in seeds:
                 seeds.append(s)
@@ -253,7 +255,7 @@ class Run:
         counts = self.store.counts()
         spend = self.store.total_cost_usd()
         if winner is None and status != "finished":
-            ranked = rank(self.session.all_nodes(), iteration=10**9, hw_margin=self.config.hw_margin)
+            ranked = rank(self.session.all_nodes(), iteration=10**9, hw_margin=self.config.search.hw_margin)
             winner = ranked[0] if ranked else None
         beams = self.store.beams()
         result = RunResult(
@@ -310,15 +312,17 @@ def resolve_problem(ref: str | Path | Problem) -> Problem:
 
 
 def stored_config(config: SearchConfig, problem: Problem) -> dict:
-    """config.toml contents: the resolved options plus what was optimized."""
+    """config.toml contents: what was optimized, the run-level options, then the [search], [evaluation] and [llm]
+    tables."""
     return {"problem": problem.name, "problem_path": str(problem.root), **config.model_dump(mode="json")}
 
 
 def config_from_run(stored: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> SearchConfig:
-    """The configuration of a run being resumed: what it was started with, updated by ``overrides``."""
-    from autocomp.search.config import build_config
+    """The configuration of a run being resumed: what it was started with (tables, or the flat config.toml of
+    earlier versions; keys this version does not know are dropped), updated by ``overrides``."""
+    from autocomp.search.config import build_config, nest
 
-    base = {k: v for k, v in stored.items() if k in SearchConfig.model_fields}
+    base = nest(stored, "the run's config.toml", ignore_unknown=True)
     return build_config(base, **dict(overrides or {}))
 
 
@@ -347,7 +351,7 @@ def run_optimization(problem: str | Path | Problem | None, config: SearchConfig,
         if llm is None and config.llm_requested(env):
             preflight_llm(config, env)
         store = RunStore.create(config.out, problem, stored_config(config, problem), seed=config.seed,
-                                target=config.target)
+                                target=config.evaluation.target)
     run = None
     try:
         run = Run(problem, config, store, evaluator=evaluator, llm=llm, on_event=on_event, env=env)
