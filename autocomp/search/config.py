@@ -74,6 +74,16 @@ class SearchOptions(BaseModel):
     polish_beam: int = Field(2, ge=1, description="beam of the knob tuning that follows the LLM search")
     polish_iterations: int = Field(4, ge=0)
     polish_early_stop: int = Field(2, ge=1)
+    strategy: str = Field("beam", description="how the candidates to build on are chosen (search/strategy.py)")
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, v: str) -> str:
+        from autocomp.search.strategy import STRATEGIES, unknown_strategy
+
+        if v not in STRATEGIES:
+            raise ValueError(unknown_strategy(v))
+        return v
 
 
 class EvaluationOptions(BaseModel):

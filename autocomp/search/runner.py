@@ -17,14 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from autocomp.problem import Problem
 from autocomp.search.agent import CallRecorder, LLMAgent
-from autocomp.search.beam import BeamSearch, Stage
 from autocomp.search.config import SearchConfig
 from autocomp.search.knob_tuner import KnobTuner
+from autocomp.search.loop import SearchLoop, Stage
 from autocomp.search.node import BASELINE, Node
 from autocomp.search.outcome import Outcome, eval_result
 from autocomp.search.prompts import ProblemBrief, PromptLibrary, PromptRenderer, stable_rng
 from autocomp.search.selection import rank
 from autocomp.search.session import EvaluatorLike, Session
+from autocomp.search.strategy import create_strategy
 from autocomp.store import RunStore
 
 EventSink = Callable[[str, dict], None]
@@ -126,8 +127,8 @@ class Run:
             self._owns_llm = True
         elif self.llm is not None and getattr(self.llm, "on_call", None) is None:
             self.llm.on_call = self.recorder
-        self.search = BeamSearch(self.session, hw_margin=config.search.hw_margin, min_gain=config.search.min_gain,
-                                 max_per_parent=config.search.max_per_parent, on_event=self.on_event)
+        self.search = SearchLoop(self.session, create_strategy(config.search), hw_margin=config.search.hw_margin,
+                                 min_gain=config.search.min_gain, on_event=self.on_event)
 
     def _check_sandbox(self) -> None:
         """Record which sandbox candidates run in; refuse an LLM run where there is none (unless allowed) before
@@ -326,6 +327,15 @@ def config_from_run(stored: Mapping[str, Any], overrides: Mapping[str, Any] | No
     return build_config(base, **dict(overrides or {}))
 
 
+def _check_checkpoints(store: RunStore, config: SearchConfig) -> None:
+    """A run resumes with the strategy its checkpoints were written by (another would misread them)."""
+    kinds = sorted({snap.state["kind"] for snap in store.beams()} - {config.search.strategy})
+    if kinds:
+        raise SearchError(f"run {store.root.name} was checkpointed by the {', '.join(map(repr, kinds))} search "
+                          f"strategy, not {config.search.strategy!r}: resume it with [search] strategy = "
+                          f"{kinds[0]!r}")
+
+
 def run_optimization(problem: str | Path | Problem | None, config: SearchConfig, *, resume: str | Path | None = None,
                      resume_overrides: Mapping[str, Any] | None = None, evaluator: EvaluatorLike | None = None,
                      llm: Any = None, on_event: EventSink | None = None, env: Mapping[str, str] | None = None,
@@ -340,6 +350,7 @@ def run_optimization(problem: str | Path | Problem | None, config: SearchConfig,
         store, _ = RunStore.resume(resolve_run(resume, config.out))
         try:
             config = config_from_run(store.config(), resume_overrides)
+            _check_checkpoints(store, config)
             snapshot = store.problem_dir() or store.info.problem_path
             problem = Problem.load(snapshot)
         except BaseException:

@@ -157,12 +157,14 @@ class Decision:
 
 @dataclass(frozen=True)
 class BeamSnapshot:
-    """The beam kept at the end of an iteration: the parents of the next one."""
+    """The checkpoint at the end of an iteration: the parents of the next one (the beam) and the search strategy's
+    state, ``{"kind": ..., "parents": beam, ...}`` (search/strategy.py; ``kind`` "beam" for runs older than that)."""
 
     iteration: int
     beam: list[int]
     best_candidate: int | None
     completed: float
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
