@@ -4,9 +4,11 @@
     result = autocomp.optimize("gemm_bf16", agent="knobs", iterations=4)
     result.speedup, result.best_kernel_path
 
-Options are those of ``autocomp optimize`` (see :class:`autocomp.search.SearchConfig`);
-``config`` names a TOML file whose values the keywords override; ``calibration=path`` applies a
-cost-model calibration file (``autocomp calibrate``) to the sim backend's estimates.
+Options are those of ``autocomp optimize`` by their flat names (``beam=2``, ``workers=4``,
+``llm_timeout=60``; see :class:`autocomp.search.SearchConfig`), or whole tables
+(``search={"beam": 2}``); ``config`` names a TOML file whose values the keywords override;
+``calibration=path`` applies a cost-model calibration file (``autocomp calibrate``) to the sim
+backend's estimates.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from autocomp.search.config import build_config, load_config_file
+from autocomp.search.config import build_config, load_config_file, options_layers
 from autocomp.search.runner import RunResult, run_optimization
 
 
@@ -30,7 +32,7 @@ def optimize(problem: Any = None, *, config: str | Path | None = None, resume: s
     """
     file_values = load_config_file(config) if config is not None else {}
     cfg = build_config(file_values, **options)
-    return run_optimization(problem, cfg, resume=resume, resume_overrides={**file_values, **options},
+    return run_optimization(problem, cfg, resume=resume, resume_overrides=options_layers(file_values, options),
                             evaluator=evaluator, llm=llm, on_event=on_event, env=env)
 
 

@@ -100,8 +100,8 @@ def eval_command(
                                           "backend's estimates; the neuron (hw) backend measures and ignores it."),
 ) -> None:
     """Evaluate KERNEL(s) for PROBLEM in the sandbox: correctness on every seed, then latency."""
-    from autocomp.backends import BACKENDS, get_backend
     from autocomp.evaluate import Evaluator, EvaluatorError
+    from autocomp.evaluate.backends import BACKENDS, get_backend
     from autocomp.nki.runtime import normalize_target
     from autocomp.problem import ProblemError
     from autocomp.suite.location import load_problem

@@ -64,7 +64,7 @@ def optimize(
     """Optimize PROBLEM: beam search with an LLM agent (plan, implement, repair) or the knob tuner."""
     from autocomp.llm import BudgetExceeded, LLMConfigError
     from autocomp.problem import ProblemError
-    from autocomp.search.config import ConfigError, build_config, load_config_file
+    from autocomp.search.config import ConfigError, build_config, load_config_file, options_layers
     from autocomp.search.display import RunDisplay, summary_lines
     from autocomp.search.prompts import PromptError
     from autocomp.search.runner import SearchError, run_optimization
@@ -97,12 +97,12 @@ def optimize(
     if resume is not None:
         _check_resumable(resume, cfg)
     # A person answering prompts reads them in the terminal: no live table redrawn over them.
-    manual = any(m.startswith("manual:") for m in cfg.models)
+    manual = any(m.startswith("manual:") for m in cfg.llm.models)
     display = RunDisplay(err_console if as_json else console, quiet=quiet, live=False if manual else None)
     # SIGTERM stops like Ctrl-C: finished work is kept and the run can be resumed.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        result = run_optimization(problem, cfg, resume=resume, resume_overrides={**file_values, **options},
+        result = run_optimization(problem, cfg, resume=resume, resume_overrides=options_layers(file_values, options),
                                   on_event=display, on_start=display.attach)
     except (ProblemError, ConfigError, SearchError, PromptError, StoreError, LLMConfigError) as e:
         display.close()
@@ -127,12 +127,12 @@ def optimize(
 def _check_settings(cfg) -> None:
     """What the config validation cannot see: a backend name, a finite timeout and a usable runs directory, checked
     before a run directory is created for a run that could not start."""
-    from autocomp.backends import BACKENDS
+    from autocomp.evaluate.backends import BACKENDS
 
-    if cfg.backend not in BACKENDS:
-        fail(f"--backend {cfg.backend!r}: use one of {', '.join(BACKENDS)}")
-    check_timeout(cfg.timeout_s, "timeout_s")
-    check_workers(cfg.workers)
+    if cfg.evaluation.backend not in BACKENDS:
+        fail(f"--backend {cfg.evaluation.backend!r}: use one of {', '.join(BACKENDS)}")
+    check_timeout(cfg.evaluation.timeout_s, "timeout_s")
+    check_workers(cfg.evaluation.workers)
     if cfg.out is not None and Path(cfg.out).exists() and not Path(cfg.out).is_dir():
         fail(f"--out {cfg.out}: is a file; give the directory that holds (or will hold) the run directories")
 
@@ -183,8 +183,8 @@ def _dry_run(problem: str | None, resume: str | None, cfg) -> None:
     console.print(f"[bold]dry run[/] for {loaded.name}: nothing will be called or spent", highlight=False)
     for line in estimate.lines():
         console.print(line, highlight=False)
-    if cfg.max_usd is not None and estimate.cost_usd > cfg.max_usd:
-        console.print(f"the estimate exceeds --max-usd {cfg.max_usd:.2f}: the run will stop when the budget is "
+    if cfg.llm.max_usd is not None and estimate.cost_usd > cfg.llm.max_usd:
+        console.print(f"the estimate exceeds --max-usd {cfg.llm.max_usd:.2f}: the run will stop when the budget is "
                       "spent", highlight=False)
 
 

@@ -12,7 +12,8 @@ gate (gate.py); the worker hands back outputs and instruction traces as data, an
 the parent checks the outputs against references (correctness.py), checks the
 traces (trace_check.py), times the candidate itself with the backend's trusted
 half, checks that timing against physics (timing.py) and decides the verdict
-(verdict.py).
+(verdict.py). The backends (``backends/``: ``sim``, ``neuron``) are the worker's
+load/run/record halves and the trusted ``measure``, written against protocol.py.
 """
 
 from __future__ import annotations

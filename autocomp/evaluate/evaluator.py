@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autocomp.backends import Backend, get_backend
 from autocomp.evaluate import isolation as isolation_modes
+from autocomp.evaluate.backends import Backend, get_backend
 from autocomp.evaluate.cache import EvalCache, ReferenceStore, default_cache_dir, eval_key
 from autocomp.evaluate.fsview import worker_view
 from autocomp.evaluate.gate import check_source

@@ -154,7 +154,7 @@ def serve(stdin=None, stdout=None) -> None:
     """Answer measuring requests, one JSON line each, until stdin closes."""
     import autocomp.nki.trace_codec  # noqa: F401 - the slow imports, before the first request
     import autocomp.perf  # noqa: F401
-    from autocomp.backends import create_backend
+    from autocomp.evaluate.backends import create_backend
     from autocomp.evaluate.trace_check import TraceRejected
 
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout

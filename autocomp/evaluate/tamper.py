@@ -14,8 +14,7 @@ from __future__ import annotations
 import sys
 import types
 
-_WATCHED_PREFIXES = ("autocomp.nki", "autocomp.perf", "autocomp.evaluate", "autocomp.backends", "neuronxcc", "nki",
-                     "numpy")
+_WATCHED_PREFIXES = ("autocomp.nki", "autocomp.perf", "autocomp.evaluate", "neuronxcc", "nki", "numpy")
 _WATCHED_EXACT = ("builtins", "math", "ml_dtypes")
 # Simulator bookkeeping that legitimately changes while kernels run.
 _BENIGN = frozenset({"autocomp.nki.loader._counter"})

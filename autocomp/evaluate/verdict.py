@@ -115,7 +115,7 @@ def _process_failure(outcome: Outcome, ctx: Context) -> Verdict:
     if last[0].startswith("MemoryError"):
         return Verdict("runtime_error", "ran out of memory (the sandbox's address-space limit); allocate less")
     # A traceback through the evaluator's own worker code is our failure: not cached, not the candidate's fault.
-    ours = any(part in outcome.stderr_tail for part in ("autocomp/evaluate/", "autocomp/backends/"))
+    ours = "autocomp/evaluate/" in outcome.stderr_tail  # the worker and its backends live there
     return Verdict("runtime_error", f"the evaluation process exited with code {outcome.returncode} before "
                                     f"finishing: {last[0][:300]}", flags=[FLAG_TOOL_ERROR] if ours else [])
 

@@ -208,7 +208,7 @@ def run_job(job_dir: Path, job: Job, backend) -> WorkerReport:
 
 
 def main() -> None:
-    from autocomp.backends import create_backend
+    from autocomp.evaluate.backends import create_backend
 
     job_dir = Path(sys.argv[1])
     spawn = json.loads((job_dir / SPAWN_NAME).read_text())

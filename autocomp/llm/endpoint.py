@@ -78,7 +78,7 @@ def resolve_endpoint(
 
 
 # The command-line option and config key that set the LLM request timeout.
-TIMEOUT_OPTION = "--llm-timeout (llm_timeout in the config file)"
+TIMEOUT_OPTION = "--llm-timeout (timeout in the config file's [llm] table)"
 
 
 def call_sdk(request: Callable[[], T], sdk: ModuleType, endpoint: Endpoint, model: str, *, max_tokens: int) -> T:

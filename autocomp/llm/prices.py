@@ -124,7 +124,7 @@ class PriceTable:
         if first:
             log.warning(
                 "No price known for %s, so its cost is recorded as $0 and --max-usd cannot limit it. "
-                'Add it to the config file, e.g. [llm_prices] "%s" = { input = 1.25, output = 10.0, '
+                'Add it to the config file, e.g. [llm.prices] "%s" = { input = 1.25, output = 10.0, '
                 "cached_input = 0.125 } (USD per million tokens).",
                 model_id,
                 model_id,

@@ -116,7 +116,7 @@ def _check_priced(provider: str, settings: LLMSettings) -> None:
         if spec.provider == provider and prices.lookup(spec.provider, spec.model) is None:
             raise LLMConfigError(
                 f"--max-usd cannot limit {spec.id}: autocomp does not know its price, so its calls would count "
-                f'as $0. Add it to the config file, e.g. [llm_prices] "{spec.id}" = {{ input = 1.25, '
+                f'as $0. Add it to the config file, e.g. [llm.prices] "{spec.id}" = {{ input = 1.25, '
                 "output = 10.0 } (USD per million tokens), or run without --max-usd."
             )
 

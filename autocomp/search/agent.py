@@ -137,7 +137,7 @@ class LLMAgent:
         in the order the search takes the answers, so their numbering is the same in every run."""
         if set(getattr(self.llm, "clients", None) or ()) == {"manual"}:
             return 1
-        return self.config.llm_concurrency
+        return self.config.llm.concurrency
 
     # ------------------------------------------------------------------ one iteration
     def expand(self, iteration: int, beam: Sequence[Node], session: Session) -> None:
@@ -175,16 +175,16 @@ class LLMAgent:
             if not plan:
                 continue
             messages = self.renderer.implement(parent, plan)
-            for k in range(cfg.impls):
+            for k in range(cfg.search.impls):
                 chain = _Chain(f"{req['key']}:i{k}", parent, plan, messages=messages)
                 where = {"phase": "implement", "iteration": iteration, "parent": parent.id, "slot": chain.key,
-                         "plan": f"{req['j'] + 1} of {cfg.plans}", "sample": f"{k + 1} of {cfg.impls}"}
+                         "plan": f"{req['j'] + 1} of {cfg.search.plans}", "sample": f"{k + 1} of {cfg.search.impls}"}
                 chain.job = self._start(session, chain.key, lambda m=messages, k=k, p=parent, w=where: pool.submit(
-                    self._ask_kernel, m, "implement", k, cfg.impl_temperature, p.source, w))
+                    self._ask_kernel, m, "implement", k, cfg.llm.impl_temperature, p.source, w))
                 chains.append(chain)
         for chain in chains:
             self._submit(chain, chain.job, chain.messages, iteration, LLM, session)
-        for r in range(cfg.repairs):
+        for r in range(cfg.search.repairs):
             asked: list[tuple[_Chain, _Job, list[Message], str]] = []
             for chain in chains:  # start this round's repairs as the kernels they fix finish evaluating
                 if chain.finished:
@@ -197,9 +197,9 @@ class LLMAgent:
                 key = f"{chain.key}:r{r}"
                 where = {"phase": "repair", "iteration": iteration, "parent": chain.parent.id, "slot": key,
                          "candidate": chain.node.id if chain.node is not None else "none (the answer had no kernel)",
-                         "round": f"{r + 1} of {cfg.repairs}"}
+                         "round": f"{r + 1} of {cfg.search.repairs}"}
                 job = self._start(session, key, lambda m=messages, r=r, p=chain.parent, w=where: pool.submit(
-                    self._ask_kernel, m, "repair", r, cfg.repair_temperature, p.source, w))
+                    self._ask_kernel, m, "repair", r, cfg.llm.repair_temperature, p.source, w))
                 asked.append((chain, job, messages, key))
             for chain, job, messages, key in asked:
                 self._submit(chain, job, messages, iteration, REPAIR, session, key=key)
@@ -215,9 +215,9 @@ class LLMAgent:
             return [req for req in recorded["plans"] if req["parent"] in session.nodes]
         requests = []
         for parent in beam:
-            for j in range(self.config.plans):
+            for j in range(self.config.search.plans):
                 seed = stable_seed(self.config.seed, iteration, parent.source_hash, j)
-                menu = sample_menu(self.library.menu, random.Random(seed), dropout=self.config.menu_dropout,
+                menu = sample_menu(self.library.menu, random.Random(seed), dropout=self.config.llm.menu_dropout,
                                    tags=self.renderer.brief.tags)
                 requests.append({"key": self._slot(iteration, parent, j), "parent": parent.id, "j": j,
                                  "menu": [item.id for item in menu], "menu_seed": seed})
@@ -230,7 +230,7 @@ class LLMAgent:
         by_id = {item.id: item for item in self.library.menu}
         menu = [by_id[i] for i in req["menu"] if i in by_id]
         return self.renderer.plan(parent, history=self.history(parent, iteration, session, offered=req["menu"]),
-                                  menu=menu, number=req["j"] + 1, count=self.config.plans, siblings=siblings)
+                                  menu=menu, number=req["j"] + 1, count=self.config.search.plans, siblings=siblings)
 
     def _ask_plan_after(self, before: Sequence[_Job], req: dict, iteration: int,
                         session: Session) -> tuple[dict, str]:
@@ -239,14 +239,14 @@ class LLMAgent:
         if self._stop.is_set():
             raise CancelledError()
         where = {"phase": "plan", "iteration": iteration, "parent": req["parent"], "slot": req["key"],
-                 "plan": f"{req['j'] + 1} of {self.config.plans}"}
+                 "plan": f"{req['j'] + 1} of {self.config.search.plans}"}
         return self._ask_plan(self._plan_messages(req, iteration, session, siblings), req["j"], where)
 
     def history(self, parent: Node, iteration: int, session: Session, *,
                 offered: Sequence[str] = ()) -> list[str]:
         """What was tried before ``iteration``: from ``parent``'s lineage (oldest first), then the same ideas on
         other branches, grouped by idea (those tried on this lineage or ``offered`` on the menu first)."""
-        limit = self.config.history_limit
+        limit = self.config.llm.history_limit
         if not limit:
             return []
         menu_ids = {item.id for item in self.library.menu}
@@ -362,14 +362,15 @@ class LLMAgent:
 
     # Run on the LLM pool: they call the model and read its answer, and touch no shared state.
     def _ask_plan(self, messages: list[Message], j: int, where: dict | None = None) -> tuple[dict, str]:
-        completion, call_id = self._complete(messages, phase="plan", sample=j, temperature=self.config.plan_temperature,
-                                             max_tokens=self.config.plan_max_tokens, where=where)
+        llm = self.config.llm
+        completion, call_id = self._complete(messages, phase="plan", sample=j, temperature=llm.plan_temperature,
+                                             max_tokens=llm.plan_max_tokens, where=where)
         return {"plan": extract_plan(completion.text) or None, "llm_call": call_id, "sample": j}, completion.text
 
     def _ask_kernel(self, messages: list[Message], phase: str, sample: int, temperature: float,
                     reference: str, where: dict | None = None) -> tuple[dict, str]:
         completion, call_id = self._complete(messages, phase=phase, sample=sample, temperature=temperature,
-                                             max_tokens=self.config.impl_max_tokens, where=where)
+                                             max_tokens=self.config.llm.impl_max_tokens, where=where)
         answer: dict[str, Any] = {"source": None, "error": None, "llm_call": call_id, "sample": sample}
         try:
             answer["source"] = extract_kernel(completion.text, self.renderer.brief.function,

@@ -52,7 +52,9 @@ def resumed_calibration(reader, stored: Mapping[str, Any], given: str | Path | N
                               "resumed run keeps the cost model it started with; drop --calibration, or start a new "
                               "run with it")
         return None
-    name = Path(str(stored.get("calibration") or CALIBRATION_NAME)).name
+    evaluation = stored.get("evaluation") if isinstance(stored.get("evaluation"), Mapping) else {}
+    # runs before the [evaluation] table kept the path at the top level
+    name = Path(str(evaluation.get("calibration") or stored.get("calibration") or CALIBRATION_NAME)).name
     if text is None:
         raise ConfigError(f"{copy}: missing; run {run} was started with calibration {name} "
                           f"(sha256:{str(recorded)[:HASH_CHARS]}); restore the file to resume the run")

@@ -1,13 +1,31 @@
 """The resolved configuration of one optimization run: CLI options over a TOML file over defaults.
 
-The TOML file uses the option names (dashes or underscores), flat or under an
-``[optimize]`` table::
+A config file has run-level options at the top and a table for each part of a run::
 
-    model = ["anthropic:claude-sonnet-4-5"]
+    agent = "llm"
+    seed = 0
+
+    [search]        # beam search, knob tuner, selection
     beam = 4
     plans = 2
     iterations = 8
+
+    [evaluation]    # how candidates are evaluated
+    workers = 4
+    backend = "sim"
+
+    [llm]           # models, sampling, prompts, the LLM budget
+    models = ["anthropic:claude-sonnet-4-5"]
     max_usd = 5.0
+
+    [llm.prices]
+    "openai:gpt-5" = { input = 1.25, output = 10.0 }
+
+Option names take dashes or underscores. Files written before the tables existed still load:
+every option may also be given at the top level (or under an ``[optimize]`` table) by its
+flat name, the one the command line and ``autocomp.optimize`` keywords use (``beam``,
+``workers``, ``llm_timeout`` for ``[llm] timeout``, ``model`` for ``[llm] models``). Every
+stored run of an earlier version has such a flat config.toml, and ``--resume`` reads it.
 """
 
 from __future__ import annotations
@@ -18,7 +36,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from autocomp import targets
 
@@ -38,22 +56,11 @@ class ConfigError(ValueError):
     """A bad option or config file; the message names the key and the fix."""
 
 
-class SearchConfig(BaseModel):
-    """Every knob of a run. Stored (without secrets) as the run's config.toml."""
+class SearchOptions(BaseModel):
+    """``[search]``: the beam search, the knob tuner and how candidates are ranked."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    agent: AgentKind = "auto"
-    models: list[str] = Field(default_factory=list, description="provider:model, repeated for an ensemble")
-    llm_base_url: str | None = None
-    llm_timeout: float = Field(300.0, gt=0, allow_inf_nan=False, description="seconds one LLM request may take")
-    llm_prices: dict[str, dict[str, float]] = Field(
-        default_factory=dict, description='USD per million tokens, e.g. "openai:gpt-5" = {input = 1.25, output = 10.0}')
-    # the manual provider (--model manual): prompts in <run>/manual/, answers from files or stdin
-    manual_timeout: float = Field(3600.0, gt=0, allow_inf_nan=False,
-                                  description="seconds to wait for each manual answer before the run stops")
-    manual_stdin: bool = Field(False, description="print each manual prompt and read its answer from stdin")
-    # beam search
     beam: int = Field(4, ge=1, description="B: candidates kept per iteration")
     plans: int = Field(2, ge=1, description="N: plans per beam candidate")
     impls: int = Field(2, ge=1, description="K: implementations per plan")
@@ -63,24 +70,29 @@ class SearchConfig(BaseModel):
     max_per_parent: int | None = Field(None, ge=1, description="diversity: beam slots one parent's children may take")
     hw_margin: float = Field(0.01, ge=0, le=0.5, description="hardware noise margin for ranking and improvement")
     min_gain: float = Field(0.002, ge=0, le=0.5, description="smallest relative gain that counts as improvement")
-    menu_dropout: float = Field(0.35, ge=0, lt=1)
-    plan_temperature: float = Field(0.8, ge=0, le=2)
-    impl_temperature: float = Field(0.4, ge=0, le=2)
-    repair_temperature: float = Field(0.2, ge=0, le=2)
-    plan_max_tokens: int = Field(1500, ge=64)
-    impl_max_tokens: int = Field(12000, ge=256)
-    llm_concurrency: int = Field(8, ge=1)
-    history_limit: int = Field(12, ge=0, description="lineage entries shown in plan prompts")
     # knob tuner (alone it uses beam / iterations / early_stop; after the LLM, the polish_* settings)
     knob_batch: int = Field(8, ge=1, description="most configurations evaluated per knob iteration")
     tune_after_llm: bool = True
     polish_beam: int = Field(2, ge=1, description="beam of the knob tuning that follows the LLM search")
     polish_iterations: int = Field(4, ge=0)
     polish_early_stop: int = Field(2, ge=1)
-    # budget
-    max_usd: float | None = Field(None, gt=0)
-    max_llm_calls: int | None = Field(None, ge=1)
-    # evaluation
+    strategy: str = Field("beam", description="how the candidates to build on are chosen (search/strategy.py)")
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, v: str) -> str:
+        from autocomp.search.strategy import STRATEGIES, unknown_strategy
+
+        if v not in STRATEGIES:
+            raise ValueError(unknown_strategy(v))
+        return v
+
+
+class EvaluationOptions(BaseModel):
+    """``[evaluation]``: where and how candidates are evaluated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
     workers: int = Field(default_factory=lambda: max(1, min(8, os.cpu_count() or 1)), ge=1)
     backend: str = "auto"
     target: str | None = None  # a registered target (autocomp.targets); None: the problem's
@@ -91,15 +103,45 @@ class SearchConfig(BaseModel):
     revalidate_seeds: int = Field(3, ge=0, description="fresh seeds the winner is re-checked on (0: skip)")
     calibration: Path | None = Field(None, description="cost-model calibration file (autocomp calibrate) for the "
                                      "sim backend; the run keeps a copy; the hw backend ignores it")
-    # run
-    out: Path = Path("runs")
-    seed: int = 0
-    no_cache: bool = False
 
     @field_validator("target")
     @classmethod
     def _known_target(cls, v: str | None) -> str | None:
         return None if v is None else targets.resolve(v)
+
+
+class LLMOptions(BaseModel):
+    """``[llm]``: models and endpoints, sampling, what prompts show, and the LLM budget."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    models: list[str] = Field(default_factory=list, description="provider:model, repeated for an ensemble")
+    base_url: str | None = None
+    timeout: float = Field(300.0, gt=0, allow_inf_nan=False, description="seconds one LLM request may take")
+    prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description='USD per million tokens, e.g. "openai:gpt-5" = {input = 1.25, output = 10.0}')
+    # the manual provider (--model manual): prompts in <run>/manual/, answers from files or stdin
+    manual_timeout: float = Field(3600.0, gt=0, allow_inf_nan=False,
+                                  description="seconds to wait for each manual answer before the run stops")
+    manual_stdin: bool = Field(False, description="print each manual prompt and read its answer from stdin")
+    # sampling and prompts
+    plan_temperature: float = Field(0.8, ge=0, le=2)
+    impl_temperature: float = Field(0.4, ge=0, le=2)
+    repair_temperature: float = Field(0.2, ge=0, le=2)
+    plan_max_tokens: int = Field(1500, ge=64)
+    impl_max_tokens: int = Field(12000, ge=256)
+    concurrency: int = Field(8, ge=1)
+    menu_dropout: float = Field(0.35, ge=0, lt=1, description="share of the optimization menu left out of a plan "
+                                                               "prompt")
+    history_limit: int = Field(12, ge=0, description="lineage entries shown in plan prompts")
+    # budget
+    max_usd: float | None = Field(None, gt=0)
+    max_llm_calls: int | None = Field(None, ge=1)
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _one_model(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
 
     @field_validator("models")
     @classmethod
@@ -109,17 +151,48 @@ class SearchConfig(BaseModel):
         # The manual provider needs no model name: a bare "manual" is a person answering.
         return [parse_model_spec(MANUAL_MODEL if m.strip().lower() == "manual" else m).id for m in v]
 
+
+SECTIONS: dict[str, type[BaseModel]] = {"search": SearchOptions, "evaluation": EvaluationOptions, "llm": LLMOptions}
+# Flat names (command line, API keywords, files without tables) that differ from the field's name in its table.
+_FLAT_RENAMES = {("llm", "base_url"): "llm_base_url", ("llm", "timeout"): "llm_timeout",
+                 ("llm", "prices"): "llm_prices", ("llm", "concurrency"): "llm_concurrency"}
+_FLAT_ALIASES = {"model": ("llm", "models")}  # `model = "..."` / --model
+
+
+class SearchConfig(BaseModel):
+    """Every knob of a run: run-level options and the ``search``, ``evaluation`` and ``llm`` tables. Stored
+    (without secrets) as the run's config.toml. Flat keywords are accepted too (``SearchConfig(beam=2)``)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    agent: AgentKind = "auto"
+    out: Path = Path("runs")
+    seed: int = 0
+    no_cache: bool = False
+    search: SearchOptions = Field(default_factory=SearchOptions)
+    evaluation: EvaluationOptions = Field(default_factory=EvaluationOptions)
+    llm: LLMOptions = Field(default_factory=LLMOptions)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest_flat_options(cls, data: Any) -> Any:
+        # Flat keywords (SearchConfig(beam=2)) are nested; data already in shape is left alone (assignments to a
+        # field pass through here with every field's current value).
+        if isinstance(data, Mapping) and any(_normalize(k) not in cls.model_fields for k in data):
+            return nest(data, "options")
+        return data
+
     def llm_requested(self, env: Mapping[str, str] | None = None) -> bool:
         """Whether this run uses the LLM agent (resolving ``agent=auto``)."""
         if self.agent != "auto":
             return self.agent == "llm"
         env = os.environ if env is None else env
-        return bool(self.models) or any(env.get(k) for k in PROVIDER_KEY_ENVS)
+        return bool(self.llm.models) or any(env.get(k) for k in PROVIDER_KEY_ENVS)
 
     def resolved_models(self, env: Mapping[str, str] | None = None) -> list[str]:
         """The configured models, or the default for whichever provider key is set."""
-        if self.models:
-            return list(self.models)
+        if self.llm.models:
+            return list(self.llm.models)
         env = os.environ if env is None else env
         for key in PROVIDER_KEY_ENVS:
             if env.get(key):
@@ -127,19 +200,119 @@ class SearchConfig(BaseModel):
         return [DEFAULT_MODELS["ANTHROPIC_API_KEY"]]
 
 
-def _normalize_keys(data: Mapping[str, Any], where: str) -> dict[str, Any]:
-    out = {}
-    for key, value in data.items():
-        name = key.replace("-", "_")
-        if name == "model":
-            name = "models"
-            value = [value] if isinstance(value, str) else value
-        out[name] = value
+RUN_LEVEL = tuple(name for name in SearchConfig.model_fields if name not in SECTIONS)
+
+
+def _flat_table() -> dict[str, tuple[str | None, str]]:
+    """flat name -> (table or None for run-level, field)."""
+    table: dict[str, tuple[str | None, str]] = {name: (None, name) for name in RUN_LEVEL}
+    for section, model in SECTIONS.items():
+        for name in model.model_fields:
+            flat = _FLAT_RENAMES.get((section, name), name)
+            assert flat not in table, f"flat option name {flat!r} is taken twice"
+            table[flat] = (section, name)
+    return table
+
+
+FLAT_NAMES = _flat_table()
+
+
+def flat_name(section: str | None, name: str) -> str:
+    """The flat (command-line) name of ``name`` in ``section``."""
+    return name if section is None else _FLAT_RENAMES.get((section, name), name)
+
+
+def _normalize(key: Any) -> str:
+    return str(key).replace("-", "_")
+
+
+def _place(section: str | None) -> str:
+    return "at the top level" if section is None else f"in [{section}]"
+
+
+def _home(name: str) -> tuple[str | None, str] | None:
+    """Where an option of this name lives: by flat name, alias, or a field name of exactly one table."""
+    if name in FLAT_NAMES:
+        return FLAT_NAMES[name]
+    if name in _FLAT_ALIASES:
+        return _FLAT_ALIASES[name]
+    homes = [(s, name) for s, model in SECTIONS.items() if name in model.model_fields]
+    return homes[0] if len(homes) == 1 else None
+
+
+def nest(values: Mapping[str, Any], where: str, *, ignore_unknown: bool = False) -> dict[str, Any]:
+    """``values`` (flat options, ``[search]``/``[evaluation]``/``[llm]`` tables, or both) in SearchConfig's shape.
+
+    ``where`` names the source in errors (a file path, "options"). An unknown key is an error naming it and,
+    when it is a known option in the wrong place, where it belongs; ``ignore_unknown`` drops unknown keys instead
+    (a stored run's config, which may come from another version). A key set twice in one source is an error;
+    None values are left out (not given).
+    """
+    out: dict[str, Any] = {}
+    errors: list[str] = []
+    unknown: list[str] = []
+    given_by: dict[tuple[str | None, str], str] = {}
+
+    def put(section: str | None, name: str, value: Any, key: str) -> None:
+        if value is None:  # an unset keyword or CLI option
+            return
+        target = out if section is None else out.setdefault(section, {})
+        if (section, name) in given_by:
+            option = name if section is None else f"[{section}] {name}"
+            errors.append(f"{given_by[section, name]} and {key} both set {option}; keep one")
+        given_by[section, name] = key
+        target[name] = value
+
+    for key, value in values.items():
+        name = _normalize(key)
+        if name in SECTIONS and isinstance(value, BaseModel):
+            value = value.model_dump(exclude_unset=True)
+        if name in SECTIONS and isinstance(value, Mapping):
+            fields = SECTIONS[name].model_fields
+            for sub_key, sub_value in value.items():
+                sub = _normalize(sub_key)
+                home = (name, sub) if sub in fields else _home(sub)
+                if home is not None and home[0] == name:
+                    put(name, home[1], sub_value, f"[{name}] {sub_key}")
+                elif ignore_unknown:
+                    continue
+                elif home is not None:
+                    errors.append(f"[{name}] {sub_key}: belongs {_place(home[0])}"
+                                  + (f" as {home[1]}" if home[1] != sub else ""))
+                else:
+                    errors.append(f"[{name}] {sub_key}: unknown option; [{name}] takes {', '.join(fields)}")
+        elif name in FLAT_NAMES or name in _FLAT_ALIASES:
+            put(*(FLAT_NAMES.get(name) or _FLAT_ALIASES[name]), value, str(key))
+        elif ignore_unknown:
+            continue
+        elif (home := _home(name)) is not None:
+            errors.append(f"{key}: belongs {_place(home[0])} (or give it as {flat_name(*home)} at the top level)")
+        else:
+            unknown.append(str(key))
+    if unknown:
+        errors.insert(0, f"unknown option(s) {', '.join(unknown)}; known options: {', '.join(RUN_LEVEL)} and the "
+                         f"tables {', '.join(f'[{s}]' for s in SECTIONS)} (or any option by its flat name: "
+                         f"{', '.join(n for n in FLAT_NAMES if n not in RUN_LEVEL)})")
+    if errors:
+        raise ConfigError(f"{where}: " + "; ".join(errors))
+    return out
+
+
+def merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Nested option dicts, later layers winning key by key (tables are merged, not replaced). None is "not given"
+    (an unset keyword or CLI option), never a value: it overrides nothing."""
+    out: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if key in SECTIONS and isinstance(value, Mapping):
+                out[key] = {**out.get(key, {}), **{k: v for k, v in value.items() if v is not None}}
+            elif value is not None:
+                out[key] = value
     return out
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
-    """Options from a TOML config file (flat, or under ``[optimize]``)."""
+    """Options from a TOML config file, nested (tables, flat names, or an old ``[optimize]`` table)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
@@ -147,29 +320,32 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML: {e}") from None
-    if isinstance(data.get("optimize"), Mapping):
-        data = {**{k: v for k, v in data.items() if k != "optimize"}, **data["optimize"]}
-    values = _normalize_keys(data, str(path))
-    unknown = sorted(set(values) - set(SearchConfig.model_fields))
-    if unknown:
-        raise ConfigError(f"{path}: unknown option(s) {', '.join(unknown)}; known options: "
-                          f"{', '.join(SearchConfig.model_fields)}")
-    return values
+    wrapped = data.pop("optimize", None) if isinstance(data.get("optimize"), Mapping) else None
+    values = nest(data, str(path))
+    # Earlier files put everything under [optimize]; its values win over the top level's, as they always did.
+    return merge(values, nest(wrapped, f"{path} [optimize]")) if wrapped is not None else values
+
+
+def options_layers(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Several sources of options (a config file's values, then CLI options or keywords), later winning, nested."""
+    return merge(*(nest(layer, "options") for layer in layers))
 
 
 def build_config(file_values: Mapping[str, Any] | None = None, **overrides: Any) -> SearchConfig:
-    """Defaults, then the config file's values, then non-None ``overrides`` (CLI options, API keywords)."""
-    merged = dict(file_values or {})
-    merged.update({k: v for k, v in _normalize_keys(overrides, "options").items() if v is not None})
-    unknown = sorted(set(merged) - set(SearchConfig.model_fields))
-    if unknown:
-        raise ConfigError(f"unknown option(s) {', '.join(unknown)}; known options: "
-                          f"{', '.join(SearchConfig.model_fields)}")
+    """Defaults, then the config file's values, then non-None ``overrides`` (CLI options, API keywords; flat names
+    or tables)."""
+    merged = merge(nest(file_values or {}, "options"), nest(overrides, "options"))
     try:
-        return SearchConfig(**merged)
+        return SearchConfig.model_validate(merged)
     except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "config"
-            problems.append(f"{loc}: {err['msg']} (got {err.get('input')!r})")
-        raise ConfigError("; ".join(problems)) from None
+        raise ConfigError("; ".join(_describe(err) for err in e.errors())) from None
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    loc = [str(p) for p in err["loc"]]
+    where = ".".join(loc) or "config"
+    if loc and (loc[0] in SECTIONS and len(loc) > 1):
+        flat = flat_name(loc[0], loc[1])
+        if flat != loc[1]:
+            where += f" ({flat})"
+    return f"{where}: {err['msg']} (got {err.get('input')!r})"

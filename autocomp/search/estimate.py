@@ -46,23 +46,24 @@ class RunEstimate:
 
 def estimate_run(problem, config: SearchConfig, env: Mapping[str, str] | None = None) -> RunEstimate:
     """Upper-bound calls and evaluations, and expected dollars, without calling anything."""
-    knob_evals = config.knob_batch
+    knob_evals = config.search.knob_batch
     if not config.llm_requested(env):
-        return RunEstimate("knobs", [], {}, {}, 0.0, (), 1 + config.iterations * knob_evals + _revalidations(config))
+        return RunEstimate("knobs", [], {}, {}, 0.0, (),
+                           1 + config.search.iterations * knob_evals + _revalidations(config))
     from autocomp.llm import Ensemble, estimate_run_cost
     from autocomp.search.prompts import ProblemBrief, PromptLibrary, PromptRenderer
 
     models = config.resolved_models(env)
-    per_iter_plans = config.beam * config.plans
-    plans = config.iterations * per_iter_plans
-    impls = plans * config.impls
-    repairs = math.ceil(impls * config.repairs * REPAIR_RATE)
+    per_iter_plans = config.search.beam * config.search.plans
+    plans = config.search.iterations * per_iter_plans
+    impls = plans * config.search.impls
+    repairs = math.ceil(impls * config.search.repairs * REPAIR_RATE)
     library = PromptLibrary()
-    renderer = PromptRenderer(library, ProblemBrief.from_problem(problem, target=config.target))
+    renderer = PromptRenderer(library, ProblemBrief.from_problem(problem, target=config.evaluation.target))
     base = Node(id=0, source=problem.baseline_source, iteration=0, origin=BASELINE)
     plan_text = "x" * 1500
     chars = {
-        "plan": sum(len(m["content"]) for m in renderer.plan(base, history=["x" * 160] * config.history_limit,
+        "plan": sum(len(m["content"]) for m in renderer.plan(base, history=["x" * 160] * config.llm.history_limit,
                                                               menu=library.menu)),
         "implement": sum(len(m["content"]) for m in renderer.implement(base, plan_text)),
         "repair": sum(len(m["content"]) for m in renderer.repair(problem.baseline_source, status="incorrect",
@@ -75,8 +76,8 @@ def estimate_run(problem, config: SearchConfig, env: Mapping[str, str] | None = 
                             output_tokens={"plan": PLAN_OUTPUT_TOKENS, "implement": code_tokens,
                                            "repair": code_tokens},
                             models=Ensemble(models, seed=config.seed))
-    polish = config.polish_iterations * knob_evals if config.tune_after_llm else 0
-    evaluations = 1 + impls * (1 + config.repairs) + polish + _revalidations(config)
+    polish = config.search.polish_iterations * knob_evals if config.search.tune_after_llm else 0
+    evaluations = 1 + impls * (1 + config.search.repairs) + polish + _revalidations(config)
     return RunEstimate("llm", models, calls, {p: e.cost_usd for p, e in est.by_phase.items()}, est.cost_usd,
                        est.unpriced_models, evaluations)
 
@@ -84,4 +85,4 @@ def estimate_run(problem, config: SearchConfig, env: Mapping[str, str] | None = 
 def _revalidations(config: SearchConfig) -> int:
     from autocomp.search.runner import MAX_REVALIDATIONS
 
-    return MAX_REVALIDATIONS if config.revalidate_seeds else 0
+    return MAX_REVALIDATIONS if config.evaluation.revalidate_seeds else 0

@@ -1,7 +1,9 @@
-"""What the search needs from one evaluation, read from an ``EvalResult`` (or its dict).
+"""What the search needs from one evaluation, read from its ``EvalResult``.
 
-The evaluator owns ``EvalResult``; this module only reads it, tolerating fields
-it does not know, so the search keeps working while the evaluator grows.
+The evaluator owns ``EvalResult`` (``autocomp/evaluate/result.py``); the search reads its
+attributes. An evaluator may hand back the result's JSON instead (test doubles do): it is
+validated into an ``EvalResult`` first (:func:`eval_result`). Stored results are typed by the
+run store, which migrates records of earlier versions (``autocomp/store/results.py``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from autocomp.evaluate.result import EvalResult, OutputError
+from autocomp.store.results import as_stored
 
 CORRECT = "correct"
 
@@ -33,21 +38,14 @@ _PROFILE_FIELDS = (
 )
 
 
-def _get(data: Mapping, *names: str, default: Any = None) -> Any:
-    """The first of ``names`` that ``data`` holds a value for."""
-    for name in names:
-        if data.get(name) is not None:
-            return data[name]
-    return default
-
-
-def as_dict(result: Any) -> dict:
-    """A JSON-ready dict of an ``EvalResult``, a dict, or anything pydantic."""
-    if hasattr(result, "model_dump"):
-        return result.model_dump(mode="json")
+def eval_result(result: EvalResult | Mapping[str, Any]) -> EvalResult:
+    """What an evaluator returned, validated, as the run store will hand it back (``as_stored``): a fresh
+    evaluation and the same one read by a resumed run look alike to the search."""
     if isinstance(result, Mapping):
-        return json.loads(json.dumps(dict(result), default=str))
-    raise TypeError(f"expected an EvalResult or a dict, got {type(result).__name__}")
+        result = EvalResult.model_validate(dict(result))
+    if not isinstance(result, EvalResult):
+        raise TypeError(f"an evaluator must return an EvalResult (or its JSON), got {type(result).__name__}")
+    return as_stored(result)
 
 
 @dataclass(frozen=True)
@@ -72,27 +70,24 @@ class Outcome:
         return self.status == CORRECT and self.latency_us is not None and self.latency_us > 0
 
     @classmethod
-    def from_result(cls, result: Any) -> Outcome:
-        data = as_dict(result)
-        status = str(_get(data, "status", default="runtime_error"))
-        latency = _get(data, "latency_us")
-        summary = _inner(_get(data, "profile", "summary", "profile_summary", default={}) or {})
-        summary = dict(summary) if isinstance(summary, Mapping) else {}
+    def from_result(cls, result: EvalResult) -> Outcome:
+        summary = dict(result.profile)
         roof = summary.get("roofline_percent")
+        latency = result.latency_us
         return cls(
-            status=status,
-            latency_us=float(latency) if isinstance(latency, (int, float)) and latency > 0 else None,
-            evidence=str(_get(data, "evidence", default=summary.get("evidence", "sim"))),
-            reason=str(_get(data, "reason", default="")),
-            error_report=_error_report(data) if status == "incorrect" else "",
+            status=result.status,
+            latency_us=float(latency) if latency is not None and latency > 0 else None,
+            evidence=result.evidence,
+            reason=result.reason,
+            error_report=_error_report(result) if result.status == "incorrect" else "",
             profile_summary=summary,
-            hints=tuple(_hint_text(h) for h in (_get(data, "hints", default=[]) or [])),
+            hints=tuple(result.hints),
             # neuron-profile style: *_percent fields are fractions of 1.
             roofline_percent=100.0 * float(roof) if isinstance(roof, (int, float)) else None,
             roofline_bound=str(summary.get("roofline_bound") or ""),
-            spread=_get(data, "timing_spread", "spread"),
-            cached=bool(_get(data, "cache_hit", default=False)),
-            warnings=tuple(str(w) for w in (_get(data, "warnings", default=[]) or [])),
+            spread=result.timing_spread,
+            cached=result.cache_hit,
+            warnings=tuple(result.warnings),
         )
 
     def short(self) -> str:
@@ -120,21 +115,6 @@ class Outcome:
         return "\n".join(lines)
 
 
-def _inner(summary: Any) -> Any:
-    """neuron-profile summaries are ``{profile_id: {...}}``; the search wants the inner dict."""
-    if isinstance(summary, Mapping) and len(summary) == 1:
-        only = next(iter(summary.values()))
-        if isinstance(only, Mapping):
-            return only
-    return summary
-
-
-def _hint_text(hint: Any) -> str:
-    if isinstance(hint, Mapping):
-        return str(hint.get("message", hint))
-    return hint if isinstance(hint, str) else str(getattr(hint, "message", hint))
-
-
 def _fmt(value: float, unit: str) -> str:
     if unit == "%":
         # neuron-profile writes percents as fractions of 1.
@@ -152,26 +132,26 @@ def _bytes(n: float) -> str:
     return f"{n:.1f} GiB"
 
 
-def _error_report(data: Mapping) -> str:
+def _error_report(result: EvalResult) -> str:
     """How wrong a wrong result was: overall error and the worst element of each failing output."""
     lines = []
-    if isinstance(data.get("max_abs"), (int, float)) or isinstance(data.get("rel_l2"), (int, float)):
-        lines.append(f"- over all seeds: max |out - ref| = {_short_value(data.get('max_abs'))}, "
-                     f"relative L2 error = {_short_value(data.get('rel_l2'))}")
-    failing = [e for e in data.get("errors") or [] if isinstance(e, Mapping) and not e.get("passed", False)]
+    if result.max_abs is not None or result.rel_l2 is not None:
+        lines.append(f"- over all seeds: max |out - ref| = {_short_value(result.max_abs)}, "
+                     f"relative L2 error = {_short_value(result.rel_l2)}")
+    failing: list[OutputError] = [e for e in result.errors if not e.passed]
     for err in failing[:3]:
-        parts = [f"seed {err.get('seed')}, output {err.get('output')}"]
-        if err.get("note"):
-            parts.append(str(err["note"]))
-        if err.get("mismatched") is not None and err.get("size"):
-            parts.append(f"{err['mismatched']} of {err['size']} elements out of tolerance")
-        if err.get("nonfinite"):
-            parts.append(f"{err['nonfinite']} NaN/inf (NaN usually means never written)")
-        if err.get("worst_index") is not None:
-            parts.append(f"worst at index {err['worst_index']}: got {_short_value(err.get('worst_value'))}, "
-                         f"expected {_short_value(err.get('worst_expected'))}")
-        if err.get("rel_l2") is not None:
-            parts.append(f"rel L2 {_short_value(err['rel_l2'])}")
+        parts = [f"seed {err.seed}, output {err.output}"]
+        if err.note:
+            parts.append(err.note)
+        if err.size:
+            parts.append(f"{err.mismatched} of {err.size} elements out of tolerance")
+        if err.nonfinite:
+            parts.append(f"{err.nonfinite} NaN/inf (NaN usually means never written)")
+        if err.worst_index is not None:
+            parts.append(f"worst at index {err.worst_index}: got {_short_value(err.worst_value)}, "
+                         f"expected {_short_value(err.worst_expected)}")
+        if err.rel_l2 is not None:
+            parts.append(f"rel L2 {_short_value(err.rel_l2)}")
         lines.append("- " + "; ".join(parts))
     return "\n".join(lines)
 

@@ -17,14 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from autocomp.problem import Problem
 from autocomp.search.agent import CallRecorder, LLMAgent
-from autocomp.search.beam import BeamSearch, Stage
 from autocomp.search.config import SearchConfig
 from autocomp.search.knob_tuner import KnobTuner
+from autocomp.search.loop import SearchLoop, Stage
 from autocomp.search.node import BASELINE, Node
-from autocomp.search.outcome import Outcome, as_dict
+from autocomp.search.outcome import Outcome, eval_result
 from autocomp.search.prompts import ProblemBrief, PromptLibrary, PromptRenderer, stable_rng
 from autocomp.search.selection import rank
 from autocomp.search.session import EvaluatorLike, Session
+from autocomp.search.strategy import create_strategy
 from autocomp.store import RunStore
 
 EventSink = Callable[[str, dict], None]
@@ -78,11 +79,11 @@ class RunResult(BaseModel):
 def llm_settings(config: SearchConfig, run_dir: Path, env: Mapping[str, str] | None = None):
     from autocomp.llm import LLMSettings
 
-    return LLMSettings(models=config.resolved_models(env), seed=config.seed, base_url=config.llm_base_url,
-                       cache_path=run_dir / LLM_CACHE_NAME, no_cache=config.no_cache, max_usd=config.max_usd,
-                       max_llm_calls=config.max_llm_calls, concurrency=config.llm_concurrency,
-                       timeout_s=config.llm_timeout, prices=config.llm_prices, manual_dir=run_dir / "manual",
-                       manual_timeout_s=config.manual_timeout, manual_stdin=config.manual_stdin)
+    return LLMSettings(models=config.resolved_models(env), seed=config.seed, base_url=config.llm.base_url,
+                       cache_path=run_dir / LLM_CACHE_NAME, no_cache=config.no_cache, max_usd=config.llm.max_usd,
+                       max_llm_calls=config.llm.max_llm_calls, concurrency=config.llm.concurrency,
+                       timeout_s=config.llm.timeout, prices=config.llm.prices, manual_dir=run_dir / "manual",
+                       manual_timeout_s=config.llm.manual_timeout, manual_stdin=config.llm.manual_stdin)
 
 
 def preflight_llm(config: SearchConfig, env: Mapping[str, str] | None = None) -> None:
@@ -99,9 +100,9 @@ def default_evaluator(config: SearchConfig, calibration: Any = None):
     from autocomp.evaluate import Evaluator, EvaluatorError
 
     try:
-        return Evaluator(config.backend, workers=config.workers, target=config.target, timeout_s=config.timeout_s,
-                         isolation=config.isolation, allow_unisolated=config.allow_unisolated,
-                         calibration=calibration)
+        ev = config.evaluation
+        return Evaluator(ev.backend, workers=ev.workers, target=ev.target, timeout_s=ev.timeout_s,
+                         isolation=ev.isolation, allow_unisolated=ev.allow_unisolated, calibration=calibration)
     except EvaluatorError as e:  # e.g. --isolation bwrap where bubblewrap is missing
         raise SearchError(str(e)) from None
 
@@ -123,7 +124,8 @@ class Run:
         self.evaluator = evaluator if evaluator is not None else default_evaluator(config, calibration)
         self._check_calibration(calibration)
         self._check_sandbox()
-        self.session = Session(problem, store, self.evaluator, workers=config.workers, on_event=self.on_event)
+        self.session = Session(problem, store, self.evaluator, workers=config.evaluation.workers,
+                               on_event=self.on_event)
         self.recorder = CallRecorder(store, self.on_event)
         self.llm = llm
         self._owns_llm = False
@@ -135,8 +137,8 @@ class Run:
             self._owns_llm = True
         elif self.llm is not None and getattr(self.llm, "on_call", None) is None:
             self.llm.on_call = self.recorder
-        self.search = BeamSearch(self.session, hw_margin=config.hw_margin, min_gain=config.min_gain,
-                                 max_per_parent=config.max_per_parent, on_event=self.on_event)
+        self.search = SearchLoop(self.session, create_strategy(config.search), hw_margin=config.search.hw_margin,
+                                 min_gain=config.search.min_gain, on_event=self.on_event)
 
     def _check_calibration(self, calibration: Any) -> None:
         """A calibration must fit the run's target; say when the backend (hardware) does not use it."""
@@ -147,7 +149,7 @@ class Run:
             self.store.event("notice", message=f"calibration {calibration.label} not applied: the evaluator "
                                                "measures on hardware (or was supplied by the caller)")
             return
-        target = self.config.target or self.problem.spec.target
+        target = self.config.evaluation.target or self.problem.spec.target
         made_for = applied.parse().target
         if made_for != target:
             if self._owns_evaluator and hasattr(self.evaluator, "close"):
@@ -177,19 +179,19 @@ class Run:
 
     # ------------------------------------------------------------------ stages
     def stages(self) -> list[Stage]:
-        cfg = self.config
-        tuner = KnobTuner(self.problem.spec.knobs, batch=cfg.knob_batch, seed=cfg.seed)
+        cfg, search = self.config, self.config.search
+        tuner = KnobTuner(self.problem.spec.knobs, batch=search.knob_batch, seed=cfg.seed)
         if not self.use_llm:
-            return [Stage("knobs", tuner, cfg.beam, cfg.iterations, cfg.early_stop)]
-        brief = ProblemBrief.from_problem(self.problem, target=cfg.target)
+            return [Stage("knobs", tuner, search.beam, search.iterations, search.early_stop)]
+        brief = ProblemBrief.from_problem(self.problem, target=cfg.evaluation.target)
         base = self.session.baseline
         brief.baseline_latency_us = base.latency_us if base is not None else None
         library = PromptLibrary()
         agent = LLMAgent(self.llm, library, PromptRenderer(library, brief), cfg, recorder=self.recorder,
                          on_event=self.on_event)
-        stages = [Stage("llm", agent, cfg.beam, cfg.iterations, cfg.early_stop)]
-        if cfg.tune_after_llm and cfg.polish_iterations:
-            stages.append(Stage("knobs", tuner, cfg.polish_beam, cfg.polish_iterations, cfg.polish_early_stop))
+        stages = [Stage("llm", agent, search.beam, search.iterations, search.early_stop)]
+        if search.tune_after_llm and search.polish_iterations:
+            stages.append(Stage("knobs", tuner, search.polish_beam, search.polish_iterations, search.polish_early_stop))
         return stages
 
     def _precharge_budget(self) -> None:
@@ -247,15 +249,15 @@ class Run:
 
     def _revalidate(self) -> tuple[str, Node | None, bool | None]:
         """Re-check the fastest candidates on fresh seeds until one passes: (note, winner, passed)."""
-        ranked = rank(self.session.all_nodes(), iteration=10**9, hw_margin=self.config.hw_margin)
+        ranked = rank(self.session.all_nodes(), iteration=10**9, hw_margin=self.config.search.hw_margin)
         if not ranked:
             return "no correct candidate", None, None
-        if self.config.revalidate_seeds == 0:
+        if self.config.evaluation.revalidate_seeds == 0:
             return "re-validation skipped (revalidate_seeds = 0)", ranked[0], None
         rng = stable_rng(self.config.seed, "revalidate", self.problem.content_hash)
         used = set(self.problem.spec.seeds)
         seeds: list[int] = []
-        while len(seeds) < self.config.revalidate_seeds:
+        while len(seeds) < self.config.evaluation.revalidate_seeds:
             s = rng.randrange(1000, 2**31 - 1)
             if s not in used and s not in seeds:
                 seeds.append(s)
@@ -265,10 +267,10 @@ class Run:
                 break
             stored = self.store.evaluation(node.id, REVALIDATE)
             if stored is not None:
-                result = stored.result
+                result = stored.eval_result
             else:
                 self.on_event("revalidating", {"id": node.id, "seeds": seeds})
-                result = as_dict(_evaluate_with_seeds(self.evaluator, self.problem, node.source, seeds))
+                result = eval_result(_evaluate_with_seeds(self.evaluator, self.problem, node.source, seeds))
                 self.store.record_evaluation(node.id, result, purpose=REVALIDATE)
             check = Outcome.from_result(result)
             if check.status == "correct":
@@ -288,7 +290,7 @@ class Run:
         counts = self.store.counts()
         spend = self.store.total_cost_usd()
         if winner is None and status != "finished":
-            ranked = rank(self.session.all_nodes(), iteration=10**9, hw_margin=self.config.hw_margin)
+            ranked = rank(self.session.all_nodes(), iteration=10**9, hw_margin=self.config.search.hw_margin)
             winner = ranked[0] if ranked else None
         beams = self.store.beams()
         result = RunResult(
@@ -337,7 +339,8 @@ def _evaluate_with_seeds(evaluator: Any, problem: Problem, source: str, seeds: l
 
 # --------------------------------------------------------------------------- entry point
 def stored_config(config: SearchConfig, problem: Problem, calibration: Any = None) -> dict:
-    """config.toml contents: the resolved options plus what was optimized (and the calibration's hash)."""
+    """config.toml contents: what was optimized, the run-level options, the [search], [evaluation] and [llm]
+    tables (and the calibration's hash)."""
     from autocomp.search.calibration import recorded_fields
 
     return {"problem": problem.name, "problem_path": str(problem.root), **config.model_dump(mode="json"),
@@ -345,11 +348,21 @@ def stored_config(config: SearchConfig, problem: Problem, calibration: Any = Non
 
 
 def config_from_run(stored: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> SearchConfig:
-    """The configuration of a run being resumed: what it was started with, updated by ``overrides``."""
-    from autocomp.search.config import build_config
+    """The configuration of a run being resumed: what it was started with (tables, or the flat config.toml of
+    earlier versions; keys this version does not know are dropped), updated by ``overrides``."""
+    from autocomp.search.config import build_config, nest
 
-    base = {k: v for k, v in stored.items() if k in SearchConfig.model_fields}
+    base = nest(stored, "the run's config.toml", ignore_unknown=True)
     return build_config(base, **dict(overrides or {}))
+
+
+def _check_checkpoints(store: RunStore, config: SearchConfig) -> None:
+    """A run resumes with the strategy its checkpoints were written by (another would misread them)."""
+    kinds = sorted({snap.state["kind"] for snap in store.beams()} - {config.search.strategy})
+    if kinds:
+        raise SearchError(f"run {store.root.name} was checkpointed by the {', '.join(map(repr, kinds))} search "
+                          f"strategy, not {config.search.strategy!r}: resume it with [search] strategy = "
+                          f"{kinds[0]!r}")
 
 
 def run_optimization(problem: str | Path | Problem | None, config: SearchConfig, *, resume: str | Path | None = None,
@@ -368,6 +381,7 @@ def run_optimization(problem: str | Path | Problem | None, config: SearchConfig,
         try:
             stored = store.config()
             config = config_from_run(stored, resume_overrides)
+            _check_checkpoints(store, config)
             # The run's own copy, never the file at its old path (which may have changed since).
             calibration = resumed_calibration(store, stored, (resume_overrides or {}).get("calibration"))
             snapshot = store.problem_dir() or store.info.problem_path
@@ -380,11 +394,12 @@ def run_optimization(problem: str | Path | Problem | None, config: SearchConfig,
         from autocomp.suite.location import load_problem
 
         problem = load_problem(problem)
-        calibration = new_run_calibration(config.calibration)
+        calibration = new_run_calibration(config.evaluation.calibration)
         if llm is None and config.llm_requested(env):
             preflight_llm(config, env)
         store = RunStore.create(config.out, problem, stored_config(config, problem, calibration), seed=config.seed,
-                                target=config.target, calibration=calibration.text if calibration else None)
+                                target=config.evaluation.target,
+                                calibration=calibration.text if calibration else None)
     run = None
     try:
         run = Run(problem, config, store, evaluator=evaluator, llm=llm, on_event=on_event, env=env,

@@ -18,9 +18,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from autocomp.evaluate.result import EvalResult
 from autocomp.search.decisions import DecisionLog
 from autocomp.search.node import BASELINE, Node
-from autocomp.search.outcome import Outcome, as_dict
+from autocomp.search.outcome import Outcome, eval_result
 from autocomp.sources import source_hash
 from autocomp.store import DuplicateEvaluationError, RunStore
 from autocomp.store.profiles import result_record
@@ -31,7 +32,8 @@ EventSink = Callable[[str, dict], None]
 class EvaluatorLike(Protocol):
     """What the search needs from an evaluator (``autocomp.evaluate.Evaluator`` or a test fake)."""
 
-    def evaluate(self, problem: Any, source: str) -> Any: ...
+    def evaluate(self, problem: Any, source: str) -> EvalResult | Mapping[str, Any]:
+        """The verdict on ``source``: an ``EvalResult``, or its JSON."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ class Session:
                         parent_id=cand.parent_id, plan=cand.plan, meta=dict(cand.meta), source_hash=cand.source_hash)
             ev = evaluated.get(cand.id)
             if ev is not None:
-                node.outcome = Outcome.from_result(ev.result)
+                node.outcome = Outcome.from_result(ev.eval_result)
             self._register(node)
             # A run written while the hash meant something else keeps its stored names (slots and lineage
             # groups are built from them, so the resumed run finds its decisions again); its kernels are also
@@ -229,18 +231,17 @@ class Session:
     def _evaluate(self, node: Node) -> None:
         start = time.monotonic()
         try:
-            result = self.evaluator.evaluate(self.problem, node.source)
-        except Exception as e:  # the evaluator itself broke: not a verdict, so nothing is committed
+            result = eval_result(self.evaluator.evaluate(self.problem, node.source))
+        except Exception as e:  # the evaluator itself broke (or answered no EvalResult): not a verdict, not committed
             node.outcome = Outcome(status="runtime_error", reason=f"evaluation failed: {type(e).__name__}: {e}")
             data = {"id": node.id, "error": f"{type(e).__name__}: {e}"}
             self.store.event("evaluator_error", **data)
             self.on_event("evaluator_error", data)
             return
         outcome = Outcome.from_result(result)
-        data = as_dict(result)
         try:
             kernel = getattr(getattr(self.problem, "spec", None), "function", "")
-            self.store.record_evaluation(node.id, data, profile=result_record(data, kernel=kernel))
+            self.store.record_evaluation(node.id, result, profile=result_record(result, kernel=kernel))
         except DuplicateEvaluationError:
             pass  # committed by an earlier process just before it died; the stored one stands
         node.outcome = outcome

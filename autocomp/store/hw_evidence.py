@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autocomp.backends.sim import SimBackend
+from autocomp.evaluate.backends.sim import SimBackend
 
 
 class FromRunsError(ValueError):

@@ -40,6 +40,8 @@ CALIBRATION_NAME = "calibration.toml"  # a copy of the cost-model calibration th
 SEARCH = "search"
 # The schema version that added the decisions table.
 DECISIONS_SINCE = 2
+# The strategy of a checkpoint written before checkpoints named theirs (autocomp.search.strategy.LEGACY_KIND).
+LEGACY_CHECKPOINT_KIND = "beam"
 
 
 def candidate_dirname(candidate_id: int) -> str:
@@ -265,9 +267,15 @@ class RunReader:
 
     # ------------------------------------------------------------ iterations
     def beams(self) -> list[BeamSnapshot]:
-        """The beam recorded at the end of each completed iteration."""
-        return [BeamSnapshot(r["iteration"], json.loads(r["beam_json"]), r["best_candidate"], r["completed"])
-                for r in self._rows("SELECT * FROM iterations ORDER BY iteration")]
+        """The checkpoint recorded at the end of each completed iteration: its parents (the beam) and strategy
+        state."""
+        out = []
+        for r in self._rows("SELECT * FROM iterations ORDER BY iteration"):
+            beam = json.loads(r["beam_json"])
+            stored = r["state_json"] if "state_json" in r.keys() else None  # NULL or absent: before schema 3
+            state = {**(json.loads(stored) if stored else {"kind": LEGACY_CHECKPOINT_KIND}), "parents": beam}
+            out.append(BeamSnapshot(r["iteration"], beam, r["best_candidate"], r["completed"], state))
+        return out
 
     # ------------------------------------------------------------ decisions
     def decisions(self, *, iteration: int | None = None) -> list[Decision]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from autocomp.evaluate.result import EvalResult
 
 RUN_STATUSES = ("running", "finished", "interrupted", "failed")
 # Candidate status before its search evaluation is recorded; afterwards the EvalResult's status.
@@ -76,7 +79,7 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """One recorded EvalResult: key columns plus the full result as a dict."""
+    """One recorded EvalResult: key columns plus the full result as stored (a dict; ``eval_result`` types it)."""
 
     id: int
     candidate_id: int
@@ -92,6 +95,13 @@ class Evaluation:
     @classmethod
     def from_row(cls, row) -> Evaluation:
         return cls(**_known(cls, row), result=json.loads(row["result_json"]))
+
+    @property
+    def eval_result(self) -> EvalResult:
+        """The stored result as an ``EvalResult``, records of earlier versions migrated (store/results.py)."""
+        from autocomp.store.results import parse_result
+
+        return parse_result(self.result, what=f"the {self.purpose!r} evaluation of candidate {self.candidate_id}")
 
 
 @dataclass(frozen=True)
@@ -147,12 +157,14 @@ class Decision:
 
 @dataclass(frozen=True)
 class BeamSnapshot:
-    """The beam kept at the end of an iteration: the parents of the next one."""
+    """The checkpoint at the end of an iteration: the parents of the next one (the beam) and the search strategy's
+    state, ``{"kind": ..., "parents": beam, ...}`` (search/strategy.py; ``kind`` "beam" for runs older than that)."""
 
     iteration: int
     beam: list[int]
     best_candidate: int | None
     completed: float
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from autocomp.store.reader import (
     run_root,
 )
 from autocomp.store.records import CORRECT, PENDING, RUN_STATUSES, Decision, Evaluation, ResumeState
+from autocomp.store.results import OLD_NAMES
 
 PROBLEM_FILES = ("problem.toml", "kernel.py", "reference.py")
 
@@ -57,7 +58,7 @@ def _as_dict(result: Any) -> dict:
 
 
 def _evidence(result: Mapping) -> str | None:
-    for key in ("evidence", "evidence_tier", "tier"):
+    for key in ("evidence", *(old for old, new in OLD_NAMES.items() if new == "evidence")):
         if isinstance(result.get(key), str):
             return result[key]
     return None
@@ -392,15 +393,24 @@ class RunStore(RunReader):
             conn.execute("UPDATE decisions SET candidate_id = ? WHERE key = ? AND candidate_id IS NULL",
                          (int(candidate_id), str(key)))
 
-    def record_beam(self, iteration: int, beam: Sequence[int]) -> None:
-        """Checkpoint: iteration ``iteration`` is complete and ``beam`` are the parents of the next one."""
-        ids = [int(c) for c in beam]
+    def record_checkpoint(self, iteration: int, state: Mapping[str, Any]) -> None:
+        """Checkpoint: iteration ``iteration`` is complete. ``state`` is the search strategy's, ``{"kind": ...,
+        "parents": [ids], ...}`` (JSON-able): the parents of the next iteration, and what else it resumes from."""
+        if not isinstance(state.get("kind"), str) or not state["kind"]:
+            raise ValueError(f"checkpoint of iteration {iteration} names no strategy kind: {str(state)[:200]}")
+        ids = [int(c) for c in state.get("parents") or []]
+        rest = {k: v for k, v in state.items() if k != "parents"}
         with self._tx() as conn:
             best = conn.execute("SELECT best_candidate FROM run WHERE id = 1").fetchone()["best_candidate"]
-            conn.execute("INSERT OR REPLACE INTO iterations (iteration, beam_json, best_candidate, completed) "
-                         "VALUES (?, ?, ?, ?)", (int(iteration), json.dumps(ids), best, self._clock()))
+            conn.execute("INSERT OR REPLACE INTO iterations (iteration, beam_json, best_candidate, completed, "
+                         "state_json) VALUES (?, ?, ?, ?, ?)",
+                         (int(iteration), json.dumps(ids), best, self._clock(), json.dumps(rest, sort_keys=True)))
             self._touch(conn)
         self.event("iteration_done", iteration=int(iteration), beam=ids, best=best)
+
+    def record_beam(self, iteration: int, beam: Sequence[int]) -> None:
+        """Checkpoint of beam search: iteration ``iteration`` is complete and ``beam`` are the parents of the next."""
+        self.record_checkpoint(iteration, {"kind": "beam", "parents": list(beam)})
 
     # ------------------------------------------------------------ crash repair
     def _repair_files(self) -> None:

@@ -128,12 +128,23 @@ def _migrate_to_2(conn: sqlite3.Connection) -> None:
     _run_script(conn, _V2)
 
 
+# Version 3: a checkpoint names its search strategy. ``state_json`` is the strategy's checkpoint state without its
+# parents (those stay in ``beam_json``), e.g. {"kind": "beam"}; NULL in rows written before: beam search.
+_V3 = """
+ALTER TABLE iterations ADD COLUMN state_json TEXT
+"""
+
+
+def _migrate_to_3(conn: sqlite3.Connection) -> None:
+    _run_script(conn, _V3)
+
+
 # One entry per schema version; append, never edit a released step.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_1, _migrate_to_2]
-# Steps that only add tables a reader can do without: a run at the version before such a step is read as it is
-# (an older run stays listable and reportable without being opened for writing). Add a step here only if
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_1, _migrate_to_2, _migrate_to_3]
+# Steps that only add tables or columns a reader can do without: a run at the version before such a step is read
+# as it is (an older run stays listable and reportable without being opened for writing). Add a step here only if
 # every reader query still works on a database that lacks what it adds.
-ADDITIVE: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_to_2,)
+ADDITIVE: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_to_2, _migrate_to_3)
 
 
 def schema_version() -> int:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from autocomp.backends import SimBackend
 from autocomp.cli import app
 from autocomp.evaluate import Evaluator, EvaluatorError
 from autocomp.evaluate import evaluator as evaluator_module
+from autocomp.evaluate.backends import SimBackend
 from autocomp.evaluate.measurer import MeasurerPool
 from autocomp.perf.calibration_source import read_calibration_source
 from tests.fakes.eval_support import PROBLEMS, kernel_source, problem

@@ -294,7 +294,7 @@ def _request(artifacts):
 
 
 def test_a_measuring_process_answers_with_the_same_refusals_and_is_replaced_when_it_dies(tmp_path):
-    from autocomp.backends import SimBackend
+    from autocomp.evaluate.backends import SimBackend
     from autocomp.evaluate.measurer import MeasurerError, MeasurerPool
     from autocomp.evaluate.trace_check import TraceRejected
 

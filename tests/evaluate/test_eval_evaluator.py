@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from autocomp.backends import SimBackend
 from autocomp.evaluate import Evaluator, EvaluatorError
+from autocomp.evaluate.backends import SimBackend
 from autocomp.problem import Problem
 from tests.fakes.eval_support import PROBLEMS, kernel_source, problem
 

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from autocomp.backends import SimBackend, get_backend
-from autocomp.backends.neuron import NeuronBackend, ToolError, find_neuronxcc, parse_summary
 from autocomp.evaluate import Evaluator
+from autocomp.evaluate.backends import SimBackend, get_backend
+from autocomp.evaluate.backends.neuron import NeuronBackend, ToolError, find_neuronxcc, parse_summary
 from tests.fakes.eval_support import kernel_source, problem
 from tests.fakes.fake_neuron import make_fake_toolchain
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from autocomp.backends.sim import SimBackend
+from autocomp.evaluate.backends.sim import SimBackend
 from autocomp.evaluate.protocol import CHECK_TRACE_NAME
 from autocomp.nki import trace_codec
 from autocomp.nki.trace import Instruction

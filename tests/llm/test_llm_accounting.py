@@ -58,7 +58,7 @@ def test_unknown_model_costs_zero_and_warns_once(caplog):
         assert table.cost(completion(model="gpt-99")) == 0.0
     warnings = [r for r in caplog.records if "gpt-99" in r.getMessage()]
     assert len(warnings) == 1
-    assert '[llm_prices] "openai:gpt-99"' in warnings[0].getMessage()
+    assert '[llm.prices] "openai:gpt-99"' in warnings[0].getMessage()
 
 
 def test_ledger_sums_per_phase_model_and_total():

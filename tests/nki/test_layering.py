@@ -41,7 +41,6 @@ TARGET_NAME = re.compile(r"trn\d|inf2|gen[234]")
 # Cycles between packages outside the NKI simulator that predate the dialect split; each is to be removed, never
 # extended (issue #14, "one place per seam"). The root package ``autocomp`` counts as a package of its own.
 KNOWN_PACKAGE_CYCLES = [
-    {"autocomp.backends", "autocomp.evaluate"},  # backends.base imports evaluate.protocol; evaluate runs backends
 ]
 
 

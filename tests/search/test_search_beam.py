@@ -28,7 +28,7 @@ def test_knob_tuner_finds_the_best_tile_and_reports_it(tmp_path, problem_dir, ev
         assert reval is not None and reval.status == "correct"
         fresh = evaluator.seeds_seen[-1]
         assert len(fresh) == 3 and not set(fresh) & {0, 1, 2}
-        assert "iterations" in reader.config() and reader.config()["problem"] == "scale_add"
+        assert "iterations" in reader.config()["search"] and reader.config()["problem"] == "scale_add"
 
 
 def test_pattern_moves_reach_the_corner_optimum_quickly(tmp_path):

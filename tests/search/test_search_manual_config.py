@@ -17,8 +17,8 @@ from tests.fakes.search import FakeEvaluator
 
 def test_a_bare_manual_model_is_a_person_answering(tmp_path):
     cfg = build_config(models=["manual"])
-    assert cfg.models == ["manual:chat"] and cfg.llm_requested({})
-    assert build_config(models=["manual:my-chat-ui"]).models == ["manual:my-chat-ui"]
+    assert cfg.llm.models == ["manual:chat"] and cfg.llm_requested({})
+    assert build_config(models=["manual:my-chat-ui"]).llm.models == ["manual:my-chat-ui"]
     settings = llm_settings(cfg, tmp_path / "run")
     assert settings.manual_dir == tmp_path / "run" / "manual"
     service = build_service(settings.model_copy(update={"cache_path": None}))
@@ -32,7 +32,7 @@ def test_the_config_file_takes_the_manual_options(tmp_path):
     path.write_text('model = "manual"\nmanual-timeout = 90\nmanual_stdin = true\n')
     cfg = build_config(load_config_file(path))
     settings = llm_settings(cfg, tmp_path)
-    assert (cfg.models, settings.manual_timeout_s, settings.manual_stdin) == (["manual:chat"], 90.0, True)
+    assert (cfg.llm.models, settings.manual_timeout_s, settings.manual_stdin) == (["manual:chat"], 90.0, True)
     path.write_text('model = "manual"\nmanual_timeout = 0\n')
     with pytest.raises(ConfigError, match="manual_timeout: .*greater than 0"):
         build_config(load_config_file(path))
@@ -50,7 +50,7 @@ def test_the_cli_options_reach_the_run(tmp_path, problem_dir, monkeypatch):
                                    "--manual-stdin", "--out", str(tmp_path / "runs")])
     assert res.exit_code == 0, res.output
     cfg = seen["cfg"]
-    assert (cfg.models, cfg.manual_timeout, cfg.manual_stdin) == (["manual:chat"], 12.0, True)
+    assert (cfg.llm.models, cfg.llm.manual_timeout, cfg.llm.manual_stdin) == (["manual:chat"], 12.0, True)
 
 
 def test_a_run_that_fails_to_start_leaves_no_run_behind(tmp_path, problem_dir, monkeypatch):

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from autocomp.cli import app
 from autocomp.problem import Problem
 from autocomp.search.node import Node
-from autocomp.search.outcome import Outcome, as_dict
+from autocomp.search.outcome import Outcome, eval_result
 from autocomp.search.profile_section import profile_section
 from autocomp.search.prompts import ProblemBrief, PromptLibrary, PromptRenderer
 from autocomp.suite.location import bundled_problems_dir
@@ -40,7 +40,7 @@ def layernorm():
     finally:
         evaluator.close()
     assert result.status == "correct", result.reason
-    return problem, Outcome.from_result(as_dict(result))
+    return problem, Outcome.from_result(eval_result(result))
 
 
 def test_the_prompts_line_costs_are_autocomp_profiles(layernorm):

@@ -12,7 +12,7 @@ import pytest
 
 import autocomp
 from autocomp.llm import Budget, LLMService
-from autocomp.search import beam as beam_module
+from autocomp.search import loop as loop_module
 from autocomp.store import RunReader
 from tests.fakes.search import (
     KERNEL,
@@ -174,7 +174,7 @@ def test_early_stopping_is_decided_by_selection_stale_iterations(tmp_path, monke
         seen.append(len(bests))
         return 99
 
-    monkeypatch.setattr(beam_module, "stale_iterations", never_improving)
+    monkeypatch.setattr(loop_module, "stale_iterations", never_improving)
     result = autocomp.optimize(grid_problem(tmp_path), agent="knobs", evaluator=FakeEvaluator(grid_latency),
                                out=tmp_path / "runs", workers=2, iterations=5, early_stop=3)
     assert "no improvement in 99 iterations" in result.stop_reason and result.iterations == 0 and seen == [1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from autocomp.search.outcome import Outcome, eval_result
 from autocomp.search.session import Session
 from autocomp.store import RunStore
 from tests.fakes.search import FakeEvaluator, kernel_with
@@ -117,3 +118,42 @@ def test_a_run_whose_stored_hashes_meant_something_else_still_dedups_and_keeps_i
     assert len(evaluator.calls) == 1 and len(store.candidates()) == 1
     session2.close()
     store.close()
+
+
+def test_a_resumed_session_reads_old_format_records_as_the_evaluator_would_have_given_them(tmp_path, problem):
+    """Evaluations stored by an earlier version (whole neuron-profile summary, "spread", hint objects, no
+    warnings field) reach the search as EvalResults: the outcome a fresh evaluation of the same result gives."""
+    store = RunStore.create(tmp_path / "runs", problem, {})
+    fast = store.add_candidate(kernel_with(128), origin="baseline", iteration=0)
+    wrong = store.add_candidate(kernel_with(256, scale="3.0"), origin="llm", iteration=1, parent_id=fast)
+    summary = {"total_time": 8e-6, "dma_active_time_percent": 0.9, "roofline_percent": 0.4, "roofline_bound": "hbm"}
+    store.record_evaluation(fast, {"status": "correct", "reason": "ok", "latency_us": 8.0, "evidence": "sim",
+                                   "summary": {"prof-7": summary}, "spread": 0.02,
+                                   "hints": [{"message": "dma-bound"}]})
+    error = {"seed": 0, "output": 0, "passed": False, "max_abs": 1.5, "worst_index": [3, 7], "worst_value": 2.5,
+             "worst_expected": 1.0, "mismatched": 100, "size": 1000}
+    store.record_evaluation(wrong, {"status": "incorrect", "reason": "wrong on seed 0", "max_abs": 1.5,
+                                    "rel_l2": 0.4, "errors": [error]})
+    session, _ = _session(tmp_path, problem, FakeEvaluator(), store=store)
+    session.load_existing()
+    got = session.node(fast).outcome
+    assert got == Outcome.from_result(eval_result({"status": "correct", "reason": "ok", "latency_us": 8.0,
+                                                   "profile": summary, "timing_spread": 0.02,
+                                                   "hints": ["dma-bound"]}))
+    assert (got.latency_us, got.roofline_percent, got.spread, got.hints) == (8.0, 40.0, 0.02, ("dma-bound",))
+    assert "- DMA busy: 90.0%" in got.profile_text()
+    report = session.node(wrong).outcome.error_report
+    assert "100 of 1000 elements out of tolerance" in report and "worst at index [3, 7]: got 2.5" in report
+    session.close()
+
+
+def test_an_evaluator_answering_no_eval_result_is_an_evaluator_error(tmp_path, problem):
+    class Garbled(FakeEvaluator):
+        def evaluate(self, problem, source, *, seeds=None):
+            return {"status": "fine", "latency_us": 3.0}
+
+    session, events = _session(tmp_path, problem, Garbled())
+    node = session.submit(kernel_with(128), origin="llm", iteration=1).result().node
+    assert node.outcome.status == "runtime_error" and "ValidationError" in node.outcome.reason
+    assert session.store.evaluation(node.id) is None and any(k == "evaluator_error" for k, _ in events)
+    session.close()

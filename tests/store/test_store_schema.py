@@ -141,3 +141,27 @@ def test_open_never_creates_a_database(tmp_path):
     with pytest.raises(StoreError, match="not a run directory"):
         RunStore.open(tmp_path / "not_a_run")
     assert not (tmp_path / "not_a_run" / "run.sqlite").exists()
+
+
+def test_a_run_from_before_named_checkpoints_reads_as_beam_search_and_upgrades_on_open(runs_dir, problem):
+    with RunStore.create(runs_dir, problem, {}) as store:
+        cid = store.add_candidate("x = 1\n", origin="baseline", iteration=0)
+        store.record_checkpoint(0, {"kind": "beam", "parents": [cid]})
+        root = store.root
+    db = root / "run.sqlite"
+    with sqlite3.connect(db) as conn:  # as schema version 2 wrote it: no state_json column
+        conn.execute("ALTER TABLE iterations DROP COLUMN state_json")
+        conn.execute("UPDATE schema_version SET version = 2")
+    with RunReader.open_readonly(root) as run:  # read as it is, without migrating
+        assert [(b.beam, b.state) for b in run.beams()] == [([cid], {"kind": "beam", "parents": [cid]})]
+    assert _version(db) == 2
+    with RunStore.open(root) as store:
+        store.record_checkpoint(1, {"kind": "beam", "parents": [cid], "note": "kept"})
+        assert [b.state for b in store.beams()] == [{"kind": "beam", "parents": [cid]},
+                                                     {"kind": "beam", "parents": [cid], "note": "kept"}]
+    assert _version(db) == schema.schema_version()
+
+
+def test_a_checkpoint_must_name_its_strategy(runs_dir, problem):
+    with RunStore.create(runs_dir, problem, {}) as store, pytest.raises(ValueError, match="names no strategy kind"):
+        store.record_checkpoint(0, {"parents": []})

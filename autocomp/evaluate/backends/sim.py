@@ -21,7 +21,7 @@ from typing import Any
 import ml_dtypes
 import numpy as np
 
-from autocomp.backends.base import flatten_outputs, generic_error
+from autocomp.evaluate.backends.base import flatten_outputs, generic_error
 from autocomp.evaluate.protocol import (
     CHECK_TRACE_NAME,
     TIMING_TRACE_NAME,
@@ -32,9 +32,9 @@ from autocomp.evaluate.protocol import (
     dtype_from_name,
 )
 
-# Everything that decides a verdict: the simulator, the cost model, the evaluator, the backends, and how a
+# Everything that decides a verdict: the simulator, the cost model, the evaluator and its backends, and how a
 # problem's inputs, references and tolerances are read.
-_FINGERPRINTED = ("nki", "perf", "evaluate", "backends", "problem.py")
+_FINGERPRINTED = ("nki", "perf", "evaluate", "problem.py")
 _NUMPY_SUBMODULES = ("numpy.random", "numpy.linalg", "numpy.fft", "numpy.polynomial", "numpy.ma", "numpy.dtypes",
                      "numpy.exceptions")
 
@@ -42,7 +42,7 @@ _NUMPY_SUBMODULES = ("numpy.random", "numpy.linalg", "numpy.fft", "numpy.polynom
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """Hash of the simulator, cost model and evaluator sources: a code change must not hit old cache entries."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]  # autocomp/
     h = hashlib.sha256()
     for part in _FINGERPRINTED:
         for path in sorted((root / part).rglob("*.py")) if (root / part).is_dir() else [root / part]:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from autocomp.backends.base import flatten_outputs, generic_error
+from autocomp.evaluate.backends.base import flatten_outputs, generic_error
 from autocomp.evaluate.protocol import (
     TIMING_NEFF_NAME,
     ErrorInfo,
@@ -128,7 +128,7 @@ class NeuronBackend:
 
     def tool_version(self) -> str:
         if self._version is None:
-            from autocomp.backends.sim import code_fingerprint
+            from autocomp.evaluate.backends.sim import code_fingerprint
 
             env = {"PATH": self._search_path(), "PYTHONPATH": os.pathsep.join(self.extra_pythonpath)}
             try:

@@ -1,6 +1,6 @@
 """Backends that compile, run and time candidates: ``sim`` (default) and ``neuron`` (real toolchain).
 
-    from autocomp.backends import get_backend
+    from autocomp.evaluate.backends import get_backend
     backend = get_backend("auto")   # neuron when neuronxcc and a NeuronCore are present, else sim
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from autocomp.backends.base import Backend
-from autocomp.backends.sim import SimBackend
+from autocomp.evaluate.backends.base import Backend
+from autocomp.evaluate.backends.sim import SimBackend
 
 BACKENDS = ("sim", "neuron", "auto")
 
@@ -20,7 +20,7 @@ def create_backend(name: str, **options: Any) -> Backend:
     if name == "sim":
         return SimBackend(**options)
     if name == "neuron":
-        from autocomp.backends.neuron import NeuronBackend
+        from autocomp.evaluate.backends.neuron import NeuronBackend
 
         return NeuronBackend(**options)
     if ":" in name:
@@ -32,7 +32,7 @@ def create_backend(name: str, **options: Any) -> Backend:
 def get_backend(name: str = "sim", **options: Any) -> Backend:
     """``auto`` picks ``neuron`` when the real neuronxcc imports and /dev/neuron0 exists, else ``sim``."""
     if name == "auto":
-        from autocomp.backends.neuron import NeuronBackend
+        from autocomp.evaluate.backends.neuron import NeuronBackend
 
         neuron = NeuronBackend(**options)
         return neuron if neuron.available()[0] else SimBackend()
