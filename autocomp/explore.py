@@ -286,7 +286,9 @@ class Run:
             text = self.reader.calibration_text()
             if text is None:
                 raise RuntimeError(f"run {self.id} was started without a calibration (no calibration.toml)")
-            name = Path(str(self.config.get("calibration") or "calibration.toml")).name
+            from autocomp.search.calibration import recorded_path
+
+            name = Path(recorded_path(self.config) or "calibration.toml").name
             source = CalibrationSource(name=name, text=text)
             source.parse(str(self.path / "calibration.toml"))
             return source

@@ -120,7 +120,9 @@ def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
             win = run_win(r)
             if win is not None:
                 console.print(f"  {describe(win)}", highlight=False, markup=False)
-        calibration = r.calibration_text() is not None and r.config().get("calibration")
+        from autocomp.search.calibration import recorded_path
+
+        calibration = r.calibration_text() is not None and recorded_path(r.config())
         if calibration:
             console.print(f"cost model: calibration {calibration} (copy in calibration.toml)", highlight=False,
                           markup=False)

@@ -34,6 +34,14 @@ def recorded_fields(source: CalibrationSource | None) -> dict[str, Any]:
     return {SHA_KEY: source.sha256} if source is not None else {}
 
 
+def recorded_path(stored: Mapping[str, Any]) -> str | None:
+    """The calibration file a run was started with, as its config.toml names it (None: the built-in model).
+    Runs from before the ``[evaluation]`` table kept it at the top level."""
+    evaluation = stored.get("evaluation") if isinstance(stored.get("evaluation"), Mapping) else {}
+    path = evaluation.get("calibration") or stored.get("calibration")
+    return str(path) if path else None
+
+
 def resumed_calibration(reader, stored: Mapping[str, Any], given: str | Path | None) -> CalibrationSource | None:
     """The calibration a resumed run continues with: its own copy, checked against the recorded hash.
 
@@ -52,9 +60,7 @@ def resumed_calibration(reader, stored: Mapping[str, Any], given: str | Path | N
                               "resumed run keeps the cost model it started with; drop --calibration, or start a new "
                               "run with it")
         return None
-    evaluation = stored.get("evaluation") if isinstance(stored.get("evaluation"), Mapping) else {}
-    # runs before the [evaluation] table kept the path at the top level
-    name = Path(str(evaluation.get("calibration") or stored.get("calibration") or CALIBRATION_NAME)).name
+    name = Path(recorded_path(stored) or CALIBRATION_NAME).name
     if text is None:
         raise ConfigError(f"{copy}: missing; run {run} was started with calibration {name} "
                           f"(sha256:{str(recorded)[:HASH_CHARS]}); restore the file to resume the run")

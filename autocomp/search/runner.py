@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from autocomp.problem import Problem
 from autocomp.search.agent import CallRecorder, LLMAgent
-from autocomp.search.config import SearchConfig
+from autocomp.search.config import SearchConfig, nest
 from autocomp.search.knob_tuner import KnobTuner
 from autocomp.search.loop import SearchLoop, Stage
 from autocomp.search.node import BASELINE, Node
@@ -350,7 +350,7 @@ def stored_config(config: SearchConfig, problem: Problem, calibration: Any = Non
 def config_from_run(stored: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> SearchConfig:
     """The configuration of a run being resumed: what it was started with (tables, or the flat config.toml of
     earlier versions; keys this version does not know are dropped), updated by ``overrides``."""
-    from autocomp.search.config import build_config, nest
+    from autocomp.search.config import build_config
 
     base = nest(stored, "the run's config.toml", ignore_unknown=True)
     return build_config(base, **dict(overrides or {}))
@@ -383,7 +383,8 @@ def run_optimization(problem: str | Path | Problem | None, config: SearchConfig,
             config = config_from_run(stored, resume_overrides)
             _check_checkpoints(store, config)
             # The run's own copy, never the file at its old path (which may have changed since).
-            calibration = resumed_calibration(store, stored, (resume_overrides or {}).get("calibration"))
+            given = nest(resume_overrides or {}, "options").get("evaluation", {}).get("calibration")
+            calibration = resumed_calibration(store, stored, given)
             snapshot = store.problem_dir() or store.info.problem_path
             problem = Problem.load(snapshot)
         except BaseException:

@@ -68,7 +68,7 @@ def test_a_calibrated_run_keeps_its_calibration_and_resume_uses_that_copy(tmp_pa
     assert made_evaluators[-1].calibration.sha256 == original.sha256
     with RunReader.open_readonly(first.run_dir) as reader:
         assert reader.calibration_text() == cal.read_text()
-        assert reader.config()["calibration"] == str(cal)
+        assert reader.config()["evaluation"]["calibration"] == str(cal)
         assert reader.config()["calibration_sha256"] == original.sha256
         assert reader.evaluation(first.best_candidate).result["calibration"] == original.label
         assert reader.profile(first.best_candidate)["calibration"] == original.label  # the profile record too

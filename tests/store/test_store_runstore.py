@@ -199,9 +199,8 @@ def test_status_changes_are_validated_and_logged(store):
 
 
 def test_one_profile_record_from_a_profile_or_from_the_evaluation_that_carries_its_summary(store, problem):
-    from store_fixtures import profile_of
-
     from autocomp.store.profiles import profile_record, result_record
+    from tests.fakes.store_fixtures import profile_of
 
     prof = profile_of(problem)
     (summary,) = prof.summary().values()

@@ -151,7 +151,7 @@ def test_a_registered_target_resolves_everywhere_a_name_is_accepted(trnx):
     assert targets.names()[-1] == "trnx" and "trnx" in targets.choices()
     assert targets.get("GENX") is trnx and get_target("genx") is trnx and normalize_target(" trnx ") == "trnx"
     assert ProblemSpec(name="p", function="f", target="genx").target == "trnx"
-    assert SearchConfig(target="trnx").target == "trnx"
+    assert SearchConfig(target="trnx").evaluation.target == "trnx"
     assert "trnx" not in targets.names_with("range_select") and "trnx" in targets.names_with("logical_core_pairs")
     with pytest.raises(ValueError, match="already names target trnx"):
         targets.register(dataclasses.replace(trnx, name="trny"))  # its alias genx is taken
@@ -173,7 +173,7 @@ def test_aliases_resolve_to_one_record(alias, name):
     assert targets.resolve(alias) == name and targets.get(alias) is targets.get(name)
     assert get_target(alias) is targets.get(name) and normalize_target(alias) == name
     assert ProblemSpec(name="p", function="f", target=alias).target == name
-    assert SearchConfig(target=alias).target == name
+    assert SearchConfig(target=alias).evaluation.target == name
 
 
 def test_the_default_target_is_named_once():
