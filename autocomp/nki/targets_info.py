@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 
 from autocomp.nki.runtime import current_or_none, normalize_target
@@ -60,3 +61,11 @@ class _Fp32:
 
 
 fp32 = _Fp32()
+
+
+class _Bfp16:
+    min = float(ml_dtypes.finfo(ml_dtypes.bfloat16).min)
+    max = float(ml_dtypes.finfo(ml_dtypes.bfloat16).max)
+
+
+bfp16 = _Bfp16()

@@ -18,6 +18,8 @@ from autocomp.nki.tile import Allocation, Tile
 from autocomp.nki.trace import ACT, DVE, HBM, PE, POOL, PSUM, SBUF, SP, Instruction
 
 PMAX = 128
+# The NeuronCore generation of each target (instructions name the generation they need).
+NC_VERSION = {"trn1": 2, "trn2": 3, "trn3": 4}
 
 # Engine selectors as kernels spell them (nisa.vector_engine, nisa.engine.vector, ...).
 ENGINE_NAMES = {"vector": DVE, "dve": DVE, "scalar": ACT, "act": ACT, "activation": ACT, "gpsimd": POOL,
@@ -35,6 +37,16 @@ def engine_of(value, default: str | None) -> str | None:
         return default
     raise_error("err_invalid_argument", f"unknown engine {value!r}; use nisa.vector_engine, nisa.scalar_engine, "
                                         "nisa.gpsimd_engine or nisa.tensor_engine")
+
+
+def require_nc(version: int, api: str) -> None:
+    """Raise err_unsupported_operation unless the target's NeuronCore is ``version`` or newer."""
+    target = current().target
+    have = NC_VERSION[target]
+    if have < version:
+        newer = "/".join(t for t, v in NC_VERSION.items() if v >= version)
+        raise_error("err_unsupported_operation",
+                    f"{api} needs NeuronCore-v{version} or newer ({newer}); the target {target} is NeuronCore-v{have}")
 
 
 def new_tile(shape, dtype, buffer: str = SBUF, name: str | None = None, fill="sentinel", kind: str = "internal",

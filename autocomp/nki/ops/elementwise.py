@@ -20,6 +20,7 @@ from autocomp.nki.ops.common import (
     numerics,
     on_chip,
     record,
+    require_nc,
     tile_checks,
 )
 from autocomp.nki.runtime import current
@@ -59,6 +60,11 @@ def _free_broadcast(v: np.ndarray, dst: Tile) -> np.ndarray:
     return v
 
 
+def _op_check(api: str, op: AluOp | None) -> None:
+    if op is not None and op.name == "abs_min":
+        require_nc(4, f"{api} with nl.abs_min")  # the ALU has abs_min from NeuronCore-v4 on
+
+
 def _bitvec_check(api: str, op: AluOp, *tiles) -> None:
     if op.bitvec and any(isinstance(t, Tile) and not dt.is_int(t.dtype) for t in tiles):
         raise_error("err_unsupported_dtype",
@@ -73,6 +79,7 @@ def tensor_tensor(dst: Tile, a: Tile, b: Tile, op: AluOp, api: str, engine: str 
         raise_error("err_unsupported_memory",
                     f"{api}: both inputs are in PSUM; at most one tensor_tensor input may be in PSUM. Copy one to SBUF")
     _bitvec_check(api, op, a, b)
+    _op_check(api, op)
     if engine is None:
         ints = dt.is_int(a.dtype) and dt.is_int(b.dtype) and a.dtype.itemsize == 4
         engine = POOL if (op.name == "power" or ints) else DVE
@@ -121,6 +128,8 @@ def tensor_scalar(dst: Tile, data: Tile, op0: AluOp, operand0, api: str, reverse
     """``(data op0 operand0) op1 operand1`` with scalar or per-partition operands."""
     _check_inputs(api, dst, data)
     _bitvec_check(api, op0, data)
+    _op_check(api, op0)
+    _op_check(api, op1)
     engine = engine or DVE
     if engine == POOL and PSUM in (data.buffer, dst.buffer):
         raise_error("err_unsupported_memory", f"{api}: the GpSimd engine cannot access PSUM")
@@ -156,6 +165,8 @@ def scalar_tensor_tensor(dst: Tile, data: Tile, op0: AluOp, operand0, op1: AluOp
     _check_inputs(api, dst, data, operand1)
     if data.buffer == PSUM and operand1.buffer == PSUM:
         raise_error("err_unsupported_memory", f"{api}: data and operand1 cannot both be in PSUM")
+    _op_check(api, op0)
+    _op_check(api, op1)
     if numerics():
         v = _free_broadcast(compute_values(data, mask), dst)
         v = _apply(op0, v, _scalar_operand(operand0, dst, api, mask), reverse0)

@@ -19,7 +19,9 @@ from autocomp.nki.ops.common import (
     compute_values,
     free_size,
     numerics,
+    on_chip,
     record,
+    tile_checks,
 )
 from autocomp.nki.ops.operands import compute_tile, reduced_mask, require_dtype, require_op
 from autocomp.nki.ops.reduce import reduce_values
@@ -161,6 +163,32 @@ def _gather_values(src: Tile, index: Tile, width: int, valid: int, api: str) -> 
                     f"{values.shape[1]} elements per partition of src_buffer")
     core_of_row = np.arange(p) // PARTITIONS_PER_CORE
     return values[np.arange(p)[:, None, None], pos[core_of_row]]
+
+
+def n_gather(dst: Tile, data: Tile, indices: Tile, api: str):
+    """Per partition: ``dst[p, j] = data[p, indices[p, j]]`` over data's flattened free dims (uint32 indices)."""
+    for t, arg in ((dst, "dst"), (data, "data"), (indices, "indices")):
+        on_chip(t, api, arg, allowed=(SBUF,))
+        tile_checks(t, api, arg)
+    p = data.shape[0]
+    if indices.dtype != dt.uint32:
+        raise_error("err_unsupported_dtype", f"{api}: indices must be uint32, got {dt.dtype_name(indices.dtype)}")
+    if dst.dtype != data.dtype:
+        raise_error("err_unsupported_dtype", f"{api}: dst must have data's dtype {dt.dtype_name(data.dtype)}")
+    if indices.shape[0] != p or dst.shape[0] != p or free_size(dst) != free_size(indices):
+        raise_error("err_invalid_argument",
+                    f"{api}: data {list(data.shape)}, indices {list(indices.shape)} and dst {list(dst.shape)} need "
+                    "the same partitions, and dst as many elements per partition as indices")
+    if numerics():
+        idx = indices.read().astype(np.int64).reshape(p, -1)
+        if idx.min() < 0 or idx.max() >= free_size(data):
+            raise_error("err_runtime_out_of_bounds",
+                        f"{api}: index {int(idx.max())} is outside the {free_size(data)} elements per partition")
+        values = data.read().reshape(p, -1)
+        dst.write(np.take_along_axis(values, idx, axis=1).reshape(dst.shape))
+    else:
+        dst.alloc.mark_written()
+    record("GATHER", POOL, api, accesses(dst), accesses(data, indices), p, free_size(dst), {"kind": "n_gather"})
 
 
 def sequence_bounds(dst: Tile, segment_ids: Tile, api: str):

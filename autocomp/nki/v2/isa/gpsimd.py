@@ -6,11 +6,10 @@ import math
 
 import numpy as np
 
-from autocomp.nki import dtypes as dt
 from autocomp.nki.alu import alu
 from autocomp.nki.errors import raise_error
 from autocomp.nki.ops import gpsimd
-from autocomp.nki.ops.common import POOL, SBUF, accesses, free_size, numerics, on_chip, record, tile_checks
+from autocomp.nki.ops.common import free_size, numerics
 from autocomp.nki.ops.operands import alu_op
 from autocomp.nki.tile import Tile
 from autocomp.nki.v2.calls import dst_tile, isa_call, src_tile
@@ -91,25 +90,4 @@ def nc_n_gather(dst, data, indices, name=None):
     """Per partition: ``dst[p, j] = data[p, indices[p, j]]`` over data's flattened free dims (GpSimd)."""
     api = "nisa.nc_n_gather"
     dst, data, indices = dst_tile(dst, api), src_tile(data, api, "data"), src_tile(indices, api, "indices")
-    for t, arg in ((dst, "dst"), (data, "data"), (indices, "indices")):
-        on_chip(t, api, arg, allowed=(SBUF,))
-        tile_checks(t, api, arg)
-    p = data.shape[0]
-    if indices.dtype != dt.uint32:
-        raise_error("err_unsupported_dtype", f"{api}: indices must be uint32, got {dt.dtype_name(indices.dtype)}")
-    if dst.dtype != data.dtype:
-        raise_error("err_unsupported_dtype", f"{api}: dst must have data's dtype {dt.dtype_name(data.dtype)}")
-    if indices.shape[0] != p or dst.shape[0] != p or free_size(dst) != free_size(indices):
-        raise_error("err_invalid_argument",
-                    f"{api}: data {list(data.shape)}, indices {list(indices.shape)} and dst {list(dst.shape)} need "
-                    "the same partitions, and dst as many elements per partition as indices")
-    if numerics():
-        idx = indices.read().astype(np.int64).reshape(p, -1)
-        if idx.min() < 0 or idx.max() >= free_size(data):
-            raise_error("err_runtime_out_of_bounds",
-                        f"{api}: index {int(idx.max())} is outside the {free_size(data)} elements per partition")
-        values = data.read().reshape(p, -1)
-        dst.write(np.take_along_axis(values, idx, axis=1).reshape(dst.shape))
-    else:
-        dst.alloc.mark_written()
-    record("GATHER", POOL, api, accesses(dst), accesses(data, indices), p, free_size(dst), {"kind": "n_gather"})
+    gpsimd.n_gather(dst, data, indices, api)
