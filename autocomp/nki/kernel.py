@@ -16,6 +16,7 @@ from autocomp.nki import dtypes as dt
 from autocomp.nki.capacity import check_capacity
 from autocomp.nki.errors import raise_error
 from autocomp.nki.lint import warn_host_state
+from autocomp.nki.lnc import Cooperative, NeedsCooperation
 from autocomp.nki.runtime import KernelContext, activate, current_or_none, cyclic_gc_paused, normalize_target
 from autocomp.nki.shapes import TensorSpec
 from autocomp.nki.tile import Allocation, Tile
@@ -158,19 +159,29 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | None = None, grid:
     """Simulate ``kernel(*args, **kwargs)``; ``grid`` runs an SPMD grid of instances.
 
     ``numerics=False`` traces shapes only: inputs may be ``TensorSpec`` placeholders,
-    no values are computed and ``outputs`` is None.
+    no values are computed and ``outputs`` is None. Instances run one after the other,
+    unless they synchronise (``nisa.core_barrier``, ``nisa.sendrecv``): then the kernel
+    runs again with the instances taking turns (``autocomp.nki.lnc``).
     """
     fn = getattr(kernel, "func", kernel)
-    kwargs = dict(kwargs or {})
     if current_or_none() is not None:
         raise_error("err_nested_kernel_with_spmd_grid" if grid else "err_invalid_argument",
                     "a kernel cannot be launched from inside another kernel; call the sub-kernel function directly")
+    if dialect == "v1":
+        warn_host_state(fn)
+    try:
+        return _simulate(fn, args, kwargs, target, grid, numerics, strict, dialect, cooperative=False)
+    except NeedsCooperation:
+        return _simulate(fn, args, kwargs, target, grid, numerics, strict, dialect, cooperative=True)
+
+
+def _simulate(fn, args, kwargs, target, grid, numerics: bool, strict: bool, dialect: str,
+              cooperative: bool) -> SimResult:
+    kwargs = dict(kwargs or {})
     ctx = KernelContext(target=normalize_target(target), dialect=dialect, numerics=numerics, strict=strict,
                         grid=tuple(int(g) for g in grid))
     ctx.trace = Trace(kernel=getattr(fn, "__name__", "kernel"), dialect=dialect, target=ctx.target,
                       grid=ctx.grid, numerics=numerics)
-    if dialect == "v1":
-        warn_host_state(fn)
     params = _annotations(fn)
     names = _param_names(fn, len(args))
     with cyclic_gc_paused():
@@ -182,13 +193,20 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | None = None, grid:
             inputs = [a for a in list(call_args) + list(call_kwargs.values()) if isinstance(a, Tile)]
             points = list(itertools.product(*[range(g) for g in ctx.grid])) if ctx.grid else [()]
             struct, out_tiles = None, []
-            for instance, pid in enumerate(points):
-                ctx.program_id, ctx.instance, ctx.shared_cursor = pid, instance, 0
-                ctx.depth = 1
-                result = fn(*call_args, **call_kwargs)
+            if cooperative:
+                results = Cooperative(ctx, points).run(lambda instance: call_kernel(fn, call_args, call_kwargs))
                 ctx.depth = 0
-                struct, out_tiles = _collect(result)
-                _check_outputs(out_tiles, inputs, fn)
+                for result in results:
+                    struct, out_tiles = _collect(result)
+                    _check_outputs(out_tiles, inputs, fn)
+            else:
+                for instance, pid in enumerate(points):
+                    ctx.program_id, ctx.instance, ctx.shared_cursor = pid, instance, 0
+                    ctx.depth = 1
+                    result = call_kernel(fn, call_args, call_kwargs)
+                    ctx.depth = 0
+                    struct, out_tiles = _collect(result)
+                    _check_outputs(out_tiles, inputs, fn)
             check_capacity(ctx.trace, strict)
             outputs = None
             if numerics:
@@ -199,6 +217,11 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | None = None, grid:
         finally:
             activate(previous)
     return SimResult(outputs=outputs, trace=ctx.trace)
+
+
+def call_kernel(fn, args, kwargs):
+    """Run one instance of the kernel function (its caller's frame marks the kernel's top level)."""
+    return fn(*args, **kwargs)
 
 
 def def_location(fn) -> tuple[str, int] | None:

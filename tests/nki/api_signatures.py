@@ -187,8 +187,14 @@ def _language_of(name: str) -> str:
     return "neuronxcc.nki.language" if name.startswith("neuronxcc.") else "nki.language"
 
 
+def _unsupported(fn) -> str | None:
+    """Why ``fn`` only raises "not simulated" (its ``__autocomp_unsupported__``, on it or what it wraps)."""
+    return getattr(fn, "__autocomp_unsupported__", None) or getattr(inspect.unwrap(fn), "__autocomp_unsupported__",
+                                                                    None)
+
+
 def _usable(fn) -> bool:
-    return not getattr(inspect.unwrap(fn), "__autocomp_unsupported__", None)
+    return not _unsupported(fn)
 
 
 def check(dialect: str) -> list[Finding]:
@@ -206,7 +212,7 @@ def check(dialect: str) -> list[Finding]:
                 f.present = True
                 f.usable = _usable(fn)
                 if not f.usable:
-                    f.problems.append("not simulated: " + str(getattr(inspect.unwrap(fn), "__autocomp_unsupported__")))
+                    f.problems.append(f"not simulated: {_unsupported(fn)}")
                 f.problems += compare(fn, spec["params"], ns)
             findings.append(f)
         for name, spec in list(api["classes"].items()) + list(api["names"].items()):
