@@ -25,6 +25,7 @@ from autocomp.nki.functional import selection as _sel
 from autocomp.nki.functional import shaping as _shape
 from autocomp.nki.functional.constants import static_cast  # noqa: F401 - nki.language name
 from autocomp.nki.ops import rng as _rng
+from autocomp.nki.ops.common import operand as _operand
 from autocomp.nki.ops.common import require_nc as _require_nc
 from autocomp.nki.trace import HBM
 from autocomp.nki.v2.calls import isa_call
@@ -152,8 +153,14 @@ def broadcast_to(x, shape, dtype=None):
 
 @_nl
 def expand_dims(x, axis):
-    """A view of ``x`` with new size-1 dimensions after its last one (no instruction)."""
-    return as_tensor(_shape.expand_dims(x, axis))
+    """A view of ``x`` with a size-1 dimension at position ``axis`` (or one at each of several axes, in increasing
+    order); no instruction. On-chip tensors keep the partition dimension first."""
+    t = as_tensor(_operand(x, "nl.expand_dims", "x"))
+    axes = axis if isinstance(axis, (list, tuple)) else (axis,)
+    ndim = len(t.shape) + len(axes)
+    for a in sorted(int(a) + ndim if int(a) < 0 else int(a) for a in axes):
+        t = t.expand_dim(a)
+    return t
 
 
 @_nl
