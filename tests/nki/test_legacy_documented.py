@@ -107,3 +107,18 @@ def test_psum_mod_alloc_places_a_tile_in_a_bank():
     np.testing.assert_allclose(out, x.T @ x[:, :F], rtol=1e-4, atol=1e-4)
     placed = [t.address for t in trace.tensors.values() if t.address is not None]
     assert placed == [(0, 2 * 2048)]
+
+
+def k_tensor_methods(x):
+    out = nl.ndarray((P, 16, 1), dtype=nl.bfloat16, buffer=HBM)
+    t = nl.load(x.reshape(shape=(P, 16))).assert_shape((P, 16))
+    assert t.itemsize == 4 and t.ndim == 2
+    nl.store(out, t.astype(nl.bfloat16).expand_dims(2))
+    return out
+
+
+def test_tiles_have_the_documented_tensor_methods():
+    x = normal(7, (P * 16,))
+    out, trace = run(k_tensor_methods, x)
+    np.testing.assert_array_equal(out, x.reshape(P, 16, 1).astype(out.dtype))
+    assert ("TENSOR_COPY", "dve") in [(i.opcode, i.engine) for i in trace.instructions]

@@ -141,6 +141,7 @@ from autocomp.nki.v2.language.loops import (
 )
 from autocomp.nki.v2.language.memory import (
     Buffer,
+    MemoryRegion,
     hbm,
     is_hbm,
     is_on_chip,
@@ -166,8 +167,8 @@ __all__ = [
     "float8_e5m2_x4", "float8_e8m0fnu", "float16", "float32", "int8", "int16", "int32", "tfloat32", "uint8",
     "uint16", "uint32",
     # tensors, memory and creation
-    "NkiTensor", "NKIObject", "Buffer", "sbuf", "psum", "hbm", "private_hbm", "shared_hbm", "is_sbuf", "is_psum",
-    "is_hbm", "is_on_chip", "par_dim", "ndarray",
+    "NkiTensor", "NKIObject", "Buffer", "MemoryRegion", "sbuf", "psum", "hbm", "private_hbm", "shared_hbm",
+    "is_sbuf", "is_psum", "is_hbm", "is_on_chip", "par_dim", "ndarray",
     "zeros", "ones", "full", "ndarray_like", "empty_like", "zeros_like", "ones_like", "full_like",
     "shared_constant", "shared_identity_matrix", "static_cast", "tile_size", "fp32", "ds",
     # loops, registers and logical cores

@@ -52,6 +52,13 @@ private_hbm = Buffer("private_hbm", HBM)
 shared_hbm = Buffer("shared_hbm", HBM)
 
 
+class MemoryRegion:
+    """The memory regions as one namespace: ``nl.MemoryRegion.sbuf is nl.sbuf`` (and psum, private_hbm,
+    shared_hbm)."""
+
+    sbuf, psum, private_hbm, shared_hbm = sbuf, psum, private_hbm, shared_hbm
+
+
 def _kind_of(buffer) -> str | None:
     """The memory of a buffer object, a buffer name (a tensor's ``.buffer``) or a tensor."""
     if isinstance(buffer, Buffer):
