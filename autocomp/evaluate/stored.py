@@ -5,7 +5,7 @@ through the same :class:`~autocomp.evaluate.Evaluator` as the search (static gat
 half), uncached so it really runs again. With ``timelines`` the engine timeline comes back in the result, made
 by the trusted measuring half from the trace it validated, never by the process that ran the kernel.
 
-    with StoredEvaluator(run.problem_dir(), target="trn2", timelines=True) as ev:
+    with StoredEvaluator(run.problem_dir(), target=name, timelines=True) as ev:
         result = ev.evaluate(run.source(4))
 """
 

@@ -91,6 +91,8 @@ ALU_OPS: dict[str, AluOp] = {op.name: op for op in [
     AluOp("invert", lambda a, b=None: np.invert(a), bitvec=True, unary=True),
     AluOp("left_shift", _bits(np.left_shift), bitvec=True), AluOp("right_shift", _bits(np.right_shift), bitvec=True),
     AluOp("abs_max", lambda a, b: np.maximum(np.abs(a), np.abs(b))),
+    # The operand of smaller magnitude, keeping its sign; a tie gives the second operand (NeuronCore-v4+).
+    AluOp("abs_min", lambda a, b: np.where(np.abs(a) < np.abs(b), a, b)),
     AluOp("bypass", lambda a, b=None: a, unary=True),
     AluOp("rsqrt_alu", lambda a, b=None: 1.0 / np.sqrt(a), unary=True),
 ]}
@@ -143,6 +145,24 @@ def _gelu_dx(x):
     return cdf + x * pdf
 
 
+# GELU's sigmoid approximation x * sigmoid(1.702 x), and its derivative.
+_GELU_SIGMOID_K = np.float32(1.702)
+
+
+def _gelu_sigmoid(x):
+    return x * _sigmoid(_GELU_SIGMOID_K * x)
+
+
+def _gelu_sigmoid_dx(x):
+    s = _sigmoid(_GELU_SIGMOID_K * x)
+    return s + _GELU_SIGMOID_K * x * s * (1.0 - s)
+
+
+def prelu(x, alpha=0.0):
+    """Parametric ReLU: x where x >= 0, alpha * x elsewhere (alpha is activate2's relu_param)."""
+    return np.where(x >= 0, x, np.asarray(alpha, dtype=np.float32) * x)
+
+
 def _mish(x):
     return x * np.tanh(_softplus(x))
 
@@ -163,6 +183,8 @@ ACT_FUNCS: dict[str, ActFunc] = {f.name: f for f in [
     ActFunc("square", np.square), ActFunc("tanh", np.tanh), ActFunc("sigmoid", _sigmoid),
     ActFunc("relu", lambda x: np.maximum(x, 0)), ActFunc("silu", _silu), ActFunc("silu_dx", _silu_dx),
     ActFunc("gelu", _gelu), ActFunc("gelu_dx", _gelu_dx), ActFunc("gelu_apprx_tanh", _gelu_tanh),
+    ActFunc("gelu_apprx_sigmoid", _gelu_sigmoid), ActFunc("gelu_apprx_sigmoid_dx", _gelu_sigmoid_dx),
+    ActFunc("prelu", prelu),
     ActFunc("softplus", _softplus), ActFunc("mish", _mish), ActFunc("erf", _erf),
     ActFunc("erf_dx", lambda x: np.float32(2.0 / math.sqrt(math.pi)) * np.exp(-x * x)),
     ActFunc("sin", np.sin, (-math.pi, math.pi)), ActFunc("cos", np.cos),

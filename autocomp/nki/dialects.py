@@ -30,6 +30,7 @@ V2 = Dialect("v2", "nki", {
     "nki": "autocomp.nki.v2.top",
     "nki.language": "autocomp.nki.v2.language",
     "nki.isa": "autocomp.nki.v2.isa",
+    "nki.collectives": "autocomp.nki.v2.collectives",
     "nki.simulator": "autocomp.nki.v2.simulator",
     "nki.framework": "autocomp.nki.v2.framework",
     "nki.framework.compiled": "autocomp.nki.v2.framework",

@@ -30,10 +30,11 @@ float8_e8m0fnu = np.dtype(ml_dtypes.float8_e8m0fnu)
 # (a one-field structured dtype would break arithmetic), so we tag it by name.
 tfloat32 = np.dtype(np.float32, metadata={"nki": "tfloat32"})
 
-# Packed MX types: 32-bit words each holding four narrow values.
+# Packed MX types: each element holds four narrow values, so float8 x4 elements are 32-bit words and float4 x4
+# elements 16-bit half-words (the NKI MXFP guide).
 float8_e5m2_x4 = np.dtype(np.uint32, metadata={"nki": "float8_e5m2_x4"})
 float8_e4m3fn_x4 = np.dtype(np.uint32, metadata={"nki": "float8_e4m3fn_x4"})
-float4_e2m1fn_x4 = np.dtype(np.uint32, metadata={"nki": "float4_e2m1fn_x4"})
+float4_e2m1fn_x4 = np.dtype(np.uint16, metadata={"nki": "float4_e2m1fn_x4"})
 
 _NAMES = {
     "bool": bool_, "bool_": bool_, "int8": int8, "int16": int16, "int32": int32, "uint8": uint8,

@@ -16,6 +16,7 @@ from autocomp.nki import dtypes as dt
 from autocomp.nki.capacity import check_capacity
 from autocomp.nki.errors import raise_error
 from autocomp.nki.lint import warn_host_state
+from autocomp.nki.lnc import Cooperative, NeedsCooperation
 from autocomp.nki.runtime import KernelContext, activate, current_or_none, cyclic_gc_paused, target_record
 from autocomp.nki.shapes import TensorSpec
 from autocomp.nki.tile import Allocation, Tile
@@ -162,19 +163,29 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | Target | None = No
     NEURON_PLATFORM_TARGET_OVERRIDE, else the default target (``autocomp.targets``).
 
     ``numerics=False`` traces shapes only: inputs may be ``TensorSpec`` placeholders,
-    no values are computed and ``outputs`` is None.
+    no values are computed and ``outputs`` is None. Instances run one after the other,
+    unless they synchronise (``nisa.core_barrier``, ``nisa.sendrecv``): then the kernel
+    runs again with the instances taking turns (``autocomp.nki.lnc``).
     """
     fn = getattr(kernel, "func", kernel)
-    kwargs = dict(kwargs or {})
     if current_or_none() is not None:
         raise_error("err_nested_kernel_with_spmd_grid" if grid else "err_invalid_argument",
                     "a kernel cannot be launched from inside another kernel; call the sub-kernel function directly")
+    if dialect == "v1":
+        warn_host_state(fn)
+    try:
+        return _simulate(fn, args, kwargs, target, grid, numerics, strict, dialect, cooperative=False)
+    except NeedsCooperation:
+        return _simulate(fn, args, kwargs, target, grid, numerics, strict, dialect, cooperative=True)
+
+
+def _simulate(fn, args, kwargs, target, grid, numerics: bool, strict: bool, dialect: str,
+              cooperative: bool) -> SimResult:
+    kwargs = dict(kwargs or {})
     ctx = KernelContext(spec=target_record(target), dialect=dialect, numerics=numerics, strict=strict,
                         grid=tuple(int(g) for g in grid))
     ctx.trace = Trace(kernel=getattr(fn, "__name__", "kernel"), dialect=dialect, target=ctx.target,
                       grid=ctx.grid, numerics=numerics)
-    if dialect == "v1":
-        warn_host_state(fn)
     params = _annotations(fn)
     names = _param_names(fn, len(args))
     with cyclic_gc_paused():
@@ -186,23 +197,35 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | Target | None = No
             inputs = [a for a in list(call_args) + list(call_kwargs.values()) if isinstance(a, Tile)]
             points = list(itertools.product(*[range(g) for g in ctx.grid])) if ctx.grid else [()]
             struct, out_tiles = None, []
-            for instance, pid in enumerate(points):
-                ctx.program_id, ctx.instance, ctx.shared_cursor = pid, instance, 0
-                ctx.depth = 1
-                result = fn(*call_args, **call_kwargs)
+            if cooperative:
+                results = Cooperative(ctx, points).run(lambda instance: call_kernel(fn, call_args, call_kwargs))
                 ctx.depth = 0
-                struct, out_tiles = _collect(result)
-                _check_outputs(out_tiles, inputs, fn)
+                for result in results:
+                    struct, out_tiles = _collect(result)
+                    _check_outputs(out_tiles, inputs, fn)
+            else:
+                for instance, pid in enumerate(points):
+                    ctx.program_id, ctx.instance, ctx.shared_cursor = pid, instance, 0
+                    ctx.depth = 1
+                    result = call_kernel(fn, call_args, call_kwargs)
+                    ctx.depth = 0
+                    struct, out_tiles = _collect(result)
+                    _check_outputs(out_tiles, inputs, fn)
             check_capacity(ctx.trace, ctx.spec, strict)
             outputs = None
             if numerics:
                 kind = kinds[0] if kinds else "numpy"
-                values = [_from_numpy(np.array(t.view(), copy=True), kind) for t in out_tiles]
+                values = [_from_numpy(np.array(t.view(None), copy=True), kind) for t in out_tiles]
                 outputs = _rebuild(struct, values)
                 _write_back_mutable(args, names, inputs)
         finally:
             activate(previous)
     return SimResult(outputs=outputs, trace=ctx.trace)
+
+
+def call_kernel(fn, args, kwargs):
+    """Run one instance of the kernel function (its caller's frame marks the kernel's top level)."""
+    return fn(*args, **kwargs)
 
 
 def def_location(fn) -> tuple[str, int] | None:

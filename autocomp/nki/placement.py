@@ -58,35 +58,64 @@ class _Allocator:
 
 
 class _Space:
+    """``ncc.sbuf`` / ``ncc.psum``: ``alloc(func)``, ``mod_alloc(...)`` and ``auto_alloc()``."""
+
     def __init__(self, kind: str):
         self.kind = kind
 
     def alloc(self, func) -> _Allocator:
         return _Allocator(self.kind, None, 0, (), func=func)
 
-    def mod_alloc(self, *, base_addr: int = 0, base_partition: int = 0, num_par_tiles=(), num_free_tiles=(),
-                  base_bank: int | None = None, **kwargs) -> _Allocator:
-        if base_bank is not None:
-            base_addr = base_bank * PSUM_BANK_BYTES
-        return _Allocator(self.kind, base_addr, base_partition, num_free_tiles)
-
     def auto_alloc(self):
         return buffers.sbuf if self.kind == SBUF else buffers.psum
 
 
-sbuf = _Space(SBUF)
-psum = _Space(PSUM)
+class _SbufSpace(_Space):
+    def mod_alloc(self, *, base_addr, base_partition=0, num_par_tiles=(), num_free_tiles=()) -> _Allocator:
+        """Tiles at ``base_addr`` bytes of each partition from ``base_partition``, rotating over the given tiles."""
+        return _Allocator(self.kind, base_addr, base_partition, num_free_tiles)
 
 
-def _passthrough_decorator(fn=None, **kwargs):
-    if fn is None:
-        return lambda f: f
-    return fn
+class _PsumSpace(_Space):
+    def mod_alloc(self, *, base_bank, base_addr=0, base_partition=0, num_bank_tiles=(), num_par_tiles=(),
+                  num_free_tiles=()) -> _Allocator:
+        """Tiles from PSUM bank ``base_bank`` (byte ``base_addr`` in it), one bank per ``num_bank_tiles`` tile."""
+        banks = int(np.prod(num_bank_tiles)) if num_bank_tiles else 1
+        if not 0 <= int(base_bank) or int(base_bank) + banks > 8:
+            raise_error("err_psum_capacity_exceeded",
+                        f"ncc.psum.mod_alloc(base_bank={base_bank}, num_bank_tiles={tuple(num_bank_tiles)}): the "
+                        "tiles need PSUM banks beyond the 8 of a partition")
+        return _Allocator(self.kind, int(base_bank) * PSUM_BANK_BYTES + int(base_addr), base_partition,
+                          num_free_tiles)
 
 
-skip_middle_end_transformations = _passthrough_decorator
-enable_stack_allocator = _passthrough_decorator
-force_auto_alloc = _passthrough_decorator
+sbuf = _SbufSpace(SBUF)
+psum = _PsumSpace(PSUM)
+
+
+def _passthrough(func):
+    return func if func is not None else (lambda f: f)
+
+
+def skip_middle_end_transformations(func=None):
+    """A compiler directive: accepted and ignored (the simulator has no middle end)."""
+    return _passthrough(func)
+
+
+def enable_stack_allocator(func=None, log_level=50):
+    """A compiler directive: accepted and ignored (the simulator places tensors itself)."""
+    return _passthrough(func)
+
+
+def force_auto_alloc(func=None):
+    """A compiler directive: accepted and ignored (the simulator places tensors itself)."""
+    return _passthrough(func)
+
+
+@contextlib.contextmanager
+def allocation_scope():
+    """A compiler directive scoping allocations: accepted and ignored."""
+    yield
 
 
 @contextlib.contextmanager
@@ -95,7 +124,9 @@ def no_reorder():
     yield
 
 
-def multi_buffer(n: int):
+def multi_buffer(factor=2):
+    """A compiler directive (buffer a kernel ``factor`` times): accepted and ignored."""
+
     def deco(fn):
         @functools.wraps(fn)
         def wrapper(*a, **k):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import ml_dtypes
 import numpy as np
 
 from autocomp import targets
@@ -62,3 +63,11 @@ class _Fp32:
 
 
 fp32 = _Fp32()
+
+
+class _Bfp16:
+    min = float(ml_dtypes.finfo(ml_dtypes.bfloat16).min)
+    max = float(ml_dtypes.finfo(ml_dtypes.bfloat16).max)
+
+
+bfp16 = _Bfp16()

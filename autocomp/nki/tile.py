@@ -25,7 +25,7 @@ class Tile:
     """A region of an allocation. ``spec`` is per-dim int | (start, step, count) for basic
     indices; ``arrays`` is per-dim index arrays for general arange indices."""
 
-    __slots__ = ("alloc", "spec", "arrays", "perm", "shape", "_access", "oob", "indirect")
+    __slots__ = ("alloc", "spec", "arrays", "perm", "shape", "_access", "oob", "index_access")
 
     def __init__(self, alloc: Allocation, spec, arrays=None, perm=None, shape=None):
         self.alloc = alloc
@@ -37,7 +37,7 @@ class Tile:
         self.shape = shape
         self._access = None
         self.oob = False  # some arange indices fall outside the tensor: only valid under a mask excluding them
-        self.indirect = None  # Access of the SBUF index tile for a gather/scatter DMA (indirect indexing)
+        self.index_access = None  # Access of the SBUF index tile for a gather/scatter DMA (indirect indexing)
 
     # Basic facts -------------------------------------------------------
     @property
@@ -115,7 +115,7 @@ class Tile:
             m = mask.over(self.shape) if mask is not None else True
             safe = tuple(np.where(m, a, 0) for a in (np.broadcast_to(a, self.shape) for a in self.arrays))
             return self.alloc.data[safe]
-        return self.view()
+        return self.view(None)
 
     def owner_view(self) -> tuple[np.ndarray, Allocation]:
         """(values view, allocation that owns the memory it points into), for deferred readers."""
@@ -212,16 +212,12 @@ class Tile:
     def __repr__(self) -> str:
         return f"<tile of {self.alloc.name} {list(self.shape)} {dt.dtype_name(self.dtype)} in {self.buffer}>"
 
-    def reshape(self, *shape, **named) -> Tile:
+    def reshape(self, shape) -> Tile:
         """A whole HBM tensor seen with another shape (same row-major memory), e.g. ``gamma.reshape((1, D))``."""
         from autocomp.nki.runtime import current
         from autocomp.nki.storage import Allocation as _Alloc
 
-        if named:  # published kernels also write reshape(shape=(...))
-            if shape or set(named) != {"shape"}:
-                raise TypeError(f"reshape takes the new shape once, positionally or as shape=, got {shape} {named}")
-            shape = (named["shape"],)
-        shape = tuple(int(s) for s in (shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape))
+        shape = tuple(int(s) for s in (shape if isinstance(shape, (tuple, list)) else (shape,)))
         a = self.alloc
         n = 1
         for s in a.shape:
@@ -252,9 +248,30 @@ class Tile:
     def broadcast_to(self, shape):
         return _BINDINGS["broadcast_to"](self, shape)
 
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element."""
+        return self.dtype.itemsize
+
+    def assert_shape(self, shape) -> Tile:
+        """This tile, after checking it has ``shape``."""
+        want = tuple(int(s) for s in shape)
+        if tuple(self.shape) != want:
+            raise_error("err_invalid_argument", f"tensor {self.alloc.name} has shape {list(self.shape)}, not the "
+                                                f"asserted {list(want)}")
+        return self
+
+    def astype(self, dtype) -> Tile:
+        """A copy cast to ``dtype`` (an on-chip copy instruction, as nl.copy(t, dtype=dtype))."""
+        return _BINDINGS["astype"](self, dtype)
+
+    def expand_dims(self, axis) -> Tile:
+        """A view with a new size-1 dimension (nl.expand_dims)."""
+        return _BINDINGS["expand_dims"](self, axis)
+
     # numpy interop for harness code (outside kernels tiles are never exposed).
     def __array__(self, dtype=None, copy=None):
-        v = self.view()
+        v = self.view(None)
         return v.astype(dtype) if dtype is not None else v
 
 
@@ -487,7 +504,7 @@ def _indirect(alloc: Allocation, key: tuple) -> Tile:
             arrays.append(np.asarray(i))
     shape = np.broadcast_shapes(*[a.shape for a in arrays])
     t = Tile(alloc, None, arrays=tuple(arrays), shape=tuple(shape))
-    t.indirect = index_tile.access()
+    t.index_access = index_tile.access()
     return t
 
 

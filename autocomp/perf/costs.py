@@ -97,6 +97,13 @@ def _vector_cycles(ins: Instruction, target: Target, n: int) -> tuple[float, boo
         return max(min_ii, _tensor_tensor(ins, n)), True
     if op in ("TENSOR_SCALAR", "TENSOR_COPY", "BN_STATS", "SHUFFLE", "TRANSPOSE", "RNG"):
         return max(min_ii, n), True
+    if op in ("TENSOR_SCALAR_CUMULATIVE", "QUANTIZE_MX"):
+        # [E] one input stream at one element per cycle, like tensor_scalar: the running value and the
+        # group maxima are kept in the pipeline
+        return max(min_ii, n), True
+    if op == "EXPONENTIAL":
+        # [E] an activation on the Vector engine; accumulating adds the reduce tail of tensor_scalar_reduce
+        return max(min_ii, n) + (min_ii if (ins.attrs or {}).get("reduce") else 0), True
     if op == "TENSOR_REDUCE":
         fast = (all(a.dtype == "bfloat16" for a in ins.src[:1] + ins.dst) and _op_name(ins) in _ADD_MAX)
         return max(min_ii, n / 2 if fast else n), True
@@ -132,7 +139,8 @@ def _scalar_cycles(ins: Instruction, target: Target, n: int) -> tuple[float, boo
     op = ins.opcode
     min_ii = target.min_ii_cycles
     base = max(min_ii, n)
-    if op == "ACTIVATE":
+    if op in ("ACTIVATE", "ACTIVATE2"):
+        # activate2 is activate's pipeline with a second tensor-scalar stage, at the same rate [E]
         extra = target.act_read_accumulator_cycles if (ins.attrs or {}).get("reduce") else 0
         return base + extra, True
     if op == "ACTIVATE_REDUCE":
@@ -152,6 +160,11 @@ def _gpsimd_cycles(ins: Instruction, target: Target, n: int) -> tuple[float, boo
         return target.pool_startup_cycles + n, True
     if ins.opcode in ("GATHER", "PARTITION_REDUCE"):
         return target.pool_startup_cycles + n, True  # [E] ~ local_gather with one element per index
+    if ins.opcode == "NONZERO_WITH_COUNT":
+        return target.pool_startup_cycles + n, True  # [E] one pass over each core's row
+    if ins.opcode == "TOPK":
+        attrs = ins.attrs or {}
+        return 4 * attrs.get("n", n) + attrs.get("k", 1), True  # [D] nki.isa.topk: 4 * n + K cycles
     cycles, known = _vector_cycles(ins, target, n)
     return target.cal.pool_generic_startup_cycles + cycles, known
 
@@ -197,7 +210,9 @@ def engine_timing(ins: Instruction, target: Target) -> tuple[float, float, bool]
     ``static_overhead_occupancy`` (calibration) moves a share of it back into occupancy.
     """
     engine = ins.engine
-    if ins.opcode == "REGISTER":
+    if ins.opcode in ("REGISTER", "BARRIER"):
+        # a core_barrier is a semaphore update and wait on its engine, priced like a register op [E]; the wait
+        # for the other core is a dependency (the barrier reads and writes the shared tensor)
         return target.cal.register_op_cycles, 0.0, True
     if engine == "pe":
         if ins.opcode == "MATMUL":

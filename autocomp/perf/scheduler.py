@@ -331,12 +331,16 @@ class _Run:
         self.issue, self.start, self.end = sched.issue, sched.start, sched.end
         self.shapes: dict = {}  # access geometry -> its region
         self.shared = recomputed(trace)  # recomputation -> the instruction whose result it repeats
+        # Dependencies a kernel added with NkiInstruction.depends_on: consumer position -> producer positions.
+        self.explicit = {ins.seq: ins.attrs["after"] for ins in self.instrs
+                         if ins.attrs is not None and "after" in ins.attrs}
 
     def place_all(self, positions: Iterable[int], cores: dict[int, _Core]) -> None:
         """Schedule the instructions at ``positions``, in this order, each on its instance's core."""
         instrs, last_write, shapes, tracked = self.instrs, self.last_write, self.shapes, self.deps.records
         ready_after, record, sem, latency = self.ready, self.record, self.sem, self.latency
         alloc_at, free_at, spill_at = self.alloc_at, self.free_at, self.spill_at
+        explicit = self.explicit
         only = next(iter(cores.values())) if len(cores) == 1 else None
         for pos in positions:
             ins = instrs[pos]
@@ -362,6 +366,11 @@ class _Run:
                     regions.append((records, shapes.get(shape) or self._box(shape, a), True))
             ready, pred = ready_after(engine, regions, chain)
             reason = DEPENDENCY if pred >= 0 else START
+            if explicit and pos in explicit:  # nisa calls' .depends_on(...): wait for those producers too
+                for p in explicit[pos]:
+                    t = self.end[p] + sem
+                    if t > ready:
+                        ready, pred, reason = t, p, DEPENDENCY
             if ready < core.t0:
                 ready, pred, reason = core.t0, -1, START
             pools = core.pools

@@ -177,6 +177,7 @@ class Target:
     act_tensor_copy: bool = capability()  # the Scalar engine runs tensor_copy
     act_immediate_bias: bool = capability()  # activation takes a scalar bias (else only a [P, 1] tile)
     act_tensor_scalar_any_op: bool = capability()  # ACT runs tensor_scalar with any ALU op (else mult/add)
+    rng_state_in_psum: bool = capability()  # the Vector/Scalar PRNG state may be stored to PSUM (else SBUF only)
     range_select: bool = capability()  # nisa.range_select exists
     shared_sram_ports: bool = capability()  # [D] ARCH1: DVE/POOL share SBUF, DVE/ACT share PSUM
     # DMA and launch.

@@ -26,6 +26,7 @@ TARGET = Target(
     dve_perf_modes=False, act_fast_16bit=False,
     act_tensor_copy=False, act_immediate_bias=False,
     act_tensor_scalar_any_op=True,  # the restriction to multiply/add is documented for trn2 only
+    rng_state_in_psum=True,  # PRNG state to PSUM: the restriction to SBUF is documented for trn2 only
     range_select=False,
     shared_sram_ports=True,  # [D] ARCH1
     dma_transpose=False, hardware_dge=False, logical_core_pairs=False,

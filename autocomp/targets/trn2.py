@@ -25,6 +25,7 @@ TARGET = Target(
     matmul_accumulates_onto_copies=False,  # accumulating onto memset/tensor_copy PSUM is undefined
     act_tensor_copy=True, act_immediate_bias=True,
     act_tensor_scalar_any_op=False,  # the Scalar engine runs tensor_scalar only as multiply+add, multiply or add
+    rng_state_in_psum=False,  # rand_get_state on trn2: the state goes to SBUF only
     range_select=True,
     shared_sram_ports=False,
     dma_transpose=True, hardware_dge=True, logical_core_pairs=True,

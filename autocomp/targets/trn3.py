@@ -25,6 +25,7 @@ TARGET = Target(
     matmul_accumulates_onto_copies=True,
     act_tensor_copy=True, act_immediate_bias=True,
     act_tensor_scalar_any_op=True,  # the multiply/add restriction of trn2 is not documented for v4
+    rng_state_in_psum=True,  # PRNG state to PSUM: the trn2 restriction is not documented for v4
     range_select=True,
     shared_sram_ports=False,
     dma_transpose=True, hardware_dge=True, logical_core_pairs=True,

@@ -66,7 +66,7 @@ def k_broadcast(row, col):
     c = nl.ndarray((P, F), F32, buffer=HBM)
     r, k = nl.load(row), nl.load(col)
     nl.store(a, nl.broadcast_to(r, shape=(P, F)))  # along partitions: Tensor engine
-    nl.store(b, nl.broadcast_to(k, (P, F)))  # along the free dimension: a Vector copy
+    nl.store(b, nl.broadcast_to(k, shape=(P, F)))  # along the free dimension: a Vector copy
     nl.store(c, r.broadcast_to((P, F)))
     return a, b, c
 
@@ -97,7 +97,7 @@ def test_broadcast_to_is_bit_exact_for_int32():
 
 
 def k_broadcast_bad(x):
-    nl.broadcast_to(nl.load(x), (P, 4, 4))
+    nl.broadcast_to(nl.load(x), shape=(P, 4, 4))
     return nl.ndarray((1, 1), F32, buffer=HBM)
 
 
@@ -108,7 +108,7 @@ def test_broadcast_to_rank_mismatch():
 def k_expand(x):
     out = nl.ndarray((P, 4, 8), F32, buffer=HBM)
     t = nl.load(x)
-    nl.store(out, nl.broadcast_to(nl.expand_dims(t, 2), (P, 4, 8)))
+    nl.store(out, nl.broadcast_to(nl.expand_dims(t, 2), shape=(P, 4, 8)))
     return out
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from autocomp.nki import dtypes as _dt
-from autocomp.nki.dtypes import bfloat16
+from autocomp.nki.dtypes import uint8
 from autocomp.nki.runtime import current as _current
 from autocomp.nki.storage import Allocation
 from autocomp.nki.tile import Tile
@@ -25,10 +25,31 @@ def shared_constant(constant, dtype=None, **kwargs) -> Tile:
     return t
 
 
-def shared_identity_matrix(n: int, dtype=bfloat16, **kwargs) -> Tile:
+def shared_identity_matrix(n: int, dtype=uint8, **kwargs) -> Tile:
+    """An n x n identity in HBM; uint8 unless dtype says otherwise (both dialects document that default)."""
     return shared_constant(np.eye(int(n), dtype=np.float32), dtype)
 
 
-def static_cast(arr, dtype):
+def static_cast(input_data, dtype):
     """Host-side cast of a numpy array (or scalar) to an NKI dtype."""
-    return np.asarray(arr).astype(_dt.as_dtype(dtype))
+    return np.asarray(input_data).astype(_dt.as_dtype(dtype))
+
+
+class _Finfo:
+    """Machine limits of an NKI float dtype (``nl.finfo``), numpy's names."""
+
+    def __init__(self, dtype):
+        import ml_dtypes
+
+        dt = _dt.as_dtype(dtype)
+        info = ml_dtypes.finfo(dt) if dt.metadata is None or "nki" not in dt.metadata else np.finfo(np.float32)
+        self.dtype, self.bits = dt, info.bits
+        self.min, self.max, self.eps, self.tiny = float(info.min), float(info.max), float(info.eps), float(info.tiny)
+
+    def __repr__(self) -> str:
+        return f"finfo(dtype={_dt.dtype_name(self.dtype)}, min={self.min}, max={self.max}, eps={self.eps})"
+
+
+def finfo(dtype) -> _Finfo:
+    """Host-side machine limits of a float dtype (min, max, eps, tiny, bits)."""
+    return _Finfo(dtype)

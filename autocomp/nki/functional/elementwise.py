@@ -41,6 +41,8 @@ def binary(x, y, op: AluOp, *, dtype=None, mask=None, dst: Tile | None = None, o
     """
     api = f"nl.{op.name}"
     mask = check_mask(mask)
+    if dtype is bool:
+        dtype = None  # the legacy dialect's documented default of comparisons: the same bool result as None
     xs, ys = not isinstance(x, Tile), not isinstance(y, Tile)
     if xs and ys:
         raise_error("err_invalid_argument", f"{api} needs at least one tile operand")
@@ -72,9 +74,24 @@ def binary(x, y, op: AluOp, *, dtype=None, mask=None, dst: Tile | None = None, o
 
 
 def _make_binary(op: AluOp):
-    def fn(x, y, *, dtype=None, mask=None, **kwargs):
+    """``nl.<op>(x, y, *, dtype=None, mask=None)``; comparisons and logical operators default to dtype=bool
+    (the legacy dialect's signature; their result is bool either way)."""
+    if op.compare:
+        def fn(x, y, *, dtype=bool, mask=None, **kwargs):
+            return binary(x, y, op, dtype=dtype, mask=mask)
+    else:
+        def fn(x, y, *, dtype=None, mask=None, **kwargs):
+            return binary(x, y, op, dtype=dtype, mask=mask)
+    fn.__name__ = fn.__qualname__ = op.name
+    _alu.bind(op.name, fn)
+    return fn
+
+
+def _make_positional_binary(op: AluOp):
+    """``nl.mod`` / ``nl.fmod``: the legacy dialect documents dtype and mask as positional parameters."""
+    def fn(x, y, dtype=None, mask=None, **kwargs):
         return binary(x, y, op, dtype=dtype, mask=mask)
-    fn.__name__ = op.name
+    fn.__name__ = fn.__qualname__ = op.name
     _alu.bind(op.name, fn)
     return fn
 
@@ -105,9 +122,10 @@ divide = _make_binary(ALU_OPS["divide"])
 maximum = _make_binary(ALU_OPS["maximum"])
 minimum = _make_binary(ALU_OPS["minimum"])
 power = _make_binary(ALU_OPS["power"])
-mod = _make_binary(ALU_OPS["mod"])
-fmod = _make_binary(ALU_OPS["fmod"])
+mod = _make_positional_binary(ALU_OPS["mod"])
+fmod = _make_positional_binary(ALU_OPS["fmod"])
 abs_max = _make_binary(ALU_OPS["abs_max"])
+abs_min = _make_binary(ALU_OPS["abs_min"])
 equal = _make_binary(ALU_OPS["equal"])
 not_equal = _make_binary(ALU_OPS["not_equal"])
 greater = _make_binary(ALU_OPS["greater"])
@@ -141,6 +159,8 @@ silu_dx = _make_activation(ACT_FUNCS["silu_dx"])
 gelu = _make_activation(ACT_FUNCS["gelu"])
 gelu_dx = _make_activation(ACT_FUNCS["gelu_dx"])
 gelu_apprx_tanh = _make_activation(ACT_FUNCS["gelu_apprx_tanh"])
+gelu_apprx_sigmoid = _make_activation(ACT_FUNCS["gelu_apprx_sigmoid"])
+gelu_apprx_sigmoid_dx = _make_activation(ACT_FUNCS["gelu_apprx_sigmoid_dx"])
 softplus = _make_activation(ACT_FUNCS["softplus"])
 mish = _make_activation(ACT_FUNCS["mish"])
 erf = _make_activation(ACT_FUNCS["erf"])
@@ -178,8 +198,9 @@ def invert(x, *, dtype=None, mask=None, **kwargs) -> Tile:
     return binary(x, 0, ALU_OPS["invert"], dtype=dtype, mask=mask)
 
 
-def logical_not(x, *, dtype=None, mask=None, **kwargs) -> Tile:
-    return binary(x, 0, ALU_OPS["logical_not"], dtype=dtype or uint8, mask=mask)
+def logical_not(x, *, dtype=bool, mask=None, **kwargs) -> Tile:
+    """Element-wise NOT; the default dtype=bool gives a uint8 0/1 tile (as it always has here)."""
+    return binary(x, 0, ALU_OPS["logical_not"], dtype=uint8 if dtype in (None, bool) else dtype, mask=mask)
 
 
 _alu.bind("negative", negative)

@@ -59,8 +59,9 @@ def mean(x, axis, *, dtype=None, mask=None, keepdims=False, **kwargs) -> Tile:
     return _reduce("mean", x, axis, dtype, mask, keepdims, scale=True)
 
 
-def all(x, axis, *, dtype=None, mask=None, keepdims=False, **kwargs) -> Tile:  # noqa: A001
-    return _reduce("all", x, axis, dtype or uint8, mask, keepdims)
+def all(x, axis, *, dtype=bool, mask=None, keepdims=False, **kwargs) -> Tile:  # noqa: A001
+    """Logical AND along ``axis``; the legacy default dtype=bool gives a uint8 0/1 tile (as it always has here)."""
+    return _reduce("all", x, axis, uint8 if dtype in (None, bool) else dtype, mask, keepdims)
 
 
 def any(x, axis, *, dtype=None, mask=None, keepdims=False, **kwargs) -> Tile:  # noqa: A001

@@ -15,8 +15,8 @@ def _sbuf(shape, dtype) -> Tile:
     return _new_tile(tuple(int(s) for s in shape), dtype, SBUF)
 
 
-def broadcast_to(x, shape, **kwargs) -> Tile:
-    """A new SBUF tile of ``shape`` repeating ``x`` along its size-1 dimensions.
+def broadcast_to(x, shape, dtype=None, **kwargs) -> Tile:
+    """A new SBUF tile of ``shape`` repeating ``x`` along its size-1 dimensions (of ``dtype``, default x's).
 
     Free dimensions broadcast in a Vector copy; a one-partition ``x`` broadcasts along
     partitions through a ones-matmul on the Tensor engine.
@@ -31,7 +31,7 @@ def broadcast_to(x, shape, **kwargs) -> Tile:
     if shape[0] > 128:
         raise_error("err_num_partition_exceed_arch_limit",
                     f"{api}: {shape[0]} partitions exceed the architecture limit of 128")
-    out = _sbuf(shape, x.dtype)
+    out = _sbuf(shape, dtype or x.dtype)
     if x.shape[0] == shape[0]:
         _move.broadcast_copy(out, x, api, engine=ACT if x.buffer == PSUM else DVE)
         return out

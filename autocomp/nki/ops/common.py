@@ -29,7 +29,6 @@ from autocomp.nki.trace import (  # noqa: F401 - the ops import the engine ids f
 )
 
 PMAX = 128
-
 # Engine selectors as kernels spell them (nisa.vector_engine, nisa.engine.vector, ...): an engine's name or id,
 # and the API's own aliases.
 ENGINE_SELECTORS = {**{name: engine for engine, name in ENGINE_NAMES.items()}, **{e: e for e in ENGINE_NAMES},
@@ -47,6 +46,19 @@ def engine_of(value, default: str | None) -> str | None:
         return default
     raise_error("err_invalid_argument", f"unknown engine {value!r}; use nisa.vector_engine, nisa.scalar_engine, "
                                         "nisa.gpsimd_engine or nisa.tensor_engine")
+
+
+def require_nc(version: int, api: str) -> None:
+    """Raise err_unsupported_operation unless the target's NeuronCore is ``version`` or newer."""
+    from autocomp import targets
+
+    spec = current().spec
+    have = spec.nc_version
+    if have < version:
+        newer = "/".join(n for n in targets.names() if targets.get(n).nc_version >= version)
+        raise_error("err_unsupported_operation",
+                    f"{api} needs NeuronCore-v{version} or newer ({newer}); the target {spec.name} is "
+                    f"NeuronCore-v{have}")
 
 
 def new_tile(shape, dtype, buffer: str = SBUF, name: str | None = None, fill="sentinel", kind: str = "internal",

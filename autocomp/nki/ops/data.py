@@ -41,7 +41,7 @@ def load_whole(src: Tile, dtype, api: str) -> Tile | None:
     kernels issue it 10^4-10^5 times. None when the case does not apply (the caller takes the general path)."""
     a = src.alloc
     shape = src.shape
-    if (a.buffer != HBM or src.arrays is not None or src.perm is not None or src.oob or src.indirect is not None
+    if (a.buffer != HBM or src.arrays is not None or src.perm is not None or src.oob or src.index_access is not None
             or len(shape) != 2 or shape[0] > PMAX or (dtype is not None and dtype is not a.dtype)):
         return None
     ctx = current()
@@ -116,11 +116,11 @@ def dma_copy(dst: Tile, src: Tile, api: str, mask: Mask | None = None, queue: st
     s_acc = src.access(mask)
     d_acc = dst.access(mask)
     extra = ()
-    if src.indirect is not None or dst.indirect is not None:
+    if src.index_access is not None or dst.index_access is not None:
         for t, acc in ((src, s_acc), (dst, d_acc)):
-            if t.indirect is not None:
+            if t.index_access is not None:
                 acc.indirect = True
-                extra += (t.indirect,)  # the DMA waits for the index tile
+                extra += (t.index_access,)  # the DMA waits for the index tile
     if indirect:
         s_acc.indirect = True
     side = d_acc if d_buf == SBUF else s_acc

@@ -1,11 +1,12 @@
-"""Element-wise compute: tensor_tensor, tensor_scalar, scalar_tensor_tensor, activation."""
+"""Element-wise compute: tensor_tensor, tensor_scalar, scalar_tensor_tensor, activation, and NeuronCore-v4's
+exponential (Vector engine) and activate2 (Scalar engine)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from autocomp.nki import dtypes as dt
-from autocomp.nki.alu import ActFunc, AluOp
+from autocomp.nki.alu import ALU_OPS, ActFunc, AluOp
 from autocomp.nki.errors import raise_error, warn
 from autocomp.nki.indexing import Mask
 from autocomp.nki.ops.common import (
@@ -20,10 +21,13 @@ from autocomp.nki.ops.common import (
     numerics,
     on_chip,
     record,
+    require_nc,
     tile_checks,
 )
 from autocomp.nki.runtime import current
 from autocomp.nki.tile import Tile
+
+ALU_ADD = ALU_OPS["add"]
 
 
 def _check_inputs(api: str, dst: Tile, *srcs) -> None:
@@ -59,6 +63,11 @@ def _free_broadcast(v: np.ndarray, dst: Tile) -> np.ndarray:
     return v
 
 
+def _op_check(api: str, op: AluOp | None) -> None:
+    if op is not None and op.name == "abs_min":
+        require_nc(4, f"{api} with nl.abs_min")  # the ALU has abs_min from NeuronCore-v4 on
+
+
 def _bitvec_check(api: str, op: AluOp, *tiles) -> None:
     if op.bitvec and any(isinstance(t, Tile) and not dt.is_int(t.dtype) for t in tiles):
         raise_error("err_unsupported_dtype",
@@ -73,6 +82,7 @@ def tensor_tensor(dst: Tile, a: Tile, b: Tile, op: AluOp, api: str, engine: str 
         raise_error("err_unsupported_memory",
                     f"{api}: both inputs are in PSUM; at most one tensor_tensor input may be in PSUM. Copy one to SBUF")
     _bitvec_check(api, op, a, b)
+    _op_check(api, op)
     if engine is None:
         ints = dt.is_int(a.dtype) and dt.is_int(b.dtype) and a.dtype.itemsize == 4
         engine = POOL if (op.name == "power" or ints) else DVE
@@ -121,6 +131,8 @@ def tensor_scalar(dst: Tile, data: Tile, op0: AluOp, operand0, api: str, reverse
     """``(data op0 operand0) op1 operand1`` with scalar or per-partition operands."""
     _check_inputs(api, dst, data)
     _bitvec_check(api, op0, data)
+    _op_check(api, op0)
+    _op_check(api, op1)
     engine = engine or DVE
     if engine == POOL and PSUM in (data.buffer, dst.buffer):
         raise_error("err_unsupported_memory", f"{api}: the GpSimd engine cannot access PSUM")
@@ -157,6 +169,8 @@ def scalar_tensor_tensor(dst: Tile, data: Tile, op0: AluOp, operand0, op1: AluOp
     _check_inputs(api, dst, data, operand1)
     if data.buffer == PSUM and operand1.buffer == PSUM:
         raise_error("err_unsupported_memory", f"{api}: data and operand1 cannot both be in PSUM")
+    _op_check(api, op0)
+    _op_check(api, op1)
     if numerics():
         v = _free_broadcast(compute_values(data, mask), dst)
         v = _apply(op0, v, _scalar_operand(operand0, dst, api, mask), reverse0)
@@ -243,3 +257,133 @@ def activation(dst: Tile, func: ActFunc, data: Tile, api: str, bias=None, scale=
     dsts = accesses(dst, mask=mask) + (accesses(reduce_res) if reduce_res is not None else ())
     return record(opcode, engine, api, dsts, accesses(data, bias, scale), dst.shape[0], free_size(dst),
                   {"func": func.name, "reduce": reduce_res is not None}, producer_of=dst, mask=mask)
+
+
+def _scalar_or_column(x, p: int, api: str, arg: str):
+    """A float scalar, or a [P, 1] tile (values shaped [P, 1]; None without numerics)."""
+    if isinstance(x, Tile):
+        on_chip(x, api, arg)
+        if x.shape[0] != p or free_size(x) != 1:
+            raise_error("err_invalid_argument", f"{api}: {arg} must be a scalar or a [{p}, 1] tile, got "
+                                                f"{list(x.shape)}")
+        return compute_values(x).reshape(p, 1) if numerics() else None
+    if not isinstance(x, (int, float, np.number)):
+        raise_error("err_invalid_argument", f"{api}: {arg} must be a number or a [{p}, 1] tile, got "
+                                            f"{type(x).__name__}")
+    return np.float32(x)
+
+
+def _accumulate_rows(registers: np.ndarray | None, rows: np.ndarray, op: AluOp | None) -> None:
+    if registers is not None and op is not None:
+        with np.errstate(all="ignore"):
+            registers[...] = np.asarray(op.np(registers, rows), dtype=np.float32)
+
+
+def exponential(dst: Tile, src: Tile, max_value, api: str, registers: np.ndarray | None = None,
+                reduce_res: Tile | None = None):
+    """``dst = exp(src - max_value)`` on the Vector engine (NeuronCore-v4+). With ``registers`` (the Vector
+    accumulators of dst's partitions) the row sums of dst are added to them, and ``reduce_res`` receives them."""
+    require_nc(4, api)
+    _check_inputs(api, dst, src)
+    p = src.shape[0]
+    if free_size(dst) != free_size(src):
+        raise_error("err_invalid_argument", f"{api}: dst {list(dst.shape)} must hold as many elements per partition "
+                                            f"as src {list(src.shape)}")
+    if len(src.shape) > 5 or len(dst.shape) > 5:
+        raise_error("err_exceed_max_supported_dimension", f"{api}: src and dst can be up to 4-D tensors")
+    shift = _scalar_or_column(max_value, p, api, "max_value")
+    if reduce_res is not None:
+        on_chip(reduce_res, api, "reduce_res")
+        if reduce_res.shape[0] != p or free_size(reduce_res) != 1:
+            raise_error("err_invalid_argument", f"{api}: reduce_res must be [{p}, 1], got {list(reduce_res.shape)}")
+    if numerics():
+        v = compute_values(src).reshape(p, -1)
+        with np.errstate(all="ignore"):
+            r = np.exp(v - shift).astype(np.float32)
+        dst.write(r.reshape(dst.shape))
+        _accumulate_rows(registers, r.sum(axis=1, dtype=np.float32), ALU_ADD)
+        if reduce_res is not None:
+            rows = registers if registers is not None else r.sum(axis=1, dtype=np.float32)
+            reduce_res.write(rows.reshape(reduce_res.shape))
+    else:
+        dst.alloc.mark_written()
+        if reduce_res is not None:
+            reduce_res.alloc.mark_written()
+    dsts = accesses(dst) + (accesses(reduce_res) if reduce_res is not None else ())
+    srcs = accesses(src) + (accesses(max_value) if isinstance(max_value, Tile) else ())
+    return record("EXPONENTIAL", DVE, api, dsts, srcs, p, free_size(src),
+                  {"reduce": registers is not None or reduce_res is not None}, producer_of=dst)
+
+
+# activate2's tensor-scalar stage: the (op0, op1) pairs the Scalar engine runs.
+ACTIVATE2_PAIRS = {("multiply", "add"), ("multiply", "subtract"), ("multiply", "bypass"), ("add", "bypass"),
+                   ("subtract", "bypass"), ("bypass", "bypass")}
+ACTIVATE2_REDUCE_OPS = {"add": 0.0, "maximum": -np.inf, "minimum": np.inf, "abs_max": 0.0, "abs_min": np.inf}
+
+
+def activate2(dst: Tile, func: ActFunc, data: Tile, imm0, imm1, op0: AluOp, op1: AluOp, api: str, relu_param=0.0,
+              reverse0: bool = False, reverse1: bool = False, reduce_op: AluOp | None = None,
+              registers: np.ndarray | None = None, reduce_res: Tile | None = None):
+    """``dst = func((data op0 imm0) op1 imm1)`` on the Scalar engine (NeuronCore-v4+); with ``registers`` (the
+    Scalar accumulators of dst's partitions) ``reduce_op`` folds each row of dst into them, and ``reduce_res``
+    reads them out (an extra accumulator read)."""
+    require_nc(4, api)
+    _check_inputs(api, dst, data)
+    p = data.shape[0]
+    if free_size(dst) != free_size(data):
+        raise_error("err_invalid_argument", f"{api}: dst {list(dst.shape)} must hold as many elements per partition "
+                                            f"as data {list(data.shape)}")
+    if (op0.name, op1.name) not in ACTIVATE2_PAIRS:
+        raise_error("err_unsupported_operation",
+                    f"{api}: (op0, op1) = (nl.{op0.name}, nl.{op1.name}) is not a Scalar-engine pair; use one of "
+                    + ", ".join(f"(nl.{a}, nl.{b})" for a, b in sorted(ACTIVATE2_PAIRS)))
+    if (reverse0 and op0.name == "bypass") or (reverse1 and op1.name == "bypass"):
+        raise_error("err_invalid_argument", f"{api}: reverse0/reverse1 need op0/op1 to be set (not nl.bypass)")
+    if isinstance(imm0, Tile) and isinstance(imm1, Tile) and imm0.dtype != imm1.dtype:
+        raise_error("err_unsupported_dtype", f"{api}: imm0 and imm1 tiles must have the same dtype")
+    if reduce_op is not None and reduce_op.name not in ACTIVATE2_REDUCE_OPS:
+        raise_error("err_unsupported_operation",
+                    f"{api}: reduce_op=nl.{reduce_op.name} is not supported; use one of "
+                    + ", ".join(f"nl.{n}" for n in ACTIVATE2_REDUCE_OPS))
+    a0 = _scalar_or_column(imm0, p, api, "imm0")
+    a1 = _scalar_or_column(imm1, p, api, "imm1")
+    alpha = _scalar_or_column(relu_param, p, api, "relu_param")
+    if reduce_res is not None:
+        on_chip(reduce_res, api, "reduce_res")
+        if reduce_res.shape[0] != p or free_size(reduce_res) != 1:
+            raise_error("err_invalid_argument", f"{api}: reduce_res must be [{p}, 1], got {list(reduce_res.shape)}")
+    if numerics():
+        x = compute_values(data).reshape(p, -1)
+        if op0.name != "bypass":
+            x = _apply(op0, x, a0, reverse0)
+        if op1.name != "bypass":
+            x = _apply(op1, x, a1, reverse1)
+        x = np.asarray(x, dtype=np.float32)
+        _check_range(func, x, api)
+        with np.errstate(all="ignore"):
+            r = np.asarray(func.np(x, alpha) if func.name == "prelu" else func.np(x), dtype=np.float32)
+        dst.write(r.reshape(dst.shape))
+        if reduce_op is not None:
+            _accumulate_rows(registers, _fold_rows(reduce_op, r), reduce_op)
+        if reduce_res is not None and registers is not None:
+            reduce_res.write(registers.reshape(reduce_res.shape))
+    else:
+        dst.alloc.mark_written()
+        if reduce_res is not None:
+            reduce_res.alloc.mark_written()
+    dsts = accesses(dst) + (accesses(reduce_res) if reduce_res is not None else ())
+    srcs = accesses(data, *(t for t in (imm0, imm1, relu_param) if isinstance(t, Tile)))
+    return record("ACTIVATE2", ACT, api, dsts, srcs, p, free_size(dst),
+                  {"func": func.name, "ops": (op0.name, op1.name), "reduce": reduce_res is not None},
+                  producer_of=dst)
+
+
+def _fold_rows(op: AluOp, r: np.ndarray) -> np.ndarray:
+    """One value per row: the rows of ``r`` folded with ``op`` (add, max, min, abs_max, abs_min)."""
+    with np.errstate(all="ignore"):
+        if op.name == "add":
+            return r.sum(axis=1, dtype=np.float32)
+        out = r[:, 0].copy()
+        for i in range(1, r.shape[1]):
+            out = np.asarray(op.np(out, r[:, i]), dtype=np.float32)
+        return out

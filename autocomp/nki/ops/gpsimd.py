@@ -19,7 +19,10 @@ from autocomp.nki.ops.common import (
     compute_values,
     free_size,
     numerics,
+    on_chip,
     record,
+    require_nc,
+    tile_checks,
 )
 from autocomp.nki.ops.operands import compute_tile, reduced_mask, require_dtype, require_op
 from autocomp.nki.ops.reduce import reduce_values
@@ -162,6 +165,32 @@ def _gather_values(src: Tile, index: Tile, width: int, valid: int, api: str) -> 
     return values[np.arange(p)[:, None, None], pos[core_of_row]]
 
 
+def n_gather(dst: Tile, data: Tile, indices: Tile, api: str):
+    """Per partition: ``dst[p, j] = data[p, indices[p, j]]`` over data's flattened free dims (uint32 indices)."""
+    for t, arg in ((dst, "dst"), (data, "data"), (indices, "indices")):
+        on_chip(t, api, arg, allowed=(SBUF,))
+        tile_checks(t, api, arg)
+    p = data.shape[0]
+    if indices.dtype != dt.uint32:
+        raise_error("err_unsupported_dtype", f"{api}: indices must be uint32, got {dt.dtype_name(indices.dtype)}")
+    if dst.dtype != data.dtype:
+        raise_error("err_unsupported_dtype", f"{api}: dst must have data's dtype {dt.dtype_name(data.dtype)}")
+    if indices.shape[0] != p or dst.shape[0] != p or free_size(dst) != free_size(indices):
+        raise_error("err_invalid_argument",
+                    f"{api}: data {list(data.shape)}, indices {list(indices.shape)} and dst {list(dst.shape)} need "
+                    "the same partitions, and dst as many elements per partition as indices")
+    if numerics():
+        idx = indices.read().astype(np.int64).reshape(p, -1)
+        if idx.min() < 0 or idx.max() >= free_size(data):
+            raise_error("err_runtime_out_of_bounds",
+                        f"{api}: index {int(idx.max())} is outside the {free_size(data)} elements per partition")
+        values = data.read().reshape(p, -1)
+        dst.write(np.take_along_axis(values, idx, axis=1).reshape(dst.shape))
+    else:
+        dst.alloc.mark_written()
+    record("GATHER", POOL, api, accesses(dst), accesses(data, indices), p, free_size(dst), {"kind": "n_gather"})
+
+
 def sequence_bounds(dst: Tile, segment_ids: Tile, api: str):
     """For each element: [start, end) of its segment; padding (id 0) gets [n, -1]."""
     _sbuf(segment_ids, api, "segment_ids")
@@ -192,3 +221,84 @@ def _bounds(s: np.ndarray) -> np.ndarray:
     ends = np.minimum.accumulate(np.where(run_end, pos + 1, n + 1)[::-1])[::-1]
     pad = s == 0
     return np.stack([np.where(pad, n, starts), np.where(pad, -1, ends)]).astype(np.float32)
+
+
+def nonzero_with_count(dst: Tile, src: Tile, index_offset: int, padding_val: int, api: str):
+    """On the first partition of each GpSimd core (0, 16, ..., 112): the indices (+ index_offset) of src's
+    nonzero elements, then padding_val, then their count; dst's other partitions are left as they are."""
+    require_nc(3, api)
+    _sbuf(src, api, "src")
+    _sbuf(dst, api, "dst")
+    require_dtype(src, lambda d: d in (dt.float32, dt.int32), api, "src", "float32 or int32")
+    require_dtype(dst, lambda d: d == dt.int32, api, "dst", "int32")
+    p, n = src.shape[0], free_size(src)
+    if dst.shape[0] != p or free_size(dst) != n + 1:
+        raise_error("err_invalid_argument",
+                    f"{api}: dst must be [{p}, {n + 1}] (one more element than src {list(src.shape)} for the count), "
+                    f"got {list(dst.shape)}")
+    for value, arg in ((index_offset, "index_offset"), (padding_val, "padding_val")):
+        if isinstance(value, (bool, Tile)) or not isinstance(value, (int, np.integer)) or \
+                not -2 ** 31 <= int(value) < 2 ** 31:
+            raise_error("err_invalid_argument", f"{api}: {arg} must be an int32 constant, got {value!r}")
+    rows = np.arange(0, p, PARTITIONS_PER_CORE)
+    if numerics():
+        v = compute_values(src).reshape(p, n)
+        out = np.full((p, n + 1), int(padding_val), dtype=np.int64)
+        for r in rows:
+            idx = np.flatnonzero(v[r])
+            out[r, :idx.size] = idx + int(index_offset)
+            out[r, n] = idx.size
+        written = np.zeros((p, n + 1), dtype=bool)
+        written[rows] = True
+        dst.write(out.astype(np.int32).reshape(dst.shape), Mask(written.reshape(dst.shape)))
+    else:
+        dst.alloc.mark_written()
+    return record("NONZERO_WITH_COUNT", POOL, api, accesses(dst), accesses(src), p, n, None, producer_of=dst)
+
+
+def topk(val_dst: Tile, idx_dst: Tile, src: Tile, n: int, api: str, descending: bool = False):
+    """Per 16-partition group: the k largest of the group's first ``n`` bf16 values, read in the snake layout
+    (element e at partition e % 16, position e // 16), written in the same layout with their indices (uint32).
+    k is val_dst's free size; the results are in ascending order (descending with ``descending``)."""
+    for t, arg in ((src, "src"), (val_dst, "val_dst"), (idx_dst, "idx_dst")):
+        _sbuf(t, api, arg)
+    require_dtype(src, lambda d: d == dt.bfloat16, api, "src", "bfloat16")
+    require_dtype(val_dst, lambda d: d == dt.bfloat16, api, "val_dst", "bfloat16")
+    require_dtype(idx_dst, lambda d: d == dt.uint32, api, "idx_dst", "uint32")
+    p, width, k = src.shape[0], free_size(src), free_size(val_dst)
+    if p % PARTITIONS_PER_CORE or val_dst.shape[0] != p or idx_dst.shape[0] != p:
+        raise_error("err_invalid_argument",
+                    f"{api}: src, val_dst and idx_dst need the same partition count, a multiple of 16; got "
+                    f"{src.shape[0]}, {val_dst.shape[0]}, {idx_dst.shape[0]}")
+    if free_size(idx_dst) != k:
+        raise_error("err_invalid_argument", f"{api}: idx_dst {list(idx_dst.shape)} must match val_dst "
+                                            f"{list(val_dst.shape)}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 8 <= int(n) < 65536:
+        raise_error("err_invalid_argument", f"{api}: n must be an integer in [8, 65536), got {n!r}")
+    n = int(n)
+    if not 1 <= k < 32768 or k > n:
+        raise_error("err_invalid_argument", f"{api}: k (val_dst's free size {k}) must be in [1, 32768) and <= n={n}")
+    if width * PARTITIONS_PER_CORE < n:
+        raise_error("err_invalid_argument", f"{api}: src's free size {width} holds {width * 16} snake elements per "
+                                            f"group, fewer than n={n} (it needs at least ceil(n / 16))")
+    if numerics():
+        groups = p // PARTITIONS_PER_CORE
+        v = compute_values(src).reshape(groups, PARTITIONS_PER_CORE, width)
+        snake = v.transpose(0, 2, 1).reshape(groups, -1)[:, :n]  # element e = partition e % 16, position e // 16
+        top = np.argsort(-snake, axis=1, kind="stable")[:, :k]  # the k largest, largest first (ties: lower index)
+        out_idx = top if descending else top[:, ::-1]
+        out_val = np.take_along_axis(snake, out_idx, axis=1)
+        vals = np.zeros((groups, PARTITIONS_PER_CORE, k), dtype=np.float32)
+        idxs = np.zeros((groups, PARTITIONS_PER_CORE, k), dtype=np.int64)
+        written = np.zeros((groups, PARTITIONS_PER_CORE, k), dtype=bool)
+        j = np.arange(k)
+        vals[:, j % PARTITIONS_PER_CORE, j // PARTITIONS_PER_CORE] = out_val
+        idxs[:, j % PARTITIONS_PER_CORE, j // PARTITIONS_PER_CORE] = out_idx
+        written[:, j % PARTITIONS_PER_CORE, j // PARTITIONS_PER_CORE] = True
+        val_dst.write(vals.reshape(val_dst.shape), Mask(written.reshape(val_dst.shape)))
+        idx_dst.write(idxs.astype(np.uint32).reshape(idx_dst.shape), Mask(written.reshape(idx_dst.shape)))
+    else:
+        val_dst.alloc.mark_written()
+        idx_dst.alloc.mark_written()
+    return record("TOPK", POOL, api, accesses(val_dst, idx_dst), accesses(src), p, n, {"n": n, "k": k},
+                  producer_of=val_dst)

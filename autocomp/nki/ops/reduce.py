@@ -82,9 +82,10 @@ def tensor_reduce(dst: Tile, data: Tile, op: AluOp, axis, api: str, negate: bool
 _SCALAR_REDUCE_OPS = ("add", "subtract", "multiply", "maximum", "minimum")
 
 
-def tensor_scalar_reduce(dst: Tile, data: Tile, op0: AluOp, operand0, reduce_op: AluOp, reduce_res: Tile, api: str,
-                         reverse0: bool = False, mask: Mask | None = None):
-    """``dst = data op0 operand0`` and ``reduce_res[P, 1] = reduce_op`` over its free elements (in fp32)."""
+def tensor_scalar_reduce(dst: Tile, data: Tile, op0: AluOp, operand0, reduce_op: AluOp, reduce_res: Tile | None,
+                         api: str, reverse0: bool = False, mask: Mask | None = None, rows_out: list | None = None):
+    """``dst = data op0 operand0`` and ``reduce_res[P, 1] = reduce_op`` over its free elements (in fp32); without
+    reduce_res the reduction only reaches ``rows_out`` (the caller's accumulator registers)."""
     compute_tile(data, api, "data")
     compute_tile(dst, api, "dst")
     same_layout(api, data, (dst, "dst"))
@@ -97,7 +98,8 @@ def tensor_scalar_reduce(dst: Tile, data: Tile, op0: AluOp, operand0, reduce_op:
     p = data.shape[0]
     if isinstance(operand0, Tile):
         per_partition(operand0, p, api, "operand0")
-    per_partition(reduce_res, p, api, "reduce_res")
+    if reduce_res is not None:
+        per_partition(reduce_res, p, api, "reduce_res")
     out_mask = row_mask(mask, data.shape)
     if numerics():
         v = compute_values(data, mask).reshape(p, -1)
@@ -105,11 +107,17 @@ def tensor_scalar_reduce(dst: Tile, data: Tile, op0: AluOp, operand0, reduce_op:
             r = np.asarray(op0.np(v, column(operand0, p)), dtype=np.float32)
         dst.write(r.reshape(dst.shape), mask)
         red = reduce_values(reduce_op, r, (1,), True, None if mask is None else Mask(valid_2d(mask, data.shape)))
-        reduce_res.write(red.reshape(reduce_res.shape), per_partition_mask(out_mask, reduce_res.shape))
+        if rows_out is not None:
+            rows_out.append(np.asarray(red, dtype=np.float32).reshape(p))
+        if reduce_res is not None:
+            reduce_res.write(red.reshape(reduce_res.shape), per_partition_mask(out_mask, reduce_res.shape))
     else:
         dst.alloc.mark_written()
-        reduce_res.alloc.mark_written()
-    dsts = accesses(dst, mask=mask) + accesses(reduce_res, mask=per_partition_mask(out_mask, reduce_res.shape))
+        if reduce_res is not None:
+            reduce_res.alloc.mark_written()
+    dsts = accesses(dst, mask=mask)
+    if reduce_res is not None:
+        dsts += accesses(reduce_res, mask=per_partition_mask(out_mask, reduce_res.shape))
     srcs = accesses(data, mask=mask) + (accesses(operand0) if isinstance(operand0, Tile) else ())
     return record("TENSOR_SCALAR_REDUCE", DVE, api, dsts, srcs, p, free_size(data),
                   {"ops": (op0.name,), "reduce_op": reduce_op.name}, producer_of=dst, mask=mask)

@@ -1,4 +1,4 @@
-"""The Vector engine's scan along each partition: ``tensor_tensor_scan``."""
+"""The Vector engine's scans along each partition: ``tensor_tensor_scan`` and ``tensor_scalar_cumulative``."""
 
 from __future__ import annotations
 
@@ -51,3 +51,44 @@ def _scan(a: np.ndarray, b: np.ndarray, init: np.ndarray, op0: AluOp, op1: AluOp
             r = np.asarray(op1.np(b[:, i], t) if reverse1 else op1.np(t, b[:, i]), dtype=np.float32)
             out[:, i] = r
     return out
+
+
+# reduce_cmd=reset_reduce starts tensor_scalar_cumulative's accumulator at op1's identity.
+CUMULATIVE_OPS = {"add": 0.0, "subtract": 0.0, "multiply": 1.0, "maximum": -np.inf, "minimum": np.inf}
+
+
+def tensor_scalar_cumulative(dst: Tile, src: Tile, op0: AluOp, imm0, op1: AluOp, registers: np.ndarray | None,
+                             api: str):
+    """Per partition: ``reg = op1(op0(src[i], imm0), reg); dst[i] = reg`` from ``registers`` (the Vector
+    accumulators of dst's partitions, float32), which are left holding the last value."""
+    for t, arg in ((src, "src"), (dst, "dst")):
+        compute_tile(t, api, arg)
+        if t.dtype.itemsize == 4 and t.dtype.kind in "iu":
+            raise_error("err_unsupported_dtype", f"{api}: {arg} cannot be int32/uint32 (an ISA limit); use a float "
+                                                 "or a 16/8-bit integer type")
+    same_layout(api, src, (dst, "dst"))
+    require_arithmetic(op0, api, "op0")
+    if op1.name not in CUMULATIVE_OPS:
+        raise_error("err_unsupported_operation",
+                    f"{api}: op1=nl.{op1.name} cannot accumulate; use nl.add, nl.subtract, nl.multiply, nl.maximum "
+                    "or nl.minimum")
+    p, n = src.shape[0], free_size(src)
+    if isinstance(imm0, Tile):
+        per_partition(imm0, p, api, "imm0")
+    if numerics():
+        with np.errstate(all="ignore"):
+            a = np.asarray(op0.np(compute_values(src).reshape(p, n), column(imm0, p)), dtype=np.float32)
+        a = np.broadcast_to(a, (p, n))
+        out = np.empty((p, n), dtype=np.float32)
+        r = registers.astype(np.float32, copy=True)
+        with np.errstate(all="ignore"):
+            for i in range(n):
+                r = np.asarray(op1.np(a[:, i], r), dtype=np.float32)
+                out[:, i] = r
+        registers[...] = r
+        dst.write(out.reshape(dst.shape))
+    else:
+        dst.alloc.mark_written()
+    srcs = accesses(src) + (accesses(imm0) if isinstance(imm0, Tile) else ())
+    return record("TENSOR_SCALAR_CUMULATIVE", DVE, api, accesses(dst), srcs, p, n, {"ops": (op0.name, op1.name)},
+                  producer_of=dst)

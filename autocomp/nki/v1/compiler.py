@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from autocomp.nki.placement import (
+    allocation_scope,
     enable_stack_allocator,
     force_auto_alloc,
     multi_buffer,
@@ -13,4 +14,4 @@ from autocomp.nki.placement import (
 )
 
 __all__ = ["sbuf", "psum", "skip_middle_end_transformations", "enable_stack_allocator", "force_auto_alloc",
-           "no_reorder", "multi_buffer"]
+           "no_reorder", "multi_buffer", "allocation_scope"]

@@ -39,7 +39,7 @@ class Kernel(launch.Kernel):
         return result.outputs
 
 
-def jit(func=None, *, mode: str = "auto", **options):
+def jit(func=None, mode: str = "auto", **options):
     """``@nki.jit`` in any mode (auto, jax, torchxla, baremetal, benchmark, simulation): simulate."""
     if func is None:
         return lambda f: jit(f, mode=mode, **options)
@@ -53,14 +53,14 @@ def trace(func=None, **options):
     return jit(func, mode="trace", **options)
 
 
-def baremetal(func=None, *, save_neff_name=None, save_trace_name=None, additional_compile_opt=None,
+def baremetal(kernel=None, *, save_neff_name=None, save_trace_name=None, additional_compile_opt=None,
               artifacts_dir=None, **options):
     """Compile-and-run without a framework: numpy in, numpy out (simulated here)."""
-    if func is None:
+    if kernel is None:
         return lambda f: baremetal(f, save_neff_name=save_neff_name, save_trace_name=save_trace_name,
                                    additional_compile_opt=additional_compile_opt, artifacts_dir=artifacts_dir,
                                    **options)
-    return jit(func, mode="baremetal", **options)
+    return jit(kernel, mode="baremetal", **options)
 
 
 def simulate_kernel(kernel, *args, **kwargs):
@@ -81,11 +81,11 @@ class ProfileKernel(ProfileRun, Kernel):
     """``nki.profile``: simulate, then write the cost model's summary JSON into the working directory."""
 
 
-def benchmark(func=None, *, warmup: int = 10, iters: int = 100, save_neff_name=None, save_trace_name=None,
+def benchmark(kernel=None, *, warmup: int = 10, iters: int = 100, save_neff_name=None, save_trace_name=None,
               additional_compile_opt=None, device_count: int = 1, **options):
-    if func is None:
+    if kernel is None:
         return lambda f: benchmark(f, warmup=warmup, iters=iters, **options)
-    return BenchmarkKernel(getattr(func, "func", func), mode="benchmark", warmup=warmup, iters=iters, **options)
+    return BenchmarkKernel(getattr(kernel, "func", kernel), mode="benchmark", warmup=warmup, iters=iters, **options)
 
 
 def profile(func=None, *, working_directory: str | None = None, save_neff_name: str = "file.neff",

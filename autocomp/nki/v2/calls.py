@@ -14,6 +14,7 @@ import re
 
 from autocomp.nki.errors import NkiError, raise_error
 from autocomp.nki.ops.common import engine_of, operand
+from autocomp.nki.runtime import current_or_none
 from autocomp.nki.tile import Tile
 from autocomp.nki.v2.enums import engine, member
 
@@ -32,20 +33,66 @@ def _signature(fn) -> str:
     return ", ".join(params)
 
 
+class NkiInstruction:
+    """The handle an ISA call returns: the instructions it traced. ``c.depends_on(a, b)`` makes c start after a
+    and b complete (the cost model waits for them as for a data dependency); it returns c, so calls chain."""
+
+    __slots__ = ("instructions",)
+
+    def __init__(self, instructions: list):
+        self.instructions = instructions
+
+    def depends_on(self, *producers: NkiInstruction) -> NkiInstruction:
+        for p in producers:
+            if not isinstance(p, NkiInstruction):
+                raise_error("err_invalid_argument",
+                            f"depends_on takes the values nisa calls return (NkiInstruction), got {type(p).__name__}")
+        if not self.instructions:
+            return self
+        first = self.instructions[0]
+        after = set((first.attrs or {}).get("after", ()))
+        for p in producers:
+            if p.instructions and p.instructions[-1].seq > first.seq:
+                raise_error("err_unsupported_operation",
+                            f"depends_on: the producer {p!r} is traced after its consumer {self!r}; the simulator "
+                            "schedules in program order, so make the producer's call come first")
+        after.update(p.instructions[-1].seq for p in producers if p.instructions)
+        after.discard(first.seq)
+        if after:  # a new dict: attrs dicts may be shared between instructions
+            first.attrs = dict(first.attrs or {}, after=tuple(sorted(after)))
+        return self
+
+    def __repr__(self) -> str:
+        return "NkiInstruction(" + ", ".join(f"{i.opcode}#{i.seq}" for i in self.instructions) + ")"
+
+
+def _traced(ctx, start: int, result):
+    """What an ISA call returns: its own result, else the instructions it recorded as an NkiInstruction."""
+    if result is not None or ctx is None:
+        return result
+    me = ctx.instance  # under kernel[2] a sendrecv also records the other core's transfer
+    return NkiInstruction([ins for ins in ctx.trace.instructions[start:] if ins.instance == me])
+
+
 def isa_call(module: str):
-    """Decorator: map argument-binding TypeErrors of ``module.fn(...)`` to NKI error codes."""
+    """Decorator: map argument-binding TypeErrors of ``module.fn(...)`` to NKI error codes; an ISA call
+    (``module == "nisa"``) that returns nothing returns the NkiInstruction of what it traced."""
 
     def wrap(fn):
         api = f"{module}.{fn.__name__}"
+        handles = module == "nisa"
 
         @functools.wraps(fn)
         def call(*args, **kwargs):
+            ctx = current_or_none() if handles else None
+            start = len(ctx.trace.instructions) if ctx is not None else 0
             try:
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
             except TypeError as e:
                 if isinstance(e, NkiError) or e.__traceback__.tb_next is not None:
                     raise  # raised inside the call, not while binding its arguments
                 _binding_error(api, fn, args, kwargs, e)
+            return _traced(ctx, start, result) if handles else result
 
         return call
 

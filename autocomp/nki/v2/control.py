@@ -168,7 +168,7 @@ def _dynamic(lo: int, hi: int, step: int, api: str):
         yield VirtualRegister(value, frozen=True)
 
 
-def fori_loop(lower, upper, body_fun, step=1, init_val=None):
+def fori_loop(lower, upper, body_fun, step=1, *, init_val=None):
     """``for i in dynamic_range(lower, upper, step): body_fun(i)``.
 
     Also accepts the JAX form ``fori_loop(lower, upper, body_fun, init_val)``:

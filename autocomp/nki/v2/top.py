@@ -115,7 +115,7 @@ class ProfileKernel(ProfileRun, Kernel):
     """``nki.profile``: simulate, then write the cost model's summary JSON."""
 
 
-def jit(func=None, *, mode=_UNSET, platform_target=_UNSET, **options):
+def jit(fn=None, *, mode=_UNSET, platform_target=_UNSET, **options):
     """``@nki.jit``: the framework follows the argument types; here every call simulates."""
     if mode is not _UNSET:
         raise_error("err_deprecated_jit_argument",
@@ -125,11 +125,11 @@ def jit(func=None, *, mode=_UNSET, platform_target=_UNSET, **options):
         raise_error("err_deprecated_jit_argument",
                     f"nki.jit(platform_target={platform_target!r}) was removed in nki 0.3; set the target with the "
                     "NEURON_PLATFORM_TARGET_OVERRIDE environment variable")
-    if func is None:
+    if fn is None:
         return lambda f: jit(f, **options)
-    if isinstance(func, Kernel):
-        return func
-    return Kernel(getattr(func, "func", func), **options)
+    if isinstance(fn, Kernel):
+        return fn
+    return Kernel(getattr(fn, "func", fn), **options)
 
 
 def simulate(kernel):

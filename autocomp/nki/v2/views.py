@@ -132,13 +132,14 @@ class NkiTensor(Tile):
         return a if ratio == 1 else (a * ratio).astype(np.int64)
 
     # ------------------------------------------------------------------ values
-    def view(self, data=None):
-        """numpy values (``data`` overrides the storage); ``view(dtype)`` reinterprets the bits (v2)."""
-        if data is not None and not isinstance(data, np.ndarray):
-            return self.reinterpret(data)
+    def view(self, dtype=None):
+        """``t.view(dtype)``: the same bits as another dtype (see ``reinterpret``). Inside the simulator,
+        ``view()`` / ``view(storage_array)`` give the values as numpy (the gate refuses that in kernels)."""
+        if dtype is not None and not isinstance(dtype, np.ndarray):
+            return self.reinterpret(dtype)
         if self.ap_pattern is None:
-            return Tile.view(self, data)
-        return self._values(data)
+            return Tile.view(self, dtype)
+        return self._values(dtype)
 
     def read(self, mask=None) -> np.ndarray:
         if self.ap_pattern is None:
@@ -283,9 +284,10 @@ class NkiTensor(Tile):
         return t
 
     # ------------------------------------------------------------------ view primitives
-    def reshape(self, *shape) -> NkiTensor:
-        """Same storage, new shape; the element count must not change (SBUF/PSUM keep the partition dim)."""
-        shape = shape_arg(shape)
+    def reshape(self, shape) -> NkiTensor:
+        """Same storage, new shape (a tuple; -1 infers one size); the element count must not change (SBUF/PSUM
+        keep the partition dim)."""
+        shape = shape_arg((shape,))
         if -1 in shape:
             known = prod(s for s in shape if s != -1)
             shape = tuple(self.size // known if s == -1 and known else s for s in shape)
@@ -312,14 +314,14 @@ class NkiTensor(Tile):
         dim = dim_index(dim, self.ndim)
         return self.reshape(self.shape[:dim] + tuple(shape) + self.shape[dim + 1:])
 
-    def flatten_dims(self, start_dim: int = 1, end_dim: int = -1) -> NkiTensor:
+    def flatten_dims(self, start_dim: int, end_dim: int) -> NkiTensor:
         """Merge dimensions ``start_dim..end_dim`` (inclusive) into one."""
         a, b = dim_index(start_dim, self.ndim), dim_index(end_dim, self.ndim)
         return self.reshape(self.shape[:a] + (prod(self.shape[a:b + 1]),) + self.shape[b + 1:])
 
-    def permute(self, *dims) -> NkiTensor:
-        """Reorder dimensions; SBUF/PSUM views keep the partition dim first."""
-        dims = tuple(dim_index(d, self.ndim) for d in shape_arg(dims))
+    def permute(self, dims) -> NkiTensor:
+        """Reorder dimensions (``dims``: a tuple); SBUF/PSUM views keep the partition dim first."""
+        dims = tuple(dim_index(d, self.ndim) for d in shape_arg((dims,)))
         if sorted(dims) != list(range(self.ndim)):
             raise_error("err_invalid_argument", f"permute({list(dims)}) is not a permutation of {self.ndim} dims")
         if self.alloc.on_chip and dims[0] != 0:
@@ -396,12 +398,89 @@ class NkiTensor(Tile):
         key[dim] = scalar_value(index)
         return self[tuple(key)]
 
-    def slice(self, dim: int, start: int, end: int | None = None, step: int = 1) -> NkiTensor:
+    def slice(self, dim: int, start: int, end: int, step: int = 1) -> NkiTensor:
         """``t[..., start:end:step, ...]`` along ``dim``."""
         dim = dim_index(dim, self.ndim)
         key = [slice(None)] * self.ndim
         key[dim] = slice(start, end, step)
         return self[tuple(key)]
+
+    def rearrange(self, src_pattern, dst_pattern, fixed_sizes=None) -> NkiTensor:
+        """einops-style ``t.rearrange(('b', ('h', 'w')), ('b', 'w', 'h'), {'h': 4})``: split the grouped source
+        dimensions, reorder, and merge the grouped destination ones; a view (no instruction)."""
+        names, sizes = [], {}
+        fixed = dict(fixed_sizes or {})
+        src = tuple(src_pattern)
+        if len(src) != self.ndim:
+            raise_error("err_invalid_argument", f"rearrange: the source pattern {src!r} names {len(src)} dimensions, "
+                                                f"the view has {self.ndim} ({list(self.shape)})")
+        for size, group in zip(self.shape, src, strict=True):
+            group = (group,) if isinstance(group, str) else tuple(group)
+            unknown = [g for g in group if g not in fixed]
+            known = prod(int(fixed[g]) for g in group if g in fixed)
+            if len(unknown) > 1 or (not unknown and known != size) or (unknown and size % max(known, 1)):
+                raise_error("err_invalid_argument",
+                            f"rearrange: dimension {group!r} of size {size} cannot be split with sizes {fixed}; give "
+                            "every name of a group but one in fixed_sizes")
+            for g in group:
+                sizes[g] = int(fixed[g]) if g in fixed else size // max(known, 1)
+                names.append(g)
+        dst = [(g,) if isinstance(g, str) else tuple(g) for g in dst_pattern]
+        order = [n for group in dst for n in group]
+        if sorted(order) != sorted(names) or len(set(names)) != len(names):
+            raise_error("err_invalid_argument", f"rearrange: {tuple(dst_pattern)!r} must use each name of "
+                                                f"{src!r} exactly once")
+        split = self.reshape(tuple(sizes[n] for n in names))
+        moved = split.permute(tuple(names.index(n) for n in order)) if order != names else split
+        return moved.reshape(tuple(prod(sizes[n] for n in group) for group in dst))
+
+    def vector_select(self, dim: int, vector_offset) -> NkiTensor:
+        """Row ``i`` of the result is row ``vector_offset[i]`` of this HBM view along dim 0 (a per-partition
+        gather; the result has ``vector_offset.shape[0]`` rows)."""
+        if int(dim) != 0:
+            raise_error("err_invalid_argument", f"vector_select(dim={dim}): only dimension 0 can be selected per "
+                                                "partition")
+        if self.alloc.on_chip:
+            raise_error("err_unsupported_memory", "vector_select works on HBM tensors; this one is in "
+                                                  f"{self.buffer.upper()}")
+        if self.addr is not None:
+            raise_error("err_invalid_argument", "vector_select: the view is already indirect (is_indirect()); one "
+                                                "dynamic select per tensor")
+        if not isinstance(vector_offset, Tile) or vector_offset.shape[0] < 1:
+            raise_error("err_invalid_argument", "vector_select: vector_offset must be an SBUF tensor of shape (P, 1)")
+        off, pat = self._ap()
+        return self.ap([[pat[0][0], int(vector_offset.shape[0])]] + [list(p) for p in pat[1:]], offset=off,
+                       vector_offset=vector_offset, indirect_dim=0)
+
+    def indirect(self, index, num_elem=None) -> NkiTensor:
+        """Tensor indirection (NeuronCore-v4+): a [P, num_elem] view whose column ``i`` is column ``off_i`` of
+        this [P, F] view, ``off_i = index[i % 16, i // 16]`` (the Vector/Scalar/GpSimd engines' 16-partition
+        groups). Read as a gather, written as a scatter."""
+        from autocomp.nki.ops.common import require_nc
+
+        require_nc(4, "NkiTensor.indirect")
+        if not isinstance(index, Tile) or not index.alloc.on_chip:
+            raise_error("err_invalid_argument", "indirect(index): index must be an SBUF tensor of free offsets")
+        p = self.shape[0]
+        flat = self.reshape((p, prod(self.shape[1:]))) if self.ndim != 2 else self
+        n = prod(index.shape) if num_elem is None else int(num_elem)
+        group = 16
+        if index.alloc.data is None:
+            offs = np.zeros(n, dtype=np.int64)
+        else:
+            values = np.asarray(index.read()).astype(np.int64).reshape(index.shape[0], -1)
+            if n > group * values.shape[1] or values.shape[0] < min(group, n):
+                raise_error("err_invalid_argument", f"indirect: {n} offsets need an index of at least "
+                                                    f"[{min(group, n)}, {-(-n // group)}], got {list(index.shape)}")
+            offs = values[np.arange(n) % group, np.arange(n) // group]
+        off, pat = flat._ap()
+        addr = off + pat[0][0] * np.arange(p, dtype=np.int64)[:, None] + pat[1][0] * offs[None, :]
+        total = prod(self.alloc.shape)
+        valid = (offs >= 0) & (offs < flat.shape[1])
+        t = self._with_addr(np.ascontiguousarray(addr), None if valid.all() else np.broadcast_to(valid, addr.shape))
+        if total and (addr.min(initial=0) < 0 or addr.max(initial=0) >= total) and valid.all():
+            raise_error("err_runtime_out_of_bounds", "indirect: an offset addresses outside the tensor")
+        return t
 
     def reinterpret(self, dtype) -> NkiTensor:
         """``t.view(dtype)``: the same bits as another dtype; the last dimension rescales by the size ratio."""

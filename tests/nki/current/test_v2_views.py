@@ -20,10 +20,10 @@ def index_shapes(h):
         p0=t[0, :, :].shape, p_slice=t[0:1].shape, f0=t[:, 0].shape, f0_10=t[:, 0, 10].shape, all_int=t[0, 0, 10].shape,
         ell=t[0, ..., :].shape, step=t[:, :, ::2].shape, chain=t[0, ...][:, 0:32, :].shape, hbm=h[0, :, :].shape,
         hbm_el=h[1, 2].shape, pattern=t[:, 1, 2:10:2].get_pattern(), offset=t[:, 1, 2:10:2].offset,
-        strides=t.strides, perm=t.permute(0, 2, 1).strides, expand=t[:, 0].expand_dim(1).shape,
+        strides=t.strides, perm=t.permute((0, 2, 1)).strides, expand=t[:, 0].expand_dim(1).shape,
         squeeze=t[:, 0:1, :].squeeze_dim(1).shape, select=t.select(1, 3).shape, slice=t.slice(2, 8, 24, 4).shape,
         bcast=t[:, 0:1, :].broadcast(1, 5).strides, u8=t.view(nl.uint8).shape, contig=t.is_contiguous(),
-        perm_contig=t.permute(0, 2, 1).is_contiguous(), buffer=t.buffer == nl.sbuf, hbm_buffer=h.buffer == nl.hbm)
+        perm_contig=t.permute((0, 2, 1)).is_contiguous(), buffer=t.buffer == nl.sbuf, hbm_buffer=h.buffer == nl.hbm)
     return h
 
 
@@ -136,7 +136,7 @@ def bad_view(a, which):
     if which == "reshape":
         t[:, :, 0:4].reshape((128, 16))
     elif which == "permute":
-        t.permute(1, 0, 2)
+        t.permute((1, 0, 2))
     elif which == "ap_partition":
         t.ap([[64, 64], [1, 32]])
     elif which == "ap_bounds":

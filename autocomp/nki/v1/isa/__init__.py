@@ -7,6 +7,7 @@ same instructions as the v2 dialect's. ``install`` exposes exactly ``__all__``.
 
 from __future__ import annotations
 
+from autocomp.nki.targets_info import fp32
 from autocomp.nki.v1.isa.compute import (
     activation,
     activation_reduce,
@@ -49,7 +50,7 @@ from autocomp.nki.v1.isa.statistics import bn_aggr, bn_stats, tensor_scalar_redu
 __all__ = [
     # enumerations
     "engine", "tensor_engine", "vector_engine", "scalar_engine", "gpsimd_engine", "sync_engine", "unknown_engine",
-    "reduce_cmd", "oob_mode", "dge_mode", "nc_version", "get_nc_version",
+    "reduce_cmd", "oob_mode", "dge_mode", "nc_version", "get_nc_version", "fp32",
     # Tensor, Scalar and Vector engine compute
     "nc_matmul", "nc_transpose", "activation", "activation_reduce", "tensor_tensor", "tensor_scalar",
     "scalar_tensor_tensor", "tensor_reduce", "tensor_copy", "memset", "reciprocal",

@@ -18,7 +18,7 @@ from autocomp.nki.runtime import current as _current
 from autocomp.nki.storage import Allocation
 from autocomp.nki.tile import Tile
 from autocomp.nki.trace import DVE, PE, PSUM, SBUF
-from autocomp.nki.v1.isa.enums import engine
+from autocomp.nki.v1.isa.enums import engine, reduce_cmd
 
 
 def _out(shape, dtype, buffer=SBUF) -> Tile:
@@ -29,7 +29,7 @@ def _out(shape, dtype, buffer=SBUF) -> Tile:
 
 
 def nc_matmul(stationary, moving, *, is_stationary_onezero: bool = False, is_moving_onezero: bool = False,
-              is_transpose: bool = False, mask=None, tile_position=None, tile_size=None, perf_mode=None,
+              is_transpose: bool = False, tile_position=(), tile_size=(), mask=None, perf_mode=None,
               **kwargs) -> Tile:
     """``stationary[K, M].T @ moving[K, N]`` into a new fp32 PSUM tile [M, N]."""
     api = "nisa.nc_matmul"
@@ -57,7 +57,7 @@ def nc_transpose(data, *, mask=None, dtype=None, engine=engine.unknown, **kwargs
 
 
 def activation(op, data, *, bias=None, scale=1.0, mask=None, dtype=None, reduce_op=None, reduce_res=None,
-               reduce_cmd=None, **kwargs) -> Tile:
+               reduce_cmd=reduce_cmd.idle, **kwargs) -> Tile:
     api = "nisa.activation"
     mask = check_mask(mask)
     data = _operand(data, api, "data")

@@ -58,7 +58,7 @@ def tensor_partition_reduce(op, data, *, mask=None, dtype=None, **kwargs) -> Til
     return out
 
 
-def local_gather(src_buffer, index, num_elem_per_idx=1, num_valid_indices=None, *, mask=None, **kwargs) -> Tile:
+def local_gather(src_buffer, index, num_elem_per_idx=1, num_valid_indices=None, *, mask=None) -> Tile:
     """Gather within each GpSimd core's 16 partitions; the result is [P, num_valid_indices, num_elem_per_idx]."""
     api = "nisa.local_gather"
     src = _operand(src_buffer, api, "src_buffer")
@@ -70,7 +70,7 @@ def local_gather(src_buffer, index, num_elem_per_idx=1, num_valid_indices=None, 
     return out
 
 
-def sequence_bounds(*, segment_ids, dtype=None, **kwargs) -> Tile:
+def sequence_bounds(*, segment_ids, dtype=None) -> Tile:
     """[start, end) of each element's segment, as a [1, 2, n] tile (padding id 0 gets [n, -1])."""
     api = "nisa.sequence_bounds"
     seg = _operand(segment_ids, api, "segment_ids")

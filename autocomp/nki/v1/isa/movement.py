@@ -14,11 +14,10 @@ from autocomp.nki.runtime import current as _current
 from autocomp.nki.tile import Tile
 from autocomp.nki.trace import SP
 from autocomp.nki.v1.isa.common import result
-from autocomp.nki.v1.isa.enums import dge_mode, oob_mode
+from autocomp.nki.v1.isa.enums import dge_mode, engine, oob_mode
 
 
-def dma_copy(*, dst, src, mask=None, dst_rmw_op=None, oob_mode=oob_mode.error, dge_mode=dge_mode.unknown,
-             **kwargs) -> None:
+def dma_copy(*, dst, src, mask=None, dst_rmw_op=None, oob_mode=oob_mode.error, dge_mode=dge_mode.unknown) -> None:
     """Copy between HBM and SBUF (or within one), optionally read-modify-writing the destination."""
     api = "nisa.dma_copy"
     mask = check_mask(mask)
@@ -45,7 +44,7 @@ def dma_transpose(src, *, axes=None, mask=None, dtype=None, **kwargs) -> Tile:
     return out
 
 
-def tensor_copy_dynamic_src(src, *, mask=None, dtype=None, engine=None, **kwargs) -> Tile:
+def tensor_copy_dynamic_src(src, *, mask=None, dtype=None, engine=engine.unknown, **kwargs) -> Tile:
     """A copy from a source region addressed by a run-time offset (index the source with an SBUF value)."""
     api = "nisa.tensor_copy_dynamic_src"
     src = _operand(src, api, "src")
@@ -54,7 +53,7 @@ def tensor_copy_dynamic_src(src, *, mask=None, dtype=None, engine=None, **kwargs
     return out
 
 
-def tensor_copy_dynamic_dst(*, dst, src, mask=None, dtype=None, engine=None, **kwargs) -> Tile:
+def tensor_copy_dynamic_dst(*, dst, src, mask=None, dtype=None, engine=engine.unknown, **kwargs) -> Tile:
     """A copy into a destination region addressed by a run-time offset."""
     api = "nisa.tensor_copy_dynamic_dst"
     dst = _operand(dst, api, "dst")

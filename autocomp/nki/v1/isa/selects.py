@@ -13,9 +13,10 @@ from autocomp.nki.ops.operands import alu_op as _alu_op
 from autocomp.nki.targets_info import fp32 as _fp32
 from autocomp.nki.tile import Tile
 from autocomp.nki.v1.isa.common import maybe_operand, reduce_cmd_name, result
+from autocomp.nki.v1.isa.enums import reduce_cmd
 
 
-def select_reduce(*, dst, predicate, on_true, on_false, reduce_res=None, reduce_cmd=None, reduce_op=np.amax,
+def select_reduce(*, dst, predicate, on_true, on_false, reduce_res=None, reduce_cmd=reduce_cmd.idle, reduce_op=np.amax,
                   reverse_pred=False, mask=None, dtype=None, **kwargs) -> Tile:
     """``dst = where(predicate, on_true, on_false)``, optionally max-reducing each partition into reduce_res."""
     api = "nisa.select_reduce"
@@ -28,7 +29,7 @@ def select_reduce(*, dst, predicate, on_true, on_false, reduce_res=None, reduce_
     return dst
 
 
-def range_select(*, on_true_tile, comp_op0, comp_op1, bound0, bound1, reduce_cmd=None, reduce_res=None,
+def range_select(*, on_true_tile, comp_op0, comp_op1, bound0, bound1, reduce_cmd=reduce_cmd.idle, reduce_res=None,
                  reduce_op=np.amax, range_start=0, on_false_value=_fp32.min, mask=None, dtype=None,
                  **kwargs) -> Tile:
     """Keep elements whose free index (+ range_start) lies within both bounds; NeuronCore-v3+ only."""

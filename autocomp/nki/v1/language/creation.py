@@ -48,8 +48,8 @@ def _blocks(t: Tile):
         yield t[idx]
 
 
-def zeros_like(x: Tile, dtype=None, *, buffer=None, name: str = "") -> Tile:
-    return zeros(x.shape, dtype or x.dtype, buffer=buffer or _buffer_of(x), name=name)
+def zeros_like(a: Tile, dtype=None, *, buffer=None, name: str = "", **kwargs) -> Tile:
+    return zeros(a.shape, dtype or a.dtype, buffer=buffer or _buffer_of(a), name=name)
 
 
 def ones_like(x: Tile, dtype=None, *, buffer=None, name: str = "") -> Tile:
@@ -60,8 +60,8 @@ def full_like(x: Tile, fill_value, dtype=None, *, buffer=None, name: str = "") -
     return full(x.shape, fill_value, dtype or x.dtype, buffer=buffer or _buffer_of(x), name=name)
 
 
-def empty_like(x: Tile, dtype=None, *, buffer=None, name: str = "") -> Tile:
-    return ndarray(x.shape, dtype or x.dtype, buffer=buffer or _buffer_of(x), name=name)
+def empty_like(a: Tile, dtype=None, *, buffer=None, name: str = "", **kwargs) -> Tile:
+    return ndarray(a.shape, dtype or a.dtype, buffer=buffer or _buffer_of(a), name=name)
 
 
 def _buffer_of(x: Tile):

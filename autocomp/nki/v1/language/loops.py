@@ -20,8 +20,26 @@ def sequential_range(*args, **kwargs):
     return _loop_range("sequential", args, "nl.sequential_range")
 
 
-def static_range(*args, **kwargs):
+def static_range(*args):
     return _loop_range("static", args, "nl.static_range")
+
+
+class nc(int):  # noqa: N801 - NKI's name
+    """``nl.nc(n)``: a launch-grid dimension of n instances spread over n physical NeuronCores.
+
+    ``kernel[nl.nc(2), 2]`` launches the same instances as ``kernel[2, 2]``; which core runs which instance
+    does not change the simulated values, so here the dimension is its size (``nl.nc(2) * 2`` is 4).
+    """
+
+
+class spmd_dim(int):  # noqa: N801 - NKI's name
+    """``nl.spmd_dim(nl.nc(2), 2)``: a launch-grid dimension tiled into sub-dimensions; its size is their product."""
+
+    def __new__(cls, *dims):
+        size = 1
+        for d in dims:
+            size *= int(d)
+        return super().__new__(cls, size)
 
 
 def program_id(axis: int) -> int:
@@ -44,8 +62,8 @@ def program_ndim() -> int:
     return len(_current().grid)
 
 
-def device_print(prefix: str, x, **kwargs) -> None:
-    """Print a tile's values from inside the kernel (free: no instruction)."""
+def device_print(prefix: str, x, *, mask=None, **kwargs) -> None:
+    """Print a tile's values from inside the kernel (free: no instruction; the mask is not applied)."""
     if isinstance(x, Tile) and x.alloc.data is not None:
         builtins.print(prefix, np.asarray(x.view()))
     else:

@@ -82,7 +82,7 @@ def _in_kernel_body() -> bool:
     while frame is not None and is_internal(frame.f_code.co_filename):
         frame = frame.f_back
     caller = frame.f_back if frame is not None else None
-    return caller is not None and caller.f_code.co_name == "run_kernel" and is_internal(caller.f_code.co_filename)
+    return caller is not None and caller.f_code.co_name == "call_kernel" and is_internal(caller.f_code.co_filename)
 
 
 def allocate(shape, dtype, buffer=None, name: str = "", fill="sentinel") -> Tile:

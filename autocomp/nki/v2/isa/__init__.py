@@ -9,6 +9,7 @@ exactly ``__all__``.
 from __future__ import annotations
 
 from autocomp.nki.errors import NkiError
+from autocomp.nki.v2.calls import NkiInstruction
 from autocomp.nki.v2.control import VirtualRegister, register_alloc, register_load, register_move, register_store
 from autocomp.nki.v2.enums import (
     dge_mode,
@@ -27,7 +28,8 @@ from autocomp.nki.v2.enums import (
     unknown_engine,
     vector_engine,
 )
-from autocomp.nki.v2.isa.activations import activation, activation_reduce
+from autocomp.nki.v2.isa.activations import activate2, activation, activation_reduce, exponential
+from autocomp.nki.v2.isa.cores import core_barrier, sendrecv
 from autocomp.nki.v2.isa.elementwise import (
     memset,
     reciprocal,
@@ -42,27 +44,23 @@ from autocomp.nki.v2.isa.gpsimd import (
     iota,
     local_gather,
     nc_n_gather,
+    nonzero_with_count,
     sequence_bounds,
     tensor_partition_reduce,
+    topk,
 )
 from autocomp.nki.v2.isa.matmul import nc_matmul, nc_transpose
 from autocomp.nki.v2.isa.movement import dma_compute, dma_copy, dma_transpose, nc_stream_shuffle
-from autocomp.nki.v2.isa.random import dropout, rng, set_rng_seed
+from autocomp.nki.v2.isa.mx import nc_matmul_mx, quantize_mx
+from autocomp.nki.v2.isa.random import dropout, rand2, rand_get_state, rand_set_state, rng, set_rng_seed
 from autocomp.nki.v2.isa.search import max8, nc_find_index8, nc_match_replace8
 from autocomp.nki.v2.isa.selects import range_select, select_reduce, tensor_copy_predicated
-from autocomp.nki.v2.isa.statistics import bn_aggr, bn_stats, tensor_scalar_reduce, tensor_tensor_scan
-from autocomp.nki.v2.isa.unsupported import (
-    activate2,
-    core_barrier,
-    exponential,
-    nc_matmul_mx,
-    nonzero_with_count,
-    quantize_mx,
-    rand2,
-    rand_get_state,
-    rand_set_state,
-    sendrecv,
+from autocomp.nki.v2.isa.statistics import (
+    bn_aggr,
+    bn_stats,
     tensor_scalar_cumulative,
+    tensor_scalar_reduce,
+    tensor_tensor_scan,
 )
 
 NkiValidationError = NkiError
@@ -71,24 +69,25 @@ __all__ = [
     # enumerations, versions and errors
     "engine", "tensor_engine", "vector_engine", "scalar_engine", "gpsimd_engine", "sync_engine", "unknown_engine",
     "dma_engine", "reduce_cmd", "oob_mode", "dge_mode", "matmul_perf_mode", "nc_version", "get_nc_version",
-    "get_nc_sub_version", "NkiValidationError",
+    "get_nc_sub_version", "NkiValidationError", "NkiInstruction",
     # Tensor engine
-    "nc_matmul", "nc_transpose",
+    "nc_matmul", "nc_transpose", "nc_matmul_mx",
     # Vector, Scalar and GpSimd element-wise
     "tensor_tensor", "tensor_scalar", "scalar_tensor_tensor", "tensor_reduce", "tensor_copy", "memset",
-    "reciprocal", "activation", "activation_reduce",
+    "reciprocal", "activation", "activation_reduce", "activate2", "exponential", "quantize_mx",
     # data movement
     "dma_copy", "dma_transpose", "dma_compute", "nc_stream_shuffle",
     # GpSimd engine
     "iota", "affine_select", "tensor_partition_reduce", "local_gather", "nc_n_gather", "sequence_bounds",
+    "nonzero_with_count", "topk",
     # Vector engine: scans, statistics, selects, searches
-    "tensor_tensor_scan", "bn_stats", "bn_aggr", "tensor_scalar_reduce", "select_reduce", "range_select",
+    "tensor_tensor_scan", "tensor_scalar_cumulative", "bn_stats", "bn_aggr", "tensor_scalar_reduce",
+    "select_reduce", "range_select",
     "tensor_copy_predicated", "max8", "nc_find_index8", "nc_match_replace8",
     # random numbers
-    "dropout", "rng", "set_rng_seed",
+    "dropout", "rng", "rand2", "set_rng_seed", "rand_set_state", "rand_get_state",
+    # the two logical cores of kernel[2]
+    "core_barrier", "sendrecv",
     # registers
     "VirtualRegister", "register_alloc", "register_load", "register_move", "register_store",
-    # documented, not simulated
-    "nc_matmul_mx", "quantize_mx", "exponential", "activate2", "tensor_scalar_cumulative", "core_barrier",
-    "sendrecv", "nonzero_with_count", "rand2", "rand_get_state", "rand_set_state",
 ]

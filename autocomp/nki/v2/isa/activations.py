@@ -1,4 +1,5 @@
-"""The Scalar engine's activations and its reduce registers: ``nisa.activation``, ``nisa.activation_reduce``."""
+"""The Scalar engine's activations and its reduce registers (``nisa.activation``, ``nisa.activation_reduce``,
+``nisa.activate2``), and the Vector engine's ``nisa.exponential``."""
 
 from __future__ import annotations
 
@@ -83,3 +84,69 @@ def activation_reduce(dst, op, data, reduce_op, reduce_res, bias=None, scale=1.0
     if _numerics():
         _act_regs(dst)[...] = _values(reduce_res).reshape(-1)
     _acc.mark_written(dst, reduce_res)
+
+
+def _identity(rop) -> float:
+    return _ew.ACTIVATE2_REDUCE_OPS.get(rop.name, 0.0) if rop is not None else 0.0
+
+
+@_isa
+def activate2(dst, op, data, imm0, imm1, op0, op1, relu_param=0.0, reverse0=False, reverse1=False, reduce_op=None,
+              reduce_res=None, reduce_cmd=reduce_cmd.idle, name=None):
+    """``dst = op((data op0 imm0) op1 imm1)`` on the Scalar engine (NeuronCore-v4+), with ``relu_param`` the
+    slope of nl.prelu; ``reduce_cmd`` folds each row into the Scalar accumulators with ``reduce_op``, and
+    ``reduce_res`` reads them out."""
+    api = "nisa.activate2"
+    dst, data = _dst(dst, api), _src(data, api, "data")
+    cmd = member(reduce_cmd, _reduce_cmd_enum, api, "reduce_cmd")
+    if cmd is _reduce_cmd_enum.load_reduce:
+        raise_error("err_invalid_argument", f"{api}: reduce_cmd=load_reduce is a Vector-engine command")
+    rop = _alu(reduce_op) if reduce_op is not None else None
+    reduces = cmd in (_reduce_cmd_enum.reduce, _reduce_cmd_enum.reset_reduce)
+    if reduces and rop is None:
+        raise_error("err_invalid_argument", f"{api}: reduce_cmd={cmd.name} needs a reduce_op (nl.add, nl.maximum, "
+                                            "nl.minimum, nl.abs_max or nl.abs_min)")
+    if reduce_res is not None:
+        reduce_res = _src(reduce_res, api, "reduce_res")
+    regs = _act_regs(dst)
+    if _numerics() and cmd in (_reduce_cmd_enum.reset, _reduce_cmd_enum.reset_reduce):
+        regs[...] = _identity(rop)
+    _ew.activate2(dst, _act(op), data, imm0, imm1, _alu(op0), _alu(op1), api, relu_param=relu_param,
+                  reverse0=bool(reverse0), reverse1=bool(reverse1), reduce_op=rop if reduces else None,
+                  registers=regs, reduce_res=reduce_res)
+    _acc.mark_written(dst, reduce_res)
+
+
+@_isa
+def exponential(dst, src, max_value=0.0, reduce_res=None, reduce_cmd=reduce_cmd.idle, reduce_init=0.0, name=None):
+    """``dst = exp(src - max_value)`` on the Vector engine (NeuronCore-v4+); reduce_cmd adds each row's sum to
+    the Vector accumulators (reset_reduce from 0, load_reduce from reduce_init), read out into reduce_res."""
+    api = "nisa.exponential"
+    dst, src = _dst(dst, api), _src(src, api, "src")
+    cmd = member(reduce_cmd, _reduce_cmd_enum, api, "reduce_cmd")
+    if cmd is _reduce_cmd_enum.reset:
+        raise_error("err_invalid_argument", f"{api}: reduce_cmd must be idle, reset_reduce, reduce or load_reduce")
+    if cmd is not _reduce_cmd_enum.load_reduce and (isinstance(reduce_init, Tile) or reduce_init not in (None, 0, 0.0)):
+        raise_error("err_invalid_argument", f"{api}: reduce_init is only used with reduce_cmd=load_reduce; leave it "
+                                            "unset (0.0) otherwise")
+    if reduce_res is not None:
+        reduce_res = _src(reduce_res, api, "reduce_res")
+    regs = _dve_registers(dst)
+    if _numerics():
+        if cmd is _reduce_cmd_enum.reset_reduce:
+            regs[...] = 0.0
+        elif cmd is _reduce_cmd_enum.load_reduce:
+            init = _values(reduce_init).reshape(-1) if isinstance(reduce_init, Tile) else np.float32(reduce_init or 0)
+            regs[...] = init
+    _ew.exponential(dst, src, max_value, api, registers=None if cmd is _reduce_cmd_enum.idle else regs,
+                    reduce_res=reduce_res)
+    if _numerics() and cmd is _reduce_cmd_enum.idle:
+        regs[...] = np.nan  # documented: an idle instruction may still change the accumulators
+    _acc.mark_written(dst, reduce_res)
+
+
+def _dve_registers(dst: Tile) -> np.ndarray:
+    """The Vector engine's 128 accumulators (shared with select_reduce, tensor_scalar_reduce, ...)."""
+    regs = _ctx_state("dve_accumulators", lambda: np.full(128, np.nan, dtype=np.float32))
+    start = dst.access().partition_start
+    return regs[start:start + dst.shape[0]]

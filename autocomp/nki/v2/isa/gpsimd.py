@@ -1,4 +1,5 @@
-"""GpSimd instructions: index patterns (iota, affine_select), partition reductions, gathers, sequence bounds."""
+"""GpSimd instructions: index patterns (iota, affine_select), partition reductions, gathers, sequence bounds,
+nonzero_with_count and topk."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ import math
 
 import numpy as np
 
-from autocomp.nki import dtypes as dt
 from autocomp.nki.alu import alu
 from autocomp.nki.errors import raise_error
 from autocomp.nki.ops import gpsimd
-from autocomp.nki.ops.common import POOL, SBUF, accesses, free_size, numerics, on_chip, record, tile_checks
+from autocomp.nki.ops.common import free_size, numerics
 from autocomp.nki.ops.operands import alu_op
 from autocomp.nki.tile import Tile
 from autocomp.nki.v2.calls import dst_tile, isa_call, src_tile
+from autocomp.nki.v2.language import convenience as _nl
 
 _isa = isa_call("nisa")
 
@@ -52,7 +53,8 @@ def iota(dst, pattern, offset=0, channel_multiplier=0, name=None):
 
 
 @_isa
-def affine_select(dst, pattern, channel_multiplier, on_true_tile, on_false_value, cmp_op=None, offset=0, name=None):
+def affine_select(dst, pattern, channel_multiplier, on_true_tile, on_false_value, cmp_op=_nl.equal, offset=0,
+                  name=None):
     """``dst = on_true_tile where cmp_op(affine value, 0) else on_false_value`` (causal masks)."""
     api = "nisa.affine_select"
     dst = dst_tile(dst, api)
@@ -91,25 +93,21 @@ def nc_n_gather(dst, data, indices, name=None):
     """Per partition: ``dst[p, j] = data[p, indices[p, j]]`` over data's flattened free dims (GpSimd)."""
     api = "nisa.nc_n_gather"
     dst, data, indices = dst_tile(dst, api), src_tile(data, api, "data"), src_tile(indices, api, "indices")
-    for t, arg in ((dst, "dst"), (data, "data"), (indices, "indices")):
-        on_chip(t, api, arg, allowed=(SBUF,))
-        tile_checks(t, api, arg)
-    p = data.shape[0]
-    if indices.dtype != dt.uint32:
-        raise_error("err_unsupported_dtype", f"{api}: indices must be uint32, got {dt.dtype_name(indices.dtype)}")
-    if dst.dtype != data.dtype:
-        raise_error("err_unsupported_dtype", f"{api}: dst must have data's dtype {dt.dtype_name(data.dtype)}")
-    if indices.shape[0] != p or dst.shape[0] != p or free_size(dst) != free_size(indices):
-        raise_error("err_invalid_argument",
-                    f"{api}: data {list(data.shape)}, indices {list(indices.shape)} and dst {list(dst.shape)} need "
-                    "the same partitions, and dst as many elements per partition as indices")
-    if numerics():
-        idx = indices.read().astype(np.int64).reshape(p, -1)
-        if idx.min() < 0 or idx.max() >= free_size(data):
-            raise_error("err_runtime_out_of_bounds",
-                        f"{api}: index {int(idx.max())} is outside the {free_size(data)} elements per partition")
-        values = data.read().reshape(p, -1)
-        dst.write(np.take_along_axis(values, idx, axis=1).reshape(dst.shape))
-    else:
-        dst.alloc.mark_written()
-    record("GATHER", POOL, api, accesses(dst), accesses(data, indices), p, free_size(dst), {"kind": "n_gather"})
+    gpsimd.n_gather(dst, data, indices, api)
+
+
+@_isa
+def nonzero_with_count(dst, src, index_offset=0, padding_val=-1, name=None):
+    """On partitions 0, 16, ..., 112: the indices (+ index_offset) of src's nonzero elements, padding_val, and
+    their count last (GpSimd, NeuronCore-v3+)."""
+    api = "nisa.nonzero_with_count"
+    gpsimd.nonzero_with_count(dst_tile(dst, api), src_tile(src, api, "src"), index_offset, padding_val, api)
+
+
+@_isa
+def topk(val_dst, idx_dst, src, n, name=None, *, sorted=False):  # noqa: A002 - NKI's parameter name
+    """The k largest of each 16-partition group's n-element snake (k = val_dst's free size) and their indices,
+    in the snake layout, ascending (``sorted=True``: largest first). GpSimd engine."""
+    api = "nisa.topk"
+    idx = dst_tile(idx_dst, api)
+    gpsimd.topk(dst_tile(val_dst, api), idx, src_tile(src, api, "src"), n, api, descending=bool(sorted))

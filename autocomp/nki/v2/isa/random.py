@@ -1,4 +1,4 @@
-"""Random numbers: dropout, random bits (``nisa.rng``) and seeding."""
+"""Random numbers: dropout, random bits (``nisa.rng``), uniform values (``nisa.rand2``), seeding and PRNG state."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from autocomp.nki import dtypes as dt
 from autocomp.nki.errors import raise_error
 from autocomp.nki.ops import rng as _rng
 from autocomp.nki.ops.common import numerics
+from autocomp.nki.tile import Tile
 from autocomp.nki.v2.calls import dst_tile, engine_arg, isa_call, src_tile
+from autocomp.nki.v2.enums import engine
 
 _isa = isa_call("nisa")
 
@@ -20,7 +22,7 @@ def dropout(dst, data, prob, name=None):
 
 
 @_isa
-def rng(dst, engine=None, name=None):
+def rng(dst, engine=engine.vector, name=None):
     """Random bits: integer dst gets uniformly random integers of its width."""
     api = "nisa.rng"
     dst = dst_tile(dst, api)
@@ -38,3 +40,26 @@ def rng(dst, engine=None, name=None):
 @_isa
 def set_rng_seed(src_seeds, name=None):
     _rng.set_seed(src_seeds, "nisa.set_rng_seed")
+
+
+@_isa
+def rand2(dst, min, max, name=None):  # noqa: A002 - NKI's parameter names
+    """Values drawn uniformly from [min, max] (numbers or [P, 1] tiles) on the Vector engine (NeuronCore-v4+)."""
+    api = "nisa.rand2"
+    low = src_tile(min, api, "min") if isinstance(min, Tile) else min
+    high = src_tile(max, api, "max") if isinstance(max, Tile) else max
+    _rng.uniform_range(dst_tile(dst, api), low, high, api)
+
+
+@_isa
+def rand_set_state(src_seeds, engine=engine.gpsimd, name=None):
+    """Load the PRNG state words of each lane (uint32, 6 per partition on GpSimd, 24 on Vector)."""
+    api = "nisa.rand_set_state"
+    _rng.set_state(src_tile(src_seeds, api, "src_seeds"), api, engine_arg(engine, api))
+
+
+@_isa
+def rand_get_state(dst, engine=engine.gpsimd, name=None):
+    """Store the PRNG state words of each lane (uint32, 6 per partition on GpSimd, 24 on Vector)."""
+    api = "nisa.rand_get_state"
+    _rng.get_state(dst_tile(dst, api), api, engine_arg(engine, api))

@@ -10,13 +10,14 @@ from autocomp.nki.tile import Tile
 from autocomp.nki.v2 import accumulate as acc
 from autocomp.nki.v2.calls import dst_tile, isa_call, src_tile
 from autocomp.nki.v2.enums import reduce_cmd, reduce_command
+from autocomp.nki.v2.language import convenience as _nl
 
 _isa = isa_call("nisa")
 
 
 @_isa
-def select_reduce(dst, predicate, on_true, on_false, reduce_res=None, reduce_cmd=reduce_cmd.idle, reduce_op=None,
-                  reverse_pred=False, name=None):
+def select_reduce(dst, predicate, on_true, on_false, reduce_res=None, reduce_cmd=reduce_cmd.idle,
+                  reduce_op=_nl.maximum, reverse_pred=False, name=None):
     """``dst = where(predicate, on_true, on_false)`` with an optional max into reduce_res."""
     api = "nisa.select_reduce"
     dst = dst_tile(dst, api)
@@ -30,7 +31,7 @@ def select_reduce(dst, predicate, on_true, on_false, reduce_res=None, reduce_cmd
 
 @_isa
 def range_select(dst, on_true_tile, comp_op0, comp_op1, bound0, bound1, reduce_cmd=reduce_cmd.reset_reduce,
-                 reduce_res=None, reduce_op=None, range_start=0, on_false_value=fp32.min, name=None):
+                 reduce_res=None, reduce_op=_nl.maximum, range_start=0, on_false_value=fp32.min, name=None):
     api = "nisa.range_select"
     dst = dst_tile(dst, api)
     sel.range_select(dst, src_tile(on_true_tile, api, "on_true_tile"), alu(comp_op0), alu(comp_op1), bound0, bound1,

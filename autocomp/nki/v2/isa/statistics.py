@@ -1,10 +1,11 @@
 """The Vector engine's scans and statistics along each partition: tensor_tensor_scan, bn_stats / bn_aggr, and
-tensor_scalar_reduce through the Vector accumulators."""
+tensor_scalar_reduce / tensor_scalar_cumulative through the Vector accumulators."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from autocomp.nki import dtypes as dt
 from autocomp.nki.alu import alu
 from autocomp.nki.errors import raise_error
 from autocomp.nki.ops import reduce as reduce_ops
@@ -51,26 +52,61 @@ def _dve_regs(t: Tile) -> np.ndarray:
 
 
 @_isa
-def tensor_scalar_reduce(dst, data, op0, operand0, reduce_op, reduce_res, reverse0=False,
-                         reduce_cmd=reduce_cmd.reset_reduce, reduce_init=None, name=None):
-    """``dst = data op0 operand0`` and the reduction of dst per partition, through the Vector accumulators."""
+def tensor_scalar_reduce(dst, data, op0, operand0, reduce_op, reduce_res=None, reverse0=False,
+                         reduce_cmd=reduce_cmd.reset_reduce, reduce_init=None, reduce_res_negate=False, name=None):
+    """``dst = data op0 operand0`` and the reduction of dst per partition, through the Vector accumulators;
+    without reduce_res the result stays in the accumulators, and reduce_res_negate negates only what
+    reduce_res receives."""
     api = "nisa.tensor_scalar_reduce"
     dst, data = dst_tile(dst, api), src_tile(data, api, "data")
-    reduce_res = src_tile(reduce_res, api, "reduce_res")
+    if reduce_res is not None:
+        reduce_res = src_tile(reduce_res, api, "reduce_res")
     cmd = reduce_command(reduce_cmd, api)
     if cmd not in ("reset_reduce", "reduce", "load_reduce"):
         raise_error("err_invalid_argument", f"{api}: reduce_cmd must be reset_reduce, reduce or load_reduce")
     if (reduce_init is not None) != (cmd == "load_reduce"):
         raise_error("err_invalid_argument", f"{api}: reduce_init is given exactly when reduce_cmd=load_reduce")
     rop = alu_op(reduce_op, api, "reduce_op")
-    reduce_ops.tensor_scalar_reduce(dst, data, alu(op0), operand0, rop, reduce_res, api, reverse0=bool(reverse0))
+    rows: list = []
+    reduce_ops.tensor_scalar_reduce(dst, data, alu(op0), operand0, rop, reduce_res, api, reverse0=bool(reverse0),
+                                    rows_out=rows)
     regs = _dve_regs(dst)
     if numerics():
-        this = compute_values(reduce_res).reshape(-1)
+        # The registers keep what reduce_res holds (its dtype's rounding) when there is one.
+        this = compute_values(reduce_res).reshape(-1) if reduce_res is not None else rows[0]
         if cmd != "reset_reduce":
             prior = regs if cmd == "reduce" else np.broadcast_to(
                 np.asarray(column(reduce_init, dst.shape[0]), dtype=np.float32).reshape(-1), regs.shape)
             this = np.asarray(rop.np(prior, this), dtype=np.float32)
-            reduce_res.write(this.reshape(reduce_res.shape))
         regs[...] = this
+        if reduce_res is not None and (cmd != "reset_reduce" or reduce_res_negate):
+            reduce_res.write((-this if reduce_res_negate else this).reshape(reduce_res.shape))
     acc.mark_written(dst, reduce_res)
+
+
+@_isa
+def tensor_scalar_cumulative(dst, src, op0, op1, imm0, imm1=None, reduce_cmd=reduce_cmd.reset_reduce, name=None):
+    """Per partition ``reg = op1(op0(src[i], imm0), reg); dst[i] = reg`` on the Vector accumulators, which start
+    at op1's identity (reset_reduce), keep their value (reduce) or load imm1 (load_reduce)."""
+    api = "nisa.tensor_scalar_cumulative"
+    dst, src = dst_tile(dst, api), src_tile(src, api, "src")
+    cmd = reduce_command(reduce_cmd, api)
+    if cmd not in ("reset_reduce", "reduce", "load_reduce"):
+        raise_error("err_invalid_argument", f"{api}: reduce_cmd must be reset_reduce, reduce or load_reduce")
+    if (imm1 is not None) != (cmd == "load_reduce"):
+        raise_error("err_invalid_argument", f"{api}: imm1 (the accumulator's starting value) is given exactly when "
+                                            "reduce_cmd=load_reduce")
+    for x, arg in ((imm0, "imm0"), (imm1, "imm1")):
+        if isinstance(x, Tile) and src_tile(x, api, arg).dtype != dt.float32:
+            raise_error("err_unsupported_dtype", f"{api}: {arg} must be float32")
+    rop = alu(op1)
+    regs = _dve_regs(dst)
+    start = regs.copy()
+    if numerics():
+        if cmd == "reset_reduce":
+            start[...] = scan.CUMULATIVE_OPS.get(rop.name, np.nan)
+        elif cmd == "load_reduce":
+            start[...] = np.asarray(column(imm1, dst.shape[0]), dtype=np.float32).reshape(-1)
+    scan.tensor_scalar_cumulative(dst, src, alu(op0), imm0, rop, start, api)
+    regs[...] = start
+    acc.mark_written(dst)

@@ -34,6 +34,7 @@ from autocomp.nki.v2.control import VirtualRegister, dynamic_range, fori_loop, n
 from autocomp.nki.v2.language.convenience import (
     abs,
     abs_max,
+    abs_min,
     add,
     all,
     any,
@@ -56,7 +57,10 @@ from autocomp.nki.v2.language.convenience import (
     expand_dims,
     floor,
     fmod,
+    gather_flattened,
     gelu,
+    gelu_apprx_sigmoid,
+    gelu_apprx_sigmoid_dx,
     gelu_apprx_tanh,
     gelu_dx,
     greater,
@@ -85,6 +89,7 @@ from autocomp.nki.v2.language.convenience import (
     negative,
     not_equal,
     power,
+    prelu,
     prod,
     rand,
     random_seed,
@@ -134,7 +139,20 @@ from autocomp.nki.v2.language.loops import (
     sequential_range,
     static_range,
 )
-from autocomp.nki.v2.language.memory import Buffer, hbm, par_dim, private_hbm, psum, sbuf, shared_hbm
+from autocomp.nki.v2.language.memory import (
+    Buffer,
+    MemoryRegion,
+    hbm,
+    is_hbm,
+    is_on_chip,
+    is_psum,
+    is_sbuf,
+    par_dim,
+    private_hbm,
+    psum,
+    sbuf,
+    shared_hbm,
+)
 from autocomp.nki.v2.language.transfers import load, store
 from autocomp.nki.v2.top import STATE as _STATE
 from autocomp.nki.v2.views import NkiTensor
@@ -152,7 +170,8 @@ __all__ = [
     "float8_e5m2_x4", "float8_e8m0fnu", "float16", "float32", "int8", "int16", "int32", "tfloat32", "uint8",
     "uint16", "uint32",
     # tensors, memory and creation
-    "NkiTensor", "NKIObject", "Buffer", "sbuf", "psum", "hbm", "private_hbm", "shared_hbm", "par_dim", "ndarray",
+    "NkiTensor", "NKIObject", "Buffer", "MemoryRegion", "sbuf", "psum", "hbm", "private_hbm", "shared_hbm",
+    "is_sbuf", "is_psum", "is_hbm", "is_on_chip", "par_dim", "ndarray",
     "zeros", "ones", "full", "ndarray_like", "empty_like", "zeros_like", "ones_like", "full_like",
     "shared_constant", "shared_identity_matrix", "static_cast", "tile_size", "fp32", "ds",
     # loops, registers and logical cores
@@ -161,15 +180,17 @@ __all__ = [
     # data movement
     "load", "store", "load_transpose2d", "copy", "broadcast_to", "expand_dims",
     # convenience compute: element-wise operators
-    "add", "subtract", "multiply", "divide", "maximum", "minimum", "power", "mod", "fmod", "abs_max", "equal",
-    "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_or", "logical_xor",
-    "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift", "negative", "invert", "logical_not",
-    "bypass",
+    "add", "subtract", "multiply", "divide", "maximum", "minimum", "power", "mod", "fmod", "abs_max", "abs_min",
+    "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_or",
+    "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift", "negative", "invert",
+    "logical_not", "bypass", "prelu",
     # convenience compute: activation functions
     "exp", "exp_inv", "log", "sqrt", "rsqrt", "reciprocal", "square", "tanh", "sigmoid", "logistic", "relu",
-    "silu", "silu_dx", "gelu", "gelu_dx", "gelu_apprx_tanh", "softplus", "mish", "erf", "erf_dx", "sin", "cos",
+    "silu", "silu_dx", "gelu", "gelu_dx", "gelu_apprx_tanh", "gelu_apprx_sigmoid",
+    "gelu_apprx_sigmoid_dx", "softplus", "mish", "erf", "erf_dx", "sin", "cos",
     "tan", "arctan", "abs", "sign", "identity", "ceil", "floor", "trunc",
     # convenience compute: reductions, matmul, selects, composites, random numbers
-    "sum", "max", "min", "prod", "mean", "all", "any", "matmul", "transpose", "where", "softmax", "rms_norm", "var",
+    "sum", "max", "min", "prod", "mean", "all", "any", "matmul", "transpose", "where", "gather_flattened",
+    "softmax", "rms_norm", "var",
     "random_seed", "rand", "dropout",
 ]

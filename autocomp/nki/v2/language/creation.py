@@ -3,6 +3,10 @@ constants."""
 
 from __future__ import annotations
 
+import os
+
+import numpy as np
+
 from autocomp.nki.dtypes import uint8
 from autocomp.nki.errors import raise_error
 from autocomp.nki.functional import constants as _constants
@@ -19,7 +23,7 @@ def ndarray(shape, dtype, buffer=sbuf, name: str = "", address=None) -> NkiTenso
     return allocate(shape, dtype, buffer, name, address, "nl.ndarray")
 
 
-def full(shape, fill_value, dtype, buffer=sbuf, name: str = "", address=None) -> NkiTensor:
+def full(shape, fill_value, dtype, buffer=sbuf, name: str = "", *, address=None) -> NkiTensor:
     """A new on-chip tensor filled by a memset."""
     kind, _ = buffer_kind(buffer, "nl.full")
     if kind == HBM:
@@ -32,11 +36,11 @@ def full(shape, fill_value, dtype, buffer=sbuf, name: str = "", address=None) ->
     return t
 
 
-def zeros(shape, dtype, buffer=sbuf, name: str = "", address=None) -> NkiTensor:
+def zeros(shape, dtype, buffer=sbuf, name: str = "", *, address=None) -> NkiTensor:
     return full(shape, 0, dtype, buffer=buffer, name=name, address=address)
 
 
-def ones(shape, dtype, buffer=sbuf, name: str = "", address=None) -> NkiTensor:
+def ones(shape, dtype, buffer=sbuf, name: str = "", *, address=None) -> NkiTensor:
     return full(shape, 1, dtype, buffer=buffer, name=name, address=address)
 
 
@@ -63,9 +67,27 @@ def full_like(x, fill_value, dtype=None, buffer=None, name: str = "") -> NkiTens
     return full(x.shape, fill_value, dtype or x.dtype, buffer=buffer or _buffer_of(x), name=name)
 
 
-def shared_constant(constant, dtype=None) -> NkiTensor:
+def shared_constant(constant, *, dtype=None) -> NkiTensor:
+    """A shared-HBM tensor holding ``constant`` (a numpy array, or the path of a ``.npy`` file)."""
+    if isinstance(constant, (str, os.PathLike)):
+        try:
+            constant = np.load(constant, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise_error("err_invalid_argument", f"nl.shared_constant: cannot read {str(constant)!r} as a .npy "
+                                                f"file ({e}); pass a numpy array or the path of a .npy file")
     return as_tensor(_constants.shared_constant(constant, dtype))
 
 
-def shared_identity_matrix(n: int, dtype=uint8) -> NkiTensor:
-    return as_tensor(_constants.shared_identity_matrix(n, dtype))
+def shared_identity_matrix(n: int, dtype=uint8, dst=None) -> NkiTensor:
+    """An n x n identity in shared HBM; with ``dst``, copied into that tensor (a DMA), which is returned."""
+    identity = as_tensor(_constants.shared_identity_matrix(n, dtype))
+    if dst is None:
+        return identity
+    api = "nl.shared_identity_matrix"
+    if not isinstance(dst, Tile) or tuple(dst.shape) != (int(n), int(n)):
+        raise_error("err_invalid_argument",
+                    f"nl.shared_identity_matrix: dst must be an [{int(n)}, {int(n)}] tensor, got "
+                    f"{list(dst.shape) if isinstance(dst, Tile) else type(dst).__name__}")
+    _data.dma_copy(dst, identity, api)
+    _acc.mark_written(dst)
+    return dst

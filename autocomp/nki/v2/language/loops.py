@@ -43,9 +43,9 @@ def program_ndim() -> int:
     return len(_current().grid)
 
 
-def device_print(prefix: str, x) -> None:
+def device_print(print_prefix: str, tensor) -> None:
     """Print a tensor's values from inside the kernel (no instruction)."""
-    if isinstance(x, Tile) and x.alloc.data is not None:
-        builtins.print(prefix, np.asarray(x.read()))
+    if isinstance(tensor, Tile) and tensor.alloc.data is not None:
+        builtins.print(print_prefix, np.asarray(tensor.read()))
     else:
-        builtins.print(prefix, x)
+        builtins.print(print_prefix, tensor)

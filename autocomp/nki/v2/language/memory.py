@@ -51,6 +51,44 @@ private_hbm = Buffer("private_hbm", HBM)
 shared_hbm = Buffer("shared_hbm", HBM)
 
 
+class MemoryRegion:
+    """The memory regions as one namespace: ``nl.MemoryRegion.sbuf is nl.sbuf`` (and psum, private_hbm,
+    shared_hbm)."""
+
+    sbuf, psum, private_hbm, shared_hbm = sbuf, psum, private_hbm, shared_hbm
+
+
+def _kind_of(buffer) -> str | None:
+    """The memory of a buffer object, a buffer name (a tensor's ``.buffer``) or a tensor."""
+    if isinstance(buffer, Buffer):
+        return buffer.kind
+    if isinstance(buffer, str):
+        named = {b.name: b.kind for b in (sbuf, psum, hbm, private_hbm, shared_hbm)}
+        return named.get(buffer, buffer if buffer in (SBUF, PSUM, HBM) else None)
+    alloc = getattr(buffer, "alloc", None)
+    return getattr(alloc, "buffer", None) or getattr(buffer, "kind", None)
+
+
+def is_psum(buffer) -> bool:
+    """Whether ``buffer`` is PSUM."""
+    return _kind_of(buffer) == PSUM
+
+
+def is_sbuf(buffer) -> bool:
+    """Whether ``buffer`` is SBUF."""
+    return _kind_of(buffer) == SBUF
+
+
+def is_hbm(buffer) -> bool:
+    """Whether ``buffer`` is any HBM (nl.hbm, nl.private_hbm, nl.shared_hbm)."""
+    return _kind_of(buffer) == HBM
+
+
+def is_on_chip(buffer) -> bool:
+    """Whether ``buffer`` is on chip (SBUF or PSUM)."""
+    return _kind_of(buffer) in (SBUF, PSUM)
+
+
 def par_dim(size):
     """The v1 partition-dimension marker: accepted in the v2 dialect as a plain size, with a warning."""
     warn("nl.par_dim is a legacy-dialect marker; in the current dialect the first dimension is always the "
