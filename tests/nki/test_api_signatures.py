@@ -2,16 +2,17 @@
 
 The documented API (names, parameter names, kinds, order, defaults) is recorded from the
 SDK's stub files by ``benchmarks/nki_signatures.py`` into ``tests/nki/data/``; the
-comparison rules are in ``api_signatures.py``. A difference fails unless ``EXCEPTIONS``
+comparison rules are in ``tests/fakes/api_signatures.py``. A difference fails unless ``EXCEPTIONS``
 names it with the reason the simulator cannot offer it; an exception that no longer
-applies fails too, so the list only shrinks. Run ``python tests/nki/api_signatures.py``
+applies fails too, so the list only shrinks. Run ``python -m tests.fakes.api_signatures``
 for the coverage table and every difference.
 """
 
 from __future__ import annotations
 
 import pytest
-from api_signatures import check, coverage, load
+
+from tests.fakes.api_signatures import check, coverage, load
 
 _VIEW = ("view() without a dtype is the simulator's own accessor of a tile's values (used throughout its ops; the "
          "gate refuses it in kernels), so dtype keeps a default; view(dtype) reinterprets as documented")
@@ -83,7 +84,7 @@ def test_recorded_api_names_its_source(dialect):
 
 
 def test_the_comparison_catches_each_kind_of_difference():
-    from api_signatures import compare
+    from tests.fakes.api_signatures import compare
 
     documented = [{"name": "x", "kind": "POSITIONAL_OR_KEYWORD"},
                   {"name": "dtype", "kind": "POSITIONAL_OR_KEYWORD", "default": {"value": None}}]

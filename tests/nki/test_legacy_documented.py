@@ -5,9 +5,9 @@ defaults (comparisons' dtype=bool, shared_identity_matrix's uint8), against nump
 import math
 
 import numpy as np
-from extra_ops_support import normal, run
 
 import autocomp.nki
+from tests.fakes.extra_ops_support import normal, run
 
 autocomp.nki.install()
 import neuronxcc.nki as nki  # noqa: E402

@@ -9,10 +9,10 @@ import nki.isa as nisa
 import nki.language as nl
 import numpy as np
 import pytest
-from v2_support import assert_close, f64, sample, target
 
 from autocomp.nki.errors import NkiError
 from autocomp.perf import profile
+from tests.fakes.v2_support import assert_close, f64, sample, target
 
 
 def _load(src, dtype=None):

@@ -7,9 +7,9 @@ import nki.isa as nisa
 import nki.language as nl
 import numpy as np
 import pytest
-from v2_support import assert_close, bf16, f64, sample, target
 
 from autocomp.nki.errors import NkiError
+from tests.fakes.v2_support import assert_close, bf16, f64, sample, target
 
 
 def _load(src, dtype=None):

@@ -8,10 +8,10 @@ import nki.isa as nisa
 import nki.language as nl
 import numpy as np
 import pytest
-from v2_support import target
 
 from autocomp.nki.errors import NkiError
 from autocomp.perf import profile
+from tests.fakes.v2_support import target
 
 
 @nki.jit

@@ -7,9 +7,9 @@ import nki.isa as nisa
 import nki.language as nl
 import numpy as np
 import pytest
-from v2_support import target
 
 from autocomp.nki.errors import NkiError
+from tests.fakes.v2_support import target
 
 
 def _out(t):

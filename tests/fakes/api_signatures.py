@@ -32,7 +32,7 @@ import numpy as np
 
 import autocomp.nki
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "nki" / "data"
 # Documented classes the simulator does not export, and the class of its own whose instances play their part:
 # the legacy dialect's tensor type is the simulator's tile (kept out of kernels' reach by not exporting it).
 STAND_INS = {"neuronxcc.nki.tensor": ("autocomp.nki.tile", "Tile")}
