@@ -19,3 +19,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["open_run", "optimize", "RunResult"]
+
+
+def __dir__() -> list[str]:
+    # The public names are loaded lazily by __getattr__, so dir() would not see them otherwise.
+    return sorted(set(globals()) | set(__all__))

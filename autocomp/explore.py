@@ -7,6 +7,7 @@
     run.diff(run.baseline, run.best)  # side-by-side diff
     run.profile(run.best)             # engine timeline and utilisation
     run.reevaluate(run.best, target=name)   # on another target (a name from autocomp.targets)
+    run.plot()                        # best speedup so far over the evaluations
     run.win                           # is the best kernel's estimated win beyond the cost model's error?
 
 Reading never blocks a running search; ``reevaluate`` needs the write lock.
@@ -106,10 +107,58 @@ class Diff:
         return self.text or f"<no difference between #{self.a.id} and #{self.b.id}>"
 
     def _repr_html_(self) -> str:
-        from autocomp.report.page import DIFF_CSS, side_by_side_diff
+        from autocomp.report.page import side_by_side_diff
 
-        return (f"<style>{DIFF_CSS}</style>" + side_by_side_diff(self.a.source, self.b.source, f"#{self.a.id}",
-                                                                 f"#{self.b.id}"))
+        table = side_by_side_diff(self.a.source, self.b.source, f"#{self.a.id}", f"#{self.b.id}")
+        return f'<div class="autocomp-diff"><style>{SCOPED_DIFF_CSS}</style>{table}</div>'
+
+
+# The notebook's diff styles, scoped under .autocomp-diff and specific enough to beat the front end's own table
+# rules (JupyterLab right-aligns cells, fixes the table layout and stripes rows): the diff relies on none of them.
+SCOPED_DIFF_CSS = """
+.autocomp-diff{overflow-x:auto;max-width:100%}
+.autocomp-diff table.diff{font-family:Menlo,Consolas,monospace;font-size:12px;width:100%;table-layout:auto;
+border-collapse:collapse;border:0;margin:0;display:table}
+.autocomp-diff table.diff tr,.autocomp-diff table.diff tbody tr:nth-child(odd){background:transparent}
+.autocomp-diff table.diff td,.autocomp-diff table.diff th{padding:0 4px;border:0;white-space:pre-wrap;
+vertical-align:top;text-align:left;max-width:none;line-height:1.4;font-size:12px;color:#222}
+.autocomp-diff table.diff th{font-weight:bold;background:#f4f4f4}
+.autocomp-diff table.diff td.diff_header{color:#888;text-align:right;white-space:nowrap}
+.autocomp-diff table.diff td.diff_next{display:none}
+.autocomp-diff .diff_add{background:#e6ffec}.autocomp-diff .diff_chg{background:#fff5b1}
+.autocomp-diff .diff_sub{background:#ffebe9}
+"""
+
+
+class EvaluationView:
+    """One recorded evaluation (what ``Run.reevaluate`` returns): its fields, a one-line repr and a compact HTML
+    table; ``.result`` is the full EvalResult as a dict."""
+
+    def __init__(self, evaluation: Evaluation):
+        self.record = evaluation
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.record, name)
+
+    def __repr__(self) -> str:
+        e = self.record
+        lat = f" {e.latency_us:.2f} us" if e.latency_us is not None else ""
+        reason = (e.reason or "").strip().splitlines()
+        why = f": {reason[0][:100]}" if reason and e.status != "correct" else ""
+        return f"<Evaluation #{e.candidate_id} {e.purpose} {e.status}{lat} ({e.evidence or '?'}){why}>"
+
+    def _repr_html_(self) -> str:
+        e = self.record
+        fields = [("candidate", f"#{e.candidate_id}"), ("purpose", e.purpose), ("status", e.status),
+                  ("latency", f"{e.latency_us:.2f} µs" if e.latency_us is not None else "—"),
+                  ("evidence", e.evidence or "—"), ("target", e.target or "—"),
+                  ("calibration", e.result.get("calibration") or "built-in")]
+        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{escape(str(v))}</td>"
+                       "</tr>" for k, v in fields)
+        reason = (e.reason or "").strip()
+        more = (f"<details><summary>reason</summary><pre style='white-space:pre-wrap'>{escape(reason)}</pre>"
+                "</details>") if reason and reason != "ok" else ""
+        return f"<div class='autocomp-evaluation'><table>{rows}</table>{more}</div>"
 
 
 class StoredProfile:
@@ -247,7 +296,7 @@ class Run:
     # ------------------------------------------------------------ actions
     def reevaluate(self, cand: CandidateRef, target: str | None = None, *, backend: str = "sim",
                    evaluator: Callable[[Path, str, str], Any] | None = None,
-                   calibration: str | Path | None = None) -> Evaluation:
+                   calibration: str | Path | None = None) -> EvaluationView:
         """Evaluate ``cand`` again on ``target`` (default: the run's problem's target) and record it beside its
         search result.
 
@@ -274,7 +323,7 @@ class Run:
             result = evaluator(problem_dir, source, target)
         purpose = f"reevaluate:{backend}:{target}" + (f":cal-{cal.sha256[:12]}" if cal is not None else "")
         with RunStore.open(self.path) as store:
-            return store.record_evaluation(cand_id, result, purpose=purpose, replace=True)
+            return EvaluationView(store.record_evaluation(cand_id, result, purpose=purpose, replace=True))
 
     def _calibration(self, calibration: str | Path | None):
         """A CalibrationSource from a path, or from the run's own copy for ``"run"``."""
@@ -302,6 +351,44 @@ class Run:
         from autocomp.store.win import run_win
 
         return run_win(self.reader)
+
+    def speedup_points(self) -> list[tuple[int, float, float | None]]:
+        """(evaluation number, best speedup so far, this evaluation's speedup or None) for each search evaluation
+        in the order it was recorded; the numbers start at 1."""
+        cands = {c.id: c for c in self.reader.candidates()}
+        out, best = [], None
+        for n, ev in enumerate(self.reader.evaluations(purpose="search"), start=1):
+            spd = cands[ev.candidate_id].speedup if ev.candidate_id in cands and ev.status == "correct" else None
+            if spd is not None and (best is None or spd > best):
+                best = spd
+            out.append((n, best if best is not None else float("nan"), spd))
+        return out
+
+    def plot(self, *, backend: str = "auto"):
+        """Best speedup so far (and each correct candidate's) over the search's evaluations: a matplotlib Figure
+        when matplotlib is installed (``backend="auto"``/``"matplotlib"``), else (or with ``"svg"``) an object
+        that renders as SVG in Jupyter."""
+        points = self.speedup_points()
+        if backend not in ("auto", "matplotlib", "svg"):
+            raise ValueError(f"plot backend {backend!r}: use 'auto', 'matplotlib' or 'svg'")
+        if backend != "svg":
+            try:
+                import matplotlib.pyplot as plt
+            except ImportError:
+                if backend == "matplotlib":
+                    raise
+            else:
+                fig, ax = plt.subplots(figsize=(7, 3.5))
+                ax.step([n for n, b, _ in points], [b for _, b, _ in points], where="post", label="best so far")
+                ax.scatter([n for n, _, s in points if s is not None], [s for _, _, s in points if s is not None],
+                           s=12, alpha=0.5, label="correct candidates")
+                ax.set_xlabel("evaluation")
+                ax.set_ylabel("speedup over the baseline (×)")
+                ax.set_title(f"run {self.id}")
+                ax.legend()
+                plt.close(fig)  # returned, not also drawn by pyplot's own display
+                return fig
+        return SpeedupPlot(points, self.id)
 
     def report(self, out: str | Path | None = None, *, reprofile: bool = True) -> str | Path:
         """The HTML report: written to ``out`` if given, else returned as a string."""
@@ -334,6 +421,34 @@ class Run:
 
         data = load_report_data(self.reader, reprofile=False)
         return f"<div>{summary_table(data)}{progress_chart(data)}</div>"
+
+
+class SpeedupPlot:
+    """``Run.plot`` without matplotlib: an inline SVG chart (``.svg``) that Jupyter renders."""
+
+    def __init__(self, points: list[tuple[int, float, float | None]], run_id: str):
+        self.points = points
+        self.run_id = run_id
+
+    @property
+    def svg(self) -> str:
+        from autocomp.report.svg import PALETTE, line_chart
+
+        best = [(n, b, f"evaluation {n}: best {b:.2f}x") for n, b, _ in self.points if b == b]  # b == b: not NaN
+        each = [(n, s, f"evaluation {n}: {s:.2f}x") for n, _, s in self.points if s is not None]
+        return line_chart([{"name": "best so far", "color": PALETTE[0], "step": True, "points": best},
+                           {"name": "correct candidates", "color": PALETTE[4], "dots_only": True, "points": each}],
+                          x_label="evaluation", y_label="speedup over the baseline (×)", css_class="chart speedup")
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def _repr_html_(self) -> str:
+        return f"<div>{self.svg}</div>"
+
+    def __repr__(self) -> str:
+        best = max((b for _, b, _ in self.points if b == b), default=None)
+        return f"<speedup plot of run {self.run_id}: {len(self.points)} evaluations, best {best or 0:.2f}x>"
 
 
 def _default_evaluator(problem_dir: Path, source: str, target: str, backend: str = "sim",

@@ -70,6 +70,8 @@ def profile_command(
     grid: str = typer.Option("", "--grid", help='SPMD grid of the launch, e.g. "2x2" for kernel[2, 2].'),
     as_json: bool = typer.Option(False, "--json", help="Print the neuron-profile style summary JSON."),
     timeline: Path = typer.Option(None, "--timeline", help="Write an HTML timeline of the schedule here."),
+    trace: Path = typer.Option(None, "--trace", help="Write the schedule as a Chrome trace (Trace Event Format "
+                               "JSON: open it in ui.perfetto.dev or chrome://tracing) here."),
     calibration: Path = typer.Option(None, "--calibration", help="Calibration file from `autocomp calibrate`: "
                                      "its parameters and error bands replace the built-in ones."),
 ) -> None:
@@ -94,6 +96,8 @@ def profile_command(
     read_text_file(kernel)
     if timeline is not None and timeline.is_dir():
         fail(f"--timeline {timeline}: is a directory; give a file name such as timeline.html")
+    if trace is not None and trace.is_dir():
+        fail(f"--trace {trace}: is a directory; give a file name such as trace.json")
     launch = parse_grid(grid) if grid else None
     try:
         fn = load_kernel(kernel, function, tgt.name)
@@ -113,12 +117,21 @@ def profile_command(
             timeline.write_text(prof.timeline_html(), encoding="utf-8")
         except OSError as e:
             fail(f"--timeline {timeline}: cannot write it ({e.strerror or e})")
+    if trace is not None:
+        from autocomp.perf.chrome_trace import dumps, profile_trace
+
+        try:
+            trace.write_text(dumps(profile_trace(prof)), encoding="utf-8")
+        except OSError as e:
+            fail(f"--trace {trace}: cannot write it ({e.strerror or e})")
     if as_json:
         print(json.dumps(prof.summary(), indent=2))
     else:
         console.print(prof.describe(), highlight=False, markup=False, soft_wrap=True)
         if timeline is not None:
             console.print(f"timeline written to {timeline}", highlight=False)
+        if trace is not None:
+            console.print(f"trace written to {trace}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,8 +2,11 @@
 
 ``timeline_rows`` turns a Profile's schedule into rows of merged busy intervals ``[start_ns, end_ns, count,
 label]`` (instructions closer than 1/``MAX_SLOTS`` of the span are merged, so a long kernel stays small); the
-run store keeps them in profile records. ``gantt_svg`` draws such rows as inline SVG (no scripts, no network):
-the report, the notebook and ``Profile.timeline_html`` (``autocomp profile --timeline``) all use it.
+run store keeps them in profile records. Besides one row per engine and the ``dma`` row of every transfer, each
+DMA queue gets a row ``dma:<queue engine>`` (the engine that triggers its transfers). ``gantt_svg`` draws such rows
+as inline SVG (no scripts, no network): the report, the notebook and ``Profile.timeline_html`` (``autocomp profile
+--timeline``) all use it. Its slots sit in an inner ``<svg class="plot">`` whose ``viewBox`` a page may narrow to
+zoom (the report's script does); every slot's ``<title>`` names its opcode, NKI call and line.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
-from autocomp.perf.engines import COLORS, CRITICAL_PATH, DMA_QUEUES, LABELS, TIMELINE_ROWS
+from autocomp.perf.engines import COLORS, CRITICAL_PATH, DMA_QUEUES, ENGINES, LABELS, TIMELINE_ROWS
 
 if TYPE_CHECKING:
     from autocomp.perf.profile import Profile
@@ -20,6 +23,30 @@ if TYPE_CHECKING:
 MAX_SLOTS = 2000
 LABEL_W = 96
 ROW_H = 22
+QUEUE_PREFIX = DMA_QUEUES.id + ":"
+
+
+def dma_queue_row(queue: str) -> str:
+    """The timeline row id of the DMA queue triggered by engine ``queue``."""
+    return QUEUE_PREFIX + queue
+
+
+def row_ids(rows: Mapping[str, object]) -> list[str]:
+    """The rows a chart shows, top to bottom: every engine (idle ones too, so an idle engine is visible), the DMA
+    row and each DMA queue's, then the critical path."""
+    queues = sorted(r for r in rows if r.startswith(QUEUE_PREFIX) and rows[r])
+    out = [lane.id for lane in ENGINES]
+    out += [DMA_QUEUES.id] if rows.get(DMA_QUEUES.id) else []
+    out += queues
+    out += [CRITICAL_PATH.id] if rows.get(CRITICAL_PATH.id) else []
+    return out
+
+
+def row_label(row: str) -> str:
+    if row.startswith(QUEUE_PREFIX):
+        queue = row[len(QUEUE_PREFIX):]
+        return f"DMA {LABELS.get(queue, queue)} q"
+    return LABELS.get(row, row)
 
 
 def _merge(items: list[tuple[float, float, str]], gap: float) -> list[list]:
@@ -54,6 +81,9 @@ def timeline_rows(prof: Profile) -> dict[str, list[list]]:
         row = DMA_QUEUES.id if ins.opcode == "DMA" else ins.engine
         if row in rows:
             rows[row].append((start[pos], end[pos], label(pos)))
+        if ins.opcode == "DMA":
+            rows.setdefault(dma_queue_row(str(ins.attrs.get("queue", "sp"))), []).append(
+                (start[pos], end[pos], label(pos)))
     for pos in prof.critical_path:
         if pos < len(start):
             rows[CRITICAL_PATH.id].append((start[pos], end[pos], label(pos)))
@@ -63,29 +93,37 @@ def timeline_rows(prof: Profile) -> dict[str, list[list]]:
 def gantt_svg(rows: Mapping[str, Sequence[Sequence]], span_ns: float, *, title: str = "", width: int = 980,
               css_class: str = "gantt") -> str:
     """An engine timeline from rows of ``[start_ns, end_ns, count, label]`` (``timeline_rows``, or a stored
-    profile record's ``timeline``) over ``span_ns``; rows without intervals are left out."""
-    shown = [lane.id for lane in TIMELINE_ROWS if rows.get(lane.id)]
+    profile record's ``timeline``) over ``span_ns``: every engine, then the DMA and critical-path rows that have
+    intervals."""
+    shown = row_ids(rows)
     span = max(span_ns, 1.0)
     pw = width - LABEL_W - 12
-    height = ROW_H * max(1, len(shown)) + 28
+    plot_h = ROW_H * max(1, len(shown))
+    height = plot_h + 28
     out = [f'<svg class="{css_class}" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'font-family="sans-serif" font-size="11" role="img"><title>{escape(title)}</title>']
+           f'font-family="sans-serif" font-size="11" role="img" data-span-ns="{span:.3f}">'
+           f'<title>{escape(title)}</title>']
+    slots = []
     for i, code in enumerate(shown):
         y = i * ROW_H + 4
-        out.append(f'<text x="4" y="{y + 14}">{LABELS[code]}</text>'
+        out.append(f'<text x="4" y="{y + 14}">{escape(row_label(code))}</text>'
                    f'<rect x="{LABEL_W}" y="{y}" width="{pw}" height="{ROW_H - 6}" fill="#f4f4f4"/>')
-        color = COLORS.get(code, "#888")
-        for s, e, count, label in rows[code]:
-            x = LABEL_W + s / span * pw
+        color = COLORS.get(code, COLORS[DMA_QUEUES.id] if code.startswith(QUEUE_PREFIX) else "#888")
+        for s, e, count, label in rows.get(code, ()):
+            x = s / span * pw
             w = max((e - s) / span * pw, 0.5)
             tip = label if count == 1 and label else f"{count} instructions"
-            out.append(f'<rect class="slot" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{ROW_H - 6}" '
-                       f'fill="{color}"><title>{escape(tip)}: {s / 1e3:.2f}-{e / 1e3:.2f} us</title></rect>')
-    axis_y = ROW_H * max(1, len(shown)) + 18
+            slots.append(f'<rect class="slot" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{ROW_H - 6}" '
+                         f'fill="{color}"><title>{escape(tip)}: {s / 1e3:.2f}-{e / 1e3:.2f} us</title></rect>')
+    # The slots' own coordinate system: narrowing the viewBox zooms the time axis and nothing else.
+    out.append(f'<svg class="plot" x="{LABEL_W}" y="0" width="{pw}" height="{plot_h}" viewBox="0 0 {pw} {plot_h}" '
+               f'preserveAspectRatio="none">{"".join(slots)}</svg>')
+    axis_y = plot_h + 18
     for k in range(6):
         x = LABEL_W + k * pw / 5
         anchor = "start" if k == 0 else "end" if k == 5 else "middle"
-        out.append(f'<text x="{x:.0f}" y="{axis_y}" text-anchor="{anchor}">{span * k / 5 / 1e3:.2f} us</text>')
+        out.append(f'<text class="tick" data-k="{k}" x="{x:.0f}" y="{axis_y}" text-anchor="{anchor}">'
+                   f'{span * k / 5 / 1e3:.2f} us</text>')
     out.append("</svg>")
     return "".join(out)
 

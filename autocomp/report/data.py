@@ -8,7 +8,8 @@ from typing import Any
 from autocomp.report.reprofile import Reprofiler, candidate_profile
 from autocomp.store import RunReader
 from autocomp.store.locate import effective_status
-from autocomp.store.records import BeamSnapshot, Candidate, RunInfo, Spend
+from autocomp.store.reader import SEARCH
+from autocomp.store.records import BeamSnapshot, Candidate, LLMCall, RunInfo, Spend
 
 
 @dataclass
@@ -28,6 +29,8 @@ class ReportData:
     spend_total: Spend | None = None
     spend_by_phase: list[Spend] = field(default_factory=list)
     spend_by_model: list[Spend] = field(default_factory=list)
+    reasons: dict[int, str] = field(default_factory=dict)  # candidate id -> why its search evaluation failed
+    llm_calls: list[LLMCall] = field(default_factory=list)
 
     @property
     def evidence(self) -> str:
@@ -58,6 +61,25 @@ class ReportData:
                 out.append((it, best))
         return out
 
+    def spend_frontier(self) -> list[tuple[float, float, Candidate]]:
+        """(cumulative LLM spend in USD, best speedup so far, the candidate that set it), each time the best
+        speedup improves, in the order candidates were made.
+
+        A candidate is charged every call up to the one that wrote it (``llm_call_id``), else every call recorded
+        no later than the candidate itself: the spend it took to get there, failed and cached calls included.
+        """
+        calls = sorted(self.llm_calls, key=lambda c: c.id)
+        out: list[tuple[float, float, Candidate]] = []
+        for c in sorted(self.candidates, key=lambda c: c.id):
+            if not (c.correct and c.speedup is not None) or (out and c.speedup <= out[-1][1]):
+                continue
+            if c.llm_call_id is not None:
+                spent = sum(k.cost_usd for k in calls if k.id <= c.llm_call_id)
+            else:
+                spent = sum(k.cost_usd for k in calls if k.created <= c.created)
+            out.append((spent, c.speedup, c))
+        return out
+
 
 def load_report_data(run: RunReader, *, reprofile: bool = True) -> ReportData:
     """Read what the report needs; re-profiles the baseline and best kernels when no timeline is stored."""
@@ -78,8 +100,11 @@ def load_report_data(run: RunReader, *, reprofile: bool = True) -> ReportData:
             if note and note not in notes:
                 notes.append(note)
     total = run.spend()
+    reasons = {e.candidate_id: str(e.reason or e.result.get("reason") or "") for e in run.evaluations(purpose=SEARCH)
+               if e.status != "correct"}
     return ReportData(
         info=run.info, status=effective_status(run), config=run.config(), candidates=cands, baseline=baseline,
         best=best, lineage=run.lineage(best.id) if best else [], beams=run.beams(), sources=sources,
         profiles=profiles, results=results, notes=notes, spend_total=total[0] if total else None,
-        spend_by_phase=run.spend("phase"), spend_by_model=run.spend("model"))
+        spend_by_phase=run.spend("phase"), spend_by_model=run.spend("model"),
+        reasons={k: v for k, v in reasons.items() if v}, llm_calls=run.llm_calls())

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import difflib
 from datetime import datetime, timezone
 from html import escape
 
-from autocomp.perf.engines import LABELS, LANES
+from autocomp.perf.chrome_trace import dumps, rows_trace
+from autocomp.perf.engines import LABELS, LABELS_BY_NAME, LANES
 from autocomp.perf.timeline import gantt_svg
 from autocomp.report.data import ReportData
 from autocomp.report.svg import PALETTE, bar_chart, line_chart
@@ -33,6 +35,10 @@ span.node{padding:1px 4px;cursor:pointer}details.plan{display:inline}details.pla
 details.plan div{white-space:pre-wrap;background:#f7f7f7;padding:6px;margin:4px 0;border-radius:3px}
 .controls{font-size:12px;margin:6px 0}.controls button{font-size:12px;margin-right:6px}
 .hidden{display:none}
+span.reason{color:#c62828;font-size:12px}details.reason{display:inline}details.reason summary{color:#888;font-size:12px}
+details.reason pre{white-space:pre-wrap;background:#fff5f5;padding:6px;margin:4px 0;border-radius:3px;font-size:12px}
+.zoom{font-size:12px;margin:2px 0 12px 96px}.zoom input{width:260px;vertical-align:middle}
+a.trace{font-size:12px}
 """
 
 # Plain ES5 so any browser runs it; sets data-ready last, which the tests check.
@@ -53,6 +59,31 @@ SCRIPT = """
     each('#tree li.picked',function(li){li.classList.remove('picked','lineage');});
     var li=s.parentNode;while(li&&li.tagName==='LI'){li.classList.add('picked','lineage');li=li.parentNode.parentNode;}
   };});}
+  // Timeline zoom: the sliders (or the mouse wheel over a chart) narrow the viewBox of the chart's inner plot.
+  each('div.zoom',function(z){
+    var svg=z.previousElementSibling;if(!svg||!svg.querySelector){return;}
+    var plot=svg.querySelector('svg.plot');if(!plot){return;}
+    var span=parseFloat(svg.getAttribute('data-span-ns'))||1;
+    var vb=plot.getAttribute('viewBox').split(' ');var pw=parseFloat(vb[2]),ph=parseFloat(vb[3]);
+    var lo=z.querySelector('input.lo'),hi=z.querySelector('input.hi'),out=z.querySelector('span.range');
+    function apply(){
+      var a=parseFloat(lo.value),b=parseFloat(hi.value);
+      if(b-a<0.5){if(this===lo){a=b-0.5;lo.value=a;}else{b=a+0.5;hi.value=b;}}
+      plot.setAttribute('viewBox',(a/100*pw).toFixed(2)+' 0 '+((b-a)/100*pw).toFixed(2)+' '+ph);
+      var ticks=svg.querySelectorAll('text.tick');
+      for(var i=0;i<ticks.length;i++){var k=parseFloat(ticks[i].getAttribute('data-k'));
+        ticks[i].textContent=((a+(b-a)*k/5)/100*span/1e3).toFixed(2)+' us';}
+      out.textContent=(a/100*span/1e3).toFixed(2)+'-'+(b/100*span/1e3).toFixed(2)+' us';
+    }
+    lo.oninput=apply;hi.oninput=apply;
+    z.querySelector('button').onclick=function(){lo.value=0;hi.value=100;apply();};
+    svg.addEventListener('wheel',function(e){
+      var a=parseFloat(lo.value),b=parseFloat(hi.value),r=svg.getBoundingClientRect();
+      var f=Math.min(1,Math.max(0,(e.clientX-r.left-96)/(r.width-108)));var at=a+(b-a)*f;
+      var scale=e.deltaY<0?0.8:1.25;var w=Math.min(100,Math.max(0.5,(b-a)*scale));
+      a=Math.max(0,Math.min(100-w,at-w*f));lo.value=a;hi.value=a+w;apply();e.preventDefault();
+    },{passive:false});
+  });
   document.body.setAttribute('data-ready','1');
 })();
 """
@@ -146,11 +177,24 @@ def _node(c: Candidate, d: ReportData, children: dict, lineage: set[int]) -> str
         label += f" {_us(c.latency_us)}"
     if c.speedup is not None:
         label += f" <b>{_x(c.speedup)}</b>"
+    reason = d.reasons.get(c.id)
+    if reason and c.status != "correct":
+        label += " " + _reason(reason)
     if c.plan:
         label += f' <details class="plan"><summary>plan</summary><div>{escape(c.plan)}</div></details>'
     kids = "".join(_node(k, d, children, lineage) for k in children.get(c.id, []))
     return (f'<li class="{cls}" data-status="{escape(c.status)}" data-id="{c.id}">{label}'
             + (f'<ul class="tree">{kids}</ul>' if kids else "") + "</li>")
+
+
+def _reason(reason: str, first_line_chars: int = 140) -> str:
+    """Why a candidate failed or was rejected: its first line (the full text on hover), the rest on expand."""
+    lines = reason.strip().splitlines() or [""]
+    first = lines[0] if len(lines[0]) <= first_line_chars else lines[0][:first_line_chars - 1] + "…"
+    out = f'<span class="reason" title="{escape(reason.strip())}">{escape(first)}</span>'
+    if first != reason.strip():
+        out += f' <details class="reason"><summary>full reason</summary><pre>{escape(reason.strip())}</pre></details>'
+    return out
 
 
 def _tree(d: ReportData) -> str:
@@ -247,6 +291,11 @@ def _timelines(d: ReportData) -> str:
         out.append(f"<h3>{head}</h3>")
         if p.get("timeline"):
             out.append(gantt_svg(p["timeline"], span, title=f"{role} engine timeline"))
+            out.append('<div class="zoom">zoom <input type="range" class="lo" min="0" max="100" step="0.5" '
+                       'value="0"> <input type="range" class="hi" min="0" max="100" step="0.5" value="100"> '
+                       '<span class="range"></span> <button type="button">reset</button> '
+                       '<span class="muted">(or the mouse wheel over the chart)</span></div>')
+            out.append(_trace_link(role, cand, p))
         else:
             out.append('<p class="note">The stored profile has no per-instruction times.</p>')
         if p.get("hints"):
@@ -258,6 +307,47 @@ def _timelines(d: ReportData) -> str:
     out.append("<h3>Engine utilisation (% of kernel latency)</h3>")
     out.append(bar_chart([LABELS[e] for e in engines], groups, unit="%", css_class="bars utilisation"))
     return "".join(out)
+
+
+def _line_costs(d: ReportData) -> str:
+    """The best kernel's source lines by critical-path time (autocomp.perf.lines, as ``autocomp profile``)."""
+    lines = _summary(d.profiles.get("best")).get("line_costs")
+    if not lines:
+        return '<p class="note">No per-line costs: no profile of the best kernel holds them.</p>'
+    rows = []
+    for c in lines:
+        engine_time = (c.get("engine_time") or {}).items()
+        engines = ", ".join(f"{LABELS_BY_NAME.get(k, k)} {v * 1e6:,.3f}" for k, v in engine_time)
+        rows.append([escape(str(c.get("location", ""))), escape(", ".join(c.get("apis") or [])),
+                     str(c.get("instructions", 0)), f"{float(c.get('critical_time', 0.0)) * 1e6:,.3f}",
+                     f"{100 * float(c.get('critical_percent', 0.0)):.1f}%", escape(engines)])
+    return ('<p class="note">Estimated by the cost model: each line\'s instructions\' time on the critical path and '
+            "on each engine, in µs.</p>"
+            + _table(["Line", "NKI calls", "Instructions", "Critical path (µs)", "Share", "Engine time (µs)"], rows,
+                     num_from=2).replace("<table>", '<table id="line-costs">', 1))
+
+
+def _trace_link(role: str, cand: Candidate | None, p: dict) -> str:
+    """A download of the timeline as a Chrome trace (open in ui.perfetto.dev), embedded in the page."""
+    name = f"candidate-{cand.id if cand else role}.trace.json"
+    doc = rows_trace(p["timeline"], process=f"{role} #{cand.id if cand else '?'} on {p.get('target', '')}")
+    data = base64.b64encode(dumps(doc).encode()).decode()
+    return (f'<p><a class="trace" download="{name}" href="data:application/json;base64,{data}">'
+            f"download {escape(name)}</a> <span class=\"muted\">(Chrome trace: open it in Perfetto or "
+            "chrome://tracing)</span></p>")
+
+
+def spend_chart(d: ReportData) -> str:
+    """Best speedup so far against the cumulative LLM spend it took (USD): what each dollar bought."""
+    frontier = d.spend_frontier()
+    series = [{"name": "best speedup so far", "color": PALETTE[0], "step": True,
+               "points": [(usd, spd, f"#{c.id} ({c.origin}): {spd:.2f}x after ${usd:.4f}")
+                          for usd, spd, c in frontier]}]
+    total = d.spend_total.cost_usd if d.spend_total else 0.0
+    if frontier and total > frontier[-1][0]:  # the spend after the last improvement bought nothing
+        series[0]["points"].append((total, frontier[-1][1], f"${total:.4f} spent in all"))
+    return line_chart(series, x_label="cumulative LLM spend (USD)", y_label="best speedup (×)",
+                      css_class="chart pareto", x_ticks=5)
 
 
 def _spend(d: ReportData) -> str:
@@ -287,7 +377,9 @@ def render_page(d: ReportData) -> str:
         ("candidates", "Candidate tree", _tree(d)),
         ("best-vs-baseline", "Best kernel against the baseline", _lineage(d) + "<h3>Diff</h3>" + _diff(d)),
         ("timeline", "Engine timeline", _timelines(d)),
+        ("lines", "Where the best kernel's time goes, per source line", _line_costs(d)),
         ("spend", "LLM spend", _spend(d)),
+        ("pareto", "Speedup bought by LLM spend", spend_chart(d)),
     ]
     body = "".join(f'<section id="{sid}"><h2>{title}</h2>{html}</section>' for sid, title, html in sections)
     footer = (f'<p class="note">Generated {_when(datetime.now(timezone.utc).timestamp())} by autocomp '

@@ -30,9 +30,10 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 
 def line_chart(series: Sequence[dict], hlines: Sequence[dict] = (), *, x_label: str = "", y_label: str = "",
-               width: int = 760, height: int = 320, css_class: str = "chart") -> str:
+               width: int = 760, height: int = 320, css_class: str = "chart", x_ticks: int | None = None) -> str:
     """Lines/points ``{"name", "points": [(x, y, tip)], "color", "step": bool, "dots_only": bool}`` plus
-    horizontal reference lines ``{"name", "y", "color", "dash"}``; a legend names each."""
+    horizontal reference lines ``{"name", "y", "color", "dash"}``; a legend names each. ``x_ticks``: how many
+    x-axis ticks to aim for (default: one per unit, for iterations)."""
     left, right, top, bottom = 64, 16, 16, 44
     xs = [p[0] for s in series for p in s["points"]]
     ys = [p[1] for s in series for p in s["points"]] + [h["y"] for h in hlines]
@@ -56,7 +57,7 @@ def line_chart(series: Sequence[dict], hlines: Sequence[dict] = (), *, x_label: 
     for t in _ticks(y0, y1):
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{sy(t):.1f}" y2="{sy(t):.1f}" stroke="#e6e6e6"/>'
                    f'<text x="{left - 6}" y="{sy(t) + 4:.1f}" text-anchor="end">{_fmt(t)}</text>')
-    for t in _ticks(x0, x1, min(10, max(1, int(x1 - x0)))):
+    for t in _ticks(x0, x1, x_ticks or min(10, max(1, int(x1 - x0)))):
         out.append(f'<text x="{sx(t):.1f}" y="{top + ph + 16}" text-anchor="middle">{_fmt(t)}</text>')
     out.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + ph}" stroke="#888"/>'
                f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="#888"/>')

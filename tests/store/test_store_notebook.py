@@ -32,4 +32,11 @@ def test_explore_notebook_executes_and_renders_the_run(tmp_path):
     assert "candidate #" in html_of("run.best")
     assert '<table class="diff"' in html_of("run.diff(run.baseline, run.best)")
     assert 'class="gantt"' in html_of("run.profile(run.best)")
+    plot = next(c for c in nb.cells if c.cell_type == "code" and c.source.startswith("run.plot()"))
+    assert 'class="chart speedup"' in _html_outputs(plot) or any(  # an SVG, or matplotlib's PNG when installed
+        "image/png" in o.get("data", {}) for o in plot.get("outputs", []))
+    assert "autocomp.optimize(" in "".join(c.source for c in nb.cells)  # a real run through the public API
+    warnings = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                if o.get("name") == "stderr" and "Warning" in o.get("text", "")]
+    assert not warnings, warnings  # e.g. pandas deprecations
     assert not list(tmp_path.glob("runs")), "the notebook writes its demo run to a temporary directory"

@@ -140,3 +140,72 @@ def test_without_a_sandbox_only_the_problems_own_kernel_is_re_profiled(run_dir, 
     notes = " ".join(html[html.index("<ul class=note>"):].split())
     assert "candidate 4 could not be re-profiled: EvaluatorError: refusing to run an untrusted" in notes
     assert "No timeline" not in html and html.count('class="gantt"') == 1
+
+
+# Run after the page's own script: drives the first timeline's zoom controls as a reader would.
+ZOOM_PROBE = """<script>(function(){
+  var z=document.querySelector('div.zoom'),svg=z.previousElementSibling,plot=svg.querySelector('svg.plot');
+  var lo=z.querySelector('input.lo'),hi=z.querySelector('input.hi');
+  lo.value=25;hi.value=50;lo.oninput();
+  document.body.setAttribute('data-slider-viewbox',plot.getAttribute('viewBox'));
+  document.body.setAttribute('data-slider-tick',svg.querySelectorAll('text.tick')[0].textContent);
+  var r=svg.getBoundingClientRect();
+  svg.dispatchEvent(new WheelEvent('wheel',{deltaY:-100,clientX:r.left+r.width/2,clientY:r.top+10,
+                                             bubbles:true,cancelable:true}));
+  document.body.setAttribute('data-wheel-viewbox',plot.getAttribute('viewBox'));
+})();</script>"""
+
+
+@needs_chromium
+def test_report_shows_reasons_line_costs_zoomable_timelines_traces_and_spend_frontier(run_dir, tmp_path):
+    import base64
+    import json
+
+    from tests.fakes.trace_format import check_trace_format
+
+    html = render_report(run_dir)
+    assert_self_contained(html)
+    dom = render_in_chromium(html.replace("</body>", ZOOM_PROBE + "</body>"), tmp_path)
+    assert re.search(r'data-script-errors="([^"]*)"', dom) is None and 'data-ready="1"' in dom
+    tree = dom[dom.index('id="candidates"'):dom.index('id="best-vs-baseline"')]
+    # the failed candidates say why, first line inline and full text on hover
+    assert re.search(r'data-id="3".*?incorrect</span>.*?<span class="reason" title="max abs error 4.2 at \[3, 7\]">',
+                     tree)
+    assert 'title="kernel.py:1: invalid syntax">kernel.py:1: invalid syntax</span>' in tree
+    assert tree.count('class="reason"') == 2  # none on the correct candidates
+    # per-line costs of the best kernel, as `autocomp profile` computes them
+    lines = dom[dom.index('id="line-costs"'):]
+    lines = lines[:lines.index("</table>")]
+    assert "kernel.py:" in lines and "nl.load" in lines and lines.count("<tr>") >= 3
+    # every engine row and the DMA queue rows, in both timelines
+    timeline = dom[dom.index('id="timeline"'):dom.index('id="lines"')]
+    gantts = [g[:g.index('class="zoom"')] for g in timeline.split('<svg class="gantt"')[1:]]
+    assert len(gantts) == 2
+    for gantt in gantts:
+        rows = re.findall(r'<text x="4" y="\d+">([^<]+)</text>', gantt)
+        assert rows[:7] == ["Tensor", "Vector", "Scalar", "GpSimd", "Sync", "DMA", "DMA Sync q"], rows
+    assert re.search(r'<rect class="slot"[^>]*><title>DMA nl\.store line \d+: ', timeline)  # opcode tooltips
+    # the sliders narrowed the plot to 25-50% of the span and relabelled the axis; the wheel zoomed in further
+    x, _, w, _ = (float(v) for v in re.search(r'data-slider-viewbox="([^"]+)"', dom).group(1).split())
+    assert w > 0 and x == pytest.approx(w, rel=0.01)
+    assert re.search(r'data-slider-tick="([^"]+)"', dom).group(1) != "0.00 us"
+    wheel_w = float(re.search(r'data-wheel-viewbox="([^"]+)"', dom).group(1).split()[2])
+    assert 0 < wheel_w < w
+    # one downloadable Chrome trace per profiled candidate, valid and matching its timeline's rows
+    links = re.findall(r'<a class="trace" download="candidate-(\d+)\.trace\.json" '
+                       r'href="data:application/json;base64,([^"]+)"', timeline)
+    assert [cid for cid, _ in links] == ["1", "4"]
+    with RunReader.open_readonly(run_dir) as run:
+        for cid, data in links:
+            doc = json.loads(base64.b64decode(data))
+            assert check_trace_format(doc) == []
+            stored = run.profile(int(cid))["timeline"]
+            spans = [e for e in doc["traceEvents"] if e["ph"] == "X"]
+            assert len(spans) == sum(len(v) for v in stored.values())
+            assert sum(e["dur"] for e in spans) == pytest.approx(sum(r[1] - r[0] for v in stored.values()
+                                                                     for r in v) / 1e3)
+    # best speedup so far against cumulative LLM spend: baseline free, #2 after both paid calls, then #4
+    pareto = dom[dom.index('id="pareto"'):]
+    tips = re.findall(r'<circle class="point"[^>]*><title>([^<]*)</title>', pareto[:pareto.index("</svg>")])
+    assert tips == ["#1 (baseline): 1.00x after $0.0000", "#2 (llm): 1.25x after $0.0700",
+                    "#4 (knob): 1.33x after $0.0700"]
