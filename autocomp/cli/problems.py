@@ -167,6 +167,7 @@ def show(
     for knob, values in spec.knobs.items():
         rows.append(("knobs" if knob == next(iter(spec.knobs)) else "",
                      f"{knob} in {', '.join(map(repr, values))}  (baseline {defaults.get(knob)!r})"))
+    rows += [("", f"constraint: {c}") for c in spec.knob_constraints]
     if spec.knobs:
         rows.append(("", f"space: {knob_space_size(problem)} combinations"))
     shapes = _shape_lines(problem, [(s.shape, s.dtype) for s in figures.input_shapes])

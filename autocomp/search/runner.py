@@ -178,7 +178,8 @@ class Run:
     # ------------------------------------------------------------------ stages
     def stages(self) -> list[Stage]:
         cfg = self.config
-        tuner = KnobTuner(self.problem.spec.knobs, batch=cfg.knob_batch, seed=cfg.seed)
+        tuner = KnobTuner(self.problem.spec.knobs, batch=cfg.knob_batch, seed=cfg.seed,
+                          constraints=self.problem.knob_constraints)
         if not self.use_llm:
             return [Stage("knobs", tuner, cfg.beam, cfg.iterations, cfg.early_stop)]
         brief = ProblemBrief.from_problem(self.problem, target=cfg.target)
