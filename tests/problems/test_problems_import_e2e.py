@@ -101,15 +101,15 @@ def test_import_gate_check_shapes_optimize_and_solution(tmp_path, runner, cli, m
     run = runner.invoke(cli, ["optimize", str(root), "--agent", "knobs", "--iterations", "1", "--workers", "1",
                               "--out", str(tmp_path / "runs"), "--json"])
     assert run.exit_code == 0, run.output
-    out = json.loads(run.output.strip().splitlines()[-1])
+    out = json.loads(run.stdout[run.stdout.index("{"):])
     assert out["status"] == "finished" and out["agent"] == "knobs"
 
 
 def test_import_refuses_to_shadow_a_bundled_problem_without_name(tmp_path, runner, cli, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    harness = _write(tmp_path / "3_rope_test.py", HARNESS)
+    harness = _write(tmp_path / "3_rope_bf16_test.py", HARNESS)
     res = runner.invoke(cli, ["problems", "import-harness", str(harness)])
-    assert res.exit_code == 2 and "'rope' is a bundled problem's; pass --name" in " ".join(res.output.split())
+    assert res.exit_code == 2 and "'rope_bf16' is a bundled problem's; pass --name" in " ".join(res.output.split())
 
 
 def _write(path, text):
