@@ -4,9 +4,10 @@ Used by the knob tuner (``autocomp.search.knob_tuner``) and by the evaluator, wh
 only change is a knob setting from its own space (``autocomp.evaluate.trust``).
 
 A *knob* is a module-level ``NAME = literal`` of kernel.py. The problem declares
-them with their allowed values in ``[knobs]``; when it declares none, every
-ALL_CAPS integer constant is a knob whose values are powers of two and divisors
-near its current value. A configuration is rewritten into the source by
+them with their allowed values in ``[knobs]`` (and optional ``constraints``); when it
+declares none, the ALL_CAPS integer constants that provably are tile sizes, not shapes
+(the rule is in ``autocomp.knob_rules``), are knobs whose values are powers of two and
+divisors near their current value. A configuration is rewritten into the source by
 replacing only the literal (comments and layout elsewhere stay as they were);
 a configuration the kernel cannot run with is simply rejected by the evaluator.
 """
@@ -21,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from autocomp.knob_rules import Constraint, shape_tied, tile_like_name
 from autocomp.problem import module_constants
 
 KnobValue = int | float | str | bool
@@ -58,6 +60,7 @@ class KnobSpace:
 
     knobs: list[Knob]
     current: Config = field(default_factory=dict)
+    constraints: tuple[Constraint, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -80,10 +83,16 @@ class KnobSpace:
                 return k
         raise KeyError(name)
 
+    def admits(self, config: Mapping[str, KnobValue]) -> bool:
+        """Whether ``config`` satisfies every ``[knobs]`` constraint (always, without constraints)."""
+        return all(c.holds(config) for c in self.constraints)
+
     def configurations(self) -> Iterable[Config]:
-        """Every configuration, for exhaustive enumeration (benchmarks)."""
+        """Every configuration the constraints admit, for exhaustive enumeration (benchmarks)."""
         for combo in itertools.product(*[k.values for k in self.knobs]):
-            yield dict(zip(self.names, combo))
+            config = dict(zip(self.names, combo))
+            if self.admits(config):
+                yield config
 
 
 # --------------------------------------------------------------------------- reading and rewriting
@@ -177,8 +186,9 @@ def _inferred_values(current: int) -> tuple[int, ...]:
     return tuple(ordered[max(0, i - _INFERRED_SPAN): i + _INFERRED_SPAN + 1])
 
 
-def knob_space(source: str, declared: Mapping[str, Sequence[KnobValue]] | None = None) -> KnobSpace:
-    """The knobs of ``source``: the declared ones that it still defines, else its ALL_CAPS ints.
+def knob_space(source: str, declared: Mapping[str, Sequence[KnobValue]] | None = None,
+               constraints: Sequence[Constraint] = ()) -> KnobSpace:
+    """The knobs of ``source``: the declared ones that it still defines, else its inferred tile sizes.
 
     A declared knob whose current value is not among the allowed ones gets it
     added in front, so the current configuration is always a point of the space.
@@ -198,18 +208,22 @@ def knob_space(source: str, declared: Mapping[str, Sequence[KnobValue]] | None =
             vals = _insert_sorted(vals, cur)
         knobs.append(Knob(name, vals, declared=True))
         current[name] = cur
+    constraints = tuple(constraints)
     if knobs or declared and any(n in consts for n in declared):
-        return KnobSpace(knobs, current)
+        return KnobSpace(knobs, current, constraints)
     inferred = []
+    candidates = {name for name, value in consts.items()
+                  if _ALL_CAPS.match(name) and type(value) is int and value > 0 and tile_like_name(name)}
+    tied = shape_tied(ast.parse(source), candidates) if candidates else set()
     for name, value in consts.items():
-        if _ALL_CAPS.match(name) and type(value) is int and value > 0:
+        if name in candidates and name not in tied:
             vals = _inferred_values(value)
             if len(vals) > 1:
                 inferred.append(Knob(name, vals, declared=False))
                 current[name] = value
     # Likely tile/block sizes first: their neighbours are proposed first.
     inferred.sort(key=lambda k: not _TUNABLE_NAME.search(k.name))
-    return KnobSpace(inferred, current)
+    return KnobSpace(inferred, current, constraints)
 
 
 def _insert_sorted(values: tuple[KnobValue, ...], value: KnobValue) -> tuple[KnobValue, ...]:
@@ -265,7 +279,7 @@ def neighbours(space: KnobSpace, parent: Config, history: KnobHistory, *, came_b
     keys: set[tuple] = set()
 
     def add(cfg: Config | None, moved: list[str]) -> None:
-        if cfg is None or history.seen(cfg) or KnobHistory.key(cfg) in keys:
+        if cfg is None or history.seen(cfg) or KnobHistory.key(cfg) in keys or not space.admits(cfg):
             return
         keys.add(KnobHistory.key(cfg))
         out.append((cfg, moved))
@@ -295,7 +309,7 @@ def crossovers(space: KnobSpace, configs: Sequence[Config], history: KnobHistory
         for mask in itertools.product((0, 1), repeat=len(diff)):
             cfg = {**a, **{n: (b[n] if m else a[n]) for n, m in zip(diff, mask)}}
             key = KnobHistory.key(cfg)
-            if history.seen(cfg) or key in keys:
+            if history.seen(cfg) or key in keys or not space.admits(cfg):
                 continue
             keys.add(key)
             out.append((cfg, [n for n, m in zip(diff, mask) if m]))
@@ -311,7 +325,7 @@ def random_configs(space: KnobSpace, history: KnobHistory, rng: random.Random, c
             break
         cfg = {k.name: rng.choice(k.values) for k in space.knobs}
         key = KnobHistory.key(cfg)
-        if not history.seen(cfg) and key not in keys:
+        if not history.seen(cfg) and key not in keys and space.admits(cfg):
             keys.add(key)
             out.append(cfg)
     return out

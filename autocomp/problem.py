@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from autocomp import targets
 from autocomp.targets import DEFAULT_TARGET
@@ -64,12 +64,23 @@ class ProblemSpec(BaseModel):
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
     tolerance: Tolerance = Field(default_factory=Tolerance)
     knobs: dict[str, list[KnobValue]] = Field(default_factory=dict)
+    # ``constraints = [...]`` inside ``[knobs]``: expressions every tried configuration satisfies.
+    knob_constraints: list[str] = Field(default_factory=list)
     check_shapes: bool = False
     allow_downcast: bool = False
     # Wall-clock seconds per candidate: finite (it also sets the worker's CPU-time limit), at most a day.
     timeout_s: float = Field(300.0, gt=0, le=86400, allow_inf_nan=False)
     allowed_imports: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_constraints(cls, data: Any) -> Any:
+        """``[knobs] constraints = [...]`` is not a knob: keep it apart from the knob value lists."""
+        if isinstance(data, dict) and isinstance(data.get("knobs"), dict) and "constraints" in data["knobs"]:
+            knobs = dict(data["knobs"])
+            data = {**data, "knobs": knobs, "knob_constraints": knobs.pop("constraints")}
+        return data
 
     @field_validator("target")
     @classmethod
@@ -142,6 +153,7 @@ class Problem:
             raise ProblemError(_format_validation(toml_path, e)) from None
         problem = cls(root, spec)
         problem._check_kernel_file()
+        problem._check_constraints()
         problem._check_reference()
         return problem
 
@@ -185,6 +197,32 @@ class Problem:
             if knob not in constants:
                 raise ProblemError(f"{path}: knob {knob!r} from problem.toml is not a module-level constant of the "
                                    f"kernel; define it, e.g. `{knob} = {values[0]!r}`")
+
+    @cached_property
+    def knob_constraints(self) -> tuple:
+        """The parsed ``[knobs]`` constraints."""
+        from autocomp.knob_rules import ConstraintError, parse_constraint
+
+        out = []
+        for text in self.spec.knob_constraints:
+            try:
+                out.append(parse_constraint(text, set(self.spec.knobs)))
+            except ConstraintError as e:
+                raise ProblemError(f"{self.root / 'problem.toml'}: [knobs] constraint {text!r} of problem "
+                                   f"{self.name}: {e}") from None
+        return tuple(out)
+
+    def _check_constraints(self) -> None:
+        constraints = self.knob_constraints
+        if not constraints:
+            return
+        baseline = {k: v for k, v in module_constants(ast.parse(self.baseline_source)).items() if k in self.spec.knobs}
+        for c in constraints:
+            if not c.holds(baseline):
+                raise ProblemError(f"{self.root / 'problem.toml'}: [knobs] constraint {c.text!r} of problem "
+                                   f"{self.name} rejects the baseline's own configuration "
+                                   f"({', '.join(f'{k}={baseline[k]!r}' for k in sorted(c.names))}); fix the "
+                                   "constraint or the kernel")
 
     @cached_property
     def reference_module(self):

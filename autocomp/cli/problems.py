@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -167,6 +168,7 @@ def show(
     for knob, values in spec.knobs.items():
         rows.append(("knobs" if knob == next(iter(spec.knobs)) else "",
                      f"{knob} in {', '.join(map(repr, values))}  (baseline {defaults.get(knob)!r})"))
+    rows += [("", f"constraint: {c}") for c in spec.knob_constraints]
     if spec.knobs:
         rows.append(("", f"space: {knob_space_size(problem)} combinations"))
     shapes = _shape_lines(problem, [(s.shape, s.dtype) for s in figures.input_shapes])
@@ -215,6 +217,9 @@ def new(
                   f"check with `autocomp problems show {root}`", highlight=False)
 
 
+IMPORT_DIR_HELP = "Problems directory to write into (default: $AUTOCOMP_PROBLEMS, else ./problems, created)."
+
+
 @problems_app.command("import-harness")
 def import_harness(
     harness: Path = typer.Argument(..., help="An Autocomp-style Trainium harness (.py with # SUBSTITUTE HERE)."),
@@ -223,31 +228,89 @@ def import_harness(
     function: str = typer.Option(None, "--function", help="Kernel to import when the harness has several."),
     target: str = typer.Option(targets.DEFAULT_TARGET, "--target", help=f"{targets.choices()}."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing problem directory."),
-    directory: Path = typer.Option(None, "--dir", help=DIR_HELP),
+    directory: Path = typer.Option(None, "--dir", help=IMPORT_DIR_HELP),
+    check_shapes: bool = typer.Option(None, "--check-shapes/--no-check",
+                                      help="Check correctness on small shapes (default: when the inputs are large "
+                                           "and test_nki uses the full shapes) or always at the timing shapes."),
+    solution: Path = typer.Option(None, "--solution", help="A solution kernel (or a harness with one pasted in): "
+                                  "stored as <problem>/solutions/<file> and evaluated like `autocomp eval`."),
 ) -> None:
-    """Convert an Autocomp-style harness into a problem directory (kernel.py, reference.py, problem.toml)."""
-    from autocomp.harness import HarnessError, convert_harness
-    from autocomp.suite.check import check_kernel
-    from autocomp.suite.location import problems_dir
+    """Convert an Autocomp-style harness into a problem directory (kernel.py, reference.py, problem.toml).
+
+    The kernel must pass the evaluator's static gate; correctness inputs come from test_nki or are shrunk
+    automatically; the harness's input distribution and tolerance are kept.
+    """
+    from autocomp.harness import HarnessError, convert_harness, default_name
+    from autocomp.harness.shapes import choose_check_shapes
+    from autocomp.suite.location import ENV_VAR, bundled_problems_dir
 
     read_text_file(harness, "file", "save the harness as UTF-8 text")
+    if solution is not None:
+        read_text_file(solution, "solution file", "save the solution as UTF-8 text")
+    # Imports go to the user's problems, never into the installed package's shipped suite.
+    root_dir = directory or Path(os.environ.get(ENV_VAR) or "problems")
+    if name is None and (bundled_problems_dir() / default_name(harness) / "problem.toml").is_file():
+        fail(f"{harness}: its name {default_name(harness)!r} is a bundled problem's; pass --name to import it "
+             "under another name")
+
+    def convert(cap, overwrite):
+        try:
+            return convert_harness(harness, out=out, name=name, function=function, target=target, force=overwrite,
+                                   problems_root=root_dir, check_cap=cap)
+        except HarnessError as e:
+            fail(str(e))
+        except OSError as e:
+            fail(f"{e.filename or out or root_dir}: cannot write the problem there ({e.strerror or e}); "
+                 "pass --out or --dir with a directory you can write")
+
     try:
-        result = convert_harness(harness, out=out, name=name, function=function, target=target, force=force,
-                                 problems_root=problems_dir(directory))
+        result, problem, failure = choose_check_shapes(convert, check_shapes, force,
+                                                       lambda text: err_console.print(f"[dim]{text}[/]",
+                                                                                      highlight=False))
     except HarnessError as e:
         fail(str(e))
-    except OSError as e:
-        fail(f"{e.filename or out or problems_dir(directory)}: cannot write the problem there ({e.strerror or e}); "
-             "pass --out with a directory you can write")
     console.print(f"wrote {result.root}: function {result.function} ({result.dialect}), "
                   f"{len(result.inputs)} input(s), reference: {result.reference_kind}", highlight=False)
     for note in result.notes:
         console.print(f"  note: {note}", highlight=False)
-    problem = _load(result.root)
-    failures = [c.reason for seed in problem.spec.seeds for c in check_kernel(problem, seed) if not c.passed]
-    if failures:
-        fail(f"{result.root}: the imported kernel does not match the reference: {failures[0]}", code=1)
-    console.print(f"  the imported baseline passes on seeds {problem.spec.seeds}", highlight=False)
+    if failure:
+        fail(f"{result.root}: the imported kernel does not match the reference: {failure}", code=1)
+    where = ("check shapes " + ", ".join("x".join(map(str, s.shape)) for s in result.check_specs)
+             if problem.spec.check_shapes and result.check_specs else "the timing shapes")
+    console.print(f"  the imported baseline passes the evaluator's gate and its reference on seeds "
+                  f"{problem.spec.seeds} at {where}", highlight=False)
+    if solution is not None:
+        _import_solution(problem, solution)
+
+
+def _import_solution(problem, solution: Path) -> None:
+    """Store the solution next to the problem and evaluate it as `autocomp eval` would."""
+    from autocomp.backends import get_backend
+    from autocomp.evaluate import Evaluator, EvaluatorError
+    from autocomp.harness import HarnessError
+    from autocomp.harness.solution import solution_source
+
+    try:
+        source = solution_source(solution, problem.spec.function)
+    except HarnessError as e:
+        fail(str(e))
+    stored = problem.root / "solutions" / solution.name
+    stored.parent.mkdir(exist_ok=True)
+    stored.write_text(source)
+    console.print(f"stored the solution as {stored}; evaluating it (backend sim)", highlight=False)
+    try:
+        evaluator = Evaluator(get_backend("sim"), workers=1)
+        try:
+            result = evaluator.evaluate_many(problem, [source], filenames=[solution.name])[0]
+        finally:
+            evaluator.close()
+    except (EvaluatorError, RuntimeError) as e:
+        fail(str(e))
+    if result.status != "correct":
+        fail(f"{stored}: the solution is {result.status}: {result.reason}", code=1)
+    base = problem.root
+    console.print(f"  solution: correct, {result.latency_us:.1f} µs (cost model); re-run with "
+                  f"`autocomp eval {base} {stored}`", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

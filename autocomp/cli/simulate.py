@@ -9,6 +9,7 @@ import numpy as np
 import typer
 
 from autocomp import targets
+from autocomp.cli import _npz as npz
 from autocomp.cli._common import console, fail
 from autocomp.cli._inputs import check_shapes, kernel_failure, read_text_file
 
@@ -26,8 +27,9 @@ def _inputs_for(fn, inputs: Path | None, shapes: list[str], seed: int, target: s
         if not inputs.is_file():
             fail(f"{inputs}: no such inputs file; pass a .npz with one array per kernel parameter")
         try:
-            with np.load(inputs, allow_pickle=False) as npz:
-                provided.update({k: npz[k] for k in npz.files})
+            provided.update(npz.load(inputs))
+        except npz.NpzError as e:
+            fail(str(e))
         except Exception as e:
             fail(f"{inputs}: cannot read it as a .npz archive ({e})")
         # Positional archives (arr_0, arr_1, ...) map onto parameters in order.
@@ -109,7 +111,7 @@ def simulate(
         console.print(f"  [yellow]warning[/] {w}")
     if out is not None:
         try:
-            np.savez(out, *[np.asarray(o) for o in flat])
+            npz.save(out, {f"arr_{i}": np.asarray(o) for i, o in enumerate(flat)})
         except OSError as e:
             fail(f"--out {out}: cannot write the outputs ({e.strerror or e})")
         console.print(f"  outputs written to {out}")

@@ -34,6 +34,10 @@ from autocomp.search.prompts import stable_rng
 from autocomp.search.session import Session
 from autocomp.sources import source_hash
 
+NOTHING_TO_TUNE = ("nothing to tune: problem.toml declares no [knobs] and no constant of the kernel is provably a "
+                   "tile size (see autocomp/knob_rules.py); declare knobs in problem.toml, e.g. "
+                   "[knobs] TILE_N = [128, 256, 512]")
+
 
 class KnobTuner:
     """Proposer that rewrites module-level constants; never calls an LLM."""
@@ -41,8 +45,9 @@ class KnobTuner:
     name = "knobs"
 
     def __init__(self, declared: Mapping[str, Sequence] | None, *, batch: int = 8, seed: int = 0,
-                 restarts: int = 2):
+                 restarts: int = 2, constraints: Sequence = ()):
         self.declared = dict(declared or {})
+        self.constraints = tuple(constraints)
         self.batch = batch
         self.seed = seed
         self.restarts = restarts
@@ -58,7 +63,7 @@ class KnobTuner:
         """The knob space of a kernel and its family key (its source with every knob blanked)."""
         cached = self._spaces.get(node.source_hash)
         if cached is None:
-            space = knob_space(node.source, self.declared)
+            space = knob_space(node.source, self.declared, self.constraints)
             try:
                 family = source_hash(rewrite_constants(node.source, {n: 0 for n in space.names}))
             except KnobError:
@@ -94,7 +99,7 @@ class KnobTuner:
 
         def add(kind: str, parent: Node, cfg: Config | None, moved: list[str], history: KnobHistory,
                 family: str) -> None:
-            if cfg is None or history.seen(cfg):
+            if cfg is None or history.seen(cfg) or not self.space_of(parent)[0].admits(cfg):
                 return
             key = (family, KnobHistory.key(cfg))
             if key in queued:
@@ -191,7 +196,10 @@ class KnobTuner:
     def expand(self, iteration: int, beam: Sequence[Node], session: Session) -> None:
         proposals = self.decide(iteration, beam, session)
         if not proposals:
-            self._exhausted = "every knob configuration near the beam has been tried"
+            if not any(self.space_of(node)[0] for node in beam):
+                self._exhausted = NOTHING_TO_TUNE
+            else:
+                self._exhausted = "every knob configuration near the beam has been tried"
             return
         futures: list[Future] = []
         for slot, parent, cfg, kind in proposals:

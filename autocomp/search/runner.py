@@ -180,7 +180,8 @@ class Run:
     # ------------------------------------------------------------------ stages
     def stages(self) -> list[Stage]:
         cfg, search = self.config, self.config.search
-        tuner = KnobTuner(self.problem.spec.knobs, batch=search.knob_batch, seed=cfg.seed)
+        tuner = KnobTuner(self.problem.spec.knobs, batch=search.knob_batch, seed=cfg.seed,
+                          constraints=self.problem.knob_constraints)
         if not self.use_llm:
             return [Stage("knobs", tuner, search.beam, search.iterations, search.early_stop)]
         brief = ProblemBrief.from_problem(self.problem, target=cfg.evaluation.target)

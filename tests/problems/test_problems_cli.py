@@ -101,7 +101,9 @@ def test_import_harness(runner, cli, tmp_path):
     harness.write_text(PREFIX_SUM_V1)
     result = runner.invoke(cli, ["problems", "import-harness", str(harness), "--dir", str(tmp_path / "problems")])
     assert result.exit_code == 0, result.output
-    assert "function row_prefix_sum (v1)" in result.stdout and "passes on seeds [0, 1, 2]" in result.stdout
+    text = " ".join(result.stdout.split())
+    assert "function row_prefix_sum (v1)" in text
+    assert "passes the evaluator's gate and its reference on seeds [0, 1, 2] at check shapes 200x250" in text
     shown = runner.invoke(cli, ["problems", "show", "prefix_sum", "--dir", str(tmp_path / "problems")])
     assert shown.exit_code == 0 and "x: 2048x1024 float32  (timing)" in shown.stdout
 

@@ -149,3 +149,21 @@ def test_non_numeric_reference_output(problem_dir):
     edit(problem_dir / "reference.py", "    return x.astype(np.float64) * SCALE + y.astype(np.float64)",
          "    return np.array(['a', 'b'])")
     assert "reference output 0 is not numeric" in load_error(problem_dir)
+
+
+def test_knob_constraints_load_and_a_bad_one_names_the_file_expression_and_problem(problem_dir):
+    edit(problem_dir / "problem.toml", "TILE_F = [256, 512, 1024, 2048]",
+         'TILE_F = [256, 512, 1024, 2048]\nconstraints = ["TILE_F <= 1024"]')
+    problem = Problem.load(problem_dir)
+    assert problem.spec.knobs == {"TILE_F": [256, 512, 1024, 2048]}
+    assert [c.text for c in problem.knob_constraints] == ["TILE_F <= 1024"]
+    edit(problem_dir / "problem.toml", '"TILE_F <= 1024"', '"open(TILE_F) < 1"')
+    message = load_error(problem_dir)
+    assert "problem.toml" in message and "'open(TILE_F) < 1'" in message and "problem demo" in message
+    assert "not allowed" in message
+
+
+def test_knob_constraint_rejecting_the_baseline(problem_dir):
+    edit(problem_dir / "problem.toml", "TILE_F = [256, 512, 1024, 2048]",
+         'TILE_F = [256, 512, 1024, 2048]\nconstraints = ["TILE_F < 512"]')
+    assert "rejects the baseline's own configuration (TILE_F=512)" in load_error(problem_dir)

@@ -64,10 +64,9 @@ def test_declared_knobs_win_and_current_value_is_always_in_the_space():
     assert space.size == 9
 
 
-def test_without_declared_knobs_all_caps_ints_are_inferred_near_their_value():
+def test_without_declared_knobs_tile_size_ints_are_inferred_near_their_value():
     space = knob_space(SOURCE, {})
-    assert set(space.names) == {"TILE_N", "BLOCK_M", "P"}  # not floats, strings or locals
-    assert space.names == ["TILE_N", "BLOCK_M", "P"]  # tile-like names first, then in source order
+    assert space.names == ["TILE_N", "BLOCK_M"]  # not floats, strings, locals or P (not a tile-size name)
     tile = space.knob("TILE_N").values
     assert 512 in tile and all(128 <= v <= 2048 for v in tile)
     assert tile == tuple(sorted(tile)) and 256 in tile and 1024 in tile
@@ -89,10 +88,10 @@ def test_neighbours_take_momentum_first_and_skip_seen_configs():
 
 
 def test_inferred_knobs_that_always_break_are_frozen():
-    space = knob_space("P = 128\nTILE = 64\n", {})
+    space = knob_space("BLOCK_P = 128\nTILE = 64\n", {})
     history = KnobHistory()
-    history.record({"P": 256, "TILE": 64}, None, moved=["P"])
-    history.record({"P": 64, "TILE": 64}, None, moved=["P"])
+    history.record({"BLOCK_P": 256, "TILE": 64}, None, moved=["BLOCK_P"])
+    history.record({"BLOCK_P": 64, "TILE": 64}, None, moved=["BLOCK_P"])
     moved = {m[0] for _, m in neighbours(space, space.current, history)}
     assert moved == {"TILE"}
 
