@@ -259,6 +259,14 @@ def activation(dst: Tile, func: ActFunc, data: Tile, api: str, bias=None, scale=
                   {"func": func.name, "reduce": reduce_res is not None}, producer_of=dst, mask=mask)
 
 
+def _check_reduce_res(reduce_res, p: int, api: str) -> None:
+    """An optional per-partition reduction output: on chip, one value for each of the ``p`` partitions."""
+    if reduce_res is not None:
+        on_chip(reduce_res, api, "reduce_res")
+        if reduce_res.shape[0] != p or free_size(reduce_res) != 1:
+            raise_error("err_invalid_argument", f"{api}: reduce_res must be [{p}, 1], got {list(reduce_res.shape)}")
+
+
 def _scalar_or_column(x, p: int, api: str, arg: str):
     """A float scalar, or a [P, 1] tile (values shaped [P, 1]; None without numerics)."""
     if isinstance(x, Tile):
@@ -292,10 +300,7 @@ def exponential(dst: Tile, src: Tile, max_value, api: str, registers: np.ndarray
     if len(src.shape) > 5 or len(dst.shape) > 5:
         raise_error("err_exceed_max_supported_dimension", f"{api}: src and dst can be up to 4-D tensors")
     shift = _scalar_or_column(max_value, p, api, "max_value")
-    if reduce_res is not None:
-        on_chip(reduce_res, api, "reduce_res")
-        if reduce_res.shape[0] != p or free_size(reduce_res) != 1:
-            raise_error("err_invalid_argument", f"{api}: reduce_res must be [{p}, 1], got {list(reduce_res.shape)}")
+    _check_reduce_res(reduce_res, p, api)
     if numerics():
         v = compute_values(src).reshape(p, -1)
         with np.errstate(all="ignore"):
@@ -348,10 +353,7 @@ def activate2(dst: Tile, func: ActFunc, data: Tile, imm0, imm1, op0: AluOp, op1:
     a0 = _scalar_or_column(imm0, p, api, "imm0")
     a1 = _scalar_or_column(imm1, p, api, "imm1")
     alpha = _scalar_or_column(relu_param, p, api, "relu_param")
-    if reduce_res is not None:
-        on_chip(reduce_res, api, "reduce_res")
-        if reduce_res.shape[0] != p or free_size(reduce_res) != 1:
-            raise_error("err_invalid_argument", f"{api}: reduce_res must be [{p}, 1], got {list(reduce_res.shape)}")
+    _check_reduce_res(reduce_res, p, api)
     if numerics():
         x = compute_values(data).reshape(p, -1)
         if op0.name != "bypass":
