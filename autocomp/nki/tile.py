@@ -142,8 +142,12 @@ class Tile:
                 a.set_values(np.array(full, dtype=a.dtype, copy=True))
             elif self.arrays is not None:
                 a.writable()[self.arrays] = values
+                if a.unset is not None:
+                    a.unset[self.arrays] = False
             else:
                 self.view(a.writable())[...] = values
+                if a.unset is not None:
+                    self.view(a.unset)[...] = False
             return
         if self.oob:
             self._check_oob(mask)
@@ -152,9 +156,13 @@ class Tile:
         if self.arrays is not None:
             idx = tuple(np.broadcast_to(arr, self.shape)[m] for arr in self.arrays)
             a.writable()[idx] = vals[m]
+            if a.unset is not None:
+                a.unset[idx] = False
         else:
             target = self.view(a.writable())
             target[m] = vals[m]
+            if a.unset is not None:
+                self.view(a.unset)[m] = False
 
     # Trace description -------------------------------------------------
     def access(self, mask: Mask | None = None) -> Access:
