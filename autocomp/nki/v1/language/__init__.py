@@ -85,7 +85,6 @@ from autocomp.nki.functional.elementwise import (
     tanh,
     trunc,
 )
-from autocomp.nki.functional.matmul import matmul, transpose
 from autocomp.nki.functional.movement import copy, load_transpose2d
 from autocomp.nki.functional.normalization import rms_norm, softmax, var
 from autocomp.nki.functional.random import dropout, rand, random_seed
@@ -106,6 +105,7 @@ from autocomp.nki.v1.language.loops import (
     static_range,
 )
 from autocomp.nki.v1.language.memory import hbm, par_dim, private_hbm, psum, sbuf, shared_hbm
+from autocomp.nki.v1.language.tensor_engine import matmul, transpose
 from autocomp.nki.v1.language.transfers import load, store
 
 __all__ = [
