@@ -79,7 +79,10 @@ class Tile:
                       for s in self.spec])
 
     def view(self, data: np.ndarray | None = None) -> np.ndarray:
-        """The tile's values as a numpy array (a view when the index is basic)."""
+        """The tile's values as a numpy array (a view when the index is basic). Kernels call ``t.view(dtype)``,
+        the legacy tensor API's reinterpretation: any argument that is not an array is a dtype."""
+        if data is not None and data.__class__ is not np.ndarray:
+            return self._reinterpret(data)
         if data is None:
             data = self.alloc.data
             if data is None:
@@ -259,6 +262,54 @@ class Tile:
 
     def broadcast_to(self, shape):
         return _BINDINGS["broadcast_to"](self, shape)
+
+    # The rest of the legacy tensor API (``neuronxcc.nki.tensor``); the v2 frontend's NkiTensor hides these.
+    @property
+    def itemsize(self) -> int:
+        return self.alloc.dtype.itemsize
+
+    def astype(self, dtype) -> Tile:
+        """A copy cast to ``dtype`` (nl.copy)."""
+        return _BINDINGS["copy"](self, dtype=dtype)
+
+    def expand_dims(self, axis) -> Tile:
+        return _BINDINGS["expand_dims"](self, axis)
+
+    def assert_shape(self, shape) -> Tile:
+        if tuple(int(s) for s in shape) != tuple(self.shape):
+            raise_error("err_annotation_shape_mismatch",
+                        f"tensor {self.alloc.name} has shape {list(self.shape)}, not the asserted {list(shape)}")
+        return self
+
+    def _reinterpret(self, dtype) -> Tile:
+        """``t.view(dtype)``: the same bytes seen as another dtype, the last dimension scaled by the size ratio.
+        Whole HBM tensors (kernel arguments, nl.shared_hbm tensors), like ``reshape``."""
+        from autocomp.nki.runtime import current
+        from autocomp.nki.storage import Allocation as _Alloc
+
+        new = dt.as_dtype(dtype)
+        a = self.alloc
+        name = dt.dtype_name(new)
+        if new == a.dtype and name == a.dtname:
+            return self
+        if a.on_chip or not self.is_full:
+            raise_error("err_unsupported_operation",
+                        f"view({name}) of {a.name}: the simulator reinterprets whole HBM tensors only; view the "
+                        "HBM tensor before indexing or loading it")
+        last = a.shape[-1] if a.shape else 1
+        nbytes = last * a.dtype.itemsize
+        if nbytes % new.itemsize:
+            raise_error("err_invalid_argument",
+                        f"view({name}) of {a.name} {list(a.shape)} {a.dtname}: its last dimension holds {nbytes} "
+                        f"bytes, not a multiple of {name}'s {new.itemsize}")
+        shape = tuple(a.shape[:-1]) + (nbytes // new.itemsize,)
+        ctx = current()
+        data = a.writable().view(new).reshape(shape) if a.has_values else None
+        alias = _Alloc(ctx, a.name, a.buffer, shape, new, -1, kind=a.kind, data=data)
+        alias.mutable, alias.written, alias.base = a.mutable, a.written, a
+        if data is None:
+            alias.data = None
+        return Tile(alias, None)
 
     # numpy interop for harness code (outside kernels tiles are never exposed).
     def __array__(self, dtype=None, copy=None):

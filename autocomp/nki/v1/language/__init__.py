@@ -95,6 +95,7 @@ from autocomp.nki.indexing import Mask, arange, ds, mgrid
 from autocomp.nki.targets_info import fp32, tile_size
 from autocomp.nki.v1.language.collectives import all_reduce, atomic_rmw, loop_reduce
 from autocomp.nki.v1.language.creation import empty_like, full, full_like, ndarray, ones, ones_like, zeros, zeros_like
+from autocomp.nki.v1.language.dtype_info import finfo
 from autocomp.nki.v1.language.loops import (
     affine_range,
     device_print,
@@ -115,7 +116,7 @@ __all__ = [
     # memory, tensor creation and constants
     "sbuf", "psum", "hbm", "private_hbm", "shared_hbm", "par_dim", "ndarray", "zeros", "ones", "full", "zeros_like",
     "ones_like", "full_like", "empty_like", "shared_constant", "shared_identity_matrix", "static_cast",
-    "tile_size", "fp32",
+    "tile_size", "fp32", "finfo",
     # indexing, loops and the SPMD grid
     "arange", "mgrid", "ds", "Mask", "affine_range", "sequential_range", "static_range", "program_id",
     "num_programs", "program_ndim", "device_print",
