@@ -75,6 +75,8 @@ class Tile:
 
     # Values ------------------------------------------------------------
     def _np_index(self):
+        if (not self.shape or self.shape == (1, 1)) and all(s.__class__ is int for s in self.spec):
+            return tuple([slice(s, s + 1) for s in self.spec])  # one element: numpy would give a scalar copy
         return tuple([s if isinstance(s, int) else slice(s[0], s[0] + s[1] * (s[2] - 1) + 1, s[1])
                       for s in self.spec])
 
@@ -467,8 +469,10 @@ def _basic_tile(alloc: Allocation, spec: list) -> Tile:
     """A basic-index tile. A result reduced to one dimension stays 2-D, as the v1 dialect treats it:
     ``t[0:n, j]`` is an [n, 1] tile and ``t[i, 0:m]`` a [1, m] tile (the integer keeps a unit dimension)."""
     shape = tuple([s_[2] for s_ in spec if s_.__class__ is not int])
-    if len(shape) != 1 or len(spec) < 2:
+    if len(spec) < 2 or len(shape) > 1:
         return Tile(alloc, spec, shape=shape)
+    if not shape:  # ``t[i, j]``: one element, a [1, 1] tile (``t[1, 2] = 7`` stores it)
+        return Tile(alloc, spec, shape=(1, 1))
     leading_int = spec[0].__class__ is int
     return Tile(alloc, spec, shape=(1, shape[0]) if leading_int else (shape[0], 1))
 

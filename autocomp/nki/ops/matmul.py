@@ -45,14 +45,20 @@ def _check_matmul_dtypes(api: str, stationary: Tile, moving: Tile) -> bool:
 
 
 def _matmul_dtypes(api: str, s: str, m: str) -> bool:
+    # Unsupported dtypes first: a float64 operand (numpy's default) is the likely mistake, not the mix it makes.
+    for arg, name in (("stationary", s), ("moving", m)):
+        if name == "float64":
+            raise_error("err_unsupported_dtype",
+                        f"{api}: {arg} is float64, which is not a supported dtype: NeuronCores have no "
+                        "64-bit floats. Pass float32 (or bfloat16) inputs, e.g. x.astype(np.float32) on the host, "
+                        "or cast on chip with nl.copy(..., dtype=nl.float32)")
+        if not (name in _FP32 or name in ("bfloat16", "float16") or name.startswith("float8")):
+            raise_error("err_unsupported_dtype",
+                        f"{api}: {arg} is {name}; the Tensor engine takes fp8, bf16, fp16, tf32 or fp32")
     if (s in _FP32) != (m in _FP32):
         raise_error("err_unsupported_dtype",
                     f"{api}: cannot mix {s} and {m}; if either matmul input is float32/tfloat32 both must be "
                     "(cast the other with nl.copy(..., dtype=...))")
-    for name in (s, m):
-        if not (name in _FP32 or name in ("bfloat16", "float16") or name.startswith("float8")):
-            raise_error("err_unsupported_dtype",
-                        f"{api}: the Tensor engine takes fp8, bf16, fp16, tf32 or fp32, got {name}")
     return s == "float32"
 
 
