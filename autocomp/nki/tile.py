@@ -100,14 +100,24 @@ class Tile:
             v = v.reshape(self.shape)
         return v
 
-    def _check_oob(self, mask: Mask | None) -> None:
+    def in_bounds(self) -> np.ndarray:
+        """Which elements of an arange- or tile-indexed region fall inside the tensor (broadcastable to shape)."""
         valid = np.ones((1,) * len(self.shape), dtype=bool)
         for d, arr in enumerate(self.arrays):
             valid = valid & (arr >= 0) & (arr < self.alloc.shape[d])
+        return valid
+
+    def _check_oob(self, mask: Mask | None) -> None:
+        valid = self.in_bounds()
         bad = ~valid if mask is None else (mask.over(self.shape) & ~valid)
         if bad.any():
             where = tuple(int(i[0]) for i in np.nonzero(np.broadcast_to(bad, self.shape)))
             idx = tuple(int(np.broadcast_to(a, self.shape)[where]) for a in self.arrays)
+            if self.indirect is not None:  # a value of the index tile: known only when the DMA runs
+                d = next(d for d, i in enumerate(idx) if not 0 <= i < self.alloc.shape[d])
+                raise_error("err_runtime_out_of_bounds",
+                            f"indirect index value {idx[d]} is out of bounds for dimension {d} of size "
+                            f"{self.alloc.shape[d]} of tensor {self.alloc.name}")
             raise_error("err_tensor_access_out_of_bound",
                         f"index {list(idx)} (at tile position {list(where)}) is out of bounds for tensor "
                         f"{self.alloc.name} {list(self.alloc.shape)}; add a mask= that excludes it, e.g. "
@@ -498,7 +508,7 @@ def _indirect(alloc: Allocation, key: tuple) -> Tile:
     exprs = [k for k in key if isinstance(k, IndexExpr)]
     grid = exprs[0].ndim if exprs else 2
     numerics = current().numerics
-    arrays, index_tile = [], None
+    arrays, index_tile, oob = [], None, False
     for d, k in enumerate(key):
         if isinstance(k, Tile):
             if d == len(key) - 1:
@@ -528,12 +538,9 @@ def _indirect(alloc: Allocation, key: tuple) -> Tile:
             p = k.shape[0]
             if numerics:
                 vals = np.asarray(k.read()).astype(np.int64).reshape((p,) + (1,) * (grid - 1))
-                if vals.min() < 0 or vals.max() >= alloc.shape[d]:
-                    flat = vals.reshape(-1)
-                    bad = int(flat[np.nonzero((flat < 0) | (flat >= alloc.shape[d]))[0][0]])
-                    raise_error("err_runtime_out_of_bounds",
-                                f"indirect index value {bad} is out of bounds for dimension {d} of size "
-                                f"{alloc.shape[d]} of tensor {alloc.name}")
+                # Out-of-bounds values are an error when the DMA runs (Tile._check_oob), unless it skips them
+                # (nisa.dma_copy(..., oob_mode=nisa.oob_mode.skip)) by masking them out.
+                oob = oob or bool(vals.min() < 0 or vals.max() >= alloc.shape[d])
             else:
                 vals = np.zeros((p,) + (1,) * (grid - 1), dtype=np.int64)
             arrays.append(vals)
@@ -551,6 +558,7 @@ def _indirect(alloc: Allocation, key: tuple) -> Tile:
     shape = np.broadcast_shapes(*[a.shape for a in arrays])
     t = Tile(alloc, None, arrays=tuple(arrays), shape=tuple(shape))
     t.indirect = index_tile.access()
+    t.oob = oob
     return t
 
 
