@@ -451,7 +451,8 @@ def _full_spec(shape: tuple[int, ...]) -> tuple:
 
 def index_allocation(alloc: Allocation, key) -> Tile:
     if key.__class__ is not tuple:
-        key = (key,)
+        # nl.mgrid[...] is a tuple of expressions: ``t[nl.mgrid[0:128, 0:512]]`` indexes every dimension
+        key = tuple(key) if isinstance(key, tuple) else (key,)
     for k in key:
         if isinstance(k, (IndexExpr, Arange)):
             break

@@ -1,7 +1,6 @@
 """Behaviour the NKI docs define, checked on small kernels: the max8-family tie-breaks and sentinels, DMA
-out-of-bounds skipping, nl.mgrid as an index and dropout's result dtype."""
+out-of-bounds skipping and nl.mgrid as an index (nisa.dropout's dtype rule: current/test_v2_documented.py)."""
 
-import warnings
 
 import numpy as np
 import pytest
@@ -13,7 +12,6 @@ from autocomp.nki import NkiError, NkiWarning
 autocomp.nki.install()
 import neuronxcc.nki.isa as nisa  # noqa: E402
 import neuronxcc.nki.language as nl  # noqa: E402
-
 
 # ---------------------------------------------------------------- nc_find_index8 / nc_match_replace8
 
@@ -114,3 +112,20 @@ def test_nl_load_takes_mode_skip_as_deployed_kernels_pass_it():
     x = np.arange(128 * 16, dtype=np.float32).reshape(128, 16)
     out, _ = run(k_load_mode_skip, x)
     np.testing.assert_array_equal(out[:43], x[0:128:3])
+
+
+# ---------------------------------------------------------------- nl.mgrid as an index
+
+
+def k_mgrid_index(x):
+    out = nl.ndarray(x.shape, x.dtype, buffer=nl.shared_hbm)
+    grid = nl.mgrid[0:x.shape[0], 0:x.shape[1]]
+    t = nl.load(x[grid])
+    nl.store(out[nl.mgrid[0:x.shape[0], 0:x.shape[1]]], nl.multiply(t, 2.0))
+    return out
+
+
+def test_an_mgrid_indexes_every_dimension_at_once():
+    x = np.random.default_rng(0).standard_normal((128, 64)).astype(np.float32)
+    out, _ = run(k_mgrid_index, x)
+    np.testing.assert_array_equal(out, 2 * x)
