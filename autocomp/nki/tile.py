@@ -479,13 +479,19 @@ def index_allocation(alloc: Allocation, key) -> Tile:
 def _basic_tile(alloc: Allocation, spec: list) -> Tile:
     """A basic-index tile. A result reduced to one dimension stays 2-D, as the v1 dialect treats it:
     ``t[0:n, j]`` is an [n, 1] tile and ``t[i, 0:m]`` a [1, m] tile (the integer keeps a unit dimension)."""
+    return Tile(alloc, spec, shape=_kept_shape(alloc, spec))
+
+
+def _kept_shape(alloc: Allocation, spec) -> tuple[int, ...]:
+    """The shape of a basic index, at least 2-D when the tensor is: ``t[0:n, j]`` is [n, 1], ``t[i, 0:m]`` is
+    [1, m] (an integer on the partition dimension keeps it as a unit dimension) and ``t[i, j]`` is [1, 1]."""
     shape = tuple([s_[2] for s_ in spec if s_.__class__ is not int])
     if len(spec) < 2 or len(shape) > 1:
-        return Tile(alloc, spec, shape=shape)
-    if not shape:  # ``t[i, j]``: one element, a [1, 1] tile (``t[1, 2] = 7`` stores it)
-        return Tile(alloc, spec, shape=(1, 1))
-    leading_int = spec[0].__class__ is int
-    return Tile(alloc, spec, shape=(1, shape[0]) if leading_int else (shape[0], 1))
+        return shape
+    if not shape:  # one element (``t[1, 2] = 7`` stores it)
+        return (1, 1)
+    par = alloc.par_axis if alloc.par_axis >= 0 else 0
+    return (1, shape[0]) if spec[par].__class__ is int else (shape[0], 1)
 
 
 def _indirect(alloc: Allocation, key: tuple) -> Tile:
@@ -634,11 +640,15 @@ def _compose(tile: Tile, key) -> Tile:
         if len(tile.shape) != len(key):
             raise_error("err_invalid_argument", "arange indexing of a tile needs one index per dimension")
         # Shift each expression by the tile's start and scale by its step, per kept dim.
-        kept = [d for d, s in enumerate(tile.spec) if not isinstance(s, int)]
         full_key = [s if isinstance(s, int) else None for s in tile.spec]
-        for i, d in enumerate(kept):
-            start, step, count = tile.spec[d]
+        for i, d in enumerate(_tile_dims(tile)):
             k = key[i]
+            if d is None:  # a unit dimension holding an integer index: only position 0 exists
+                if (k.values if isinstance(k, IndexExpr) else np.asarray(int(k))).any():
+                    raise_error("err_tensor_access_out_of_bound",
+                                "index out of bounds for a tile dimension of size 1")
+                continue
+            start, step, count = tile.spec[d]
             if isinstance(k, IndexExpr):
                 if k.affine:
                     hi = k.const + sum(max(c, 0) * (k.sizes[a] - 1) for a, c in k.terms.items())
@@ -651,18 +661,33 @@ def _compose(tile: Tile, key) -> Tile:
             else:
                 full_key[d] = start + int(k) * step
         return index_allocation(tile.alloc, tuple(full_key))
-    kept = [d for d, s in enumerate(tile.spec) if not isinstance(s, int)]
-    proxy_shape = tuple(tile.spec[d][2] for d in kept)
+    dims = _tile_dims(tile)
+    proxy_shape = tuple(tile.spec[d][2] if d is not None else 1 for d in dims)
     inner = _basic_spec(_ShapeOnly(proxy_shape, tile.alloc.name), key)
     spec = list(tile.spec)
-    for i, d in enumerate(kept):
+    for i, d in enumerate(dims):
+        if d is None:
+            continue  # a unit dimension (bounds checked above): its integer index stays
         start, step, _ = tile.spec[d]
         s = inner[i]
         if isinstance(s, int):
             spec[d] = start + s * step
         else:
             spec[d] = (start + s[0] * step, step * s[1], s[2])
-    return Tile(tile.alloc, spec)
+    return Tile(tile.alloc, spec, shape=_kept_shape(tile.alloc, spec))
+
+
+def _tile_dims(tile: Tile) -> list:
+    """Per dimension of a basic tile, the allocation dimension it indexes, or None for a unit dimension that
+    ``_kept_shape`` added for an integer index (``t[0:n, j]`` is [n, 1])."""
+    kept = [d for d, s in enumerate(tile.spec) if s.__class__ is not int]
+    extra = len(tile.shape) - len(kept)
+    if extra <= 0:
+        return kept
+    if not kept:
+        return [None] * extra
+    par = tile.alloc.par_axis if tile.alloc.par_axis >= 0 else 0
+    return [None] + kept if tile.spec[par].__class__ is int else kept + [None]
 
 
 class _ShapeOnly:

@@ -153,3 +153,28 @@ def test_numpy_sum_is_accepted_as_a_reduce_op():
     out, _ = run(k_exp_sum, x)
     np.testing.assert_allclose(out[:, 0], np.exp(x).sum(axis=1), rtol=1e-5)
     np.testing.assert_allclose(out[:, 1], x.sum(axis=1), rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------- columns of sub-tiles stay [P, 1]
+
+
+def k_column_of_a_block(x):
+    """nki-samples' flash_fwd: m_buffer[i] is passed on, and the callee reads and writes m_buffer[:, 0]."""
+    out = nl.ndarray((2, P, 1), nl.float32, buffer=nl.shared_hbm)
+    m = nl.full((2, nl.par_dim(P), 1), fill_value=-1.0, dtype=nl.float32)
+    cols = nl.full((P, 2), fill_value=3.0, dtype=nl.float32)
+    t = nl.load(x)
+    for i in nl.affine_range(2):
+        block, col = m[i], cols[:, i]
+        assert block[:, 0].shape == (P, 1) and col[:, 0].shape == (P, 1) and m[i, :, 0].shape == (P, 1)
+        block[:, 0] = nl.maximum(nl.copy(block[:, 0]), t)
+        col[:, 0] = nl.add(col[:, 0], block[:, 0])
+        nl.store(out[i], nl.copy(cols[:, i]))
+    return out
+
+
+def test_a_column_of_a_tile_passed_on_stays_two_dimensional():
+    x = np.random.default_rng(4).standard_normal((P, 1)).astype(np.float32)
+    out, _ = run(k_column_of_a_block, x)
+    expect = 3.0 + np.maximum(x, -1.0)
+    np.testing.assert_array_equal(out, np.stack([expect, expect]))
