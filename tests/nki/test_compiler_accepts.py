@@ -70,6 +70,20 @@ def test_nl_matmul_stages_psum_operands_through_sbuf_and_warns():
     assert len(staged) >= 3  # one per PSUM operand (plus nl.matmul's own transpose copies)
 
 
+def k_nc_matmul_of_a_transpose(x, y):
+    """nki-samples' flash_attn_bwd: nisa.nc_matmul(nisa.nc_transpose(dy), softmax), the transpose in PSUM."""
+    out = nl.ndarray((P, P), nl.float32, buffer=nl.shared_hbm)
+    nl.store(out, nl.copy(nisa.nc_matmul(nisa.nc_transpose(nl.load(x)), nl.load(y))))  # (x.T).T @ y
+    return out
+
+
+def test_nisa_nc_matmul_stages_a_psum_operand_through_sbuf_and_warns():
+    x, y = operands(4)
+    with pytest.warns(NkiWarning, match="warn_psum_matmul_operand"):
+        out, _ = run(k_nc_matmul_of_a_transpose, x, y)
+    np.testing.assert_allclose(out, x @ y, rtol=1e-4, atol=1e-4)
+
+
 def test_nl_transpose_of_a_psum_tile_over_32x32():
     x, _ = operands(2)
     with warnings.catch_warnings():

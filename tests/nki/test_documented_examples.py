@@ -1,6 +1,6 @@
 """Behaviour the NKI docs define, checked on small kernels: the max8-family tie-breaks and sentinels, DMA
-out-of-bounds skipping and nl.mgrid as an index (nisa.dropout's dtype rule: current/test_v2_documented.py)."""
-
+out-of-bounds skipping, nl.mgrid as an index and dense under nisa.iota (nisa.dropout's dtype rule:
+current/test_v2_documented.py)."""
 
 import numpy as np
 import pytest
@@ -12,6 +12,9 @@ from autocomp.nki import NkiError, NkiWarning
 autocomp.nki.install()
 import neuronxcc.nki.isa as nisa  # noqa: E402
 import neuronxcc.nki.language as nl  # noqa: E402
+
+P = 128
+
 
 # ---------------------------------------------------------------- nc_find_index8 / nc_match_replace8
 
@@ -129,3 +132,18 @@ def test_an_mgrid_indexes_every_dimension_at_once():
     x = np.random.default_rng(0).standard_normal((128, 64)).astype(np.float32)
     out, _ = run(k_mgrid_index, x)
     np.testing.assert_array_equal(out, 2 * x)
+
+
+def k_iota_of_mgrid_components(x):
+    """A select_and_scatter idiom: iota of an expression of some mgrid components fills the whole grid."""
+    out = nl.ndarray((P, 4, 3, 3), nl.float32, buffer=nl.shared_hbm)
+    window = nl.mgrid[0:P, 0:4, 0:3, 0:3]
+    linear = nisa.iota(3 * window.y + window.z, dtype=nl.uint32)
+    assert linear.shape == (P, 4, 3, 3)
+    nl.store(out, nl.copy(linear, dtype=nl.float32))
+    return out
+
+
+def test_iota_of_an_mgrid_component_is_dense_over_the_grid():
+    out, _ = run(k_iota_of_mgrid_components, np.zeros((1, 1), np.float32))
+    np.testing.assert_array_equal(out, np.broadcast_to(np.arange(9, dtype=np.float32).reshape(3, 3), (P, 4, 3, 3)))

@@ -19,6 +19,7 @@ from autocomp.nki.runtime import current as _current
 from autocomp.nki.storage import Allocation
 from autocomp.nki.tile import Tile
 from autocomp.nki.trace import DVE, PE, PSUM, SBUF
+from autocomp.nki.v1.isa.common import sbuf_matmul_operands
 from autocomp.nki.v1.isa.enums import engine
 
 
@@ -35,6 +36,8 @@ def nc_matmul(stationary, moving, *, is_stationary_onezero: bool = False, is_mov
     """``stationary[K, M].T @ moving[K, N]`` into a new fp32 PSUM tile [M, N]."""
     api = "nisa.nc_matmul"
     stationary, moving = _operand(stationary, api, "stationary"), _operand(moving, api, "moving")
+    if stationary.alloc.buffer == PSUM or moving.alloc.buffer == PSUM:
+        stationary, moving = sbuf_matmul_operands(api, (("stationary", stationary), ("moving", moving)))
     mode = getattr(perf_mode, "value", perf_mode)
     if isinstance(mode, str) and mode.startswith("double_row"):
         # Deployed legacy kernels pass perf_mode='double_row_gen3' with [K, 2, M] / [K, 2, N] fp8 tiles (trn2).

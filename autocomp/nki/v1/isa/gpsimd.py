@@ -22,7 +22,8 @@ def iota(expr, dtype, *, mask=None, **kwargs) -> Tile:
     api = "nisa.iota"
     if not isinstance(expr, IndexExpr):
         raise_error("err_invalid_argument", f"{api} takes an index expression built from nl.arange / nl.mgrid")
-    shape = expr.shape if len(expr.shape) >= 2 else (expr.shape[0], 1)
+    shape = expr.grid or expr.shape  # an nl.mgrid component is dense over its grid
+    shape = shape if len(shape) >= 2 else (shape[0], 1)
     out = _new_tile(shape, dtype, SBUF)
     iota_values(out, expr.values if _current().numerics else None, api, mask=check_mask(mask))
     return out
