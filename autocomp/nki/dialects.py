@@ -22,7 +22,9 @@ class Dialect:
 V1 = Dialect("v1", "neuronxcc.nki", {
     "neuronxcc.nki": "autocomp.nki.v1.top",
     "neuronxcc.nki.language": "autocomp.nki.v1.language",
+    "neuronxcc.nki.language.constants": "autocomp.nki.v1.language.constants",
     "neuronxcc.nki.isa": "autocomp.nki.v1.isa",
+    "neuronxcc.nki.isa.constants": "autocomp.nki.v1.isa.constants",
     "neuronxcc.nki.typing": "autocomp.nki.v1.typing",
     "neuronxcc.nki.compiler": "autocomp.nki.v1.compiler",
 })

@@ -135,7 +135,6 @@ ERROR_CLASSES: dict[str, type[NkiError]] = {
     "err_string_buffer_name": NkiTypeError,
     "err_raw_integer_enum": NkiTypeError,
     "err_list_kernel_argument": NkiTypeError,
-    "err_identity_comparison": NkiSyntaxError,
     "err_keyword_only_separator": NkiSyntaxError,
     "err_jit_on_subkernel": NkiSyntaxError,
     "err_deprecated_jit_argument": NkiTypeError,

@@ -48,16 +48,19 @@ def _index_assignment_error(what: str) -> None:
 class IndexExpr:
     """An affine index over a grid of ``ndim`` axes (``terms``: axis -> coeff)."""
 
-    __slots__ = ("ndim", "const", "terms", "sizes", "_values", "affine")
+    __slots__ = ("ndim", "const", "terms", "sizes", "_values", "affine", "grid")
 
     def __init__(self, ndim: int, const: int, terms: dict[int, int], sizes: dict[int, int],
-                 values: np.ndarray | None = None, affine: bool = True):
+                 values: np.ndarray | None = None, affine: bool = True, grid: tuple[int, ...] | None = None):
         self.ndim = ndim
         self.const = const
         self.terms = terms
         self.sizes = sizes
         self._values = values
         self.affine = affine
+        # The whole nl.mgrid it comes from: mgrid components are dense (NumPy's mgrid), so nisa.iota of one
+        # fills the grid's shape. Values stay broadcastable; only iota reads this.
+        self.grid = grid
 
     @property
     def values(self) -> np.ndarray:
@@ -90,12 +93,13 @@ class IndexExpr:
                     terms[axis] = terms.get(axis, 0) + sign * c
                 sizes = {**self.sizes, **other.sizes}
                 terms = {a: c for a, c in terms.items() if c != 0}
-                return IndexExpr(self.ndim, self.const + sign * other.const, terms, sizes)
-            return _opaque(self.values + sign * other.values, self.ndim)
+                return IndexExpr(self.ndim, self.const + sign * other.const, terms, sizes,
+                                 grid=self.grid or other.grid)
+            return _opaque(self.values + sign * other.values, self.ndim, grid=self.grid or other.grid)
         other = _as_int(other)
         if self.affine:
-            return IndexExpr(self.ndim, self.const + sign * other, self.terms, self.sizes)
-        return _opaque(self.values + sign * other, self.ndim)
+            return IndexExpr(self.ndim, self.const + sign * other, self.terms, self.sizes, grid=self.grid)
+        return _opaque(self.values + sign * other, self.ndim, grid=self.grid)
 
     def __add__(self, other):
         return self._combine(other, 1)
@@ -117,8 +121,8 @@ class IndexExpr:
         other = _as_int(other)
         if self.affine:
             terms = {a: c * other for a, c in self.terms.items() if c * other != 0}
-            return IndexExpr(self.ndim, self.const * other, terms, self.sizes)
-        return _opaque(self.values * other, self.ndim)
+            return IndexExpr(self.ndim, self.const * other, terms, self.sizes, grid=self.grid)
+        return _opaque(self.values * other, self.ndim, grid=self.grid)
 
     __rmul__ = __mul__
 
@@ -178,8 +182,8 @@ class _OpaqueExpr(IndexExpr):
     __slots__ = ("uses_mod",)
 
 
-def _opaque(values: np.ndarray, ndim: int, uses_mod: bool = False) -> IndexExpr:
-    e = _OpaqueExpr(ndim, 0, {}, {}, np.asarray(values, dtype=np.int64), affine=False)
+def _opaque(values: np.ndarray, ndim: int, uses_mod: bool = False, grid: tuple[int, ...] | None = None) -> IndexExpr:
+    e = _OpaqueExpr(ndim, 0, {}, {}, np.asarray(values, dtype=np.int64), affine=False, grid=grid)
     e.uses_mod = uses_mod
     return e
 
@@ -334,14 +338,13 @@ class _MGridFactory:
         if not isinstance(key, tuple):
             key = (key,)
         ndim = len(key)
-        exprs = []
-        for axis, s in enumerate(key):
+        for s in key:
             if not isinstance(s, slice) or s.stop is None or (s.step not in (None, 1)):
                 raise_error("err_invalid_argument",
                             "nl.mgrid takes unit-step slices with a stop, e.g. mgrid[0:128, 0:512]")
-            start = s.start or 0
-            exprs.append(IndexExpr(ndim, start, {axis: 1}, {axis: s.stop - start}))
-        return MGrid(exprs)
+        grid = tuple(s.stop - (s.start or 0) for s in key)
+        return MGrid([IndexExpr(ndim, s.start or 0, {axis: 1}, {axis: n}, grid=grid)
+                      for axis, (s, n) in enumerate(zip(key, grid))])
 
 
 mgrid = _MGridFactory()

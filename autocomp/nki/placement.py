@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
+import itertools
 
 import numpy as np
 
@@ -31,14 +33,56 @@ class _Allocator:
         self.func = func
 
     def place(self, dims, par, dtype) -> tuple[int, int]:
+        """(start partition, byte address) of the tensor's first block; every block's placement is checked."""
         free_bytes = int(np.prod(dims[par + 1:] or (1,))) * dtype.itemsize
-        tiles = int(np.prod(self.num_free_tiles)) if self.num_free_tiles else 1
-        base = self.base_addr
-        if base is None and self.func is not None:
-            base = int(self.func(*([0] * max(par, 1))))
-        base = base or 0
         p = dims[par]
-        start = self.base_partition
+        if self.func is None:
+            tiles = int(np.prod(self.num_free_tiles)) if self.num_free_tiles else 1
+            start, base = self.base_partition, self.base_addr or 0
+            self._check(start, base, p, free_bytes * tiles)
+            return (start, base)
+        first = None
+        blocks = tuple(int(b) for b in dims[:par])
+        for n, idx in enumerate(itertools.product(*(range(b) for b in blocks))):
+            if n == _CHECKED_BLOCKS:
+                break  # the placements of a few thousand blocks show a faulty function
+            start, base = self._from_func(idx, p, free_bytes)
+            self._check(start, base, p, free_bytes)
+            first = first or (start, base)
+        return first
+
+    def _from_func(self, idx: tuple, pdim_size: int, fdim_size: int) -> tuple[int, int]:
+        """Call the ``ncc.<space>.alloc(func)`` callback as the docs define it: ``func(idx, pdim_size, fdim_size)``
+        with ``idx`` the block index tuple, returning ``(bank_id, start_partition, byte_addr)`` for PSUM and
+        ``(start_partition, byte_addr)`` for SBUF. Deployed kernels bind leading parameters with
+        ``functools.partial(f, bank_map=...)``, so the three are passed by name when the callable takes them so."""
+        func = self.func
+        try:
+            params = inspect.signature(func).parameters
+        except (TypeError, ValueError):
+            params = {}
+        if all(name in params for name in ("idx", "pdim_size", "fdim_size")):
+            got = func(idx=idx, pdim_size=pdim_size, fdim_size=fdim_size)
+        else:
+            got = func(idx, pdim_size, fdim_size)
+        width = 3 if self.buffer_kind == PSUM else 2
+        what = "(bank_id, start_partition, byte_addr)" if width == 3 else "(start_partition, byte_addr)"
+        if not isinstance(got, (tuple, list)) or len(got) != width:
+            raise_error("err_invalid_argument",
+                        f"ncc.{self.buffer_kind}.alloc: the allocation function must return {what} for block {idx}, "
+                        f"got {got!r}")
+        try:
+            values = [int(v) for v in got]
+        except (TypeError, ValueError):
+            raise_error("err_invalid_argument",
+                        f"ncc.{self.buffer_kind}.alloc: the allocation function returned {got!r} for block {idx}; "
+                        f"it must return integers {what}")
+        if width == 3:
+            bank, start, addr = values
+            return start, bank * PSUM_BANK_BYTES + addr
+        return values[0], values[1]
+
+    def _check(self, start: int, base: int, p: int, nbytes: int) -> None:
         if (p > 64 and start != 0) or (32 < p <= 64 and start not in (0, 64)) or (p <= 32 and start % 32):
             raise_error("err_partition_start_misaligned",
                         f"a tile of {p} partitions cannot start at partition {start}: tiles over 64 partitions start "
@@ -50,11 +94,13 @@ class _Allocator:
             limit = PSUM_BANK_BYTES * 8
         else:
             limit = current().spec.tile.sbuf_fmax_bytes
-        if base + free_bytes * tiles > limit:
+        if base < 0 or base + nbytes > limit:
             raise_error("err_sbuf_capacity_exceeded" if self.buffer_kind == SBUF else "err_psum_capacity_exceeded",
-                        f"direct allocation at byte {base} of {tiles} x {free_bytes} bytes per partition exceeds the "
+                        f"direct allocation at byte {base} of {nbytes} bytes per partition exceeds the "
                         f"{limit} usable bytes per partition of {self.buffer_kind.upper()}")
-        return (start, base)
+
+
+_CHECKED_BLOCKS = 4096
 
 
 class _Space:

@@ -66,7 +66,8 @@ class Allocation:
 
     __slots__ = ("id", "name", "buffer", "shape", "dtype", "dtname", "_data", "par_axis", "kind", "mutable",
                  "written", "producer", "pending_mask", "loop_id", "strides", "numel_pp", "address", "_lazy",
-                 "_lazy_src", "_pending", "_readers", "_f32", "returned", "dirty", "scope", "base", "__weakref__")
+                 "_lazy_src", "_pending", "_readers", "_f32", "returned", "dirty", "scope", "base", "unset",
+                 "__weakref__")
 
     def __init__(self, ctx, name: str | None, buffer: str, shape: tuple[int, ...], dtype: np.dtype, par_axis: int,
                  kind: str = "internal", fill: str | float | None = "sentinel", address=None, data=None):
@@ -98,6 +99,9 @@ class Allocation:
         self._pending = None
         self._readers = None
         self._f32 = None
+        # PSUM only: which elements no write has reached since allocation, once some have been written (while
+        # nothing is, the unfilled state says so for all). None: every element was written.
+        self.unset = None
         if data is not None:
             self._data = data
         elif not ctx.numerics:
@@ -128,6 +132,7 @@ class Allocation:
         self._pending = None
         self._data = value
         self._f32 = None
+        self.unset = None
 
     @property
     def has_values(self) -> bool:
@@ -157,8 +162,12 @@ class Allocation:
             self._drop_lazy()
         d = self._data
         if isinstance(d, str):
-            self._data = d = sentinel_fill(self.shape, self.dtype) if d == _UNFILLED else \
-                np.zeros(self.shape, dtype=self.dtype)
+            if d == _UNFILLED:
+                self._data = d = sentinel_fill(self.shape, self.dtype)
+                if self.buffer == PSUM:
+                    self.unset = np.ones(self.shape, dtype=bool)  # Tile.write clears what it writes
+            else:
+                self._data = d = np.zeros(self.shape, dtype=self.dtype)
         if for_write:
             self._f32 = None
         return d
@@ -171,6 +180,7 @@ class Allocation:
         self._pending = None
         self._f32 = None
         self._data = values
+        self.unset = None
 
     # ------------------------------------------------------------------ lazy views
     def set_lazy(self, view: np.ndarray, source: Allocation, private: bool = False) -> None:
@@ -181,6 +191,7 @@ class Allocation:
         self._drop_lazy()
         self._pending = None
         self._f32 = None
+        self.unset = None
         if source._lazy is not None:  # point at the memory's real owner
             source = source._lazy_src
         if not private:
@@ -229,6 +240,7 @@ class Allocation:
             self._drop_lazy()
             self._pending = None
             self._data = _ZEROS
+            self.unset = None
         elif self._lazy is not None:
             self._materialize(for_write=True)
         for _, owner in (a, b):
@@ -237,6 +249,22 @@ class Allocation:
             self._pending = []
         self._pending.append((a, b))
         self._f32 = None
+
+    def zero_unwritten(self) -> None:
+        """Make the PSUM elements no write has reached since allocation 0, so that a matmul accumulated onto them
+        next overwrites them: the first matmul write of an accumulation group does on hardware. Only elements
+        that also still hold the NaN sentinel count: a write that bypassed the tracking shows in the values."""
+        d = self._data
+        if self._lazy is None and self._pending is None and isinstance(d, str) and d == _UNFILLED:
+            self._data = _ZEROS
+            return
+        if self.unset is None:
+            return
+        unset, self.unset = self.unset, None
+        values = self.writable()
+        fresh = unset & np.isnan(values) if dt.is_float(self.dtype) else unset
+        if fresh.any():
+            values[fresh] = 0
 
     def take_pending(self, other: Allocation) -> None:
         """Accumulate another allocation's deferred matmuls into ours (``psum += nc_matmul(...)``)."""

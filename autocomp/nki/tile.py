@@ -75,11 +75,16 @@ class Tile:
 
     # Values ------------------------------------------------------------
     def _np_index(self):
+        if (not self.shape or self.shape == (1, 1)) and all(s.__class__ is int for s in self.spec):
+            return tuple([slice(s, s + 1) for s in self.spec])  # one element: numpy would give a scalar copy
         return tuple([s if isinstance(s, int) else slice(s[0], s[0] + s[1] * (s[2] - 1) + 1, s[1])
                       for s in self.spec])
 
     def view(self, data: np.ndarray | None = None) -> np.ndarray:
-        """The tile's values as a numpy array (a view when the index is basic)."""
+        """The tile's values as a numpy array (a view when the index is basic). Kernels call ``t.view(dtype)``,
+        the legacy tensor API's reinterpretation: any argument that is not an array is a dtype."""
+        if data is not None and data.__class__ is not np.ndarray:
+            return self._reinterpret(data)
         if data is None:
             data = self.alloc.data
             if data is None:
@@ -95,14 +100,24 @@ class Tile:
             v = v.reshape(self.shape)
         return v
 
-    def _check_oob(self, mask: Mask | None) -> None:
+    def in_bounds(self) -> np.ndarray:
+        """Which elements of an arange- or tile-indexed region fall inside the tensor (broadcastable to shape)."""
         valid = np.ones((1,) * len(self.shape), dtype=bool)
         for d, arr in enumerate(self.arrays):
             valid = valid & (arr >= 0) & (arr < self.alloc.shape[d])
+        return valid
+
+    def _check_oob(self, mask: Mask | None) -> None:
+        valid = self.in_bounds()
         bad = ~valid if mask is None else (mask.over(self.shape) & ~valid)
         if bad.any():
             where = tuple(int(i[0]) for i in np.nonzero(np.broadcast_to(bad, self.shape)))
             idx = tuple(int(np.broadcast_to(a, self.shape)[where]) for a in self.arrays)
+            if self.index_access is not None:  # a value of the index tile: known only when the DMA runs
+                d = next(d for d, i in enumerate(idx) if not 0 <= i < self.alloc.shape[d])
+                raise_error("err_runtime_out_of_bounds",
+                            f"indirect index value {idx[d]} is out of bounds for dimension {d} of size "
+                            f"{self.alloc.shape[d]} of tensor {self.alloc.name}")
             raise_error("err_tensor_access_out_of_bound",
                         f"index {list(idx)} (at tile position {list(where)}) is out of bounds for tensor "
                         f"{self.alloc.name} {list(self.alloc.shape)}; add a mask= that excludes it, e.g. "
@@ -142,8 +157,12 @@ class Tile:
                 a.set_values(np.array(full, dtype=a.dtype, copy=True))
             elif self.arrays is not None:
                 a.writable()[self.arrays] = values
+                if a.unset is not None:
+                    a.unset[self.arrays] = False
             else:
                 self.view(a.writable())[...] = values
+                if a.unset is not None:
+                    self.view(a.unset)[...] = False
             return
         if self.oob:
             self._check_oob(mask)
@@ -152,9 +171,13 @@ class Tile:
         if self.arrays is not None:
             idx = tuple(np.broadcast_to(arr, self.shape)[m] for arr in self.arrays)
             a.writable()[idx] = vals[m]
+            if a.unset is not None:
+                a.unset[idx] = False
         else:
             target = self.view(a.writable())
             target[m] = vals[m]
+            if a.unset is not None:
+                self.view(a.unset)[m] = False
 
     # Trace description -------------------------------------------------
     def access(self, mask: Mask | None = None) -> Access:
@@ -268,6 +291,36 @@ class Tile:
     def expand_dims(self, axis) -> Tile:
         """A view with a new size-1 dimension (nl.expand_dims)."""
         return _BINDINGS["expand_dims"](self, axis)
+
+    def _reinterpret(self, dtype) -> Tile:
+        """``t.view(dtype)``: the same bytes seen as another dtype, the last dimension scaled by the size ratio.
+        Whole HBM tensors (kernel arguments, nl.shared_hbm tensors), like ``reshape``."""
+        from autocomp.nki.runtime import current
+        from autocomp.nki.storage import Allocation as _Alloc
+
+        new = dt.as_dtype(dtype)
+        a = self.alloc
+        name = dt.dtype_name(new)
+        if new == a.dtype and name == a.dtname:
+            return self
+        if a.on_chip or not self.is_full:
+            raise_error("err_unsupported_operation",
+                        f"view({name}) of {a.name}: the simulator reinterprets whole HBM tensors only; view the "
+                        "HBM tensor before indexing or loading it")
+        last = a.shape[-1] if a.shape else 1
+        nbytes = last * a.dtype.itemsize
+        if nbytes % new.itemsize:
+            raise_error("err_invalid_argument",
+                        f"view({name}) of {a.name} {list(a.shape)} {a.dtname}: its last dimension holds {nbytes} "
+                        f"bytes, not a multiple of {name}'s {new.itemsize}")
+        shape = tuple(a.shape[:-1]) + (nbytes // new.itemsize,)
+        ctx = current()
+        data = a.writable().view(new).reshape(shape) if a.has_values else None
+        alias = _Alloc(ctx, a.name, a.buffer, shape, new, -1, kind=a.kind, data=data)
+        alias.mutable, alias.written, alias.base = a.mutable, a.written, a
+        if data is None:
+            alias.data = None
+        return Tile(alias, None)
 
     # numpy interop for harness code (outside kernels tiles are never exposed).
     def __array__(self, dtype=None, copy=None):
@@ -397,7 +450,8 @@ def _full_spec(shape: tuple[int, ...]) -> tuple:
 
 def index_allocation(alloc: Allocation, key) -> Tile:
     if key.__class__ is not tuple:
-        key = (key,)
+        # nl.mgrid[...] is a tuple of expressions: ``t[nl.mgrid[0:128, 0:512]]`` indexes every dimension
+        key = tuple(key) if isinstance(key, tuple) else (key,)
     for k in key:
         if isinstance(k, (IndexExpr, Arange)):
             break
@@ -424,11 +478,19 @@ def index_allocation(alloc: Allocation, key) -> Tile:
 def _basic_tile(alloc: Allocation, spec: list) -> Tile:
     """A basic-index tile. A result reduced to one dimension stays 2-D, as the v1 dialect treats it:
     ``t[0:n, j]`` is an [n, 1] tile and ``t[i, 0:m]`` a [1, m] tile (the integer keeps a unit dimension)."""
+    return Tile(alloc, spec, shape=_kept_shape(alloc, spec))
+
+
+def _kept_shape(alloc: Allocation, spec) -> tuple[int, ...]:
+    """The shape of a basic index, at least 2-D when the tensor is: ``t[0:n, j]`` is [n, 1], ``t[i, 0:m]`` is
+    [1, m] (an integer on the partition dimension keeps it as a unit dimension) and ``t[i, j]`` is [1, 1]."""
     shape = tuple([s_[2] for s_ in spec if s_.__class__ is not int])
-    if len(shape) != 1 or len(spec) < 2:
-        return Tile(alloc, spec, shape=shape)
-    leading_int = spec[0].__class__ is int
-    return Tile(alloc, spec, shape=(1, shape[0]) if leading_int else (shape[0], 1))
+    if len(spec) < 2 or len(shape) > 1:
+        return shape
+    if not shape:  # one element (``t[1, 2] = 7`` stores it)
+        return (1, 1)
+    par = alloc.par_axis if alloc.par_axis >= 0 else 0
+    return (1, shape[0]) if spec[par].__class__ is int else (shape[0], 1)
 
 
 def _indirect(alloc: Allocation, key: tuple) -> Tile:
@@ -452,7 +514,7 @@ def _indirect(alloc: Allocation, key: tuple) -> Tile:
     exprs = [k for k in key if isinstance(k, IndexExpr)]
     grid = exprs[0].ndim if exprs else 2
     numerics = current().numerics
-    arrays, index_tile = [], None
+    arrays, index_tile, oob = [], None, False
     for d, k in enumerate(key):
         if isinstance(k, Tile):
             if d == len(key) - 1:
@@ -482,12 +544,9 @@ def _indirect(alloc: Allocation, key: tuple) -> Tile:
             p = k.shape[0]
             if numerics:
                 vals = np.asarray(k.read()).astype(np.int64).reshape((p,) + (1,) * (grid - 1))
-                if vals.min() < 0 or vals.max() >= alloc.shape[d]:
-                    flat = vals.reshape(-1)
-                    bad = int(flat[np.nonzero((flat < 0) | (flat >= alloc.shape[d]))[0][0]])
-                    raise_error("err_runtime_out_of_bounds",
-                                f"indirect index value {bad} is out of bounds for dimension {d} of size "
-                                f"{alloc.shape[d]} of tensor {alloc.name}")
+                # Out-of-bounds values are an error when the DMA runs (Tile._check_oob), unless it skips them
+                # (nisa.dma_copy(..., oob_mode=nisa.oob_mode.skip)) by masking them out.
+                oob = oob or bool(vals.min() < 0 or vals.max() >= alloc.shape[d])
             else:
                 vals = np.zeros((p,) + (1,) * (grid - 1), dtype=np.int64)
             arrays.append(vals)
@@ -505,6 +564,7 @@ def _indirect(alloc: Allocation, key: tuple) -> Tile:
     shape = np.broadcast_shapes(*[a.shape for a in arrays])
     t = Tile(alloc, None, arrays=tuple(arrays), shape=tuple(shape))
     t.index_access = index_tile.access()
+    t.oob = oob
     return t
 
 
@@ -579,11 +639,15 @@ def _compose(tile: Tile, key) -> Tile:
         if len(tile.shape) != len(key):
             raise_error("err_invalid_argument", "arange indexing of a tile needs one index per dimension")
         # Shift each expression by the tile's start and scale by its step, per kept dim.
-        kept = [d for d, s in enumerate(tile.spec) if not isinstance(s, int)]
         full_key = [s if isinstance(s, int) else None for s in tile.spec]
-        for i, d in enumerate(kept):
-            start, step, count = tile.spec[d]
+        for i, d in enumerate(_tile_dims(tile)):
             k = key[i]
+            if d is None:  # a unit dimension holding an integer index: only position 0 exists
+                if (k.values if isinstance(k, IndexExpr) else np.asarray(int(k))).any():
+                    raise_error("err_tensor_access_out_of_bound",
+                                "index out of bounds for a tile dimension of size 1")
+                continue
+            start, step, count = tile.spec[d]
             if isinstance(k, IndexExpr):
                 if k.affine:
                     hi = k.const + sum(max(c, 0) * (k.sizes[a] - 1) for a, c in k.terms.items())
@@ -596,18 +660,33 @@ def _compose(tile: Tile, key) -> Tile:
             else:
                 full_key[d] = start + int(k) * step
         return index_allocation(tile.alloc, tuple(full_key))
-    kept = [d for d, s in enumerate(tile.spec) if not isinstance(s, int)]
-    proxy_shape = tuple(tile.spec[d][2] for d in kept)
+    dims = _tile_dims(tile)
+    proxy_shape = tuple(tile.spec[d][2] if d is not None else 1 for d in dims)
     inner = _basic_spec(_ShapeOnly(proxy_shape, tile.alloc.name), key)
     spec = list(tile.spec)
-    for i, d in enumerate(kept):
+    for i, d in enumerate(dims):
+        if d is None:
+            continue  # a unit dimension (bounds checked above): its integer index stays
         start, step, _ = tile.spec[d]
         s = inner[i]
         if isinstance(s, int):
             spec[d] = start + s * step
         else:
             spec[d] = (start + s[0] * step, step * s[1], s[2])
-    return Tile(tile.alloc, spec)
+    return Tile(tile.alloc, spec, shape=_kept_shape(tile.alloc, spec))
+
+
+def _tile_dims(tile: Tile) -> list:
+    """Per dimension of a basic tile, the allocation dimension it indexes, or None for a unit dimension that
+    ``_kept_shape`` added for an integer index (``t[0:n, j]`` is [n, 1])."""
+    kept = [d for d, s in enumerate(tile.spec) if s.__class__ is not int]
+    extra = len(tile.shape) - len(kept)
+    if extra <= 0:
+        return kept
+    if not kept:
+        return [None] * extra
+    par = tile.alloc.par_axis if tile.alloc.par_axis >= 0 else 0
+    return [None] + kept if tile.spec[par].__class__ is int else kept + [None]
 
 
 class _ShapeOnly:

@@ -253,17 +253,6 @@ def k_scan_both_psum(a, b):
     return out
 
 
-@nki.jit
-def k_affine_select_on_psum(a, b):
-    out = nl.ndarray((128, 512), dtype=nl.float32, buffer=nl.shared_hbm)
-    i_p = nl.arange(128)[:, None]
-    i_f = nl.arange(512)[None, :]
-    acc = nisa.nc_matmul(nl.load(a[0:128, 0:128]), nl.load(b))
-    sel = nisa.affine_select(pred=(i_p - i_f >= 0), on_true_tile=acc, on_false_value=0.0)  # <-
-    nl.store(out, value=sel)
-    return out
-
-
 def test_isa_operands_with_different_partitions():
     raises("err_num_partition_mismatch", SyntaxError, k_isa_partition_mismatch, F32, F32)
 
@@ -294,10 +283,6 @@ def test_tensor_tensor_inputs_both_in_psum():
 
 def test_scan_inputs_both_in_psum():
     raises("err_unsupported_memory", TypeError, k_scan_both_psum, F32, F32)
-
-
-def test_affine_select_runs_on_gpsimd_which_cannot_read_psum():
-    raises("err_unsupported_memory", TypeError, k_affine_select_on_psum, F32, F32)
 
 
 # ---------------------------------------------------------------- dtypes

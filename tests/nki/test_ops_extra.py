@@ -58,16 +58,9 @@ def k_affine_select_int32(a):
     return nl.ndarray((1, 1), F32, buffer=HBM)
 
 
-def k_affine_select_psum(a):
-    i_p, i_f = nl.mgrid[0:P, 0:P]
-    t = nl.zeros((P, P), dtype=nl.float32, buffer=nl.psum)
-    nisa.affine_select(pred=(i_f <= i_p), on_true_tile=t, on_false_value=0.0)
-    return nl.ndarray((1, 1), F32, buffer=HBM)
-
-
 def test_affine_select_errors():
+    # A PSUM on_true_tile is accepted in the legacy dialect (test_compiler_accepts.py).
     assert error_code(k_affine_select_int32, np.zeros((P, P), np.int32)) == "err_unsupported_dtype"
-    assert error_code(k_affine_select_psum, np.zeros((1, 1), np.float32)) == "err_unsupported_memory"
 
 
 def k_partition_reduce(a, op_name):

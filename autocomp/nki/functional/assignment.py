@@ -142,11 +142,17 @@ def inplace(dst: Tile, value, op_name: str):
         ins = value.alloc.producer
         _check_matmul_dst(ins, dst)
         ctx = current()
+        # The first matmul write of a PSUM accumulation group overwrites: `acc += nc_matmul(...)` into memory no
+        # write has reached yet (nl.ndarray(..., buffer=nl.psum), never zeroed) starts the sum, as on hardware.
         if ctx.numerics and dst.is_full and dst.shape == value.shape:
+            dst.alloc.zero_unwritten()
             dst.alloc.take_pending(value.alloc)
             dst.alloc.mark_written()
         elif ctx.numerics:
             prev = dst.view().astype(np.float32)
+            unset = dst.alloc.unset  # reading fresh PSUM above made the table
+            if unset is not None:
+                prev = np.where(dst.view(unset) & np.isnan(prev), np.float32(0), prev)
             add = value.alloc.data.reshape(prev.shape)
             dst.write(prev + add)
         else:

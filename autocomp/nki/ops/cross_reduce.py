@@ -68,10 +68,12 @@ def _choose_depths(path: list, loop_indices) -> tuple[tuple[int, ...], bool]:
 
 
 def _run_key(path: list, depths: tuple[int, ...]) -> tuple:
-    """A reduction run: the loop ids of its reduction loops, plus iterations of loops nested inside them."""
-    inner = depths[0] if depths else len(path)
-    return (tuple(path[d].loop_id for d in depths),
-            tuple(f.iteration for d, f in enumerate(path) if d > inner and d not in depths))
+    """A reduction run: one entry of its outermost reduction loop, plus the iterations of the other loops nested
+    inside that one. Inner reduction loops are entered afresh on every outer iteration (a new loop id each time)
+    but continue the same run, so only the outermost one's id names it."""
+    outer = depths[0] if depths else len(path)
+    return ((path[outer].loop_id,) if depths else (),
+            tuple(f.iteration for d, f in enumerate(path) if d > outer and d not in depths))
 
 
 def loop_reduce(out: Tile, x: Tile, op: AluOp, loop_indices, api: str, mask: Mask | None = None):

@@ -54,9 +54,10 @@ def _narrow_or_float(d: np.dtype) -> bool:
 
 
 def affine_select(dst: Tile, predicate: np.ndarray, on_true: Tile, on_false_value, api: str,
-                  mask: Mask | None = None):
-    """``dst = predicate ? on_true : on_false_value`` with a predicate computed from index expressions."""
-    _sbuf(on_true, api, "on_true_tile")
+                  mask: Mask | None = None, on_true_in=(SBUF,)):
+    """``dst = predicate ? on_true : on_false_value`` with a predicate computed from index expressions.
+    ``on_true_in``: the memories on_true_tile may be in (the legacy dialect also takes PSUM)."""
+    compute_tile(on_true, api, "on_true_tile", allowed=on_true_in)
     _sbuf(dst, api, "dst")
     for t, arg in ((on_true, "on_true_tile"), (dst, "dst")):
         require_dtype(t, _narrow_or_float, api, arg, "a float or 8/16-bit integer type")

@@ -39,14 +39,20 @@ def _check_matmul_dtypes(api: str, stationary: Tile, moving: Tile) -> bool:
 
 
 def _matmul_dtypes(api: str, s: str, m: str) -> bool:
+    # Unsupported dtypes first: a float64 operand (numpy's default) is the likely mistake, not the mix it makes.
+    for arg, name in (("stationary", s), ("moving", m)):
+        if name == "float64":
+            raise_error("err_unsupported_dtype",
+                        f"{api}: {arg} is float64, which is not a supported dtype: NeuronCores have no "
+                        "64-bit floats. Pass float32 (or bfloat16) inputs, e.g. x.astype(np.float32) on the host, "
+                        "or cast on chip with nl.copy(..., dtype=nl.float32)")
+        if not (name in _FP32 or name in ("bfloat16", "float16") or name.startswith("float8")):
+            raise_error("err_unsupported_dtype",
+                        f"{api}: {arg} is {name}; the Tensor engine takes fp8, bf16, fp16, tf32 or fp32")
     if (s in _FP32) != (m in _FP32):
         raise_error("err_unsupported_dtype",
                     f"{api}: cannot mix {s} and {m}; if either matmul input is float32/tfloat32 both must be "
                     "(cast the other with nl.copy(..., dtype=...))")
-    for name in (s, m):
-        if not (name in _FP32 or name in ("bfloat16", "float16") or name.startswith("float8")):
-            raise_error("err_unsupported_dtype",
-                        f"{api}: the Tensor engine takes fp8, bf16, fp16, tf32 or fp32, got {name}")
     return s == "float32"
 
 
@@ -118,6 +124,58 @@ def nc_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: b
              "perf_mode": perf_mode, "onezero": bool(is_stationary_onezero or is_moving_onezero),
              "transpose": bool(is_transpose), "dtype": m_alloc.dtname}
     # Called only by the nc_matmul / matmul wrappers of both dialects: three frames are autocomp.
+    return record("MATMUL", PE, api, (dst.access(),), (s_acc, moving.access()), m, n, attrs, dst, None, ctx, 3)
+
+
+def double_row_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: bool = False,
+                      is_stationary_onezero: bool = False, is_moving_onezero: bool = False,
+                      is_transpose: bool = False):
+    """FP8 double-row mode (trn2+): ``stationary [K, 2, M]`` and ``moving [K, 2, N]`` contract over all 2K rows
+    of K partitions in one matmul (the second dimension, of size 2, is part of the contraction)."""
+    ctx = current()
+    spec = ctx.spec
+    if not spec.double_row_fp8:
+        raise_error("err_unsupported_operation", f"{api}: perf_mode=double_row needs NeuronCore-v3 or later; the "
+                                                 f"target {spec.name} has no double-row mode")
+    on_chip(stationary, api, "stationary", allowed=(SBUF,))
+    on_chip(moving, api, "moving", allowed=(SBUF,))
+    on_chip(dst, api, "dst", allowed=(PSUM,))
+    s_shape, m_shape = stationary.shape, moving.shape
+    if len(s_shape) != 3 or len(m_shape) != 3 or s_shape[1] != 2 or m_shape[1] != 2:
+        raise_error("err_invalid_argument",
+                    f"{api}: double_row takes stationary [K, 2, M] and moving [K, 2, N], got {list(s_shape)} and "
+                    f"{list(m_shape)}")
+    if not (stationary.dtype in dt.FP8 and moving.dtype in dt.FP8):
+        raise_error("err_unsupported_dtype",
+                    f"{api}: double_row needs fp8 stationary and moving tiles, got {stationary.alloc.dtname} and "
+                    f"{moving.alloc.dtname}")
+    k, m, n = s_shape[0], s_shape[2], m_shape[2]
+    if m_shape[0] != k:
+        raise_error("err_num_partition_mismatch",
+                    f"{api}: stationary has {k} contraction partitions and moving has {m_shape[0]}")
+    fmax = spec.matmul_moving_limit(bf16_result=dst.dtype == dt.bfloat16)
+    if k > PMAX or m > PMAX or n > fmax:
+        raise_error("err_size_of_dimension_exceed_arch_limit",
+                    f"{api}: double_row takes at most 128 partitions, M <= 128 and N <= {fmax}; got K={k}, M={m}, "
+                    f"N={n}")
+    if dst.alloc.dtname not in _FP32 and not (spec.matmul_bf16_result and dst.alloc.dtname == "bfloat16"):
+        raise_error("err_unsupported_dtype",
+                    f"{api}: the matmul result in PSUM must be float32 on {ctx.target}, got {dst.alloc.dtname}")
+    if dst.shape[0] != m or free_size(dst) != n:
+        raise_error("err_invalid_argument", f"{api}: result tile {list(dst.shape)} does not match [M={m}, N={n}]")
+    if ctx.numerics:
+        r = compute_values(stationary).reshape(2 * k, m).T @ compute_values(moving).reshape(2 * k, n)
+        if accumulate:
+            r = dst.view().astype(np.float32).reshape(m, n) + r
+        dst.write(r.reshape(dst.shape))
+    else:
+        dst.alloc.mark_written()
+    s_acc = stationary.access()
+    attrs = {"stationary_elems": m, "moving_elems": n, "contract": 2 * k, "fp32": False,
+             "accumulate": bool(accumulate), "stationary_key": (s_acc.tensor, s_acc.offset, s_acc.partition_start,
+                                                                 s_acc.pattern),
+             "perf_mode": "double_row", "onezero": bool(is_stationary_onezero or is_moving_onezero),
+             "transpose": bool(is_transpose), "dtype": moving.alloc.dtname}
     return record("MATMUL", PE, api, (dst.access(),), (s_acc, moving.access()), m, n, attrs, dst, None, ctx, 3)
 
 

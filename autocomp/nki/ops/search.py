@@ -13,6 +13,7 @@ from autocomp.nki.errors import raise_error, warn
 from autocomp.nki.indexing import Mask
 from autocomp.nki.ops.common import DVE, accesses, compute_values, free_size, numerics, on_chip, record
 from autocomp.nki.ops.operands import compute_tile, row_mask, same_layout, valid_2d
+from autocomp.nki.runtime import current
 from autocomp.nki.tile import Tile
 
 SEARCH_FMAX = 16384  # elements per partition max8 / find_index8 / match_replace8 read
@@ -58,18 +59,23 @@ def _searchable(t: Tile, mask: Mask | None, fill: float) -> np.ndarray:
     return v
 
 
-def _first_matches(v: np.ndarray, vals: np.ndarray, on_match=None) -> tuple[np.ndarray, bool]:
-    """Index of the first element equal to each of the 8 values per partition; whether all were found."""
+def _paired_matches(v: np.ndarray, vals: np.ndarray, order, taken: float, missing: int = 0,
+                    on_match=None) -> tuple[np.ndarray, bool]:
+    """Per partition, for each of the 8 values in ``order``: the first element of ``v`` equal to it, which is then
+    set to ``taken`` so that a value repeated in ``vals`` pairs with the next occurrence (``v`` is a scratch copy).
+    Values not found get ``missing``. Returns (indices [P, 8], whether every value was found)."""
     rows = np.arange(v.shape[0])
-    idx = np.zeros(vals.shape, dtype=np.int64)
+    idx = np.full(vals.shape, missing, dtype=np.int64)
     found_all = True
-    for j in range(vals.shape[1]):
+    for j in order:
         eq = v == vals[:, j:j + 1]
         found = eq.any(axis=1)
-        idx[:, j] = eq.argmax(axis=1)
+        hit_rows, hit_cols = rows[found], eq.argmax(axis=1)[found]
+        idx[hit_rows, j] = hit_cols
+        v[hit_rows, hit_cols] = taken
         found_all = found_all and bool(found.all())
         if on_match is not None:
-            on_match(rows[found], idx[found, j])
+            on_match(hit_rows, hit_cols)
     return idx, found_all
 
 
@@ -82,10 +88,16 @@ def nc_find_index8(dst: Tile, data: Tile, vals: Tile, api: str, mask: Mask | Non
     if dst.dtype not in (dt.uint16, dt.uint32):
         raise_error("err_unsupported_dtype", f"{api}: dtype must be uint16 or uint32, got {dt.dtype_name(dst.dtype)}")
     if numerics():
-        idx, found = _first_matches(_searchable(data, mask, np.nan), compute_values(vals).reshape(p, 8))
-        if not found:
-            warn(f"{api}: some values in vals do not occur in data; the hardware result is undefined there "
-                 "(the simulator writes 0)", "warn_undefined_result")
+        # A value repeated in vals pairs with successive occurrences, in ascending column order; a value not in
+        # data gets the all-ones index (0xFFFFFFFF / 0xFFFF). The current docs define both; the legacy ones
+        # called a missing value undefined, hence the warning there.
+        missing = int(np.iinfo(dst.dtype).max)
+        idx, found = _paired_matches(_searchable(data, mask, np.nan), compute_values(vals).reshape(p, 8), range(8),
+                                     taken=np.nan, missing=missing)
+        if not found and current().dialect == "v1":
+            warn(f"{api}: some values in vals do not occur in data; the legacy docs leave the result undefined "
+                 f"(the simulator writes {missing:#x}, as the hardware does per the current docs)",
+                 "warn_undefined_result")
         dst.write(idx.reshape(dst.shape))
     else:
         dst.alloc.mark_written()
@@ -110,10 +122,12 @@ def nc_match_replace8(dst: Tile, data: Tile, vals: Tile, imm, api: str, dst_idx:
         replaced = compute_values(data).reshape(p, -1).astype(np.float32, copy=True)
 
         def replace(rows, cols):
-            v[rows, cols] = np.float32(imm)  # later values search the data as replaced so far
-            replaced[rows, cols] = np.float32(imm)
+            replaced[rows, cols] = np.float32(imm)  # v, which later values search, holds imm there too
 
-        idx, _ = _first_matches(v, compute_values(vals).reshape(p, 8), replace)
+        # vals are processed from the last to the first, so a value repeated in vals pairs its highest column with
+        # the first occurrence in data and lower columns with later ones (the docs' duplicate tie-break).
+        idx, _ = _paired_matches(v, compute_values(vals).reshape(p, 8), range(7, -1, -1), taken=np.float32(imm),
+                                 on_match=replace)
         dst.write(replaced.reshape(dst.shape), mask)
         if dst_idx is not None:
             dst_idx.write(idx.reshape(dst_idx.shape))

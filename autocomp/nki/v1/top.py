@@ -12,9 +12,26 @@ from autocomp.nki.kernel import run_kernel
 from autocomp.nki.launch import BenchmarkResult, BenchmarkRun, ProfileRun
 from autocomp.nki.runtime import current_or_none
 from autocomp.nki.targets_info import FrontendState
+from autocomp.nki.tile import Tile
 
 __all__ = ["jit", "trace", "baremetal", "benchmark", "profile", "simulate_kernel", "Kernel", "BenchmarkKernel",
-           "ProfileKernel", "BenchmarkResult"]
+           "ProfileKernel", "BenchmarkResult", "tensor"]
+
+
+class _TensorType(type):
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tile)
+
+
+class tensor(metaclass=_TensorType):  # noqa: N801 - NKI's name
+    """``nki.tensor``: the type of every tensor and tile a kernel holds (kernel arguments, nl.ndarray results,
+    indexed regions), for annotations and ``isinstance``. Its methods (shape, dtype, itemsize, ndim, reshape,
+    view, astype, broadcast_to, expand_dims, assert_shape) are the tiles' own; tensors come from nl.ndarray and
+    friends, never from calling this class."""
+
+    def __new__(cls, *args, **kwargs):
+        raise_error("err_invalid_argument", "nki.tensor is the tensor type, not a constructor; create tensors with "
+                                            "nl.ndarray / nl.zeros / nl.load")
 
 # The target of kernels launched without one; autocomp.nki.install(target=) sets it.
 STATE = FrontendState()

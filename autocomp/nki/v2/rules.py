@@ -1,16 +1,16 @@
 """The v2 dialect's language rules that are checked on the kernel function itself.
 
 nki >= 0.3 rejects, at compile time: the ``*`` keyword-only separator in a
-kernel signature, list arguments (tuples are required), ``is`` / ``is not``,
-and (from 0.4) the v1 ``neuronxcc.nki`` modules inside a kernel. Each check
-raises the NkiError with the compiler's code, pointing at the kernel line.
+kernel signature, list arguments (tuples are required), and (from 0.4) the v1
+``neuronxcc.nki`` modules inside a kernel. Each check raises the NkiError with
+the compiler's code, pointing at the kernel line. ``is`` / ``is not`` are
+accepted: nki 0.3 to 0.6 rejected them, nki 0.7 allows them again (as NKI 0.2
+and the legacy dialect do).
 """
 
 from __future__ import annotations
 
-import ast
 import inspect
-import textwrap
 import types
 
 from autocomp.nki.errors import ERROR_CLASSES
@@ -33,7 +33,6 @@ def check_kernel(fn) -> None:
     if code is None or code in _checked:
         return
     _check_signature(fn)
-    _check_source(fn)
     _check_v1_modules(fn)
     _checked[code] = True
 
@@ -69,22 +68,6 @@ def check_arguments(fn, args, kwargs) -> None:
             _raise("err_list_kernel_argument",
                    f"kernel {getattr(fn, '__name__', 'kernel')}: argument {k!r} is a list; pass a tuple instead",
                    _def_location(fn))
-
-
-def _check_source(fn) -> None:
-    try:
-        lines, first = inspect.getsourcelines(fn)
-        tree = ast.parse(textwrap.dedent("".join(lines)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return
-    filename = fn.__code__.co_filename
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
-            op = "is not" if any(isinstance(o, ast.IsNot) for o in node.ops) else "is"
-            _raise("err_identity_comparison",
-                   f"kernel {fn.__name__}: `{op}` compares object identity, which nki >= 0.3 does not support "
-                   f"inside kernels; use `{'!=' if op == 'is not' else '=='}` instead",
-                   (filename, first + node.lineno - 1))
 
 
 def _names(code: types.CodeType):

@@ -33,6 +33,12 @@ from autocomp.nki.v2.patterns import (
 )
 
 
+def _legacy_only(t) -> None:
+    raise AttributeError("NkiTensor has no itemsize / astype / assert_shape (the legacy neuronxcc.nki.tensor API); "
+                         "use t.dtype.itemsize, nisa.tensor_copy into a tensor of the new dtype, and "
+                         "assert t.shape == ...")
+
+
 class NkiTensor(Tile):
     """A v2 tensor. ``ap_pattern`` is None while the view is a basic slice (``spec``)."""
 
@@ -50,6 +56,9 @@ class NkiTensor(Tile):
     @property
     def dtype(self) -> np.dtype:
         return self.vdtype if self.vdtype is not None else self.alloc.dtype
+
+    # The legacy tensor's own methods (neuronxcc.nki.tensor) are not NkiTensor API: hasattr() is False here.
+    itemsize = astype = assert_shape = property(lambda self: _legacy_only(self))
 
     @property
     def size(self) -> int:

@@ -6,7 +6,7 @@ import nki.language as nl
 import numpy as np
 import pytest
 
-from autocomp.nki.errors import NkiWarning
+from autocomp.nki.errors import NkiError, NkiWarning
 from tests.fakes.v2_support import SEEDS, assert_close, f64, sample, target
 
 
@@ -104,3 +104,22 @@ def test_accumulate_true_on_uninitialised_elements_warns():
     a, b = sample(rng, (32, 16)), sample(rng, (32, 24))
     with pytest.warns(NkiWarning, match="warn_uninitialized_accumulate"):
         accumulate_uninitialised(a, b)
+
+
+@nki.jit
+def transpose_bf16_into_fp32_psum(x):
+    x_sb = _load(x)
+    ps = nl.ndarray((x.shape[1], x.shape[0]), dtype=nl.float32, buffer=nl.psum)
+    nisa.nc_transpose(dst=ps, data=x_sb)
+    return _store(ps)
+
+
+def test_tensor_engine_transpose_of_bf16_into_fp32_psum_on_trn1():
+    """NeuronCore-v2 has no transpose mode: a PE transpose is a matmul, whose PSUM result is fp32. The docs ask for
+    dst in data's dtype, so trn1 accepts it with a warning; trn2 keeps the rule."""
+    x = sample(np.random.default_rng(0), (128, 96)).astype(nl.bfloat16)
+    with target("trn1"), pytest.warns(NkiWarning, match="warn_transpose_dtype"):
+        out = transpose_bf16_into_fp32_psum(x)
+    np.testing.assert_array_equal(out, f64(x).T)
+    with target("trn2"), pytest.raises(NkiError, match="err_unsupported_dtype"):
+        transpose_bf16_into_fp32_psum(x)

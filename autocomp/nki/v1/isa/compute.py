@@ -14,10 +14,12 @@ from autocomp.nki.ops.common import engine_of as _engine_of
 from autocomp.nki.ops.common import free_size as _free_size
 from autocomp.nki.ops.common import new_tile as _new_tile
 from autocomp.nki.ops.common import operand as _operand
+from autocomp.nki.ops.operands import alu_op as _alu_op
 from autocomp.nki.runtime import current as _current
 from autocomp.nki.storage import Allocation
 from autocomp.nki.tile import Tile
 from autocomp.nki.trace import DVE, PE, PSUM, SBUF
+from autocomp.nki.v1.isa.common import sbuf_matmul_operands
 from autocomp.nki.v1.isa.enums import engine, reduce_cmd
 
 
@@ -34,6 +36,16 @@ def nc_matmul(stationary, moving, *, is_stationary_onezero: bool = False, is_mov
     """``stationary[K, M].T @ moving[K, N]`` into a new fp32 PSUM tile [M, N]."""
     api = "nisa.nc_matmul"
     stationary, moving = _operand(stationary, api, "stationary"), _operand(moving, api, "moving")
+    if stationary.alloc.buffer == PSUM or moving.alloc.buffer == PSUM:
+        stationary, moving = sbuf_matmul_operands(api, (("stationary", stationary), ("moving", moving)))
+    mode = getattr(perf_mode, "value", perf_mode)
+    if isinstance(mode, str) and mode.startswith("double_row"):
+        # Deployed legacy kernels pass perf_mode='double_row_gen3' with [K, 2, M] / [K, 2, N] fp8 tiles (trn2).
+        shape = (stationary.shape[-1], moving.shape[-1])
+        out = Tile(Allocation(_current(), None, PSUM, shape, _dt.float32, 0), None, shape=shape)
+        _mm.double_row_matmul(out, stationary, moving, api, is_stationary_onezero=is_stationary_onezero,
+                              is_moving_onezero=is_moving_onezero, is_transpose=is_transpose)
+        return out
     shape = (_free_size(stationary), _free_size(moving))  # ints: a fresh fp32 PSUM tile without new_tile's checks
     ctx = _current()
     out = Tile(Allocation(ctx, None, PSUM, shape, _dt.float32, 0), None, shape=shape)
@@ -63,7 +75,7 @@ def activation(op, data, *, bias=None, scale=1.0, mask=None, dtype=None, reduce_
     data = _operand(data, api, "data")
     out = _out(data.shape, dtype or data.dtype)
     _ew.activation(out, act(op), data, api, bias=bias, scale=scale, mask=mask, reduce_res=reduce_res,
-                   reduce_op=alu(reduce_op) if reduce_op is not None else None)
+                   reduce_op=_alu_op(reduce_op, api, "reduce_op") if reduce_op is not None else None)
     return out
 
 
@@ -74,7 +86,7 @@ def activation_reduce(op, data, *, reduce_op, reduce_res, bias=None, scale=1.0, 
     data = _operand(data, api, "data")
     out = _out(data.shape, dtype or data.dtype)
     _ew.activation(out, act(op), data, api, bias=bias, scale=scale, mask=mask, reduce_res=reduce_res,
-                   reduce_op=alu(reduce_op), opcode="ACTIVATE_REDUCE")
+                   reduce_op=_alu_op(reduce_op, api, "reduce_op"), opcode="ACTIVATE_REDUCE")
     return out
 
 
@@ -122,7 +134,7 @@ def tensor_reduce(op, data, axis, *, mask=None, dtype=None, negate: bool = False
     if len(shape) < 2:
         shape = (shape[0], 1)
     out = _out(shape, dtype or data.dtype)
-    _red.tensor_reduce(out, data, alu(op), axes, api, negate=negate, mask=mask)
+    _red.tensor_reduce(out, data, _alu_op(op, api), axes, api, negate=negate, mask=mask)
     return out
 
 

@@ -13,7 +13,7 @@ from autocomp.nki.ops.gpsimd import iota_values
 from autocomp.nki.ops.operands import alu_op as _alu_op
 from autocomp.nki.runtime import current as _current
 from autocomp.nki.tile import Tile
-from autocomp.nki.trace import SBUF
+from autocomp.nki.trace import PSUM, SBUF
 from autocomp.nki.v1.isa.common import result
 
 
@@ -22,7 +22,8 @@ def iota(expr, dtype, *, mask=None, **kwargs) -> Tile:
     api = "nisa.iota"
     if not isinstance(expr, IndexExpr):
         raise_error("err_invalid_argument", f"{api} takes an index expression built from nl.arange / nl.mgrid")
-    shape = expr.shape if len(expr.shape) >= 2 else (expr.shape[0], 1)
+    shape = expr.grid or expr.shape  # an nl.mgrid component is dense over its grid
+    shape = shape if len(shape) >= 2 else (shape[0], 1)
     out = _new_tile(shape, dtype, SBUF)
     iota_values(out, expr.values if _current().numerics else None, api, mask=check_mask(mask))
     return out
@@ -45,7 +46,9 @@ def affine_select(pred, on_true_tile, on_false_value, *, mask=None, dtype=None, 
                     f"{type(pred).__name__}; use nl.where for a predicate held in a tile")
     on_true = _operand(on_true_tile, api, "on_true_tile")
     out = result(on_true.shape, dtype or on_true.dtype)
-    _gpsimd.affine_select(out, values, on_true, on_false_value, api, mask=check_mask(mask))
+    # The legacy docs put no memory restriction on on_true_tile, and deployed kernels select straight from the
+    # PSUM result of a matmul (nki-samples' flash_attn_bwd), so PSUM is accepted here.
+    _gpsimd.affine_select(out, values, on_true, on_false_value, api, mask=check_mask(mask), on_true_in=(SBUF, PSUM))
     return out
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from autocomp.nki.alu import alu
-from autocomp.nki.indexing import check_mask
+from autocomp.nki.errors import raise_error
+from autocomp.nki.indexing import Mask, check_mask
 from autocomp.nki.ops import data as _data
 from autocomp.nki.ops import movement as _move
 from autocomp.nki.ops.common import engine_of as _engine_of
@@ -23,6 +24,10 @@ def dma_copy(*, dst, src, mask=None, dst_rmw_op=None, oob_mode=oob_mode.error, d
     mask = check_mask(mask)
     dst, src = _operand(dst, api, "dst"), _operand(src, api, "src")
     dge = {0: "none", 1: "swdge", 2: "hwdge"}.get(getattr(dge_mode, "value", 0), "none")
+    if is_skip_mode(oob_mode):
+        if dst_rmw_op is not None:
+            raise_error("err_invalid_argument", f"{api}: with dst_rmw_op only oob_mode=nisa.oob_mode.error is allowed")
+        mask = skip_out_of_bounds(mask, dst, src)
     if dst_rmw_op is not None:
         op = alu(dst_rmw_op)
         if _current().numerics:
@@ -32,6 +37,19 @@ def dma_copy(*, dst, src, mask=None, dst_rmw_op=None, oob_mode=oob_mode.error, d
             _data.dma_copy(dst, src, api, mask=mask, dge=dge)
         return
     _data.dma_copy(dst, src, api, mask=mask, dge=dge, queue=SP)
+
+
+def is_skip_mode(mode) -> bool:
+    return mode is oob_mode.skip or getattr(mode, "value", mode) == oob_mode.skip.value
+
+
+def skip_out_of_bounds(mask: Mask | None, *tiles) -> Mask | None:
+    """``oob_mode.skip``: the DMA leaves out the elements an indirect index places outside its tensor."""
+    for t in tiles:
+        if isinstance(t, Tile) and t.index_access is not None and t.oob:
+            valid = np.broadcast_to(t.in_bounds(), t.shape)
+            mask = Mask(valid if mask is None else (mask.over(t.shape) & valid))
+    return mask
 
 
 def dma_transpose(src, *, axes=None, mask=None, dtype=None, **kwargs) -> Tile:

@@ -86,7 +86,6 @@ from autocomp.nki.functional.elementwise import (
     tanh,
     trunc,
 )
-from autocomp.nki.functional.matmul import matmul, transpose
 from autocomp.nki.functional.movement import copy, load_transpose2d
 from autocomp.nki.functional.normalization import rms_norm, softmax, var
 from autocomp.nki.functional.random import dropout, rand, random_seed
@@ -110,6 +109,7 @@ from autocomp.nki.v1.language.loops import (
 )
 from autocomp.nki.v1.language.memory import hbm, par_dim, private_hbm, psum, sbuf, shared_hbm
 from autocomp.nki.v1.language.shaping import broadcast_to
+from autocomp.nki.v1.language.tensor_engine import matmul, transpose
 from autocomp.nki.v1.language.transfers import load, store
 from autocomp.nki.v1.top import STATE as _STATE
 

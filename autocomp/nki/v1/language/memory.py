@@ -16,8 +16,9 @@ import numpy as np
 from autocomp.nki import dtypes as dt
 from autocomp.nki.buffers import Buffer, hbm, private_hbm, psum, sbuf, shared_hbm  # noqa: F401 - nl.* buffers
 from autocomp.nki.errors import raise_error
+from autocomp.nki.ops.operands import ctx_state
 from autocomp.nki.runtime import current
-from autocomp.nki.source import is_internal
+from autocomp.nki.source import fast_kernel_line, is_internal
 from autocomp.nki.tile import Allocation, Tile
 from autocomp.nki.trace import HBM, PSUM, SBUF
 
@@ -85,6 +86,25 @@ def _in_kernel_body() -> bool:
     return caller is not None and caller.f_code.co_name == "call_kernel" and is_internal(caller.f_code.co_filename)
 
 
+_TRACED_ONCE = ("affine", "sequential", "dynamic")  # loop kinds whose body the compiler traces once
+
+
+def _direct_address(ctx, allocator, dims, par, dtype):
+    """The address of a directly allocated tensor, from ``ncc.sbuf/psum.(mod_)alloc``.
+
+    The compiler traces the body of an affine/sequential loop once, so a declaration inside one is placed once;
+    the simulator runs the body per iteration, and kernels that advance a Python address counter after each
+    declaration (``cur_addr += ...``) would place later iterations past the end of SBUF. Past the first
+    iteration of such a loop the declaration keeps the address its line got then (static_range and Python loops
+    unroll: each of their iterations is placed)."""
+    sites = ctx_state("direct_allocation_sites", dict)
+    line = fast_kernel_line()
+    if line in sites and any(f.kind in _TRACED_ONCE and f.iteration > 0 for f in ctx.trace.loop_path(ctx.loop)):
+        return sites[line]
+    sites[line] = address = allocator.place(dims, par, dtype)
+    return address
+
+
 def allocate(shape, dtype, buffer=None, name: str = "", fill="sentinel") -> Tile:
     ctx = current()
     dims, par = _parse_shape(shape)
@@ -128,7 +148,7 @@ def allocate(shape, dtype, buffer=None, name: str = "", fill="sentinel") -> Tile
     if kind == SBUF and math.prod(dims[par + 1:]) > 65536:
         raise_error("err_size_of_dimension_exceed_arch_limit",
                     f"SBUF tile free size {math.prod(dims[par + 1:])} exceeds 64K elements per partition")
-    address = allocator.place(dims, par, dtype) if allocator is not None else None
+    address = _direct_address(ctx, allocator, dims, par, dtype) if allocator is not None else None
     fill_value = "sentinel" if fill == "sentinel" else fill
     # dims are ints and dtype a numpy dtype by now: the allocation without new_tile's normalising
     alloc = Allocation(ctx, name, kind, dims, dtype, par, fill=fill_value, address=address)

@@ -12,6 +12,7 @@ from autocomp.nki.ops.common import new_tile as _new_tile
 from autocomp.nki.ops.common import operand as _operand
 from autocomp.nki.tile import Tile
 from autocomp.nki.trace import ACT, HBM, PSUM, SBUF
+from autocomp.nki.v1.isa.movement import is_skip_mode, skip_out_of_bounds
 from autocomp.nki.v1.language.creation import full
 
 
@@ -34,6 +35,8 @@ def load(src: Tile, *, mask=None, dtype=None, **kwargs) -> Tile:
                     f"nl.load of a {list(src.shape)} region gives {shape[0]} partitions, over the limit of 128; "
                     "load in tiles of at most 128 rows")
     dst = _new_tile(shape, dtype or alloc.dtype, SBUF)
+    if is_skip_mode(kwargs.get("mode")):  # deployed kernels pass nisa.dma_copy's oob_mode as mode=
+        mask = skip_out_of_bounds(mask, src)
     _data.dma_copy(dst, src, "nl.load", mask=mask)
     return dst
 
@@ -55,5 +58,7 @@ def store(dst: Tile, value, *, mask=None, **kwargs) -> None:
         _data.tensor_copy(staged, value, "nl.store", engine=ACT, mask=mask)
         staged.alloc.producer = None
         value = staged
+    if is_skip_mode(kwargs.get("mode")):
+        mask = skip_out_of_bounds(mask, dst)
     _data.dma_copy(dst, value, "nl.store", mask=mask)
     dst.alloc.producer = None

@@ -7,14 +7,14 @@ import numpy as np
 
 from autocomp import targets as _targets
 from autocomp.nki import dtypes as _dt
-from autocomp.nki.errors import raise_error
+from autocomp.nki.errors import raise_error, warn
 from autocomp.nki.ops import matmul as _mm
 from autocomp.nki.ops.common import compute_values as _values
 from autocomp.nki.ops.common import free_size as _free
 from autocomp.nki.ops.common import numerics as _numerics
 from autocomp.nki.runtime import current as _current
 from autocomp.nki.tile import Tile
-from autocomp.nki.trace import DVE, PE
+from autocomp.nki.trace import DVE, PE, PSUM, SBUF
 from autocomp.nki.v2 import accumulate as _acc
 from autocomp.nki.v2.calls import dst_tile as _dst
 from autocomp.nki.v2.calls import engine_arg as _engine
@@ -92,8 +92,20 @@ def nc_transpose(dst, data, engine=engine.unknown, name=None):
     if eng not in (None, PE, DVE):
         raise_error("err_invalid_argument", f"{api}: engine must be nisa.tensor_engine or nisa.vector_engine")
     if dst.dtype != data.dtype:
-        raise_error("err_unsupported_dtype",
-                    f"{api}: dst ({_dt.dtype_name(dst.dtype)}) must have the dtype of data "
-                    f"({_dt.dtype_name(data.dtype)})")
+        if not _fp32_pe_result_on_trn1(dst, data, eng):
+            raise_error("err_unsupported_dtype",
+                        f"{api}: dst ({_dt.dtype_name(dst.dtype)}) must have the dtype of data "
+                        f"({_dt.dtype_name(data.dtype)})")
+        warn(f"{api}: the docs ask for a dst of data's dtype ({_dt.dtype_name(data.dtype)}); on "
+             f"{_current().spec.name} the Tensor engine transposes by a matmul whose PSUM result is float32, so a "
+             "float32 dst is accepted (targets with a transpose mode keep the dtype)", "warn_transpose_dtype")
     _mm.nc_transpose(dst, data, api, engine=eng)
     _acc.mark_written(dst)
+
+
+def _fp32_pe_result_on_trn1(dst: Tile, data: Tile, eng) -> bool:
+    """A Tensor-engine transpose (SBUF -> PSUM) of a narrower float into a float32 tile on trn1: NeuronCore-v2 has
+    no transpose mode, so the transpose is a plain matmul and writes float32 to PSUM, whatever the input dtype
+    (kernels that ran on trn1 do this)."""
+    return (not _current().spec.pe_transpose_mode and dst.dtype == _dt.float32 and dst.buffer == PSUM
+            and data.buffer == SBUF and eng in (None, PE) and _dt.is_float(data.dtype) and data.dtype.itemsize < 4)

@@ -18,7 +18,13 @@ _isa = isa_call("nisa")
 @_isa
 def dropout(dst, data, prob, name=None):
     api = "nisa.dropout"
-    _rng.dropout(dst_tile(dst, api), src_tile(data, api, "data"), prob, api)
+    dst, data = dst_tile(dst, api), src_tile(data, api, "data")
+    if dst.dtype != data.dtype or dt.dtype_name(dst.dtype) != dt.dtype_name(data.dtype):
+        raise_error("err_unsupported_dtype",
+                    f"{api}: dst ({dt.dtype_name(dst.dtype)}) must have the dtype of data "
+                    f"({dt.dtype_name(data.dtype)}); cast afterwards with nisa.tensor_copy into a tensor of the dtype "
+                    "you need")
+    _rng.dropout(dst, data, prob, api)
 
 
 @_isa
