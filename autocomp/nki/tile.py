@@ -280,8 +280,8 @@ class Tile:
         """This tile, after checking it has ``shape``."""
         want = tuple(int(s) for s in shape)
         if tuple(self.shape) != want:
-            raise_error("err_invalid_argument", f"tensor {self.alloc.name} has shape {list(self.shape)}, not the "
-                                                f"asserted {list(want)}")
+            raise_error("err_annotation_shape_mismatch", f"tensor {self.alloc.name} has shape {list(self.shape)}, "
+                                                         f"not the asserted {list(want)}")
         return self
 
     def astype(self, dtype) -> Tile:

@@ -38,8 +38,6 @@ EXCEPTIONS = {
         "neuronxcc.nki.language.gemm_stationary_grid": "undocumented; the stubs give neither its result nor its use",
         "neuronxcc.nki.language.tile_size.psum_min_align": "the docs name the PSUM address alignment but give no value",
         "neuronxcc.nki.language.tile_size.sbuf_min_align": "the docs name the SBUF address alignment but give no value",
-        "neuronxcc.nki.tensor": "the tensor type is the simulator's own tile class, which is not exported so kernels "
-                                "cannot reach the simulator's state; tiles have its documented methods",
         "neuronxcc.nki.tensor.view": _VIEW,
     },
     "v2": {

@@ -5,10 +5,10 @@ import warnings
 
 import numpy as np
 import pytest
-from extra_ops_support import run
 
 import autocomp.nki
 from autocomp.nki import NkiWarning
+from tests.fakes.extra_ops_support import run
 
 autocomp.nki.install()
 import neuronxcc.nki.isa as nisa  # noqa: E402

@@ -8,10 +8,10 @@ import warnings
 import ml_dtypes
 import numpy as np
 import pytest
-from extra_ops_support import error_code, run
 
 import autocomp.nki
 from autocomp.nki import NkiError
+from tests.fakes.extra_ops_support import error_code, run
 
 autocomp.nki.install()
 import neuronxcc.nki.compiler as ncc  # noqa: E402

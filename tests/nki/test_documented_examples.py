@@ -4,10 +4,10 @@ current/test_v2_documented.py)."""
 
 import numpy as np
 import pytest
-from extra_ops_support import run
 
 import autocomp.nki
 from autocomp.nki import NkiError, NkiWarning
+from tests.fakes.extra_ops_support import run
 
 autocomp.nki.install()
 import neuronxcc.nki.isa as nisa  # noqa: E402

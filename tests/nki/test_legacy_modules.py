@@ -5,10 +5,10 @@ with its methods (``itemsize``, ``astype``, ``expand_dims``, ``assert_shape``, `
 import ml_dtypes
 import numpy as np
 import pytest
-from extra_ops_support import error_code, run
 
 import autocomp.nki
 from autocomp.nki import NkiError
+from tests.fakes.extra_ops_support import error_code, run
 
 autocomp.nki.install()
 import neuronxcc.nki as nki  # noqa: E402

@@ -6,9 +6,9 @@ digit (11000000 instead of 11111111 when the run restarts on each entry of the i
 
 import numpy as np
 import pytest
-from extra_ops_support import run
 
 import autocomp.nki
+from tests.fakes.extra_ops_support import run
 
 autocomp.nki.install()
 import neuronxcc.nki.language as nl  # noqa: E402

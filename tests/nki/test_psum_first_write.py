@@ -9,9 +9,9 @@ PSUM nothing wrote still gives the NaN that marks unwritten memory.
 import warnings
 
 import numpy as np
-from extra_ops_support import run
 
 import autocomp.nki
+from tests.fakes.extra_ops_support import run
 
 autocomp.nki.install()
 import neuronxcc.nki.isa as nisa  # noqa: E402

@@ -7,6 +7,7 @@ import numpy as np
 
 from autocomp.nki import dtypes as _dt
 from autocomp.nki.dtypes import uint8
+from autocomp.nki.errors import raise_error
 from autocomp.nki.runtime import current as _current
 from autocomp.nki.storage import Allocation
 from autocomp.nki.tile import Tile
@@ -42,6 +43,9 @@ class _Finfo:
         import ml_dtypes
 
         dt = _dt.as_dtype(dtype)
+        if not _dt.is_float(dt):
+            raise_error("err_unsupported_dtype", f"nl.finfo: {_dt.dtype_name(dt)} is not a float dtype; nl.finfo "
+                                                 "takes float dtypes (nl.float32, nl.bfloat16, ...)")
         info = ml_dtypes.finfo(dt) if dt.metadata is None or "nki" not in dt.metadata else np.finfo(np.float32)
         self.dtype, self.bits = dt, info.bits
         self.min, self.max, self.eps, self.tiny = float(info.min), float(info.max), float(info.eps), float(info.tiny)

@@ -33,6 +33,7 @@ class tensor(metaclass=_TensorType):  # noqa: N801 - NKI's name
         raise_error("err_invalid_argument", "nki.tensor is the tensor type, not a constructor; create tensors with "
                                             "nl.ndarray / nl.zeros / nl.load")
 
+
 # The target of kernels launched without one; autocomp.nki.install(target=) sets it.
 STATE = FrontendState()
 
