@@ -27,6 +27,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from autocomp.pyparse import parse_python
+
 _TILE_WORD = re.compile(r"^(TILE|BLOCK|CHUNK|UNROLL|SPLIT|STAGE|BUF|BUFFER)S?$")
 
 
@@ -119,7 +121,7 @@ def parse_constraint(text: str, knobs: set[str] | None = None) -> Constraint:
     if not isinstance(text, str) or not text.strip():
         raise ConstraintError("a constraint must be a non-empty string such as \"TILE_N * BLOCK_N <= 2048\"")
     try:
-        tree = ast.parse(text.strip(), mode="eval").body
+        tree = parse_python(text.strip(), mode="eval").body
     except SyntaxError as e:
         raise ConstraintError(f"syntax error: {e.msg}") from None
     for node in ast.walk(tree):

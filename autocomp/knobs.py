@@ -24,6 +24,7 @@ from typing import Any
 
 from autocomp.knob_rules import Constraint, shape_tied, tile_like_name
 from autocomp.problem import module_constants
+from autocomp.pyparse import parse_python
 
 KnobValue = int | float | str | bool
 Config = dict[str, KnobValue]
@@ -107,7 +108,7 @@ def _module_assignments(tree: ast.Module) -> dict[str, ast.Assign]:
 def read_constants(source: str) -> dict[str, Any]:
     """Module-level ``NAME = literal`` values of ``source`` ({} if it does not parse)."""
     try:
-        return module_constants(ast.parse(source))
+        return module_constants(parse_python(source))
     except SyntaxError:
         return {}
 
@@ -137,7 +138,7 @@ def rewrite_constants(source: str, values: Mapping[str, KnobValue]) -> str:
     if not values:
         return source
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except SyntaxError as e:
         raise KnobError(f"cannot rewrite knobs: the kernel does not parse (line {e.lineno}: {e.msg})") from None
     assigns = _module_assignments(tree)
@@ -214,7 +215,7 @@ def knob_space(source: str, declared: Mapping[str, Sequence[KnobValue]] | None =
     inferred = []
     candidates = {name for name, value in consts.items()
                   if _ALL_CAPS.match(name) and type(value) is int and value > 0 and tile_like_name(name)}
-    tied = shape_tied(ast.parse(source), candidates) if candidates else set()
+    tied = shape_tied(parse_python(source), candidates) if candidates else set()
     for name, value in consts.items():
         if name in candidates and name not in tied:
             vals = _inferred_values(value)

@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from autocomp import targets
+from autocomp.pyparse import parse_python
 from autocomp.targets import DEFAULT_TARGET
 
 if sys.version_info >= (3, 11):
@@ -185,7 +186,7 @@ class Problem:
     def _check_kernel_file(self) -> None:
         path = self.kernel_path
         try:
-            tree = ast.parse(self.baseline_source, filename=str(path))
+            tree = parse_python(self.baseline_source, filename=str(path))
         except SyntaxError as e:
             raise ProblemError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
         funcs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
@@ -216,7 +217,8 @@ class Problem:
         constraints = self.knob_constraints
         if not constraints:
             return
-        baseline = {k: v for k, v in module_constants(ast.parse(self.baseline_source)).items() if k in self.spec.knobs}
+        constants = module_constants(parse_python(self.baseline_source))
+        baseline = {k: v for k, v in constants.items() if k in self.spec.knobs}
         for c in constraints:
             if not c.holds(baseline):
                 raise ProblemError(f"{self.root / 'problem.toml'}: [knobs] constraint {c.text!r} of problem "

@@ -27,6 +27,8 @@ import ast
 import hashlib
 import re
 
+from autocomp.pyparse import parse_python
+
 HASH_CHARS = 16
 # PEP 263: the declaration on line 1 or 2, in a comment.
 _CODING = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
@@ -48,7 +50,7 @@ def normalize_source(source: str) -> str:
     if it has one; the lines without trailing whitespace if it does not parse."""
     text = source.replace("\r\n", "\n").replace("\r", "\n")
     try:
-        body = ast.unparse(ast.parse(text))
+        body = ast.unparse(parse_python(text))
     except (SyntaxError, ValueError, RecursionError):
         body = "\n".join(line.rstrip() for line in text.strip().splitlines())
     coding = encoding_declaration(text)

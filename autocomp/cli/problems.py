@@ -16,6 +16,7 @@ from rich.table import Table
 from autocomp import targets
 from autocomp.cli._common import console, err_console, fail, json_errors
 from autocomp.cli._inputs import read_text_file
+from autocomp.pyparse import parse_python
 
 problems_app = typer.Typer(name="problems", help="The benchmark problems: list, inspect, create, import.",
                            no_args_is_help=True)
@@ -109,7 +110,7 @@ def list_problems(
 
 
 def _parameter_names(problem) -> list[str]:
-    tree = ast.parse(problem.baseline_source)
+    tree = parse_python(problem.baseline_source)
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == problem.spec.function:
             return [a.arg for a in node.args.posonlyargs + node.args.args]
@@ -144,7 +145,7 @@ def show(
     problem = _load(_resolve(name, directory))
     spec = problem.spec
     figures = _figures(problem, refresh)
-    defaults = module_constants(ast.parse(problem.baseline_source))
+    defaults = module_constants(parse_python(problem.baseline_source))
     check_shapes = (_shape_lines(problem, _array_shapes(problem.inputs(spec.seeds[0])))
                     if spec.check_shapes else [])
     info = problem.describe() | {
@@ -285,8 +286,8 @@ def import_harness(
 
 def _import_solution(problem, solution: Path) -> None:
     """Store the solution next to the problem and evaluate it as `autocomp eval` would."""
-    from autocomp.backends import get_backend
     from autocomp.evaluate import Evaluator, EvaluatorError
+    from autocomp.evaluate.backends import get_backend
     from autocomp.harness import HarnessError
     from autocomp.harness.solution import solution_source
 

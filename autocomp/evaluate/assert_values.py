@@ -16,6 +16,8 @@ import types
 from pathlib import Path
 from types import FrameType
 
+from autocomp.pyparse import parse_python
+
 MAX_CHARS = 240  # the whole "assert ... (name=value, ...)" text
 MAX_VALUE_CHARS = 60
 MAX_NAMES = 8
@@ -37,7 +39,7 @@ def describe_assert(exc: BaseException, kernel_path: Path) -> str | None:
         return None
     try:
         source = kernel_path.read_text()
-        node = _assert_at(ast.parse(source), lineno)
+        node = _assert_at(parse_python(source), lineno)
     except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
         return None
     if node is None:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from autocomp.evaluate import gate_subset as sub
 from autocomp.evaluate.gate_classes import ClassRules
 from autocomp.evaluate.gate_module import ModuleLevelRules, bound_names, clip, dunder, last_name
+from autocomp.pyparse import parse_python
 
 REASON_LIMIT = 8  # violations spelled out in reason(); the rest are counted
 IMPORT_HINT = "numpy, math, ml_dtypes, typing (for annotations) and dataclasses"
@@ -697,7 +698,7 @@ def check_source(source: str, function: str, baseline_source: str | None = None,
     """Run every static check on ``source``; the entry point must match the baseline's signature."""
     result = GateResult()
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except SyntaxError as e:
         result.syntax_error = Violation(e.lineno or 0, f"syntax error: {e.msg}")
         return result
@@ -716,7 +717,7 @@ def check_source(source: str, function: str, baseline_source: str | None = None,
         result.violations.append(Violation(1, f"no top-level function {function!r}: keep the baseline's entry point "
                                                "name"))
     elif baseline_source is not None:
-        base = _top_function(ast.parse(baseline_source), function)
+        base = _top_function(parse_python(baseline_source), function)
         if base is not None and _signature(base) != _signature(entry):
             result.violations.append(Violation(entry.lineno, f"entry point {_signature(entry)} differs from the "
                                                              f"baseline's {_signature(base)}; keep the signature"))

@@ -30,6 +30,7 @@ from autocomp.evaluate.sandbox import Outcome
 from autocomp.evaluate.timing import speedup_flags, timing_violation
 from autocomp.evaluate.trace_check import TraceRejected
 from autocomp.problem import Problem
+from autocomp.pyparse import parse_python
 
 
 @dataclass
@@ -68,7 +69,7 @@ class Verdict(Exception):
 def _kernel_params(ctx: Context) -> list[str]:
     """The kernel function's parameter names, read from the source the parent wrote (never from the worker)."""
     try:
-        tree = ast.parse((Path(ctx.job.work_dir) / ctx.job.kernel_file).read_text())
+        tree = parse_python((Path(ctx.job.work_dir) / ctx.job.kernel_file).read_text())
     except (OSError, SyntaxError, ValueError):
         return []
     for node in ast.walk(tree):

@@ -12,13 +12,14 @@ from pathlib import Path
 
 from autocomp.harness import emit
 from autocomp.harness.source import Harness, HarnessError
+from autocomp.pyparse import parse_python
 
 
 def solution_source(path: Path, function: str) -> str:
     """The candidate kernel source, its entry point named ``function`` (the problem's)."""
     text = path.read_text(encoding="utf-8")
     try:
-        tree = ast.parse(text, filename=str(path))
+        tree = parse_python(text, filename=str(path))
     except SyntaxError as e:
         raise HarnessError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
     try:

@@ -10,6 +10,8 @@ import builtins
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autocomp.pyparse import parse_python
+
 MARKER = "# SUBSTITUTE HERE"
 TEST_FUNCTION = "test_nki"
 BENCH_FUNCTION = "benchmark_nki"
@@ -58,7 +60,7 @@ class Harness:
             raise HarnessError(f"{path}: expected a Python harness (.py)")
         text = path.read_text()
         try:
-            tree = ast.parse(text, filename=str(path))
+            tree = parse_python(text, filename=str(path))
         except SyntaxError as e:
             raise HarnessError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
         harness = cls(path, text, tree)

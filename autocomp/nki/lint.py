@@ -13,6 +13,7 @@ import textwrap
 import warnings
 
 from autocomp.nki.errors import NkiWarning
+from autocomp.pyparse import parse_python
 
 _LOOPS = {"affine_range", "sequential_range"}
 _MUTATORS = {"append", "extend", "insert", "pop", "update", "add", "setdefault", "remove", "clear"}
@@ -46,7 +47,7 @@ def host_state_findings(func) -> list[tuple[int, str]]:
     except (OSError, TypeError, AttributeError):
         return []
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except SyntaxError:
         return []
     fn = next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import re
 
+from autocomp.pyparse import parse_python
+
 _FENCE = re.compile(r"^[ \t]*(```+|~~~+)[ \t]*([A-Za-z0-9_+-]*)[^\n]*$", re.MULTILINE)
 _CODE_START = re.compile(r"^(import |from |@|def |class |[A-Z_][A-Z0-9_]* *=|\"\"\"|#)")
 _PLAN_MAX_CHARS = 4000
@@ -48,7 +50,7 @@ def fenced_blocks(text: str) -> list[tuple[str, str, bool]]:
 def _defines(code: str, function: str) -> bool | None:
     """True if ``code`` parses and defines ``function`` at top level; None if it does not parse."""
     try:
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except (SyntaxError, ValueError):
         return None
     return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == function for n in tree.body)
@@ -89,7 +91,7 @@ def restore_imports(code: str, reference: str | None) -> str:
     if not reference:
         return code
     try:
-        tree, ref = ast.parse(code), ast.parse(reference)
+        tree, ref = parse_python(code), parse_python(reference)
     except SyntaxError:
         return code
     missing = _used_names(tree) - _bound_names(tree)
@@ -129,7 +131,7 @@ def extract_kernel(text: str, function: str, *, finish_reason: str | None = None
     defining = [code for _, code, _ in python_blocks if f"def {function}" in code]
     if defining:
         try:
-            ast.parse(defining[-1])
+            parse_python(defining[-1])
         except SyntaxError as e:
             raise ExtractionError(f"the code block defining `{function}` is not valid Python (line {e.lineno}: "
                                   f"{e.msg}); reply with the complete, corrected kernel") from None

@@ -20,6 +20,7 @@ from functools import cached_property
 from pathlib import Path
 
 from autocomp.llm import Message
+from autocomp.pyparse import parse_python
 from autocomp.search import yamlish
 from autocomp.search.node import Node
 
@@ -249,7 +250,7 @@ def _shape_list(names: Sequence[str], shapes: Sequence[tuple]) -> str:
 def _parameter_names(source: str, function: str) -> list[str]:
     """The entry function's parameter names, as the kernel calls its inputs (empty when it cannot be read)."""
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except SyntaxError:
         return []
     for node in ast.walk(tree):
