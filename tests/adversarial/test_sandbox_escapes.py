@@ -204,7 +204,8 @@ sys.path.insert(0, {support!r})
 from eval_support import problem
 from autocomp.evaluate import Evaluator
 mode, token, jobs, cache = sys.argv[1:5]
-ev = Evaluator("sim", workers=2, cache=False, cache_dir=cache, isolation=mode, static_gate=False, timeout_s=3600,
+# cache: the baseline measured by the first evaluator of this mode (only the candidates, which never end, matter)
+ev = Evaluator("sim", workers=2, cache=True, cache_dir=cache, isolation=mode, static_gate=False, timeout_s=3600,
                work_dir=jobs)
 base = problem("ew_muladd").baseline_source
 sources = []
@@ -257,16 +258,24 @@ def _wait_until(check, deadline_s: float) -> bool:
     return check()
 
 
+@pytest.fixture(scope="module")
+def killed_evaluator_caches(tmp_path_factory) -> Path:
+    """An evaluation cache per sandbox shared by the evaluators the next test kills: the first one of each mode
+    measures the baseline, the others find it there and go straight to their candidates."""
+    return tmp_path_factory.mktemp("killed-evaluator-caches")
+
+
 @needs_sandbox
 @pytest.mark.parametrize("mode", SANDBOXES)
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=["SIGKILL", "SIGTERM", "Ctrl-C"])
-def test_nothing_outlives_a_killed_or_interrupted_evaluator(mode, how, tmp_path):
+def test_nothing_outlives_a_killed_or_interrupted_evaluator(mode, how, tmp_path, killed_evaluator_caches):
     token = f"{secrets.randbelow(10**6)}.{secrets.randbelow(10**5)}"
     jobs = tmp_path / "jobs"
     jobs.mkdir()
     script = tmp_path / "evaluate.py"
     script.write_text(ORPHAN_SCRIPT.format(support=str(EVAL_SUPPORT)))
-    parent = subprocess.Popen([sys.executable, str(script), mode, token, str(jobs), str(tmp_path / "cache")],
+    cache = killed_evaluator_caches / mode
+    parent = subprocess.Popen([sys.executable, str(script), mode, token, str(jobs), str(cache)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         from test_eval_sandbox import processes_with
