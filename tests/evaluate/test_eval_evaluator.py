@@ -46,6 +46,11 @@ def test_a_correct_candidate_carries_its_evidence(ev):
     assert {"process", "check", "total"} <= set(r.timings)
 
 
+# A candidate that never ends and, unlike kernels/sleep_forever.py (a busy loop, for the time-out tests), leaves the
+# CPU to the candidates beside it. The static gate would refuse its import.
+SLEEPER = "import time\n" + BASELINE.replace("    out = nl.ndarray", "    time.sleep(3600)\n    out = nl.ndarray")
+
+
 def test_a_slow_candidate_does_not_block_the_others(ev, monkeypatch):
     # The never-ending kernel's limit only has to outlast the three honest candidates on the other worker. Time
     # the same honest work without it (four candidates on the two workers: fresh processes, spawned under
@@ -56,7 +61,8 @@ def test_a_slow_candidate_does_not_block_the_others(ev, monkeypatch):
         "correct"] * 4
     limit = max(20.0, 5 * (time.monotonic() - start))
     monkeypatch.setattr(ev, "timeout_s", limit)
-    sources = [kernel_source("kernels/sleep_forever.py"), variant(1), variant(2), variant(3)]
+    monkeypatch.setattr(ev, "static_gate", False)
+    sources = [SLEEPER, variant(1), variant(2), variant(3)]
     start = time.monotonic()
     order = [(i, r.status) for i, r in ev.iter_evaluate(problem("ew_muladd"), sources)]
     elapsed = time.monotonic() - start
