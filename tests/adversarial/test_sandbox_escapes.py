@@ -301,7 +301,8 @@ def test_nothing_outlives_a_killed_or_interrupted_evaluator(mode, how, tmp_path,
 @needs_sandbox
 def test_eval_json_says_which_sandbox_was_in_force():
     result = CliRunner().invoke(app, ["eval", str(PROBLEMS / "ew_muladd"),
-                                      str(Path(__file__).parent / "honest" / "muladd_isa.py"), "--json", "--no-cache"])
+                                      str(Path(__file__).parent / "honest" / "muladd_isa.py"), "--json", "--no-cache",
+                                      "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["isolation"] == isolation.resolve("auto") == SANDBOXES[0]
 
@@ -338,7 +339,7 @@ def test_a_sandbox_that_does_not_work_is_named_with_the_fix(no_sandbox):
 
 def test_eval_cli_refuses_without_a_sandbox_unless_allowed(no_sandbox):
     args = ["eval", str(PROBLEMS / "ew_muladd"), str(Path(__file__).parent / "honest" / "muladd_isa.py"),
-            "--json", "--no-cache"]
+            "--json", "--no-cache", "--workers", "1"]
     refused = CliRunner().invoke(app, args)
     assert refused.exit_code == 2
     assert "apt-get install bubblewrap" in refused.output and "--allow-unisolated" in refused.output
