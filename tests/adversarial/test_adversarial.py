@@ -20,6 +20,10 @@ CHEATS = sorted((HERE / "kernels").glob("*.py"))
 HONEST = sorted((HERE / "honest").glob("*.py"))
 FILES = CHEATS + HONEST
 SECRET = "sk-ant-test-0123456789"
+TIMEOUT_S = 60.0  # honest work (baselines, honest kernels): generous, so a machine with every core busy passes
+# Kernels that never end (EXPECT: timeout) get status timeout at any limit, however busy the machine: a short one
+# spares the suite a minute of a core spinning.
+NEVER_ENDS_TIMEOUT_S = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -30,20 +34,33 @@ def results(tmp_path_factory) -> dict[str, object]:
     mp.setenv("ANTHROPIC_API_KEY", SECRET)
     cache = tmp_path_factory.mktemp("adversarial-cache")
     out: dict[str, object] = {}
+    # One evaluator for both batches: the gate never looks at a baseline, so each is measured once.
+    ev = Evaluator("sim", workers=2, cache=False, cache_dir=cache, timeout_s=TIMEOUT_S, memory_mb=1024)
     try:
         for gate in (True, False):
-            ev = Evaluator("sim", workers=2, cache=False, cache_dir=cache, timeout_s=60, memory_mb=1024,
-                           static_gate=gate)
+            ev.static_gate = gate
             batch = [(f, f.read_text()) for f in FILES if (kernel_meta(f.read_text()).get("GATE") != "off") == gate]
             by_problem: dict[str, list] = {}
             for f, src in batch:
                 by_problem.setdefault(kernel_meta(src)["PROBLEM"], []).append((f, src))
             for name, items in by_problem.items():
-                evaluated = ev.evaluate_many(problem(name), [s for _, s in items], filenames=[f.name for f, _ in items])
-                out.update({f.name: r for (f, _), r in zip(items, evaluated)})
+                ends = [(f, s) for f, s in items if kernel_meta(s)["EXPECT"] != "timeout"]
+                never_ends = [(f, s) for f, s in items if kernel_meta(s)["EXPECT"] == "timeout"]
+                out.update(_evaluate(ev, name, ends))
+                if never_ends:
+                    ev.baseline(problem(name))  # measured at the generous limit before it is lowered
+                    ev.timeout_s = NEVER_ENDS_TIMEOUT_S
+                    out.update(_evaluate(ev, name, never_ends))
+                    ev.timeout_s = TIMEOUT_S
     finally:
+        ev.close()
         mp.undo()
     return out
+
+
+def _evaluate(ev: Evaluator, name: str, items: list[tuple[Path, str]]) -> dict[str, object]:
+    evaluated = ev.evaluate_many(problem(name), [s for _, s in items], filenames=[f.name for f, _ in items])
+    return {f.name: r for (f, _), r in zip(items, evaluated)}
 
 
 def test_the_suite_is_big_enough():

@@ -204,7 +204,8 @@ import tempfile
 from tests.fakes.eval_support import problem
 from autocomp.evaluate import Evaluator
 mode, token, jobs, cache = sys.argv[1:5]
-ev = Evaluator("sim", workers=2, cache=False, cache_dir=cache, isolation=mode, static_gate=False, timeout_s=3600,
+# cache: the baseline measured by the first evaluator of this mode (only the candidates, which never end, matter)
+ev = Evaluator("sim", workers=2, cache=True, cache_dir=cache, isolation=mode, static_gate=False, timeout_s=3600,
                work_dir=jobs)
 base = problem("ew_muladd").baseline_source
 sources = []
@@ -257,16 +258,24 @@ def _wait_until(check, deadline_s: float) -> bool:
     return check()
 
 
+@pytest.fixture(scope="module")
+def killed_evaluator_caches(tmp_path_factory) -> Path:
+    """An evaluation cache per sandbox shared by the evaluators the next test kills: the first one of each mode
+    measures the baseline, the others find it there and go straight to their candidates."""
+    return tmp_path_factory.mktemp("killed-evaluator-caches")
+
+
 @needs_sandbox
 @pytest.mark.parametrize("mode", SANDBOXES)
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=["SIGKILL", "SIGTERM", "Ctrl-C"])
-def test_nothing_outlives_a_killed_or_interrupted_evaluator(mode, how, tmp_path):
+def test_nothing_outlives_a_killed_or_interrupted_evaluator(mode, how, tmp_path, killed_evaluator_caches):
     token = f"{secrets.randbelow(10**6)}.{secrets.randbelow(10**5)}"
     jobs = tmp_path / "jobs"
     jobs.mkdir()
     script = tmp_path / "evaluate.py"
     script.write_text(ORPHAN_SCRIPT.format())  # unescapes the sleepers' f-string braces
-    parent = subprocess.Popen([sys.executable, str(script), mode, token, str(jobs), str(tmp_path / "cache")],
+    cache = killed_evaluator_caches / mode
+    parent = subprocess.Popen([sys.executable, str(script), mode, token, str(jobs), str(cache)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
                               env=child_env(dict(os.environ)))
     try:
@@ -291,7 +300,8 @@ def test_nothing_outlives_a_killed_or_interrupted_evaluator(mode, how, tmp_path)
 @needs_sandbox
 def test_eval_json_says_which_sandbox_was_in_force():
     result = CliRunner().invoke(app, ["eval", str(PROBLEMS / "ew_muladd"),
-                                      str(Path(__file__).parent / "honest" / "muladd_isa.py"), "--json", "--no-cache"])
+                                      str(Path(__file__).parent / "honest" / "muladd_isa.py"), "--json", "--no-cache",
+                                      "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["isolation"] == isolation.resolve("auto") == SANDBOXES[0]
 
@@ -328,7 +338,7 @@ def test_a_sandbox_that_does_not_work_is_named_with_the_fix(no_sandbox):
 
 def test_eval_cli_refuses_without_a_sandbox_unless_allowed(no_sandbox):
     args = ["eval", str(PROBLEMS / "ew_muladd"), str(Path(__file__).parent / "honest" / "muladd_isa.py"),
-            "--json", "--no-cache"]
+            "--json", "--no-cache", "--workers", "1"]
     refused = CliRunner().invoke(app, args)
     assert refused.exit_code == 2
     assert "apt-get install bubblewrap" in refused.output and "--allow-unisolated" in refused.output

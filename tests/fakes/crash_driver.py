@@ -8,12 +8,15 @@ Run as ``python -m tests.fakes.crash_driver optimize ...`` (the CLI's own argume
   further evaluation until the process is killed. Every evaluation that returned is committed, so the
   run store then holds exactly the evaluations it had plus this many, and the test kills a process
   that cannot have finished: no kill point depends on how fast the machine is.
+
+:func:`run_here` runs the same command in the test's own process, for runs nobody kills.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 
 import autocomp.search.runner as runner
 from tests.fakes.search import FakeEvaluator, grid_latency
@@ -33,6 +36,25 @@ class StallingEvaluator(FakeEvaluator):
         if stall:
             threading.Event().wait()  # until SIGKILL
         return super().evaluate(problem, source, seeds=seeds)
+
+
+def run_here(args: list[str], cache: Path, monkeypatch, latency=None):
+    """``autocomp optimize ARGS`` in the calling process with the same evaluator at the same seam (never stalling),
+    for the runs whose own process is not what a test checks; returns the CliRunner result."""
+    import signal
+
+    from typer.testing import CliRunner
+
+    from autocomp.cli import app
+
+    with monkeypatch.context() as mp:
+        mp.setattr(runner, "default_evaluator", lambda config, calibration=None: StallingEvaluator(latency, None))
+        mp.setenv("AUTOCOMP_CACHE_DIR", str(cache))
+        sigterm = signal.getsignal(signal.SIGTERM)  # the command makes SIGTERM stop the run like Ctrl-C
+        try:
+            return CliRunner().invoke(app, ["optimize", *args], catch_exceptions=False)
+        finally:
+            signal.signal(signal.SIGTERM, sigterm)
 
 
 def main() -> None:

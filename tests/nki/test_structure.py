@@ -33,8 +33,8 @@ def many_live(a):
 
 
 def test_block_dimensions_use_liveness_not_their_product():
-    a = np.random.default_rng(0).standard_normal((64 * 128, 8192)).astype(np.float32)
-    result = run_kernel(blocked_copy, (autocomp.nki.TensorSpec(a.shape, np.float32),), numerics=False)
+    spec = autocomp.nki.TensorSpec((64 * 128, 8192), np.float32)  # shape only: no 256 MiB of values to draw
+    result = run_kernel(blocked_copy, (spec,), numerics=False)
     assert result.trace.spill_bytes == 0
     assert result.trace.sbuf_peak_bytes_per_partition <= 2 * 8192 * 4
 

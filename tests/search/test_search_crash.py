@@ -2,9 +2,10 @@
 
 A resumed run must be the uninterrupted run with the same seed and the same LLM answers, candidate for
 candidate: same ids, parents, kernels, verdicts, latencies, iterations, beams, decisions and winner. The
-runs go through the CLI in a subprocess (tests/fakes/crash_driver.py puts the fake evaluator at its
-seam); the fake LLM answers are a pure function of the prompt (tests/fakes/search.py, hashed_answer), so any
-difference in what a resumed run asks shows up as a different kernel.
+killed runs and their resumes go through the CLI in a subprocess (tests/fakes/crash_driver.py puts the fake
+evaluator at its seam), the uninterrupted run through the same CLI and seam in this process; the fake LLM
+answers are a pure function of the prompt (tests/fakes/search.py, hashed_answer), so any difference in what a
+resumed run asks shows up as a different kernel.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from pathlib import Path
 
 from autocomp.store import RunReader
 from tests.fakes import child_env
+from tests.fakes.crash_driver import run_here
 from tests.fakes.llm_server import FakeLLMServer, Reply, SeenRequest
-from tests.fakes.search import grid_problem, hashed_openai
+from tests.fakes.search import grid_latency, grid_problem, hashed_openai
 from tests.fakes.search_traces import differences, prompts_asked, run_trace
 
 CLI = [sys.executable, "-c", "from autocomp.cli import main; main()", "optimize"]
@@ -107,12 +109,18 @@ class CrashReport:
     finished_early: int = 0
 
 
-def _crash_and_resume(tmp_path: Path, args: list[str], extra_env: dict[str, str]) -> tuple[CrashReport, dict, dict]:
-    ref_out = tmp_path / "ref"
-    ref = subprocess.run(DRIVER + args + ["--out", str(ref_out)], env=_env(tmp_path / "cache-ref", **extra_env),
-                         capture_output=True, text=True, timeout=DEADLINE_S)
-    assert ref.returncode == 0, ref.stderr
-    reference = json.loads(ref.stdout[ref.stdout.index("{"):])
+def _reference_run(tmp_path: Path, args: list[str], extra_env: dict[str, str], monkeypatch) -> tuple[Path, dict]:
+    """The uninterrupted run, in this process: only the killed runs and their resumes need processes of their
+    own. The driver's evaluator at the same seam, with the same latency formula and a cache of its own."""
+    latency = grid_latency if extra_env.get("CRASH_LATENCY") == "grid" else None
+    ref = run_here([*args, "--out", str(tmp_path / "ref")], tmp_path / "cache-ref", monkeypatch, latency)
+    assert ref.exit_code == 0, ref.output
+    return tmp_path / "ref", json.loads(ref.stdout[ref.stdout.index("{"):])
+
+
+def _crash_and_resume(tmp_path: Path, args: list[str], extra_env: dict[str, str],
+                      monkeypatch) -> tuple[CrashReport, dict, dict]:
+    ref_out, reference = _reference_run(tmp_path, args, extra_env, monkeypatch)
     full = run_trace(_run_dir(ref_out))
 
     out, report = tmp_path / "crash", CrashReport()
@@ -176,27 +184,28 @@ def _report(name: str, report: CrashReport, full: dict) -> None:
           f"kills {report.kills}, identical resumes {report.identical}")
 
 
-def test_sigkilled_llm_run_resumes_into_the_uninterrupted_run_candidate_for_candidate(tmp_path, problem_dir):
+def test_sigkilled_llm_run_resumes_into_the_uninterrupted_run_candidate_for_candidate(tmp_path, problem_dir,
+                                                                                     monkeypatch):
     cfg = tmp_path / "search.toml"
     cfg.write_text("polish_iterations = 2\npolish_beam = 1\nknob_batch = 3\n")
     with FakeLLMServer(slow_hashed) as server:
         args = [str(problem_dir), "--config", str(cfg), "--model", "vllm:fake", "--llm-base-url",
                 server.url + "/v1", "--beam", "3", "--plans", "3", "--impls", "2", "--repairs", "2",
                 "--iterations", "3", "--early-stop", "3", "--seed", "7", "--workers", "2", "--quiet", "--json"]
-        report, full, result = _crash_and_resume(tmp_path, args, {})
+        report, full, result = _crash_and_resume(tmp_path, args, {}, monkeypatch)
     _report("llm", report, full)
     origins = {c[3] for c in full["candidates"]}
     assert {"llm", "repair", "knob"} <= origins and result["status"] == "finished"
     assert report.kills >= 3 and report.finished_early == 0
 
 
-def test_sigkilled_knob_run_resumes_into_the_uninterrupted_run_candidate_for_candidate(tmp_path):
+def test_sigkilled_knob_run_resumes_into_the_uninterrupted_run_candidate_for_candidate(tmp_path, monkeypatch):
     problem = grid_problem(tmp_path)
     cfg = tmp_path / "search.toml"
     cfg.write_text("knob_batch = 4\n")
     args = [str(problem), "--config", str(cfg), "--agent", "knobs", "--beam", "2", "--iterations", "4",
             "--seed", "7", "--workers", "2", "--quiet", "--json"]
-    report, full, _ = _crash_and_resume(tmp_path, args, {"CRASH_LATENCY": "grid"})
+    report, full, _ = _crash_and_resume(tmp_path, args, {"CRASH_LATENCY": "grid"}, monkeypatch)
     _report("knobs", report, full)
     assert report.kills >= 3 and report.finished_early == 0
 

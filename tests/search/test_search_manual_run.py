@@ -1,7 +1,8 @@
 """`autocomp optimize --model manual`: a whole run driven by a person answering prompt files (here a test thread),
 killed and interrupted on the way, resumed into the run it would have been; the timeout and stdin modes.
 
-The runs go through the CLI in a subprocess with the fake evaluator at its seam (tests/fakes/crash_driver.py);
+The runs go through the CLI with the fake evaluator at its seam (tests/fakes/crash_driver.py): in a subprocess
+where it is killed, interrupted (the command then ends with os._exit) or fed on stdin, in this process otherwise;
 the person answers as the fake models of tests/fakes/search.py do. Every prompt file is headed by a digest of its
 request, so a resumed run that asked anything again, or anything else, shows up as a prompt file the
 uninterrupted run does not have.
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from autocomp.store import RunReader
 from tests.fakes import child_env
+from tests.fakes.crash_driver import run_here
 from tests.fakes.manual_person import HALF_SAVED, Person, manual_dir, prompt_numbers, read_prompt, requests
 from tests.fakes.search import hashed_answer, scripted_answer
 from tests.fakes.search_traces import differences, run_trace
@@ -66,17 +68,16 @@ def _responses(run_dir: Path) -> list[str]:
         return [reader.llm_exchange(c.id)[1] or "" for c in reader.llm_calls()]
 
 
-def test_a_manual_run_killed_and_interrupted_resumes_into_the_uninterrupted_run(tmp_path, problem_dir):
+def test_a_manual_run_killed_and_interrupted_resumes_into_the_uninterrupted_run(tmp_path, problem_dir, monkeypatch):
     ref_out = tmp_path / "ref"
     person = Person(ref_out, scripted_answer)
     person.start()
-    try:
-        ref = subprocess.Popen(DRIVER + [str(problem_dir), *OPTIONS, "--out", str(ref_out)],
-                               env=_env(tmp_path / "cache-ref"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-        reference = _finish(ref)
+    try:  # the uninterrupted run: nobody kills it, so it runs in this process
+        ref = run_here([str(problem_dir), *OPTIONS, "--out", str(ref_out)], tmp_path / "cache-ref", monkeypatch)
     finally:
         person.stop()
+    assert ref.exit_code == 0, ref.output
+    reference = json.loads(ref.stdout[ref.stdout.index("{"):])
     full = run_trace(_run_dir(ref_out))
     asked = requests(manual_dir(ref_out))
     assert reference["status"] == "finished" and len(asked) >= 8, asked
@@ -131,10 +132,11 @@ def test_a_manual_run_killed_and_interrupted_resumes_into_the_uninterrupted_run(
     assert requests(manual_dir(out)) == asked
 
 
-def test_an_unanswered_prompt_stops_the_run_and_resume_waits_on_the_same_file(tmp_path, problem_dir):
-    out, env = tmp_path / "runs", _env(tmp_path / "cache")
+def test_an_unanswered_prompt_stops_the_run_and_resume_waits_on_the_same_file(tmp_path, problem_dir, monkeypatch):
+    out, cache = tmp_path / "runs", tmp_path / "cache"
     args = [str(problem_dir), *OPTIONS, "--manual-timeout", "1", "--out", str(out)]
-    stopped = subprocess.run(DRIVER + args, env=env, capture_output=True, text=True, timeout=DEADLINE_S)
+    # A process of its own: the command ends an interrupted run with os._exit.
+    stopped = subprocess.run(DRIVER + args, env=_env(cache), capture_output=True, text=True, timeout=DEADLINE_S)
     assert stopped.returncode == 130, stopped.stderr
     result = json.loads(stopped.stdout[stopped.stdout.index("{"):])
     assert result["status"] == "interrupted" and "1.response.md" in result["stop_reason"]
@@ -146,12 +148,11 @@ def test_an_unanswered_prompt_stops_the_run_and_resume_waits_on_the_same_file(tm
 
     person = Person(out, hashed_answer)
     person.start()
-    try:
-        resumed = subprocess.run(DRIVER + ["--resume", str(run_dir), "--out", str(out), "--quiet", "--json"],
-                                 env=env, capture_output=True, text=True, timeout=DEADLINE_S)
+    try:  # it finishes: in this process
+        resumed = run_here(["--resume", str(run_dir), "--out", str(out), "--quiet", "--json"], cache, monkeypatch)
     finally:
         person.stop()
-    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.exit_code == 0, resumed.output
     after = requests(manual_dir(out))
     assert person.answered[0] == 1 and after[1] == before[1] and len(after) > 1
     assert len(set(after.values())) == len(after)  # no request got a second file

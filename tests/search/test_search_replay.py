@@ -80,13 +80,36 @@ class Interrupt:
                 raise KeyboardInterrupt
 
 
+@pytest.fixture(scope="module")
+def llm_reference(tmp_path_factory):
+    """The uninterrupted LLM run (forward pacing), made once: every test here compares with the same run, a pure
+    function of the problem, the seed and the answers."""
+    root = tmp_path_factory.mktemp("llm-reference")
+    with pytest.MonkeyPatch.context() as mp:  # module scope comes before conftest's per-test cache directory
+        mp.setenv("AUTOCOMP_CACHE_DIR", str(root / "cache"))
+        return _llm_run(root, write_problem(root / "problems"), PacedClient(), PacedEvaluator())
+
+
+@pytest.fixture(scope="module")
+def knob_reference(tmp_path_factory):
+    """The uninterrupted knob run on the grid problem, made once for every interruption point."""
+    root = tmp_path_factory.mktemp("knob-reference")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AUTOCOMP_CACHE_DIR", str(root / "cache"))
+        return autocomp.optimize(grid_problem(root), evaluator=PacedEvaluator(latency=grid_latency),
+                                 **{**KNOB_OPTIONS, "out": root / "ref"})
+
+
+KNOB_OPTIONS = dict(agent="knobs", beam=2, iterations=4, knob_batch=4, seed=7, workers=2)
+
+
 def _request(reader: RunReader, call) -> tuple:
     """A request as the response cache keys it: phase, sample and messages."""
     return call.phase, call.sample_index, json.dumps(reader.llm_exchange(call.id)[0], sort_keys=True)
 
 
-def test_completion_order_of_calls_and_evaluations_does_not_change_the_search(tmp_path, problem_dir):
-    a = _llm_run(tmp_path / "a", problem_dir, PacedClient(), PacedEvaluator())
+def test_completion_order_of_calls_and_evaluations_does_not_change_the_search(tmp_path, problem_dir, llm_reference):
+    a = llm_reference
     b = _llm_run(tmp_path / "b", problem_dir, PacedClient(reverse=True), PacedEvaluator(reverse=True))
     first, second = run_trace(a.run_dir), run_trace(b.run_dir)
     assert len(first["candidates"]) >= 12 and {c[3] for c in first["candidates"]} >= {"llm", "repair", "knob"}
@@ -96,8 +119,9 @@ def test_completion_order_of_calls_and_evaluations_does_not_change_the_search(tm
 
 
 @pytest.mark.parametrize("nth", [2, 7, 11])
-def test_an_llm_run_interrupted_mid_iteration_resumes_into_the_uninterrupted_run(tmp_path, problem_dir, nth):
-    reference = _llm_run(tmp_path / "ref", problem_dir, PacedClient(), PacedEvaluator())
+def test_an_llm_run_interrupted_mid_iteration_resumes_into_the_uninterrupted_run(tmp_path, problem_dir, nth,
+                                                                                 llm_reference):
+    reference = llm_reference
     first = autocomp.optimize(problem_dir, agent="llm", evaluator=PacedEvaluator(), llm=_llm(PacedClient()),
                               out=tmp_path / "runs", workers=3, llm_concurrency=6,
                               on_event=Interrupt("candidate", nth), **LLM_OPTIONS)
@@ -124,11 +148,10 @@ def test_an_llm_run_interrupted_mid_iteration_resumes_into_the_uninterrupted_run
 
 
 @pytest.mark.parametrize("nth", [2, 6])
-def test_a_knob_run_interrupted_mid_iteration_proposes_what_it_had_proposed(tmp_path, nth):
+def test_a_knob_run_interrupted_mid_iteration_proposes_what_it_had_proposed(tmp_path, nth, knob_reference):
     problem = grid_problem(tmp_path)
-    options = dict(agent="knobs", beam=2, iterations=4, knob_batch=4, seed=7, workers=2, out=tmp_path / "runs")
-    reference = autocomp.optimize(problem, evaluator=PacedEvaluator(latency=grid_latency),
-                                  **{**options, "out": tmp_path / "ref"})
+    options = {**KNOB_OPTIONS, "out": tmp_path / "runs"}
+    reference = knob_reference
     first = autocomp.optimize(problem, evaluator=PacedEvaluator(latency=grid_latency),
                               on_event=Interrupt("candidate", nth), **options)
     assert first.status == "interrupted"
