@@ -138,7 +138,9 @@ def _crash_and_resume(tmp_path: Path, args: list[str], extra_env: dict[str, str]
             deadline = time.monotonic() + DEADLINE_S
             while _committed(out) < point and proc.poll() is None:
                 assert time.monotonic() < deadline, f"no progress to {point} evaluations"
-                time.sleep(0.02)
+                # The run stalls at the point whenever it is seen; each look reads the store, which takes CPU
+                # from the run being watched: look ten times a second.
+                time.sleep(0.1)
             if proc.poll() is not None:  # it finished: the point lay beyond the end of the run
                 assert proc.returncode == 0, proc.stderr.read()
                 report.finished_early += 1

@@ -146,7 +146,7 @@ def test_an_unanswered_prompt_stops_the_run_and_resume_waits_on_the_same_file(tm
         assert reader.info.status == "interrupted" and "--resume" in reader.info.status_reason
     before = requests(manual_dir(out))
 
-    person = Person(out, hashed_answer)
+    person = Person(out, hashed_answer, half_saved_s=0.0)  # half-saved answers are the killed run's test
     person.start()
     try:  # it finishes: in this process
         resumed = run_here(["--resume", str(run_dir), "--out", str(out), "--quiet", "--json"], cache, monkeypatch)
