@@ -3,7 +3,6 @@ an LLM client and an OpenAI-compatible HTTP handler whose answers are pure funct
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import re
 import threading
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from autocomp.llm.types import Completion
 from autocomp.problem import module_constants
+from autocomp.pyparse import parse_python
 from tests.fakes.llm_server import Reply, SeenRequest, openai_ok
 
 PROBLEM_TOML = """\
@@ -145,7 +145,7 @@ class FakeEvaluator:
                                     "worst_index": [3, 7], "worst_value": 2.5, "worst_expected": 1.0,
                                     "mismatched": 100, "size": 1000, "nonfinite": 0}]}
         try:
-            consts = module_constants(ast.parse(source))
+            consts = module_constants(parse_python(source))
         except SyntaxError as e:
             return {"status": "compile_error", "reason": f"kernel.py:{e.lineno}: {e.msg}", "evidence": self.evidence}
         lat = float(self.latency(consts))
