@@ -143,6 +143,10 @@ ERROR_CLASSES: dict[str, type[NkiError]] = {
     "err_rank_mismatch": NkiValueError,
     "err_reduce_axes_not_trailing": NkiValueError,
     "err_legacy_module_in_kernel": NkiSyntaxError,
+    # Version rules of the current dialect (autocomp/nki/versions.py).
+    "err_removed_api": NkiSyntaxError,  # removed in the modelled release; the message names the replacement
+    "err_api_newer_than_version": NkiSyntaxError,  # added after the pinned release
+    "err_lnc_degree_mismatch": NkiValueError,  # kernel and compiler LNC degrees differ (nki >= 0.7)
 }
 
 

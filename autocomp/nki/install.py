@@ -13,6 +13,7 @@ import importlib.util
 import sys
 import types
 
+from autocomp.nki import versions
 from autocomp.nki.dialects import get_dialect, module_table  # noqa: F401 - module_table: the gate's lookup
 from autocomp.nki.runtime import target_record
 
@@ -59,20 +60,26 @@ def _register(table: dict[str, str], root: str, force: bool) -> bool:
     return True
 
 
-def install(target: str | None = None, *, force: bool = False, dialects: tuple[str, ...] = ("v1", "v2")) -> dict:
+def install(target: str | None = None, *, force: bool = False, dialects: tuple[str, ...] = ("v1", "v2"),
+            nki_version: str | None = None) -> dict:
     """Register the simulator as ``neuronxcc.nki`` and ``nki`` unless the real packages import.
 
     ``target`` (a target name or alias, else ``NEURON_PLATFORM_TARGET_OVERRIDE``, else
     the default target) becomes the default target of kernels the installed frontends
     launch without one; it is kept on each frontend (its top module's ``STATE``).
-    Returns which dialects now use the simulator.
+    ``nki_version`` pins the release of the current dialect its kernels follow (``"0.6"``;
+    None: the modelled one, ``autocomp.nki.versions``). Returns which dialects now use the simulator.
     """
     default = target_record(target or None)  # an unknown name fails before anything is registered
+    version = versions.normalize(nki_version) if nki_version is not None else None
     done = {}
     for name in dialects:
         dialect = get_dialect(name)
         done[name] = _register(dialect.modules, dialect.package, force) or _is_ours(dialect.package)
-        importlib.import_module(dialect.modules[dialect.package]).STATE.set_default_target(default)
+        state = importlib.import_module(dialect.modules[dialect.package]).STATE
+        state.set_default_target(default)
+        if name == "v2":
+            state.nki_version = version
     return done
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from autocomp.nki import dtypes as dt
+from autocomp.nki import versions
 from autocomp.nki.capacity import check_capacity
 from autocomp.nki.errors import raise_error
 from autocomp.nki.lint import warn_host_state
@@ -156,7 +157,8 @@ def _rebuild(struct, values):
 
 
 def run_kernel(kernel, args=(), kwargs=None, *, target: str | Target | None = None, grid: tuple[int, ...] = (),
-               numerics: bool = True, strict: bool = False, dialect: str = "v1") -> SimResult:
+               numerics: bool = True, strict: bool = False, dialect: str = "v1",
+               nki_version: str | tuple | None = None) -> SimResult:
     """Simulate ``kernel(*args, **kwargs)``; ``grid`` runs an SPMD grid of instances.
 
     ``target`` is a target name or alias, or a ``Target`` record; ``None`` reads
@@ -166,6 +168,9 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | Target | None = No
     no values are computed and ``outputs`` is None. Instances run one after the other,
     unless they synchronise (``nisa.core_barrier``, ``nisa.sendrecv``): then the kernel
     runs again with the instances taking turns (``autocomp.nki.lnc``).
+
+    ``nki_version`` pins the release of the current dialect the run follows (``"0.6"``; None: the
+    modelled one, ``autocomp.nki.versions.MODELLED``); v1 kernels ignore it.
     """
     fn = getattr(kernel, "func", kernel)
     if current_or_none() is not None:
@@ -173,19 +178,20 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | Target | None = No
                     "a kernel cannot be launched from inside another kernel; call the sub-kernel function directly")
     if dialect == "v1":
         warn_host_state(fn)
+    version = versions.normalize(nki_version) if dialect == "v2" else ""
     try:
-        return _simulate(fn, args, kwargs, target, grid, numerics, strict, dialect, cooperative=False)
+        return _simulate(fn, args, kwargs, target, grid, numerics, strict, dialect, version, cooperative=False)
     except NeedsCooperation:
-        return _simulate(fn, args, kwargs, target, grid, numerics, strict, dialect, cooperative=True)
+        return _simulate(fn, args, kwargs, target, grid, numerics, strict, dialect, version, cooperative=True)
 
 
-def _simulate(fn, args, kwargs, target, grid, numerics: bool, strict: bool, dialect: str,
+def _simulate(fn, args, kwargs, target, grid, numerics: bool, strict: bool, dialect: str, nki_version: str,
               cooperative: bool) -> SimResult:
     kwargs = dict(kwargs or {})
-    ctx = KernelContext(spec=target_record(target), dialect=dialect, numerics=numerics, strict=strict,
-                        grid=tuple(int(g) for g in grid))
-    ctx.trace = Trace(kernel=getattr(fn, "__name__", "kernel"), dialect=dialect, target=ctx.target,
-                      grid=ctx.grid, numerics=numerics)
+    ctx = KernelContext(spec=target_record(target), dialect=dialect, nki_version=nki_version, numerics=numerics,
+                        strict=strict, grid=tuple(int(g) for g in grid))
+    ctx.trace = Trace(kernel=getattr(fn, "__name__", "kernel"), dialect=dialect, nki_version=nki_version,
+                      target=ctx.target, grid=ctx.grid, numerics=numerics)
     params = _annotations(fn)
     names = _param_names(fn, len(args))
     with cyclic_gc_paused():

@@ -42,6 +42,7 @@ def normalize_target(name: str | None) -> str:
 class KernelContext:
     spec: Target = field(default_factory=targets.get)  # the target's record; the simulator asks it, never the name
     dialect: str = "v1"
+    nki_version: str = ""  # the v2 release modelled for this run ("0.7"); "" for v1 (autocomp/nki/versions.py)
     numerics: bool = True
     strict: bool = False
     grid: tuple[int, ...] = ()

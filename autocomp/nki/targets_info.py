@@ -28,6 +28,7 @@ class FrontendState:
 
     def __init__(self) -> None:
         self.default_target: Target = targets.get()
+        self.nki_version: str | None = None  # the pinned release of the current dialect; None: the modelled one
 
     def set_default_target(self, target: str | Target | None) -> None:
         self.default_target = target_record(target)

@@ -237,6 +237,7 @@ class Trace:
 
     kernel: str = ""
     dialect: str = "v1"
+    nki_version: str = ""  # the v2 release the run followed ("0.7"); "" for v1
     target: str = DEFAULT_TARGET
     grid: tuple[int, ...] = ()
     numerics: bool = True

@@ -247,7 +247,8 @@ def _encode(trace: Trace) -> bytes:
                  "l_kind": strings.of(loops, "kind"), "l_iteration": _field(loops, "iteration"),
                  "l_trip": _field(loops, "trip_count")})
     header = {"format": FORMAT, "version": VERSION, "kernel": trace.kernel, "dialect": trace.dialect,
-              "target": trace.target, "grid": list(trace.grid), "numerics": bool(trace.numerics),
+              "nki_version": trace.nki_version, "target": trace.target, "grid": list(trace.grid),
+              "numerics": bool(trace.numerics),
               "files": list(trace.files), "warnings": list(trace.warnings), "spill_bytes": trace.spill_bytes,
               "sbuf_peak": trace.sbuf_peak_bytes_per_partition, "psum_peak": trace.psum_peak_bytes_per_partition,
               "strings": strings.table, "keysets": [list(k) for k in keysets], "values": value_table}
@@ -344,6 +345,8 @@ def _header(raw: np.ndarray) -> dict:
     for key, kind in kinds.items():
         if not isinstance(header.get(key), kind) or (kind is int and isinstance(header[key], bool)):
             raise TraceFileError(f"trace header field {key!r} is missing or not a {kind.__name__}")
+    if not isinstance(header.get("nki_version", ""), str):
+        raise TraceFileError("trace header field 'nki_version' is not a str")
     for key in ("files", "warnings", "strings"):
         if not all(isinstance(x, str) for x in header[key]):
             raise TraceFileError(f"trace header field {key!r} must hold strings only")
@@ -446,7 +449,8 @@ def _decode(source: str | Path | bytes, max_instructions: int, max_bytes: int) -
         raise TraceFileError("a tensor id appears twice")
     loops = list(map(LoopFrame, cols["l_parent"].tolist(), cols["l_id"].tolist(), text("l_kind"),
                      cols["l_iteration"].tolist(), cols["l_trip"].tolist()))
-    trace = Trace(kernel=header["kernel"], dialect=header["dialect"], target=header["target"],
+    trace = Trace(kernel=header["kernel"], dialect=header["dialect"], nki_version=header.get("nki_version", ""),
+                  target=header["target"],
                   grid=tuple(header["grid"]), numerics=header["numerics"], instructions=instructions,
                   tensors=tensors, files=[], loops=loops, warnings=list(header["warnings"]),
                   spill_bytes=header["spill_bytes"], sbuf_peak_bytes_per_partition=header["sbuf_peak"],

@@ -19,6 +19,7 @@ from autocomp.nki.targets_info import FrontendState
 from autocomp.nki.tile import Tile
 from autocomp.nki.trace import HBM
 from autocomp.nki.v2 import rules as _rules
+from autocomp.nki.v2.lnc_degree import lnc_grid
 from autocomp.nki.v2.views import as_tensor
 
 __all__ = ["jit", "simulate", "benchmark", "profile", "Kernel", "BenchmarkKernel", "ProfileKernel"]
@@ -73,6 +74,8 @@ def _check_outputs(result, fn, path: str = "output") -> None:
 class Kernel(launch.Kernel):
     """An ``@nki.jit`` kernel: call it to simulate; ``kernel[2]`` launches two logical cores (trn2/trn3)."""
 
+    lnc: int | None = None  # the bracket's LNC degree, when the launch gave one
+
     def __init__(self, func, mode: str = "auto", dialect: str = "v2", grid: tuple[int, ...] = (), **options):
         super().__init__(func, mode=mode, dialect="v2", grid=grid, **options)
 
@@ -85,8 +88,9 @@ class Kernel(launch.Kernel):
             raise_error("err_invalid_argument",
                         f"kernel[{lnc}]: the current dialect launches 1 or 2 logical cores (kernel[1] or kernel[2]); "
                         "multi-dimensional SPMD grids belong to the legacy dialect")
-        grid = () if int(grid[0]) == 1 else (2,)
-        return type(self)(self.func, self.mode, "v2", grid, **self.options)
+        k = type(self)(self.func, self.mode, "v2", () if int(grid[0]) == 1 else (2,), **self.options)
+        k.lnc = int(grid[0])  # given explicitly: checked against the compiler's degree (lnc_degree)
+        return k
 
     def __call__(self, *args, **kwargs):
         if current_or_none() is not None:
@@ -94,15 +98,16 @@ class Kernel(launch.Kernel):
                         f"{self.func.__name__} is decorated with @nki.jit but called from inside another kernel; "
                         "only the top-level kernel takes @nki.jit (remove the decorator from the sub-kernel)")
         target = STATE.default_target
-        if self.grid and not target.logical_core_pairs:
+        grid = lnc_grid(self.func.__name__, getattr(self, "lnc", None), self.grid, STATE.nki_version)
+        if grid and not target.logical_core_pairs:
             raise_error("err_invalid_argument",
-                        f"kernel[{self.grid[0]}]: logical NeuronCores (LNC=2) exist on "
+                        f"kernel[{grid[0]}]: logical NeuronCores (LNC=2) exist on "
                         f"{'/'.join(targets.names_with('logical_core_pairs'))}, not on {target.name}; launch kernel[1] "
                         f"or set {TARGET_ENV}={targets.earliest_with('logical_core_pairs')}")
         _rules.check_kernel(self.func)
         _rules.check_arguments(self.func, args, kwargs)
-        result = run_kernel(_entry(self.func), args, kwargs, target=target, grid=self.grid,
-                            numerics=self._numerics(args, kwargs), dialect="v2")
+        result = run_kernel(_entry(self.func), args, kwargs, target=target, grid=grid,
+                            numerics=self._numerics(args, kwargs), dialect="v2", nki_version=STATE.nki_version)
         self.last_result = result
         return result.outputs
 
@@ -136,6 +141,8 @@ def simulate(kernel):
     """``nki.simulate(kernel)(*arrays)``: run on the CPU simulator, numpy (or torch) in and out."""
     k = kernel if isinstance(kernel, Kernel) else Kernel(getattr(kernel, "func", kernel),
                                                          grid=getattr(kernel, "grid", ()))
+    if k is not kernel:
+        k.lnc = getattr(kernel, "lnc", None)
 
     @functools.wraps(k.func)
     def run(*args, **kwargs):
@@ -153,8 +160,10 @@ def benchmark(func=None, *, warmup: int = 10, iters: int = 100, save_neff_name=N
     """``nki.benchmark(warmup=, iters=)(kernel)``: afterwards ``benchmark_result.nc_latency`` holds the estimate."""
     if func is None:
         return lambda f: benchmark(f, warmup=warmup, iters=iters, **options)
-    return BenchmarkKernel(getattr(func, "func", func), mode="benchmark", grid=getattr(func, "grid", ()),
-                           warmup=warmup, iters=iters, **options)
+    k = BenchmarkKernel(getattr(func, "func", func), mode="benchmark", grid=getattr(func, "grid", ()),
+                        warmup=warmup, iters=iters, **options)
+    k.lnc = getattr(func, "lnc", None)
+    return k
 
 
 def profile(func=None, *, working_directory: str | None = None, save_neff_name: str = "file.neff",
@@ -162,5 +171,7 @@ def profile(func=None, *, working_directory: str | None = None, save_neff_name: 
     if func is None:
         return lambda f: profile(f, working_directory=working_directory, save_trace_name=save_trace_name,
                                  overwrite=overwrite)
-    return ProfileKernel(getattr(func, "func", func), mode="profile", grid=getattr(func, "grid", ()),
-                         working_directory=working_directory, save_trace_name=save_trace_name, overwrite=overwrite)
+    k = ProfileKernel(getattr(func, "func", func), mode="profile", grid=getattr(func, "grid", ()),
+                      working_directory=working_directory, save_trace_name=save_trace_name, overwrite=overwrite)
+    k.lnc = getattr(func, "lnc", None)
+    return k

@@ -143,7 +143,7 @@ def mixed_legacy_idioms(a):
     return out
 
 
-def test_mixed_idioms_warn_but_run():
+def test_mixed_idioms_warn_but_run(nki_06):
     a = sample(np.random.default_rng(5), (16, 8))
     with pytest.warns(UserWarning, match="warn_legacy_par_dim"):
         out = mixed_legacy_idioms(a)

@@ -62,6 +62,7 @@ from autocomp.nki.v2.isa.statistics import (
     tensor_scalar_reduce,
     tensor_tensor_scan,
 )
+from autocomp.nki.v2.scalars import NkiScalar, scalar_load, scalar_store
 
 NkiValidationError = NkiError
 
@@ -90,4 +91,6 @@ __all__ = [
     "core_barrier", "sendrecv",
     # registers
     "VirtualRegister", "register_alloc", "register_load", "register_move", "register_store",
+    # run-time scalars (NKI 0.7)
+    "NkiScalar", "scalar_load", "scalar_store",
 ]

@@ -30,7 +30,15 @@ from autocomp.nki.dtypes import (
 from autocomp.nki.functional import operators as _operators  # noqa: F401 - binds Python operators on tiles
 from autocomp.nki.indexing import ds
 from autocomp.nki.targets_info import TileSize, fp32
-from autocomp.nki.v2.control import VirtualRegister, dynamic_range, fori_loop, no_reorder, static_loop, while_loop
+from autocomp.nki.v2.control import (
+    VirtualRegister,
+    dynamic_range,
+    fori_loop,
+    if_else,
+    no_reorder,
+    static_loop,
+    while_loop,
+)
 from autocomp.nki.v2.language.convenience import (
     abs,
     abs_max,
@@ -176,7 +184,8 @@ __all__ = [
     "shared_constant", "shared_identity_matrix", "static_cast", "tile_size", "fp32", "ds",
     # loops, registers and logical cores
     "affine_range", "sequential_range", "static_range", "static_loop", "dynamic_range", "fori_loop",
-    "while_loop", "no_reorder", "VirtualRegister", "program_id", "num_programs", "program_ndim", "device_print",
+    "while_loop", "if_else", "no_reorder", "VirtualRegister", "program_id", "num_programs", "program_ndim",
+    "device_print",
     # data movement
     "load", "store", "load_transpose2d", "copy", "broadcast_to", "expand_dims",
     # convenience compute: element-wise operators

@@ -16,6 +16,7 @@ from autocomp.nki.errors import raise_error, warn
 from autocomp.nki.runtime import current as _current
 from autocomp.nki.storage import Allocation as _Allocation
 from autocomp.nki.trace import HBM, PSUM, SBUF
+from autocomp.nki.v2 import versioning
 from autocomp.nki.v2.views import NkiTensor
 
 PSUM_BANK_BYTES = 2048
@@ -90,7 +91,11 @@ def is_on_chip(buffer) -> bool:
 
 
 def par_dim(size):
-    """The v1 partition-dimension marker: accepted in the v2 dialect as a plain size, with a warning."""
+    """The v1 partition-dimension marker. Block dimensions are gone from NKI 0.7: refused there; with NKI 0.6
+    pinned it is accepted as a plain size, with a warning (docs/nki-semantics.md#nki-versions)."""
+    versioning.removed((0, 7), "nl.par_dim (block dimensions)",
+                       "the partition dimension is always the first one: pass its plain size first, and turn "
+                       "block dimensions in front of it into a list of tensors or free dimensions")
     warn("nl.par_dim is a legacy-dialect marker; in the current dialect the first dimension is always the "
          "partition dimension, so pass the plain size", "warn_legacy_par_dim")
     return int(size)
