@@ -61,6 +61,9 @@ class ProblemSpec(BaseModel):
     description: str = ""
     function: str = Field(pattern=r"^[A-Za-z_]\w*$")
     dialect: Literal["v1", "v2"] = "v1"
+    # The release of the current dialect the problem's kernels follow ("0.6"); None: the one the simulator models
+    # (autocomp/nki/versions.py, docs/nki-semantics.md#nki-versions). v2 problems only.
+    nki_version: str | None = None
     target: str = DEFAULT_TARGET  # a registered target (autocomp.targets); aliases resolve to its name
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
     tolerance: Tolerance = Field(default_factory=Tolerance)
@@ -82,6 +85,20 @@ class ProblemSpec(BaseModel):
             knobs = dict(data["knobs"])
             data = {**data, "knobs": knobs, "knob_constraints": knobs.pop("constraints")}
         return data
+
+    @field_validator("nki_version")
+    @classmethod
+    def _known_nki_version(cls, v: str | None) -> str | None:
+        from autocomp.nki import versions
+
+        return None if v is None else versions.normalize(v)
+
+    @model_validator(mode="after")
+    def _version_needs_v2(self) -> ProblemSpec:
+        if self.nki_version is not None and self.dialect != "v2":
+            raise ValueError(f"nki_version = {self.nki_version!r} pins a release of the current dialect; this problem "
+                             "is dialect v1 (neuronxcc.nki): remove nki_version, or set dialect = \"v2\"")
+        return self
 
     @field_validator("target")
     @classmethod
@@ -312,7 +329,8 @@ class Problem:
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.spec.description, "function": self.spec.function,
-                "dialect": self.spec.dialect, "target": self.spec.target, "seeds": self.spec.seeds,
+                "dialect": self.spec.dialect, "nki_version": self.spec.nki_version, "target": self.spec.target,
+                "seeds": self.spec.seeds,
                 "tolerance": self.spec.tolerance.model_dump(), "knobs": self.spec.knobs, "path": str(self.root)}
 
     def __repr__(self) -> str:

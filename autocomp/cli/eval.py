@@ -76,7 +76,8 @@ def _panel(result, name: str):
     if result.flags:
         grid.add_row("flags", ", ".join(result.flags))
     took = result.timings.get("total", 0.0)
-    grid.add_row("evaluated", f"{result.backend}/{result.target} {result.tool_version}, {took:.2f} s"
+    nki = f" nki {result.nki_version}" if result.nki_version else ""
+    grid.add_row("evaluated", f"{result.backend}/{result.target}{nki} {result.tool_version}, {took:.2f} s"
                               + (" (cache hit)" if result.cache_hit else ""))
     return Panel(grid, title=f"autocomp eval: {name}", title_align="left", border_style=_STATUS_STYLE[result.status])
 
@@ -86,6 +87,9 @@ def eval_command(
     kernels: list[Path] = typer.Argument(..., help="Candidate kernel file(s)."),
     backend: str = typer.Option("sim", "--backend", help="sim (simulator + cost model), neuron (hardware) or auto."),
     target: str = typer.Option(None, "--target", help=f"{targets.choices()} (default: the problem's)."),
+    nki_version: str = typer.Option(None, "--nki-version",
+                                    help="Release of the current nki dialect the kernels follow, e.g. 0.6 (default: "
+                                         "the problem's nki_version, else the release the simulator models)."),
     as_json: bool = typer.Option(False, "--json", help="Print exactly one JSON object instead of a panel."),
     workers: int = typer.Option(None, "--workers", help="Candidates evaluated in parallel (default: CPU cores)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Evaluate even if an identical candidate is cached."),
@@ -128,7 +132,7 @@ def eval_command(
         check_calibration_target(cal, calibration, target or prob.spec.target)
         evaluator = Evaluator(chosen, workers=workers, cache=not no_cache, target=target,
                               timeout_s=timeout, isolation=isolation, allow_unisolated=allow_unisolated,
-                              calibration=cal)
+                              calibration=cal, nki_version=nki_version)
         results = evaluator.evaluate_many(prob, sources, filenames=[p.name for p in kernels])
     except (EvaluatorError, RuntimeError) as e:
         fail(str(e))

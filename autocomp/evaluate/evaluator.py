@@ -41,6 +41,7 @@ from autocomp.evaluate.sandbox import (
 )
 from autocomp.evaluate.trust import is_trusted
 from autocomp.evaluate.verdict import Context, judge
+from autocomp.nki import versions
 from autocomp.problem import Problem
 from autocomp.sources import HASH_CHARS, source_digest
 
@@ -91,6 +92,9 @@ class Evaluator:
     with hardware evidence measures instead of estimating and ignores it (``self.calibration`` is then None).
     ``timelines``: results also carry the engine timeline of the timed run (``EvalResult.timeline``), from the
     trusted measuring half; off by default, as it makes results large.
+    ``nki_version``: the release of the current dialect (``"0.6"``) every v2 problem's kernels follow here, over
+    the problem's own ``nki_version``; default the one the simulator models (docs/nki-semantics.md#nki-versions).
+    Every v2 result names the release it followed (``EvalResult.nki_version``).
     """
 
     def __init__(self, backend: str | Backend = "sim", *, workers: int | None = None, cache: bool | EvalCache = True,
@@ -98,7 +102,8 @@ class Evaluator:
                  memory_mb: int = 4096, file_size_mb: int | None = None, static_gate: bool = True,
                  isolation: str = "auto", drop_privileges: bool | None = None, speedup_review: float = 10.0,
                  work_dir: str | None = None, prespawn: bool | None = None, allow_unisolated: bool = False,
-                 measure_processes: int | None = None, calibration=None, timelines: bool = False):
+                 measure_processes: int | None = None, calibration=None, timelines: bool = False,
+                 nki_version: str | None = None):
         self.backend = get_backend(backend) if isinstance(backend, str) else backend
         self.calibration = self._apply_calibration(calibration)  # before the measuring processes copy options
         self._calibration_target = self.calibration.parse().target if self.calibration is not None else None
@@ -107,6 +112,10 @@ class Evaluator:
         self.cache = EvalCache(root / "evaluations.sqlite") if cache is True else (cache or None)
         self.references = ReferenceStore(root / "references")
         self.target = target
+        try:  # a pin of the current dialect's release for every v2 problem evaluated here (over the problem's own)
+            self.nki_version = versions.normalize(nki_version) if nki_version is not None else None
+        except ValueError as e:
+            raise EvaluatorError(str(e)) from None
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
         self.file_size_mb = file_size_mb
@@ -279,7 +288,15 @@ class Evaluator:
                     "isolation": self.isolation, "timeline": self.timelines}
         if self.calibration is not None:  # a calibrated estimate is another answer than the built-in model's
             settings["calibration"] = self.calibration.sha256
+        if self.nki_version is not None:
+            settings["nki_version"] = self.nki_version
         return json.dumps(settings)
+
+    def _nki_version(self, problem: Problem) -> str:
+        """The NKI release a v2 problem's run follows: this evaluator's pin, the problem's, else the modelled one."""
+        if problem.spec.dialect != "v2":
+            return ""
+        return versions.normalize(self.nki_version or problem.spec.nki_version)
 
     def _evaluate(self, problem: Problem, source: str, *, filename: str = "kernel.py",
                   seeds: list[int] | None = None, is_baseline: bool = False) -> EvalResult:
@@ -297,7 +314,8 @@ class Evaluator:
                                               "timings": {"total": time.perf_counter() - start}})
         base = None if is_baseline else self.baseline(problem)
         result = EvalResult(status="runtime_error", reason="", evidence=self.backend.evidence,
-                            backend=self.backend.name, target=target, tool_version=self.tool_version, seeds=seeds,
+                            backend=self.backend.name, target=target, nki_version=self._nki_version(problem),
+                            tool_version=self.tool_version, seeds=seeds,
                             problem=problem.name, problem_hash=problem.content_hash, source_hash=digest[:HASH_CHARS],
                             isolation=self.isolation,
                             calibration=self.calibration.label if self.calibration is not None else None)
@@ -342,7 +360,8 @@ class Evaluator:
             job = write_job(job_dir, source=source, display_name=filename, inputs=inputs, input_hashes=hashes,
                             timing_specs=timing_specs, backend=self.backend.name,
                             backend_options=self.backend.options(), target=target, dialect=problem.spec.dialect,
-                            function=problem.spec.function, memory_mb=self.memory_mb,
+                            nki_version=self._nki_version(problem), function=problem.spec.function,
+                            memory_mb=self.memory_mb,
                             cpu_s=self._cpu_s(timeout), file_size_mb=self._file_size_mb(references))
             outcome = finish_worker(worker, timeout)
             result.timings["process"] = outcome.wall_s

@@ -127,7 +127,7 @@ def sweep_stale_job_dirs(base_dir: str | None = None) -> int:
 def write_job(d: JobDir, *, source: str, display_name: str, inputs: dict[int, tuple[np.ndarray, ...]],
               input_hashes: dict[int, list[str]], timing_specs: list[InputSpec] | None, backend: str,
               backend_options: dict, target: str, dialect: str, function: str, memory_mb: int, cpu_s: int,
-              file_size_mb: int) -> Job:
+              file_size_mb: int, nki_version: str = "") -> Job:
     """Write the candidate, its inputs and job.json into ``d``."""
     refs: dict[str, list[ArrayRef]] = {}
     for seed, arrays in inputs.items():
@@ -140,7 +140,8 @@ def write_job(d: JobDir, *, source: str, display_name: str, inputs: dict[int, tu
         for path in [kernel, *(d.root / "in").iterdir()]:
             os.chown(path, *d.run_as)
     job = Job(nonce=d.nonce, backend=backend, backend_options=backend_options, target=target, dialect=dialect,
-              function=function, kernel_file="kernel.py", display_name=display_name, seeds=list(inputs), inputs=refs,
+              nki_version=nki_version, function=function, kernel_file="kernel.py", display_name=display_name,
+              seeds=list(inputs), inputs=refs,
               input_hashes={str(s): h for s, h in input_hashes.items()}, timing_specs=timing_specs,
               output_dir=str(d.out), work_dir=str(d.work), memory_mb=memory_mb, cpu_s=cpu_s,
               file_size_mb=file_size_mb, drop_to_uid=d.drop_to[0] if d.drop_to else None,

@@ -61,6 +61,7 @@ class Job(BaseModel):
     backend_options: dict[str, Any] = Field(default_factory=dict)
     target: str
     dialect: Literal["v1", "v2"]
+    nki_version: str = ""  # v2: the release the run follows ("0.6"); "": the modelled one (autocomp/nki/versions.py)
     function: str
     kernel_file: str  # name inside the job directory
     display_name: str = "kernel.py"  # how reasons name the candidate file

@@ -81,6 +81,7 @@ class EvalResult(BaseModel):
     # provenance
     backend: str = "sim"
     target: str = DEFAULT_TARGET
+    nki_version: str = ""  # v2 problems: the NKI release the run followed ("0.7"); "" for v1
     tool_version: str = ""
     seeds: list[int] = Field(default_factory=list)
     problem: str = ""

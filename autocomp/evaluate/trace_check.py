@@ -53,10 +53,11 @@ def _where(trace: Trace, pos: int) -> str:
 
 
 def check_trace(trace: Trace, *, kernel_path: str, kernel_lines: int, target: str, specs: TensorSpecs,
-                what: str) -> None:
+                what: str, nki_version: str | None = None) -> None:
     """Raise TraceRejected unless ``trace`` is a plausible recording of this kernel file (see the module doc).
 
-    ``what`` names the run in messages ("the check run", "the timing run").
+    ``what`` names the run in messages ("the check run", "the timing run"); ``nki_version``, when given, is the
+    release a v2 run had to follow.
     """
     def reject(message: str) -> TraceRejected:
         return TraceRejected(f"{what}'s trace {message}")
@@ -65,6 +66,8 @@ def check_trace(trace: Trace, *, kernel_path: str, kernel_lines: int, target: st
         raise reject(f"was recorded for {trace.target!r}, not the job's target {target!r}")
     if trace.dialect not in ("v1", "v2"):
         raise reject(f"names an unknown NKI dialect {trace.dialect!r}")
+    if nki_version is not None and trace.dialect == "v2" and trace.nki_version != nki_version:
+        raise reject(f"followed NKI {trace.nki_version or '(none)'!s}, not the job's NKI {nki_version}")
     if any(g < 1 for g in trace.grid):
         raise reject(f"has an invalid SPMD grid {list(trace.grid)}")
     instances = int(np.prod(trace.grid)) if trace.grid else 1

@@ -66,7 +66,7 @@ def run_problem_kernel(problem: Problem, fn, args, *, numerics: bool = True):
     from autocomp.nki import run_kernel
 
     return run_kernel(fn, args, target=problem.spec.target, grid=getattr(fn, "grid", ()), numerics=numerics,
-                      dialect=problem.spec.dialect)
+                      dialect=problem.spec.dialect, nki_version=problem.spec.nki_version)
 
 
 def as_outputs(value) -> tuple:

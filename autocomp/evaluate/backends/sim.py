@@ -131,7 +131,9 @@ class SimBackend:
     def load(self, kernel_path: Path, job: Job) -> Any:
         from autocomp.nki.launch import Kernel
         from autocomp.nki.loader import load_kernel
+        from autocomp.nki.v2.top import STATE
 
+        STATE.nki_version = job.nki_version or None  # before the kernel module runs: it may call version-ruled APIs
         fn = load_kernel(kernel_path, job.function, job.target)
         if isinstance(fn, Kernel):
             return fn
@@ -183,13 +185,15 @@ class SimBackend:
         """(the trace to time, its facts, the check run's facts), decoded from the worker's files and checked
         against what the parent knows: data only, nothing of the candidate runs here."""
         from autocomp.evaluate.trace_check import TensorSpecs, check_trace, trace_facts
+        from autocomp.nki import versions
 
         job, out = request.job, Path(request.artifacts)
         check_specs = TensorSpecs(inputs=[(tuple(s.shape), s.dtype) for s in request.inputs],
                                   outputs=[(int(np.prod(s.shape, dtype=np.int64)), s.dtype) for s in request.outputs])
         check = _read_trace(out / CHECK_TRACE_NAME, "the check run")
+        version = versions.normalize(job.nki_version or None) if job.dialect == "v2" else None
         check_trace(check, kernel_path=request.kernel_path, kernel_lines=request.kernel_lines, target=job.target,
-                    specs=check_specs, what="the check run")
+                    specs=check_specs, what="the check run", nki_version=version)
         timed, check_facts = check, trace_facts(check)
         facts = check_facts
         if job.timing_specs:
@@ -199,7 +203,7 @@ class SimBackend:
             full = TensorSpecs(inputs=[(tuple(s.shape), s.dtype) for s in request.timing_inputs],
                                outputs=[(n, s.dtype) for n, s in zip(request.timing_output_elems, request.outputs)])
             check_trace(timed, kernel_path=request.kernel_path, kernel_lines=request.kernel_lines,
-                        target=job.target, specs=full, what="the timing run")
+                        target=job.target, specs=full, what="the timing run", nki_version=version)
             facts = trace_facts(timed)
         return timed, facts, check_facts
 
