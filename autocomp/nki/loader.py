@@ -18,12 +18,12 @@ class KernelLoadError(Exception):
 _counter = [0]
 
 
-def load_module(path: str | Path, target: str | None = None):
-    """Import a kernel file as a fresh module (the simulator installed first)."""
+def load_module(path: str | Path, target: str | None = None, nki_version: str | None = None):
+    """Import a kernel file as a fresh module (the simulator installed first, following NKI ``nki_version``)."""
     path = Path(path)
     if not path.is_file():
         raise KernelLoadError(f"{path}: no such file")
-    install(target)
+    install(target, nki_version=nki_version)
     source = path.read_text()
     try:
         compile(source, str(path), "exec")
@@ -48,9 +48,10 @@ def load_module(path: str | Path, target: str | None = None):
     return module
 
 
-def load_kernel(path: str | Path, function: str, target: str | None = None) -> Callable:
+def load_kernel(path: str | Path, function: str, target: str | None = None,
+                nki_version: str | None = None) -> Callable:
     """The function ``function`` of kernel file ``path``."""
-    module = load_module(path, target)
+    module = load_module(path, target, nki_version)
     fn = getattr(module, function, None)
     if fn is None:
         funcs = [n for n, v in vars(module).items() if callable(v) and getattr(v, "__module__", "") == module.__name__

@@ -131,10 +131,9 @@ class SimBackend:
     def load(self, kernel_path: Path, job: Job) -> Any:
         from autocomp.nki.launch import Kernel
         from autocomp.nki.loader import load_kernel
-        from autocomp.nki.v2.top import STATE
 
-        STATE.nki_version = job.nki_version or None  # before the kernel module runs: it may call version-ruled APIs
-        fn = load_kernel(kernel_path, job.function, job.target)
+        # installed with the job's NKI release before the kernel module runs: it may call version-ruled APIs
+        fn = load_kernel(kernel_path, job.function, job.target, job.nki_version or None)
         if isinstance(fn, Kernel):
             return fn
         top = sys.modules["nki" if job.dialect == "v2" else "neuronxcc.nki"]
