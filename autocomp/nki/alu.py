@@ -90,7 +90,9 @@ ALU_OPS: dict[str, AluOp] = {op.name: op for op in [
     AluOp("bitwise_xor", _bits(np.bitwise_xor), bitvec=True),
     AluOp("invert", lambda a, b=None: np.invert(a), bitvec=True, unary=True),
     AluOp("left_shift", _bits(np.left_shift), bitvec=True), AluOp("right_shift", _bits(np.right_shift), bitvec=True),
-    AluOp("abs_max", lambda a, b: np.maximum(np.abs(a), np.abs(b))),
+    # The operand of larger magnitude, keeping its sign (nl.abs_max(-5, 3) is -5); a tie gives the second operand.
+    # tensor_reduce by abs_max gives the largest magnitude instead (ops/reduce.py).
+    AluOp("abs_max", lambda a, b: np.where(np.abs(a) > np.abs(b), a, b)),
     # The operand of smaller magnitude, keeping its sign; a tie gives the second operand (NeuronCore-v4+).
     AluOp("abs_min", lambda a, b: np.where(np.abs(a) < np.abs(b), a, b)),
     AluOp("bypass", lambda a, b=None: a, unary=True),

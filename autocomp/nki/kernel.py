@@ -221,7 +221,7 @@ def _simulate(fn, args, kwargs, target, grid, numerics: bool, strict: bool, dial
             outputs = None
             if numerics:
                 kind = kinds[0] if kinds else "numpy"
-                values = [_from_numpy(np.array(t.view(None), copy=True), kind) for t in out_tiles]
+                values = [_from_numpy(np.array(t.host_values(None), copy=True), kind) for t in out_tiles]
                 outputs = _rebuild(struct, values)
                 _write_back_mutable(args, names, inputs)
         finally:

@@ -80,11 +80,14 @@ class Tile:
         return tuple([s if isinstance(s, int) else slice(s[0], s[0] + s[1] * (s[2] - 1) + 1, s[1])
                       for s in self.spec])
 
-    def view(self, data: np.ndarray | None = None) -> np.ndarray:
-        """The tile's values as a numpy array (a view when the index is basic). Kernels call ``t.view(dtype)``,
-        the legacy tensor API's reinterpretation: any argument that is not an array is a dtype."""
-        if data is not None and data.__class__ is not np.ndarray:
-            return self._reinterpret(data)
+    def view(self, dtype) -> Tile:
+        """``t.view(dtype)``, the legacy tensor API's reinterpretation of the same bytes as another dtype."""
+        return self._reinterpret(dtype)
+
+    def host_values(self, data: np.ndarray | None = None) -> np.ndarray:
+        """The tile's values as a numpy array (a view when the index is basic), of ``data`` when given (an array
+        shaped like the allocation: its storage, or a per-element flag array). Simulator-internal: the static
+        gate refuses it in kernels."""
         if data is None:
             data = self.alloc.data
             if data is None:
@@ -130,14 +133,14 @@ class Tile:
             m = mask.over(self.shape) if mask is not None else True
             safe = tuple(np.where(m, a, 0) for a in (np.broadcast_to(a, self.shape) for a in self.arrays))
             return self.alloc.data[safe]
-        return self.view(None)
+        return self.host_values(None)
 
     def owner_view(self) -> tuple[np.ndarray, Allocation]:
         """(values view, allocation that owns the memory it points into), for deferred readers."""
         a = self.alloc
         data = a.data
         owner = a._lazy_src if a._lazy is not None else a
-        return self.view(data), owner
+        return self.host_values(data), owner
 
     def write(self, values, mask: Mask | None = None) -> None:
         """Store values (cast to the tile's dtype), only where ``mask`` holds."""
@@ -160,9 +163,9 @@ class Tile:
                 if a.unset is not None:
                     a.unset[self.arrays] = False
             else:
-                self.view(a.writable())[...] = values
+                self.host_values(a.writable())[...] = values
                 if a.unset is not None:
-                    self.view(a.unset)[...] = False
+                    self.host_values(a.unset)[...] = False
             return
         if self.oob:
             self._check_oob(mask)
@@ -174,10 +177,10 @@ class Tile:
             if a.unset is not None:
                 a.unset[idx] = False
         else:
-            target = self.view(a.writable())
+            target = self.host_values(a.writable())
             target[m] = vals[m]
             if a.unset is not None:
-                self.view(a.unset)[m] = False
+                self.host_values(a.unset)[m] = False
 
     # Trace description -------------------------------------------------
     def access(self, mask: Mask | None = None) -> Access:
@@ -324,7 +327,7 @@ class Tile:
 
     # numpy interop for harness code (outside kernels tiles are never exposed).
     def __array__(self, dtype=None, copy=None):
-        v = self.view(None)
+        v = self.host_values(None)
         return v.astype(dtype) if dtype is not None else v
 
 

@@ -104,6 +104,10 @@ class TileLimits:
     bn_stats_fmax: int
     sbuf_fmax_bytes: int
     total_available_sbuf_size: int
+    # Byte alignment of a free-dimension address. The API reference names both fields without values; these are
+    # the values the NKI compiler's own front end gives every NeuronCore generation [KLR].
+    psum_min_align: int = 4
+    sbuf_min_align: int = 1
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

@@ -14,10 +14,9 @@ import pytest
 
 from tests.fakes.api_signatures import check, coverage, load
 
-_VIEW = ("view() without a dtype is the simulator's own accessor of a tile's values (used throughout its ops; the "
-         "gate refuses it in kernels), so dtype keeps a default; view(dtype) reinterprets as documented")
-_COLLECTIVES = ("collectives exchange data between the ranks of a distributed job, each running its own copy of the "
-                "kernel; the simulator runs one kernel, so there is no other rank (the two cores of kernel[2] "
+_COLLECTIVES = ("the docs define each collective over a ReplicaGroup of ranks, separate devices of a distributed job "
+                "that each run the kernel on their own inputs and block until their peers send; a problem here is one "
+                "kernel run on one set of inputs, so the peers' data does not exist (the two cores of kernel[2] "
                 "synchronise with nisa.core_barrier and nisa.sendrecv, which are simulated)")
 
 _FRAMEWORK_METHOD = "undocumented method of the framework integration class (see FrameworkKernel)"
@@ -36,9 +35,6 @@ EXCEPTIONS = {
         "neuronxcc.nki.isa.dma_engine": "undocumented constant whose value the stubs do not give",
         "neuronxcc.nki.language.gemm_grid": "undocumented; the stubs give neither its result nor its use",
         "neuronxcc.nki.language.gemm_stationary_grid": "undocumented; the stubs give neither its result nor its use",
-        "neuronxcc.nki.language.tile_size.psum_min_align": "the docs name the PSUM address alignment but give no value",
-        "neuronxcc.nki.language.tile_size.sbuf_min_align": "the docs name the SBUF address alignment but give no value",
-        "neuronxcc.nki.tensor.view": _VIEW,
     },
     "v2": {
         **{f"nki.collectives.{name}": _COLLECTIVES for name in (
@@ -47,7 +43,6 @@ EXCEPTIONS = {
             "collective_permute_implicit_current_processing_rank_id", "rank_id")},
         "nki.language.DType": "undocumented type alias for annotations (str in the stubs), not a value kernels use",
         "nki.language.average": "undocumented constant whose value and use the stubs do not give",
-        "nki.language.NkiTensor.view": _VIEW,
     },
 }
 

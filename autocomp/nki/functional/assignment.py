@@ -149,10 +149,10 @@ def inplace(dst: Tile, value, op_name: str):
             dst.alloc.take_pending(value.alloc)
             dst.alloc.mark_written()
         elif ctx.numerics:
-            prev = dst.view().astype(np.float32)
+            prev = dst.host_values().astype(np.float32)
             unset = dst.alloc.unset  # reading fresh PSUM above made the table
             if unset is not None:
-                prev = np.where(dst.view(unset) & np.isnan(prev), np.float32(0), prev)
+                prev = np.where(dst.host_values(unset) & np.isnan(prev), np.float32(0), prev)
             add = value.alloc.data.reshape(prev.shape)
             dst.write(prev + add)
         else:

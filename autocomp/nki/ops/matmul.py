@@ -110,7 +110,7 @@ def nc_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accumulate: b
         b = compute_values(moving).reshape(k, n)
         r = a.T @ b
         if accumulate:
-            prev = dst.view().astype(np.float32).reshape(m, n)
+            prev = dst.host_values().astype(np.float32).reshape(m, n)
             if np.isnan(prev).all() and not dst.alloc.written:
                 warn(f"{api}: accumulating into PSUM that was never initialised; start the group with an "
                      "overwriting matmul or nl.zeros(..., buffer=nl.psum)", "warn_uninitialized_accumulate")
@@ -166,7 +166,7 @@ def double_row_matmul(dst: Tile, stationary: Tile, moving: Tile, api: str, accum
     if ctx.numerics:
         r = compute_values(stationary).reshape(2 * k, m).T @ compute_values(moving).reshape(2 * k, n)
         if accumulate:
-            r = dst.view().astype(np.float32).reshape(m, n) + r
+            r = dst.host_values().astype(np.float32).reshape(m, n) + r
         dst.write(r.reshape(dst.shape))
     else:
         dst.alloc.mark_written()

@@ -40,7 +40,7 @@ def _region(t: Tile, flags: np.ndarray):
 
     v = as_tensor(t)
     if isinstance(v, NkiTensor) and v.addr is None and v.vdtype is None:
-        view = v.view(flags)
+        view = v.host_values(flags)
         if np.may_share_memory(view, flags):
             return view, None
     addr = v.addresses() if isinstance(v, NkiTensor) else None

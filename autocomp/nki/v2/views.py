@@ -141,14 +141,15 @@ class NkiTensor(Tile):
         return a if ratio == 1 else (a * ratio).astype(np.int64)
 
     # ------------------------------------------------------------------ values
-    def view(self, dtype=None):
-        """``t.view(dtype)``: the same bits as another dtype (see ``reinterpret``). Inside the simulator,
-        ``view()`` / ``view(storage_array)`` give the values as numpy (the gate refuses that in kernels)."""
-        if dtype is not None and not isinstance(dtype, np.ndarray):
-            return self.reinterpret(dtype)
+    def view(self, dtype):
+        """``t.view(dtype)``: the same bits as another dtype (see ``reinterpret``)."""
+        return self.reinterpret(dtype)
+
+    def host_values(self, data=None) -> np.ndarray:
+        """The values as numpy, of ``data`` (storage or flags) when given; simulator-internal (see ``Tile``)."""
         if self.ap_pattern is None:
-            return Tile.view(self, dtype)
-        return self._values(dtype)
+            return Tile.host_values(self, data)
+        return self._values(data)
 
     def read(self, mask=None) -> np.ndarray:
         if self.ap_pattern is None:

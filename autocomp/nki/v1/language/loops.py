@@ -65,6 +65,6 @@ def program_ndim() -> int:
 def device_print(prefix: str, x, *, mask=None, **kwargs) -> None:
     """Print a tile's values from inside the kernel (free: no instruction; the mask is not applied)."""
     if isinstance(x, Tile) and x.alloc.data is not None:
-        builtins.print(prefix, np.asarray(x.view()))
+        builtins.print(prefix, np.asarray(x.host_values()))
     else:
         builtins.print(prefix, x)
