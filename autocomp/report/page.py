@@ -13,6 +13,7 @@ from autocomp.perf.timeline import gantt_svg
 from autocomp.report.data import ReportData
 from autocomp.report.svg import PALETTE, bar_chart, line_chart
 from autocomp.store.records import Candidate
+from autocomp.units import latency, speedup
 
 DIFF_CSS = """
 table.diff{font-family:Menlo,Consolas,monospace;font-size:12px;width:100%}table.diff td{padding:0 4px;border:0;
@@ -94,11 +95,11 @@ def _when(t: float | None) -> str:
 
 
 def _us(v: float | None) -> str:
-    return f"{v:.2f} µs" if v is not None else "—"
+    return latency(v)
 
 
 def _x(v: float | None) -> str:
-    return f"{v:.2f}×" if v is not None else "—"
+    return speedup(v)
 
 
 def _status_class(status: str) -> str:
@@ -149,7 +150,7 @@ def progress_chart(d: ReportData) -> str:
                "points": [(it, c.latency_us, f"iteration {it}: #{c.id} {c.latency_us:.2f} us ({_x(c.speedup)})")
                           for it, c in best]},
               {"name": "correct candidates", "color": PALETTE[4], "dots_only": True,
-               "points": [(c.iteration, c.latency_us, f"#{c.id} ({c.origin}) {c.latency_us:.2f} us")
+               "points": [(c.iteration, c.latency_us, f"#{c.id} ({c.origin}) {latency(c.latency_us)}")
                           for c in d.candidates if c.correct and c.latency_us is not None]}]
     hlines = []
     if d.baseline and d.baseline.latency_us:

@@ -12,10 +12,11 @@ from rich.table import Table
 from rich.text import Text
 
 from autocomp.search.node import Node
+from autocomp.units import latency, speedup
 
 
 def _us(value: float | None) -> str:
-    return f"{value:,.1f} us" if value else "-"
+    return latency(value) if value else "-"
 
 
 class RunDisplay:
@@ -114,7 +115,7 @@ class RunDisplay:
     def _describe(self, node: Node | None) -> str:
         if node is None or not node.correct:
             return "-"
-        speed = f" ({self.baseline_us / node.latency_us:.2f}x)" if self.baseline_us else ""
+        speed = f" ({speedup(self.baseline_us / node.latency_us)})" if self.baseline_us else ""
         return f"#{node.id} {_us(node.latency_us)}{speed}"
 
     def _render(self):
@@ -133,7 +134,7 @@ class RunDisplay:
             node = self._node(node_id)
             if node is None:
                 continue
-            speed = f"{self.baseline_us / node.latency_us:.2f}x" if self.baseline_us and node.latency_us else "-"
+            speed = speedup(self.baseline_us / node.latency_us) if self.baseline_us and node.latency_us else "-"
             plan = (node.plan or "").strip().splitlines()[0] if node.plan else ""
             table.add_row(str(rank), f"#{node.id}", node.origin, _us(node.latency_us), speed, node.evidence, plan)
         return Group(head, table)
@@ -162,9 +163,9 @@ def summary_lines(result: Any) -> list[str]:
     if result.best_candidate is not None and result.best_latency_us:
         roof = (f", {result.roofline_percent:.1f}% of roofline ({result.evidence})"
                 if result.roofline_percent is not None else "")
-        lines.append(f"best: candidate #{result.best_candidate}, {result.best_latency_us:,.1f} us "
-                     f"({result.evidence}), {result.speedup:.2f}x over the baseline's "
-                     f"{result.baseline_latency_us:,.1f} us ({result.evidence}){roof}")
+        lines.append(f"best: candidate #{result.best_candidate}, {latency(result.best_latency_us)} "
+                     f"({result.evidence}), {speedup(result.speedup)} over the baseline's "
+                     f"{latency(result.baseline_latency_us)} ({result.evidence}){roof}")
         lines += win_lines(result)
         if result.revalidation_note:
             lines.append(f"check: {result.revalidation_note}")
