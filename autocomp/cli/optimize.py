@@ -114,7 +114,9 @@ def optimize(
         _check_resumable(resume, cfg)
     # A person answering prompts reads them in the terminal: no live table redrawn over them.
     manual = any(m.startswith("manual:") for m in cfg.llm.models)
-    display = RunDisplay(err_console if as_json else console, quiet=quiet, live=False if manual else None)
+    # Candidate-level progress goes to a terminal's stderr (never into piped or --json stdout).
+    display = RunDisplay(err_console if as_json else console, quiet=quiet, live=False if manual else None,
+                         progress=err_console if err_console.is_terminal else None)
     # SIGTERM stops like Ctrl-C: finished work is kept and the run can be resumed; the stop reason names it.
     signal.signal(signal.SIGTERM, _raise_terminated)
     try:

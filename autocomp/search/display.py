@@ -22,8 +22,12 @@ def _us(value: float | None) -> str:
 class RunDisplay:
     """An event sink for :func:`run_optimization` that keeps the user informed. Thread-safe."""
 
-    def __init__(self, console: Console, *, live: bool | None = None, quiet: bool = False):
+    def __init__(self, console: Console, *, live: bool | None = None, quiet: bool = False,
+                 progress: Console | None = None):
+        """``progress``: where candidate-level progress lines go when there is no live table (a terminal's
+        stderr; None for none, e.g. piped output)."""
         self.console = console
+        self.progress_console = progress
         self.live_mode = console.is_terminal if live is None else live
         self.quiet = quiet
         self.run: Any = None
@@ -36,6 +40,10 @@ class RunDisplay:
         self.llm_calls = 0
         self.llm_usd = 0.0
         self.last_note = ""
+        # This iteration's candidates: proposed, evaluated, and the best latency among the correct ones.
+        self.iter_proposed = 0
+        self.iter_evaluated = 0
+        self.best_us: float | None = None
         self._lock = threading.Lock()
         self._live: Live | None = None
         self._started = time.monotonic()
@@ -64,19 +72,29 @@ class RunDisplay:
                 if line and kind not in ("iteration_start",):
                     self._live.console.print(line, highlight=False)
                 self._live.update(self._render())
-            elif line:
+                return
+            if line:
                 self.console.print(line, highlight=False, soft_wrap=True)
+            if kind == "evaluated" and self.progress_console is not None and self.iteration:
+                self.progress_console.print(f"[dim]  {self.candidate_progress()}[/]", highlight=False)
 
     def _update(self, kind: str, data: dict) -> str | None:
         if kind == "notice":
             return f"[yellow]note:[/] {data['message']}"
         if kind == "baseline":
             self.baseline_us = data.get("latency_us")
+            self.best_us = self.best_us or self.baseline_us
             return f"baseline #{data['id']}: {_us(self.baseline_us)}"
+        if kind == "candidate":
+            self.iter_proposed += 1
+            return None
         if kind == "evaluated":
             self.evaluations += 1
             if data.get("status") != "correct":
                 self.failed += 1
+            elif data.get("latency_us") and (self.best_us is None or data["latency_us"] < self.best_us):
+                self.best_us = data["latency_us"]
+            self.iter_evaluated += 1
             return None
         if kind == "llm_call":
             self.llm_calls += 1
@@ -84,6 +102,7 @@ class RunDisplay:
             return None
         if kind == "iteration_start":
             self.stage, self.iteration = data["stage"], data["iteration"]
+            self.iter_proposed = self.iter_evaluated = 0
             return f"iteration {self.iteration} ({self.stage}): expanding {len(data['beam'])} beam candidates"
         if kind == "iteration_done":
             self.stage, self.iteration, self.beam = data["stage"], data["iteration"], list(data["beam"])
@@ -106,6 +125,13 @@ class RunDisplay:
             return f"re-validating #{data['id']} on fresh seeds {data['seeds']}"
         return None
 
+    def candidate_progress(self) -> str:
+        """``iteration 2: 3/8 candidates evaluated, best 1.80x`` (the denominator grows as candidates are
+        proposed; the best is the run's so far)."""
+        total = max(self.iter_proposed, self.iter_evaluated)
+        best = (f", best {speedup(self.baseline_us / self.best_us)}" if self.baseline_us and self.best_us else "")
+        return f"iteration {self.iteration}: {self.iter_evaluated}/{total} candidates evaluated{best}"
+
     # ------------------------------------------------------------------ rendering
     def _node(self, node_id: int | None) -> Node | None:
         if node_id is None or self.run is None:
@@ -122,7 +148,10 @@ class RunDisplay:
         elapsed = time.monotonic() - self._started
         head = Text.from_markup(
             f"[bold]iteration {self.iteration}[/] ({self.stage or 'baseline'})  "
-            f"evaluations {self.evaluations} ({self.failed} failed)  "
+            + (f"{self.iter_evaluated}/{max(self.iter_proposed, self.iter_evaluated)} candidates evaluated  "
+               if self.iteration else "")
+            + (f"best {speedup(self.baseline_us / self.best_us)}  " if self.baseline_us and self.best_us else "")
+            + f"evaluations {self.evaluations} ({self.failed} failed)  "
             + (f"LLM {self.llm_calls} calls ${self.llm_usd:.2f}  " if self.llm_calls else "")
             + f"{elapsed:,.0f} s")
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, expand=False)
