@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from autocomp.validation import error_message
+
 RUNS_ENV = "AUTOCOMP_RUNS"
 
 
@@ -32,7 +34,7 @@ def env_settings() -> EnvSettings:
         return EnvSettings()
     except ValidationError as e:
         first = e.errors()[0]
-        raise SettingsError(f"${RUNS_ENV}={first.get('input')!r}: {first['msg']}") from None
+        raise SettingsError(f"${RUNS_ENV}={first.get('input')!r}: {error_message(first)}") from None
 
 
 def default_runs_dir() -> Path:

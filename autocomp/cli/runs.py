@@ -16,6 +16,7 @@ from rich.table import Table
 
 from autocomp.cli._common import OLD_DIR_OPTION, RUNS_DIR_OPTION, console, fail, json_errors, runs_dir_of
 from autocomp.cli._inputs import damaged_value, refuse_run_files
+from autocomp.settings import runs_dir_flag
 from autocomp.units import latency, speedup
 
 runs_app = typer.Typer(help="Browse stored optimization runs (runs/<run-id>/).", no_args_is_help=True)
@@ -52,7 +53,8 @@ def _candidate_id(run, text: str) -> int:
             raise ValueError(text)
         run.candidate(cand_id)
     except ValueError:
-        fail(f"{text!r} is not a candidate id; give a number such as 7 (see `autocomp runs show {run.root.name}`)")
+        fail(f"{text!r} is not a candidate id; give a number such as 7 (see `autocomp runs show "
+             f"{run.root.name}{runs_dir_flag(run.root.parent)}`)")
     except StoreError as e:
         fail(str(e))
     return cand_id

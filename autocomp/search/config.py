@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from autocomp import targets
 from autocomp.settings import default_runs_dir
+from autocomp.validation import error_message
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -417,6 +418,4 @@ def _describe(err: Mapping[str, Any]) -> str:
         flat = flat_name(loc[0], loc[1])
         if flat != loc[1]:
             where += f" ({flat})"
-    # pydantic prefixes a validator's own message with "Value error, "; the message alone is the error.
-    message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    return f"{where}: {message} (got {err.get('input')!r})"
+    return f"{where}: {error_message(err)} (got {err.get('input')!r})"

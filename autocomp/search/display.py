@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group
@@ -204,7 +205,11 @@ def summary_lines(result: Any) -> list[str]:
     spend = f"; LLM {result.llm_calls} calls, ${result.llm_cost_usd:.2f}" if result.agent == "llm" else ""
     lines.append(f"{result.iterations} iterations, {result.evaluations} evaluations, "
                  f"{result.duplicates_skipped} duplicates skipped{spend}")
-    lines.append(f"run directory: {result.run_dir}  (report: autocomp report {result.run_id})")
+    # Printed commands must work when copied: a runs directory other than the default is named in them.
+    from autocomp.settings import runs_dir_flag
+
+    flag = runs_dir_flag(Path(result.run_dir).parent)
+    lines.append(f"run directory: {result.run_dir}  (report: autocomp report {result.run_id}{flag})")
     if result.status == "interrupted":
-        lines.append(f"continue with: autocomp optimize --resume {result.run_id}")
+        lines.append(f"continue with: autocomp optimize --resume {result.run_id}{flag}")
     return lines

@@ -45,7 +45,7 @@ def test_show_prints_beams_lineage_with_plans_and_spend(runs_dir, run_dir):
     assert res.exit_code == 0, res.output
     out = res.output
     assert "best #4: 7.50 µs, 1.33x (sim)" in out
-    assert "2: #4 7.50µs, #2 8.00µs" in out
+    assert "2: #4 7.50 µs, #2 8.00 µs" in out
     lineage = out[out.index("lineage"):]
     assert lineage.index("#1") < lineage.index("#2") < lineage.index("#4")
     assert "split each row tile in two" in lineage and "knob: operand order" in lineage
