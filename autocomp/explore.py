@@ -24,15 +24,18 @@ from pathlib import Path
 from typing import Any
 
 from autocomp.store import Candidate, Evaluation, RunReader, RunStore, resolve_run
-from autocomp.store.locate import DEFAULT_RUNS_DIR, effective_status
+from autocomp.store.locate import effective_status
 from autocomp.units import latency, speedup
 
 CandidateRef = int | str | Candidate | Any
 
 
-def open_run(path: str | Path, runs_dir: str | Path = DEFAULT_RUNS_DIR) -> Run:
-    """Open a stored run for exploration: a run directory, a run id or an unambiguous prefix of one."""
-    return Run(RunReader.open_readonly(resolve_run(path, runs_dir)))
+def open_run(path: str | Path, runs_dir: str | Path | None = None) -> Run:
+    """Open a stored run for exploration: a run directory, a run id or an unambiguous prefix of one (looked up
+    in ``runs_dir``, else ``$AUTOCOMP_RUNS``, else ``runs/``)."""
+    from autocomp.settings import default_runs_dir
+
+    return Run(RunReader.open_readonly(resolve_run(path, runs_dir if runs_dir is not None else default_runs_dir())))
 
 
 def _frame(rows: list[dict], index: str | None = None):

@@ -142,7 +142,7 @@ def gantt_svg(rows: Mapping[str, Sequence[Sequence]], span_ns: float, *, title: 
             w = max((e - s) / span * pw, 0.5)
             tip = label if count == 1 and label else f"{count} instructions"
             slots.append(f'<rect class="slot" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{ROW_H - 6}" '
-                         f'fill="{color}"><title>{escape(tip)}: {s / 1e3:.2f}-{e / 1e3:.2f} us</title></rect>')
+                         f'fill="{color}"><title>{escape(tip)}: {s / 1e3:,.2f}–{e / 1e3:,.2f} µs</title></rect>')
     # The slots' own coordinate system: narrowing the viewBox zooms the time axis and nothing else.
     out.append(f'<svg class="plot" x="{LABEL_W}" y="0" width="{pw}" height="{plot_h}" viewBox="0 0 {pw} {plot_h}" '
                f'preserveAspectRatio="none">{"".join(slots)}</svg>')
@@ -151,7 +151,7 @@ def gantt_svg(rows: Mapping[str, Sequence[Sequence]], span_ns: float, *, title: 
         x = LABEL_W + k * pw / 5
         anchor = "start" if k == 0 else "end" if k == 5 else "middle"
         out.append(f'<text class="tick" data-k="{k}" x="{x:.0f}" y="{axis_y}" text-anchor="{anchor}">'
-                   f'{span * k / 5 / 1e3:.2f} us</text>')
+                   f'{span * k / 5 / 1e3:,.2f} µs</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -159,7 +159,7 @@ def gantt_svg(rows: Mapping[str, Sequence[Sequence]], span_ns: float, *, title: 
 def timeline_html(p: Profile) -> str:
     """A self-contained HTML page: the profile's headline, its engine timeline and its hints."""
     chart = gantt_svg(timeline_rows(p), p.makespan_ns, title=f"{p.kernel or 'kernel'} engine timeline", width=1200)
-    head = (f"<h3>{escape(p.kernel or 'kernel')} on {p.target}: {p.latency_us:.2f} us estimated "
+    head = (f"<h3>{escape(p.kernel or 'kernel')} on {p.target}: {p.latency_us:,.2f} µs estimated "
             f"(bound by {p.roofline.bound_by}, {p.roofline.percent:.0f}% of roofline)</h3>")
     hints = "".join(f"<li>{escape(h.message)}</li>" for h in p.hints)
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>autocomp timeline</title></head>"
