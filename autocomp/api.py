@@ -6,7 +6,8 @@
 
 Options are those of ``autocomp optimize`` by their flat names (``beam=2``, ``workers=4``,
 ``llm_timeout=60``; see :class:`autocomp.search.SearchConfig`), or whole tables
-(``search={"beam": 2}``); ``config`` names a TOML file whose values the keywords override;
+(``search={"beam": 2}``); ``config`` names a TOML file whose values the keywords override (a run's
+config.toml reruns that run: ``problem`` may then be left out);
 ``calibration=path`` applies a cost-model calibration file (``autocomp calibrate``) to the sim
 backend's estimates.
 """
@@ -17,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from autocomp.search.config import build_config, load_config_file, options_layers
+from autocomp.search.config import build_config, options_layers, read_config_file
 from autocomp.search.runner import RunResult, run_optimization
 
 
@@ -30,8 +31,13 @@ def optimize(problem: Any = None, *, config: str | Path | None = None, resume: s
     run). ``evaluator`` and ``llm`` replace the default sandboxed evaluator and the
     LLM service built from the options; ``on_event(kind, data)`` observes progress.
     """
-    file_values = load_config_file(config) if config is not None else {}
+    from autocomp.search.reuse import check_calibration, problem_for_config
+
+    file_values, identity = read_config_file(config) if config is not None else ({}, {})
     cfg = build_config(file_values, **options)
+    if config is not None and resume is None:  # a run's config.toml names its problem and calibration
+        problem = problem_for_config(problem, identity, str(config))
+        check_calibration(cfg, file_values, identity, str(config))
     return run_optimization(problem, cfg, resume=resume, resume_overrides=options_layers(file_values, options),
                             evaluator=evaluator, llm=llm, on_event=on_event, env=env)
 

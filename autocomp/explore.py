@@ -16,20 +16,26 @@ Reading never blocks a running search; ``reevaluate`` needs the write lock.
 from __future__ import annotations
 
 import difflib
+import sys
+import time
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from autocomp.store import Candidate, Evaluation, RunReader, RunStore, resolve_run
-from autocomp.store.locate import DEFAULT_RUNS_DIR, effective_status
+from autocomp.store.locate import effective_status
+from autocomp.units import latency, speedup
 
 CandidateRef = int | str | Candidate | Any
 
 
-def open_run(path: str | Path, runs_dir: str | Path = DEFAULT_RUNS_DIR) -> Run:
-    """Open a stored run for exploration: a run directory, a run id or an unambiguous prefix of one."""
-    return Run(RunReader.open_readonly(resolve_run(path, runs_dir)))
+def open_run(path: str | Path, runs_dir: str | Path | None = None) -> Run:
+    """Open a stored run for exploration: a run directory, a run id or an unambiguous prefix of one (looked up
+    in ``runs_dir``, else ``$AUTOCOMP_RUNS``, else ``runs/``)."""
+    from autocomp.settings import default_runs_dir
+
+    return Run(RunReader.open_readonly(resolve_run(path, runs_dir if runs_dir is not None else default_runs_dir())))
 
 
 def _frame(rows: list[dict], index: str | None = None):
@@ -70,15 +76,15 @@ class CandidateView:
 
     def __repr__(self) -> str:
         c = self.record
-        lat = f"{c.latency_us:.2f} us" if c.latency_us is not None else "-"
+        lat = latency(c.latency_us, "-")
         spd = f", {c.speedup:.2f}x" if c.speedup is not None else ""
         return f"<Candidate #{c.id} it={c.iteration} {c.origin} {c.status} {lat}{spd}>"
 
     def _repr_html_(self) -> str:
         c = self.record
         fields = [("iteration", c.iteration), ("origin", c.origin), ("parent", c.parent_id), ("status", c.status),
-                  ("latency", f"{c.latency_us:.2f} µs" if c.latency_us is not None else "—"),
-                  ("speedup", f"{c.speedup:.2f}×" if c.speedup is not None else "—"), ("evidence", c.evidence)]
+                  ("latency", latency(c.latency_us)),
+                  ("speedup", speedup(c.speedup)), ("evidence", c.evidence)]
         rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{escape(str(v))}</td>"
                        "</tr>" for k, v in fields)
         plan = (f"<p><b>plan</b></p><div style='white-space:pre-wrap'>{escape(c.plan)}</div>" if c.plan else "")
@@ -142,7 +148,7 @@ class EvaluationView:
 
     def __repr__(self) -> str:
         e = self.record
-        lat = f" {e.latency_us:.2f} us" if e.latency_us is not None else ""
+        lat = f" {latency(e.latency_us)}" if e.latency_us is not None else ""
         reason = (e.reason or "").strip().splitlines()
         why = f": {reason[0][:100]}" if reason and e.status != "correct" else ""
         return f"<Evaluation #{e.candidate_id} {e.purpose} {e.status}{lat} ({e.evidence or '?'}){why}>"
@@ -150,7 +156,7 @@ class EvaluationView:
     def _repr_html_(self) -> str:
         e = self.record
         fields = [("candidate", f"#{e.candidate_id}"), ("purpose", e.purpose), ("status", e.status),
-                  ("latency", f"{e.latency_us:.2f} µs" if e.latency_us is not None else "—"),
+                  ("latency", latency(e.latency_us)),
                   ("evidence", e.evidence or "—"), ("target", e.target or "—"),
                   ("calibration", e.result.get("calibration") or "built-in")]
         rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{escape(str(v))}</td>"
@@ -192,7 +198,7 @@ class StoredProfile:
     def __repr__(self) -> str:
         if not self.record:
             return f"<no profile for candidate #{self.candidate_id}: {self.note}>"
-        return (f"<Profile #{self.candidate_id} {self.latency_us:.2f} us on {self.record.get('target')} "
+        return (f"<Profile #{self.candidate_id} {latency(self.latency_us)} on {self.record.get('target')} "
                 f"(bound by {self.record.get('roofline', {}).get('bound_by', '?')})>")
 
     def _repr_html_(self) -> str:
@@ -296,7 +302,7 @@ class Run:
     # ------------------------------------------------------------ actions
     def reevaluate(self, cand: CandidateRef, target: str | None = None, *, backend: str = "sim",
                    evaluator: Callable[[Path, str, str], Any] | None = None,
-                   calibration: str | Path | None = None) -> EvaluationView:
+                   calibration: str | Path | None = None, progress: bool = True) -> EvaluationView:
         """Evaluate ``cand`` again on ``target`` (default: the run's problem's target) and record it beside its
         search result.
 
@@ -305,7 +311,8 @@ class Run:
         source, target)`` returning an EvalResult or its dict replaces autocomp's sandboxed
         evaluator (``autocomp.evaluate``). ``calibration``: a cost-model calibration file for
         the sim backend, or ``"run"`` for the one the run was started with (default: the
-        built-in cost model); the hw backend ignores it.
+        built-in cost model); the hw backend ignores it. ``progress``: say on stderr what is being
+        evaluated and how long it took (it takes seconds).
         """
         cand_id = _cand_id(cand)
         problem_dir = self.reader.problem_dir()
@@ -317,11 +324,16 @@ class Run:
             target = Problem.load(problem_dir).spec.target
         source = self.reader.source(cand_id)
         cal = self._calibration(calibration) if backend == "sim" else None
+        started = time.monotonic()
+        if progress:
+            print(f"re-evaluating #{cand_id} on {target} ({backend})…", file=sys.stderr, flush=True)
         if evaluator is None:
             result = _default_evaluator(problem_dir, source, target, backend, cal)
         else:
             result = evaluator(problem_dir, source, target)
         purpose = f"reevaluate:{backend}:{target}" + (f":cal-{cal.sha256[:12]}" if cal is not None else "")
+        if progress:
+            print(f"re-evaluated #{cand_id} in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
         with RunStore.open(self.path) as store:
             return EvaluationView(store.record_evaluation(cand_id, result, purpose=purpose, replace=True))
 
@@ -383,7 +395,7 @@ class Run:
                 ax.scatter([n for n, _, s in points if s is not None], [s for _, _, s in points if s is not None],
                            s=12, alpha=0.5, label="correct candidates")
                 ax.set_xlabel("evaluation")
-                ax.set_ylabel("speedup over the baseline (×)")
+                ax.set_ylabel("speedup over the baseline (x)")
                 ax.set_title(f"run {self.id}")
                 ax.legend()
                 plt.close(fig)  # returned, not also drawn by pyplot's own display
@@ -438,7 +450,7 @@ class SpeedupPlot:
         each = [(n, s, f"evaluation {n}: {s:.2f}x") for n, _, s in self.points if s is not None]
         return line_chart([{"name": "best so far", "color": PALETTE[0], "step": True, "points": best},
                            {"name": "correct candidates", "color": PALETTE[4], "dots_only": True, "points": each}],
-                          x_label="evaluation", y_label="speedup over the baseline (×)", css_class="chart speedup")
+                          x_label="evaluation", y_label="speedup over the baseline (x)", css_class="chart speedup")
 
     def _repr_svg_(self) -> str:
         return self.svg

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from autocomp import targets
 from autocomp.pyparse import parse_python
 from autocomp.targets import DEFAULT_TARGET
+from autocomp.validation import error_message
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -130,11 +131,15 @@ def _format_validation(path: Path, err: ValidationError) -> str:
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
         if e["type"] == "extra_forbidden":
-            lines.append(f"unknown key {loc!r}: remove it (known keys: {', '.join(ProblemSpec.model_fields)})")
+            import difflib
+
+            close = difflib.get_close_matches(str(e["loc"][-1]), list(ProblemSpec.model_fields), n=1, cutoff=0.6)
+            lines.append(f"unknown key {loc!r}: " + (f"did you mean {close[0]!r}?" if close else
+                                                     f"remove it (known keys: {', '.join(ProblemSpec.model_fields)})"))
         elif e["type"] == "missing":
             lines.append(f"missing required key {loc!r}")
         else:
-            lines.append(f"{loc}: {e['msg']} (got {e.get('input')!r})")
+            lines.append(f"{loc}: {error_message(e)} (got {e.get('input')!r})")
     return f"{path}: " + "; ".join(lines)
 
 

@@ -4,14 +4,35 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output is read by scripts and pagers: no line is wrapped (soft wrap), and tables and panels are laid
+# out for a wide page rather than rich's 80 columns. Colour follows rich: none when piped or with NO_COLOR set.
+PIPED_WIDTH = 200
+
+
+class CliConsole(Console):
+    """A rich console whose non-terminal output does not wrap at 80 columns."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = Console.size.fget(self)
+        if self._width is None and not self.is_terminal:
+            return ConsoleDimensions(max(size.width, PIPED_WIDTH), size.height)
+        return size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)
+
+
+console = CliConsole(soft_wrap=True, emoji=False)  # ":x" in a model name is not an emoji
+err_console = CliConsole(stderr=True, soft_wrap=True, emoji=False)
 
 # Exit codes: 0 success, 1 the job ran but found a problem (e.g. incorrect kernel), 2 bad input.
 EXIT_BAD_INPUT = 2
@@ -43,3 +64,34 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print one clear error line and exit. ``message`` names the file/value and the fix."""
     print_error(message, code)
     raise typer.Exit(code)
+
+
+RUNS_DIR_HELP = "Directory that holds run directories (default: $AUTOCOMP_RUNS, else runs/)."
+RUNS_DIR_OPTION = typer.Option(None, "--runs-dir", help=RUNS_DIR_HELP)
+OLD_DIR_OPTION = typer.Option(None, "--dir", hidden=True, help="Old name of --runs-dir.")
+
+
+def runs_dir_of(runs_dir: Path | None, old_dir: Path | None = None) -> Path:
+    """The runs directory a command uses: --runs-dir (or its old name --dir), else $AUTOCOMP_RUNS, else runs/."""
+    from autocomp.settings import SettingsError, default_runs_dir
+
+    if runs_dir is not None and old_dir is not None:
+        fail("give --runs-dir only (--dir is its old name)")
+    if runs_dir is not None or old_dir is not None:
+        return runs_dir or old_dir
+    try:
+        return default_runs_dir()
+    except SettingsError as e:
+        fail(str(e))
+
+
+def progress_printer(quiet: bool = False):
+    """``progress(message)`` for a slow step: one dim line on stderr when stderr is a terminal and not ``quiet``,
+    else None (piped and --json output stay clean)."""
+    if quiet or not err_console.is_terminal:
+        return None
+
+    def progress(message: str) -> None:
+        err_console.print(f"[dim]… {escape(message)}[/]", highlight=False)
+
+    return progress

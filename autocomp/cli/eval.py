@@ -10,6 +10,7 @@ import typer
 from autocomp import targets
 from autocomp.cli._common import console, fail, json_errors
 from autocomp.cli._inputs import check_timeout, check_workers, read_text_file
+from autocomp.units import latency, speedup
 
 _STATUS_STYLE = {"correct": "bold green", "incorrect": "bold red", "compile_error": "bold yellow",
                  "runtime_error": "bold yellow", "timeout": "bold magenta", "rejected": "bold red"}
@@ -55,8 +56,9 @@ def _panel(result, name: str):
     grid.add_row("status", f"[{_STATUS_STYLE[result.status]}]{result.status}[/]")
     grid.add_row("reason", result.reason)
     if result.latency_us is not None:
-        speed = f"   {result.speedup:.2f}x vs baseline {result.baseline_latency_us:.2f} us" if result.speedup else ""
-        grid.add_row("latency", f"{result.latency_us:.2f} us ({result.evidence}){speed}")
+        speed = (f"   {speedup(result.speedup)} vs baseline {latency(result.baseline_latency_us)}"
+                 if result.speedup else "")
+        grid.add_row("latency", f"{latency(result.latency_us)} ({result.evidence}){speed}")
         low, high = result.profile.get("total_time_low"), result.profile.get("total_time_high")
         if result.evidence == "sim" and isinstance(low, (int, float)) and isinstance(high, (int, float)):
             grid.add_row("likely", f"{low * 1e6:.2f} - {high * 1e6:.2f} us on hardware (90%)")
@@ -112,7 +114,9 @@ def eval_command(
 
     json_errors(as_json)
     if backend not in BACKENDS:
-        fail(f"--backend {backend!r}: use one of {', '.join(BACKENDS)}")
+        from autocomp.search.config import did_you_mean
+
+        fail(f"--backend {backend!r}: use one of {', '.join(BACKENDS)}" + did_you_mean(backend, tuple(BACKENDS)))
     try:
         target = normalize_target(target) if target else None
     except ValueError as e:

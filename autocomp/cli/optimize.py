@@ -19,7 +19,8 @@ EXIT_INTERRUPTED = 130
 
 def optimize(
     problem: str = typer.Argument(None, help="Problem name ($AUTOCOMP_PROBLEMS, ./problems, the suite) or directory."),
-    config: Path = typer.Option(None, "--config", "-c", help="TOML file with options (CLI options override it)."),
+    config: Path = typer.Option(None, "--config", "-c", help="TOML file with options (CLI options override it); a "
+                                "run's config.toml reruns that run (PROBLEM may then be left out)."),
     model: list[str] = typer.Option(None, "--model", "-m",
                                     help="LLM as provider:model; repeat for an ensemble."),
     llm_base_url: str = typer.Option(None, "--llm-base-url", help="Base URL of an OpenAI-compatible server."),
@@ -53,10 +54,14 @@ def optimize(
                                      help="Cost-model calibration file from `autocomp calibrate` for the sim "
                                           "backend's estimates (the run keeps a copy; --resume uses it). The "
                                           "neuron (hw) backend measures and ignores it."),
-    out: Path = typer.Option(None, "--out", help="Directory for run directories (default runs/)."),
+    runs_dir: Path = typer.Option(None, "--runs-dir", help="Directory that holds run directories (default: "
+                                  "$AUTOCOMP_RUNS, else runs/)."),
+    old_out: Path = typer.Option(None, "--out", hidden=True, help="Old name of --runs-dir."),
     seed: int = typer.Option(None, "--seed", help="Seed for reproducible sampling (menus, ensembles, knobs)."),
-    no_cache: bool = typer.Option(None, "--no-cache/--cache", help="Ignore cached LLM answers (still store new)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print estimated LLM calls and dollars; spend nothing."),
+    no_llm_cache: bool = typer.Option(None, "--no-llm-cache/--llm-cache",
+                                      help="Ignore cached LLM answers (fresh ones are still stored)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print estimated LLM calls and dollars (and whether an "
+                                 "API key is set); spend nothing."),
     resume: str = typer.Option(None, "--resume", help="Continue an interrupted run (id, prefix or path)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
@@ -64,29 +69,40 @@ def optimize(
     """Optimize PROBLEM: beam search with an LLM agent (plan, implement, repair) or the knob tuner."""
     from autocomp.llm import BudgetExceeded, LLMConfigError
     from autocomp.problem import ProblemError
-    from autocomp.search.config import ConfigError, build_config, load_config_file, options_layers
+    from autocomp.search.config import ConfigError, build_config, options_layers, read_config_file
     from autocomp.search.display import RunDisplay, summary_lines
     from autocomp.search.prompts import PromptError
+    from autocomp.search.reuse import check_calibration, problem_for_config
     from autocomp.search.runner import SearchError, run_optimization
+    from autocomp.settings import SettingsError
     from autocomp.store import StoreError
 
     json_errors(as_json)
-    if problem is None and resume is None:
+    if problem is None and resume is None and config is None:
         fail("give a PROBLEM (a directory or a suite name, e.g. `autocomp optimize gemm_bf16`) or --resume RUN")
+    if runs_dir is not None and old_out is not None:
+        fail("give --runs-dir only (--out is its old name)")
     options = {"models": model or None, "llm_base_url": llm_base_url, "llm_timeout": llm_timeout,
                "manual_timeout": manual_timeout, "manual_stdin": manual_stdin, "agent": agent,
                "beam": beam, "plans": plans, "impls": impls, "iterations": iterations, "early_stop": early_stop,
                "repairs": repairs, "max_usd": max_usd, "max_llm_calls": max_llm_calls, "workers": workers,
                "backend": backend, "target": target, "isolation": isolation,
-               "allow_unisolated": allow_unisolated, "out": out, "seed": seed, "no_cache": no_cache,
+               "allow_unisolated": allow_unisolated, "runs_dir": runs_dir or old_out, "seed": seed,
+               "no_llm_cache": no_llm_cache,
                "calibration": calibration}
     options = {k: v for k, v in options.items() if v is not None}
     if config is not None:
         read_text_file(config, "config file", "save it as UTF-8 TOML")
     try:
-        file_values = load_config_file(config) if config is not None else {}
+        file_values, identity = read_config_file(config) if config is not None else ({}, {})
         cfg = build_config(file_values, **options)
-    except (ConfigError, LLMConfigError) as e:
+        if config is not None and resume is None:  # a run's config.toml names the problem and calibration it used
+            problem = problem_for_config(problem, identity, str(config))
+            if problem is None:
+                fail(f"{config}: names no problem; give a PROBLEM (e.g. `autocomp optimize gemm_bf16 --config "
+                     f"{config}`)")
+            check_calibration(cfg, file_values, identity, str(config))
+    except (ConfigError, LLMConfigError, SettingsError, ProblemError) as e:
         fail(str(e))
     _check_settings(cfg)
 
@@ -98,9 +114,11 @@ def optimize(
         _check_resumable(resume, cfg)
     # A person answering prompts reads them in the terminal: no live table redrawn over them.
     manual = any(m.startswith("manual:") for m in cfg.llm.models)
-    display = RunDisplay(err_console if as_json else console, quiet=quiet, live=False if manual else None)
-    # SIGTERM stops like Ctrl-C: finished work is kept and the run can be resumed.
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Candidate-level progress goes to a terminal's stderr (never into piped or --json stdout).
+    display = RunDisplay(err_console if as_json else console, quiet=quiet, live=False if manual else None,
+                         progress=err_console if err_console.is_terminal else None)
+    # SIGTERM stops like Ctrl-C: finished work is kept and the run can be resumed; the stop reason names it.
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         result = run_optimization(problem, cfg, resume=resume, resume_overrides=options_layers(file_values, options),
                                   on_event=display, on_start=display.attach)
@@ -128,13 +146,16 @@ def _check_settings(cfg) -> None:
     """What the config validation cannot see: a backend name, a finite timeout and a usable runs directory, checked
     before a run directory is created for a run that could not start."""
     from autocomp.evaluate.backends import BACKENDS
+    from autocomp.search.config import did_you_mean
 
     if cfg.evaluation.backend not in BACKENDS:
-        fail(f"--backend {cfg.evaluation.backend!r}: use one of {', '.join(BACKENDS)}")
+        fail(f"--backend {cfg.evaluation.backend!r}: use one of {', '.join(BACKENDS)}"
+             + did_you_mean(cfg.evaluation.backend, tuple(BACKENDS)))
     check_timeout(cfg.evaluation.timeout_s, "timeout_s")
     check_workers(cfg.evaluation.workers)
-    if cfg.out is not None and Path(cfg.out).exists() and not Path(cfg.out).is_dir():
-        fail(f"--out {cfg.out}: is a file; give the directory that holds (or will hold) the run directories")
+    if Path(cfg.runs_dir).exists() and not Path(cfg.runs_dir).is_dir():
+        fail(f"--runs-dir {cfg.runs_dir}: is a file; give the directory that holds (or will hold) the run "
+             "directories")
 
 
 def _check_resumable(resume: str, cfg) -> None:
@@ -143,7 +164,7 @@ def _check_resumable(resume: str, cfg) -> None:
     from autocomp.store import RunReader, StoreError, resolve_run, schema
 
     try:
-        run_dir = resolve_run(resume, cfg.out)
+        run_dir = resolve_run(resume, cfg.runs_dir)
         if not schema.readable_as_is(schema.probe(run_dir / schema.DB_NAME)):
             return  # an older run that only the writer's migration makes readable; it checks it itself
         with RunReader.open_readonly(run_dir) as reader:
@@ -155,8 +176,10 @@ def _check_resumable(resume: str, cfg) -> None:
         fail(str(e))
 
 
-def _raise_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+def _raise_terminated(signum, frame) -> None:
+    from autocomp.search.runner import Terminated
+
+    raise Terminated(f"stopped by {signal.Signals(signum).name}")
 
 
 def _dry_run(problem: str | None, resume: str | None, cfg) -> None:
@@ -172,7 +195,7 @@ def _dry_run(problem: str | None, resume: str | None, cfg) -> None:
             from autocomp.problem import Problem
             from autocomp.store import RunReader, resolve_run
 
-            with RunReader.open_readonly(resolve_run(resume, cfg.out)) as reader:
+            with RunReader.open_readonly(resolve_run(resume, cfg.runs_dir)) as reader:
                 cfg = config_from_run(reader.config(), {})
                 loaded = Problem.load(reader.problem_dir() or reader.info.problem_path)
         else:
@@ -183,9 +206,26 @@ def _dry_run(problem: str | None, resume: str | None, cfg) -> None:
     console.print(f"[bold]dry run[/] for {loaded.name}: nothing will be called or spent", highlight=False)
     for line in estimate.lines():
         console.print(line, highlight=False)
+    for line in _missing_keys(cfg):
+        console.print(line, highlight=False, markup=False)
     if cfg.llm.max_usd is not None and estimate.cost_usd > cfg.llm.max_usd:
         console.print(f"the estimate exceeds --max-usd {cfg.llm.max_usd:.2f}: the run will stop when the budget is "
                       "spent", highlight=False)
+
+
+def _missing_keys(cfg) -> list[str]:
+    """For a dry run: each model whose provider needs an API key that is not set (the real run would stop)."""
+    from autocomp.llm import parse_model_spec
+
+    if not cfg.llm_requested():
+        return []
+    lines = []
+    for model in cfg.resolved_models():
+        info = parse_model_spec(model).info
+        if info.key_required and info.key_env and not os.environ.get(info.key_env):
+            lines.append(f"API key missing: {model} needs ${info.key_env}, which is not set; the run would stop "
+                         f"at its first call (set it, or use --agent knobs)")
+    return lines
 
 
 def register(app: typer.Typer) -> None:

@@ -17,6 +17,7 @@ from autocomp import targets
 from autocomp.cli._common import console, err_console, fail, json_errors
 from autocomp.cli._inputs import read_text_file
 from autocomp.pyparse import parse_python
+from autocomp.units import latency
 
 problems_app = typer.Typer(name="problems", help="The benchmark problems: list, inspect, create, import.",
                            no_args_is_help=True)
@@ -94,14 +95,14 @@ def list_problems(
         return
     table = Table(title=f"Problems in {root}", title_justify="left")
     for header, justify in (("name", "left"), ("dialect", "left"), ("target", "left"), ("input shapes", "left"),
-                            ("latency µs", "right"), ("% roofline", "right"), ("bound", "left")):
+                            ("latency", "right"), ("% roofline", "right"), ("bound", "left")):
         table.add_column(header, justify=justify, overflow="fold")
     for r in rows:
         if "dialect" not in r:
             table.add_row(escape(r["name"]), "", "", f"[red]invalid: {escape(r['error'])}[/]", "-", "-", "")
             continue
         shapes = r["shapes_text"] if not r["error"] else f"[red]baseline failed: {escape(r['error'])}[/]"
-        table.add_row(escape(r["name"]), r["dialect"], r["target"], shapes, _fmt(r["latency_us"], ".1f"),
+        table.add_row(escape(r["name"]), r["dialect"], r["target"], shapes, latency(r["latency_us"], "-"),
                       _fmt(r["roofline_percent"], ".1f"), r["bound_by"])
     out = _wide_console()
     out.print(table)

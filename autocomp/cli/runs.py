@@ -14,20 +14,23 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from autocomp.cli._common import console, fail
+from autocomp.cli._common import OLD_DIR_OPTION, RUNS_DIR_OPTION, console, fail, json_errors, runs_dir_of
 from autocomp.cli._inputs import damaged_value, refuse_run_files
+from autocomp.settings import runs_dir_flag
+from autocomp.units import latency, speedup
 
 runs_app = typer.Typer(help="Browse stored optimization runs (runs/<run-id>/).", no_args_is_help=True)
 
-DIR_OPTION = typer.Option(Path("runs"), "--dir", help="Directory holding the runs.")
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
 @contextmanager
-def _open(run: str, runs_dir: Path) -> Iterator:
+def _open(run: str, runs_dir: Path | None, old_dir: Path | None = None) -> Iterator:
     """A read-only RunReader for what the user typed; a run that cannot be opened or read (missing, corrupt,
     from a newer autocomp) ends the command with one line, and nothing in it is changed."""
     from autocomp.store import RunReader, StoreError, resolve_run
 
+    runs_dir = runs_dir_of(runs_dir, old_dir)
     try:
         reader = RunReader.open_readonly(resolve_run(run, runs_dir))
     except StoreError as e:
@@ -50,7 +53,8 @@ def _candidate_id(run, text: str) -> int:
             raise ValueError(text)
         run.candidate(cand_id)
     except ValueError:
-        fail(f"{text!r} is not a candidate id; give a number such as 7 (see `autocomp runs show {run.root.name}`)")
+        fail(f"{text!r} is not a candidate id; give a number such as 7 (see `autocomp runs show "
+             f"{run.root.name}{runs_dir_flag(run.root.parent)}`)")
     except StoreError as e:
         fail(str(e))
     return cand_id
@@ -66,18 +70,42 @@ def _date(t: float) -> str:
     return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M") if t else ""
 
 
-def _fmt(v: float | None, spec: str, suffix: str = "") -> str:
-    return f"{v:{spec}}{suffix}" if v is not None else "—"
+def _show_json(r, status: str) -> dict:
+    """`runs show --json`: what the text shows, as data."""
+    from autocomp.store.win import describe, run_win
+
+    info, best, base = r.info, r.best(), r.baseline()
+
+    def cand(c) -> dict | None:
+        return None if c is None else {"id": c.id, "iteration": c.iteration, "origin": c.origin, "status": c.status,
+                                       "latency_us": c.latency_us, "speedup": c.speedup, "evidence": c.evidence,
+                                       "plan": c.plan}
+
+    win = run_win(r) if best else None
+    return {"run_id": info.run_id, "run_dir": str(r.root), "problem": info.problem, "target": info.target,
+            "status": status, "status_reason": info.status_reason, "counts": r.counts(),
+            "llm_cost_usd": r.total_cost_usd(), "baseline": cand(base), "best": cand(best),
+            "win": describe(win) if win is not None else None,
+            "beams": [{"iteration": b.iteration, "beam": list(b.beam)} for b in r.beams()],
+            "lineage": [cand(c) for c in r.lineage(best.id)] if best else [],
+            "spend": {by: [{"key": s.key, "calls": s.calls, "cache_hits": s.cache_hits, "failures": s.failures,
+                            "input_tokens": s.input_tokens, "output_tokens": s.output_tokens,
+                            "cost_usd": s.cost_usd} for s in r.spend(by)] for by in ("phase", "model")}}
 
 
 @runs_app.command("list")
-def list_runs(runs_dir: Path = DIR_OPTION) -> None:
+def list_runs(runs_dir: Path = RUNS_DIR_OPTION, as_json: bool = JSON_OPTION, old_dir: Path = OLD_DIR_OPTION) -> None:
     """Table of runs: id, problem, status, best speedup, evaluations, LLM spend, date."""
     from autocomp.store import list_runs as summaries
 
+    json_errors(as_json)
+    runs_dir = runs_dir_of(runs_dir, old_dir)
     if not runs_dir.is_dir():
-        fail(f"{runs_dir}: no such directory; pass --dir with the directory that holds your runs")
+        fail(f"{runs_dir}: no such directory; pass --runs-dir with the directory that holds your runs")
     rows = summaries(runs_dir)
+    if as_json:
+        typer.echo(json.dumps([_summary_json(r) for r in rows], indent=2))
+        return
     if not rows:
         console.print(f"no runs in {runs_dir}/")
         return
@@ -86,7 +114,7 @@ def list_runs(runs_dir: Path = DIR_OPTION) -> None:
                          ("evals", "right"), ("LLM $", "right"), ("created (UTC)", "left")):
         table.add_column(col, justify=justify, no_wrap=col == "run")
     for r in rows:
-        best = _fmt(r.best_speedup, ".2f", "×") + (f" ({r.evidence})" if r.evidence and r.best_speedup else "")
+        best = speedup(r.best_speedup) + (f" ({r.evidence})" if r.evidence and r.best_speedup else "")
         table.add_row(r.run_id, r.problem, r.status if not r.error else f"[red]{r.status}[/]", best,
                       str(r.evaluations), f"{r.llm_cost_usd:.2f}", _date(r.created))
     # Piped output gets a wide console so run ids are never truncated.
@@ -97,12 +125,25 @@ def list_runs(runs_dir: Path = DIR_OPTION) -> None:
             out.print(f"[red]{r.run_id}[/]: {escape(r.error)}", highlight=False, soft_wrap=True)
 
 
+def _summary_json(r) -> dict:
+    from dataclasses import asdict, is_dataclass
+
+    row = asdict(r) if is_dataclass(r) else dict(vars(r))
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in row.items()}
+
+
 @runs_app.command("show")
-def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."), runs_dir: Path = DIR_OPTION) -> None:
+def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."), runs_dir: Path = RUNS_DIR_OPTION,
+         as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of text."),
+         old_dir: Path = OLD_DIR_OPTION) -> None:
     """Beam per iteration, the best kernel's lineage with plans, and LLM spend by phase and model."""
     from autocomp.store import effective_status
 
-    with _open(run, runs_dir) as r:
+    json_errors(as_json)
+    with _open(run, runs_dir, old_dir) as r:
+        if as_json:
+            typer.echo(json.dumps(_show_json(r, effective_status(r)), indent=2))
+            return
         info, best, base = r.info, r.best(), r.baseline()
         console.print(f"[bold]{info.run_id}[/]  problem {info.problem}  target {info.target or '?'}  "
                       f"status {effective_status(r)}" + (f" ({info.status_reason})" if info.status_reason else ""),
@@ -111,10 +152,10 @@ def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
         console.print(f"{counts['candidates']} candidates, {counts['evaluations']} evaluated, "
                       f"{counts['llm_calls']} LLM calls, ${r.total_cost_usd():.4f}", highlight=False)
         if base:
-            console.print(f"baseline #{base.id}: {_fmt(base.latency_us, '.2f', ' µs')} ({base.status})")
+            console.print(f"baseline #{base.id}: {latency(base.latency_us)} ({base.status})")
         if best:
-            console.print(f"best #{best.id}: {_fmt(best.latency_us, '.2f', ' µs')}, "
-                          f"{_fmt(best.speedup, '.2f', '×')} ({best.evidence or '?'})", highlight=False)
+            console.print(f"best #{best.id}: {latency(best.latency_us)}, "
+                          f"{speedup(best.speedup)} ({best.evidence or '?'})", highlight=False)
             from autocomp.store.win import describe, run_win
 
             win = run_win(r)
@@ -134,13 +175,13 @@ def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
             members = []
             for cid in b.beam:
                 c = r.candidate(cid)
-                members.append(f"#{cid} {_fmt(c.latency_us, '.2f', 'µs')}")
+                members.append(f"#{cid} {latency(c.latency_us)}")
             console.print(f"  {b.iteration:>3}: {', '.join(members)}", highlight=False)
         if best:
             console.print("\n[bold]lineage of the best kernel[/]")
             for c in r.lineage(best.id):
                 console.print(f"  #{c.id} it {c.iteration} {c.origin:<8} {c.status:<13} "
-                              f"{_fmt(c.latency_us, '9.2f', ' µs')} {_fmt(c.speedup, '.2f', '×')}", highlight=False)
+                              f"{latency(c.latency_us):>13} {speedup(c.speedup)}", highlight=False)
                 if c.plan:
                     for line in c.plan.strip().splitlines():
                         console.print(f"      {line}", highlight=False, markup=False)
@@ -157,9 +198,10 @@ def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
 @runs_app.command("diff")
 def diff(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
          cand_a: str = typer.Argument(..., help="First candidate id."),
-         cand_b: str = typer.Argument(..., help="Second candidate id."), runs_dir: Path = DIR_OPTION) -> None:
+         cand_b: str = typer.Argument(..., help="Second candidate id."), runs_dir: Path = RUNS_DIR_OPTION,
+         old_dir: Path = OLD_DIR_OPTION) -> None:
     """Unified diff between the kernels of two candidates."""
-    with _open(run, runs_dir) as r:
+    with _open(run, runs_dir, old_dir) as r:
         a, b = _candidate_id(r, cand_a), _candidate_id(r, cand_b)
         lines = difflib.unified_diff(r.source(a).splitlines(keepends=True), r.source(b).splitlines(keepends=True),
                                      fromfile=f"{r.root.name}/{_kernel_path(a)}",
@@ -172,7 +214,7 @@ def export(run: str = typer.Argument(..., help="Run id, unique prefix, or path."
            out: Path = typer.Argument(..., help="File to write the kernel to."),
            best: bool = typer.Option(False, "--best", help="Export the best kernel (the default)."),
            candidate: str = typer.Option(None, "--candidate", help="Export this candidate instead."),
-           runs_dir: Path = DIR_OPTION) -> None:
+           runs_dir: Path = RUNS_DIR_OPTION, old_dir: Path = OLD_DIR_OPTION) -> None:
     """Write a kernel of the run to OUT: the best one, or --candidate ID."""
     from autocomp.store.files import atomic_write_text
 
@@ -181,7 +223,7 @@ def export(run: str = typer.Argument(..., help="Run id, unique prefix, or path."
     if out.is_dir():
         fail(f"{out}: is a directory; give the file to write the kernel to, e.g. {out / 'kernel.py'}")
     refuse_run_files(out, "OUT")
-    with _open(run, runs_dir) as r:
+    with _open(run, runs_dir, old_dir) as r:
         if candidate is not None:
             cand_id = _candidate_id(r, candidate)
         else:
@@ -194,7 +236,7 @@ def export(run: str = typer.Argument(..., help="Run id, unique prefix, or path."
             atomic_write_text(out, r.source(cand_id))
         except OSError as e:
             fail(f"{out}: cannot write it ({e.strerror})")
-        console.print(f"candidate #{cand_id} ({cand.status}, {_fmt(cand.latency_us, '.2f', ' µs')}) written to {out}",
+        console.print(f"candidate #{cand_id} ({cand.status}, {latency(cand.latency_us)}) written to {out}",
                       highlight=False)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from autocomp.perf.engines import CRITICAL_PATH, DMA_QUEUES
-from autocomp.perf.timeline import dma_queue_row, row_ids, row_label
+from autocomp.perf.timeline import dma_queue_row, dma_triggers, row_ids, row_label
 
 if TYPE_CHECKING:
     from autocomp.perf.profile import Profile
@@ -52,6 +52,10 @@ def profile_trace(prof: Profile) -> dict:
                 placed.setdefault(ins.engine, []).append((pos, ins.opcode))
         placed[CRITICAL_PATH.id] = [(pos, trace.instructions[pos].opcode) for pos in prof.critical_path
                                     if pos < len(start)]
+    triggers: dict[str, list[tuple[int, float, float]]] = {}  # engine -> its DMA triggers
+    for pos, engine, s, e in dma_triggers(prof):
+        triggers.setdefault(engine, []).append((pos, s, e))
+        placed.setdefault(engine, [])
     threads = row_ids(placed)
     events = []
     for tid, row in enumerate(threads, start=1):
@@ -59,6 +63,9 @@ def profile_trace(prof: Profile) -> dict:
             ins = trace.instructions[pos]
             events.append(_event(name, row, tid, start[pos], end[pos],
                                  {"api": ins.api, "line": ins.line, "instruction": pos}))
+        for pos, s, e in triggers.get(row, ()):
+            ins = trace.instructions[pos]
+            events.append(_event("DMA trigger", row, tid, s, e, {"api": ins.api, "line": ins.line, "instruction": pos}))
     return _document(f"{prof.kernel or 'kernel'} on {prof.target}", threads, events)
 
 

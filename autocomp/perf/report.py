@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from autocomp.perf.scheduler import REASONS
+from autocomp.units import latency
 
 if TYPE_CHECKING:
     from autocomp.perf.profile import Profile
@@ -102,14 +103,14 @@ def _fmt_ns(ns: float) -> str:
     if ns >= 1e6:
         return f"{ns / 1e6:.3f} ms"
     if ns >= 1e3:
-        return f"{ns / 1e3:.2f} us"
+        return f"{ns / 1e3:,.2f} µs"
     return f"{ns:.0f} ns"
 
 
 def describe(p: Profile) -> str:
     from autocomp.perf.profile import ENGINE_NAMES
 
-    lines = [f"{p.kernel or 'kernel'} on {p.target}: {p.latency_us:.2f} us estimated "
+    lines = [f"{p.kernel or 'kernel'} on {p.target}: {latency(p.latency_us)} estimated "
              f"({_fmt_ns(p.makespan_ns)} schedule + {_fmt_ns(p.launch_overhead_ns)} launch overhead)",
              interval_line(p)]
     if p.repeated_instances:
@@ -159,7 +160,7 @@ def interval_line(p: Profile) -> str:
     basis = (f"the model's error on {band.n} measured {p.estimate_class}-bound kernels" if band.n
              else f"no measurements of {p.estimate_class}-bound kernels on {p.target}: about 2x either way")
     cal = f"; calibration {p.calibration}" if p.calibration else ""
-    return (f"  likely {p.latency_low_us:,.2f} - {p.latency_high_us:,.2f} us on hardware (90%; {basis}{cal})")
+    return (f"  likely {p.latency_low_us:,.2f} - {p.latency_high_us:,.2f} µs on hardware (90%; {basis}{cal})")
 
 
 def describe_lines(p: Profile, limit: int = 8) -> list[str]:

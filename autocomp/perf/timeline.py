@@ -3,10 +3,12 @@
 ``timeline_rows`` turns a Profile's schedule into rows of merged busy intervals ``[start_ns, end_ns, count,
 label]`` (instructions closer than 1/``MAX_SLOTS`` of the span are merged, so a long kernel stays small); the
 run store keeps them in profile records. Besides one row per engine and the ``dma`` row of every transfer, each
-DMA queue gets a row ``dma:<queue engine>`` (the engine that triggers its transfers). ``gantt_svg`` draws such rows
-as inline SVG (no scripts, no network): the report, the notebook and ``Profile.timeline_html`` (``autocomp profile
---timeline``) all use it. Its slots sit in an inner ``<svg class="plot">`` whose ``viewBox`` a page may narrow to
-zoom (the report's script does); every slot's ``<title>`` names its opcode, NKI call and line.
+DMA queue gets a row ``dma:<queue engine>`` (the engine that triggers its transfers), and the triggering engine's
+own row (the Sync engine's for most) shows each trigger, the time that engine spends starting the transfer.
+``gantt_svg`` draws such rows as inline SVG (no scripts, no network): the report, the notebook and
+``Profile.timeline_html`` (``autocomp profile --timeline``) all use it. Its slots sit in an inner
+``<svg class="plot">`` whose ``viewBox`` a page may narrow to zoom (the report's script does); every slot's
+``<title>`` names its opcode, NKI call and line.
 """
 
 from __future__ import annotations
@@ -49,6 +51,28 @@ def row_label(row: str) -> str:
     return LABELS.get(row, row)
 
 
+def dma_triggers(prof: Profile) -> list[tuple[int, str, float, float]]:
+    """(instruction position, triggering engine, start_ns, end_ns) of every DMA's trigger: the queue engine's time
+    to start the transfer (autocomp.perf.dma.trigger_cost), from when the schedule issued it."""
+    from autocomp.perf.dma import trigger_cost
+    from autocomp.perf.targets import get_target
+
+    trace, issue = prof.trace, prof.issue_ns
+    if trace is None or not issue:
+        return []
+    target = get_target(prof.target)
+    out, costs = [], {}
+    for pos, ins in enumerate(trace.instructions[:len(issue)]):
+        if ins.opcode != "DMA":
+            continue
+        key = (str(ins.attrs.get("queue", "sp")), str(ins.attrs.get("dge", "none")))
+        if key not in costs:
+            costs[key] = trigger_cost(*key, target)
+        engine, ns = costs[key]
+        out.append((pos, engine, issue[pos], issue[pos] + ns))
+    return out
+
+
 def _merge(items: list[tuple[float, float, str]], gap: float) -> list[list]:
     """[start_ns, end_ns, count, label] runs; the label is kept only for single instructions."""
     out: list[list] = []
@@ -84,6 +108,10 @@ def timeline_rows(prof: Profile) -> dict[str, list[list]]:
         if ins.opcode == "DMA":
             rows.setdefault(dma_queue_row(str(ins.attrs.get("queue", "sp"))), []).append(
                 (start[pos], end[pos], label(pos)))
+    for pos, engine, s, e in dma_triggers(prof):
+        if engine in rows:
+            ins = trace.instructions[pos]
+            rows[engine].append((s, e, f"DMA trigger {ins.api} line {ins.line}"))
     for pos in prof.critical_path:
         if pos < len(start):
             rows[CRITICAL_PATH.id].append((start[pos], end[pos], label(pos)))
@@ -114,7 +142,7 @@ def gantt_svg(rows: Mapping[str, Sequence[Sequence]], span_ns: float, *, title: 
             w = max((e - s) / span * pw, 0.5)
             tip = label if count == 1 and label else f"{count} instructions"
             slots.append(f'<rect class="slot" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{ROW_H - 6}" '
-                         f'fill="{color}"><title>{escape(tip)}: {s / 1e3:.2f}-{e / 1e3:.2f} us</title></rect>')
+                         f'fill="{color}"><title>{escape(tip)}: {s / 1e3:,.2f}–{e / 1e3:,.2f} µs</title></rect>')
     # The slots' own coordinate system: narrowing the viewBox zooms the time axis and nothing else.
     out.append(f'<svg class="plot" x="{LABEL_W}" y="0" width="{pw}" height="{plot_h}" viewBox="0 0 {pw} {plot_h}" '
                f'preserveAspectRatio="none">{"".join(slots)}</svg>')
@@ -123,7 +151,7 @@ def gantt_svg(rows: Mapping[str, Sequence[Sequence]], span_ns: float, *, title: 
         x = LABEL_W + k * pw / 5
         anchor = "start" if k == 0 else "end" if k == 5 else "middle"
         out.append(f'<text class="tick" data-k="{k}" x="{x:.0f}" y="{axis_y}" text-anchor="{anchor}">'
-                   f'{span * k / 5 / 1e3:.2f} us</text>')
+                   f'{span * k / 5 / 1e3:,.2f} µs</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -131,7 +159,7 @@ def gantt_svg(rows: Mapping[str, Sequence[Sequence]], span_ns: float, *, title: 
 def timeline_html(p: Profile) -> str:
     """A self-contained HTML page: the profile's headline, its engine timeline and its hints."""
     chart = gantt_svg(timeline_rows(p), p.makespan_ns, title=f"{p.kernel or 'kernel'} engine timeline", width=1200)
-    head = (f"<h3>{escape(p.kernel or 'kernel')} on {p.target}: {p.latency_us:.2f} us estimated "
+    head = (f"<h3>{escape(p.kernel or 'kernel')} on {p.target}: {p.latency_us:,.2f} µs estimated "
             f"(bound by {p.roofline.bound_by}, {p.roofline.percent:.0f}% of roofline)</h3>")
     hints = "".join(f"<li>{escape(h.message)}</li>" for h in p.hints)
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>autocomp timeline</title></head>"

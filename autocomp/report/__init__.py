@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from autocomp.report.data import ReportData, load_report_data
@@ -15,18 +16,24 @@ from autocomp.store import RunReader
 from autocomp.store.files import atomic_write_text
 
 
-def render_report(run: str | Path | RunReader, *, reprofile: bool = True) -> str:
-    """The report of ``run`` (a run directory or an open reader) as an HTML string."""
+def render_report(run: str | Path | RunReader, *, reprofile: bool = True,
+                  progress: Callable[[str], None] | None = None) -> str:
+    """The report of ``run`` (a run directory or an open reader) as an HTML string; ``progress(message)`` hears
+    each slow step."""
     if isinstance(run, RunReader):
-        return render_page(load_report_data(run, reprofile=reprofile))
+        return render_page(load_report_data(run, reprofile=reprofile, progress=progress))
     with RunReader.open_readonly(run) as reader:
-        return render_page(load_report_data(reader, reprofile=reprofile))
+        return render_page(load_report_data(reader, reprofile=reprofile, progress=progress))
 
 
-def write_report(run: str | Path | RunReader, out: str | Path, *, reprofile: bool = True) -> Path:
+def write_report(run: str | Path | RunReader, out: str | Path, *, reprofile: bool = True,
+                 progress: Callable[[str], None] | None = None) -> Path:
     """Render the report of ``run`` and write it to ``out`` atomically."""
     out = Path(out)
-    atomic_write_text(out, render_report(run, reprofile=reprofile))
+    text = render_report(run, reprofile=reprofile, progress=progress)
+    if progress is not None:
+        progress(f"writing {out}")
+    atomic_write_text(out, text)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,8 +82,10 @@ class ReportData:
         return out
 
 
-def load_report_data(run: RunReader, *, reprofile: bool = True) -> ReportData:
-    """Read what the report needs; re-profiles the baseline and best kernels when no timeline is stored."""
+def load_report_data(run: RunReader, *, reprofile: bool = True,
+                     progress: Callable[[str], None] | None = None) -> ReportData:
+    """Read what the report needs; re-profiles the baseline and best kernels when no timeline is stored.
+    ``progress(message)`` hears each slow step (re-profiling takes seconds per kernel)."""
     cands = run.candidates()
     baseline, best = run.baseline(), run.best()
     sources, profiles, results, notes = {}, {}, {}, []
@@ -91,6 +94,8 @@ def load_report_data(run: RunReader, *, reprofile: bool = True) -> ReportData:
             if cand is None:
                 profiles[role] = None
                 continue
+            if progress is not None:
+                progress(f"profiling the {role} kernel #{cand.id}")
             sources[cand.id] = run.source(cand.id)
             evaluation = run.evaluation(cand.id)
             if evaluation is not None:

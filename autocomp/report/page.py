@@ -13,6 +13,7 @@ from autocomp.perf.timeline import gantt_svg
 from autocomp.report.data import ReportData
 from autocomp.report.svg import PALETTE, bar_chart, line_chart
 from autocomp.store.records import Candidate
+from autocomp.units import latency, speedup
 
 DIFF_CSS = """
 table.diff{font-family:Menlo,Consolas,monospace;font-size:12px;width:100%}table.diff td{padding:0 4px;border:0;
@@ -59,6 +60,8 @@ SCRIPT = """
     each('#tree li.picked',function(li){li.classList.remove('picked','lineage');});
     var li=s.parentNode;while(li&&li.tagName==='LI'){li.classList.add('picked','lineage');li=li.parentNode.parentNode;}
   };});}
+  // Microseconds as the rest of the page writes them (autocomp.units): 1,234.56 µs.
+  function us(v){return v.toLocaleString('en-US',{minimumFractionDigits:2,maximumFractionDigits:2})+' µs';}
   // Timeline zoom: the sliders (or the mouse wheel over a chart) narrow the viewBox of the chart's inner plot.
   each('div.zoom',function(z){
     var svg=z.previousElementSibling;if(!svg||!svg.querySelector){return;}
@@ -72,8 +75,8 @@ SCRIPT = """
       plot.setAttribute('viewBox',(a/100*pw).toFixed(2)+' 0 '+((b-a)/100*pw).toFixed(2)+' '+ph);
       var ticks=svg.querySelectorAll('text.tick');
       for(var i=0;i<ticks.length;i++){var k=parseFloat(ticks[i].getAttribute('data-k'));
-        ticks[i].textContent=((a+(b-a)*k/5)/100*span/1e3).toFixed(2)+' us';}
-      out.textContent=(a/100*span/1e3).toFixed(2)+'-'+(b/100*span/1e3).toFixed(2)+' us';
+        ticks[i].textContent=us((a+(b-a)*k/5)/100*span/1e3);}
+      out.textContent=us(a/100*span/1e3).replace(' µs','')+'–'+us(b/100*span/1e3);
     }
     lo.oninput=apply;hi.oninput=apply;
     z.querySelector('button').onclick=function(){lo.value=0;hi.value=100;apply();};
@@ -94,11 +97,11 @@ def _when(t: float | None) -> str:
 
 
 def _us(v: float | None) -> str:
-    return f"{v:.2f} µs" if v is not None else "—"
+    return latency(v)
 
 
 def _x(v: float | None) -> str:
-    return f"{v:.2f}×" if v is not None else "—"
+    return speedup(v)
 
 
 def _status_class(status: str) -> str:
@@ -149,7 +152,7 @@ def progress_chart(d: ReportData) -> str:
                "points": [(it, c.latency_us, f"iteration {it}: #{c.id} {c.latency_us:.2f} us ({_x(c.speedup)})")
                           for it, c in best]},
               {"name": "correct candidates", "color": PALETTE[4], "dots_only": True,
-               "points": [(c.iteration, c.latency_us, f"#{c.id} ({c.origin}) {c.latency_us:.2f} us")
+               "points": [(c.iteration, c.latency_us, f"#{c.id} ({c.origin}) {latency(c.latency_us)}")
                           for c in d.candidates if c.correct and c.latency_us is not None]}]
     hlines = []
     if d.baseline and d.baseline.latency_us:
@@ -285,7 +288,7 @@ def _timelines(d: ReportData) -> str:
     for role, p in present:
         cand = d.baseline if role == "baseline" else d.best
         bound = (p.get("roofline") or {}).get("bound_by", "?")
-        head = (f"{role} #{cand.id if cand else '?'}: {p.get('latency_us', 0):.2f} µs estimated on "
+        head = (f"{role} #{cand.id if cand else '?'}: {latency(p.get('latency_us', 0))} estimated on "
                 f"{escape(str(p.get('target', '')))}{_interval(p)}, bound by {escape(str(bound))}"
                 + (" (re-profiled for this report)" if p.get("origin") == "reprofile" else ""))
         out.append(f"<h3>{head}</h3>")

@@ -30,15 +30,19 @@ stored run of an earlier version has such a flat config.toml, and ``--resume`` r
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from autocomp import targets
+from autocomp.settings import default_runs_dir
+from autocomp.validation import error_message
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -156,7 +160,12 @@ SECTIONS: dict[str, type[BaseModel]] = {"search": SearchOptions, "evaluation": E
 # Flat names (command line, API keywords, files without tables) that differ from the field's name in its table.
 _FLAT_RENAMES = {("llm", "base_url"): "llm_base_url", ("llm", "timeout"): "llm_timeout",
                  ("llm", "prices"): "llm_prices", ("llm", "concurrency"): "llm_concurrency"}
-_FLAT_ALIASES = {"model": ("llm", "models")}  # `model = "..."` / --model
+# `model = "..."` / --model; `out`, the runs directory's name before it was called runs_dir everywhere (stored runs).
+# `no_cache`, the LLM cache switch's name before evaluation and LLM caches had options of their own.
+_FLAT_ALIASES = {"model": ("llm", "models"), "out": (None, "runs_dir"), "no_cache": (None, "no_llm_cache")}
+# What a run's config.toml records besides options: which problem it optimized and the hash of its calibration.
+# A --config file may hold them (a run's config.toml reproduces the run); they are never options.
+RUN_IDENTITY = ("problem", "problem_path", "calibration_sha256")
 
 
 class SearchConfig(BaseModel):
@@ -166,9 +175,10 @@ class SearchConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     agent: AgentKind = "auto"
-    out: Path = Path("runs")
+    runs_dir: Path = Field(default_factory=default_runs_dir, description="directory that holds run directories "
+                           "($AUTOCOMP_RUNS, else runs/)")
     seed: int = 0
-    no_cache: bool = False
+    no_llm_cache: bool = Field(False, description="ignore cached LLM answers (fresh ones are still stored)")
     search: SearchOptions = Field(default_factory=SearchOptions)
     evaluation: EvaluationOptions = Field(default_factory=EvaluationOptions)
     llm: LLMOptions = Field(default_factory=LLMOptions)
@@ -240,18 +250,36 @@ def _home(name: str) -> tuple[str | None, str] | None:
     return homes[0] if len(homes) == 1 else None
 
 
-def nest(values: Mapping[str, Any], where: str, *, ignore_unknown: bool = False) -> dict[str, Any]:
+def _suggest(name: str, choices: list[str] | tuple[str, ...]) -> str | None:
+    """The known name closest to a misspelt one, if any is close."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def did_you_mean(value: str, choices: list[str] | tuple[str, ...]) -> str:
+    """``"; did you mean X?"`` when ``value`` is close to one of ``choices``, else ``""``."""
+    close = _suggest(str(value), choices)
+    return f"; did you mean {close}?" if close else ""
+
+
+def nest(values: Mapping[str, Any], where: str, *, ignore_unknown: bool = False,
+         line_of: Callable[[str | None, str], int | None] | None = None) -> dict[str, Any]:
     """``values`` (flat options, ``[search]``/``[evaluation]``/``[llm]`` tables, or both) in SearchConfig's shape.
 
-    ``where`` names the source in errors (a file path, "options"). An unknown key is an error naming it and,
-    when it is a known option in the wrong place, where it belongs; ``ignore_unknown`` drops unknown keys instead
-    (a stored run's config, which may come from another version). A key set twice in one source is an error;
-    None values are left out (not given).
+    ``where`` names the source in errors (a file path, "options"); ``line_of(table, key)`` the line a key is on.
+    An unknown key is an error naming it, the nearest known name ("did you mean") and, when it is a known option
+    in the wrong place, where it belongs; ``ignore_unknown`` drops unknown keys instead (a stored run's config,
+    which may come from another version). A key set twice in one source is an error; None values are left out
+    (not given).
     """
     out: dict[str, Any] = {}
     errors: list[str] = []
-    unknown: list[str] = []
     given_by: dict[tuple[str | None, str], str] = {}
+    top_names = [*RUN_LEVEL, *SECTIONS, *(n for n in FLAT_NAMES if n not in RUN_LEVEL), *_FLAT_ALIASES]
+
+    def at(section: str | None, key: str) -> str:
+        line = line_of(section, key) if line_of is not None else None
+        return f"line {line}: " if line else ""
 
     def put(section: str | None, name: str, value: Any, key: str) -> None:
         if value is None:  # an unset keyword or CLI option
@@ -277,22 +305,27 @@ def nest(values: Mapping[str, Any], where: str, *, ignore_unknown: bool = False)
                 elif ignore_unknown:
                     continue
                 elif home is not None:
-                    errors.append(f"[{name}] {sub_key}: belongs {_place(home[0])}"
+                    errors.append(f"{at(name, str(sub_key))}[{name}] {sub_key}: belongs {_place(home[0])}"
                                   + (f" as {home[1]}" if home[1] != sub else ""))
+                elif (close := _suggest(sub, list(fields))) is not None:
+                    errors.append(f"{at(name, str(sub_key))}[{name}] {sub_key}: unknown option; did you mean "
+                                  f"{close}?")
                 else:
-                    errors.append(f"[{name}] {sub_key}: unknown option; [{name}] takes {', '.join(fields)}")
+                    errors.append(f"{at(name, str(sub_key))}[{name}] {sub_key}: unknown option; [{name}] takes "
+                                  f"{', '.join(fields)}")
         elif name in FLAT_NAMES or name in _FLAT_ALIASES:
             put(*(FLAT_NAMES.get(name) or _FLAT_ALIASES[name]), value, str(key))
-        elif ignore_unknown:
-            continue
+        elif ignore_unknown or name in RUN_IDENTITY:
+            continue  # a run's identity is read by read_config_file, never an option
         elif (home := _home(name)) is not None:
-            errors.append(f"{key}: belongs {_place(home[0])} (or give it as {flat_name(*home)} at the top level)")
+            errors.append(f"{at(None, str(key))}{key}: belongs {_place(home[0])} (or give it as {flat_name(*home)} "
+                          "at the top level)")
+        elif (close := _suggest(name, top_names)) is not None:
+            errors.append(f"{at(None, str(key))}unknown option {key}; did you mean {close}?")
         else:
-            unknown.append(str(key))
-    if unknown:
-        errors.insert(0, f"unknown option(s) {', '.join(unknown)}; known options: {', '.join(RUN_LEVEL)} and the "
-                         f"tables {', '.join(f'[{s}]' for s in SECTIONS)} (or any option by its flat name: "
-                         f"{', '.join(n for n in FLAT_NAMES if n not in RUN_LEVEL)})")
+            errors.append(f"{at(None, str(key))}unknown option {key}; known options: {', '.join(RUN_LEVEL)} and "
+                          f"the tables {', '.join(f'[{s}]' for s in SECTIONS)} (or any option by its flat name: "
+                          f"{', '.join(n for n in FLAT_NAMES if n not in RUN_LEVEL)})")
     if errors:
         raise ConfigError(f"{where}: " + "; ".join(errors))
     return out
@@ -311,19 +344,56 @@ def merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_config_file(path: str | Path) -> dict[str, Any]:
-    """Options from a TOML config file, nested (tables, flat names, or an old ``[optimize]`` table)."""
+_TABLE_LINE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY_LINE = re.compile(r"""^\s*["']?([A-Za-z0-9_.-]+)["']?\s*=""")
+
+
+def _key_lines(text: str) -> Callable[[str | None, str], int | None]:
+    """``line_of(table, key)``: the 1-based line of ``key`` in ``table`` (None: the top level) of a TOML text."""
+    lines: dict[tuple[str | None, str], int] = {}
+    table: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if m := _TABLE_LINE.match(line):
+            table = m.group(1).strip().strip('"')
+            if table == "optimize":
+                table = None  # the old [optimize] table holds top-level options
+            lines.setdefault((None, table.split(".")[0]) if table else (None, ""), number)
+        elif m := _KEY_LINE.match(line):
+            lines.setdefault((table, m.group(1)), number)
+    return lambda section, key: lines.get((section, key))
+
+
+def read_config_file(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """A TOML config file's options, nested (tables, flat names, or an old ``[optimize]`` table), and the run
+    identity it records (``problem``, ``problem_path``, ``calibration_sha256``: a run's config.toml has them)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
+    text = path.read_text(encoding="utf-8")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML: {e}") from None
+    identity: dict[str, str] = {}
+    for key in RUN_IDENTITY:
+        if key in data:
+            value = data.pop(key)
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{path}: {key} = {value!r}: must be a non-empty string (it names the run's "
+                                  f"{'calibration hash' if key == 'calibration_sha256' else key.replace('_', ' ')})")
+            identity[key] = value
+    line_of = _key_lines(text)
     wrapped = data.pop("optimize", None) if isinstance(data.get("optimize"), Mapping) else None
-    values = nest(data, str(path))
-    # Earlier files put everything under [optimize]; its values win over the top level's, as they always did.
-    return merge(values, nest(wrapped, f"{path} [optimize]")) if wrapped is not None else values
+    values = nest(data, str(path), line_of=line_of)
+    if wrapped is not None:  # earlier files put everything under [optimize]; its values win over the top level's
+        values = merge(values, nest(wrapped, f"{path} [optimize]", line_of=line_of))
+    return values, identity
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Options from a TOML config file, nested (tables, flat names, or an old ``[optimize]`` table); a run's
+    identity keys in it are read by :func:`read_config_file`."""
+    return read_config_file(path)[0]
 
 
 def options_layers(*layers: Mapping[str, Any]) -> dict[str, Any]:
@@ -348,4 +418,4 @@ def _describe(err: Mapping[str, Any]) -> str:
         flat = flat_name(loc[0], loc[1])
         if flat != loc[1]:
             where += f" ({flat})"
-    return f"{where}: {err['msg']} (got {err.get('input')!r})"
+    return f"{where}: {error_message(err)} (got {err.get('input')!r})"

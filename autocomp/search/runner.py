@@ -80,7 +80,7 @@ def llm_settings(config: SearchConfig, run_dir: Path, env: Mapping[str, str] | N
     from autocomp.llm import LLMSettings
 
     return LLMSettings(models=config.resolved_models(env), seed=config.seed, base_url=config.llm.base_url,
-                       cache_path=run_dir / LLM_CACHE_NAME, no_cache=config.no_cache, max_usd=config.llm.max_usd,
+                       cache_path=run_dir / LLM_CACHE_NAME, no_cache=config.no_llm_cache, max_usd=config.llm.max_usd,
                        max_llm_calls=config.llm.max_llm_calls, concurrency=config.llm.concurrency,
                        timeout_s=config.llm.timeout, prices=config.llm.prices, manual_dir=run_dir / "manual",
                        manual_timeout_s=config.llm.manual_timeout, manual_stdin=config.llm.manual_stdin)
@@ -339,6 +339,10 @@ def _evaluate_with_seeds(evaluator: Any, problem: Problem, source: str, seeds: l
 
 
 # --------------------------------------------------------------------------- entry point
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop by a signal (SIGTERM): handled like Ctrl-C, reported by the signal's name."""
+
+
 def stored_config(config: SearchConfig, problem: Problem, calibration: Any = None) -> dict:
     """config.toml contents: what was optimized, the run-level options, the [search], [evaluation] and [llm]
     tables (and the calibration's hash)."""
@@ -378,7 +382,7 @@ def run_optimization(problem: str | Path | Problem | None, config: SearchConfig,
     from autocomp.store import resolve_run
 
     if resume is not None:
-        store, _ = RunStore.resume(resolve_run(resume, config.out))
+        store, _ = RunStore.resume(resolve_run(resume, config.runs_dir))
         try:
             stored = store.config()
             config = config_from_run(stored, resume_overrides)
@@ -399,7 +403,7 @@ def run_optimization(problem: str | Path | Problem | None, config: SearchConfig,
         calibration = new_run_calibration(config.evaluation.calibration)
         if llm is None and config.llm_requested(env):
             preflight_llm(config, env)
-        store = RunStore.create(config.out, problem, stored_config(config, problem, calibration), seed=config.seed,
+        store = RunStore.create(config.runs_dir, problem, stored_config(config, problem, calibration), seed=config.seed,
                                 target=config.evaluation.target,
                                 calibration=calibration.text if calibration else None)
     run = None

@@ -1,14 +1,7 @@
-"""config.toml of a run: the resolved configuration, written without secrets.
-
-There is no TOML writer in the standard library, so a small one lives here; it
-covers what a resolved config holds (tables, scalars, lists, lists of tables).
-"""
+"""config.toml of a run: the resolved configuration, written without secrets (TOML by tomli-w)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import math
 import re
 import sys
 from collections.abc import Mapping
@@ -93,60 +86,20 @@ def to_plain(config: Any) -> Any:
     return config
 
 
-def _key(k: str) -> str:
-    return k if _BARE_KEY.match(k) else json.dumps(k)
-
-
-def _scalar(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    if isinstance(v, (dt.datetime, dt.date, dt.time)):
-        return v.isoformat()
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)  # JSON string escapes are valid TOML basic strings
-    if isinstance(v, list):
-        return "[" + ", ".join(_scalar(x) for x in v if x is not None) + "]"
-    if isinstance(v, Mapping):
-        return "{" + ", ".join(f"{_key(k)} = {_scalar(x)}" for k, x in v.items() if x is not None) + "}"
-    return json.dumps(str(v))
-
-
-def _is_table_list(v: Any) -> bool:
-    return isinstance(v, list) and bool(v) and all(isinstance(x, Mapping) for x in v)
-
-
-def _emit(table: Mapping, prefix: str, lines: list[str]) -> None:
-    # TOML has no null: None values are left out.
-    for k, v in table.items():
-        if v is None or isinstance(v, Mapping) or _is_table_list(v):
-            continue
-        lines.append(f"{_key(k)} = {_scalar(v)}")
-    for k, v in table.items():
-        name = f"{prefix}.{_key(k)}" if prefix else _key(k)
-        if isinstance(v, Mapping):
-            lines.append("")
-            lines.append(f"[{name}]")
-            _emit(v, name, lines)
-        elif _is_table_list(v):
-            for item in v:
-                lines.append("")
-                lines.append(f"[[{name}]]")
-                _emit(item, name, lines)
+def _without_none(value: Any) -> Any:
+    # TOML has no null: None values are left out (in tables and in lists).
+    if isinstance(value, Mapping):
+        return {str(k): _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value if v is not None]
+    return value
 
 
 def dumps_toml(config: Mapping) -> str:
-    """``config`` (plain dicts, lists and scalars) as TOML text."""
-    lines: list[str] = []
-    _emit(config, "", lines)
-    return "\n".join(lines).strip() + "\n"
+    """``config`` (plain dicts, lists and scalars) as TOML text, written by tomli-w."""
+    import tomli_w
+
+    return tomli_w.dumps(_without_none(config))
 
 
 def render_config(config: Any) -> tuple[str, list[str]]:

@@ -96,6 +96,6 @@ def resolve_run(ref: str | Path, runs_dir: str | Path = DEFAULT_RUNS_DIR) -> Pat
     if not matches:
         hint = f"; runs there: {', '.join(p.name for p in dirs[-5:])}" if dirs else ""
         raise RunNotFoundError(f"no run {str(ref)!r} in {runs_dir}/ (give a run id, a unique prefix or a path; "
-                               f"list runs with `autocomp runs list --dir {runs_dir}`){hint}")
+                               f"list runs with `autocomp runs list --runs-dir {runs_dir}`){hint}")
     raise RunNotFoundError(f"{str(ref)!r} matches {len(matches)} runs in {runs_dir}/: "
                            f"{', '.join(p.name for p in matches[:6])}; give more of the id")

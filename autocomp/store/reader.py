@@ -14,6 +14,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from autocomp.settings import runs_dir_flag
 from autocomp.sources import source_hash
 from autocomp.store import schema
 from autocomp.store.config import load_config
@@ -169,7 +170,7 @@ class RunReader:
         row = self._row("SELECT * FROM candidates WHERE id = ?", (int(candidate_id),))
         if row is None:
             raise RunNotFoundError(f"run {self.root.name} has no candidate {candidate_id}; list them with "
-                                   f"`autocomp runs show {self.root.name}`")
+                                   f"`autocomp runs show {self.root.name}{runs_dir_flag(self.root.parent)}`")
         return Candidate.from_row(row)
 
     def candidates(self, *, iteration: int | None = None, status: str | None = None) -> list[Candidate]:

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from autocomp.evaluate.result import EvalResult
 from autocomp.store.errors import StoreError
+from autocomp.validation import error_message
 
 # Old name -> the EvalResult field it meant.
 OLD_NAMES = {
@@ -64,7 +65,7 @@ def parse_result(data: Any, *, what: str = "evaluation result") -> EvalResult:
     except ValidationError as e:
         err = e.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "result"
-        raise StoreError(f"{what}: field {field}: {err['msg']} (got {err.get('input')!r}); the record does not "
+        raise StoreError(f"{what}: field {field}: {error_message(err)} (got {err.get('input')!r}); the record does not "
                          "fit this version's EvalResult. Re-evaluate the candidate, or fix the record by hand") \
             from None
 

@@ -77,8 +77,12 @@ def resolve(name: str) -> str:
     """The registered name that ``name`` spells (a name or an alias, any case); UnknownTargetError otherwise."""
     found = _aliases.get(_key(name))
     if found is None:
+        import difflib
+
         aliases = [a for a, n in _aliases.items() if a != n]
-        raise UnknownTargetError(f"unknown target {name!r}; use {choices()}"
+        close = difflib.get_close_matches(_key(name), list(_aliases), n=1, cutoff=0.6)
+        raise UnknownTargetError(f"unknown target {name!r}; "
+                                 + (f"did you mean {close[0]}? " if close else "") + f"use {choices()}"
                                  + (f" (aliases: {', '.join(aliases)})" if aliases else ""))
     return found
 

@@ -137,7 +137,7 @@ def test_calibrate_command_fits_reports_and_writes_a_file_profile_uses(traced, t
                                 "--calibration", str(out)])
     assert shown.exit_code == 0, shown.output
     assert f"calibration {out}" in shown.output and "likely" in shown.output
-    estimated = float(shown.output.split(" us estimated")[0].rsplit(" ", 1)[1].replace(",", ""))
+    estimated = float(shown.output.split(" µs estimated")[0].rsplit(" ", 1)[1].replace(",", ""))
     assert estimated == pytest.approx(traced[0].measured_us, rel=0.01)
     as_json = runner.invoke(app, ["calibrate", str(_csv(tmp_path, rows[:3])), "-o", str(out), "--json",
                                   "--params", "dma_engine_bytes_per_ns,dma_descriptor_ns"])

@@ -85,3 +85,23 @@ def test_a_stored_timeline_exports_its_merged_intervals():
 def test_trace_to_a_directory_is_refused(tmp_path):
     res = CliRunner().invoke(app, ["profile", LAYERNORM, "-f", "layernorm_v2", *ARGS, "--trace", str(tmp_path)])
     assert res.exit_code == 2 and "is a directory" in res.output
+
+
+def test_each_dma_is_triggered_on_its_queue_engines_row_before_its_transfer(tmp_path):
+    doc, _ = _profile(tmp_path)
+    names = {ev["tid"]: ev["args"]["name"] for ev in doc["traceEvents"] if ev["name"] == "thread_name"}
+    spans = [ev for ev in doc["traceEvents"] if ev["ph"] == "X"]
+    triggers = {ev["args"]["instruction"]: ev for ev in spans if names[ev["tid"]] == "Sync"}
+    transfers = {ev["args"]["instruction"]: ev for ev in spans if names[ev["tid"]] == "DMA Sync q"}
+    assert triggers and set(triggers) == set(transfers)  # the Sync engine triggers exactly its queue's DMAs
+    for pos, trig in triggers.items():
+        assert trig["name"] == "DMA trigger" and trig["dur"] > 0
+        assert trig["ts"] + trig["dur"] <= transfers[pos]["ts"] + 1e-9  # started before its data moves
+
+
+def test_the_timeline_shows_the_sync_engines_triggers_on_its_row(tmp_path):
+    out = tmp_path / "timeline.html"
+    res = CliRunner().invoke(app, ["profile", LAYERNORM, "-f", "layernorm_v2", *ARGS, "--timeline", str(out)])
+    assert res.exit_code == 0, res.output
+    html = out.read_text()
+    assert ">Sync<" in html and ">DMA Sync q<" in html and "DMA trigger" in html

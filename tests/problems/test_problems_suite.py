@@ -11,6 +11,7 @@ from autocomp.problem import Problem, find_problems
 from autocomp.suite import baseline_figures, check_kernel
 from autocomp.suite.check import load_problem_kernel
 from autocomp.suite.location import bundled_problems_dir
+from autocomp.units import latency
 
 SUITE = bundled_problems_dir()
 PROBLEMS = find_problems(SUITE)
@@ -75,4 +76,4 @@ def test_list_shows_latency_and_roofline_for_every_problem(runner, cli):
     assert table.exit_code == 0, table.output
     for name, row in rows.items():
         line = next(line for line in table.stdout.splitlines() if f" {name} " in line)
-        assert f"{row['latency_us']:.1f}" in line and f"{row['roofline_percent']:.1f}" in line
+        assert latency(row['latency_us']) in line and f"{row['roofline_percent']:.1f}" in line

@@ -109,7 +109,7 @@ def test_config_file_values_and_unknown_keys(tmp_path, problem_dir):
     cfg = tmp_path / "autocomp.toml"
     cfg.write_text('[optimize]\nagent = "knobs"\niterations = 1\nbeem = 3\n')
     res = CliRunner().invoke(app, ["optimize", str(problem_dir), "--config", str(cfg)])
-    assert res.exit_code == 2 and "unknown option(s) beem" in res.output
+    assert res.exit_code == 2 and "[optimize]: line 4: unknown option beem; did you mean beam?" in res.output
     cfg.write_text('agent = "knobs"\niterations = 1\nworkers = 2\n')
     res = invoke(str(problem_dir), "--config", str(cfg), "--out", str(tmp_path / "runs"), "--json")
     out = json.loads(res.stdout[res.stdout.index("{"):])

@@ -80,13 +80,17 @@ def test_tables_flat_names_and_the_optimize_table_give_one_configuration(tmp_pat
 
 
 @pytest.mark.parametrize("text, message", [
-    ("[search]\nworkers = 2\n", r"run.toml: \[search\] workers: belongs in \[evaluation\]"),
-    ("[llm]\nbeam = 2\n", r"run.toml: \[llm\] beam: belongs in \[search\]"),
-    ("[evaluation]\nseed = 2\n", r"run.toml: \[evaluation\] seed: belongs at the top level"),
-    ("[search]\nllm-timeout = 2\n", r"run.toml: \[search\] llm-timeout: belongs in \[llm\] as timeout"),
-    ("base_url = 'http://x'\n", r"run.toml: base_url: belongs in \[llm\] \(or give it as llm_base_url at the top"),
-    ("[search]\nbeem = 2\n", r"run.toml: \[search\] beem: unknown option; \[search\] takes beam, plans"),
-    ("beem = 2\n", r"run.toml: unknown option\(s\) beem; known options: agent"),
+    ("[search]\nworkers = 2\n", r"run.toml: line 2: \[search\] workers: belongs in \[evaluation\]"),
+    ("[llm]\nbeam = 2\n", r"run.toml: line 2: \[llm\] beam: belongs in \[search\]"),
+    ("[evaluation]\nseed = 2\n", r"run.toml: line 2: \[evaluation\] seed: belongs at the top level"),
+    ("[search]\nllm-timeout = 2\n", r"run.toml: line 2: \[search\] llm-timeout: belongs in \[llm\] as timeout"),
+    ("base_url = 'http://x'\n", r"run.toml: line 1: base_url: belongs in \[llm\] \(or give it as llm_base_url at the"),
+    ("[search]\nbeem = 2\n", r"run.toml: line 2: \[search\] beem: unknown option; did you mean beam\?$"),
+    ("[search]\nzzz = 2\n", r"run.toml: line 2: \[search\] zzz: unknown option; \[search\] takes beam, plans"),
+    ("agent = 'knobs'\n\nbeem = 2\n", r"run.toml: line 3: unknown option beem; did you mean beam\?$"),
+    ("wokers = 2\n", r"run.toml: line 1: unknown option wokers; did you mean workers\?$"),
+    ("zzz = 2\n", r"run.toml: line 1: unknown option zzz; known options: agent"),
+    ("[optimize]\nbeem = 2\n", r"run.toml \[optimize\]: line 2: unknown option beem; did you mean beam\?$"),
     ("beam = 2\n[search]\nbeam = 3\n", r"run.toml: beam and \[search\] beam both set \[search\] beam; keep one"),
 ])
 def test_a_key_in_the_wrong_place_names_the_file_the_key_and_where_it_belongs(tmp_path, text, message):
@@ -155,5 +159,5 @@ def test_the_cli_names_a_key_in_the_wrong_table(tmp_path, problem_dir):
     cfg = tmp_path / "autocomp.toml"
     cfg.write_text('agent = "knobs"\n[search]\niterations = 1\nworkers = 2\n')
     res = CliRunner().invoke(app, ["optimize", str(problem_dir), "--config", str(cfg), "--out", str(tmp_path / "r")])
-    assert res.exit_code == 2 and "autocomp.toml: [search] workers: belongs in [evaluation]" in res.output
+    assert res.exit_code == 2 and "autocomp.toml: line 4: [search] workers: belongs in [evaluation]" in res.output
     assert "Traceback" not in res.output and not (tmp_path / "r").exists()

@@ -55,7 +55,7 @@ def test_best_lineage_and_candidate_views(run):
     assert "nl.add(y, x)" in best.source and best.evaluation["latency_us"] == 7.5
     html = best._repr_html_()
     assert "candidate #4" in html and "knob: operand order" in html and "nl.add(y, x)" in html
-    assert repr(best) == "<Candidate #4 it=2 knob correct 7.50 us, 1.33x>"
+    assert repr(best) == "<Candidate #4 it=2 knob correct 7.50 µs, 1.33x>"
 
 
 def test_diff_is_unified_as_text_and_side_by_side_as_html(run):

@@ -44,7 +44,7 @@ def test_reevaluate_returns_a_compact_view(run):
     html = ev._repr_html_()
     assert "<table>" in html and "<details><summary>reason</summary>" in html and len(html) < 3000
     ok = run.reevaluate(run.best, target="trn1", evaluator=lambda *a: result(latency_us=6.0))
-    assert repr(ok) == "<Evaluation #4 reevaluate:sim:trn1 correct 6.00 us (sim)>" and "<details>" not in repr(ok)
+    assert repr(ok) == "<Evaluation #4 reevaluate:sim:trn1 correct 6.00 µs (sim)>" and "<details>" not in repr(ok)
 
 
 # The table rules of JupyterLab's rendered-HTML CSS that break an unscoped difflib table, as a page would have them.

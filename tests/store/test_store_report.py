@@ -188,7 +188,7 @@ def test_report_shows_reasons_line_costs_zoomable_timelines_traces_and_spend_fro
     # the sliders narrowed the plot to 25-50% of the span and relabelled the axis; the wheel zoomed in further
     x, _, w, _ = (float(v) for v in re.search(r'data-slider-viewbox="([^"]+)"', dom).group(1).split())
     assert w > 0 and x == pytest.approx(w, rel=0.01)
-    assert re.search(r'data-slider-tick="([^"]+)"', dom).group(1) != "0.00 us"
+    assert re.search(r'data-slider-tick="([^"]+)"', dom).group(1) != "0.00 µs"
     wheel_w = float(re.search(r'data-wheel-viewbox="([^"]+)"', dom).group(1).split()[2])
     assert 0 < wheel_w < w
     # one downloadable Chrome trace per profiled candidate, valid and matching its timeline's rows
