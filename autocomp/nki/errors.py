@@ -142,6 +142,7 @@ ERROR_CLASSES: dict[str, type[NkiError]] = {
     "err_reshape_element_count": NkiValueError,
     "err_rank_mismatch": NkiValueError,
     "err_reduce_axes_not_trailing": NkiValueError,
+    "err_invalid_tile_grid": NkiValueError,  # nl.tiles / blocks / alloc_tiles geometry (nki >= 0.7)
     "err_legacy_module_in_kernel": NkiSyntaxError,
     # Version rules of the current dialect (autocomp/nki/versions.py).
     "err_removed_api": NkiSyntaxError,  # removed in the modelled release; the message names the replacement

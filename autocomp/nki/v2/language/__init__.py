@@ -39,6 +39,15 @@ from autocomp.nki.v2.control import (
     static_loop,
     while_loop,
 )
+from autocomp.nki.v2.grids import (
+    NkiBlockGrid,
+    NkiGrid,
+    NkiTileGrid,
+    alloc_blocks,
+    alloc_tiles,
+    blocks,
+    tiles,
+)
 from autocomp.nki.v2.language.convenience import (
     abs,
     abs_max,
@@ -182,6 +191,8 @@ __all__ = [
     "is_sbuf", "is_psum", "is_hbm", "is_on_chip", "par_dim", "ndarray",
     "zeros", "ones", "full", "ndarray_like", "empty_like", "zeros_like", "ones_like", "full_like",
     "shared_constant", "shared_identity_matrix", "static_cast", "tile_size", "fp32", "ds",
+    # tile and block grids (nki 0.7)
+    "NkiGrid", "NkiTileGrid", "NkiBlockGrid", "tiles", "blocks", "alloc_tiles", "alloc_blocks",
     # loops, registers and logical cores
     "affine_range", "sequential_range", "static_range", "static_loop", "dynamic_range", "fori_loop",
     "while_loop", "if_else", "no_reorder", "VirtualRegister", "program_id", "num_programs", "program_ndim",
