@@ -54,6 +54,10 @@ def optimize(
                                      help="Cost-model calibration file from `autocomp calibrate` for the sim "
                                           "backend's estimates (the run keeps a copy; --resume uses it). The "
                                           "neuron (hw) backend measures and ignores it."),
+    nki_version: str = typer.Option(None, "--nki-version",
+                                    help="Release of the current NKI dialect (e.g. 0.6) v2 kernels follow, over the "
+                                         "problem's own nki_version (default: the one the simulator models; "
+                                         "--resume keeps the run's)."),
     runs_dir: Path = typer.Option(None, "--runs-dir", help="Directory that holds run directories (default: "
                                   "$AUTOCOMP_RUNS, else runs/)."),
     old_out: Path = typer.Option(None, "--out", hidden=True, help="Old name of --runs-dir."),
@@ -89,7 +93,7 @@ def optimize(
                "backend": backend, "target": target, "isolation": isolation,
                "allow_unisolated": allow_unisolated, "runs_dir": runs_dir or old_out, "seed": seed,
                "no_llm_cache": no_llm_cache,
-               "calibration": calibration}
+               "calibration": calibration, "nki_version": nki_version}
     options = {k: v for k, v in options.items() if v is not None}
     if config is not None:
         read_text_file(config, "config file", "save it as UTF-8 TOML")

@@ -107,11 +107,20 @@ class EvaluationOptions(BaseModel):
     revalidate_seeds: int = Field(3, ge=0, description="fresh seeds the winner is re-checked on (0: skip)")
     calibration: Path | None = Field(None, description="cost-model calibration file (autocomp calibrate) for the "
                                      "sim backend; the run keeps a copy; the hw backend ignores it")
+    nki_version: str | None = Field(None, description="release of the current NKI dialect (\"0.6\") v2 kernels "
+                                    "follow, over the problem's own nki_version; a resumed run keeps it")
 
     @field_validator("target")
     @classmethod
     def _known_target(cls, v: str | None) -> str | None:
         return None if v is None else targets.resolve(v)
+
+    @field_validator("nki_version")
+    @classmethod
+    def _known_nki_version(cls, v: str | None) -> str | None:
+        from autocomp.nki import versions
+
+        return None if v is None else versions.normalize(v)
 
 
 class LLMOptions(BaseModel):

@@ -102,7 +102,8 @@ def default_evaluator(config: SearchConfig, calibration: Any = None):
     try:
         ev = config.evaluation
         return Evaluator(ev.backend, workers=ev.workers, target=ev.target, timeout_s=ev.timeout_s,
-                         isolation=ev.isolation, allow_unisolated=ev.allow_unisolated, calibration=calibration)
+                         isolation=ev.isolation, allow_unisolated=ev.allow_unisolated, calibration=calibration,
+                         nki_version=ev.nki_version)
     except EvaluatorError as e:  # e.g. --isolation bwrap where bubblewrap is missing
         raise SearchError(str(e)) from None
 
@@ -370,6 +371,24 @@ def _check_checkpoints(store: RunStore, config: SearchConfig) -> None:
                           f"{kinds[0]!r}")
 
 
+def _check_nki_version(store: RunStore, stored: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> None:
+    """A run resumes with the NKI release it started with: another would judge candidates by other rules."""
+    given = nest(overrides or {}, "options").get("evaluation", {}).get("nki_version")
+    if given is None:
+        return
+    from autocomp.nki import versions
+
+    recorded = nest(stored, "the run's config.toml", ignore_unknown=True).get("evaluation", {}).get("nki_version")
+    try:
+        same = recorded is not None and versions.normalize(given) == versions.normalize(recorded)
+    except ValueError as e:
+        raise SearchError(f"--nki-version {given}: {e}") from None
+    if not same:
+        started = f"NKI {recorded}" if recorded else "no --nki-version (each problem's own release)"
+        raise SearchError(f"--nki-version {given}: run {store.root.name} was started with {started}, and a resumed "
+                          "run keeps the release it started with; drop --nki-version, or start a new run")
+
+
 def run_optimization(problem: str | Path | Problem | None, config: SearchConfig, *, resume: str | Path | None = None,
                      resume_overrides: Mapping[str, Any] | None = None, evaluator: EvaluatorLike | None = None,
                      llm: Any = None, on_event: EventSink | None = None, env: Mapping[str, str] | None = None,
@@ -390,6 +409,7 @@ def run_optimization(problem: str | Path | Problem | None, config: SearchConfig,
             # The run's own copy, never the file at its old path (which may have changed since).
             given = nest(resume_overrides or {}, "options").get("evaluation", {}).get("calibration")
             calibration = resumed_calibration(store, stored, given)
+            _check_nki_version(store, stored, resume_overrides)
             snapshot = store.problem_dir() or store.info.problem_path
             problem = Problem.load(snapshot)
         except BaseException:
