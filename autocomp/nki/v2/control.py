@@ -31,6 +31,7 @@ DYNAMIC_RANGE_INSTEAD = "write the loop as nl.fori_loop(lower, upper, body_fun)"
 WHILE_INSTEAD = "write the loop as nl.while_loop(init, body_fun)"
 RANGE_ALIASES_DEPRECATED_IN = (0, 7)
 IF_ELSE_SINCE = (0, 7)
+UNROLL_SINCE = (0, 7)  # fori_loop(unroll=True)
 
 
 class VirtualRegister:
@@ -193,23 +194,32 @@ def _dynamic(lo: int, hi: int, step: int, api: str):
         yield value
 
 
-def fori_loop(lower, upper, body_fun, step=1, *, init_val=None):
+def fori_loop(lower, upper, body_fun, step=1, *, init_val=None, unroll: bool = False):
     """``for i in range(lower, upper, step): body_fun(i)`` as a loop on the device.
 
     The body gets ``i`` by value: a VirtualRegister when a bound is one (or up to NKI 0.6), else
     (NKI 0.7) an int32 NkiScalar. Also accepts the JAX form ``fori_loop(lower, upper, body_fun,
-    init_val)``: ``val = body_fun(i, val)``, returning the final value.
+    init_val)``: ``val = body_fun(i, val)``, returning the final value. ``unroll=True`` (NKI 0.7):
+    the compiler unrolls the loop, so its bounds must be Python ints and no loop branch runs on the
+    device; the body computes the same values.
     """
     api = "nl.fori_loop"
     carried = init_val is not None or not isinstance(step, (int, np.integer))
     if not isinstance(step, (int, np.integer)):
         init_val, step = step, 1
     step = _check_step(step, api)
+    if unroll:
+        versioning.require(UNROLL_SINCE, f"{api}(unroll=True)", "unroll with a Python for loop")
+        for name, bound in (("lower", lower), ("upper", upper)):
+            if isinstance(bound, (bool, np.bool_)) or not isinstance(bound, (int, np.integer)):
+                raise_error("err_invalid_argument",
+                            f"{api}(unroll=True): the {name} bound is {type(bound).__name__}; an unrolled loop "
+                            "needs bounds known at compile time (Python ints): drop unroll=True for run-time bounds")
     lo, hi = _bound(lower, api, "lower"), _bound(upper, api, "upper")
     registers = (isinstance(lower, VirtualRegister) or isinstance(upper, VirtualRegister)
                  or not versioning.at_least(REMOVED_IN))
     val = init_val
-    for value in _dynamic(lo, hi, step, api):
+    for value in (range(lo, hi, step) if unroll else _dynamic(lo, hi, step, api)):
         # passed by value: writing it does not steer the loop
         i = VirtualRegister(value) if registers else NkiScalar(value, "int32")
         if carried:
