@@ -91,9 +91,11 @@ def operand(x, api: str, arg: str) -> Tile:
                             f"{api}: tensor {a.name} was created inside a loop and is used after the loop ended; "
                             "allocate it before the loop if its value must outlive the loop")
         return x
+    # a tile/block grid (v2 nl.tiles) is a view in tile coordinates; its operand is grid.data
+    hint = "; pass the grid's selection as a tensor: .data" if hasattr(type(x), "is_data_representable") else ""
     raise_error("err_invalid_argument",
                 f"{api}: argument {arg!r} must be a tile (a tensor or an indexed region of one), got "
-                f"{type(x).__name__}")
+                f"{type(x).__name__}{hint}")
 
 
 def on_chip(t: Tile, api: str, arg: str, allowed=(SBUF, PSUM)) -> Tile:

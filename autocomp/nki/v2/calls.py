@@ -118,6 +118,12 @@ def _binding_error(api: str, fn, args, kwargs, e: TypeError) -> None:
 def dst_tile(x, api: str) -> Tile:
     """The destination argument: a tensor (anything else means a v1-style call)."""
     if not isinstance(x, Tile):
+        from autocomp.nki.v2.grids import NkiGrid
+
+        if isinstance(x, NkiGrid):
+            raise_error("err_invalid_argument",
+                        f"{api}: dst is a {type(x).__name__}, a view in tile coordinates; pass its selection as a "
+                        "tensor: dst=grid[i, j].data")
         raise_error("err_missing_dst",
                     f"{api}: the first argument must be the destination tensor (dst), got {type(x).__name__}; "
                     f"current-dialect ISA calls write into dst and return nothing")

@@ -13,6 +13,7 @@ import pytest
 
 from autocomp.nki.errors import NkiError
 from autocomp.nki.v2.versioning import pinned
+from autocomp.perf.profile import profile
 
 X = np.arange(300 * 700, dtype=np.float32).reshape(300, 700)
 
@@ -59,9 +60,10 @@ def copy_by_blocks(x, block_cols):
 def test_a_block_moves_in_one_dma_and_its_tiles_are_the_compute_operands():
     x = np.arange(256 * 512, dtype=np.float32).reshape(256, 512) / 7
     np.testing.assert_allclose(copy_by_blocks(x, 4), 2 * x, rtol=1e-6)
-    four = _dmas(copy_by_blocks)
+    four, four_ns = _dmas(copy_by_blocks), profile(copy_by_blocks.last_result.trace, "trn2").latency_ns
     np.testing.assert_allclose(copy_by_blocks(x, 1), 2 * x, rtol=1e-6)
-    one = _dmas(copy_by_blocks)
+    one, one_ns = _dmas(copy_by_blocks), profile(copy_by_blocks.last_result.trace, "trn2").latency_ns
+    assert four_ns < one_ns  # the cost model prices fewer, larger transfers as cheaper
     assert (len(four), len(one)) == (2 * 2, 2 * 8)  # blocks of 4 tiles: 4x fewer, 4x larger transfers
     assert sum(ins.partitions * ins.elems for ins in four) == sum(ins.partitions * ins.elems for ins in one)
 
@@ -173,6 +175,12 @@ def misuse(x, case):
         nl.tiles(x, tile_shape=(128, 128))[nisa.scalar_load(idx), 0]
     elif case == "string_buffer":
         nl.alloc_tiles(tile_shape=(128, 128), element_shape=(128, 128), buffer="sbuf", dtype=nl.float32)
+    elif case == "grid_as_src":
+        nisa.tensor_copy(dst=nl.ndarray((128, 128), dtype=x.dtype, buffer=nl.sbuf),
+                         src=nl.alloc_tiles(tile_shape=(128, 128), element_shape=(128, 128), buffer=nl.sbuf,
+                                            dtype=x.dtype))
+    elif case == "grid_as_dst":
+        nisa.dma_copy(dst=nl.tiles(x, tile_shape=(128, 128))[0, 0], src=x[0:128, 0:128])
     elif case == "psum_partitions":
         nl.alloc_tiles(tile_shape=(256, 128), element_shape=(256, 128), buffer=nl.psum, dtype=nl.float32)
     t = nl.ndarray((1, 1), dtype=x.dtype, buffer=nl.sbuf)
@@ -191,12 +199,16 @@ def misuse(x, case):
     ("scalar_index", TypeError, "err_invalid_argument"),
     ("string_buffer", TypeError, "err_string_buffer_name"),
     ("psum_partitions", NkiError, "err_num_partition_exceed_arch_limit"),
+    ("grid_as_src", TypeError, "err_invalid_argument"),
+    ("grid_as_dst", TypeError, "err_invalid_argument"),
 ])
 def test_grid_misuse_is_refused(case, exc, code):
     x = np.zeros((256, 256), np.float32)
     with pytest.raises(exc) as err:
         misuse(x, case)
     assert err.value.code == code
+    if case.startswith("grid_as"):
+        assert ".data" in str(err.value)  # an instruction operand is the grid's selection as a tensor
 
 
 def test_data_of_a_column_of_on_chip_tiles_is_refused():
