@@ -67,8 +67,10 @@ EXCEPTIONS = frozenset(n for n in KERNEL_BUILTINS if n.endswith(("Error", "Excep
 # Attributes that lead from an ordinary object back to frames, code and every module.
 INTROSPECTION_PREFIXES = ("f_", "gi_", "cr_", "ag_", "tb_", "co_")
 INTROSPECTION = frozenset({"func_globals", "func_code", "func_closure", "mro", "with_traceback"})
-# The simulator's own state behind a tile; kernels produce results with NKI instructions only.
-SIM_INTERNALS = frozenset({"alloc", "owner_view", "host_values", "writable", "set_values", "read", "write", "data",
+# The simulator's own state behind a tile; kernels produce results with NKI instructions only. ``.data`` is
+# not here: it is NKI API (a tile grid's selection as a tensor, NKI 0.7), and the storage arrays that also
+# carry that name (the allocation behind a tile) are reachable only through ``.alloc`` and the others below.
+SIM_INTERNALS = frozenset({"alloc", "owner_view", "host_values", "writable", "set_values", "read", "write",
                            "written", "dirty", "returned", "addresses", "has_values", "last_result", "ctx",
                            "benchmark_result", "tofile", "dump", "dumps", "trace", "instructions", "ctypes"})
 # Names the simulator's NKI modules expose that are not NKI API: the running kernel's context (and its trace),
