@@ -34,6 +34,7 @@ LEGACY = "neuronxcc.nki"
 CURRENT = "nki"
 LOOPS = ("affine_range", "sequential_range", "static_range")
 JIT_ARGS_REFUSED = ("mode", "platform_target")
+_V2_API_HINT = "rewrite it with the v2 API (docs/nki-semantics.md#the-two-dialects)"
 
 
 def _neg(text: str) -> str:
@@ -295,6 +296,20 @@ class _Migrator:
         calls.sort(key=lambda c: (-self._depth(c, exprs), c.lineno, c.col_offset))
         for call in calls:
             self.call(call, stmt)
+        called = {id(c.func) for c in calls}
+        for e in exprs:
+            for node in ast.walk(e):
+                if isinstance(node, ast.Attribute) and id(node) not in called:
+                    self.legacy_name(node)
+
+    def legacy_name(self, node: ast.Attribute) -> None:
+        """A legacy name used other than by calling it (``nl.mgrid[...]``, ``nl.spmd_dim``) that v2 lacks."""
+        _, v2_isa, _, v2_lang = _api()
+        for module, api, prefix in (("language", v2_lang, "nl"), ("isa", v2_isa, "nisa")):
+            name = self.legacy_member(node, module)
+            if name is not None and name not in api.__all__:
+                self.find(node, f"{prefix}.{name}", f"the current dialect has no {prefix}.{name}",
+                          _LANGUAGE_HINTS.get(name, _V2_API_HINT))
 
     @staticmethod
     def _depth(call: ast.Call, roots: list[ast.AST]) -> int:
@@ -332,7 +347,7 @@ class _Migrator:
             return  # an index name: settled once its uses are known (settle_aranges)
         if name not in v2_lang.__all__:
             self.find(call, f"nl.{name}", "the current dialect has no nl." + name, _LANGUAGE_HINTS.get(
-                name, "rewrite it with the v2 API (docs/nki-semantics.md#the-two-dialects)"))
+                name, _V2_API_HINT))
             return
         sig = _params(getattr(v2_lang, name))
         for kw in call.keywords:
