@@ -26,7 +26,10 @@ def _seeds(text: str) -> list[int]:
 def _llm(model: str, base_url: str | None, max_calls: int, manual_dir: Path):
     from autocomp.llm import LLMSettings, build_service
     from autocomp.llm.errors import LLMConfigError
+    from autocomp.search.config import MANUAL_MODEL
 
+    if model.strip().lower() == "manual":  # a person answering, as `autocomp optimize --model manual`
+        model = MANUAL_MODEL
     try:
         return build_service(LLMSettings(models=[model], base_url=base_url, max_llm_calls=max_calls,
                                          manual_dir=manual_dir, manual_stdin=True))

@@ -7,7 +7,6 @@ there). Each is checked on every seed of its problem's correctness-check inputs,
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -23,8 +22,7 @@ PROBLEMS = Path(__file__).resolve().parents[2] / "problems"
 def legacy_kernels() -> list[tuple[str, Path]]:
     found = []
     for toml in sorted(PROBLEMS.glob("*/problem.toml")):
-        spec = tomllib.loads(toml.read_text())
-        if spec.get("dialect", "v1") == "v1":
+        if Problem.load(toml.parent).spec.dialect == "v1":
             found.append((toml.parent.name, toml.parent / "kernel.py"))
         if (toml.parent / "kernel_legacy.py").is_file():
             found.append((toml.parent.name, toml.parent / "kernel_legacy.py"))
