@@ -60,13 +60,14 @@ class Equivalence:
                 "migrated_error": self.migrated_error, "cases": [c.to_dict() for c in self.cases]}
 
 
-def kernel_parameters(source: str, function: str) -> list[str]:
-    """The positional parameter names of ``function`` in ``source``, read from the AST (the file is never
-    imported in this process)."""
+def kernel_parameters(source: str, function: str) -> tuple[list[str], int]:
+    """The positional parameter names of ``function`` in ``source`` and how many have no default, read from
+    the AST (the file is never imported in this process)."""
     for node in parse_python(source).body:
         if isinstance(node, ast.FunctionDef) and node.name == function:
-            return [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
-    return []
+            names = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+            return names, len(names) - len(node.args.defaults)
+    return [], 0
 
 
 def compare(a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> str | None:

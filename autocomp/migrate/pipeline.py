@@ -51,7 +51,7 @@ def spec_cases(source: str, function: str, texts: list[str], seeds: list[int]) -
     """Random inputs for each shape set in ``texts`` ("a=128x512:bfloat16,b=512x256:bfloat16") and seed."""
     from autocomp.nki.shapes import parse_shape_specs
 
-    names = kernel_parameters(source, function)
+    names, required = kernel_parameters(source, function)
     cases = []
     for text in texts:
         try:
@@ -62,13 +62,17 @@ def spec_cases(source: str, function: str, texts: list[str], seeds: list[int]) -
         if unknown:
             raise InputsError(f"--inputs {text!r}: {', '.join(unknown)} is not a parameter of "
                               f"{function}({', '.join(names)})")
-        missing = [n for n in names if n not in specs]
+        missing = [n for n in names[:required] if n not in specs]
+        given = names[:required] + [n for n in names[required:] if n in specs]
+        if not missing and len(given) < len(names) and any(n in specs for n in names[len(given):]):
+            raise InputsError(f"--inputs {text!r}: give the optional parameters in order, from "
+                              f"{names[required]}")
         if missing:
             raise InputsError(f"--inputs {text!r}: no shape for {', '.join(missing)}; give every parameter, e.g. "
                               f"\"{missing[0]}=128x512:float32\"")
         for s in seeds:
             rng = np.random.default_rng(s)
-            cases.append(InputCase(f"seed {s}, {text}", tuple(specs[n].random(rng) for n in names)))
+            cases.append(InputCase(f"seed {s}, {text}", tuple(specs[n].random(rng) for n in given)))
     return cases
 
 

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import ast
 import inspect
-from dataclasses import dataclass
 from functools import cache
 
+from autocomp.migrate.astutil import bound_names
 from autocomp.migrate.edits import SourceEdits
 from autocomp.migrate.findings import Applied, Finding, Migration
+from autocomp.migrate.indices import IndexRules, _Index
 from autocomp.migrate.isa_results import DROPPED_WITH_DST, DST_CALLS, RESULTS
 from autocomp.pyparse import parse_python
 
@@ -35,12 +36,6 @@ CURRENT = "nki"
 LOOPS = ("affine_range", "sequential_range", "static_range")
 JIT_ARGS_REFUSED = ("mode", "platform_target")
 _V2_API_HINT = "rewrite it with the v2 API (docs/nki-semantics.md#the-two-dialects)"
-
-
-def _neg(text: str) -> str:
-    if text.startswith("-") and (text[1:].isidentifier() or text[1:].replace(".", "", 1).isdigit()):
-        return text[1:]
-    return f"-{text}" if text.isidentifier() or text.replace(".", "", 1).isdigit() else f"-({text})"
 
 
 class MigrationError(ValueError):
@@ -68,40 +63,7 @@ def _params(fn) -> tuple[list[str], bool] | None:
     return names, any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
 
 
-def _bound_names(stmt: ast.stmt) -> set[str]:
-    """Names a statement binds as a whole (``x = ...``, ``x, y = ...``, ``for x in``), not ``x[i] = ...``."""
-    if isinstance(stmt, ast.Assign):
-        targets = stmt.targets
-    elif isinstance(stmt, (ast.AugAssign, ast.For)):
-        targets = [stmt.target]
-    elif isinstance(stmt, ast.With):
-        targets = [i.optional_vars for i in stmt.items if i.optional_vars is not None]
-    else:
-        return set()
-    names, stack = set(), list(targets)
-    while stack:
-        t = stack.pop()
-        if isinstance(t, ast.Name):
-            names.add(t.id)
-        elif isinstance(t, (ast.Tuple, ast.List)):
-            stack.extend(t.elts)
-        elif isinstance(t, ast.Starred):
-            stack.append(t.value)
-    return names
-
-
-@dataclass
-class _Index:
-    """An ``nl.arange`` index name: its axis ("p" partition, "f" free), size, and uses turned into patterns."""
-
-    axis: str
-    size: str
-    call: ast.Call
-    stmt: ast.Assign
-    consumed: int = 0
-
-
-class _Migrator:
+class _Migrator(IndexRules):
     def __init__(self, source: str, function: str, filename: str):
         self.filename = filename
         try:
@@ -118,6 +80,8 @@ class _Migrator:
         self.used_names = {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)}
         self.zeros_to_ndarray: set[str] = set()
         self.index_names: dict[str, _Index] = {}
+        self.index_calls: set[int] = set()  # nl.arange calls / nl.mgrid names the index rules own
+        self.index_defs: set[int] = set()  # nl.mgrid[...] subscripts that define index names
 
     # ------------------------------------------------------------------ helpers
     def note(self, rule: str, node: ast.AST) -> None:
@@ -250,7 +214,7 @@ class _Migrator:
             subs = {id(n.value): n for n in ast.walk(fn) if isinstance(n, ast.Subscript)
                     and isinstance(n.value, ast.Name) and n.value.id == name}
             assigned = [n for n in ast.walk(fn) if isinstance(n, (ast.Assign, ast.AugAssign, ast.For, ast.With))
-                        and name in _bound_names(n)]
+                        and name in bound_names(n)]
             if len(assigned) > 1 or any(id(u) not in subs for u in uses):
                 self.find(dims[pos], "nl.par_dim (block dimension)",
                           f"{name} is reassigned or used without an index, so its indices cannot be rewritten",
@@ -291,12 +255,21 @@ class _Migrator:
             exprs = [stmt]
         else:
             return
-        calls = [n for e in exprs for n in ast.walk(e) if isinstance(n, ast.Call)]
+        nodes = [n for e in exprs for n in ast.walk(e)]
+        for node in nodes:  # index expressions first: the calls below render their arguments with them
+            if isinstance(node, ast.Subscript):
+                if self.inline_index(node) is not None:
+                    self.index_calls.add(id(node.value))
+                elif self.legacy_member(node.value, "language") == "mgrid" and id(node) in self.index_defs:
+                    self.index_calls.add(id(node.value))
+                else:
+                    self.index_slices(node)
+        calls = [n for n in nodes if isinstance(n, ast.Call)]
         # Post-order: inner calls first, so an outer call renders its arguments with the inner ones rewritten.
         calls.sort(key=lambda c: (-self._depth(c, exprs), c.lineno, c.col_offset))
         for call in calls:
             self.call(call, stmt)
-        called = {id(c.func) for c in calls}
+        called = {id(c.func) for c in calls} | self.index_calls
         for e in exprs:
             for node in ast.walk(e):
                 if isinstance(node, ast.Attribute) and id(node) not in called:
@@ -343,8 +316,8 @@ class _Migrator:
             return
         if name == "par_dim":
             return  # the block-dimension rule rewrote or reported it
-        if name == "arange" and any(call is info.call for info in self.index_names.values()):
-            return  # an index name: settled once its uses are known (settle_aranges)
+        if name == "arange" and id(call) in self.index_calls:
+            return  # an index: made a slice or a pattern, or reported, by the index rules
         if name not in v2_lang.__all__:
             self.find(call, f"nl.{name}", "the current dialect has no nl." + name, _LANGUAGE_HINTS.get(
                 name, _V2_API_HINT))
@@ -383,7 +356,8 @@ class _Migrator:
             return
         texts = {k: self.edits.render(v) for k, v in args.items()}
         if op == "affine_select" and "pred" in args:
-            pattern = self.affine_pattern(args.pop("pred"), texts.pop("pred"), texts.get("on_true_tile"))
+            texts.pop("pred")
+            pattern = self.affine_pattern(args.pop("pred"), texts.get("on_true_tile"))
             if pattern is None:
                 self.find(call, "nisa.affine_select(pred=...)",
                           "the predicate is not a comparison of an affine expression of nl.arange indices",
@@ -464,108 +438,6 @@ class _Migrator:
                                             f"{func}({', '.join(['dst=' + name, *kwargs])})"])
             self.edits.replace(call, name)
         self.note("isa-dst", call)
-
-    # ------------------------------------------------------------------ nl.arange indices in affine_select
-    def aranges(self, fn: ast.FunctionDef) -> dict[str, _Index]:
-        """``i = nl.arange(N)[:, None]`` (partition) / ``nl.arange(N)[None, :]`` (free) names, assigned once."""
-        found = {}
-        counts: dict[str, int] = {}
-        for node in ast.walk(fn):
-            for name in _bound_names(node) if isinstance(node, ast.stmt) else ():
-                counts[name] = counts.get(name, 0) + 1
-            if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
-                continue
-            axis = self._arange_axis(node.value)
-            if axis is not None:
-                found[node.targets[0].id] = _Index(axis[0], axis[1], node.value.value, node)
-        return {k: v for k, v in found.items() if counts.get(k) == 1}
-
-    def _arange_axis(self, node: ast.AST) -> tuple[str, str] | None:
-        """("p" or "f", size text) of ``nl.arange(N)[:, None]`` / ``nl.arange(N)[None, :]``."""
-        if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Call) and
-                self.legacy_member(node.value.func, "language") == "arange" and len(node.value.args) == 1 and
-                not node.value.keywords and isinstance(node.slice, ast.Tuple) and len(node.slice.elts) == 2):
-            return None
-        a, b = node.slice.elts
-        none = [isinstance(e, ast.Constant) and e.value is None for e in (a, b)]
-        full = [isinstance(e, ast.Slice) and e.lower is None and e.upper is None and e.step is None for e in (a, b)]
-        size = self.edits.render(node.value.args[0])
-        if full[0] and none[1]:
-            return "p", size
-        if none[0] and full[1]:
-            return "f", size
-        return None
-
-    def _linear(self, node: ast.AST, local: dict) -> tuple[list[str], int, int, str | None] | None:
-        """``node`` as (constant terms, partition coefficient, free coefficient, free size): an affine expression
-        of arange indices with integer coefficients, or None."""
-        if isinstance(node, ast.Name) and node.id in self.index_names:
-            info = self.index_names[node.id]
-            local["used"].append(node.id)
-            return ([], 1, 0, None) if info.axis == "p" else ([], 0, 1, info.size)
-        axis = self._arange_axis(node)
-        if axis is not None:
-            return ([], 1, 0, None) if axis[0] == "p" else ([], 0, 1, axis[1])
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            inner = self._linear(node.operand, local)
-            return None if inner is None else ([_neg(t) for t in inner[0]], -inner[1], -inner[2], inner[3])
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-            a, b = self._linear(node.left, local), self._linear(node.right, local)
-            if a is None or b is None:
-                return None
-            sign = 1 if isinstance(node.op, ast.Add) else -1
-            terms = a[0] + (b[0] if sign == 1 else [_neg(t) for t in b[0]])
-            return terms, a[1] + sign * b[1], a[2] + sign * b[2], a[3] or b[3]
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
-            for lin, k in ((node.left, node.right), (node.right, node.left)):
-                if isinstance(k, ast.Constant) and type(k.value) is int:
-                    inner = self._linear(lin, local)
-                    if inner is not None and (inner[1] or inner[2]):
-                        return ([f"{k.value} * ({t})" for t in inner[0]], inner[1] * k.value, inner[2] * k.value,
-                                inner[3])
-        if any(isinstance(n, ast.Name) and n.id in self.index_names for n in ast.walk(node)) or \
-                any(self._arange_axis(n) for n in ast.walk(node)):
-            return None  # an index under an operation that is not affine with an integer coefficient
-        if isinstance(node, ast.Constant) and node.value == 0:
-            return [], 0, 0, None
-        return [self.edits.render(node)], 0, 0, None
-
-    def affine_pattern(self, pred: ast.AST, pred_text: str, on_true: str | None) -> dict[str, str] | None:
-        """v2 ``affine_select`` arguments for a v1 ``pred=(affine expression <cmp> affine expression)``."""
-        ops = {ast.GtE: "nl.greater_equal", ast.Gt: "nl.greater", ast.LtE: "nl.less_equal", ast.Lt: "nl.less",
-               ast.Eq: "nl.equal", ast.NotEq: "nl.not_equal"}
-        if not (isinstance(pred, ast.Compare) and len(pred.ops) == 1 and type(pred.ops[0]) in ops):
-            return None
-        local = {"used": []}
-        diff = self._linear(ast.BinOp(left=pred.left, op=ast.Sub(), right=pred.comparators[0]), local)
-        if diff is None or not local["used"] and not (diff[1] or diff[2]):
-            return None
-        terms, p, f, f_size = diff
-        if f_size is None:
-            if on_true is None:
-                return None
-            f_size = f"{on_true}.shape[1]"
-        for name in local["used"]:
-            self.index_names[name].consumed += 1
-        offset = " + ".join(terms).replace("+ -", "- ") if terms else "0"
-        return {"pattern": f"[[{f}, {f_size}]]", "channel_multiplier": str(p), "cmp_op": ops[type(pred.ops[0])],
-                "offset": offset}
-
-    def settle_aranges(self, fn: ast.FunctionDef) -> None:
-        """Index names whose every use became an affine_select pattern are deleted; the others are findings."""
-        for name, info in self.index_names.items():
-            loads = sum(1 for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == name
-                        and isinstance(n.ctx, ast.Load))
-            if loads and info.consumed == loads:
-                start = self.edits.offset(info.stmt.lineno, 0)
-                end = self.edits.offset(info.stmt.end_lineno + 1, 0) if info.stmt.end_lineno < \
-                    self.source.count("\n") + 1 else len(self.source)
-                self.edits.replace_range(start, end, "")
-                self.note("affine-select", info.stmt)
-            else:
-                self.find(info.stmt, "nl.arange", "the current dialect has no nl.arange",
-                          _LANGUAGE_HINTS["arange"])
-        self.index_names = {}
 
     def psum_zeros(self, fn: ast.FunctionDef) -> None:
         for node in ast.walk(fn):
