@@ -34,6 +34,7 @@ class IndexRules:
     """Mixed into the migrator: needs ``edits``, ``legacy_member``, ``note``, ``find``, ``source``."""
 
     index_names: dict[str, _Index]
+    block_orders: dict[int, int]
 
     # ------------------------------------------------------------------ definitions
     def aranges(self, fn: ast.FunctionDef) -> dict[str, _Index]:
@@ -46,17 +47,22 @@ class IndexRules:
                 continue
             target = node.targets[0]
             if isinstance(target, ast.Name):
-                info = self.inline_index(node.value)
+                info = self.inline_index(node.value) or self._shifted_index(node.value)
                 if info is not None:
                     info.stmt = node
                     found[target.id] = info
+                ranges = self._mgrid(node.value)
+                if ranges is not None and len(ranges) == 2:  # i = nl.mgrid[...]; i.p, i.x
+                    self.index_defs.add(id(node.value))
+                    for k, attr in enumerate(("p", "x")):
+                        found[f"{target.id}.{attr}"] = _Index(k, 2, *ranges[k], node)
             elif isinstance(target, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Name) for e in target.elts):
                 ranges = self._mgrid(node.value)
                 if ranges is not None and len(ranges) == len(target.elts):
                     self.index_defs.add(id(node.value))
                     for k, (e, (start, size)) in enumerate(zip(target.elts, ranges)):
                         found[e.id] = _Index(k, len(ranges), start, size, node)
-        return {k: v for k, v in found.items() if counts.get(k) == 1}
+        return {k: v for k, v in found.items() if counts.get(k.split(".")[0]) == 1}
 
     def inline_index(self, node: ast.AST) -> _Index | None:
         """``nl.arange(N)[:, None]`` / ``nl.arange(N)[None, :]`` as an index, else None."""
@@ -73,6 +79,19 @@ class IndexRules:
         if none[0] and full[1]:
             return _Index(1, 2, "0", size, None)
         return None
+
+    def _shifted_index(self, node: ast.AST) -> _Index | None:
+        """``offset + nl.arange(N)[:, None]``: an index starting at ``offset``."""
+        if not isinstance(node, ast.BinOp) or not isinstance(node.op, (ast.Add, ast.Sub)):
+            return None
+        lin = self._linear(node, [])
+        if lin is None or len(lin[1]) != 1:
+            return None
+        (c, info), = lin[1].values()
+        if c != 1 or info.stmt is not None or not lin[0]:
+            return None
+        start = " + ".join(lin[0]).replace("+ -", "- ")
+        return _Index(info.axis, info.ndim, start, info.size, None)
 
     def _mgrid(self, node: ast.AST) -> list[tuple[str, str]] | None:
         """(start, size) texts of each axis of ``nl.mgrid[s0:e0, ...]`` (unit steps only)."""
@@ -93,9 +112,10 @@ class IndexRules:
     def _linear(self, node: ast.AST, used: list) -> tuple[list[str], dict[int, tuple[int, _Index]]] | None:
         """``node`` as (constant terms, {key: (coefficient, index)}): affine in index names with integer
         coefficients, or None. Keys are ids of the index records (one per name or inline arange)."""
-        if isinstance(node, ast.Name) and node.id in self.index_names:
-            info = self.index_names[node.id]
-            used.append(node.id)
+        key = _index_key(node)
+        if key is not None and key in self.index_names:
+            info = self.index_names[key]
+            used.append(key)
             return _with_start([], {id(info): (1, info)})
         info = self.inline_index(node)
         if info is not None:
@@ -127,7 +147,7 @@ class IndexRules:
         return [self.edits.render(node)], {}
 
     def _mentions_index(self, node: ast.AST) -> bool:
-        return any(isinstance(n, ast.Name) and n.id in self.index_names for n in ast.walk(node)) or \
+        return any(_index_key(n) in self.index_names for n in ast.walk(node)) or \
             any(self.inline_index(n) is not None for n in ast.walk(node))
 
     def _consume(self, used: list) -> None:
@@ -163,19 +183,28 @@ class IndexRules:
 
     # ------------------------------------------------------------------ subscripts
     def index_slices(self, sub: ast.Subscript) -> None:
-        """``t[i_p, j * 512 + i_f]`` -> ``t[0:P, j * 512:j * 512 + F]`` when every element is one index name."""
+        """``t[i_p, j * 512 + i_f]`` -> ``t[0:P, j * 512:j * 512 + F]`` when every index element is one index
+        name; a block tensor's index also moves its partition element first (the block-dimension rule)."""
         items = list(sub.slice.elts) if isinstance(sub.slice, ast.Tuple) else [sub.slice]
+        block = self.block_orders.get(id(sub))
         if not any(self._mentions_index(it) for it in items):
+            if block is not None:
+                self._reorder(sub, [self.edits.render(it) for it in items], block)
             return
         used: list = []
         parts = []
-        for pos, it in enumerate(items):
+        axis = 0
+        for it in items:
+            if not self._mentions_index(it):  # a block index (basic) beside the advanced ones
+                parts.append(self.edits.render(it))
+                continue
             lin = self._linear(it, used)
             if lin is None or len(lin[1]) != 1:
                 return self._index_finding(sub, "an index element that is not offset + c * one index")
             (c, info), = lin[1].values()
-            if c <= 0 or info.axis != pos or info.ndim != len(items):
+            if c <= 0 or info.axis != axis:
                 return self._index_finding(sub, "indices out of axis order, or a negative or zero step")
+            axis += 1
             start = " + ".join(lin[0]).replace("+ -", "- ") if lin[0] else "0"
             stop = f"{start} + {info.size}" if start != "0" else info.size
             if c == 1:
@@ -184,9 +213,19 @@ class IndexRules:
                 size = info.size if info.size.isidentifier() or info.size.isdigit() else f"({info.size})"
                 end = f"{c} * ({size} - 1) + 1" if start == "0" else f"{start} + {c} * ({size} - 1) + 1"
                 parts.append(f"{start}:{end}:{c}")
+        if axis != info.ndim:
+            return self._index_finding(sub, "an index with fewer elements than its nl.mgrid / nl.arange axes")
         self._consume(used)
-        self.edits.replace(sub.slice, ", ".join(parts))
+        if block is not None:
+            self._reorder(sub, parts, block)
+        else:
+            self.edits.replace(sub.slice, ", ".join(parts))
         self.note("index-slices", sub)
+
+    def _reorder(self, sub: ast.Subscript, parts: list[str], pos: int) -> None:
+        """A block tensor's index ``[b0, .., p, f..]`` as ``[p, b0, .., f..]`` (the partition moved first)."""
+        blocks, rest = parts[:pos], parts[pos:]
+        self.edits.replace(sub.slice, ", ".join([rest[0] if rest else ":", *blocks, *rest[1:]]))
 
     def _index_finding(self, sub: ast.Subscript, why: str) -> None:
         self.find(sub, "nl.arange / nl.mgrid index", f"{why} has no slice form", _ARANGE_HINT)
@@ -200,8 +239,12 @@ class IndexRules:
             stmt = group[0][1].stmt
             done = True
             for name, info in group:
-                loads = sum(1 for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == name
+                base = name.split(".")[0]
+                loads = sum(1 for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == base
                             and isinstance(n.ctx, ast.Load))
+                if "." in name:  # i.p and i.x: every use of i must be one of them, and all of them consumed
+                    info = _Index(0, 2, "0", "0", stmt, sum(i.consumed for k, i in group))
+                    loads = loads if all("." in k for k, _ in group) else -1
                 done = done and info.consumed == loads
             if done:
                 start = self.edits.offset(stmt.lineno, 0)
@@ -210,9 +253,18 @@ class IndexRules:
                 self.edits.replace_range(start, end, "")
                 self.note("index-slices", stmt)
             else:
-                kind = "nl.mgrid" if isinstance(stmt.targets[0], (ast.Tuple, ast.List)) else "nl.arange"
+                kind = "nl.mgrid" if self._mgrid(stmt.value) is not None else "nl.arange"
                 self.find(stmt, kind, f"the current dialect has no {kind}", _ARANGE_HINT)
         self.index_names = {}
+
+
+def _index_key(node: ast.AST) -> str | None:
+    """How an index is named: ``i`` or, for an nl.mgrid object, ``i.p`` / ``i.x``."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.attr in ("p", "x"):
+        return f"{node.value.id}.{node.attr}"
+    return None
 
 
 def _with_start(terms: list[str], coefs: dict) -> tuple[list[str], dict]:

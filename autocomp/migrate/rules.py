@@ -35,6 +35,7 @@ LEGACY = "neuronxcc.nki"
 CURRENT = "nki"
 LOOPS = ("affine_range", "sequential_range", "static_range")
 JIT_ARGS_REFUSED = ("mode", "platform_target")
+ENTRY_POINTS_AS_JIT = ("baremetal", "trace")
 _V2_API_HINT = "rewrite it with the v2 API (docs/nki-semantics.md#the-two-dialects)"
 
 
@@ -80,6 +81,8 @@ class _Migrator(IndexRules):
         self.used_names = {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)}
         self.zeros_to_ndarray: set[str] = set()
         self.index_names: dict[str, _Index] = {}
+        self.loop_vars: set[str] = set()
+        self.block_orders: dict[int, int] = {}  # subscripts of block tensors -> the partition's position
         self.index_calls: set[int] = set()  # nl.arange calls / nl.mgrid names the index rules own
         self.index_defs: set[int] = set()  # nl.mgrid[...] subscripts that define index names
 
@@ -132,6 +135,8 @@ class _Migrator(IndexRules):
             self.decorators(fn)
             self.block_dimensions(fn)
             self.index_names = self.aranges(fn)
+            self.loop_vars = {t.id for n in ast.walk(fn) if isinstance(n, ast.For)
+                              for t in ast.walk(n.target) if isinstance(t, ast.Name)}
             for node in ast.walk(fn):
                 if isinstance(node, ast.stmt) and not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                     self.statement(node)
@@ -144,6 +149,7 @@ class _Migrator(IndexRules):
         except SyntaxError as e:  # a rule bug, never the user's: say so rather than hand back broken code
             raise MigrationError(f"{self.filename}: the rewrite produced invalid Python at line {e.lineno} "
                                  f"({e.msg}); this is a bug in autocomp migrate") from None
+        self.findings = self.reachable_findings(kernel)
         self.findings.sort(key=lambda f: f.line)
         self.applied.sort(key=lambda a: a.line)
         return Migration(self.source, migrated, self.function, self.applied, self.findings)
@@ -175,9 +181,30 @@ class _Migrator(IndexRules):
                     self.edits.replace(node, f"from {CURRENT}{node.module[len(LEGACY):]} import {names}")
                     self.note("imports", node)
 
+    def reachable_findings(self, kernel: ast.FunctionDef) -> list[Finding]:
+        """Findings in the kernel, the module's top-level code and the functions the kernel calls (at any
+        depth); other functions of the file (tests, launchers, sibling kernels) are rewritten too, but what
+        the rules left in them does not stop this kernel."""
+        functions = {n.name: n for n in self.tree.body if isinstance(n, ast.FunctionDef)}
+        reach, todo = {kernel.name}, [kernel]
+        while todo:
+            for n in ast.walk(todo.pop()):
+                if isinstance(n, ast.Name) and n.id in functions and n.id not in reach:
+                    reach.add(n.id)
+                    todo.append(functions[n.id])
+        skipped = [(f.lineno, f.end_lineno) for name, f in functions.items() if name not in reach]
+        return [f for f in self.findings if not any(a <= f.line <= b for a, b in skipped)]
+
     def decorators(self, fn: ast.FunctionDef) -> None:
         for dec in fn.decorator_list:
-            if not isinstance(dec, ast.Call) or self.qualname(dec.func) != f"{LEGACY}.jit":
+            entry = self.qualname(dec.func if isinstance(dec, ast.Call) else dec)
+            if entry in (f"{LEGACY}.{e}" for e in ENTRY_POINTS_AS_JIT):
+                # v1's compile-and-run entry points are a plain @nki.jit in v2 (their options do not exist there)
+                self.edits.replace(dec, self.edits.render(dec.func if isinstance(dec, ast.Call) else dec)
+                                   .rsplit(".", 1)[0] + ".jit")
+                self.note("jit-arguments", dec)
+                continue
+            if not isinstance(dec, ast.Call) or entry != f"{LEGACY}.jit":
                 continue
             refused = [k for k in dec.keywords if k.arg in JIT_ARGS_REFUSED]
             if not refused:
@@ -234,12 +261,8 @@ class _Migrator(IndexRules):
             new_dims = [self.edits.render(par) if par is not None else "128"] + \
                        [self.edits.render(d) for i, d in enumerate(dims) if i != pos]
             self.edits.replace(node.value.args[0], "(" + ", ".join(new_dims) + ")")
-            for sub in subs.values():
-                items = list(sub.slice.elts) if isinstance(sub.slice, ast.Tuple) else [sub.slice]
-                blocks, rest = items[:pos], items[pos:]
-                part = self.edits.render(rest[0]) if rest else ":"
-                text = [part] + [self.edits.render(b) for b in blocks] + [self.edits.render(r) for r in rest[1:]]
-                self.edits.replace(sub.slice, ", ".join(text))
+            for sub in subs.values():  # rewritten with the statement that holds it (index_slices)
+                self.block_orders[id(sub)] = pos
             self.note("block-dimension", node)
 
     # ------------------------------------------------------------------ statements
@@ -318,6 +341,8 @@ class _Migrator(IndexRules):
             return  # the block-dimension rule rewrote or reported it
         if name == "arange" and id(call) in self.index_calls:
             return  # an index: made a slice or a pattern, or reported, by the index rules
+        if name == "load" and call.args and isinstance(call.args[0], ast.Subscript):
+            self.load_unit_dim(call.args[0])
         if name not in v2_lang.__all__:
             self.find(call, f"nl.{name}", "the current dialect has no nl." + name, _LANGUAGE_HINTS.get(
                 name, _V2_API_HINT))
@@ -330,6 +355,32 @@ class _Migrator(IndexRules):
             elif sig is not None and kw.arg is not None and kw.arg not in sig[0] and not sig[1]:
                 self.find(call, f"nl.{name}({kw.arg}=...)", f"v2 nl.{name} has no {kw.arg!r} argument",
                           "drop it or use the nisa call with that option")
+
+    def load_unit_dim(self, sub: ast.Subscript) -> None:
+        """``nl.load(a[i0:i1, j])``: v1 keeps the integer-indexed dimension when the tile would otherwise be 1-D
+        (an [n, 1] tile, docs/nki-semantics.md#legacy-dialect-slices-aranges-and-masks); v2 drops it, so the
+        index becomes the unit slice ``j:j + 1``. Assumes the subscript names every dimension."""
+        items = list(sub.slice.elts) if isinstance(sub.slice, ast.Tuple) else [sub.slice]
+        slices = [it for it in items if isinstance(it, ast.Slice)]
+        ints = [it for it in items if self._is_int_index(it)]
+        if len(slices) != 1 or not ints or len(slices) + len(ints) != len(items) or \
+                any(self._mentions_index(it) for it in items):
+            return
+        last = ints[-1]
+        text = self.edits.render(last)
+        bound = text if text.isidentifier() or text.isdigit() else f"({text})"
+        self.edits.replace(last, f"{text}:{bound} + 1")
+        self.note("unit-dimension", sub)
+
+    def _is_int_index(self, node: ast.AST) -> bool:
+        """Surely an integer: a literal, a loop variable, or arithmetic of those (a plain name may hold a slice)."""
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and n.id not in self.loop_vars:
+                return False
+            if not isinstance(n, (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop,
+                                  ast.Load)) or isinstance(n, ast.Constant) and type(n.value) is not int:
+                return False
+        return True
 
     def isa_call(self, call: ast.Call, op: str, stmt: ast.stmt) -> None:
         v1_isa, v2_isa, _, _ = _api()
@@ -365,6 +416,7 @@ class _Migrator(IndexRules):
                           "on_true_tile=..., on_false_value=..., cmp_op=..., offset=...)")
                 return
             texts.update(pattern)
+            self.note("affine-select", call)
         spec = RESULTS.get(op)
         dropped = (set(spec.consumed) if spec else set()) | (DROPPED_WITH_DST if op not in DST_CALLS else set())
         unknown = [k for k in texts if k not in v2_sig[0] and k not in dropped]

@@ -170,16 +170,20 @@ def test_an_operand_named_like_the_result_is_not_shadowed():
     assert "t = activation_res" in m.migrated
 
 
-def test_grid_launch_is_a_finding():
+def test_grid_launch_is_a_finding_and_unreached_functions_are_not():
     src = kernel('''
     @nki.jit
     def k(x):
         return x
 
-    def launch(x):
-        return k[2, 2](x)
+    def unrelated(x):
+        return nl.mgrid[0:128, 0:128]
+
+    if __name__ == "__main__":
+        k[2, 2](None)
     ''')
     m = migrate_source(src, "k")
+    # A function the kernel never calls is rewritten but what is left in it is not this kernel's problem.
     assert [f.construct for f in m.findings] == ["k[...] (SPMD grid launch)"]
 
 
@@ -192,3 +196,51 @@ def test_bad_input_is_one_clear_error(source, function, message):
     with pytest.raises(MigrationError, match="^legacy.py") as e:
         migrate_source(source, function, "legacy.py")
     assert message in str(e.value)
+
+
+INDEXED = kernel('''
+@nki.jit
+def indexed(x, col):
+    K, M = x.shape
+    out = nl.ndarray((128, M), dtype=x.dtype, buffer=nl.shared_hbm)
+    ix = nl.mgrid[0:128, 0:M]
+    i_p = nl.arange(128)[:, None]
+    i_f = nl.arange(M)[None, :]
+    tiles = nl.ndarray((K // 128, nl.par_dim(128), M), dtype=x.dtype, buffer=nl.sbuf)
+    for k in nl.affine_range(K // 128):
+        tiles[k, ix.p, ix.x] = nl.load(x[k * 128 + ix.p, ix.x])
+    acc = nl.load(x[i_p, i_f])
+    for k in nl.affine_range(K // 128):
+        c = nl.load(col[k * 128:(k + 1) * 128, k])  # an [128, 1] tile in v1
+        acc[...] = nl.add(acc, nl.multiply(tiles[k, i_p, i_f], c))
+    nl.store(out[i_p, i_f], value=acc)
+    return out
+''')
+
+
+def test_index_expressions_become_slices_and_integer_indices_keep_their_unit_dimension(tmp_path):
+    m = migrate_source(INDEXED, "indexed")
+    assert m.findings == []
+    assert "nl.mgrid" not in m.migrated and "nl.arange" not in m.migrated
+    assert "tiles[0:128, k, 0:M] = nl.load(x[k * 128:k * 128 + 128, 0:M])" in m.migrated
+    assert "col[k * 128:(k + 1) * 128, k:k + 1]" in m.migrated
+    assert "nl.store(out[0:128, 0:M], value=acc)" in m.migrated
+    counts = m.rule_counts()
+    assert counts["index-slices"] >= 5 and counts["unit-dimension"] == 1 and counts["block-dimension"] == 1
+    args = [rng_array((256, 64), seed=3), rng_array((256, 4), seed=4)]
+    assert_same_outputs(tmp_path, INDEXED, m.migrated, "indexed", args)
+
+
+def test_an_index_that_is_not_a_box_is_left_and_reported():
+    src = kernel('''
+    @nki.jit
+    def k(x):
+        out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm)
+        i_p, i_a, i_b = nl.mgrid[0:128, 0:4, 0:8]
+        t = nl.load(x[i_p, i_a * 8 + i_b])
+        nl.store(out[i_p, i_b * 4 + i_a], value=t)
+        return out
+    ''')
+    m = migrate_source(src, "k")
+    assert {f.construct for f in m.findings} == {"nl.arange / nl.mgrid index", "nl.mgrid"}
+    assert "nl.mgrid[0:128, 0:4, 0:8]" in m.migrated
