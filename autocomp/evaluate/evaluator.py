@@ -18,6 +18,7 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from autocomp.evaluate.gate import check_source
 from autocomp.evaluate.jobs import JobDir, create_job_dir, sweep_stale_job_dirs, unprivileged_ids, write_job
 from autocomp.evaluate.measurer import MeasurerPool
 from autocomp.evaluate.pool import WorkerPool
-from autocomp.evaluate.protocol import InputSpec, array_hash, dtype_name
+from autocomp.evaluate.protocol import REPORT_NAME, InputSpec, array_hash, dtype_name, load_array, read_report
 from autocomp.evaluate.result import FLAG_TOOL_ERROR, EvalResult, Location
 from autocomp.evaluate.sandbox import (
     Worker,
@@ -69,6 +70,15 @@ def sandbox_needs(backend: Backend) -> tuple[list[str], list[str]]:
         if device and device not in devices:
             devices.append(device)
     return paths, devices
+
+
+@dataclass
+class RawRun:
+    """What ``Evaluator.run_outputs`` saw: each run's outputs by run id, or the error that stopped the worker."""
+
+    outputs: dict[int, list[np.ndarray]] = field(default_factory=dict)
+    error: str | None = None
+    log_tail: str = ""
 
 
 class Evaluator:
@@ -232,6 +242,58 @@ class Evaluator:
                                          f"({result.status}): {result.reason}")
                 self._baselines[key] = result
             return self._baselines[key]
+
+    def run_outputs(self, source: str, *, function: str, dialect: str, target: str,
+                    inputs: dict[int, tuple[np.ndarray, ...]], timeout_s: float = 600.0,
+                    filename: str = "kernel.py") -> RawRun:
+        """Run ``source``'s ``function`` on every input set in one sandboxed worker and hand back its outputs,
+        unjudged (no reference, no timing): for callers that compare two kernels with each other, such as
+        ``autocomp migrate``. Keys of ``inputs`` are the runs' ids (passed to the worker as its seeds)."""
+        self.require_isolation()
+        hashes = {k: [array_hash(a) for a in arrays] for k, arrays in inputs.items()}
+        slot = self._slots.get()
+        job_dir, worker = self._pool.take(slot)
+        with self._lock:
+            self._running[worker.proc.pid] = worker
+        try:
+            largest = max((a.size for arrays in inputs.values() for a in arrays), default=0)
+            job = write_job(job_dir, source=source, display_name=filename, inputs=inputs, input_hashes=hashes,
+                            timing_specs=None, backend=self.backend.name, backend_options=self.backend.options(),
+                            target=target, dialect=dialect, function=function, memory_mb=self.memory_mb,
+                            cpu_s=self._cpu_s(timeout_s),
+                            file_size_mb=self.file_size_mb or 64 + math.ceil(largest * 8 / (1 << 20)) + 64)
+            outcome = finish_worker(worker, timeout_s)
+            tail = (outcome.stdout_tail[-600:] + outcome.stderr_tail[-600:]).strip()
+            if outcome.timed_out:
+                return RawRun(error=f"{filename}: timed out after {timeout_s:g} s", log_tail=tail)
+            try:
+                report = read_report(Path(job.output_dir) / REPORT_NAME)
+            except (ValueError, OSError):
+                return RawRun(error=f"{filename}: the worker ended without a report (exit code "
+                                    f"{outcome.returncode})", log_tail=tail)
+            if report.nonce != job.nonce:
+                return RawRun(error=f"{filename}: the worker's report is not for this job", log_tail=tail)
+            outputs = {}
+            for run in report.runs:
+                try:
+                    outputs[run.seed] = [load_array(Path(job.output_dir), ref) for ref in run.outputs]
+                except (ValueError, OSError) as e:
+                    return RawRun(error=f"{filename}: output of run {run.seed} could not be read back: {e}",
+                                  log_tail=tail)
+            error = None
+            if report.error is not None and (report.error.phase != "record" or not outputs):
+                err = report.error
+                where = f"{err.file}:{err.line}: " if err.file and err.line else ""
+                code = f"[{err.code}] " if err.code.startswith("err_") else ""
+                error = f"{where}{code}{err.message}"
+            return RawRun(outputs=outputs, error=error, log_tail=tail)
+        finally:
+            with self._lock:
+                self._running.pop(worker.proc.pid, None)
+            if worker.proc.poll() is None:
+                discard_worker(worker)
+            self._slots.put(slot)
+            job_dir.cleanup()
 
     def require_isolation(self) -> None:
         """Raise EvaluatorError (what to install, which flag to pass) unless untrusted candidates may run here."""
