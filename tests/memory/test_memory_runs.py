@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 
 import autocomp
 from autocomp.llm import Budget, LLMService
@@ -181,3 +182,26 @@ def test_memory_options_round_trip_through_the_runs_config(tmp_path, memory_file
     assert kept and all(e.plan.startswith("knobs:") for e in kept)
     assert not memory_file.exists()
     assert json.loads(json.dumps([e.model_dump(mode="json") for e in kept]))
+
+
+def test_a_run_from_before_the_memory_resumes_without_one(tmp_path, memory_file):
+    root = tmp_path / "problems"
+    client = ScriptedClient()
+    autocomp.optimize(tagged_problem(root, "scale_add", '["elementwise"]'),
+                      llm=LLMService("vllm:fake", {"vllm": client}), agent="llm", evaluator=FakeEvaluator(),
+                      out=tmp_path / "runs", **RUN)
+    stopped = autocomp.optimize(tagged_problem(root, "scale_add_2", '["elementwise"]'),
+                                llm=LLMService("vllm:fake", {"vllm": client}), agent="llm",
+                                evaluator=FakeEvaluator(), out=tmp_path / "runs", on_event=StopAtSecondPlan(),
+                                **{**RUN, "iterations": 2, "early_stop": 2})
+    # What a run of an earlier version looks like: plans asked for, no memory decision.
+    with sqlite3.connect(stopped.run_dir / "run.sqlite") as conn:
+        conn.execute("DELETE FROM decisions WHERE key = 'memory'")
+    client.requests.clear()
+    resumed = autocomp.optimize(resume=stopped.run_dir, llm=LLMService("vllm:fake", {"vllm": client}),
+                                evaluator=FakeEvaluator(), out=tmp_path / "runs")
+    assert resumed.status == "finished"
+    assert not any(SECTION in m[-1]["content"] for m in client.requests)
+    with RunReader.open_readonly(resumed.run_dir) as reader:
+        (pool,) = [d for d in reader.decisions() if d.key == "memory"]
+    assert pool.data["note"] == "the run started without a memory" and pool.data["entries"] == []
