@@ -85,15 +85,17 @@ class MemoryStore:
         try:
             conn.row_factory = sqlite3.Row
             try:
-                self._check(conn, write=write)
-                yield conn
+                ready = self._check(conn, write=write)
+                yield conn if ready else None  # an empty file: reads see an empty store
             except sqlite3.DatabaseError as e:
                 raise MemoryStoreError(f"{self.path}: not a usable autocomp memory store ({e}); move it away (a "
                                        "new one is created) or pass --memory with another path") from None
         finally:
             conn.close()
 
-    def _check(self, conn: sqlite3.Connection, *, write: bool) -> None:
+    def _check(self, conn: sqlite3.Connection, *, write: bool) -> bool:
+        """Refuse a file that is not a memory store (or is a newer one); create the table on the first write.
+        Whether the store has its table."""
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise MemoryStoreError(f"{self.path}: written by a newer autocomp (memory format {version}, this one "
@@ -103,10 +105,12 @@ class MemoryStore:
             if tables - {"entries", "sqlite_sequence"}:
                 raise MemoryStoreError(f"{self.path}: an SQLite file that is not an autocomp memory store; pass "
                                        "--memory with another path")
-            if write:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(_SCHEMA)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if not write:
+                return False
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        return True
 
     # ------------------------------------------------------------------ writing
     def add(self, entries: Iterable[MemoryEntry]) -> list[MemoryEntry]:

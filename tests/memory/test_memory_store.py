@@ -23,6 +23,9 @@ def test_recording_the_same_origin_twice_adds_nothing(tmp_path):
     store = MemoryStore(tmp_path / "m" / "memory.sqlite")
     assert store.entries() == []  # nothing yet: reading creates no file
     assert not store.path.exists()
+    store.path.parent.mkdir(parents=True)
+    store.path.touch()  # an empty file reads as an empty store and becomes one on the first write
+    assert store.entries() == [] and store.get(1) is None
     added = store.add([entry(), entry("run-a#4", evidence="hw")])
     assert [e.id for e in added] == [1, 2]
     assert store.add([entry(), entry("run-a#4")]) == []  # a resumed run finishing again
