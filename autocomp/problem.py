@@ -77,6 +77,13 @@ class ProblemSpec(BaseModel):
     timeout_s: float = Field(300.0, gt=0, le=86400, allow_inf_nan=False)
     allowed_imports: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    # The kernel family the experience memory groups runs by (docs/architecture.md#experience-memory); None: the
+    # first tag (tags are listed most specific first), else the problem's name.
+    family: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$")
+
+    @property
+    def family_name(self) -> str:
+        return self.family or (self.tags[0] if self.tags else self.name)
 
     @model_validator(mode="before")
     @classmethod

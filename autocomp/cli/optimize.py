@@ -61,6 +61,12 @@ def optimize(
     runs_dir: Path = typer.Option(None, "--runs-dir", help="Directory that holds run directories (default: "
                                   "$AUTOCOMP_RUNS, else runs/)."),
     old_out: Path = typer.Option(None, "--out", hidden=True, help="Old name of --runs-dir."),
+    memory: Path = typer.Option(None, "--memory", metavar="PATH",
+                                help="Experience memory file shared across runs (default: $AUTOCOMP_MEMORY, else "
+                                     "$XDG_DATA_HOME/autocomp/memory.sqlite)."),
+    no_memory: bool = typer.Option(False, "--no-memory",
+                                   help="Neither show earlier runs' experience in plan prompts nor record this "
+                                        "run's."),
     seed: int = typer.Option(None, "--seed", help="Seed for reproducible sampling (menus, ensembles, knobs)."),
     no_llm_cache: bool = typer.Option(None, "--no-llm-cache/--llm-cache",
                                       help="Ignore cached LLM answers (fresh ones are still stored)."),
@@ -93,8 +99,11 @@ def optimize(
                "backend": backend, "target": target, "isolation": isolation,
                "allow_unisolated": allow_unisolated, "runs_dir": runs_dir or old_out, "seed": seed,
                "no_llm_cache": no_llm_cache,
-               "calibration": calibration, "nki_version": nki_version}
+               "calibration": calibration, "nki_version": nki_version,
+               "memory_path": memory, "memory_enabled": False if no_memory else None}
     options = {k: v for k, v in options.items() if v is not None}
+    if memory is not None and no_memory:
+        fail("--memory and --no-memory contradict each other; give one")
     if config is not None:
         read_text_file(config, "config file", "save it as UTF-8 TOML")
     try:

@@ -331,9 +331,10 @@ class PromptRenderer:
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user.strip() + "\n"}]
 
     def plan(self, parent: Node, *, history: Sequence[str], menu: Sequence[MenuItem], number: int = 1,
-             count: int = 1, siblings: Sequence[str] = ()) -> list[Message]:
+             count: int = 1, siblings: Sequence[str] = (), memory: str = "") -> list[Message]:
         """The planning prompt for plan ``number`` of ``count``; ``siblings`` are the plans already made for
-        ``parent`` in this iteration (plans 1..number-1), which this one must not repeat."""
+        ``parent`` in this iteration (plans 1..number-1), which this one must not repeat; ``memory`` is the
+        experience-memory section chosen for ``parent`` (autocomp/search/experience.py), or empty."""
         from autocomp.search.profile_section import profile_section
 
         if siblings:
@@ -350,7 +351,7 @@ class PromptRenderer:
             profile=profile_section(parent.outcome, parent.source),
             history="\n".join(history) if history else "Nothing yet: this is the first attempt from this kernel.",
             menu="\n".join(item.render() for item in menu), plan_number=number, plan_count=count,
-            sibling_plans=others)
+            sibling_plans=others, memory=memory)
         return self._messages(user)
 
     def implement(self, parent: Node, plan: str) -> list[Message]:

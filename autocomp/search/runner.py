@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from autocomp.problem import Problem
 from autocomp.search.agent import CallRecorder, LLMAgent
 from autocomp.search.config import SearchConfig, nest
+from autocomp.search.experience import RunMemory, load_run_memory, record_run, run_entries
 from autocomp.search.knob_tuner import KnobTuner
 from autocomp.search.loop import SearchLoop, Stage
 from autocomp.search.node import BASELINE, Node
@@ -138,6 +139,7 @@ class Run:
             self._owns_llm = True
         elif self.llm is not None and getattr(self.llm, "on_call", None) is None:
             self.llm.on_call = self.recorder
+        self.memory: RunMemory | None = None  # taken after the baseline (execute)
         self.search = SearchLoop(self.session, create_strategy(config.search), hw_margin=config.search.hw_margin,
                                  min_gain=config.search.min_gain, on_event=self.on_event)
 
@@ -190,7 +192,7 @@ class Run:
         brief.baseline_latency_us = base.latency_us if base is not None else None
         library = PromptLibrary()
         agent = LLMAgent(self.llm, library, PromptRenderer(library, brief), cfg, recorder=self.recorder,
-                         on_event=self.on_event)
+                         on_event=self.on_event, memory=self.memory)
         stages = [Stage("llm", agent, search.beam, search.iterations, search.early_stop)]
         if search.tune_after_llm and search.polish_iterations:
             stages.append(Stage("knobs", tuner, search.polish_beam, search.polish_iterations, search.polish_early_stop))
@@ -218,6 +220,9 @@ class Run:
                                                 "kernel, pass --model provider:model or set ANTHROPIC_API_KEY / "
                                                 "OPENAI_API_KEY."})
         self.on_event("baseline", {"id": baseline.id, "latency_us": baseline.latency_us})
+        self.memory = load_run_memory(decisions=self.session.decisions, store=self.store, config=self.config,
+                                      problem=self.problem, target=self.target, baseline=baseline, env=self.env,
+                                      on_event=self.on_event)
         outcome = self.search.run(self.stages())
         if outcome.stop_reason == "interrupted":
             return self._result("interrupted", "interrupted")
@@ -229,6 +234,7 @@ class Run:
         if refusal is not None:
             reasons = f"{refusal} | {reasons}"
         note, winner, passed = self._revalidate()
+        self._record_memory()
         self.store.set_status("finished", reasons)
         result = self._result("budget_exhausted" if refusal is not None else "finished", reasons, winner=winner,
                               note=note, revalidated=passed, iterations=outcome.iterations)
@@ -237,6 +243,22 @@ class Run:
                          evidence=result.evidence, calibration=result.calibration, win=result.win,
                          speedup_low=result.speedup_low, speedup_high=result.speedup_high)
         return result
+
+    @property
+    def target(self) -> str:
+        return self.config.evaluation.target or self.problem.spec.target
+
+    def _record_memory(self) -> None:
+        """Leave this run's accepted improvements (and failures worth avoiding) in the experience memory."""
+        if self.memory is None or not self.config.memory.enabled:  # --no-memory on resume: record nothing
+            return
+        nodes = self.session.all_nodes()
+        failed_revalidation = [n.id for n in nodes if (ev := self.store.evaluation(n.id, REVALIDATE)) is not None
+                               and ev.eval_result.status != "correct"]
+        entries = run_entries(nodes, problem=self.problem, target=self.target, run_id=self.store.root.name,
+                              min_gain=self.config.search.min_gain, hw_margin=self.config.search.hw_margin,
+                              exclude=failed_revalidation)
+        record_run(self.memory, entries, self.store, self.on_event)
 
     def _baseline(self) -> Node:
         base = self.session.baseline
