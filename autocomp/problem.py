@@ -141,6 +141,8 @@ class ProblemSpec(BaseModel):
                   if getattr(v, k) is not None}
         if update.get("dialect") == "v1":
             update["nki_version"] = None  # a release pin belongs to the current dialect's kernels
+        if v.knobs is not None and v.knob_constraints is None:
+            update["knob_constraints"] = []  # the problem's constraints name the knobs the variant replaced
         return self.model_copy(update=update)
 
     @field_validator("nki_version")

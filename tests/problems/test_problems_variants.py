@@ -150,10 +150,13 @@ def test_bad_variant_declarations_are_refused(tmp_path, body, message):
 
 def test_a_variant_may_override_the_knobs(tmp_path):
     legacy = LEGACY_KERNEL.replace("TILE = 128", "TILE = 128\nUNROLL = 1")
-    _problem(tmp_path / "double", legacy=legacy,
-             toml_extra=VARIANT + "[variants.legacy.knobs]\nUNROLL = [1, 2]\n")
-    assert load_problem("double", tmp_path).spec.knobs == {"TILE": [128]}
-    assert load_problem("double@legacy", tmp_path).spec.knobs == {"UNROLL": [1, 2]}
+    root = _problem(tmp_path / "double", legacy=legacy,
+                    toml_extra=VARIANT + "[variants.legacy.knobs]\nUNROLL = [1, 2]\n")
+    toml = root / "problem.toml"
+    toml.write_text(toml.read_text().replace("TILE = [128]\n", 'TILE = [128]\nconstraints = ["TILE >= 128"]\n'))
+    default, legacy = load_problem("double", tmp_path), load_problem("double@legacy", tmp_path)
+    assert (default.spec.knobs, default.spec.knob_constraints) == ({"TILE": [128]}, ["TILE >= 128"])
+    assert (legacy.spec.knobs, legacy.spec.knob_constraints) == ({"UNROLL": [1, 2]}, [])
 
 
 def test_a_missing_dialect_is_read_from_the_kernel_imports(tmp_path):
