@@ -210,7 +210,7 @@ def _dry_run(problem: str | None, resume: str | None, cfg) -> None:
 
             with RunReader.open_readonly(resolve_run(resume, cfg.runs_dir)) as reader:
                 cfg = config_from_run(reader.config(), {})
-                loaded = Problem.load(reader.problem_dir() or reader.info.problem_path)
+                loaded = Problem.load(reader.problem_dir() or reader.info.problem_path, reader.problem_variant)
         else:
             loaded = load_problem(problem)
         estimate = estimate_run(loaded, cfg)

@@ -39,12 +39,14 @@ def _load(path: Path):
         fail(str(e))
 
 
-def _resolve(name: str, directory: Path | None) -> Path:
-    from autocomp.suite.location import ProblemNotFoundError, resolve_problem
+def _load_ref(name: str, directory: Path | None):
+    """The problem ``name`` (``NAME@VARIANT`` picks a variant) or a clean failure naming what is wrong."""
+    from autocomp.problem import ProblemError
+    from autocomp.suite.location import load_problem
 
     try:
-        return resolve_problem(name, directory)
-    except ProblemNotFoundError as e:
+        return load_problem(name, directory)
+    except ProblemError as e:
         fail(str(e))
 
 
@@ -66,7 +68,8 @@ def list_problems(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
     refresh: bool = typer.Option(False, "--refresh", help="Re-measure baselines instead of using the cache."),
 ) -> None:
-    """Every problem with its dialect, target, input shapes and the baseline's cost-model latency."""
+    """Every problem (and each variant, as NAME@VARIANT) with its dialect, target, input shapes and the
+    baseline's cost-model latency."""
     from autocomp.problem import Problem, ProblemError, find_problems
     from autocomp.suite.location import problems_dir
 
@@ -81,12 +84,18 @@ def list_problems(
         except ProblemError as e:
             rows.append({"name": path.name, "path": str(path), "error": str(e)})
             continue
-        figures = _figures(problem, refresh)
-        rows.append({"name": problem.name, "path": str(path), "dialect": problem.spec.dialect,
-                     "target": problem.spec.target, "shapes": [s.model_dump() for s in figures.input_shapes],
-                     "shapes_text": figures.shapes_text, "latency_us": figures.latency_us,
-                     "roofline_percent": figures.roofline_percent, "bound_by": figures.bound_by,
-                     "knobs": len(problem.spec.knobs), "error": figures.error})
+        for variant in (None, *sorted(problem.base_spec.variants)):
+            try:
+                shown = problem.with_variant(variant)
+            except ProblemError as e:
+                rows.append({"name": f"{problem.name}@{variant}", "path": str(path), "error": str(e)})
+                continue
+            figures = _figures(shown, refresh)
+            rows.append({"name": shown.name, "path": str(path), "variant": variant, "dialect": shown.spec.dialect,
+                         "target": shown.spec.target, "shapes": [s.model_dump() for s in figures.input_shapes],
+                         "shapes_text": figures.shapes_text, "latency_us": figures.latency_us,
+                         "roofline_percent": figures.roofline_percent, "bound_by": figures.bound_by,
+                         "knobs": len(shown.spec.knobs), "error": figures.error})
     if as_json:
         print(json.dumps([{k: v for k, v in r.items() if k != "shapes_text"} for r in rows], indent=1))
         return
@@ -133,7 +142,8 @@ def _array_shapes(arrays) -> list[tuple[list[int], str]]:
 
 @problems_app.command("show")
 def show(
-    name: str = typer.Argument(..., help="Problem name in the problems directory, or a path to a problem."),
+    name: str = typer.Argument(..., help="Problem name in the problems directory, or a path to a problem; "
+                                         "NAME@VARIANT for one of its variants."),
     directory: Path = typer.Option(None, "--dir", help=DIR_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     refresh: bool = typer.Option(False, "--refresh", help="Re-measure the baseline instead of using the cache."),
@@ -143,7 +153,7 @@ def show(
     from autocomp.suite.baseline import knob_space_size
 
     json_errors(as_json)
-    problem = _load(_resolve(name, directory))
+    problem = _load_ref(name, directory)
     spec = problem.spec
     figures = _figures(problem, refresh)
     defaults = module_constants(parse_python(problem.baseline_source))
@@ -154,7 +164,7 @@ def show(
         "knob_defaults": {k: defaults.get(k) for k in spec.knobs},
         "inputs": [str(s) for s in figures.input_shapes], "check_inputs": check_shapes,
         "baseline": figures.model_dump(),
-        "files": {f: str(problem.root / f) for f in ("problem.toml", "kernel.py", "reference.py")}}
+        "files": {f: str(problem.root / f) for f in ("problem.toml", problem.kernel_file, "reference.py")}}
     if as_json:
         print(json.dumps(info, indent=1))
         return
@@ -163,9 +173,12 @@ def show(
     out.print(f"[bold]{escape(problem.name)}[/]  ({escape(str(problem.root))})", highlight=False)
     for line in spec.description.strip().splitlines():
         out.print(f"  {escape(line)}", highlight=False)
-    rows = [("function", f"{spec.function}  (kernel.py)"),
+    rows = [("function", f"{spec.function}  ({problem.kernel_file})"),
             ("dialect", f"{spec.dialect} ({'neuronxcc.nki' if spec.dialect == 'v1' else 'nki'})"),
             ("target", spec.target), ("seeds", ", ".join(map(str, spec.seeds))),
+            *([("variants", ", ".join(f"{problem.base_spec.name}@{v}" for v in sorted(problem.base_spec.variants))
+                + (f"  (this is {problem.name})" if problem.variant else f"  (this is the default, {problem.name})"))]
+              if problem.base_spec.variants else []),
             ("tolerance", f"rel-L2 <= {tol.rel_l2:g} and |out - ref| <= {tol.atol:g} + {tol.rtol:g} * |ref|")]
     for knob, values in spec.knobs.items():
         rows.append(("knobs" if knob == next(iter(spec.knobs)) else "",
@@ -196,7 +209,7 @@ def show(
 def new(
     name: str = typer.Argument(..., help="Name of the new problem (letters, digits, _ . -)."),
     directory: Path = typer.Option(None, "--dir", help=DIR_HELP),
-    dialect: str = typer.Option("v1", "--dialect", help="v1 (legacy neuronxcc.nki) or v2 (current nki)."),
+    dialect: str = typer.Option("v2", "--dialect", help="v2 (current nki, the default) or v1 (legacy neuronxcc.nki)."),
 ) -> None:
     """Create NAME/ with a small working kernel, reference and knobs to start from."""
     from autocomp.suite.check import check_kernel

@@ -172,7 +172,10 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | Target | None = No
     ``nki_version`` pins the release of the current dialect the run follows (``"0.6"``; None: the
     modelled one, ``autocomp.nki.versions.MODELLED``); v1 kernels ignore it.
     """
-    fn = getattr(kernel, "func", kernel)
+    # A frontend's kernel object says how its function is entered (v2: arguments become NkiTensor views), so a
+    # kernel run here sees the same argument types as one called directly.
+    entry = getattr(kernel, "simulation_entry", None)
+    fn = entry() if callable(entry) else getattr(kernel, "func", kernel)
     if current_or_none() is not None:
         raise_error("err_nested_kernel_with_spmd_grid" if grid else "err_invalid_argument",
                     "a kernel cannot be launched from inside another kernel; call the sub-kernel function directly")

@@ -433,7 +433,7 @@ def run_optimization(problem: str | Path | Problem | None, config: SearchConfig,
             calibration = resumed_calibration(store, stored, given)
             _check_nki_version(store, stored, resume_overrides)
             snapshot = store.problem_dir() or store.info.problem_path
-            problem = Problem.load(snapshot)
+            problem = Problem.load(snapshot, store.problem_variant)
         except BaseException:
             store.set_status("interrupted", "resume failed before the search started")
             store.close()

@@ -154,6 +154,13 @@ class RunReader:
         snap = self.root / PROBLEM_DIR
         return snap if (snap / "problem.toml").is_file() else None
 
+    @property
+    def problem_variant(self) -> str | None:
+        """The problem variant the run optimised (the ``@VARIANT`` of its problem name), None for the default:
+        load the snapshot with ``Problem.load(reader.problem_dir(), reader.problem_variant)``."""
+        base, sep, variant = self.info.problem.rpartition("@")
+        return variant if sep and base and variant else None
+
     def calibration_text(self) -> str | None:
         """The copy of the calibration file the run was started with (None: the built-in cost model)."""
         path = self.root / CALIBRATION_NAME

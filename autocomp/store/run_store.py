@@ -119,7 +119,8 @@ class RunStore(RunReader):
             atomic_write_text(staging / CALIBRATION_NAME, calibration)
         root = getattr(problem, "root", None)
         if root is not None:
-            for fname in PROBLEM_FILES:
+            # Every kernel of the problem, variants included: a variant run reloads its own from the snapshot.
+            for fname in getattr(problem, "files", PROBLEM_FILES):
                 if (Path(root) / fname).is_file():
                     (staging / PROBLEM_DIR).mkdir(exist_ok=True)
                     atomic_write_text(staging / PROBLEM_DIR / fname, (Path(root) / fname).read_text())
