@@ -39,6 +39,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 KnobValue = int | float | str | bool
+# Where `autocomp problems new --from-reference` keeps the attempts of translating reference.py into kernel.py.
+TRANSLATION_DIR = "translation"
 
 
 class ProblemError(Exception):
@@ -77,6 +79,9 @@ class ProblemSpec(BaseModel):
     timeout_s: float = Field(300.0, gt=0, le=86400, allow_inf_nan=False)
     allowed_imports: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    # How kernel.py came to be: "translated" when the LLM wrote it from reference.py (`autocomp problems new
+    # --from-reference`, docs/architecture.md#a-problem); None for a kernel written by a person.
+    origin: Literal["translated"] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -154,8 +159,12 @@ class Problem:
 
     # ------------------------------------------------------------ loading
     @classmethod
-    def load(cls, path: str | Path) -> Problem:
-        """Load and validate ``path`` (a problem directory or its problem.toml)."""
+    def load(cls, path: str | Path, *, require_kernel: bool = True) -> Problem:
+        """Load and validate ``path`` (a problem directory or its problem.toml).
+
+        ``require_kernel=False`` accepts a directory without kernel.py: a problem whose first kernel is still
+        being translated from its reference (autocomp.search.translate); its ``baseline_source`` is empty.
+        """
         root = Path(path)
         if root.name == "problem.toml":
             root = root.parent
@@ -163,7 +172,14 @@ class Problem:
             raise ProblemError(f"{root}: no such problem directory; list problems with `autocomp problems list`")
         toml_path = root / "problem.toml"
         for required in ("problem.toml", "kernel.py", "reference.py"):
+            if required == "kernel.py" and not require_kernel:
+                continue
             if not (root / required).is_file():
+                if required == "kernel.py" and (root / TRANSLATION_DIR).is_dir():
+                    raise ProblemError(f"{root / required}: missing; the kernel is still being translated from "
+                                       f"reference.py (attempts in {root / TRANSLATION_DIR}): continue with "
+                                       f"`autocomp problems new {root.name} --dir {root.parent} --resume`, or "
+                                       "write kernel.py yourself")
                 raise ProblemError(f"{root / required}: missing; a problem directory needs problem.toml, kernel.py "
                                    "and reference.py (scaffold one with `autocomp problems new NAME`)")
         try:
@@ -175,8 +191,9 @@ class Problem:
         except ValidationError as e:
             raise ProblemError(_format_validation(toml_path, e)) from None
         problem = cls(root, spec)
-        problem._check_kernel_file()
-        problem._check_constraints()
+        if problem.has_kernel:
+            problem._check_kernel_file()
+            problem._check_constraints()
         problem._check_reference()
         return problem
 
@@ -192,15 +209,22 @@ class Problem:
     def reference_path(self) -> Path:
         return self.root / "reference.py"
 
+    @property
+    def has_kernel(self) -> bool:
+        """False only for a problem loaded with ``require_kernel=False`` whose kernel is not written yet."""
+        return self.kernel_path.is_file()
+
     @cached_property
     def baseline_source(self) -> str:
-        return _read_text(self.kernel_path)
+        return _read_text(self.kernel_path) if self.has_kernel else ""
 
     @cached_property
     def content_hash(self) -> str:
         """Hash of every problem file: keys caches of references and evaluations."""
         h = hashlib.sha256()
         for name in ("problem.toml", "kernel.py", "reference.py"):
+            if name == "kernel.py" and not self.has_kernel:
+                continue  # a problem being translated: its kernel does not exist yet
             h.update(name.encode())
             h.update((self.root / name).read_bytes())
         return h.hexdigest()[:16]
