@@ -79,3 +79,17 @@ def correct_translator(messages: list[dict]) -> str:
 def hopeless_translator(messages: list[dict]) -> str:
     """Never writes a kernel."""
     return "I would start by tiling the input."
+
+
+def rule_breaking_translator(messages: list[dict]) -> str:
+    """First a kernel that imports os (the gate refuses it), then one that also writes its result into its input
+    (correct numbers, but the input changed), then the correct kernel."""
+    user = messages[-1]["content"]
+    kernel = SILU_KERNEL.format(function=_entry(user))
+    if "## What went wrong" not in user:
+        return "```python\nimport os\n" + kernel + "```"
+    if "attempt 2 (repair)" not in user:
+        store = "            nisa.dma_copy(dst=out[r * P:(r + 1) * P, c * TILE_F:(c + 1) * TILE_F], src=y_tile)\n"
+        into_input = store.replace("dst=out[", "dst=x[")
+        return "```python\n" + kernel.replace(store, store + into_input) + "```"
+    return "```python\n" + kernel + "```"

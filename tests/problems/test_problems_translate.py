@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -138,21 +139,32 @@ def test_a_pytorch_reference_is_wrapped_to_numpy_arrays(tmp_path):
     assert np.allclose(out, expected)
 
 
-def test_cli_translates_with_the_manual_provider(tmp_path, runner, cli):
+def test_cli_translates_with_the_manual_provider_then_optimizes(tmp_path, runner, cli, monkeypatch):
+    from autocomp.search import runner as search_runner
+    from autocomp.search.runner import RunResult
+
+    optimized = []
+
+    def run_optimization(problem, config, **kwargs):  # the search itself is tested in tests/search
+        optimized.append((Path(problem), config.llm.models))
+        return RunResult(run_id="r", run_dir=tmp_path, problem="silu_m", agent="llm", status="finished",
+                         stop_reason="stub")
+
+    monkeypatch.setattr(search_runner, "run_optimization", run_optimization)
     workdir = tmp_path / "problems" / "silu_m" / "translation" / "manual"
     person = Person(tmp_path, silu_translator, half_saved_s=0.1, directory=workdir)
     person.start()
     try:
         result = runner.invoke(cli, ["problems", "new", "silu_m", "--dir", str(tmp_path / "problems"),
                                      "--from-reference", str(SILU_REFERENCE), "--model", "manual",
-                                     "--max-attempts", "4"])
+                                     "--max-attempts", "4", "--then-optimize"])
     finally:
         person.stop()
     assert result.exit_code == 0, result.output
     assert "attempt 1 (translate): compile_error" in result.output
     assert "translated: attempt 3 is correct" in result.output
-    assert "autocomp optimize" in result.output
     assert person.answered == [1, 2, 3]
+    assert optimized == [(tmp_path / "problems" / "silu_m", ["manual:chat"])]
     assert Problem.load(tmp_path / "problems" / "silu_m").spec.origin == "translated"
     saved = json.loads((tmp_path / "problems" / "silu_m" / "translation" / "result.json").read_text())
     assert saved == {"status": "translated", "attempt": 3, "attempts": 3}
@@ -170,3 +182,16 @@ def test_cli_refuses_translation_options_without_a_reference_and_a_reference_wit
     assert not (tmp_path / "x").exists()
     result = runner.invoke(cli, ["problems", "new", "x", "--dir", str(tmp_path), "--resume", "--model", "manual"])
     assert result.exit_code != 0 and "no translation to resume" in result.output
+
+
+def test_each_attempt_is_judged_as_untrusted_code(tmp_path, evaluator):
+    """The gate refuses what it refuses for any candidate, and a kernel that writes its inputs is refused although
+    there is no baseline to compare with."""
+    from tests.fakes.translation import rule_breaking_translator
+
+    problem = create_from_reference("silu_g", tmp_path, SILU_REFERENCE)
+    llm, _ = _llm(rule_breaking_translator)
+    result = Translator(problem.root, llm, evaluator).run(4)
+    assert [a.status for a in result.attempts] == ["rejected", "rejected", "correct"], result.attempts
+    assert "os" in result.attempts[0].reason
+    assert "input 0 was modified" in result.attempts[1].reason and result.attempts[1].latency_us is None
