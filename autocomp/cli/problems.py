@@ -230,11 +230,14 @@ def new(
 
     if from_reference is not None or resume:
         from autocomp.cli.translate import DEFAULT_MAX_ATTEMPTS, translate_command
+        from autocomp.suite.location import ENV_VAR
 
+        # Like imports, translations go to the user's problems, never into the installed package's shipped suite.
+        parent = directory or Path(os.environ.get(ENV_VAR) or "problems")
         options = {"models": model or None, "llm_base_url": llm_base_url, "manual_timeout": manual_timeout,
                    "manual_stdin": manual_stdin, "max_usd": max_usd, "isolation": isolation,
                    "allow_unisolated": allow_unisolated, "target": target}
-        translate_command(name, problems_dir(directory), from_reference, dialect=dialect or "v2", target=target,
+        translate_command(name, parent, from_reference, dialect=dialect or "v2", target=target,
                           tolerance=tolerance, resume=resume, max_attempts=max_attempts or DEFAULT_MAX_ATTEMPTS,
                           options=options, then_optimize=then_optimize)
         return
