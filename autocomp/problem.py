@@ -359,7 +359,7 @@ class Problem:
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.spec.description, "function": self.spec.function,
                 "dialect": self.spec.dialect, "nki_version": self.spec.nki_version, "target": self.spec.target,
-                "seeds": self.spec.seeds,
+                "seeds": self.spec.seeds, "origin": self.spec.origin,
                 "tolerance": self.spec.tolerance.model_dump(), "knobs": self.spec.knobs, "path": str(self.root)}
 
     def __repr__(self) -> str:

@@ -166,6 +166,8 @@ def show(
     rows = [("function", f"{spec.function}  (kernel.py)"),
             ("dialect", f"{spec.dialect} ({'neuronxcc.nki' if spec.dialect == 'v1' else 'nki'})"),
             ("target", spec.target), ("seeds", ", ".join(map(str, spec.seeds))),
+            *([("origin", "translated: kernel.py was written by the LLM from reference.py")]
+              if spec.origin == "translated" else []),
             ("tolerance", f"rel-L2 <= {tol.rel_l2:g} and |out - ref| <= {tol.atol:g} + {tol.rtol:g} * |ref|")]
     for knob, values in spec.knobs.items():
         rows.append(("knobs" if knob == next(iter(spec.knobs)) else "",

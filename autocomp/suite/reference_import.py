@@ -134,8 +134,7 @@ def create_from_reference(name: str, parent: str | Path, reference: str | Path, 
         (root / "reference.py").write_text(reference_module_text(ref), encoding="utf-8")
         toml = lambda tol: problem_toml(name, ref, dialect=dialect, target=target, tolerance=tol)  # noqa: E731
         (root / "problem.toml").write_text(toml(tolerance or TOLERANCE_32BIT), encoding="utf-8")
-        problem = Problem.load(root, require_kernel=False)
-        _check_arity(problem, ref)
+        problem = Problem.load(root, require_kernel=False)  # runs make_inputs and reference once
         if tolerance is None:
             (root / "problem.toml").write_text(toml(default_tolerance(problem)), encoding="utf-8")
             problem = Problem.load(root, require_kernel=False)
@@ -146,15 +145,6 @@ def create_from_reference(name: str, parent: str | Path, reference: str | Path, 
         shutil.rmtree(root, ignore_errors=True)
         raise
     return problem
-
-
-def _check_arity(problem, ref: ReferenceFile) -> None:
-    from autocomp.problem import ProblemError
-
-    count = len(problem.inputs(problem.spec.seeds[0]))
-    if ref.parameters and len(ref.parameters) != count:
-        raise ProblemError(f"{ref.path}: make_inputs(rng) returns {count} input(s) but reference takes "
-                           f"{len(ref.parameters)} ({', '.join(ref.parameters)}); make them agree")
 
 
 def parameter_names(problem) -> list[str]:
