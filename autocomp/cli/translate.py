@@ -62,6 +62,9 @@ def translate_command(name: str, parent: Path, reference: Path | None, *, dialec
         if not (root / TRANSLATION_DIR).is_dir():
             fail(f"{root}: no translation to resume (no {TRANSLATION_DIR}/ directory); start one with "
                  f"`autocomp problems new {name} --from-reference FILE`")
+        if reference is not None:
+            err_console.print(f"[dim]--resume continues with {root / 'reference.py'}; {reference} is not read "
+                              "again[/]", highlight=False)
     else:
         if reference is None:
             fail("give --from-reference FILE (or --resume to continue a translation)")
@@ -84,6 +87,9 @@ def translate_command(name: str, parent: Path, reference: Path | None, *, dialec
         translator = Translator(root, llm, evaluator, on_event=_progress,
                                 temperature=cfg.llm.repair_temperature, max_tokens=cfg.llm.impl_max_tokens)
         result = translator.run(max_attempts)
+        spent = llm.usage().total
+        console.print(f"  LLM: {spent.calls} call(s), ${spent.cost_usd:.2f}"
+                      + (f", {spent.cache_hits} from the cache" if spent.cache_hits else ""), highlight=False)
     except (ProblemError, TranslationError, EvaluatorError, SearchError, PromptError, LLMConfigError) as e:
         fail(str(e))
     except (BudgetExceeded, LLMError) as e:

@@ -195,3 +195,26 @@ def test_each_attempt_is_judged_as_untrusted_code(tmp_path, evaluator):
     assert [a.status for a in result.attempts] == ["rejected", "rejected", "correct"], result.attempts
     assert "os" in result.attempts[0].reason
     assert "input 0 was modified" in result.attempts[1].reason and result.attempts[1].latency_us is None
+
+
+def test_cli_failed_translation_says_how_to_continue_and_resume_finishes_it(tmp_path, runner, cli):
+    from tests.fakes.llm_server import FakeLLMServer, Reply, openai_ok
+
+    answer = [hopeless_translator]
+
+    def handler(req):
+        return Reply(200, openai_ok(answer[0](req.body["messages"]), model="fake"))
+
+    problems = tmp_path / "problems"
+    with FakeLLMServer(handler) as server:
+        args = ["problems", "new", "silu_f", "--dir", str(problems), "--model", "vllm:fake",
+                "--llm-base-url", server.url + "/v1", "--max-attempts", "1"]
+        failed = runner.invoke(cli, [*args, "--from-reference", str(SILU_REFERENCE)])
+        assert failed.exit_code == 1, failed.output
+        assert "no correct kernel yet" in failed.output and "--resume" in failed.output
+        answer[0] = correct_translator
+        done = runner.invoke(cli, [*args, "--resume"])
+        assert len(server.requests) == 2
+    assert done.exit_code == 0, done.output
+    assert "attempt 2 (repair): correct" in done.output and "LLM: 1 call(s)" in done.output
+    assert Problem.load(problems / "silu_f").spec.origin == "translated"
