@@ -41,6 +41,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 KnobValue = int | float | str | bool
+# Where `autocomp problems new --from-reference` keeps the attempts of translating reference.py into kernel.py.
+TRANSLATION_DIR = "translation"
 
 
 class ProblemError(Exception):
@@ -123,6 +125,9 @@ class ProblemSpec(BaseModel):
     # The kernel family the experience memory groups runs by (docs/architecture.md#experience-memory); None: the
     # first tag (tags are listed most specific first), else the problem's name.
     family: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$")
+    # How kernel.py came to be: "translated" when the LLM wrote it from reference.py (`autocomp problems new
+    # --from-reference`, docs/architecture.md#a-problem); None for a kernel written by a person.
+    origin: Literal["translated"] | None = None
 
     @property
     def family_name(self) -> str:
@@ -221,9 +226,13 @@ class Problem:
 
     # ------------------------------------------------------------ loading
     @classmethod
-    def load(cls, path: str | Path, variant: str | None = None) -> Problem:
+    def load(cls, path: str | Path, variant: str | None = None, *, require_kernel: bool = True) -> Problem:
         """Load and validate ``path`` (a problem directory or its problem.toml), as its baseline ``variant``
-        (None: the default kernel.py; see :func:`autocomp.suite.location.resolve_problem` for NAME@VARIANT)."""
+        (None: the default kernel.py; see :func:`autocomp.suite.location.resolve_problem` for NAME@VARIANT).
+
+        ``require_kernel=False`` accepts a directory without kernel.py: a problem whose first kernel is still
+        being translated from its reference (autocomp.search.translate); its ``baseline_source`` is empty.
+        """
         root = Path(path)
         if root.name == "problem.toml":
             root = root.parent
@@ -231,7 +240,14 @@ class Problem:
             raise ProblemError(f"{root}: no such problem directory; list problems with `autocomp problems list`")
         toml_path = root / "problem.toml"
         for required in ("problem.toml", "kernel.py", "reference.py"):
+            if required == "kernel.py" and not require_kernel:
+                continue
             if not (root / required).is_file():
+                if required == "kernel.py" and (root / TRANSLATION_DIR).is_dir():
+                    raise ProblemError(f"{root / required}: missing; the kernel is still being translated from "
+                                       f"reference.py (attempts in {root / TRANSLATION_DIR}): continue with "
+                                       f"`autocomp problems new {root.name} --dir {root.parent} --resume`, or "
+                                       "write kernel.py yourself")
                 raise ProblemError(f"{root / required}: missing; a problem directory needs problem.toml, kernel.py "
                                    "and reference.py (scaffold one with `autocomp problems new NAME`)")
         try:
@@ -253,8 +269,9 @@ class Problem:
                 raise ProblemError(f"{root / v.kernel}: missing; problem.toml [variants.{vname}] names it as the "
                                    "variant's kernel")
         problem = cls(root, spec, variant)
-        problem._check_kernel_file()
-        problem._check_constraints()
+        if problem.has_kernel:
+            problem._check_kernel_file()
+            problem._check_constraints()
         problem._check_reference()
         return problem
 
@@ -285,15 +302,22 @@ class Problem:
     def reference_path(self) -> Path:
         return self.root / "reference.py"
 
+    @property
+    def has_kernel(self) -> bool:
+        """False only for a problem loaded with ``require_kernel=False`` whose kernel is not written yet."""
+        return self.kernel_path.is_file()
+
     @cached_property
     def baseline_source(self) -> str:
-        return _read_text(self.kernel_path)
+        return _read_text(self.kernel_path) if self.has_kernel else ""
 
     @cached_property
     def content_hash(self) -> str:
         """Hash of every problem file: keys caches of references and evaluations."""
         h = hashlib.sha256()
         for name in ("problem.toml", "kernel.py", "reference.py"):
+            if name == "kernel.py" and not self.has_kernel:
+                continue  # a problem being translated: its kernel does not exist yet
             h.update(name.encode())
             h.update((self.root / name).read_bytes())
         if self.variant:  # a variant is another baseline (and maybe dialect and knobs): its own cache entries
@@ -431,7 +455,7 @@ class Problem:
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.spec.description, "function": self.spec.function,
                 "dialect": self.spec.dialect, "nki_version": self.spec.nki_version, "target": self.spec.target,
-                "seeds": self.spec.seeds,
+                "seeds": self.spec.seeds, "origin": self.spec.origin,
                 "tolerance": self.spec.tolerance.model_dump(), "knobs": self.spec.knobs, "path": str(self.root),
                 "variant": self.variant, "kernel": self.kernel_file, "variants": sorted(self.base_spec.variants)}
 

@@ -179,6 +179,8 @@ def show(
             *([("variants", ", ".join(f"{problem.base_spec.name}@{v}" for v in sorted(problem.base_spec.variants))
                 + (f"  (this is {problem.name})" if problem.variant else f"  (this is the default, {problem.name})"))]
               if problem.base_spec.variants else []),
+            *([("origin", "translated: kernel.py was written by the LLM from reference.py")]
+              if spec.origin == "translated" else []),
             ("tolerance", f"rel-L2 <= {tol.rel_l2:g} and |out - ref| <= {tol.atol:g} + {tol.rtol:g} * |ref|")]
     for knob, values in spec.knobs.items():
         rows.append(("knobs" if knob == next(iter(spec.knobs)) else "",
@@ -209,13 +211,57 @@ def show(
 def new(
     name: str = typer.Argument(..., help="Name of the new problem (letters, digits, _ . -)."),
     directory: Path = typer.Option(None, "--dir", help=DIR_HELP),
-    dialect: str = typer.Option("v2", "--dialect", help="v2 (current nki, the default) or v1 (legacy neuronxcc.nki)."),
+    dialect: str = typer.Option(None, "--dialect", help="v2 (current nki, the default) or v1 (legacy "
+                                "neuronxcc.nki)."),
+    from_reference: Path = typer.Option(None, "--from-reference", help="A numpy (or, with torch installed, PyTorch) "
+                                        "file defining make_inputs(rng) and reference(*inputs): the LLM writes the "
+                                        "first kernel, repairing it until it is correct in the simulator."),
+    model: list[str] = typer.Option(None, "--model", "-m", help="With --from-reference: the LLM as "
+                                    "provider:model (manual: answer the prompt files yourself)."),
+    max_attempts: int = typer.Option(None, "--max-attempts", help="With --from-reference: kernels the LLM may "
+                                     "write (the first and its repairs) before giving up (default 5)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue NAME's unfinished translation (its attempts "
+                                "are kept in NAME/translation/)."),
+    then_optimize: bool = typer.Option(False, "--then-optimize", help="With --from-reference: optimise the "
+                                       "translated kernel right away."),
+    tolerance: str = typer.Option(None, "--tolerance", help="With --from-reference: rel_l2=X,atol=Y,rtol=Z "
+                                  "(default by the inputs' precision: the suite's bf16 or fp32 tolerance)."),
+    target: str = typer.Option(None, "--target", help=f"With --from-reference: {targets.choices()}."),
+    llm_base_url: str = typer.Option(None, "--llm-base-url", help="Base URL of an OpenAI-compatible server."),
+    manual_timeout: float = typer.Option(None, "--manual-timeout", metavar="SECONDS",
+                                         help="With --model manual: how long to wait for each answer file."),
+    manual_stdin: bool = typer.Option(None, "--manual-stdin", help="With --model manual: read answers from stdin."),
+    max_usd: float = typer.Option(None, "--max-usd", help="Stop before LLM spend could exceed this many dollars."),
+    isolation: str = typer.Option(None, "--isolation", help="Sandbox for LLM-written kernels: auto, bwrap, userns "
+                                  "or none."),
+    allow_unisolated: bool = typer.Option(None, "--allow-unisolated", help="Run LLM-written kernels without a "
+                                          "sandbox when none is available."),
 ) -> None:
-    """Create NAME/ with a small working kernel, reference and knobs to start from."""
+    """Create NAME/ with a small working kernel, reference and knobs to start from, or (--from-reference) a
+    problem whose first kernel the LLM writes from your reference function."""
     from autocomp.suite.check import check_kernel
     from autocomp.suite.location import problems_dir
     from autocomp.suite.scaffold import scaffold
 
+    if from_reference is not None or resume:
+        from autocomp.cli.translate import DEFAULT_MAX_ATTEMPTS, translate_command
+        from autocomp.suite.location import ENV_VAR
+
+        # Like imports, translations go to the user's problems, never into the installed package's shipped suite.
+        parent = directory or Path(os.environ.get(ENV_VAR) or "problems")
+        options = {"models": model or None, "llm_base_url": llm_base_url, "manual_timeout": manual_timeout,
+                   "manual_stdin": manual_stdin, "max_usd": max_usd, "isolation": isolation,
+                   "allow_unisolated": allow_unisolated, "target": target}
+        translate_command(name, parent, from_reference, dialect=dialect or "v2", target=target,
+                          tolerance=tolerance, resume=resume, max_attempts=max_attempts or DEFAULT_MAX_ATTEMPTS,
+                          options=options, then_optimize=then_optimize)
+        return
+    translation_only = {"--model": model, "--max-attempts": max_attempts, "--then-optimize": then_optimize,
+                        "--tolerance": tolerance, "--target": target}
+    given = [flag for flag, value in translation_only.items() if value]
+    if given:
+        fail(f"{', '.join(given)}: only with --from-reference FILE (a problem whose kernel the LLM writes)")
+    dialect = dialect or "v2"
     try:
         root = scaffold(name, problems_dir(directory), dialect)
     except (ValueError, FileExistsError) as e:

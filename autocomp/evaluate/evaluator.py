@@ -182,6 +182,16 @@ class Evaluator:
         """Evaluate one candidate kernel source for ``problem``."""
         return self._evaluate(problem, source, filename=filename, seeds=seeds)
 
+    def evaluate_first(self, problem: Problem, source: str, *, filename: str = "kernel.py") -> EvalResult:
+        """A problem's first kernel, before it has one of its own (translation from its reference).
+
+        Gated and sandboxed like any untrusted candidate, and checked against the reference on every seed, but with
+        no baseline to compare with: no speedup, and no precision or work-scaling check against a baseline. The
+        inputs it wrote are listed in ``mutated_inputs`` for the caller to refuse
+        (docs/evaluation.md#a-first-kernel-without-a-baseline).
+        """
+        return self._evaluate(problem, source, filename=filename, first=True)
+
     def iter_evaluate(self, problem: Problem, sources: Iterable[str], *, seeds: list[int] | None = None,
                       filenames: list[str] | None = None) -> Iterator[tuple[int, EvalResult]]:
         """Evaluate many candidates in parallel; yields (index, result) as each finishes."""
@@ -342,12 +352,14 @@ class Evaluator:
                                  f"evaluation is on {target}; pass a {target} calibration (autocomp calibrate ... "
                                  f"--target {target}) or evaluate on {self._calibration_target}")
 
-    def _settings(self, is_baseline: bool) -> str:
+    def _settings(self, is_baseline: bool, first: bool = False) -> str:
         # Hardware timings (and speedups) belong to one session's baseline measurement, not to another's.
         session = self._session if self.backend.evidence == "hw" else ""
         settings = {"gate": self.static_gate, "timeout": self.timeout_s, "memory": self.memory_mb,
                     "baseline": is_baseline, "review": self.speedup_review, "session": session,
                     "isolation": self.isolation, "timeline": self.timelines}
+        if first:  # judged without a baseline: another verdict than the same source's as a candidate
+            settings["first"] = True
         if self.calibration is not None:  # a calibrated estimate is another answer than the built-in model's
             settings["calibration"] = self.calibration.sha256
         if self.nki_version is not None:
@@ -361,20 +373,20 @@ class Evaluator:
         return versions.normalize(self.nki_version or problem.spec.nki_version)
 
     def _evaluate(self, problem: Problem, source: str, *, filename: str = "kernel.py",
-                  seeds: list[int] | None = None, is_baseline: bool = False) -> EvalResult:
+                  seeds: list[int] | None = None, is_baseline: bool = False, first: bool = False) -> EvalResult:
         start = time.perf_counter()
         seeds = list(seeds or problem.spec.seeds)
         target = self._target(problem)
         self._check_calibration_target(target)
         digest = source_digest(source)
         key = eval_key(digest, problem.content_hash, self.backend.name, target, self.tool_version, seeds,
-                       self._settings(is_baseline))
+                       self._settings(is_baseline, first))
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
                 return hit.model_copy(update={"cache_hit": True,
                                               "timings": {"total": time.perf_counter() - start}})
-        base = None if is_baseline else self.baseline(problem)
+        base = None if is_baseline or first else self.baseline(problem)
         result = EvalResult(status="runtime_error", reason="", evidence=self.backend.evidence,
                             backend=self.backend.name, target=target, nki_version=self._nki_version(problem),
                             tool_version=self.tool_version, seeds=seeds,
@@ -383,7 +395,8 @@ class Evaluator:
                             calibration=self.calibration.label if self.calibration is not None else None)
         if self.static_gate and not is_baseline:
             t = time.perf_counter()
-            gate = check_source(source, problem.spec.function, problem.baseline_source, problem.spec.allowed_imports)
+            gate = check_source(source, problem.spec.function, problem.baseline_source or None,
+                                problem.spec.allowed_imports)
             result.timings["gate"] = time.perf_counter() - t
             if not gate.ok:
                 v = gate.syntax_error or gate.violations[0]
@@ -391,7 +404,7 @@ class Evaluator:
                 result.reason = gate.reason(filename)
                 result.location = Location(file=filename, line=v.line)
                 return self._finish(key, result, start)
-        if not is_baseline and not is_trusted(problem, source):
+        if not is_baseline and (first or not is_trusted(problem, source)):
             self.require_isolation()  # never run an LLM's code unsandboxed unless the caller said so
         self._run(problem, source, filename, seeds, target, base, result)
         return self._finish(key, result, start)

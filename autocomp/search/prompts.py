@@ -188,9 +188,12 @@ class ProblemBrief:
     accuracy: str = ""  # the tolerance rule alone, without the seed count
 
     @classmethod
-    def from_problem(cls, problem, *, target: str | None = None) -> ProblemBrief:
+    def from_problem(cls, problem, *, target: str | None = None,
+                     parameter_names: Sequence[str] | None = None) -> ProblemBrief:
+        """``parameter_names`` name the inputs when the problem has no kernel yet (else the kernel's are used)."""
         spec = problem.spec
-        names = _parameter_names(problem.baseline_source, spec.function)
+        names = (list(parameter_names) if parameter_names is not None
+                 else _parameter_names(problem.baseline_source, spec.function))
         try:
             shapes = ", ".join(f"{list(s.shape)} {_dtype_name(s.dtype)}" for s in problem.input_specs())
             timing = _shape_list(names, [(s.shape, s.dtype) for s in problem.input_specs()])
@@ -263,6 +266,16 @@ def _dtype_name(dtype) -> str:
     return getattr(dtype, "name", str(dtype))
 
 
+def system_message(lib: PromptLibrary, dialect: str, target: str, template: str = "system") -> str:
+    """A system message: the template with the dialect, the target's notes, the rules and the API digest."""
+    from autocomp.search.api_digest import digest
+
+    rules = "\n".join(f"- {r}" for r in lib.rules(dialect))
+    return lib.template(template).substitute(
+        dialect_name=DIALECT_NAMES.get(dialect, dialect), architecture=lib.architecture(target), rules=rules,
+        api_digest=digest(dialect, lib.root)).strip() + "\n"
+
+
 def numbered(source: str, *, start: int = 1, mark: int | None = None) -> str:
     lines = source.rstrip("\n").splitlines()
     width = len(str(start + len(lines)))
@@ -307,13 +320,7 @@ class PromptRenderer:
 
     @cached_property
     def system(self) -> str:
-        from autocomp.search.api_digest import digest
-
-        rules = "\n".join(f"- {r}" for r in self.lib.rules(self.brief.dialect))
-        return self.lib.template("system").substitute(
-            dialect_name=DIALECT_NAMES.get(self.brief.dialect, self.brief.dialect),
-            architecture=self.lib.architecture(self.brief.target), rules=rules,
-            api_digest=digest(self.brief.dialect, self.lib.root)).strip() + "\n"
+        return system_message(self.lib, self.brief.dialect, self.brief.target)
 
     @cached_property
     def _common_values(self) -> dict[str, str]:
