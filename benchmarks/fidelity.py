@@ -634,12 +634,18 @@ def render_split(data: dict) -> str:
                          f"{st['median_abs_pct_error']:.0f}%  Spearman within chains {within}  geomean "
                          f"{st['geomean_model_over_measured']:.2f}x  pooled Spearman {rho}")
         moved = ", ".join(f"{k}={d['parameters'][k]:.4g}" for k in d["selected"])
-        lines.append(f"  fitted (chosen by cross-validation on the training half, pull {d['prior_weight']:g}): "
-                     + (moved or "nothing: no parameter beat the noise, the model is kept"))
-        for c in d["selection"].get("path", []):
-            lines.append(f"    cv rms log error {c['cv_rms_log_error']:.3f} with "
-                         f"{', '.join(c['parameters']) or 'the starting values'} (pull {c['prior_weight']:g})")
+        lines.append("  fitted (chosen by cross-validation on the training half"
+                     + (f", pull {d['prior_weight']:g}): {moved}" if moved else
+                        "): nothing, no parameter beat the noise: the starting model is kept"))
+        lines += [f"    {line}" for line in selection_path(d["selection"], d["selected"])]
     return "\n".join(lines) + "\n"
+
+
+def selection_path(selection: dict, selected: list[str]) -> list[str]:
+    """The forward path cross-validation chose from, one line per added parameter (* = chosen)."""
+    from autocomp.perf.crossval import path_lines
+
+    return path_lines(selection, selected)
 
 
 if __name__ == "__main__":

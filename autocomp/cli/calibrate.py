@@ -170,10 +170,9 @@ def calibrate_command(
     if result.selection:
         lines += ["", f"chosen by cross-validation (leave-one-out on these measurements), pull towards the "
                   f"start {result.prior_weight:g}:"]
-        for c in result.selection["path"]:
-            mark = "*" if c["parameters"] == result.selected else " "
-            lines.append(f"  {mark} cv rms log error {c['cv_rms_log_error']:.3f}  "
-                         f"{', '.join(c['parameters']) or '(starting values)'}")
+        from autocomp.perf.crossval import path_lines
+
+        lines += [f"  {line}" for line in path_lines(result.selection, result.selected)]
     lines += ["", *_table(result, ms), "", "error bands (90% interval of measured/model):"]
     for cls, band in result.bands.items():
         low, high = band.interval(1.0)

@@ -156,3 +156,17 @@ def choose(names: Sequence[str], cols: Sequence[Sequence[float]], res: Sequence[
     limit = best.cv_mse + best.cv_se
     pick = next(c for c in path if c.cv_mse <= limit)  # the path grows: first = smallest
     return Choice(pick.names, pick.prior, path)
+
+
+def path_lines(selection: dict, selected: Sequence[str]) -> list[str]:
+    """``Choice.to_dict()`` for people: each step of the path with the parameter it added and its
+    cross-validated rms log error; ``*`` marks the chosen one."""
+    lines, before = [], []
+    for c in selection.get("path", []):
+        names = c["parameters"]
+        added = [n for n in names if n not in before] if names else []
+        what = f"+ {', '.join(added)} (pull {c['prior_weight']:g})" if added else "(starting values)"
+        mark = "*" if list(names) == list(selected) else " "
+        lines.append(f"{mark} cv rms log error {c['cv_rms_log_error']:.3f}  {what}")
+        before = names
+    return lines

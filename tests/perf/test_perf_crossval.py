@@ -134,3 +134,15 @@ def test_calibration_from_a_wrong_start_file_comes_back(traced):
     after = [lat for lat, _ in trace_evaluator(held, tgt)([result.changed])[0]]
     measured = [m.measured_us for m in held]
     assert error_stats(measured, after).rms_log_error < 0.5 * error_stats(measured, before).rms_log_error
+
+
+def test_the_path_is_shown_one_added_parameter_per_line_with_the_choice_marked():
+    from autocomp.perf.crossval import path_lines
+
+    path = {"path": [{"parameters": [], "prior_weight": 0.0, "cv_rms_log_error": 0.2},
+                     {"parameters": ["a"], "prior_weight": 0.1, "cv_rms_log_error": 0.1},
+                     {"parameters": ["a", "b"], "prior_weight": 0.01, "cv_rms_log_error": 0.09}]}
+    lines = path_lines(path, ["a"])
+    assert lines[0].startswith(" ") and "(starting values)" in lines[0]
+    assert lines[1].startswith("*") and "+ a (pull 0.1)" in lines[1]
+    assert "+ b (pull 0.01)" in lines[2] and "a," not in lines[2]
