@@ -11,7 +11,8 @@ the fit proper, ``choose`` decides on the *training* measurements alone:
   minimising mean(residual^2) + prior * |dx|^2 over the parameters in S;
 - each candidate is scored by cross-validation: leave one measurement out (or one of ten folds
   when there are more than ``LOO_MAX``), fit the step on the rest, predict the one left out;
-- subsets grow forward: each round adds the parameter (and pull) with the lowest score;
+- subsets grow forward: each round adds the parameter (and pull) with the lowest score, up to
+  one parameter per PER_PARAMETER measurements;
 - the answer is the *smallest* subset on that path whose score is within one standard error of
   the best score ("one-standard-error rule"), with the pull that scored best for it: a parameter
   enters only when it lowers the error on measurements it did not see by more than the noise of
@@ -31,6 +32,9 @@ from dataclasses import dataclass, field
 # Pulls towards the start, in units of the objective (mean squared log error) per squared encoded
 # step: 1e-4 barely holds a parameter, 1.0 allows a move only against a large, consistent error.
 PRIORS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+# At most one moving parameter per this many measurements: with few measurements the
+# cross-validated error itself is noisy, and the minimum over many subsets is optimistic.
+PER_PARAMETER = 3
 LOO_MAX = 30  # up to this many measurements: leave-one-out; more: FOLDS folds
 FOLDS = 10
 
@@ -147,7 +151,7 @@ def choose(names: Sequence[str], cols: Sequence[Sequence[float]], res: Sequence[
         path.append(min((score(usable, p) for p in priors), key=lambda c: c.cv_mse))
     else:
         chosen: list[int] = []
-        while len(chosen) < len(usable):
+        while len(chosen) < min(len(usable), len(res) // PER_PARAMETER):
             best = min((score(chosen + [i], p) for i in usable if i not in chosen for p in priors),
                        key=lambda c: c.cv_mse)
             chosen = [names.index(n) for n in best.names]

@@ -77,6 +77,9 @@ def test_noise_alone_moves_nothing(traced):
     assert result.selected == []
     assert result.model_after_us == result.model_before_us
     assert result.calibration().parameters == {}
+    # Half of the set (one measurement per kernel and size class): still nothing to move.
+    first, _ = split_halves(ms)
+    assert fit([ms[i] for i in first], "trn1").selected == []
 
 
 def test_choose_keeps_the_start_for_pure_noise_and_picks_the_real_column():
