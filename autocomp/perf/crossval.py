@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 # Pulls towards the start, in units of the objective (mean squared log error) per squared encoded
 # step: 1e-4 barely holds a parameter, 1.0 allows a move only against a large, consistent error.
 PRIORS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
-# At most one moving parameter per this many measurements: with few measurements the
-# cross-validated error itself is noisy, and the minimum over many subsets is optimistic.
+# At most one moving parameter per this many measurements beyond the first (three move nothing):
+# with few measurements the cross-validated error itself is noisy, and the minimum over many
+# subsets is optimistic.
 PER_PARAMETER = 3
 LOO_MAX = 30  # up to this many measurements: leave-one-out; more: FOLDS folds
 FOLDS = 10
@@ -151,7 +152,7 @@ def choose(names: Sequence[str], cols: Sequence[Sequence[float]], res: Sequence[
         path.append(min((score(usable, p) for p in priors), key=lambda c: c.cv_mse))
     else:
         chosen: list[int] = []
-        while len(chosen) < min(len(usable), len(res) // PER_PARAMETER):
+        while len(chosen) < min(len(usable), (len(res) - 1) // PER_PARAMETER):
             best = min((score(chosen + [i], p) for i in usable if i not in chosen for p in priors),
                        key=lambda c: c.cv_mse)
             chosen = [names.index(n) for n in best.names]
