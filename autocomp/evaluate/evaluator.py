@@ -309,6 +309,9 @@ class Evaluator:
         self._pool.close()
         if self._measurer is not None:
             self._measurer.close()
+        close_backend = getattr(self.backend, "close", None)
+        if callable(close_backend):  # the hw backend's device workers
+            close_backend()
         if self.cache is not None:
             self.cache.close()
 
@@ -436,7 +439,7 @@ class Evaluator:
                           full_output_elems=self._full_output_elems(problem),
                           measure=self._measurer or self.backend.measure,
                           kernel_lines=source.count("\n") + 1, inputs=inputs, env=self.backend.sandbox_env(slot),
-                          timeline=self.timelines)
+                          timeline=self.timelines, device_run=getattr(self.backend, "run_on_device", None))
             judge(outcome, ctx, result)
             result.timings["check"] = time.perf_counter() - t
         finally:
