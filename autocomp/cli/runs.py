@@ -88,6 +88,7 @@ def _show_json(r, status: str) -> dict:
             "win": describe(win) if win is not None else None,
             "beams": [{"iteration": b.iteration, "beam": list(b.beam)} for b in r.beams()],
             "lineage": [cand(c) for c in r.lineage(best.id)] if best else [],
+            "tiers": _tier_rows(r),  # sim vs hw per candidate (two-tier runs measure some on hardware)
             "spend": {by: [{"key": s.key, "calls": s.calls, "cache_hits": s.cache_hits, "failures": s.failures,
                             "input_tokens": s.input_tokens, "output_tokens": s.output_tokens,
                             "cost_usd": s.cost_usd} for s in r.spend(by)] for by in ("phase", "model")}}
@@ -151,9 +152,17 @@ def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
         counts = r.counts()
         console.print(f"{counts['candidates']} candidates, {counts['evaluations']} evaluated, "
                       f"{counts['llm_calls']} LLM calls, ${r.total_cost_usd():.4f}", highlight=False)
+        from autocomp.store.reader import HW
+
+        base_hw, best_hw = (r.evaluation(c.id, HW) if c else None for c in (base, best))
         if base:
-            console.print(f"baseline #{base.id}: {latency(base.latency_us)} ({base.status})")
-        if best:
+            console.print(f"baseline #{base.id}: {latency(base.latency_us)} ({base.status})"
+                          + (f", {latency(base_hw.latency_us)} on hardware" if base_hw else ""), highlight=False)
+        if best and best_hw is not None and best_hw.status == "correct":  # a measurement outranks any estimate
+            hw_speedup = base_hw.latency_us / best_hw.latency_us if base_hw and base_hw.latency_us else None
+            console.print(f"best #{best.id}: {latency(best_hw.latency_us)}, {speedup(hw_speedup)} "
+                          f"(hw; {latency(best.latency_us)} in sim)", highlight=False)
+        elif best:
             console.print(f"best #{best.id}: {latency(best.latency_us)}, "
                           f"{speedup(best.speedup)} ({best.evidence or '?'})", highlight=False)
             from autocomp.store.win import describe, run_win
@@ -185,6 +194,16 @@ def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
                 if c.plan:
                     for line in c.plan.strip().splitlines():
                         console.print(f"      {line}", highlight=False, markup=False)
+        tiers = _tier_rows(r)
+        if any(row["hw_status"] is not None for row in tiers):
+            console.print("\n[bold]sim vs hw per candidate[/] (two-tier: sim estimates every candidate, hardware "
+                          "measures the selected ones)")
+            for row in tiers:
+                hw = (f"{latency(row['hw_latency_us']):>13} hw" if row["hw_status"] == "correct"
+                      else f"{row['hw_status'] or 'not measured':>13}")
+                sim = f"{latency(row['sim_latency_us']):>13}"
+                console.print(f"  #{row['id']:<4} it {row['iteration']:<3} sim {sim} ({row['sim_status']})  {hw}",
+                              highlight=False)
         for by in ("phase", "model"):
             spend = r.spend(by)
             if spend:
@@ -193,6 +212,24 @@ def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
                     console.print(f"  {s.key:<32} {s.calls:>4} calls {s.cache_hits:>4} cached {s.failures:>3} failed "
                                   f"{s.input_tokens:>9,} in {s.output_tokens:>8,} out  ${s.cost_usd:.4f}",
                                   highlight=False, markup=False)
+
+
+def _tier_rows(r) -> list[dict]:
+    """Each candidate's sim (search) and hw evaluation side by side."""
+    from autocomp.store.reader import HW, SEARCH
+
+    sim = {e.candidate_id: e for e in r.evaluations(purpose=SEARCH)}
+    hw = {e.candidate_id: e for e in r.evaluations(purpose=HW)}
+    rows = []
+    for c in r.candidates():
+        s, h = sim.get(c.id), hw.get(c.id)
+        rows.append({"id": c.id, "iteration": c.iteration, "origin": c.origin,
+                     "sim_status": s.status if s else None, "sim_latency_us": s.latency_us if s else None,
+                     "sim_evidence": s.evidence if s else None,
+                     "hw_status": h.status if h else None, "hw_latency_us": h.latency_us if h else None,
+                     "hw_tool_version": h.result.get("tool_version") if h else None,
+                     "hw_sdk": (h.result.get("profile") or {}).get("sdk") if h else None})
+    return rows
 
 
 @runs_app.command("diff")

@@ -6,7 +6,7 @@ code the sandboxed compile step produced; loading and executing it runs nothing 
 core because nrtpy holds one runtime per process. Requests arrive one JSON object per line on stdin, answers
 leave one per line on stdout:
 
-    {"op": "run", "neff": PATH, "inputs": [NPY, ...], "out_dir": DIR}
+    {"op": "run", "neff": PATH, "inputs": [[NPY, DTYPE], ...], "out_dir": DIR}
         -> {"ok": true, "outputs": [NPY, ...], "dtypes": [NAME | null, ...]}   outputs as raw bytes; the dtype
            when the runtime reports a numeric one (it does not always: nrtpy's docs), for the parent to apply
     {"op": "benchmark", "neff": PATH, "inputs": [...], "warmup": N, "iterations": N}
@@ -18,14 +18,27 @@ import json
 import sys
 
 
+def _array(np, path, dtype):
+    """An input saved as same-width unsigned ints (numpy cannot store bfloat16/float8), viewed as ``dtype`` when
+    ml_dtypes is here; the runtime copies bytes either way."""
+    raw = np.load(path, allow_pickle=False)
+    try:
+        import ml_dtypes
+
+        want = np.dtype(getattr(ml_dtypes, dtype)) if hasattr(ml_dtypes, dtype) else np.dtype(dtype)
+    except (ImportError, TypeError):
+        return raw
+    return raw if raw.dtype == want else raw.view(want)
+
+
 def _inputs(nrtpy, np, model, paths):
     # The NEFF names its inputs; the kernel's arguments are given in parameter order. The docs do not promise
     # that input_tensors_info lists them in that order: this adapter assumes it (docs/evaluation.md#hardware).
     names = list(model.input_tensors_info)
     if len(names) != len(paths):
         raise ValueError(f"the NEFF takes {len(names)} inputs ({', '.join(names)}), the kernel {len(paths)}")
-    return {name: nrtpy.NrtpyTensor.from_numpy(np.load(path, allow_pickle=False), name=name)
-            for name, path in zip(names, paths)}
+    return {name: nrtpy.NrtpyTensor.from_numpy(_array(np, path, dtype), name=name)
+            for name, (path, dtype) in zip(names, paths)}
 
 
 def _handle(nrtpy, np, req, models):
@@ -41,7 +54,8 @@ def _handle(nrtpy, np, req, models):
     if req["op"] == "run":
         outputs = model(inputs=_inputs(nrtpy, np, model, req["inputs"]))
         files, dtypes = [], []
-        for i, (name, tensor) in enumerate(outputs.items()):
+        # Outputs in the NEFF's order, taken to be the kernel's return order (the docs do not say).
+        for i, tensor in enumerate(outputs.values()):
             raw = np.ascontiguousarray(tensor.numpy())
             dtypes.append(raw.dtype.name if raw.dtype.kind in "biuf" else None)
             path = f"{req['out_dir']}/device_out{i}.npy"
@@ -58,8 +72,8 @@ def _handle(nrtpy, np, req, models):
 
 def main() -> None:
     try:
-        import numpy as np
         import nrtpy
+        import numpy as np
     except ImportError as e:
         print(json.dumps({"ok": False, "kind": "tool", "message": f"cannot import the runtime: {e}"}), flush=True)
         return

@@ -31,7 +31,15 @@ import numpy as np
 
 from autocomp.evaluate.backends.base import generic_error
 from autocomp.evaluate.backends.sdk import SdkError, SdkInfo, detect, require_current
-from autocomp.evaluate.protocol import ErrorInfo, Job, KernelFault, Timing, TimingRequest, dtype_from_name
+from autocomp.evaluate.protocol import (
+    ErrorInfo,
+    Job,
+    KernelFault,
+    Timing,
+    TimingRequest,
+    dtype_from_name,
+    save_array,
+)
 
 CHECK_NEFF_NAME = "check.neff"  # compiled at the check (seeded) shapes
 TIMING_NEFF = "timing.neff"  # compiled at the timed shapes (the same file when they are the check shapes)
@@ -147,6 +155,9 @@ class HwBackend:
         artifacts = Path(job.work_dir) / "nki-artifacts"
         artifacts.mkdir(exist_ok=True)
         os.environ["NKI_ARTIFACTS_DIR"] = str(artifacts)
+        # The NEFF must be for the job's NeuronCore generation (a NEFF for another one fails to load: nrtpy's
+        # troubleshooting page). NKI reads the platform from this variable (the adapter's assumption).
+        os.environ["NEURON_PLATFORM_TARGET_OVERRIDE"] = job.target
         self._neffs["artifacts"] = artifacts
         spec = importlib.util.spec_from_file_location("autocomp_candidate", kernel_path)
         module = importlib.util.module_from_spec(spec)
@@ -220,11 +231,7 @@ class HwBackend:
         with tempfile.TemporaryDirectory(prefix="autocomp-device-") as tmp, self.fleet().core() as core:
             os.chmod(tmp, 0o755)
             for seed, arrays in inputs.items():
-                paths = []
-                for i, a in enumerate(arrays):
-                    p = Path(tmp) / f"seed{seed}_in{i}.npy"
-                    np.save(p, a, allow_pickle=False)
-                    paths.append(str(p))
+                paths = [_save_input(Path(tmp), f"seed{seed}_in{i}", a) for i, a in enumerate(arrays)]
                 try:
                     answer = core.request({"op": "run", "neff": str(neff), "inputs": paths, "out_dir": tmp})
                 except DeviceRunError as e:
@@ -247,11 +254,8 @@ class HwBackend:
         rounds: list[tuple[float, list[float], list[float]]] = []
         with tempfile.TemporaryDirectory(prefix="autocomp-bench-") as tmp, self.fleet().core() as core:
             os.chmod(tmp, 0o755)
-            paths = []
-            for i, s in enumerate(specs):
-                p = Path(tmp) / f"in{i}.npy"
-                np.save(p, rng.standard_normal(s.shape).astype(dtype_from_name(s.dtype)), allow_pickle=False)
-                paths.append(str(p))
+            paths = [_save_input(Path(tmp), f"in{i}", rng.standard_normal(s.shape).astype(dtype_from_name(s.dtype)))
+                     for i, s in enumerate(specs)]
             for _ in range(self.max_rounds):
                 try:
                     answer = core.request({"op": "benchmark", "neff": str(neff), "inputs": paths,
@@ -298,6 +302,12 @@ class HwBackend:
         summary = dict(summary)
         summary["explorer_total_time"] = summary.pop("total_time")
         return pid, summary
+
+
+def _save_input(directory: Path, name: str, array: np.ndarray) -> list[str]:
+    """[path, dtype name] of ``array`` saved for the device worker (bfloat16 and float8 as same-width uints)."""
+    ref = save_array(directory, name, array)
+    return [str(directory / ref.file), ref.dtype]
 
 
 def _reinterpret(path: Path, shape: tuple[int, ...], dtypes: list[str]) -> np.ndarray | None:
