@@ -21,8 +21,10 @@ class EvaluationExecutor(Protocol):
     def tiers(self) -> tuple[str, ...]:
         """The tiers this executor can evaluate on ("sim", "hw")."""
 
-    def submit(self, tier: str, problem: Any, source: str, *, seeds: list[int] | None = None) -> Future:
-        """A future of the ``EvalResult`` of ``source`` evaluated on ``tier``."""
+    def submit(self, tier: str, problem: Any, source: str, *, seeds: list[int] | None = None,
+               baseline: bool = False) -> Future:
+        """A future of the ``EvalResult`` of ``source`` evaluated on ``tier``; ``baseline``: the problem's own
+        kernel as the tier's evaluator measures it for speedups (``Evaluator.baseline``), ``source`` unused."""
 
     def close(self) -> None:
         """Stop: running evaluations end, queued ones are dropped."""
@@ -40,12 +42,15 @@ class LocalExecutor:
     def tiers(self) -> tuple[str, ...]:
         return tuple(self.evaluators)
 
-    def submit(self, tier: str, problem: Any, source: str, *, seeds: list[int] | None = None) -> Future:
+    def submit(self, tier: str, problem: Any, source: str, *, seeds: list[int] | None = None,
+               baseline: bool = False) -> Future:
         if tier not in self.evaluators:
             raise KeyError(f"no {tier!r} evaluator here (tiers: {', '.join(self.evaluators)})")
         evaluator = self.evaluators[tier]
 
         def run() -> EvalResult:
+            if baseline and callable(getattr(evaluator, "baseline", None)):
+                return evaluator.baseline(problem)
             if seeds is not None:
                 return evaluator.evaluate(problem, source, seeds=seeds)
             return evaluator.evaluate(problem, source)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from autocomp.search.node import Node
+from autocomp.search.node import BASELINE, Node
 from autocomp.search.outcome import Outcome, eval_result
 from autocomp.store import DuplicateEvaluationError, RunStore
 from autocomp.store.reader import HW
@@ -85,7 +85,9 @@ class HardwareTier:
                                       "why": {str(n.id): why for n, why in chosen}})
         self.store.event("hw_selected", iteration=iteration, candidates=[n.id for n, _ in chosen],
                          why={str(n.id): why for n, why in chosen})
-        futures = [(node, self.executor.submit("hw", self.problem, node.source)) for node, _ in chosen]
+        # The baseline is the measurement every hw speedup is against: the evaluator's own, not a second run.
+        futures = [(node, self.executor.submit("hw", self.problem, node.source, baseline=node.origin == BASELINE))
+                   for node, _ in chosen]
         for node, fut in futures:
             try:
                 result = eval_result(fut.result())

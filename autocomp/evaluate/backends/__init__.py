@@ -67,8 +67,7 @@ def hardware_backend(**options: Any) -> Backend:
 def get_backend(name: str = "sim", **options: Any) -> Backend:
     """``auto`` picks ``neuron`` when the real neuronxcc imports and /dev/neuron0 exists, else ``sim``;
     ``hw`` (and its alias ``neuron`` given HwBackend's options) detects the SDK (``hardware_backend``)."""
-    if name == "hw" or (name == "neuron" and options and set(options) <= set(HW_OPTIONS)
-                        and "compile_pythonpath" in options):
+    if name == "hw" or (name == "neuron" and set(options) <= set(HW_OPTIONS)):  # legacy options: legacy backend
         return hardware_backend(**options)
     if name == "auto":
         from autocomp.evaluate.backends.neuron import NeuronBackend
