@@ -72,6 +72,7 @@ def _date(t: float) -> str:
 
 def _show_json(r, status: str) -> dict:
     """`runs show --json`: what the text shows, as data."""
+    from autocomp.store.tiers import tier_rows
     from autocomp.store.win import describe, run_win
 
     info, best, base = r.info, r.best(), r.baseline()
@@ -88,7 +89,7 @@ def _show_json(r, status: str) -> dict:
             "win": describe(win) if win is not None else None,
             "beams": [{"iteration": b.iteration, "beam": list(b.beam)} for b in r.beams()],
             "lineage": [cand(c) for c in r.lineage(best.id)] if best else [],
-            "tiers": _tier_rows(r),  # sim vs hw per candidate (two-tier runs measure some on hardware)
+            "tiers": tier_rows(r),  # sim vs hw per candidate (two-tier runs measure some on hardware)
             "spend": {by: [{"key": s.key, "calls": s.calls, "cache_hits": s.cache_hits, "failures": s.failures,
                             "input_tokens": s.input_tokens, "output_tokens": s.output_tokens,
                             "cost_usd": s.cost_usd} for s in r.spend(by)] for by in ("phase", "model")}}
@@ -194,8 +195,10 @@ def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
                 if c.plan:
                     for line in c.plan.strip().splitlines():
                         console.print(f"      {line}", highlight=False, markup=False)
-        tiers = _tier_rows(r)
-        if any(row["hw_status"] is not None for row in tiers):
+        from autocomp.store.tiers import measured, tier_rows
+
+        tiers = tier_rows(r)
+        if measured(tiers):
             console.print("\n[bold]sim vs hw per candidate[/] (two-tier: sim estimates every candidate, hardware "
                           "measures the selected ones)")
             for row in tiers:
@@ -214,22 +217,6 @@ def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
                                   highlight=False, markup=False)
 
 
-def _tier_rows(r) -> list[dict]:
-    """Each candidate's sim (search) and hw evaluation side by side."""
-    from autocomp.store.reader import HW, SEARCH
-
-    sim = {e.candidate_id: e for e in r.evaluations(purpose=SEARCH)}
-    hw = {e.candidate_id: e for e in r.evaluations(purpose=HW)}
-    rows = []
-    for c in r.candidates():
-        s, h = sim.get(c.id), hw.get(c.id)
-        rows.append({"id": c.id, "iteration": c.iteration, "origin": c.origin,
-                     "sim_status": s.status if s else None, "sim_latency_us": s.latency_us if s else None,
-                     "sim_evidence": s.evidence if s else None,
-                     "hw_status": h.status if h else None, "hw_latency_us": h.latency_us if h else None,
-                     "hw_tool_version": h.result.get("tool_version") if h else None,
-                     "hw_sdk": (h.result.get("profile") or {}).get("sdk") if h else None})
-    return rows
 
 
 @runs_app.command("diff")

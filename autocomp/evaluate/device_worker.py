@@ -33,7 +33,8 @@ def _array(np, path, dtype):
 
 def _inputs(nrtpy, np, model, paths):
     # The NEFF names its inputs; the kernel's arguments are given in parameter order. The docs do not promise
-    # that input_tensors_info lists them in that order: this adapter assumes it (docs/evaluation.md#the-hardware-backend).
+    # that input_tensors_info lists them in that order: this adapter assumes it
+    # (docs/evaluation.md#the-hardware-backend).
     names = list(model.input_tensors_info)
     if len(names) != len(paths):
         raise ValueError(f"the NEFF takes {len(names)} inputs ({', '.join(names)}), the kernel {len(paths)}")

@@ -69,6 +69,8 @@ def sandbox_needs(backend: Backend) -> tuple[list[str], list[str]]:
         device = getattr(backend, "device", None)
         if device and device not in devices:
             devices.append(device)
+    elif backend.name == "hw":  # compiling only: the SDK's files, never a device (the parent runs the NEFF)
+        paths += ["/opt/aws/neuron"]
     return paths, devices
 
 
@@ -84,7 +86,7 @@ class RawRun:
 class Evaluator:
     """Evaluates candidate kernels for problems, each in its own sandboxed process.
 
-    ``backend``: "sim" (default), "neuron", "auto" or a Backend. ``workers``: parallel
+    ``backend``: "sim" (default), "hw" (alias "neuron"), "auto" or a Backend. ``workers``: parallel
     candidates (default: CPU cores). ``cache``: True (SQLite under ``cache_dir``), an
     EvalCache, or False. ``timeout_s`` overrides the problem's timeout. ``file_size_mb`` caps any file a
     worker writes (default: room for the largest output on the simulator, 2 GiB for compiler artifacts).

@@ -162,3 +162,11 @@ def test_the_device_worker_never_imports_autocomp():
     names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert names <= {"json", "sys", "numpy", "nrtpy", "ml_dtypes"}, names
+
+
+def test_an_old_sdk_without_neuron_profile_gets_the_upgrade_error(tmp_path):
+    from tests.fakes.fake_neuron import make_fake_toolchain
+
+    legacy = make_fake_toolchain(tmp_path / "old")  # neuronxcc only (a pre-2.28 SDK), and no device here
+    with pytest.raises(SdkError, match=r"found only the old compiler neuronxcc 2\.99\.0\+fake.*Neuron SDK 2\.33"):
+        get_backend("hw", compile_pythonpath=legacy["pythonpath"], path=legacy["path"])

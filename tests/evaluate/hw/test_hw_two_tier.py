@@ -97,3 +97,40 @@ def test_optimize_on_hw_triages_in_sim_spreads_over_the_cores_and_keeps_both_fig
     stored = hw_evaluations([run_dir])
     assert {m.candidate for m in stored} == measured
     assert all(m.measured_us == pytest.approx(rows[m.candidate]["hw_latency_us"]) for m in stored)
+
+    # The text views say the same: `runs show` and the report list sim vs hw per candidate.
+    text = CliRunner().invoke(app, ["runs", "show", "--dir", str(run_dir.parent), out["run_id"]]).output
+    assert "sim vs hw per candidate" in text and "(hw; " in text
+    html = tmp_path / "report.html"
+    assert CliRunner().invoke(app, ["report", str(run_dir), "--out", str(html)]).exit_code == 0
+    assert "Simulator vs hardware" in html.read_text() and "measured on hardware" in html.read_text()
+
+
+def test_a_resumed_run_reads_both_tiers_back_and_ranks_by_the_measurement(tmp_path):
+    from autocomp.problem import Problem
+    from autocomp.search.session import Session
+    from autocomp.store import RunReader, RunStore
+    from autocomp.store.reader import HW
+    from tests.fakes.store_fixtures import result, write_problem
+
+    problem = Problem.load(write_problem(tmp_path / "p"))
+    store = RunStore.create(tmp_path / "runs", problem, {})
+    base = store.add_candidate(problem.baseline_source, origin="baseline", iteration=0)
+    fast_in_sim = store.add_candidate(problem.baseline_source + "\n# b\n", origin="knob", iteration=1)
+    fast_on_hw = store.add_candidate(problem.baseline_source + "\n# c\n", origin="knob", iteration=1)
+    for cid, sim in ((base, 100.0), (fast_in_sim, 80.0), (fast_on_hw, 90.0)):
+        store.record_evaluation(cid, result(latency_us=sim))
+    for cid, hw in ((base, 50.0), (fast_on_hw, 40.0)):
+        store.record_evaluation(cid, result(latency_us=hw, evidence="hw"), purpose=HW)
+    with RunReader.open_readonly(store.root) as reader:
+        assert reader.best().id == fast_on_hw  # the measurement, not the lower estimate of #b
+
+    session = Session(problem, store, evaluator=None)
+    session.load_existing()
+    nodes = session.all_nodes()
+    assert [n.id for n in rank(nodes, iteration=2)] == [fast_on_hw, base, fast_in_sim]
+    assert session.node(fast_on_hw).evidence == "hw" and session.node(fast_in_sim).evidence == "sim"
+    tier = HardwareTier(executor=None, store=store, problem=problem, top_k=5)
+    again = [n.id for n, _ in tier.choose([n for n in nodes if n.iteration == 1], session.node(fast_on_hw))]
+    assert again == [fast_in_sim]  # what was measured is not measured twice
+    session.close()
