@@ -134,3 +134,12 @@ def test_a_resumed_run_reads_both_tiers_back_and_ranks_by_the_measurement(tmp_pa
     again = [n.id for n, _ in tier.choose([n for n in nodes if n.iteration == 1], session.node(fast_on_hw))]
     assert again == [fast_in_sim]  # what was measured is not measured twice
     session.close()
+
+
+def test_an_lnc_setting_is_refused_on_a_target_whose_cores_do_not_pair():
+    from autocomp.search.config import SearchConfig
+    from autocomp.search.runner import SearchError, hardware_evaluator
+
+    config = SearchConfig(backend="hw", lnc=2)
+    with pytest.raises(SearchError, match="trn1 NeuronCores cannot be paired"):
+        hardware_evaluator(config, "trn1")
