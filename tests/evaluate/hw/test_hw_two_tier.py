@@ -58,10 +58,10 @@ def _run(tmp_path, sdk_root, *extra):
     runs = tmp_path / "runs"
     res = CliRunner().invoke(app, ["optimize", "silu_bf16", "--agent", "knobs", "--backend", "hw", "--config",
                                    str(cfg), "--iterations", "2", "--beam", "2", "--workers", "2", "--hw-top-k", "1",
-                                   "--out", str(runs), "--json", *extra], catch_exceptions=False)
+                                   "--runs-dir", str(runs), "--json", *extra], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     out = json.loads(res.output[res.output.index("{\n"):])
-    show = CliRunner().invoke(app, ["runs", "show", "--json", "--dir", str(runs), out["run_id"]],
+    show = CliRunner().invoke(app, ["runs", "show", "--json", "--runs-dir", str(runs), out["run_id"]],
                               catch_exceptions=False)
     assert show.exit_code == 0, show.output
     return out, json.loads(show.output), runs / out["run_id"]
@@ -73,16 +73,17 @@ def test_optimize_on_hw_triages_in_sim_spreads_over_the_cores_and_keeps_both_fig
     out, shown, run_dir = _run(tmp_path, sdk_root)
     assert out["status"] == "finished" and out["evidence"] == "hw"
 
-    rows = {row["id"]: row for row in shown["candidates"]}
+    rows = {row["id"]: row for row in shown["tiers"]}
     assert all(row["sim_status"] == "correct" and row["sim_evidence"] == "sim" for row in rows.values())
     measured = {i for i, row in rows.items() if row["hw_status"] is not None}
     events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
     selected = {c for e in events if e["kind"] == "hw_selected" for c in e["candidates"]}
-    assert measured == selected and shown["baseline"] in measured  # only what the sim triage chose was measured
+    assert measured == selected and shown["baseline"]["id"] in measured  # only what the sim triage chose
     for i in measured:
         assert rows[i]["hw_latency_us"] > 0 and rows[i]["hw_sdk"] == {"nki": "0.7.0", "nrtpy": "0.7.0"}
         assert rows[i]["hw_tool_version"].startswith("nki-0.7.0+nrtpy-0.7.0")
-    assert shown["best"] == out["best_candidate"] and out["best_latency_us"] == rows[shown["best"]]["hw_latency_us"]
+    best = shown["best"]["id"]
+    assert best == out["best_candidate"] and out["best_latency_us"] == rows[best]["hw_latency_us"]
 
     # The device ran exactly each selected candidate (the baseline once) and the winner's re-validation.
     log = device_log(sdk_root)
@@ -99,10 +100,10 @@ def test_optimize_on_hw_triages_in_sim_spreads_over_the_cores_and_keeps_both_fig
     assert all(m.measured_us == pytest.approx(rows[m.candidate]["hw_latency_us"]) for m in stored)
 
     # The text views say the same: `runs show` and the report list sim vs hw per candidate.
-    text = CliRunner().invoke(app, ["runs", "show", "--dir", str(run_dir.parent), out["run_id"]]).output
+    text = CliRunner().invoke(app, ["runs", "show", "--runs-dir", str(run_dir.parent), out["run_id"]]).output
     assert "sim vs hw per candidate" in text and "(hw; " in text
     html = tmp_path / "report.html"
-    assert CliRunner().invoke(app, ["report", str(run_dir), "--out", str(html)]).exit_code == 0
+    assert CliRunner().invoke(app, ["report", str(run_dir), "-o", str(html)]).exit_code == 0
     assert "Simulator vs hardware" in html.read_text() and "measured on hardware" in html.read_text()
 
 
