@@ -43,7 +43,13 @@ def optimize(
     max_usd: float = typer.Option(None, "--max-usd", help="Stop before LLM spend could exceed this many dollars."),
     max_llm_calls: int = typer.Option(None, "--max-llm-calls", help="Stop before this many LLM calls."),
     workers: int = typer.Option(None, "--workers", "-j", help="Candidates evaluated in parallel."),
-    backend: str = typer.Option(None, "--backend", help="sim, neuron or auto."),
+    backend: str = typer.Option(None, "--backend", help="sim, hw (alias neuron: Trainium, the current Neuron SDK) or "
+                                                        "auto."),
+    hw_top_k: int = typer.Option(None, "--hw-top-k", help="With --backend hw: the sim-fastest candidates per "
+                                                         "iteration measured on hardware (default 2), besides those "
+                                                         "the cost model cannot rank."),
+    hw_profile: bool = typer.Option(None, "--hw-profile/--no-hw-profile",
+                                    help="With --backend hw: capture a Neuron Explorer profile of each measurement."),
     target: str = typer.Option(None, "--target", help=f"{targets.choices()} (default: the problem's)."),
     isolation: str = typer.Option(None, "--isolation",
                                   help="Sandbox for candidates: auto (strongest available), bwrap, userns or none."),
@@ -100,7 +106,8 @@ def optimize(
                "allow_unisolated": allow_unisolated, "runs_dir": runs_dir or old_out, "seed": seed,
                "no_llm_cache": no_llm_cache,
                "calibration": calibration, "nki_version": nki_version,
-               "memory_path": memory, "memory_enabled": False if no_memory else None}
+               "memory_path": memory, "memory_enabled": False if no_memory else None, "hw_top_k": hw_top_k,
+               "hw_profile": hw_profile}
     options = {k: v for k, v in options.items() if v is not None}
     if memory is not None and no_memory:
         fail("--memory and --no-memory contradict each other; give one")

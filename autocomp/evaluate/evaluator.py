@@ -69,6 +69,8 @@ def sandbox_needs(backend: Backend) -> tuple[list[str], list[str]]:
         device = getattr(backend, "device", None)
         if device and device not in devices:
             devices.append(device)
+    elif backend.name == "hw":  # compiling only: the SDK's files, never a device (the parent runs the NEFF)
+        paths += ["/opt/aws/neuron"]
     return paths, devices
 
 
@@ -84,7 +86,7 @@ class RawRun:
 class Evaluator:
     """Evaluates candidate kernels for problems, each in its own sandboxed process.
 
-    ``backend``: "sim" (default), "neuron", "auto" or a Backend. ``workers``: parallel
+    ``backend``: "sim" (default), "hw" (alias "neuron"), "auto" or a Backend. ``workers``: parallel
     candidates (default: CPU cores). ``cache``: True (SQLite under ``cache_dir``), an
     EvalCache, or False. ``timeout_s`` overrides the problem's timeout. ``file_size_mb`` caps any file a
     worker writes (default: room for the largest output on the simulator, 2 GiB for compiler artifacts).
@@ -319,6 +321,9 @@ class Evaluator:
         self._pool.close()
         if self._measurer is not None:
             self._measurer.close()
+        close_backend = getattr(self.backend, "close", None)
+        if callable(close_backend):  # the hw backend's device workers
+            close_backend()
         if self.cache is not None:
             self.cache.close()
 
@@ -449,7 +454,7 @@ class Evaluator:
                           full_output_elems=self._full_output_elems(problem),
                           measure=self._measurer or self.backend.measure,
                           kernel_lines=source.count("\n") + 1, inputs=inputs, env=self.backend.sandbox_env(slot),
-                          timeline=self.timelines)
+                          timeline=self.timelines, device_run=getattr(self.backend, "run_on_device", None))
             judge(outcome, ctx, result)
             result.timings["check"] = time.perf_counter() - t
         finally:

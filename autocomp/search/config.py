@@ -113,6 +113,30 @@ class EvaluationOptions(BaseModel):
                                      "sim backend; the run keeps a copy; the hw backend ignores it")
     nki_version: str | None = Field(None, description="release of the current NKI dialect (\"0.6\") v2 kernels "
                                     "follow, over the problem's own nki_version; a resumed run keeps it")
+    # The hardware backend (--backend hw, alias neuron): docs/evaluation.md#the-hardware-backend
+    hw_top_k: int = Field(2, ge=1, description="two-tier search: the sim-fastest candidates of each iteration sent "
+                                               "to hardware (besides those the cost model cannot rank)")
+    two_tier: bool = Field(True, description="with the hw backend, check and score every candidate in the simulator "
+                                             "first and measure only the selected ones on hardware")
+    hw_profile: bool = Field(False, description="capture a Neuron Explorer profile of every hardware measurement")
+    sdk_pythonpath: list[str] = Field(default_factory=list, description="import paths of the NKI compiler (nki)")
+    runtime_python: str | None = Field(None, description="interpreter of the environment that has nrtpy (it cannot "
+                                                         "share one with nki); default: this one")
+    runtime_pythonpath: list[str] = Field(default_factory=list, description="import paths of nrtpy")
+    sdk_path: list[str] = Field(default_factory=list, description="directories of neuron-ls and neuron-explorer")
+    cores: list[int] | None = Field(None, description="NeuronCores to use (default: all that neuron-ls lists)")
+    lnc: int | None = Field(None, ge=1, le=2, description="logical NeuronCore config for the device workers, on "
+                                                          "targets that pair cores (default: the runtime's)")
+
+    def hw_options(self) -> dict[str, Any]:
+        """The hw backend's keyword options from this table."""
+        return {"compile_pythonpath": list(self.sdk_pythonpath), "runtime_pythonpath": list(self.runtime_pythonpath),
+                "runtime_python": self.runtime_python, "path": list(self.sdk_path), "cores": self.cores,
+                "lnc": self.lnc, "profile": self.hw_profile}
+
+    @property
+    def hardware(self) -> bool:
+        return self.backend in ("hw", "neuron")
 
     @field_validator("target")
     @classmethod

@@ -76,7 +76,7 @@ def hw_evaluations(run_dirs: Iterable[str | Path]) -> list[StoredMeasurement]:
                 seen = sorted({e.evidence or "?" for e in evaluations})
                 what = f"only {', '.join(seen)} evaluations" if seen else "no evaluations"
                 raise FromRunsError(f"{path}: no correct hardware (hw) evaluations to calibrate from ({what}); "
-                                    "calibrate from runs evaluated with --backend neuron on a Trainium host")
+                                    "calibrate from runs evaluated with --backend hw on a Trainium host")
             out += found.values()
     return out
 

@@ -39,6 +39,7 @@ CANDIDATES_DIR = "candidates"
 PROBLEM_DIR = "problem"
 CALIBRATION_NAME = "calibration.toml"  # a copy of the cost-model calibration the run was started with
 SEARCH = "search"
+HW = "hw"  # a two-tier run's hardware measurement of a candidate, beside its sim ``search`` evaluation
 # The schema version that added the decisions table.
 DECISIONS_SINCE = 2
 # The strategy of a checkpoint written before checkpoints named theirs (autocomp.search.strategy.LEGACY_KIND).
