@@ -149,3 +149,32 @@ def test_mask_conditions_joined_with_python_and_keep_python_semantics_with_a_war
     # Python evaluates `x and y` to y for a truthy x: every partition is loaded, columns below 16 only.
     np.testing.assert_array_equal(out[:, :16], a[:, :16])
     assert np.isnan(out[:, 16:]).all()
+
+
+def k_optional_bias(x, bias=None):
+    out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm)
+    b = nl.load(bias) if bias else None  # an HBM tensor is truthy: "was it passed?"
+    t = nl.load(x)
+    nl.store(out, nl.add(t, b) if b is not None else t)
+    return out
+
+
+def test_an_hbm_tensor_is_truthy_so_optional_tensor_arguments_work():
+    x, bias = normal(7, (P, F)), normal(8, (P, 1))
+    np.testing.assert_allclose(run_kernel(k_optional_bias, (x, bias)).outputs, x + bias, rtol=1e-6)
+    np.testing.assert_array_equal(run_kernel(k_optional_bias, (x,)).outputs, x)
+
+
+def k_cumulative_sum_from(x, start):
+    out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm)
+    dst = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.sbuf)
+    nisa.tensor_scalar_cumulative(src=nl.load(x), dst=dst, op0=nl.multiply, op1=nl.add, imm0=2.0,
+                                  imm1=nl.load(start), reduce_cmd=nisa.reduce_cmd.load_reduce)
+    nl.store(out, dst)
+    return out
+
+
+def test_legacy_tensor_scalar_cumulative_with_dst_and_load_reduce():
+    x, start = normal(9, (P, 16)), normal(10, (P, 1))
+    out = run_kernel(k_cumulative_sum_from, (x, start)).outputs
+    np.testing.assert_allclose(out, start + np.cumsum(2 * x, axis=1), rtol=1e-5, atol=1e-5)
