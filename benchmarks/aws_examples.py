@@ -71,7 +71,9 @@ if mode == "versions":  # every attn_fwd_v* of the tutorial through the tutorial
     sys.path.insert(0, os.getcwd())
     import attention_kernels
     check = runpy.run_path(target)["test_attn_tutorial"]
-    names = sorted((n for n in vars(attention_kernels) if n.startswith("attn_fwd_v")), key=lambda n: int(n[10:]))
+    import re
+    names = sorted((n for n in vars(attention_kernels) if re.fullmatch(r"attn_fwd_v\d+\w*", n)),
+                   key=lambda n: (int(re.match(r"attn_fwd_v(\d+)", n).group(1)), n))
     failed = []
     for name in names:
         try:
@@ -113,6 +115,7 @@ TORCH_XLA_SHIM = {
         "    return nki.jit(func, **kwargs) if func is not None else nki.jit(**kwargs)\n"
     ),
 }
+VERSION_LINE = re.compile(r"^(attn_fwd_v\w+): (matches the reference|does not match: .*)$", re.MULTILINE)
 DIFFER = re.compile(r"\b(differ|do not match|don't match|mismatch)\b", re.IGNORECASE)
 
 
@@ -334,6 +337,11 @@ def run_tutorials(args) -> list[Outcome]:
                 out = Outcome(label, "passed", dialect=_dialect(kernel_text), seconds=round(secs, 1))
                 if junit is not None:
                     out.tests = _junit_tests(junit)
+                if mode == "versions":  # one line per kernel version, printed by the child
+                    for m in VERSION_LINE.finditer(output):
+                        passed = m.group(2).startswith("matches")
+                        out.tests.append({"name": m.group(1), "status": "passed" if passed else "failed",
+                                          "reason": "" if passed else m.group(2)[len("does not match: "):]})
                 bad = [t for t in out.tests if t["status"] == "failed"]
                 differ = [ln.strip() for ln in output.splitlines() if DIFFER.search(ln)]
                 if code is None:
@@ -360,6 +368,9 @@ def _progress(args, out: Outcome) -> None:
     for test in out.tests:
         if test["status"] == "failed":
             print(f"{'':12}failed {test['name']}: {test['reason']}", flush=True)
+    passed = [t["name"] for t in out.tests if t["status"] == "passed"]
+    if passed and len(passed) < len(out.tests):
+        print(f"{'':12}passed {', '.join(passed)}", flush=True)
 
 
 def summary(outcomes: list[Outcome]) -> str:
