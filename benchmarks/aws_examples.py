@@ -214,10 +214,9 @@ def _junit_tests(junit: Path) -> list[dict]:
             node = case.find(tag)
             if node is not None:
                 status = "skipped" if tag == "skipped" else "failed"
-                text = (node.get("message") or node.text or "").strip()
-                reason = text.splitlines()[0][:300] if text else ""
-                if tag != "skipped":
-                    reason = _last_error(node.text or "") or reason
+                # pytest's message is the exception's first line ("AssertionError: ...", "...NkiSyntaxError: ...")
+                text = (node.get("message") or "").strip()
+                reason = text.splitlines()[0][:300] if text else _last_error(node.text or "")
                 break
         tests.append({"name": name, "status": status, "reason": reason})
     return tests
