@@ -178,3 +178,27 @@ def test_legacy_tensor_scalar_cumulative_with_dst_and_load_reduce():
     x, start = normal(9, (P, 16)), normal(10, (P, 1))
     out = run_kernel(k_cumulative_sum_from, (x, start)).outputs
     np.testing.assert_allclose(out, start + np.cumsum(2 * x, axis=1), rtol=1e-5, atol=1e-5)
+
+
+def _k_mod_alloc_near_the_top(blocks: tuple[int, ...]):
+    import neuronxcc.nki.compiler as ncc
+
+    def kernel(x):
+        out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm)
+        top = nl.tile_size.sbuf_fmax_bytes - F * 4  # room for exactly one [P, F] float32 tile
+        t = nl.ndarray((*blocks, nl.par_dim(P), F), dtype=nl.float32,
+                       buffer=ncc.sbuf.mod_alloc(base_addr=top, num_free_tiles=(4,)))
+        first = t[0] if blocks else t
+        first[...] = nl.load(x)
+        nl.store(out, first)
+        return out
+    return kernel
+
+
+def test_modulo_allocation_reaches_only_the_tiles_its_blocks_use():
+    x = normal(11, (P, F))
+    # No block dimension: one physical tile, whatever num_free_tiles says (AWS's attention tutorial v9/v10).
+    np.testing.assert_array_equal(run_kernel(_k_mod_alloc_near_the_top(()), (x,)).outputs, x)
+    with pytest.raises(NkiError) as err:  # four blocks reach four tiles: past the end of SBUF
+        run_kernel(_k_mod_alloc_near_the_top((4,)), (x,))
+    assert err.value.code == "err_sbuf_capacity_exceeded"
