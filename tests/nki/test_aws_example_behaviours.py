@@ -3,14 +3,17 @@ each checked here on a small kernel of our own: the legacy convention of outputs
 ``platform_target=`` on the legacy ``nki.jit``, DMA transpose in the legacy dialect on every target, and
 kernels named ``test_*`` that pytest must not collect."""
 
+import os
 import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import autocomp
 import autocomp.nki
 from autocomp import targets
 from autocomp.nki import NkiError, NkiWarning, run_kernel
@@ -128,8 +131,11 @@ def test_pytest_does_not_collect_a_kernel_named_like_a_test(tmp_path):
             x = np.ones((4, 8), np.float32)
             assert (test_copy(x) == x).all()
     """))
+    # The child imports the autocomp under test, installed or not (its tree first on the path).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(autocomp.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout
 
