@@ -29,6 +29,7 @@ from autocomp.migrate.edits import SourceEdits
 from autocomp.migrate.findings import Applied, Finding, Migration
 from autocomp.migrate.indices import IndexRules, _Index
 from autocomp.migrate.isa_results import DROPPED_WITH_DST, DST_CALLS, RESULTS
+from autocomp.migrate.psum import PsumRules
 from autocomp.pyparse import parse_python
 
 LEGACY = "neuronxcc.nki"
@@ -36,6 +37,7 @@ CURRENT = "nki"
 LOOPS = ("affine_range", "sequential_range", "static_range")
 JIT_ARGS_REFUSED = ("mode", "platform_target")
 ENTRY_POINTS_AS_JIT = ("baremetal", "trace")
+ORDER_FREE_ATTRS = ("dtype", "buffer")  # attributes of a tensor that do not depend on its dimension order
 _V2_API_HINT = "rewrite it with the v2 API (docs/nki-semantics.md#the-two-dialects)"
 
 
@@ -64,7 +66,7 @@ def _params(fn) -> tuple[list[str], bool] | None:
     return names, any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
 
 
-class _Migrator(IndexRules):
+class _Migrator(IndexRules, PsumRules):
     def __init__(self, source: str, function: str, filename: str):
         self.filename = filename
         try:
@@ -85,6 +87,8 @@ class _Migrator(IndexRules):
         self.block_orders: dict[int, int] = {}  # subscripts of block tensors -> the partition's position
         self.index_calls: set[int] = set()  # nl.arange calls / nl.mgrid names the index rules own
         self.index_defs: set[int] = set()  # nl.mgrid[...] subscripts that define index names
+        self.psum_names: set[str] = set()  # names bound only to PSUM tiles (psum-operand)
+        self.current_stmt: ast.stmt | None = None  # the statement whose calls are being rewritten
 
     # ------------------------------------------------------------------ helpers
     def note(self, rule: str, node: ast.AST) -> None:
@@ -135,6 +139,7 @@ class _Migrator(IndexRules):
             self.decorators(fn)
             self.block_dimensions(fn)
             self.index_names = self.aranges(fn)
+            self.psum_names = self.find_psum_names(fn)
             self.loop_vars = {t.id for n in ast.walk(fn) if isinstance(n, ast.For)
                               for t in ast.walk(n.target) if isinstance(t, ast.Name)}
             for node in ast.walk(fn):
@@ -227,17 +232,30 @@ class _Migrator(IndexRules):
     def block_dimensions(self, fn: ast.FunctionDef) -> None:
         """``t = nl.ndarray((B, nl.par_dim(P), F), ...)``: partition first, and every index of ``t`` follows."""
         for node in ast.walk(fn):
-            if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                    and isinstance(node.value, ast.Call) and node.value.args
-                    and isinstance(node.value.args[0], (ast.Tuple, ast.List))):
+            shape = _shape_argument(node.value) if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
+                else None
+            if shape is None:
                 continue
-            dims = node.value.args[0].elts
+            dims = shape.elts
             pos = next((i for i, d in enumerate(dims) if isinstance(d, ast.Call)
                         and self.legacy_member(d.func, "language") == "par_dim"), None)
             if pos is None:
                 continue
+            if pos == 0:  # already partition first: no index moves, so any use of the tensor stays valid
+                self._drop_par_dim(dims[0])
+                self.note("block-dimension", node)
+                continue
+            if not (len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+                self.find(dims[pos], "nl.par_dim (block dimension)", "the tensor is not assigned to one name",
+                          "assign it to a name, declared with the partition dimension first")
+                continue
             name = node.targets[0].id
-            uses = [n for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == name and n is not node.targets[0]]
+            # ``t.dtype`` does not depend on the dimension order; any other bare use (``t.shape``, passing ``t``)
+            # would see the new order, so it stops the rule.
+            attrs = {id(n.value) for n in ast.walk(fn) if isinstance(n, ast.Attribute) and n.attr in ORDER_FREE_ATTRS
+                     and isinstance(n.value, ast.Name) and n.value.id == name}
+            uses = [n for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == name and n is not node.targets[0]
+                    and id(n) not in attrs]
             subs = {id(n.value): n for n in ast.walk(fn) if isinstance(n, ast.Subscript)
                     and isinstance(n.value, ast.Name) and n.value.id == name}
             assigned = [n for n in ast.walk(fn) if isinstance(n, (ast.Assign, ast.AugAssign, ast.For, ast.With))
@@ -260,10 +278,14 @@ class _Migrator(IndexRules):
             par = dims[pos].args[0] if dims[pos].args else None
             new_dims = [self.edits.render(par) if par is not None else "128"] + \
                        [self.edits.render(d) for i, d in enumerate(dims) if i != pos]
-            self.edits.replace(node.value.args[0], "(" + ", ".join(new_dims) + ")")
+            self.edits.replace(shape, "(" + ", ".join(new_dims) + ")")
             for sub in subs.values():  # rewritten with the statement that holds it (index_slices)
                 self.block_orders[id(sub)] = pos
             self.note("block-dimension", node)
+
+    def _drop_par_dim(self, dim: ast.Call) -> None:
+        """``nl.par_dim(P)`` -> ``P`` (v1's marker of the partition dimension; v2 has none)."""
+        self.edits.replace(dim, self.edits.render(dim.args[0]) if dim.args else "128")
 
     # ------------------------------------------------------------------ statements
     def statement(self, stmt: ast.stmt) -> None:
@@ -319,6 +341,7 @@ class _Migrator(IndexRules):
         return depth.get(id(call), 0)
 
     def call(self, call: ast.Call, stmt: ast.stmt) -> None:
+        self.current_stmt = stmt
         lang = self.legacy_member(call.func, "language")
         if lang is not None:
             self.language_call(call, lang)
@@ -343,6 +366,11 @@ class _Migrator(IndexRules):
             return  # an index: made a slice or a pattern, or reported, by the index rules
         if name == "load" and call.args and isinstance(call.args[0], ast.Subscript):
             self.load_unit_dim(call.args[0])
+        if name == "matmul":
+            self.language_matmul_accumulate(call)
+        v1_sig = _params(getattr(v1_lang, name, None))
+        if v1_sig is not None:
+            self.stage_psum_operands(call, "language", name, v1_sig[0])
         if name not in v2_lang.__all__:
             self.find(call, f"nl.{name}", "the current dialect has no nl." + name, _LANGUAGE_HINTS.get(
                 name, _V2_API_HINT))
@@ -405,6 +433,7 @@ class _Migrator(IndexRules):
             self.find(call, f"nisa.{op}(mask=...)", "v2 ISA calls take no masks",
                       "apply the instruction to the slice the mask selected")
             return
+        self.stage_psum_operands(call, "isa", op, v1_names)
         texts = {k: self.edits.render(v) for k, v in args.items()}
         if op == "affine_select" and "pred" in args:
             texts.pop("pred")
@@ -491,6 +520,15 @@ class _Migrator(IndexRules):
             self.edits.replace(call, name)
         self.note("isa-dst", call)
 
+    def language_matmul_accumulate(self, call: ast.Call) -> None:
+        """``acc[...] += nl.matmul(a, b)``: the accumulation group needs no memset in v2 either (its first matmul
+        overwrites), and a memset under it warns (``warn_accumulate_onto_memset``): ``nl.zeros`` -> ``nl.ndarray``."""
+        stmt = self.current_stmt
+        if isinstance(stmt, ast.AugAssign) and stmt.value is call and isinstance(stmt.op, ast.Add):
+            target = stmt.target.value if isinstance(stmt.target, ast.Subscript) else stmt.target
+            if isinstance(target, ast.Name):
+                self.zeros_to_ndarray.add(target.id)
+
     def psum_zeros(self, fn: ast.FunctionDef) -> None:
         for node in ast.walk(fn):
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
@@ -503,6 +541,12 @@ class _Migrator(IndexRules):
                                          self.edits.render(func)[:-len("zeros")] + "ndarray")
                 self.note("matmul-accumulate", node)
         self.zeros_to_ndarray.clear()
+
+
+def _shape_argument(call: ast.Call) -> ast.Tuple | ast.List | None:
+    """The literal shape tuple of an allocation call: its first positional argument or ``shape=``."""
+    shape = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "shape"), None)
+    return shape if isinstance(shape, (ast.Tuple, ast.List)) else None
 
 
 _LANGUAGE_HINTS = {

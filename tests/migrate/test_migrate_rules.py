@@ -244,3 +244,100 @@ def test_an_index_that_is_not_a_box_is_left_and_reported():
     m = migrate_source(src, "k")
     assert {f.construct for f in m.findings} == {"nl.arange / nl.mgrid index", "nl.mgrid"}
     assert "nl.mgrid[0:128, 0:4, 0:8]" in m.migrated
+
+
+PARTITION_FIRST = kernel('''
+@nki.jit
+def row_sums(x):
+    P, F = x.shape
+    out = nl.ndarray((P, 2), dtype=x.dtype, buffer=nl.shared_hbm)
+    sums = nl.ndarray((nl.par_dim(P), 2), dtype=nl.float32, buffer=nl.sbuf)
+    for h in nl.affine_range(2):
+        t = nl.ndarray(shape=(nl.par_dim(P), F // 2), dtype=x.dtype, buffer=nl.sbuf)
+        t[...] = nl.load(x[:, h * (F // 2):(h + 1) * (F // 2)])
+        sums[:, h] = nl.sum(t, axis=1, dtype=sums.dtype)
+    nl.store(out, value=sums)
+    return out
+''')
+
+
+def test_a_partition_first_block_dimension_only_loses_par_dim(tmp_path):
+    # Used bare (t[...], nl.store(value=sums), sums.dtype): with the partition already first no index moves.
+    m = migrate_source(PARTITION_FIRST, "row_sums")
+    assert m.findings == []
+    assert "sums = nl.ndarray((P, 2), dtype=nl.float32" in m.migrated
+    assert "t = nl.ndarray(shape=(P, F // 2), dtype=x.dtype" in m.migrated
+    assert "par_dim" not in m.migrated.split("def row_sums")[1]
+    assert m.rule_counts()["block-dimension"] == 2
+    assert_same_outputs(tmp_path, PARTITION_FIRST, m.migrated, "row_sums", [rng_array((128, 64))])
+
+
+BLOCKS_WITH_DTYPE = kernel('''
+@nki.jit
+def copy_blocks(x):
+    P, F = x.shape
+    out = nl.ndarray((P, F), dtype=x.dtype, buffer=nl.shared_hbm)
+    b = nl.ndarray((2, nl.par_dim(P), F // 2), dtype=x.dtype, buffer=nl.sbuf)
+    for h in nl.affine_range(2):
+        b[h] = nl.load(x[:, h * (F // 2):(h + 1) * (F // 2)])
+    for h in nl.affine_range(2):
+        nl.store(out[:, h * (F // 2):(h + 1) * (F // 2)], value=nl.copy(b[h], dtype=b.dtype))
+    return out
+''')
+
+
+def test_a_block_tensor_whose_dtype_is_read_still_moves_its_partition_first(tmp_path):
+    m = migrate_source(BLOCKS_WITH_DTYPE, "copy_blocks")
+    assert m.findings == []
+    assert "b = nl.ndarray((P, 2, F // 2), dtype=x.dtype" in m.migrated
+    assert "nl.copy(b[:, h], dtype=b.dtype)" in m.migrated
+    assert_same_outputs(tmp_path, BLOCKS_WITH_DTYPE, m.migrated, "copy_blocks", [rng_array((128, 64))])
+
+
+PSUM_OPERAND = kernel('''
+@nki.jit
+def transposed_product(a, b):
+    out = nl.ndarray((a.shape[0], b.shape[1]), dtype=nl.float32, buffer=nl.shared_hbm)
+    at = nl.transpose(nl.load(a))
+    r = nl.matmul(at, nl.load(b), transpose_x=True)
+    s = nl.matmul(nl.load(a), nl.load(b), transpose_x=True)
+    nl.store(out, value=nl.add(nl.copy(r), s))
+    return out
+''')
+
+
+def test_a_psum_matmul_operand_is_copied_to_sbuf(tmp_path):
+    m = migrate_source(PSUM_OPERAND, "transposed_product")
+    assert m.findings == []
+    assert "r = nl.matmul(nl.copy(at), nl.load(b), transpose_x=True)" in m.migrated
+    assert "s = nl.matmul(nl.load(a), nl.load(b), transpose_x=True)" in m.migrated  # SBUF operands stay
+    assert m.rule_counts()["psum-operand"] == 1
+    args = [rng_array((128, 128), seed=3), rng_array((128, 256), seed=4)]
+    assert_same_outputs(tmp_path, PSUM_OPERAND, m.migrated, "transposed_product", args)
+
+
+LANGUAGE_MATMUL_GROUP = kernel('''
+@nki.jit
+def k_loop(lhsT, rhs):
+    K, M = lhsT.shape
+    out = nl.ndarray((M, rhs.shape[1]), dtype=lhsT.dtype, buffer=nl.shared_hbm)
+    acc = nl.zeros((M, rhs.shape[1]), nl.float32, buffer=nl.psum)
+    for k in nl.affine_range(K // 128):
+        acc[...] += nl.matmul(nl.load(lhsT[k * 128:(k + 1) * 128, :]), nl.load(rhs[k * 128:(k + 1) * 128, :]),
+                              transpose_x=True)
+    nl.store(out, value=nl.copy(acc, dtype=lhsT.dtype))
+    return out
+''')
+
+
+def test_an_nl_matmul_accumulation_group_drops_its_memset_and_rounds_as_in_v1(tmp_path):
+    # v1 computes `acc[...] += nl.matmul(...)` as one accumulation group; bf16 inputs over several K tiles
+    # expose any difference in how the group is summed.
+    m = migrate_source(LANGUAGE_MATMUL_GROUP, "k_loop")
+    assert m.findings == []
+    assert "acc = nl.ndarray((M, rhs.shape[1]), nl.float32, buffer=nl.psum)" in m.migrated
+    import ml_dtypes
+
+    args = [rng_array((512, 128), seed=5).astype(ml_dtypes.bfloat16),
+            rng_array((512, 512), seed=6).astype(ml_dtypes.bfloat16)]
+    assert_same_outputs(tmp_path, LANGUAGE_MATMUL_GROUP, m.migrated, "k_loop", args)
