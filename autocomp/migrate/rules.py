@@ -11,7 +11,8 @@ Each rule is mechanical and local (docs/nki-semantics.md#migrating-a-legacy-kern
   ``nl.zeros`` PSUM tile it accumulates into becomes ``nl.ndarray`` (a v2 matmul overwrites on its first write
   and accumulating onto a memset is undefined on hardware);
 - ``block-dimension``: a tensor declared ``(B, nl.par_dim(P), F)`` becomes ``(P, B, F)`` and every index of it
-  moves the partition index first.
+  moves the partition index first (a ``par_dim`` already first just becomes ``P``);
+- ``psum-operand`` (psum.py): a matmul operand known to be in PSUM is wrapped in ``nl.copy``.
 
 Everything else that has no v2 form (masks, ``nl.arange`` / ``nl.mgrid`` indices, calls or keywords the
 current dialect lacks) is left as it was and reported as a ``Finding``. The API tables are taken from the
