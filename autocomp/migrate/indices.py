@@ -35,6 +35,7 @@ class IndexRules:
 
     index_names: dict[str, _Index]
     block_orders: dict[int, int]
+    clamps: dict[int, str]
 
     # ------------------------------------------------------------------ definitions
     def aranges(self, fn: ast.FunctionDef) -> dict[str, _Index]:
@@ -206,7 +207,8 @@ class IndexRules:
                 return self._index_finding(sub, "indices out of axis order, or a negative or zero step")
             axis += 1
             start = " + ".join(lin[0]).replace("+ -", "- ") if lin[0] else "0"
-            stop = f"{start} + {info.size}" if start != "0" else info.size
+            size = self.clamps.get(id(sub), info.size) if axis == 1 else info.size  # a mask's row count
+            stop = f"{start} + {size}" if start != "0" else size
             if c == 1:
                 parts.append(f"{start}:{stop}")
             else:

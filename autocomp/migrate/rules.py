@@ -30,6 +30,7 @@ from autocomp.migrate.edits import SourceEdits
 from autocomp.migrate.findings import Applied, Finding, Migration
 from autocomp.migrate.indices import IndexRules, _Index
 from autocomp.migrate.isa_results import DROPPED_WITH_DST, DST_CALLS, RESULTS
+from autocomp.migrate.masks import MaskRules
 from autocomp.migrate.psum import PsumRules
 from autocomp.pyparse import parse_python
 
@@ -67,7 +68,7 @@ def _params(fn) -> tuple[list[str], bool] | None:
     return names, any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
 
 
-class _Migrator(IndexRules, PsumRules):
+class _Migrator(IndexRules, PsumRules, MaskRules):
     def __init__(self, source: str, function: str, filename: str):
         self.filename = filename
         try:
@@ -90,6 +91,8 @@ class _Migrator(IndexRules, PsumRules):
         self.index_defs: set[int] = set()  # nl.mgrid[...] subscripts that define index names
         self.psum_names: set[str] = set()  # names bound only to PSUM tiles (psum-operand)
         self.current_stmt: ast.stmt | None = None  # the statement whose calls are being rewritten
+        self.masked: dict = {}  # masked calls the mask-bounds rule rewrites -> its plan
+        self.clamps: dict[int, str] = {}  # subscripts whose partition slice stops at a mask's row count
 
     # ------------------------------------------------------------------ helpers
     def note(self, rule: str, node: ast.AST) -> None:
@@ -302,6 +305,7 @@ class _Migrator(IndexRules, PsumRules):
         else:
             return
         nodes = [n for e in exprs for n in ast.walk(e)]
+        self.plan_masks(stmt)
         for node in nodes:  # index expressions first: the calls below render their arguments with them
             if isinstance(node, ast.Subscript):
                 if self.inline_index(node) is not None:
@@ -320,6 +324,7 @@ class _Migrator(IndexRules, PsumRules):
             for node in ast.walk(e):
                 if isinstance(node, ast.Attribute) and id(node) not in called:
                     self.legacy_name(node)
+        self.apply_masks(stmt)
 
     def legacy_name(self, node: ast.Attribute) -> None:
         """A legacy name used other than by calling it (``nl.mgrid[...]``, ``nl.spmd_dim``) that v2 lacks."""
@@ -379,8 +384,9 @@ class _Migrator(IndexRules, PsumRules):
         sig = _params(getattr(v2_lang, name))
         for kw in call.keywords:
             if kw.arg == "mask":
-                self.find(call, f"nl.{name}(mask=...)", "v2 calls take no masks",
-                          "operate on a slice of exactly the masked region, or use min() for ragged edge tiles")
+                if id(call) not in self.masked:  # else the mask-bounds rule rewrites the call
+                    self.find(call, f"nl.{name}(mask=...)", "v2 calls take no masks",
+                              "operate on a slice of exactly the masked region, or use min() for ragged edge tiles")
             elif sig is not None and kw.arg is not None and kw.arg not in sig[0] and not sig[1]:
                 self.find(call, f"nl.{name}({kw.arg}=...)", f"v2 nl.{name} has no {kw.arg!r} argument",
                           "drop it or use the nisa call with that option")

@@ -341,3 +341,44 @@ def test_an_nl_matmul_accumulation_group_drops_its_memset_and_rounds_as_in_v1(tm
     args = [rng_array((512, 128), seed=5).astype(ml_dtypes.bfloat16),
             rng_array((512, 512), seed=6).astype(ml_dtypes.bfloat16)]
     assert_same_outputs(tmp_path, LANGUAGE_MATMUL_GROUP, m.migrated, "k_loop", args)
+
+
+RAGGED_ROWS = kernel('''
+import math
+
+
+@nki.jit
+def scale_rows(x, w):
+    R, F = x.shape
+    out = nl.ndarray((R, F), dtype=x.dtype, buffer=nl.shared_hbm)
+    i_p = nl.arange(128)[:, None]
+    i_f = nl.arange(F)[None, :]
+    wt = nl.load(w)
+    for r in nl.affine_range(math.ceil(R / 128)):
+        t = nl.load(x[r * 128 + i_p, i_f], mask=(r * 128 + i_p < R))
+        t[...] = nl.multiply(t, wt, mask=(r * 128 + i_p <= R - 1))
+        nl.store(out[r * 128 + i_p, i_f], value=t, mask=(r * 128 + i_p < R))
+    return out
+''')
+
+
+def test_partition_masks_become_slices_clamped_with_min(tmp_path):
+    m = migrate_source(RAGGED_ROWS, "scale_rows")
+    assert m.findings == []
+    rows = "min(128, R - (r * 128))"
+    assert "t = nl.ndarray((128, F), dtype=x.dtype, buffer=nl.sbuf)" in m.migrated
+    assert f"t[0:{rows}] = nl.load(x[r * 128:r * 128 + {rows}, 0:F])" in m.migrated
+    assert "t[0:min(128, R - 1 + 1 - (r * 128))] = nl.multiply(t[0:min(128, R - 1 + 1 - (r * 128))], " \
+           "wt[0:min(128, R - 1 + 1 - (r * 128))])" in m.migrated
+    assert f"nl.store(out[r * 128:r * 128 + {rows}, 0:F], value=t[0:{rows}])" in m.migrated
+    assert "nl.arange" not in m.migrated and m.rule_counts()["mask-bounds"] == 3
+    # 200 rows: the second tile is ragged, so the masks really cut
+    args = [rng_array((200, 64), seed=7), rng_array((128, 64), seed=8)]
+    assert_same_outputs(tmp_path, RAGGED_ROWS, m.migrated, "scale_rows", args)
+
+
+def test_a_mask_the_rule_cannot_bound_stays_a_finding():
+    src = RAGGED_ROWS.replace("mask=(r * 128 + i_p < R))\n        t[...]", "mask=(i_f < 8))\n        t[...]")
+    m = migrate_source(src, "scale_rows")
+    assert "nl.load(mask=...)" in [f.construct for f in m.findings]
+    assert m.rule_counts()["mask-bounds"] == 2  # the multiply and the store still are bounded
