@@ -66,20 +66,18 @@ class IndexRules:
         return {k: v for k, v in found.items() if counts.get(k.split(".")[0]) == 1}
 
     def inline_index(self, node: ast.AST) -> _Index | None:
-        """``nl.arange(N)[:, None]`` / ``nl.arange(N)[None, :]`` as an index, else None."""
+        """``nl.arange(N)[:, None]`` / ``nl.arange(N)[None, :]`` (or ``[None, :, None]``, ...: axis k of a k-D
+        index) as an index, else None."""
         if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Call) and
                 self.legacy_member(node.value.func, "language") == "arange" and len(node.value.args) == 1 and
-                not node.value.keywords and isinstance(node.slice, ast.Tuple) and len(node.slice.elts) == 2):
+                not node.value.keywords and isinstance(node.slice, ast.Tuple) and len(node.slice.elts) >= 2):
             return None
-        a, b = node.slice.elts
-        none = [isinstance(e, ast.Constant) and e.value is None for e in (a, b)]
-        full = [isinstance(e, ast.Slice) and e.lower is None and e.upper is None and e.step is None for e in (a, b)]
-        size = self.edits.render(node.value.args[0])
-        if full[0] and none[1]:
-            return _Index(0, 2, "0", size, None)
-        if none[0] and full[1]:
-            return _Index(1, 2, "0", size, None)
-        return None
+        elts = node.slice.elts
+        none = [isinstance(e, ast.Constant) and e.value is None for e in elts]
+        full = [isinstance(e, ast.Slice) and e.lower is None and e.upper is None and e.step is None for e in elts]
+        if sum(full) != 1 or sum(none) != len(elts) - 1:
+            return None
+        return _Index(full.index(True), len(elts), "0", self.edits.render(node.value.args[0]), None)
 
     def _shifted_index(self, node: ast.AST) -> _Index | None:
         """``offset + nl.arange(N)[:, None]``: an index starting at ``offset``."""
@@ -201,9 +199,13 @@ class IndexRules:
                 continue
             lin = self._linear(it, used)
             if lin is None or len(lin[1]) != 1:
+                if self.index_pattern(sub):
+                    return None
                 return self._index_finding(sub, "an index element that is not offset + c * one index")
             (c, info), = lin[1].values()
             if c <= 0 or info.axis != axis:
+                if self.index_pattern(sub):
+                    return None
                 return self._index_finding(sub, "indices out of axis order, or a negative or zero step")
             axis += 1
             start = " + ".join(lin[0]).replace("+ -", "- ") if lin[0] else "0"

@@ -25,6 +25,7 @@ import ast
 import inspect
 from functools import cache
 
+from autocomp.migrate.access_patterns import AccessPatternRules
 from autocomp.migrate.astutil import bound_names
 from autocomp.migrate.edits import SourceEdits
 from autocomp.migrate.findings import Applied, Finding, Migration
@@ -68,7 +69,7 @@ def _params(fn) -> tuple[list[str], bool] | None:
     return names, any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
 
 
-class _Migrator(IndexRules, PsumRules, MaskRules):
+class _Migrator(IndexRules, PsumRules, MaskRules, AccessPatternRules):
     def __init__(self, source: str, function: str, filename: str):
         self.filename = filename
         try:
@@ -90,6 +91,7 @@ class _Migrator(IndexRules, PsumRules, MaskRules):
         self.index_calls: set[int] = set()  # nl.arange calls / nl.mgrid names the index rules own
         self.index_defs: set[int] = set()  # nl.mgrid[...] subscripts that define index names
         self.psum_names: set[str] = set()  # names bound only to PSUM tiles (psum-operand)
+        self.whole_tensors: set[str] = set()  # names that hold a whole tensor (index-pattern)
         self.current_stmt: ast.stmt | None = None  # the statement whose calls are being rewritten
         self.masked: dict = {}  # masked calls the mask-bounds rule rewrites -> its plan
         self.clamps: dict[int, str] = {}  # subscripts whose partition slice stops at a mask's row count
@@ -144,6 +146,7 @@ class _Migrator(IndexRules, PsumRules, MaskRules):
             self.block_dimensions(fn)
             self.index_names = self.aranges(fn)
             self.psum_names = self.find_psum_names(fn)
+            self.whole_tensors = self.find_whole_tensors(fn)
             self.loop_vars = {t.id for n in ast.walk(fn) if isinstance(n, ast.For)
                               for t in ast.walk(n.target) if isinstance(t, ast.Name)}
             for node in ast.walk(fn):

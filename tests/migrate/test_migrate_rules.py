@@ -232,18 +232,20 @@ def test_index_expressions_become_slices_and_integer_indices_keep_their_unit_dim
 
 
 def test_an_index_that_is_not_a_box_is_left_and_reported():
+    # i_a twice (a diagonal) is neither a box nor an access pattern (each index names one axis of the result)
     src = kernel('''
     @nki.jit
     def k(x):
         out = nl.ndarray(x.shape, dtype=x.dtype, buffer=nl.shared_hbm)
         i_p, i_a, i_b = nl.mgrid[0:128, 0:4, 0:8]
-        t = nl.load(x[i_p, i_a * 8 + i_b])
+        t = nl.load(x[i_p, i_a * 8 + i_a])
         nl.store(out[i_p, i_b * 4 + i_a], value=t)
         return out
     ''')
     m = migrate_source(src, "k")
     assert {f.construct for f in m.findings} == {"nl.arange / nl.mgrid index", "nl.mgrid"}
     assert "nl.mgrid[0:128, 0:4, 0:8]" in m.migrated
+    assert "out.ap(pattern=[[out.shape[1], 128], [1, 4], [4, 8]], offset=0)" in m.migrated  # HBM patterns too
 
 
 PARTITION_FIRST = kernel('''
@@ -382,3 +384,58 @@ def test_a_mask_the_rule_cannot_bound_stays_a_finding():
     m = migrate_source(src, "scale_rows")
     assert "nl.load(mask=...)" in [f.construct for f in m.findings]
     assert m.rule_counts()["mask-bounds"] == 2  # the multiply and the store still are bounded
+
+
+BLOCK_TRANSPOSE = kernel('''
+@nki.jit
+def swap_blocks(x):
+    P, F = x.shape
+    A, B = 4, F // 4
+    out = nl.ndarray((P, F), dtype=x.dtype, buffer=nl.shared_hbm)
+    t = nl.load(x)
+    i_p = nl.arange(P)[:, None, None]
+    i_a = nl.arange(A)[None, :, None]
+    i_b = nl.arange(B)[None, None, :]
+    u = nl.ndarray((P, F), dtype=x.dtype, buffer=nl.sbuf)
+    u[i_p, i_b * A + i_a] = nl.exp(t[i_p, i_a * B + i_b])
+    nl.store(out, value=u)
+    return out
+''')
+
+
+def test_a_transposing_index_becomes_an_access_pattern(tmp_path):
+    m = migrate_source(BLOCK_TRANSPOSE, "swap_blocks")
+    assert m.findings == []
+    assert "u.ap(pattern=[[u.shape[1], P], [1, A], [A, B]], offset=0)[...] = " \
+           "nl.exp(t.ap(pattern=[[t.shape[1], P], [B, A], [1, B]], offset=0))" in m.migrated
+    assert "nl.arange" not in m.migrated and m.rule_counts()["index-pattern"] == 2
+    assert_same_outputs(tmp_path, BLOCK_TRANSPOSE, m.migrated, "swap_blocks", [rng_array((128, 32), seed=9)])
+
+
+WINDOW_MAX = kernel('''
+@nki.jit
+def window_max(x):
+    C, H, W = x.shape
+    out = nl.ndarray((C, H // 2, W // 3), dtype=x.dtype, buffer=nl.shared_hbm)
+    c, h, dh, w, dw = nl.mgrid[0:C, 0:H // 2, 0:2, 0:W // 3, 0:3]
+    t = nl.load(x)
+    r = nl.max(t[c, 2 * h + dh, w * 3 + dw + 0], axis=[2, 4])
+    nl.store(out, value=r)
+    return out
+''')
+
+
+def test_a_pooling_window_index_becomes_an_access_pattern(tmp_path):
+    m = migrate_source(WINDOW_MAX, "window_max")
+    assert m.findings == []
+    assert "t.ap(pattern=[[t.shape[1] * t.shape[2], C], [2 * t.shape[2], H // 2], [t.shape[2], 2], " \
+           "[3, W // 3], [1, 3]], offset=0)" in m.migrated
+    assert_same_outputs(tmp_path, WINDOW_MAX, m.migrated, "window_max", [rng_array((16, 8, 12), seed=10)])
+
+
+def test_an_index_pattern_over_a_view_stays_a_finding():
+    # .ap() addresses the base storage, so a name holding a view (here a slice) cannot take it.
+    src = BLOCK_TRANSPOSE.replace("    t = nl.load(x)\n", "    t = nl.load(x)[0:P]\n")
+    m = migrate_source(src, "swap_blocks")
+    assert "t.ap(" not in m.migrated and "u.ap(" in m.migrated
+    assert any(f.construct == "nl.arange / nl.mgrid index" for f in m.findings)
