@@ -4,8 +4,9 @@ an ``affine_select`` pattern (``affine-select``), and their definitions go once 
 An index name is ``i = nl.arange(N)[:, None]`` (axis 0 of a 2-D index), ``nl.arange(N)[None, :]`` (axis 1),
 or one of ``a, b, c = nl.mgrid[s0:e0, s1:e1, s2:e2]`` (axis k of a k-D index, starting at s_k). A subscript
 whose every element is ``offset + c * name`` (one name per element, c a positive integer literal, the names'
-axes 0, 1, ... in order) selects a box: ``offset + c * start : ... : c``, which is a slice. Anything else (two
-names in one element, transposed axes, a mask) is left as written and reported.
+axes 0, 1, ... in order) selects a box: ``offset + c * start : ... : c``, which is a slice. Other affine indices
+(two names in one element, transposed axes) go to the access-pattern rule (access_patterns.py) and partition
+masks to the mask rule (masks.py); what neither takes is left as written and reported.
 """
 
 from __future__ import annotations

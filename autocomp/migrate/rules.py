@@ -12,10 +12,13 @@ Each rule is mechanical and local (docs/nki-semantics.md#migrating-a-legacy-kern
   and accumulating onto a memset is undefined on hardware);
 - ``block-dimension``: a tensor declared ``(B, nl.par_dim(P), F)`` becomes ``(P, B, F)`` and every index of it
   moves the partition index first (a ``par_dim`` already first just becomes ``P``);
-- ``psum-operand`` (psum.py): a matmul operand known to be in PSUM is wrapped in ``nl.copy``.
+- ``psum-operand`` (psum.py): a matmul operand known to be in PSUM is wrapped in ``nl.copy``;
+- ``index-slices`` / ``affine-select`` (indices.py), ``index-pattern`` (access_patterns.py) and
+  ``mask-bounds`` (masks.py): v1 index expressions and partition masks as slices, ``.ap()`` patterns and
+  ``min()``-clamped slices.
 
-Everything else that has no v2 form (masks, ``nl.arange`` / ``nl.mgrid`` indices, calls or keywords the
-current dialect lacks) is left as it was and reported as a ``Finding``. The API tables are taken from the
+Everything else that has no v2 form (other masks and ``nl.arange`` / ``nl.mgrid`` indices, calls or keywords
+the current dialect lacks) is left as it was and reported as a ``Finding``. The API tables are taken from the
 simulator's own frontends, so the rules check what the v2 simulator accepts.
 """
 
