@@ -9,8 +9,8 @@ stride of dimension ``j`` of ``t`` (the product of the later dimensions), axis `
 
 ``.ap()`` addresses the tensor's own storage, so the rule applies only to names that hold a whole tensor
 (a kernel parameter, or a name every assignment of which is a fresh tile from an nl / nisa call), and,
-for on-chip tiles, only when the partition dimension is indexed by index axis 0 alone with step 1 (the
-first pair of an SBUF pattern steps partitions).
+for tiles not known to be in HBM, only when the partition dimension is indexed by index axis 0 alone with
+step 1 (the first pair of an SBUF pattern steps partitions).
 """
 
 from __future__ import annotations
@@ -20,11 +20,14 @@ import re
 
 from autocomp.migrate.astutil import neg
 
+HBM_BUFFERS = ("shared_hbm", "hbm", "private_hbm")
+
 
 class AccessPatternRules:
     """Mixed into the migrator: needs the IndexRules helpers, ``edits``, ``legacy_member``, ``note``."""
 
     whole_tensors: set[str]
+    hbm_tensors: set[str]
 
     def find_whole_tensors(self, fn: ast.FunctionDef) -> set[str]:
         verdict = {a.arg: True for a in (*fn.args.posonlyargs, *fn.args.args)}
@@ -42,6 +45,18 @@ class AccessPatternRules:
                     if isinstance(n, ast.Name):
                         verdict[n.id] = False
         return {name for name, whole in verdict.items() if whole}
+
+    def find_hbm_tensors(self, fn: ast.FunctionDef) -> set[str]:
+        """Of the whole tensors, those surely in HBM: the kernel's parameters and ``nl.ndarray(..., buffer=<an
+        HBM buffer>)`` results (an HBM pattern has no partition dimension to respect)."""
+        hbm = {a.arg for a in (*fn.args.posonlyargs, *fn.args.args)}
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                    and isinstance(node.value, ast.Call) and any(
+                        k.arg == "buffer" and self.legacy_member(k.value, "language") in HBM_BUFFERS
+                        for k in node.value.keywords):
+                hbm.add(node.targets[0].id)
+        return hbm & self.whole_tensors
 
     def index_pattern(self, sub: ast.Subscript) -> bool:
         """Rewrite ``sub`` as an access pattern; False (nothing recorded) when the rule does not apply."""
@@ -68,8 +83,9 @@ class AccessPatternRules:
                 axes[-1] + 1 != next(iter(infos.values())).ndim:
             return False
         first = elements[0][1]
-        if len(first) != 1 or next(iter(first.values()))[0] != "1" or next(iter(first.values()))[1].axis != 0:
-            return False  # the partition dimension must be index axis 0 alone, step 1
+        if name not in self.hbm_tensors and (len(first) != 1 or next(iter(first.values()))[0] != "1"
+                                             or next(iter(first.values()))[1].axis != 0):
+            return False  # on chip, the partition dimension must be index axis 0 alone, step 1
         ndim = len(items)
 
         def stride(j: int) -> str:

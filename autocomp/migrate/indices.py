@@ -218,7 +218,7 @@ class IndexRules:
                 size = info.size if info.size.isidentifier() or info.size.isdigit() else f"({info.size})"
                 end = f"{c} * ({size} - 1) + 1" if start == "0" else f"{start} + {c} * ({size} - 1) + 1"
                 parts.append(f"{start}:{end}:{c}")
-        if axis != info.ndim:
+        if axis != info.ndim and not self._unit_free_axis(sub, items, parts, axis, info.ndim, block):
             return self._index_finding(sub, "an index with fewer elements than its nl.mgrid / nl.arange axes")
         self._consume(used)
         if block is not None:
@@ -226,6 +226,17 @@ class IndexRules:
         else:
             self.edits.replace(sub.slice, ", ".join(parts))
         self.note("index-slices", sub)
+
+    def _unit_free_axis(self, sub, items, parts, axis: int, ndim: int, block) -> bool:
+        """``t[i_p, k]`` with a 2-D partition index and an integer ``k``: v1 broadcasts the (P, 1) index with the
+        scalar into a (P, 1) tile, which is ``t[0:P, k:k + 1]``; ``parts[-1]`` becomes that unit slice."""
+        last = items[-1]
+        if block is not None or ndim != 2 or axis != 1 or len(items) != 2 or self._mentions_index(last) or \
+                not self._is_int_index(last):
+            return False
+        text = parts[-1]
+        parts[-1] = f"{text}:{text if text.isidentifier() or text.isdigit() else f'({text})'} + 1"
+        return True
 
     def _reorder(self, sub: ast.Subscript, parts: list[str], pos: int) -> None:
         """A block tensor's index ``[b0, .., p, f..]`` as ``[p, b0, .., f..]`` (the partition moved first)."""

@@ -95,6 +95,7 @@ class _Migrator(IndexRules, PsumRules, MaskRules, AccessPatternRules):
         self.index_defs: set[int] = set()  # nl.mgrid[...] subscripts that define index names
         self.psum_names: set[str] = set()  # names bound only to PSUM tiles (psum-operand)
         self.whole_tensors: set[str] = set()  # names that hold a whole tensor (index-pattern)
+        self.hbm_tensors: set[str] = set()  # the whole tensors surely in HBM
         self.current_stmt: ast.stmt | None = None  # the statement whose calls are being rewritten
         self.masked: dict = {}  # masked calls the mask-bounds rule rewrites -> its plan
         self.clamps: dict[int, str] = {}  # subscripts whose partition slice stops at a mask's row count
@@ -150,6 +151,7 @@ class _Migrator(IndexRules, PsumRules, MaskRules, AccessPatternRules):
             self.index_names = self.aranges(fn)
             self.psum_names = self.find_psum_names(fn)
             self.whole_tensors = self.find_whole_tensors(fn)
+            self.hbm_tensors = self.find_hbm_tensors(fn)
             self.loop_vars = {t.id for n in ast.walk(fn) if isinstance(n, ast.For)
                               for t in ast.walk(n.target) if isinstance(t, ast.Name)}
             for node in ast.walk(fn):
@@ -491,7 +493,7 @@ class _Migrator(IndexRules, PsumRules, MaskRules, AccessPatternRules):
             self.note("matmul-accumulate", stmt)
             return
         if isinstance(stmt, ast.Assign) and stmt.value is call and len(stmt.targets) == 1 and \
-                isinstance(stmt.targets[0], ast.Subscript):
+                isinstance(stmt.targets[0], ast.Subscript) and not self._needs_staging(stmt.targets[0], spec):
             self.edits.replace(stmt, f"{func}({', '.join(['dst=' + self.edits.render(stmt.targets[0]), *kwargs])})")
             self.note("isa-dst", stmt)
             return
@@ -541,6 +543,12 @@ class _Migrator(IndexRules, PsumRules, MaskRules, AccessPatternRules):
             target = stmt.target.value if isinstance(stmt.target, ast.Subscript) else stmt.target
             if isinstance(target, ast.Name):
                 self.zeros_to_ndarray.add(target.id)
+
+    def _needs_staging(self, target: ast.Subscript, spec) -> bool:
+        """A PSUM result (nc_transpose, nc_matmul) assigned into a tile not known to be in PSUM: v1 writes the
+        result to PSUM and the assignment copies it into the tile, so the v2 call cannot write the tile itself."""
+        base = target.value
+        return spec.buffer == "nl.psum" and not (isinstance(base, ast.Name) and base.id in self.psum_names)
 
     def psum_zeros(self, fn: ast.FunctionDef) -> None:
         for node in ast.walk(fn):

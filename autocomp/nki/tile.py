@@ -61,7 +61,8 @@ class Tile:
         """The whole allocation in its own order: unindexed, or ``t[...]`` / ``t[:, :]`` (a full spec)."""
         if self.arrays is not None or self.perm is not None:
             return False
-        return self.spec is None or (self.spec == _full_spec(self.alloc.shape) and self.shape == self.alloc.shape)
+        return self.spec is None or (self.shape == self.alloc.shape
+                                     and tuple(self.spec) == _full_spec(self.alloc.shape))  # v1 index: a list
 
     @property
     def partition_first(self) -> bool:

@@ -439,3 +439,33 @@ def test_an_index_pattern_over_a_view_stays_a_finding():
     m = migrate_source(src, "swap_blocks")
     assert "t.ap(" not in m.migrated and "u.ap(" in m.migrated
     assert any(f.construct == "nl.arange / nl.mgrid index" for f in m.findings)
+
+
+TRANSPOSED_OUT = kernel('''
+@nki.jit
+def col_max_t(x):
+    P, F = x.shape
+    out = nl.ndarray((F, P), dtype=x.dtype, buffer=nl.shared_hbm)
+    maxes = nl.ndarray((P, 2), dtype=nl.float32, buffer=nl.sbuf)
+    t_sb = nl.ndarray((F, P), dtype=x.dtype, buffer=nl.sbuf)
+    i_p = nl.arange(P)[:, None]
+    i_f = nl.arange(F)[None, :]
+    t = nl.load(x[i_p, i_f])
+    for k in nl.affine_range(2):
+        maxes[i_p, k] = nisa.tensor_reduce(nl.max, data=t, axis=1)
+    t_sb[...] = nisa.nc_transpose(nl.add(t, maxes[i_p, 1]))
+    nl.store(out[i_f, i_p], value=nl.copy(t_sb[...]))
+    return out
+''')
+
+
+def test_unit_free_index_psum_staging_and_a_transposed_hbm_index(tmp_path):
+    m = migrate_source(TRANSPOSED_OUT, "col_max_t")
+    assert m.findings == []
+    assert "nisa.tensor_reduce(dst=maxes[0:P, k:k + 1], op=nl.max, data=t, axis=1)" in m.migrated
+    # nc_transpose writes PSUM; v1 copied the result into the SBUF tile, so v2 stages it the same way
+    assert "buffer=nl.psum)\n    nisa.nc_transpose(dst=nc_transpose_res," in m.migrated
+    assert "t_sb[...] = nc_transpose_res" in m.migrated
+    # a kernel output is in HBM, where a pattern needs no partition-first order
+    assert "nl.store(out.ap(pattern=[[1, P], [out.shape[1], F]], offset=0)" in m.migrated
+    assert_same_outputs(tmp_path, TRANSPOSED_OUT, m.migrated, "col_max_t", [rng_array((64, 32), seed=11)])
