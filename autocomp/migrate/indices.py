@@ -36,7 +36,7 @@ class IndexRules:
 
     index_names: dict[str, _Index]
     block_orders: dict[int, int]
-    clamps: dict[int, str]
+    clamps: dict[int, tuple[int, str]]
 
     # ------------------------------------------------------------------ definitions
     def aranges(self, fn: ast.FunctionDef) -> dict[str, _Index]:
@@ -210,7 +210,8 @@ class IndexRules:
                 return self._index_finding(sub, "indices out of axis order, or a negative or zero step")
             axis += 1
             start = " + ".join(lin[0]).replace("+ -", "- ") if lin[0] else "0"
-            size = self.clamps.get(id(sub), info.size) if axis == 1 else info.size  # a mask's row count
+            clamp = self.clamps.get(id(sub))
+            size = clamp[1] if clamp is not None and clamp[0] == axis - 1 else info.size  # a mask's bound
             stop = f"{start} + {size}" if start != "0" else size
             if c == 1:
                 parts.append(f"{start}:{stop}")

@@ -98,7 +98,7 @@ class _Migrator(IndexRules, PsumRules, MaskRules, AccessPatternRules):
         self.hbm_tensors: set[str] = set()  # the whole tensors surely in HBM
         self.current_stmt: ast.stmt | None = None  # the statement whose calls are being rewritten
         self.masked: dict = {}  # masked calls the mask-bounds rule rewrites -> its plan
-        self.clamps: dict[int, str] = {}  # subscripts whose partition slice stops at a mask's row count
+        self.clamps: dict[int, tuple[int, str]] = {}  # subscripts whose slice on an axis stops at a mask's bound
 
     # ------------------------------------------------------------------ helpers
     def note(self, rule: str, node: ast.AST) -> None:
@@ -445,9 +445,11 @@ class _Migrator(IndexRules, PsumRules, MaskRules, AccessPatternRules):
         args = {v1_names[i]: a for i, a in enumerate(call.args)}
         args.update({k.arg: k.value for k in call.keywords})
         if "mask" in args:
-            self.find(call, f"nisa.{op}(mask=...)", "v2 ISA calls take no masks",
-                      "apply the instruction to the slice the mask selected")
-            return
+            if id(call) not in self.masked:
+                self.find(call, f"nisa.{op}(mask=...)", "v2 ISA calls take no masks",
+                          "apply the instruction to the slice the mask selected")
+                return
+            del args["mask"]  # the mask-bounds rule clamped the operands
         self.stage_psum_operands(call, "isa", op, v1_names)
         texts = {k: self.edits.render(v) for k, v in args.items()}
         if op == "affine_select" and "pred" in args:

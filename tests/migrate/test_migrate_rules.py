@@ -469,3 +469,36 @@ def test_unit_free_index_psum_staging_and_a_transposed_hbm_index(tmp_path):
     # a kernel output is in HBM, where a pattern needs no partition-first order
     assert "nl.store(out.ap(pattern=[[1, P], [out.shape[1], F]], offset=0)" in m.migrated
     assert_same_outputs(tmp_path, TRANSPOSED_OUT, m.migrated, "col_max_t", [rng_array((64, 32), seed=11)])
+
+
+RAGGED_STATS = kernel('''
+import math
+
+
+@nki.jit
+def row_stats(x):
+    P, F = x.shape
+    out = nl.ndarray((P, 2), dtype=nl.float32, buffer=nl.shared_hbm)
+    W = 512
+    n = math.ceil(F / W)
+    i_p = nl.arange(P)[:, None]
+    i_w = nl.arange(W)[None, :]
+    i_s = nl.arange(6)[None, :]
+    t = nl.load(x)
+    stats = nl.ndarray((P, 6 * n), dtype=nl.float32)
+    for j in nl.affine_range(n):
+        stats[i_p, j * 6 + i_s] = nisa.bn_stats(t[i_p, j * W + i_w], mask=(j * W + i_w < F), dtype=nl.float32)
+    mv = nisa.bn_aggr(stats)
+    nl.store(out, value=mv)
+    return out
+''')
+
+
+def test_a_free_axis_mask_on_an_operand_clamps_that_operand(tmp_path):
+    m = migrate_source(RAGGED_STATS, "row_stats")
+    assert m.findings == []
+    assert "nisa.bn_stats(dst=stats[0:P, j * 6:j * 6 + 6], data=t[0:P, j * W:j * W + min(W, F - (j * W))])" \
+        in m.migrated
+    assert "mv = nl.ndarray((stats.shape[0], 2), dtype=stats.dtype, buffer=nl.sbuf)" in m.migrated
+    # 600 columns: the second bn_stats reads 88 of its 512
+    assert_same_outputs(tmp_path, RAGGED_STATS, m.migrated, "row_stats", [rng_array((128, 600), seed=12)])
