@@ -4,8 +4,9 @@ an ``affine_select`` pattern (``affine-select``), and their definitions go once 
 An index name is ``i = nl.arange(N)[:, None]`` (axis 0 of a 2-D index), ``nl.arange(N)[None, :]`` (axis 1),
 or one of ``a, b, c = nl.mgrid[s0:e0, s1:e1, s2:e2]`` (axis k of a k-D index, starting at s_k). A subscript
 whose every element is ``offset + c * name`` (one name per element, c a positive integer literal, the names'
-axes 0, 1, ... in order) selects a box: ``offset + c * start : ... : c``, which is a slice. Anything else (two
-names in one element, transposed axes, a mask) is left as written and reported.
+axes 0, 1, ... in order) selects a box: ``offset + c * start : ... : c``, which is a slice. Other affine indices
+(two names in one element, transposed axes) go to the access-pattern rule (access_patterns.py) and partition
+masks to the mask rule (masks.py); what neither takes is left as written and reported.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class IndexRules:
 
     index_names: dict[str, _Index]
     block_orders: dict[int, int]
+    clamps: dict[int, tuple[int, str]]
 
     # ------------------------------------------------------------------ definitions
     def aranges(self, fn: ast.FunctionDef) -> dict[str, _Index]:
@@ -65,20 +67,18 @@ class IndexRules:
         return {k: v for k, v in found.items() if counts.get(k.split(".")[0]) == 1}
 
     def inline_index(self, node: ast.AST) -> _Index | None:
-        """``nl.arange(N)[:, None]`` / ``nl.arange(N)[None, :]`` as an index, else None."""
+        """``nl.arange(N)[:, None]`` / ``nl.arange(N)[None, :]`` (or ``[None, :, None]``, ...: axis k of a k-D
+        index) as an index, else None."""
         if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Call) and
                 self.legacy_member(node.value.func, "language") == "arange" and len(node.value.args) == 1 and
-                not node.value.keywords and isinstance(node.slice, ast.Tuple) and len(node.slice.elts) == 2):
+                not node.value.keywords and isinstance(node.slice, ast.Tuple) and len(node.slice.elts) >= 2):
             return None
-        a, b = node.slice.elts
-        none = [isinstance(e, ast.Constant) and e.value is None for e in (a, b)]
-        full = [isinstance(e, ast.Slice) and e.lower is None and e.upper is None and e.step is None for e in (a, b)]
-        size = self.edits.render(node.value.args[0])
-        if full[0] and none[1]:
-            return _Index(0, 2, "0", size, None)
-        if none[0] and full[1]:
-            return _Index(1, 2, "0", size, None)
-        return None
+        elts = node.slice.elts
+        none = [isinstance(e, ast.Constant) and e.value is None for e in elts]
+        full = [isinstance(e, ast.Slice) and e.lower is None and e.upper is None and e.step is None for e in elts]
+        if sum(full) != 1 or sum(none) != len(elts) - 1:
+            return None
+        return _Index(full.index(True), len(elts), "0", self.edits.render(node.value.args[0]), None)
 
     def _shifted_index(self, node: ast.AST) -> _Index | None:
         """``offset + nl.arange(N)[:, None]``: an index starting at ``offset``."""
@@ -200,20 +200,26 @@ class IndexRules:
                 continue
             lin = self._linear(it, used)
             if lin is None or len(lin[1]) != 1:
+                if self.index_pattern(sub):
+                    return None
                 return self._index_finding(sub, "an index element that is not offset + c * one index")
             (c, info), = lin[1].values()
             if c <= 0 or info.axis != axis:
+                if self.index_pattern(sub):
+                    return None
                 return self._index_finding(sub, "indices out of axis order, or a negative or zero step")
             axis += 1
             start = " + ".join(lin[0]).replace("+ -", "- ") if lin[0] else "0"
-            stop = f"{start} + {info.size}" if start != "0" else info.size
+            clamp = self.clamps.get(id(sub))
+            size = clamp[1] if clamp is not None and clamp[0] == axis - 1 else info.size  # a mask's bound
+            stop = f"{start} + {size}" if start != "0" else size
             if c == 1:
                 parts.append(f"{start}:{stop}")
             else:
                 size = info.size if info.size.isidentifier() or info.size.isdigit() else f"({info.size})"
                 end = f"{c} * ({size} - 1) + 1" if start == "0" else f"{start} + {c} * ({size} - 1) + 1"
                 parts.append(f"{start}:{end}:{c}")
-        if axis != info.ndim:
+        if axis != info.ndim and not self._unit_free_axis(sub, items, parts, axis, info.ndim, block):
             return self._index_finding(sub, "an index with fewer elements than its nl.mgrid / nl.arange axes")
         self._consume(used)
         if block is not None:
@@ -221,6 +227,17 @@ class IndexRules:
         else:
             self.edits.replace(sub.slice, ", ".join(parts))
         self.note("index-slices", sub)
+
+    def _unit_free_axis(self, sub, items, parts, axis: int, ndim: int, block) -> bool:
+        """``t[i_p, k]`` with a 2-D partition index and an integer ``k``: v1 broadcasts the (P, 1) index with the
+        scalar into a (P, 1) tile, which is ``t[0:P, k:k + 1]``; ``parts[-1]`` becomes that unit slice."""
+        last = items[-1]
+        if block is not None or ndim != 2 or axis != 1 or len(items) != 2 or self._mentions_index(last) or \
+                not self._is_int_index(last):
+            return False
+        text = parts[-1]
+        parts[-1] = f"{text}:{text if text.isidentifier() or text.isdigit() else f'({text})'} + 1"
+        return True
 
     def _reorder(self, sub: ast.Subscript, parts: list[str], pos: int) -> None:
         """A block tensor's index ``[b0, .., p, f..]`` as ``[p, b0, .., f..]`` (the partition moved first)."""

@@ -37,6 +37,8 @@ RESULTS: dict[str, ResultSpec] = {
     "nc_transpose": ResultSpec("({data}.shape[1], {data}.shape[0])", "{data}.dtype", "nl.psum"),
     "nc_matmul": ResultSpec("({stationary}.shape[1], {moving}.shape[1])", "nl.float32", "nl.psum"),
     "affine_select": ResultSpec("{on_true_tile}.shape", "{on_true_tile}.dtype"),
+    "bn_stats": ResultSpec("({data}.shape[0], 6)", "{data}.dtype"),  # 6 statistics per partition
+    "bn_aggr": ResultSpec("({data}.shape[0], 2)", "{data}.dtype"),  # mean and variance
     "memset": ResultSpec("{shape}", "{dtype}", consumed=("shape", "dtype")),
     "iota": ResultSpec("", "{dtype}", consumed=("dtype",)),  # v2 takes a pattern, not an index expression
 }

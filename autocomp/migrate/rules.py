@@ -11,10 +11,14 @@ Each rule is mechanical and local (docs/nki-semantics.md#migrating-a-legacy-kern
   ``nl.zeros`` PSUM tile it accumulates into becomes ``nl.ndarray`` (a v2 matmul overwrites on its first write
   and accumulating onto a memset is undefined on hardware);
 - ``block-dimension``: a tensor declared ``(B, nl.par_dim(P), F)`` becomes ``(P, B, F)`` and every index of it
-  moves the partition index first.
+  moves the partition index first (a ``par_dim`` already first just becomes ``P``);
+- ``psum-operand`` (psum.py): a matmul operand known to be in PSUM is wrapped in ``nl.copy``;
+- ``index-slices`` / ``affine-select`` (indices.py), ``index-pattern`` (access_patterns.py) and
+  ``mask-bounds`` (masks.py): v1 index expressions and partition masks as slices, ``.ap()`` patterns and
+  ``min()``-clamped slices.
 
-Everything else that has no v2 form (masks, ``nl.arange`` / ``nl.mgrid`` indices, calls or keywords the
-current dialect lacks) is left as it was and reported as a ``Finding``. The API tables are taken from the
+Everything else that has no v2 form (other masks and ``nl.arange`` / ``nl.mgrid`` indices, calls or keywords
+the current dialect lacks) is left as it was and reported as a ``Finding``. The API tables are taken from the
 simulator's own frontends, so the rules check what the v2 simulator accepts.
 """
 
@@ -24,11 +28,14 @@ import ast
 import inspect
 from functools import cache
 
+from autocomp.migrate.access_patterns import AccessPatternRules
 from autocomp.migrate.astutil import bound_names
 from autocomp.migrate.edits import SourceEdits
 from autocomp.migrate.findings import Applied, Finding, Migration
 from autocomp.migrate.indices import IndexRules, _Index
 from autocomp.migrate.isa_results import DROPPED_WITH_DST, DST_CALLS, RESULTS
+from autocomp.migrate.masks import MaskRules
+from autocomp.migrate.psum import PsumRules
 from autocomp.pyparse import parse_python
 
 LEGACY = "neuronxcc.nki"
@@ -36,6 +43,7 @@ CURRENT = "nki"
 LOOPS = ("affine_range", "sequential_range", "static_range")
 JIT_ARGS_REFUSED = ("mode", "platform_target")
 ENTRY_POINTS_AS_JIT = ("baremetal", "trace")
+ORDER_FREE_ATTRS = ("dtype", "buffer")  # attributes of a tensor that do not depend on its dimension order
 _V2_API_HINT = "rewrite it with the v2 API (docs/nki-semantics.md#the-two-dialects)"
 
 
@@ -64,7 +72,7 @@ def _params(fn) -> tuple[list[str], bool] | None:
     return names, any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
 
 
-class _Migrator(IndexRules):
+class _Migrator(IndexRules, PsumRules, MaskRules, AccessPatternRules):
     def __init__(self, source: str, function: str, filename: str):
         self.filename = filename
         try:
@@ -85,6 +93,12 @@ class _Migrator(IndexRules):
         self.block_orders: dict[int, int] = {}  # subscripts of block tensors -> the partition's position
         self.index_calls: set[int] = set()  # nl.arange calls / nl.mgrid names the index rules own
         self.index_defs: set[int] = set()  # nl.mgrid[...] subscripts that define index names
+        self.psum_names: set[str] = set()  # names bound only to PSUM tiles (psum-operand)
+        self.whole_tensors: set[str] = set()  # names that hold a whole tensor (index-pattern)
+        self.hbm_tensors: set[str] = set()  # the whole tensors surely in HBM
+        self.current_stmt: ast.stmt | None = None  # the statement whose calls are being rewritten
+        self.masked: dict = {}  # masked calls the mask-bounds rule rewrites -> its plan
+        self.clamps: dict[int, tuple[int, str]] = {}  # subscripts whose slice on an axis stops at a mask's bound
 
     # ------------------------------------------------------------------ helpers
     def note(self, rule: str, node: ast.AST) -> None:
@@ -135,6 +149,9 @@ class _Migrator(IndexRules):
             self.decorators(fn)
             self.block_dimensions(fn)
             self.index_names = self.aranges(fn)
+            self.psum_names = self.find_psum_names(fn)
+            self.whole_tensors = self.find_whole_tensors(fn)
+            self.hbm_tensors = self.find_hbm_tensors(fn)
             self.loop_vars = {t.id for n in ast.walk(fn) if isinstance(n, ast.For)
                               for t in ast.walk(n.target) if isinstance(t, ast.Name)}
             for node in ast.walk(fn):
@@ -227,17 +244,30 @@ class _Migrator(IndexRules):
     def block_dimensions(self, fn: ast.FunctionDef) -> None:
         """``t = nl.ndarray((B, nl.par_dim(P), F), ...)``: partition first, and every index of ``t`` follows."""
         for node in ast.walk(fn):
-            if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                    and isinstance(node.value, ast.Call) and node.value.args
-                    and isinstance(node.value.args[0], (ast.Tuple, ast.List))):
+            shape = _shape_argument(node.value) if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
+                else None
+            if shape is None:
                 continue
-            dims = node.value.args[0].elts
+            dims = shape.elts
             pos = next((i for i, d in enumerate(dims) if isinstance(d, ast.Call)
                         and self.legacy_member(d.func, "language") == "par_dim"), None)
             if pos is None:
                 continue
+            if pos == 0:  # already partition first: no index moves, so any use of the tensor stays valid
+                self._drop_par_dim(dims[0])
+                self.note("block-dimension", node)
+                continue
+            if not (len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+                self.find(dims[pos], "nl.par_dim (block dimension)", "the tensor is not assigned to one name",
+                          "assign it to a name, declared with the partition dimension first")
+                continue
             name = node.targets[0].id
-            uses = [n for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == name and n is not node.targets[0]]
+            # ``t.dtype`` does not depend on the dimension order; any other bare use (``t.shape``, passing ``t``)
+            # would see the new order, so it stops the rule.
+            attrs = {id(n.value) for n in ast.walk(fn) if isinstance(n, ast.Attribute) and n.attr in ORDER_FREE_ATTRS
+                     and isinstance(n.value, ast.Name) and n.value.id == name}
+            uses = [n for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == name and n is not node.targets[0]
+                    and id(n) not in attrs]
             subs = {id(n.value): n for n in ast.walk(fn) if isinstance(n, ast.Subscript)
                     and isinstance(n.value, ast.Name) and n.value.id == name}
             assigned = [n for n in ast.walk(fn) if isinstance(n, (ast.Assign, ast.AugAssign, ast.For, ast.With))
@@ -260,10 +290,14 @@ class _Migrator(IndexRules):
             par = dims[pos].args[0] if dims[pos].args else None
             new_dims = [self.edits.render(par) if par is not None else "128"] + \
                        [self.edits.render(d) for i, d in enumerate(dims) if i != pos]
-            self.edits.replace(node.value.args[0], "(" + ", ".join(new_dims) + ")")
+            self.edits.replace(shape, "(" + ", ".join(new_dims) + ")")
             for sub in subs.values():  # rewritten with the statement that holds it (index_slices)
                 self.block_orders[id(sub)] = pos
             self.note("block-dimension", node)
+
+    def _drop_par_dim(self, dim: ast.Call) -> None:
+        """``nl.par_dim(P)`` -> ``P`` (v1's marker of the partition dimension; v2 has none)."""
+        self.edits.replace(dim, self.edits.render(dim.args[0]) if dim.args else "128")
 
     # ------------------------------------------------------------------ statements
     def statement(self, stmt: ast.stmt) -> None:
@@ -279,6 +313,7 @@ class _Migrator(IndexRules):
         else:
             return
         nodes = [n for e in exprs for n in ast.walk(e)]
+        self.plan_masks(stmt)
         for node in nodes:  # index expressions first: the calls below render their arguments with them
             if isinstance(node, ast.Subscript):
                 if self.inline_index(node) is not None:
@@ -297,6 +332,7 @@ class _Migrator(IndexRules):
             for node in ast.walk(e):
                 if isinstance(node, ast.Attribute) and id(node) not in called:
                     self.legacy_name(node)
+        self.apply_masks(stmt)
 
     def legacy_name(self, node: ast.Attribute) -> None:
         """A legacy name used other than by calling it (``nl.mgrid[...]``, ``nl.spmd_dim``) that v2 lacks."""
@@ -319,6 +355,7 @@ class _Migrator(IndexRules):
         return depth.get(id(call), 0)
 
     def call(self, call: ast.Call, stmt: ast.stmt) -> None:
+        self.current_stmt = stmt
         lang = self.legacy_member(call.func, "language")
         if lang is not None:
             self.language_call(call, lang)
@@ -343,6 +380,11 @@ class _Migrator(IndexRules):
             return  # an index: made a slice or a pattern, or reported, by the index rules
         if name == "load" and call.args and isinstance(call.args[0], ast.Subscript):
             self.load_unit_dim(call.args[0])
+        if name == "matmul":
+            self.language_matmul_accumulate(call)
+        v1_sig = _params(getattr(v1_lang, name, None))
+        if v1_sig is not None:
+            self.stage_psum_operands(call, "language", name, v1_sig[0])
         if name not in v2_lang.__all__:
             self.find(call, f"nl.{name}", "the current dialect has no nl." + name, _LANGUAGE_HINTS.get(
                 name, _V2_API_HINT))
@@ -350,8 +392,9 @@ class _Migrator(IndexRules):
         sig = _params(getattr(v2_lang, name))
         for kw in call.keywords:
             if kw.arg == "mask":
-                self.find(call, f"nl.{name}(mask=...)", "v2 calls take no masks",
-                          "operate on a slice of exactly the masked region, or use min() for ragged edge tiles")
+                if id(call) not in self.masked:  # else the mask-bounds rule rewrites the call
+                    self.find(call, f"nl.{name}(mask=...)", "v2 calls take no masks",
+                              "operate on a slice of exactly the masked region, or use min() for ragged edge tiles")
             elif sig is not None and kw.arg is not None and kw.arg not in sig[0] and not sig[1]:
                 self.find(call, f"nl.{name}({kw.arg}=...)", f"v2 nl.{name} has no {kw.arg!r} argument",
                           "drop it or use the nisa call with that option")
@@ -402,9 +445,12 @@ class _Migrator(IndexRules):
         args = {v1_names[i]: a for i, a in enumerate(call.args)}
         args.update({k.arg: k.value for k in call.keywords})
         if "mask" in args:
-            self.find(call, f"nisa.{op}(mask=...)", "v2 ISA calls take no masks",
-                      "apply the instruction to the slice the mask selected")
-            return
+            if id(call) not in self.masked:
+                self.find(call, f"nisa.{op}(mask=...)", "v2 ISA calls take no masks",
+                          "apply the instruction to the slice the mask selected")
+                return
+            del args["mask"]  # the mask-bounds rule clamped the operands
+        self.stage_psum_operands(call, "isa", op, v1_names)
         texts = {k: self.edits.render(v) for k, v in args.items()}
         if op == "affine_select" and "pred" in args:
             texts.pop("pred")
@@ -449,7 +495,7 @@ class _Migrator(IndexRules):
             self.note("matmul-accumulate", stmt)
             return
         if isinstance(stmt, ast.Assign) and stmt.value is call and len(stmt.targets) == 1 and \
-                isinstance(stmt.targets[0], ast.Subscript):
+                isinstance(stmt.targets[0], ast.Subscript) and not self._needs_staging(stmt.targets[0], spec):
             self.edits.replace(stmt, f"{func}({', '.join(['dst=' + self.edits.render(stmt.targets[0]), *kwargs])})")
             self.note("isa-dst", stmt)
             return
@@ -491,6 +537,21 @@ class _Migrator(IndexRules):
             self.edits.replace(call, name)
         self.note("isa-dst", call)
 
+    def language_matmul_accumulate(self, call: ast.Call) -> None:
+        """``acc[...] += nl.matmul(a, b)``: the accumulation group needs no memset in v2 either (its first matmul
+        overwrites), and a memset under it warns (``warn_accumulate_onto_memset``): ``nl.zeros`` -> ``nl.ndarray``."""
+        stmt = self.current_stmt
+        if isinstance(stmt, ast.AugAssign) and stmt.value is call and isinstance(stmt.op, ast.Add):
+            target = stmt.target.value if isinstance(stmt.target, ast.Subscript) else stmt.target
+            if isinstance(target, ast.Name):
+                self.zeros_to_ndarray.add(target.id)
+
+    def _needs_staging(self, target: ast.Subscript, spec) -> bool:
+        """A PSUM result (nc_transpose, nc_matmul) assigned into a tile not known to be in PSUM: v1 writes the
+        result to PSUM and the assignment copies it into the tile, so the v2 call cannot write the tile itself."""
+        base = target.value
+        return spec.buffer == "nl.psum" and not (isinstance(base, ast.Name) and base.id in self.psum_names)
+
     def psum_zeros(self, fn: ast.FunctionDef) -> None:
         for node in ast.walk(fn):
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
@@ -503,6 +564,12 @@ class _Migrator(IndexRules):
                                          self.edits.render(func)[:-len("zeros")] + "ndarray")
                 self.note("matmul-accumulate", node)
         self.zeros_to_ndarray.clear()
+
+
+def _shape_argument(call: ast.Call) -> ast.Tuple | ast.List | None:
+    """The literal shape tuple of an allocation call: its first positional argument or ``shape=``."""
+    shape = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "shape"), None)
+    return shape if isinstance(shape, (ast.Tuple, ast.List)) else None
 
 
 _LANGUAGE_HINTS = {

@@ -57,6 +57,14 @@ class Tile:
         return self.spec is None and self.arrays is None
 
     @property
+    def covers_allocation(self) -> bool:
+        """The whole allocation in its own order: unindexed, or ``t[...]`` / ``t[:, :]`` (a full spec)."""
+        if self.arrays is not None or self.perm is not None:
+            return False
+        return self.spec is None or (self.shape == self.alloc.shape
+                                     and tuple(self.spec) == _full_spec(self.alloc.shape))  # v1 index: a list
+
+    @property
     def partition_first(self) -> bool:
         """True when result axis 0 is the allocation's partition dimension."""
         a = self.alloc

@@ -123,3 +123,33 @@ def test_column_strided_tiles(dtype):
     lhsT, rhs = _inputs(dtype, seed=4)
     out = strided_columns(lhsT, rhs)
     _assert_fp32_close(out, _product(lhsT[:, 0:256:2], rhs[:, 1:1024:2], range(K_TILES)))
+
+
+def _indexed_group(index):
+    """The K loop writing ``acc`` through an index that covers the whole tile (``acc[...]``, aranges)."""
+    @nki.jit
+    def kernel(lhsT, rhs):
+        result = nl.ndarray((128, 512), dtype=nl.float32, buffer=nl.shared_hbm)
+        acc = nl.zeros((128, 512), nl.float32, buffer=nl.psum)
+        i_p, i_f = nl.arange(128)[:, None], nl.arange(512)[None, :]
+        for k in nl.affine_range(K_TILES):
+            mm = nisa.nc_matmul(nl.load(lhsT[k * 128:(k + 1) * 128, 0:128]), nl.load(rhs[k * 128:(k + 1) * 128, 0:512]))
+            if index == "whole":
+                acc += mm
+            elif index == "ellipsis":
+                acc[...] += mm
+            else:
+                acc[i_p, i_f] += mm
+        nl.store(result, value=nl.copy(acc))
+        return result
+    return kernel
+
+
+@pytest.mark.parametrize("index", ["ellipsis", "aranges"])
+def test_an_index_covering_the_whole_tile_accumulates_as_one_group(index):
+    # The same instructions must give the same bits however the accumulator is indexed (a migration from
+    # `acc[i_p, i_f] += ...` to a v2 dst=acc[0:P, 0:F] relies on it); bf16 over 4 K tiles shows any regrouping.
+    lhsT, rhs = _inputs(ml_dtypes.bfloat16)
+    want = nki.simulate_kernel(_indexed_group("whole"), lhsT, rhs)
+    got = nki.simulate_kernel(_indexed_group(index), lhsT, rhs)
+    assert got.tobytes() == want.tobytes()

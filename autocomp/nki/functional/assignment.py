@@ -144,7 +144,9 @@ def inplace(dst: Tile, value, op_name: str):
         ctx = current()
         # The first matmul write of a PSUM accumulation group overwrites: `acc += nc_matmul(...)` into memory no
         # write has reached yet (nl.ndarray(..., buffer=nl.psum), never zeroed) starts the sum, as on hardware.
-        if ctx.numerics and dst.is_full and dst.shape == value.shape:
+        # ``acc[...] += ...`` (v1 gives ``acc[...]`` a full spec) is the same group as ``acc += ...``, so it must
+        # round the same way: one lazy product, not an eager add per matmul (docs/nki-semantics.md#psum-accumulation).
+        if ctx.numerics and dst.covers_allocation and dst.shape == value.shape:
             dst.alloc.zero_unwritten()
             dst.alloc.take_pending(value.alloc)
             dst.alloc.mark_written()
