@@ -1,0 +1,148 @@
+"""Workers run as Ray tasks on a cluster (``--executor ray [--ray-address ADDR]``; ``pip install 'autocomp[ray]'``).
+
+Each evaluation's sandboxed worker is one Ray task (node.run_job): it asks for one CPU, or for one NeuronCore
+(the ``neuron_cores`` resource; Ray sets ``NEURON_RT_VISIBLE_CORES`` for the task) when the backend runs on
+a device, so the scheduler places it on a free CPU or core anywhere in the cluster. The task process is
+Ray's, running autocomp's own code; candidate code runs only in the sandbox it spawns. The run store, the LLM
+calls, the search and every trusted step of the evaluation (references, checks, timing, verdict) stay in the
+driver (docs/evaluation.md#running-evaluations-on-a-ray-cluster).
+
+Failures: a task whose worker process or node dies is retried by Ray (``max_retries``); a job whose retries
+are used up, or a cluster that stops answering, raises ExecutorLost, which stops the run resumably.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from autocomp.evaluate.executors.base import ExecutorLost
+from autocomp.evaluate.executors.node import NodeJob, NodeOutcome, NodeRefused, run_job
+
+NEURON_RESOURCE = "neuron_cores"
+INSTALL_HINT = "pip install 'autocomp[ray]'"
+# While a job runs, how often the driver checks the cluster still answers (a dead head never answers the get).
+HEALTH_PERIOD_S = 5.0
+# The evaluator's wall-clock timeout plus this is the longest a job may wait for its answer (queueing included)
+# before the driver asks the cluster whether it is alive.
+GRACE_S = 30.0
+
+
+class RayUnavailable(RuntimeError):
+    """Ray is not installed or the cluster cannot be reached; the message says what to do."""
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise RayUnavailable(f"--executor ray needs Ray on this machine and on every node: {INSTALL_HINT}") from None
+    return ray
+
+
+def _ray_job(job: NodeJob) -> NodeOutcome:
+    """The task body, module-level so every node imports it from its own autocomp."""
+    return run_job(job)
+
+
+class RayExecutor:
+    """Runs jobs on the Ray cluster at ``address`` (``"auto"``: the one this machine belongs to), or on a
+    private one-machine cluster this executor starts on 127.0.0.1 with ``num_cpus`` CPUs (then stopped by
+    ``close``)."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, *, num_cpus: int | None = None, max_retries: int = 3,
+                 object_store_mb: int = 200):
+        ray = self._ray = import_ray()
+        self.address = address
+        self._owns_cluster = False
+        if not ray.is_initialized():
+            try:
+                if address:
+                    ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+                else:
+                    ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
+                             object_store_memory=object_store_mb << 20, logging_level="ERROR",
+                             log_to_driver=False)
+                    self._owns_cluster = True
+            except Exception as e:  # noqa: BLE001 - Ray raises several kinds (ConnectionError, RuntimeError, ...)
+                where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
+                raise RayUnavailable(f"cannot connect to {where}: {type(e).__name__}: {e}".rstrip()) from None
+        self.max_retries = max_retries
+        self._task = ray.remote(max_retries=max_retries, retry_exceptions=False)(_ray_job)
+        self._lock = threading.Lock()
+        self._lost: str | None = None
+
+    def slots(self) -> int:
+        resources = self._resources()
+        return max(1, int(resources.get("CPU", 1)))
+
+    def neuron_cores(self) -> int:
+        return int(self._resources().get(NEURON_RESOURCE, 0))
+
+    def _resources(self) -> dict:
+        try:
+            return self._ray.cluster_resources()
+        except Exception as e:  # noqa: BLE001
+            raise self._gone(f"{type(e).__name__}: {e}") from None
+
+    def run(self, job: NodeJob, *, device: bool = False) -> NodeOutcome:
+        ray = self._ray
+        with self._lock:
+            if self._lost is not None:
+                raise ExecutorLost(self._lost)
+        options = {"num_cpus": 1}
+        if device:  # compiling is CPU work; the core is what is scarce and what the task must hold
+            options["resources"] = {NEURON_RESOURCE: 1}
+        try:
+            ref = self._task.options(**options).remote(job)
+        except Exception as e:  # noqa: BLE001
+            raise self._gone(f"submitting a task failed: {type(e).__name__}: {e}") from None
+        deadline = time.monotonic() + job.timeout_s + GRACE_S
+        while True:
+            try:
+                return ray.get(ref, timeout=HEALTH_PERIOD_S)
+            except ray.exceptions.GetTimeoutError:
+                self._check_alive()
+                if time.monotonic() > deadline and not self._has_capacity(device):
+                    ray.cancel(ref, force=True)
+                    raise self._gone(f"no node can take a {'NeuronCore' if device else 'CPU'} task") from None
+            except NodeRefused:
+                raise
+            except ray.exceptions.RayTaskError as e:  # the task body raised: not retried, not a lost host
+                cause = getattr(e, "cause", None)
+                if isinstance(cause, NodeRefused):
+                    raise cause from None
+                raise RuntimeError(f"the Ray task failed: {cause or e}") from None
+            except KeyboardInterrupt:
+                ray.cancel(ref, force=True)  # Ctrl-C: nothing of this evaluation keeps running on the cluster
+                raise
+            except Exception as e:  # noqa: BLE001 - worker or node died past its retries, or the cluster is gone
+                raise self._gone(f"an evaluation task was lost after {self.max_retries} retries "
+                                 f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+
+    def _has_capacity(self, device: bool) -> bool:
+        resources = self._resources()
+        return resources.get(NEURON_RESOURCE if device else "CPU", 0) >= 1
+
+    def _check_alive(self) -> None:
+        try:
+            alive = [n for n in self._ray.nodes() if n.get("Alive")]
+        except Exception as e:  # noqa: BLE001 - the head (GCS) no longer answers
+            raise self._gone(f"{type(e).__name__}: {e}") from None
+        if not alive:
+            raise self._gone("no node of the cluster is alive")
+
+    def _gone(self, why: str) -> ExecutorLost:
+        where = f"the Ray cluster at {self.address}" if self.address else "the local Ray cluster"
+        message = (f"{where} stopped answering: {why}; the run is stopped with every finished evaluation kept: "
+                   "continue it with `autocomp optimize --resume RUN` (with --executor ray on a working cluster, "
+                   "or without it to evaluate locally)")
+        with self._lock:
+            self._lost = self._lost or message
+        return ExecutorLost(message)
+
+    def close(self) -> None:
+        if self._owns_cluster and self._ray.is_initialized():
+            self._ray.shutdown()
