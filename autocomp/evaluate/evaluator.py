@@ -104,7 +104,7 @@ class Evaluator:
     trusted measuring half; off by default, as it makes results large.
     ``executor``: where the sandboxed workers run (executors/: a ``RayExecutor`` runs each as a Ray task on a
     cluster, ``workers`` then defaulting to the cluster's CPUs); everything else stays in this process. None:
-    workers run on this host from this evaluator's pool of spares.
+    workers run on this host from this evaluator's pool of spares. ``close`` closes the executor too.
     ``nki_version``: the release of the current dialect (``"0.6"``) every v2 problem's kernels follow here, over
     the problem's own ``nki_version``; default the one the simulator models (docs/nki-semantics.md#nki-versions).
     Every v2 result names the release it followed (``EvalResult.nki_version``).
@@ -259,10 +259,12 @@ class Evaluator:
         return self._pool.wait_ready(timeout_s)
 
     def close(self) -> None:
-        """Stop the spare workers and the measuring processes, and close the cache."""
+        """Stop the spare workers, the measuring processes and the executor, and close the cache."""
         self._pool.close()
         if self._measurer is not None:
             self._measurer.close()
+        if self.executor is not None:
+            self.executor.close()
         if self.cache is not None:
             self.cache.close()
 

@@ -13,6 +13,9 @@ are used up, or a cluster that stops answering, raises ExecutorLost, which stops
 
 from __future__ import annotations
 
+import os
+import socket
+import sys
 import threading
 import time
 
@@ -20,6 +23,8 @@ from autocomp.evaluate.executors.base import ExecutorLost
 from autocomp.evaluate.executors.node import NodeJob, NodeOutcome, NodeRefused, run_job
 
 NEURON_RESOURCE = "neuron_cores"
+# Set to 0, Ray keeps every address of a one-machine cluster on 127.0.0.1 (its name is historical).
+LOOPBACK_VAR = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 INSTALL_HINT = "pip install 'autocomp[ray]'"
 # While a job runs, how often the driver checks the cluster still answers (a dead head never answers the get).
 HEALTH_PERIOD_S = 5.0
@@ -48,27 +53,34 @@ def _ray_job(job: NodeJob) -> NodeOutcome:
 class RayExecutor:
     """Runs jobs on the Ray cluster at ``address`` (``"auto"``: the one this machine belongs to), or on a
     private one-machine cluster this executor starts on 127.0.0.1 with ``num_cpus`` CPUs (then stopped by
-    ``close``)."""
+    ``close``). When this process is already connected to Ray (``ray.init`` by the caller), that connection is
+    used and left open. ``node_ip_address``: this driver's address as the cluster's nodes reach it."""
 
     name = "ray"
 
     def __init__(self, address: str | None = None, *, num_cpus: int | None = None, max_retries: int = 3,
-                 object_store_mb: int = 200):
+                 object_store_mb: int = 200, node_ip_address: str | None = None):
+        if address is None and "ray" not in sys.modules:
+            # A one-machine cluster stays on loopback (Ray otherwise advertises the machine's network address).
+            os.environ.setdefault(LOOPBACK_VAR, "0")
         ray = self._ray = import_ray()
         self.address = address
-        self._owns_cluster = False
+        self._owns_connection = False  # this executor called ray.init: close() disconnects (and stops its own)
         if not ray.is_initialized():
             try:
                 if address:
-                    ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+                    ray.init(address=address, logging_level="ERROR", log_to_driver=False,
+                             _node_ip_address=node_ip_address)
                 else:
-                    ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
+                    # "local": a new cluster, never one another `ray start` left registered on this machine
+                    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
                              object_store_memory=object_store_mb << 20, logging_level="ERROR",
                              log_to_driver=False)
-                    self._owns_cluster = True
             except Exception as e:  # noqa: BLE001 - Ray raises several kinds (ConnectionError, RuntimeError, ...)
                 where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
                 raise RayUnavailable(f"cannot connect to {where}: {type(e).__name__}: {e}".rstrip()) from None
+            self._owns_connection = True
+        self._gcs_address = ray.get_runtime_context().gcs_address
         self.max_retries = max_retries
         self._task = ray.remote(max_retries=max_retries, retry_exceptions=False)(_ray_job)
         self._lock = threading.Lock()
@@ -105,7 +117,7 @@ class RayExecutor:
                 return ray.get(ref, timeout=HEALTH_PERIOD_S)
             except ray.exceptions.GetTimeoutError:
                 self._check_alive()
-                if time.monotonic() > deadline and not self._has_capacity(device):
+                if time.monotonic() > deadline and not self._has_capacity(device):  # after the probe: it answers
                     ray.cancel(ref, force=True)
                     raise self._gone(f"no node can take a {'NeuronCore' if device else 'CPU'} task") from None
             except NodeRefused:
@@ -127,12 +139,19 @@ class RayExecutor:
         return resources.get(NEURON_RESOURCE if device else "CPU", 0) >= 1
 
     def _check_alive(self) -> None:
-        try:
-            alive = [n for n in self._ray.nodes() if n.get("Alive")]
-        except Exception as e:  # noqa: BLE001 - the head (GCS) no longer answers
-            raise self._gone(f"{type(e).__name__}: {e}") from None
-        if not alive:
-            raise self._gone("no node of the cluster is alive")
+        """Raise ExecutorLost when the cluster's head no longer accepts connections. A plain TCP probe: Ray's
+        own calls block while the head is gone, and Ray ends the driver process a minute later, so the run must
+        stop (and record that it stopped) before then."""
+        host, _, port = self._gcs_address.rpartition(":")
+        for attempt in range(2):
+            try:
+                with socket.create_connection((host, int(port)), timeout=3.0):
+                    return
+            except OSError as e:
+                why = f"its head at {self._gcs_address} refuses connections ({e.strerror or e})"
+                if attempt == 0:
+                    time.sleep(1.0)
+        raise self._gone(why)
 
     def _gone(self, why: str) -> ExecutorLost:
         where = f"the Ray cluster at {self.address}" if self.address else "the local Ray cluster"
@@ -144,5 +163,5 @@ class RayExecutor:
         return ExecutorLost(message)
 
     def close(self) -> None:
-        if self._owns_cluster and self._ray.is_initialized():
+        if self._owns_connection and self._ray.is_initialized():
             self._ray.shutdown()
