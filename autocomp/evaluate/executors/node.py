@@ -152,7 +152,7 @@ def run_job(job: NodeJob) -> NodeOutcome:
 def collect_outputs(out_dir, limit_mb: int) -> dict[str, bytes]:
     """The regular files directly in the worker's output directory, up to ``limit_mb`` in all. The worker is
     hostile: links, directories and odd names are left behind (the evaluator then misses what it needs and
-    says so), and reading stops at the cap."""
+    says so), and files past the cap stay behind."""
     files: dict[str, bytes] = {}
     budget = limit_mb << 20
     for entry in sorted(os.scandir(out_dir), key=lambda e: e.name):
@@ -160,7 +160,7 @@ def collect_outputs(out_dir, limit_mb: int) -> dict[str, bytes]:
             continue
         size = entry.stat(follow_symlinks=False).st_size
         if size > budget:
-            break
+            continue
         with open(entry.path, "rb") as f:
             files[entry.name] = f.read(size)
         budget -= size

@@ -163,5 +163,9 @@ class RayExecutor:
         return ExecutorLost(message)
 
     def close(self) -> None:
-        if self._owns_connection and self._ray.is_initialized():
+        """Disconnect (stopping a private cluster) when this executor connected, or when the cluster is lost:
+        Ray ends a driver process that stays connected to a dead head for a minute."""
+        with self._lock:
+            lost = self._lost is not None
+        if (self._owns_connection or lost) and self._ray.is_initialized():
             self._ray.shutdown()
