@@ -44,7 +44,7 @@ def test_a_dead_cluster_stops_the_run_and_resume_finishes_it(tmp_path, monkeypat
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
         proc = subprocess.Popen([sys.executable, "-m", "autocomp.cli", "optimize", str(problem), "--agent", "knobs",
                                  "--executor", "ray", "--ray-address", cluster.address, "--runs-dir", str(runs),
-                                 "--workers", "1", "--seed", "5", "--json", "--quiet"],
+                                 "--workers", "1", "--seed", "5", "--iterations", "1", "--json", "--quiet"],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 240
         while len(_search_evaluations(runs)) < 2 and proc.poll() is None and time.monotonic() < deadline:

@@ -44,7 +44,7 @@ def test_killing_a_ray_worker_mid_evaluation_loses_no_evaluation(ray_cluster, sc
     killed: list[int] = []
     try:
         ev.baseline(scale_add)
-        sources = [kernel_with(t) + f"\nVARIANT = {i}\n" for i, t in enumerate((64, 128, 256, 512))]
+        sources = [kernel_with(t) + f"\nVARIANT = {i}\n" for i, t in enumerate((128, 256, 512))]
         done = threading.Event()
 
         def kill_one_running_task() -> None:
@@ -68,7 +68,7 @@ def test_killing_a_ray_worker_mid_evaluation_loses_no_evaluation(ray_cluster, sc
     finally:
         ev.close()
     assert killed, "no evaluation task was seen running"
-    assert [r.status for r in results] == ["correct"] * 4, [r.reason for r in results]
+    assert [r.status for r in results] == ["correct"] * 3, [r.reason for r in results]
     assert all(not r.flags for r in results)
 
 
@@ -79,7 +79,7 @@ def test_knob_search_on_ray_finds_the_local_best(ray_cluster, tmp_path, monkeypa
         monkeypatch.setenv("AUTOCOMP_CACHE_DIR", str(tmp_path / f"cache-{executor}"))  # no shared cache hits
         extra = {"ray_address": ray_cluster.address} if executor == "ray" else {}
         runs[executor] = autocomp.optimize(problem, agent="knobs", out=tmp_path / executor, workers=2, seed=11,
-                                           executor=executor, **extra)
+                                           iterations=2, revalidate_seeds=1, executor=executor, **extra)
     local, ray = runs["local"], runs["ray"]
     assert ray.status == local.status == "finished"
     assert ray.best_source == local.best_source and ray.best_latency_us == local.best_latency_us
