@@ -195,8 +195,8 @@ class _Keep:
     def slots(self) -> int:
         return self._executor.slots()
 
-    def run(self, job, *, device=False):
-        return self._executor.run(job, device=device)
+    def run(self, job):
+        return self._executor.run(job)
 
     def close(self) -> None:
         pass

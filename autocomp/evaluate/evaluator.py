@@ -412,32 +412,33 @@ class Evaluator:
                          timing_specs: list[InputSpec] | None, timeout: float) -> None:
         """Run the worker on one of the executor's hosts (executors/node.py), then judge its files here, as a
         local worker's: this process keeps the references, the checks, the timing and the verdict."""
+        options = dict(backend_name=self.backend.name, backend_options=self.backend.options(), target=target,
+                       dialect=problem.spec.dialect, nki_version=self._nki_version(problem),
+                       function=problem.spec.function, memory_mb=self.memory_mb, cpu_s=self._cpu_s(timeout),
+                       file_size_mb=self._file_size_mb(references))
+        node_job = NodeJob(tool_version=self.tool_version, isolation=self._requested_isolation,
+                           require_sandbox=not self.allow_unisolated and not is_trusted(problem, source),
+                           source=source, display_name=filename, inputs=inputs, input_hashes=hashes,
+                           timing_specs=timing_specs, timeout_s=timeout, device=self.backend.evidence == "hw",
+                           **_job_fields(options))
         slot = self._slots.get()
-        # This host's copy of the job: the kernel file the checks read and, once the host answers, the outputs.
-        job_dir = create_job_dir(self.backend.name, self.backend.options(), None, self.work_dir)
         try:
-            options = dict(backend_name=self.backend.name, backend_options=self.backend.options(), target=target,
-                           dialect=problem.spec.dialect, nki_version=self._nki_version(problem),
-                           function=problem.spec.function, memory_mb=self.memory_mb, cpu_s=self._cpu_s(timeout),
-                           file_size_mb=self._file_size_mb(references))
+            remote = self.executor.run(node_job)
+        except NodeRefused as e:
+            result.reason = str(e)
+            result.flags.append(FLAG_TOOL_ERROR)
+            return
+        finally:
+            self._slots.put(slot)
+        result.isolation = remote.isolation  # the sandbox of the host that ran it
+        result.timings["process"] = remote.wall_s
+        result.log_tail = (remote.stdout_tail[-600:] + remote.stderr_tail[-600:]).strip()
+        # This host's copy of the job, under the host's nonce: the kernel file the checks read, and the outputs.
+        job_dir = create_job_dir(self.backend.name, self.backend.options(), None, self.work_dir, nonce=remote.nonce)
+        try:
             job = write_job(job_dir, source=source, display_name=filename, inputs={s: () for s in seeds},
                             input_hashes=hashes, timing_specs=timing_specs, **_job_fields(options))
-            node_job = NodeJob(nonce=job_dir.nonce, tool_version=self.tool_version,
-                               isolation=self._requested_isolation,
-                               require_sandbox=not self.allow_unisolated and not is_trusted(problem, source),
-                               source=source, display_name=filename, inputs=inputs, input_hashes=hashes,
-                               timing_specs=timing_specs, timeout_s=timeout, **_job_fields(options))
-            device = self.backend.evidence == "hw"
-            try:
-                remote = self.executor.run(node_job, device=device)
-            except NodeRefused as e:
-                result.reason = str(e)
-                result.flags.append(FLAG_TOOL_ERROR)
-                return
             place_outputs(remote.files, job_dir.out)
-            result.isolation = remote.isolation  # the sandbox of the host that ran it
-            result.timings["process"] = remote.wall_s
-            result.log_tail = (remote.stdout_tail[-600:] + remote.stderr_tail[-600:]).strip()
             outcome = Outcome(returncode=remote.returncode, timed_out=remote.timed_out, wall_s=remote.wall_s,
                               stdout_tail=remote.stdout_tail, stderr_tail=remote.stderr_tail, pgid=0,
                               leftovers=remote.leftovers)
@@ -451,7 +452,6 @@ class Evaluator:
             judge(outcome, ctx, result)
             result.timings["check"] = time.perf_counter() - t
         finally:
-            self._slots.put(slot)
             job_dir.cleanup()
 
     def _spawn(self, slot: int) -> tuple[JobDir, Worker]:

@@ -47,10 +47,10 @@ class _Altered(HostExecutor):
         super().__init__(1)
         self.only_untrusted, self.change = only_untrusted, change
 
-    def run(self, job, *, device=False):
+    def run(self, job):
         if job.require_sandbox or not self.only_untrusted:
             job = dataclasses.replace(job, **self.change)
-        return super().run(job, device=device)
+        return super().run(job)
 
 
 def test_a_host_without_a_sandbox_refuses_an_untrusted_candidate(scale_add, tmp_path):

@@ -33,9 +33,9 @@ class Executor(Protocol):
     def slots(self) -> int:
         """How many jobs it can run at once (the evaluator's parallelism)."""
 
-    def run(self, job: NodeJob, *, device: bool = False) -> NodeOutcome:
-        """Run ``job``'s worker; ``device``: it needs a NeuronCore. Raises ExecutorLost when no host is left,
-        node.NodeRefused when a host cannot run it as asked."""
+    def run(self, job: NodeJob) -> NodeOutcome:
+        """Run ``job``'s worker (on a host with a free NeuronCore when ``job.device``). Raises ExecutorLost when
+        no host is left, node.NodeRefused when a host cannot run it as asked."""
 
     def close(self) -> None:
         """Let go of the hosts (a cluster this executor started is stopped)."""

@@ -20,7 +20,7 @@ class HostExecutor:
     def slots(self) -> int:
         return self._slots
 
-    def run(self, job: NodeJob, *, device: bool = False) -> NodeOutcome:
+    def run(self, job: NodeJob) -> NodeOutcome:
         return run_job(job)
 
     def close(self) -> None:

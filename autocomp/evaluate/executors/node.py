@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -34,7 +35,6 @@ class NodeRefused(RuntimeError):
 class NodeJob:
     """Everything a host needs to run one candidate's worker: no problem files, no references, no cache."""
 
-    nonce: str
     backend: str
     backend_options: dict
     tool_version: str  # the evaluator's: a host with other simulator or backend code would answer differently
@@ -53,6 +53,7 @@ class NodeJob:
     cpu_s: int
     file_size_mb: int
     timeout_s: float
+    device: bool = False  # it needs a NeuronCore: the executor reserves one, and the worker is started for it
     slot_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -68,6 +69,7 @@ class NodeOutcome:
     leftovers: int
     isolation: str
     files: dict[str, bytes]
+    nonce: str = ""  # the job directory's, which names the output directory and which report.json must carry
     kernel_path: str = ""  # where the worker saw the candidate file: the name its traces and messages use
     host: str = ""
     pid: int = 0  # the process that ran the job (tests kill it to check retries)
@@ -103,10 +105,8 @@ def _sweep_once() -> None:
 
 def run_job(job: NodeJob) -> NodeOutcome:
     """Run ``job``'s worker in this host's sandbox and collect its output directory."""
-    from autocomp.evaluate.evaluator import sandbox_needs
-    from autocomp.evaluate.fsview import worker_view
-    from autocomp.evaluate.jobs import create_job_dir, unprivileged_ids, write_job
-    from autocomp.evaluate.sandbox import child_env, finish_worker, spawn_worker
+    from autocomp.evaluate.jobs import unprivileged_ids, write_job
+    from autocomp.evaluate.sandbox import discard_worker, finish_worker
 
     host = socket.gethostname()
     _sweep_once()
@@ -122,18 +122,12 @@ def run_job(job: NodeJob) -> NodeOutcome:
                           f"{isolation_modes.refusal(job.isolation)}")
     nobody = unprivileged_ids() if backend.drop_privileges() else None
     drop_to, run_as = (nobody, None) if isolation == "none" else (None, nobody)
-    job_dir = create_job_dir(job.backend, job.backend_options, drop_to, run_as=run_as,
-                             sandboxed=isolation != "none", nonce=job.nonce)
+    setup = _Setup(job.backend, job.backend_options, backend, isolation, drop_to, run_as)
+    if job.device or job.slot_env:  # an environment of this task's own (its core): a worker started for it
+        job_dir, worker = setup.spawn(job.slot_env)
+    else:  # a spare this process started while its previous job ran, as the evaluator's own pool does
+        job_dir, worker = _pool(setup).take()
     try:
-        # The core Ray reserved for this task (NEURON_RT_VISIBLE_CORES, set by Ray for neuron_cores) is in the
-        # environment allow-list, so it reaches the worker; the evaluator's own slot settings come on top.
-        env = child_env(str(job_dir.work), job.slot_env, backend.pythonpath())
-        mounts = None
-        if isolation != "none":
-            ro, devices = sandbox_needs(backend)
-            mounts = worker_view(job_dir.root, [job_dir.work, job_dir.root / "in", job_dir.out],
-                                 extra_ro=ro, devices=devices)
-        worker = spawn_worker(job_dir.root, env, isolation, mounts, run_as)
         write_job(job_dir, source=job.source, display_name=job.display_name, inputs=job.inputs,
                   input_hashes=job.input_hashes, timing_specs=job.timing_specs, backend=job.backend,
                   backend_options=job.backend_options, target=job.target, dialect=job.dialect,
@@ -143,10 +137,66 @@ def run_job(job: NodeJob) -> NodeOutcome:
         return NodeOutcome(returncode=outcome.returncode, timed_out=outcome.timed_out, wall_s=outcome.wall_s,
                            stdout_tail=outcome.stdout_tail, stderr_tail=outcome.stderr_tail,
                            leftovers=outcome.leftovers, isolation=isolation,
-                           files=collect_outputs(job_dir.out, job.file_size_mb),
+                           files=collect_outputs(job_dir.out, job.file_size_mb), nonce=job_dir.nonce,
                            kernel_path=str(job_dir.work / "kernel.py"), host=host, pid=os.getpid())
     finally:
+        if worker.proc.poll() is None:
+            discard_worker(worker)  # writing the job failed: never leave the worker behind
         job_dir.cleanup()
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """How this host starts workers for one backend and sandbox."""
+
+    backend_name: str
+    backend_options: dict
+    backend: object
+    isolation: str
+    drop_to: tuple[int, int] | None
+    run_as: tuple[int, int] | None
+
+    @property
+    def key(self) -> tuple:
+        return (self.backend_name, tuple(sorted(self.backend_options.items())), self.isolation, self.drop_to,
+                self.run_as)
+
+    def spawn(self, slot_env: dict[str, str] | None = None):
+        from autocomp.evaluate.evaluator import sandbox_needs
+        from autocomp.evaluate.fsview import worker_view
+        from autocomp.evaluate.jobs import create_job_dir
+        from autocomp.evaluate.sandbox import child_env, spawn_worker
+
+        job_dir = create_job_dir(self.backend_name, self.backend_options, self.drop_to, run_as=self.run_as,
+                                 sandboxed=self.isolation != "none")
+        try:
+            # The core Ray reserved for a device task (NEURON_RT_VISIBLE_CORES, set by Ray for neuron_cores) is in
+            # the environment allow-list, so it reaches the worker; the job's own settings come on top.
+            env = child_env(str(job_dir.work), slot_env or {}, self.backend.pythonpath())
+            mounts = None
+            if self.isolation != "none":
+                ro, devices = sandbox_needs(self.backend)
+                mounts = worker_view(job_dir.root, [job_dir.work, job_dir.root / "in", job_dir.out],
+                                     extra_ro=ro, devices=devices)
+            return job_dir, spawn_worker(job_dir.root, env, self.isolation, mounts, self.run_as)
+        except BaseException:
+            job_dir.cleanup()
+            raise
+
+
+_pools: dict[tuple, object] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(setup: _Setup):
+    """This process's pool of one spare worker for ``setup`` (a Ray worker process runs one job at a time)."""
+    from autocomp.evaluate.pool import WorkerPool
+
+    with _pools_lock:
+        pool = _pools.get(setup.key)
+        if pool is None:
+            pool = _pools[setup.key] = WorkerPool(lambda _slot: setup.spawn(), spares=1)
+        return pool
 
 
 def collect_outputs(out_dir, limit_mb: int) -> dict[str, bytes]:

@@ -99,11 +99,12 @@ class RayExecutor:
         except Exception as e:  # noqa: BLE001
             raise self._gone(f"{type(e).__name__}: {e}") from None
 
-    def run(self, job: NodeJob, *, device: bool = False) -> NodeOutcome:
+    def run(self, job: NodeJob) -> NodeOutcome:
         ray = self._ray
         with self._lock:
             if self._lost is not None:
                 raise ExecutorLost(self._lost)
+        device = job.device
         options = {"num_cpus": 1}
         if device:  # compiling is CPU work; the core is what is scarce and what the task must hold
             options["resources"] = {NEURON_RESOURCE: 1}
