@@ -3,10 +3,15 @@ with the reason, keeps every committed evaluation, records none for the lost one
 
 from __future__ import annotations
 
+import sys
 import threading
+
+import pytest
 
 import autocomp
 from autocomp.evaluate.executors import ExecutorLost
+from autocomp.search.config import ConfigError
+from autocomp.search.runner import SearchError
 from autocomp.store import RunReader
 from tests.fakes.search import FakeEvaluator, grid_latency, grid_problem
 
@@ -44,3 +49,15 @@ def test_lost_hosts_stop_the_run_resumably_and_lose_nothing(tmp_path):
     with RunReader.open_readonly(second.run_dir) as reader:
         after = {e.candidate_id: e.created for e in reader.evaluations(purpose="search")}
     assert all(after[c] == t for c, t in done.items()) and all(c in after for c in lost)
+
+
+def test_executor_ray_without_ray_installed_says_how_to_install_and_leaves_no_run(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as where it is not installed
+    with pytest.raises(SearchError, match=r"pip install 'autocomp\[ray\]'"):
+        autocomp.optimize(grid_problem(tmp_path), agent="knobs", executor="ray", out=tmp_path / "runs")
+    assert not any((tmp_path / "runs").glob("*/run.sqlite"))
+
+
+def test_an_unknown_executor_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="executor"):
+        autocomp.optimize(grid_problem(tmp_path), agent="knobs", executor="dask", out=tmp_path / "runs")
