@@ -153,10 +153,13 @@ def bare_simulation(problem: Problem, tmp: Path) -> float:
 
 
 def throughput(problem: Problem, srcs: list[str], cache_dir: Path, executor=None) -> tuple[float, float, set[str]]:
-    """(candidates per minute, seconds, statuses) for ``srcs`` on 2 workers, after the baseline and warm-up."""
+    """(candidates per minute, seconds, statuses) for ``srcs`` on 2 workers, after the baseline and a warm-up
+    round (Ray's worker processes import autocomp on their first task)."""
     ev = Evaluator("sim", workers=2, cache=False, cache_dir=cache_dir, executor=executor)
     try:
         ev.baseline(problem)  # references and inputs are computed once per run, as in a search
+        # one candidate per worker first: a search's later iterations find imports done and spares started
+        ev.evaluate_many(problem, [s + "\nWARM_UP = 1\n" for s in srcs[:ev.workers]])
         ev.warm_up()
         start = time.perf_counter()
         results = ev.evaluate_many(problem, srcs)
