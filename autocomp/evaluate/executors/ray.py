@@ -14,10 +14,14 @@ are used up, or a cluster that stops answering, raises ExecutorLost, which stops
 from __future__ import annotations
 
 import os
+import pickle
 import socket
+import struct
+import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import Future
 
 from autocomp.evaluate.executors.base import ExecutorLost
 from autocomp.evaluate.executors.node import NodeJob, NodeOutcome, NodeRefused, run_job
@@ -50,19 +54,15 @@ def _ray_job(job: NodeJob) -> NodeOutcome:
     return run_job(job)
 
 
-class RayExecutor:
-    """Runs jobs on the Ray cluster at ``address`` (``"auto"``: the one this machine belongs to), or on a
-    private one-machine cluster this executor starts on 127.0.0.1 with ``num_cpus`` CPUs (then stopped by
-    ``close``). When this process is already connected to Ray (``ray.init`` by the caller), that connection is
-    used and left open. ``node_ip_address``: this driver's address as the cluster's nodes reach it."""
-
-    name = "ray"
+class RayConnection:
+    """This process's connection to the Ray cluster at ``address`` (``"auto"``: the one this machine belongs
+    to), or to a private one-machine cluster it starts on 127.0.0.1 with ``num_cpus`` CPUs (stopped by
+    ``close``). It lives in the proxy process (ray_proxy.py), never in the evaluator's: Ray ends a driver
+    process whose local raylet dies, and the run must outlive its cluster. ``node_ip_address``: this driver's
+    address as the cluster's nodes reach it."""
 
     def __init__(self, address: str | None = None, *, num_cpus: int | None = None, max_retries: int = 3,
                  object_store_mb: int = 200, node_ip_address: str | None = None):
-        if address is None and "ray" not in sys.modules:
-            # A one-machine cluster stays on loopback (Ray otherwise advertises the machine's network address).
-            os.environ.setdefault(LOOPBACK_VAR, "0")
         ray = self._ray = import_ray()
         self.address = address
         self._owns_connection = False  # this executor called ray.init: close() disconnects (and stops its own)
@@ -99,7 +99,8 @@ class RayExecutor:
         except Exception as e:  # noqa: BLE001
             raise self._gone(f"{type(e).__name__}: {e}") from None
 
-    def run(self, job: NodeJob) -> NodeOutcome:
+    def run(self, job: NodeJob, on_submit=None) -> NodeOutcome:
+        """Run ``job`` as a task and wait for it; ``on_submit(ref)`` sees the task's reference (to cancel it)."""
         ray = self._ray
         with self._lock:
             if self._lost is not None:
@@ -112,6 +113,8 @@ class RayExecutor:
             ref = self._task.options(**options).remote(job)
         except Exception as e:  # noqa: BLE001
             raise self._gone(f"submitting a task failed: {type(e).__name__}: {e}") from None
+        if on_submit is not None:
+            on_submit(ref)
         deadline = time.monotonic() + job.timeout_s + GRACE_S
         while True:
             try:
@@ -155,18 +158,157 @@ class RayExecutor:
         raise self._gone(why)
 
     def _gone(self, why: str) -> ExecutorLost:
-        where = f"the Ray cluster at {self.address}" if self.address else "the local Ray cluster"
-        message = (f"{where} stopped answering: {why}; the run is stopped with every finished evaluation kept: "
-                   "continue it with `autocomp optimize --resume RUN` (with --executor ray on a working cluster, "
-                   "or without it to evaluate locally)")
+        message = lost_message(self.address, why)
         with self._lock:
             self._lost = self._lost or message
         return ExecutorLost(message)
 
+    def cancel(self, ref) -> None:
+        self._ray.cancel(ref, force=True)
+
     def close(self) -> None:
-        """Disconnect (stopping a private cluster) when this executor connected, or when the cluster is lost:
+        """Disconnect (stopping a private cluster) when this process connected, or when the cluster is lost:
         Ray ends a driver process that stays connected to a dead head for a minute."""
         with self._lock:
             lost = self._lost is not None
         if (self._owns_connection or lost) and self._ray.is_initialized():
             self._ray.shutdown()
+
+
+class RayExecutor:
+    """Runs jobs on a Ray cluster through a proxy process that holds the Ray connection (ray_proxy.py).
+
+    Ray ends a driver process when its node's raylet dies; the proxy takes that end, and this process sees its
+    pipe close: the jobs waiting on it raise ExecutorLost, and the run stops resumably. Arguments as
+    RayConnection's.
+    """
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, *, num_cpus: int | None = None, max_retries: int = 3,
+                 object_store_mb: int = 200, node_ip_address: str | None = None):
+        import_ray()  # a clear error here, before a process is started
+        self.address = address
+        env = dict(os.environ)
+        if address is None:  # a one-machine cluster stays on loopback
+            env.setdefault(LOOPBACK_VAR, "0")
+        settings = {"address": address, "num_cpus": num_cpus, "max_retries": max_retries,
+                    "object_store_mb": object_store_mb, "node_ip_address": node_ip_address}
+        self._proc = subprocess.Popen([sys.executable, "-m", "autocomp.evaluate.executors.ray_proxy"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                                      start_new_session=True)  # Ctrl-C is the evaluator's to handle
+        self._send_lock = threading.Lock()
+        self._pending: dict[int, Future] = {}
+        self._pending_lock = threading.Lock()
+        self._next = 0
+        self._lost: str | None = None
+        self._send(("connect", settings))
+        kind, value = self._receive() or ("lost", "the Ray proxy process ended while connecting")
+        if kind != "ready":
+            self._stop()
+            raise RayUnavailable(str(value))
+        self._slots, self.gcs_address = value["slots"], value["gcs_address"]
+        threading.Thread(target=self._read_answers, name="autocomp-ray-answers", daemon=True).start()
+
+    def slots(self) -> int:
+        return self._slots
+
+    def run(self, job: NodeJob) -> NodeOutcome:
+        fut: Future = Future()
+        with self._pending_lock:
+            if self._lost is not None:
+                raise ExecutorLost(self._lost)
+            self._next += 1
+            ident = self._next
+            self._pending[ident] = fut
+        try:
+            self._send(("run", ident, job))
+        except OSError:
+            self._fail_all(self._lost_message("the Ray proxy process is gone"))
+        try:
+            kind, value = fut.result()
+        except KeyboardInterrupt:
+            try:
+                self._send(("cancel", ident))  # nothing of this evaluation keeps running on the cluster
+            except OSError:
+                pass
+            raise
+        if kind == "ok":
+            return value
+        if kind == "refused":
+            raise NodeRefused(value)
+        if kind == "lost":
+            raise ExecutorLost(value)
+        raise RuntimeError(value)
+
+    # ------------------------------------------------------------------ the pipe
+    def _send(self, message) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        with self._send_lock:
+            self._proc.stdin.write(struct.pack("<Q", len(data)) + data)
+            self._proc.stdin.flush()
+
+    def _receive(self):
+        return read_frame(self._proc.stdout)
+
+    def _read_answers(self) -> None:
+        while True:
+            try:
+                message = self._receive()
+            except (OSError, EOFError, pickle.UnpicklingError):
+                message = None
+            if message is None:  # the proxy ended: Ray ended it with its node, or it crashed
+                self._fail_all(self._lost_message("the Ray proxy process ended (the cluster's node died)"))
+                return
+            ident, kind, value = message
+            with self._pending_lock:
+                fut = self._pending.pop(ident, None)
+                if kind == "lost":
+                    self._lost = self._lost or value
+            if fut is not None:
+                fut.set_result((kind, value))
+
+    def _lost_message(self, why: str) -> str:
+        return lost_message(self.address, why)
+
+    def _fail_all(self, message: str) -> None:
+        with self._pending_lock:
+            self._lost = self._lost or message
+            pending, self._pending = self._pending, {}
+        for fut in pending.values():
+            fut.set_result(("lost", self._lost))
+
+    def _stop(self) -> None:
+        try:
+            self._proc.stdin.close()  # the proxy disconnects (stopping a private cluster) and exits
+        except OSError:
+            pass
+        try:
+            self._proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+    def close(self) -> None:
+        self._stop()
+        self._fail_all(self._lost_message("the executor was closed"))
+
+
+def lost_message(address: str | None, why: str) -> str:
+    where = f"the Ray cluster at {address}" if address else "the local Ray cluster"
+    return (f"{where} stopped answering: {why}; the run is stopped with every finished evaluation kept: "
+            "continue it with `autocomp optimize --resume RUN` (with --executor ray on a working cluster, "
+            "or without it to evaluate locally)")
+
+
+def read_frame(stream):
+    """One length-prefixed pickle from the proxy's or the evaluator's end of the pipe, None at its end. Both ends
+    are autocomp's own processes (never a worker's)."""
+    head = stream.read(8)
+    if len(head) < 8:
+        return None
+    (size,) = struct.unpack("<Q", head)
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    return pickle.loads(data)

@@ -1,5 +1,5 @@
 """A real Ray cluster for the tests: a head started by the test on 127.0.0.1 with two CPUs (two task worker
-processes at a time), this process connected to it as the driver.
+processes at a time).
 
 Token authentication with a per-session token (nothing is written under ~/.ray), every address on loopback,
 a private temporary directory; the head's process group (the test started it) is killed at the end.
@@ -105,29 +105,17 @@ def start_cluster() -> Cluster:
     raise RuntimeError("the Ray head did not start within 120 s")
 
 
-def connect(cluster: Cluster):
-    import ray
-
-    ray.init(address=cluster.address, _node_ip_address="127.0.0.1", logging_level="ERROR", log_to_driver=False)
-    return ray
-
-
 def stop(cluster: Cluster) -> None:
-    import ray
-
-    if ray.is_initialized():
-        ray.shutdown()
     cluster.kill()
     shutil.rmtree(cluster.temp_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def ray_cluster():
-    """The session's cluster, with this process connected to it."""
+    """The session's cluster (the evaluators' Ray proxy processes connect to it, never this process)."""
     pytest.importorskip("ray", reason=RAY_MISSING)
     cluster = start_cluster()
     try:
-        connect(cluster)
         yield cluster
     finally:
         stop(cluster)

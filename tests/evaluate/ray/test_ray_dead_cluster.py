@@ -53,7 +53,7 @@ def test_a_dead_cluster_stops_the_run_and_resume_finishes_it(tmp_path, monkeypat
         out, err = proc.communicate(timeout=240)
     finally:
         stop(cluster)
-    assert proc.returncode == 130, err[-2000:]
+    assert proc.returncode == 130, (out[-2000:], err[-2000:])
     stopped = json.loads(out)
     assert stopped["status"] == "interrupted" and "Ray cluster" in stopped["stop_reason"]
     assert "--resume" in stopped["stop_reason"]
