@@ -17,7 +17,7 @@ pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[dev]'
 
 import autocomp  # noqa: E402
 from autocomp.store import RunReader  # noqa: E402
-from tests.evaluate.ray.conftest import start_cluster, stop  # noqa: E402
+from tests.evaluate.ray_cluster.conftest import start_cluster, stop  # noqa: E402
 from tests.fakes.search import write_problem  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[3]
