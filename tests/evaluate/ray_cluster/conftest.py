@@ -95,13 +95,14 @@ def start_cluster() -> Cluster:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # readiness, not timing: a busy machine only makes this loop longer
         if head.poll() is not None:
+            shutil.rmtree(temp_dir, ignore_errors=True)
             raise RuntimeError(f"ray start exited with {head.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return cluster
         except OSError:
             time.sleep(0.5)
-    cluster.kill()
+    stop(cluster)
     raise RuntimeError("the Ray head did not start within 120 s")
 
 
