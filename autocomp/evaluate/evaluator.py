@@ -18,6 +18,7 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ from autocomp.evaluate.gate import check_source
 from autocomp.evaluate.jobs import JobDir, create_job_dir, sweep_stale_job_dirs, unprivileged_ids, write_job
 from autocomp.evaluate.measurer import MeasurerPool
 from autocomp.evaluate.pool import WorkerPool
-from autocomp.evaluate.protocol import InputSpec, array_hash, dtype_name
+from autocomp.evaluate.protocol import REPORT_NAME, InputSpec, array_hash, dtype_name, load_array, read_report
 from autocomp.evaluate.result import FLAG_TOOL_ERROR, EvalResult, Location
 from autocomp.evaluate.sandbox import (
     Outcome,
@@ -78,13 +79,24 @@ def sandbox_needs(backend: Backend) -> tuple[list[str], list[str]]:
         device = getattr(backend, "device", None)
         if device and device not in devices:
             devices.append(device)
+    elif backend.name == "hw":  # compiling only: the SDK's files, never a device (the parent runs the NEFF)
+        paths += ["/opt/aws/neuron"]
     return paths, devices
+
+
+@dataclass
+class RawRun:
+    """What ``Evaluator.run_outputs`` saw: each run's outputs by run id, or the error that stopped the worker."""
+
+    outputs: dict[int, list[np.ndarray]] = field(default_factory=dict)
+    error: str | None = None
+    log_tail: str = ""
 
 
 class Evaluator:
     """Evaluates candidate kernels for problems, each in its own sandboxed process.
 
-    ``backend``: "sim" (default), "neuron", "auto" or a Backend. ``workers``: parallel
+    ``backend``: "sim" (default), "hw" (alias "neuron"), "auto" or a Backend. ``workers``: parallel
     candidates (default: CPU cores). ``cache``: True (SQLite under ``cache_dir``), an
     EvalCache, or False. ``timeout_s`` overrides the problem's timeout. ``file_size_mb`` caps any file a
     worker writes (default: room for the largest output on the simulator, 2 GiB for compiler artifacts).
@@ -188,6 +200,16 @@ class Evaluator:
         """Evaluate one candidate kernel source for ``problem``."""
         return self._evaluate(problem, source, filename=filename, seeds=seeds)
 
+    def evaluate_first(self, problem: Problem, source: str, *, filename: str = "kernel.py") -> EvalResult:
+        """A problem's first kernel, before it has one of its own (translation from its reference).
+
+        Gated and sandboxed like any untrusted candidate, and checked against the reference on every seed, but with
+        no baseline to compare with: no speedup, and no precision or work-scaling check against a baseline. The
+        inputs it wrote are listed in ``mutated_inputs`` for the caller to refuse
+        (docs/evaluation.md#a-first-kernel-without-a-baseline).
+        """
+        return self._evaluate(problem, source, filename=filename, first=True)
+
     def iter_evaluate(self, problem: Problem, sources: Iterable[str], *, seeds: list[int] | None = None,
                       filenames: list[str] | None = None) -> Iterator[tuple[int, EvalResult]]:
         """Evaluate many candidates in parallel; yields (index, result) as each finishes."""
@@ -249,6 +271,58 @@ class Evaluator:
                 self._baselines[key] = result
             return self._baselines[key]
 
+    def run_outputs(self, source: str, *, function: str, dialect: str, target: str,
+                    inputs: dict[int, tuple[np.ndarray, ...]], timeout_s: float = 600.0,
+                    filename: str = "kernel.py") -> RawRun:
+        """Run ``source``'s ``function`` on every input set in one sandboxed worker and hand back its outputs,
+        unjudged (no reference, no timing): for callers that compare two kernels with each other, such as
+        ``autocomp migrate``. Keys of ``inputs`` are the runs' ids (passed to the worker as its seeds)."""
+        self.require_isolation()
+        hashes = {k: [array_hash(a) for a in arrays] for k, arrays in inputs.items()}
+        slot = self._slots.get()
+        job_dir, worker = self._pool.take(slot)
+        with self._lock:
+            self._running[worker.proc.pid] = worker
+        try:
+            largest = max((a.size for arrays in inputs.values() for a in arrays), default=0)
+            job = write_job(job_dir, source=source, display_name=filename, inputs=inputs, input_hashes=hashes,
+                            timing_specs=None, backend=self.backend.name, backend_options=self.backend.options(),
+                            target=target, dialect=dialect, function=function, memory_mb=self.memory_mb,
+                            cpu_s=self._cpu_s(timeout_s),
+                            file_size_mb=self.file_size_mb or 64 + math.ceil(largest * 8 / (1 << 20)) + 64)
+            outcome = finish_worker(worker, timeout_s)
+            tail = (outcome.stdout_tail[-600:] + outcome.stderr_tail[-600:]).strip()
+            if outcome.timed_out:
+                return RawRun(error=f"{filename}: timed out after {timeout_s:g} s", log_tail=tail)
+            try:
+                report = read_report(Path(job.output_dir) / REPORT_NAME)
+            except (ValueError, OSError):
+                return RawRun(error=f"{filename}: the worker ended without a report (exit code "
+                                    f"{outcome.returncode})", log_tail=tail)
+            if report.nonce != job.nonce:
+                return RawRun(error=f"{filename}: the worker's report is not for this job", log_tail=tail)
+            outputs = {}
+            for run in report.runs:
+                try:
+                    outputs[run.seed] = [load_array(Path(job.output_dir), ref) for ref in run.outputs]
+                except (ValueError, OSError) as e:
+                    return RawRun(error=f"{filename}: output of run {run.seed} could not be read back: {e}",
+                                  log_tail=tail)
+            error = None
+            if report.error is not None and (report.error.phase != "record" or not outputs):
+                err = report.error
+                where = f"{err.file}:{err.line}: " if err.file and err.line else ""
+                code = f"[{err.code}] " if err.code.startswith("err_") else ""
+                error = f"{where}{code}{err.message}"
+            return RawRun(outputs=outputs, error=error, log_tail=tail)
+        finally:
+            with self._lock:
+                self._running.pop(worker.proc.pid, None)
+            if worker.proc.poll() is None:
+                discard_worker(worker)
+            self._slots.put(slot)
+            job_dir.cleanup()
+
     def require_isolation(self) -> None:
         """Raise EvaluatorError (what to install, which flag to pass) unless untrusted candidates may run here."""
         if self.isolation == "none" and not self.allow_unisolated:
@@ -263,6 +337,9 @@ class Evaluator:
         self._pool.close()
         if self._measurer is not None:
             self._measurer.close()
+        close_backend = getattr(self.backend, "close", None)
+        if callable(close_backend):  # the hw backend's device workers
+            close_backend()
         if self.executor is not None:
             self.executor.close()
         if self.cache is not None:
@@ -298,12 +375,14 @@ class Evaluator:
                                  f"evaluation is on {target}; pass a {target} calibration (autocomp calibrate ... "
                                  f"--target {target}) or evaluate on {self._calibration_target}")
 
-    def _settings(self, is_baseline: bool) -> str:
+    def _settings(self, is_baseline: bool, first: bool = False) -> str:
         # Hardware timings (and speedups) belong to one session's baseline measurement, not to another's.
         session = self._session if self.backend.evidence == "hw" else ""
         settings = {"gate": self.static_gate, "timeout": self.timeout_s, "memory": self.memory_mb,
                     "baseline": is_baseline, "review": self.speedup_review, "session": session,
                     "isolation": self.isolation, "timeline": self.timelines}
+        if first:  # judged without a baseline: another verdict than the same source's as a candidate
+            settings["first"] = True
         if self.calibration is not None:  # a calibrated estimate is another answer than the built-in model's
             settings["calibration"] = self.calibration.sha256
         if self.nki_version is not None:
@@ -317,20 +396,20 @@ class Evaluator:
         return versions.normalize(self.nki_version or problem.spec.nki_version)
 
     def _evaluate(self, problem: Problem, source: str, *, filename: str = "kernel.py",
-                  seeds: list[int] | None = None, is_baseline: bool = False) -> EvalResult:
+                  seeds: list[int] | None = None, is_baseline: bool = False, first: bool = False) -> EvalResult:
         start = time.perf_counter()
         seeds = list(seeds or problem.spec.seeds)
         target = self._target(problem)
         self._check_calibration_target(target)
         digest = source_digest(source)
         key = eval_key(digest, problem.content_hash, self.backend.name, target, self.tool_version, seeds,
-                       self._settings(is_baseline))
+                       self._settings(is_baseline, first))
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
                 return hit.model_copy(update={"cache_hit": True,
                                               "timings": {"total": time.perf_counter() - start}})
-        base = None if is_baseline else self.baseline(problem)
+        base = None if is_baseline or first else self.baseline(problem)
         result = EvalResult(status="runtime_error", reason="", evidence=self.backend.evidence,
                             backend=self.backend.name, target=target, nki_version=self._nki_version(problem),
                             tool_version=self.tool_version, seeds=seeds,
@@ -339,7 +418,8 @@ class Evaluator:
                             calibration=self.calibration.label if self.calibration is not None else None)
         if self.static_gate and not is_baseline:
             t = time.perf_counter()
-            gate = check_source(source, problem.spec.function, problem.baseline_source, problem.spec.allowed_imports)
+            gate = check_source(source, problem.spec.function, problem.baseline_source or None,
+                                problem.spec.allowed_imports)
             result.timings["gate"] = time.perf_counter() - t
             if not gate.ok:
                 v = gate.syntax_error or gate.violations[0]
@@ -347,7 +427,7 @@ class Evaluator:
                 result.reason = gate.reason(filename)
                 result.location = Location(file=filename, line=v.line)
                 return self._finish(key, result, start)
-        if not is_baseline and not is_trusted(problem, source):
+        if not is_baseline and (first or not is_trusted(problem, source)):
             self.require_isolation()  # never run an LLM's code unsandboxed unless the caller said so
         self._run(problem, source, filename, seeds, target, base, result)
         return self._finish(key, result, start)
@@ -396,7 +476,7 @@ class Evaluator:
                           full_output_elems=self._full_output_elems(problem),
                           measure=self._measurer or self.backend.measure,
                           kernel_lines=source.count("\n") + 1, inputs=inputs, env=self.backend.sandbox_env(slot),
-                          timeline=self.timelines)
+                          timeline=self.timelines, device_run=getattr(self.backend, "run_on_device", None))
             judge(outcome, ctx, result)
             result.timings["check"] = time.perf_counter() - t
         finally:
@@ -419,7 +499,7 @@ class Evaluator:
         node_job = NodeJob(tool_version=self.tool_version, isolation=self._requested_isolation,
                            require_sandbox=not self.allow_unisolated and not is_trusted(problem, source),
                            source=source, display_name=filename, inputs=inputs, input_hashes=hashes,
-                           timing_specs=timing_specs, timeout_s=timeout, device=self.backend.evidence == "hw",
+                           timing_specs=timing_specs, timeout_s=timeout, device=self._worker_needs_device(),
                            **_job_fields(options))
         slot = self._slots.get()
         try:
@@ -448,11 +528,17 @@ class Evaluator:
                           full_output_elems=self._full_output_elems(problem),
                           measure=self._measurer or self.backend.measure,
                           kernel_lines=source.count("\n") + 1, inputs=inputs, env=self.backend.sandbox_env(0),
-                          timeline=self.timelines, worker_kernel_path=remote.kernel_path or None)
+                          timeline=self.timelines, worker_kernel_path=remote.kernel_path or None,
+                          device_run=getattr(self.backend, "run_on_device", None))
             judge(outcome, ctx, result)
             result.timings["check"] = time.perf_counter() - t
         finally:
             job_dir.cleanup()
+
+    def _worker_needs_device(self) -> bool:
+        """The worker itself runs on a NeuronCore (the legacy neuron backend); the hw backend's worker only
+        compiles, and its device runs happen here, on this machine's device workers (run_on_device)."""
+        return self.backend.evidence == "hw" and not callable(getattr(self.backend, "run_on_device", None))
 
     def _spawn(self, slot: int) -> tuple[JobDir, Worker]:
         job_dir = create_job_dir(self.backend.name, self.backend.options(), self.drop_to, self.work_dir,
