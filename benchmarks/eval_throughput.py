@@ -8,7 +8,12 @@ For each problem it prints:
 
 Uses problems/rmsnorm_bf16 and problems/gemm_bf16 when present, else small built-in versions.
 
-    python benchmarks/eval_throughput.py [--candidates 8] [--repeats 3]
+With ``--executor ray`` it measures the throughput with the local executor and with Ray on this machine (a
+private Ray cluster on 127.0.0.1 with as many CPUs as workers, or ``--ray-address``) and prints the overhead
+ratio: local candidates/min over Ray candidates/min (1.0: Ray costs nothing; needs ``pip install
+'autocomp[ray]'``).
+
+    python benchmarks/eval_throughput.py [--candidates 8] [--repeats 3] [--executor ray [--ray-address ADDR]]
 """
 
 from __future__ import annotations
@@ -147,12 +152,73 @@ def bare_simulation(problem: Problem, tmp: Path) -> float:
     return time.perf_counter() - start
 
 
+def throughput(problem: Problem, srcs: list[str], cache_dir: Path, executor=None) -> tuple[float, float, set[str]]:
+    """(candidates per minute, seconds, statuses) for ``srcs`` on 2 workers, after the baseline and a warm-up
+    round (Ray's worker processes import autocomp on their first task)."""
+    ev = Evaluator("sim", workers=2, cache=False, cache_dir=cache_dir, executor=executor)
+    try:
+        ev.baseline(problem)  # references and inputs are computed once per run, as in a search
+        # one candidate per worker first: a search's later iterations find imports done and spares started
+        ev.evaluate_many(problem, [s + "\nWARM_UP = 1\n" for s in srcs[:ev.workers]])
+        ev.warm_up()
+        start = time.perf_counter()
+        results = ev.evaluate_many(problem, srcs)
+        wall = time.perf_counter() - start
+    finally:
+        ev.close()
+    return 60.0 * len(srcs) / wall, wall, {r.status for r in results}
+
+
+def ray_overhead(problems: list[Problem], n: int, tmp: Path, address: str | None) -> None:
+    """Candidates per minute with the local executor and with Ray on the same machine, and their ratio."""
+    from autocomp.evaluate.executors.ray import RayExecutor
+
+    executor = RayExecutor(address, num_cpus=2)
+    try:
+        for problem in problems:
+            srcs = candidates(problem, n)
+            local, local_s, _ = throughput(problem, srcs, tmp / "cache")
+            # distinct sources from the local run's, so neither run can reuse the other's work
+            ray_srcs = [s + "\nON_RAY = 1\n" for s in srcs]
+            on_ray, ray_s, statuses = throughput(problem, ray_srcs, tmp / "cache", executor=_Keep(executor))
+            print(f"{problem.name}: local {local:.1f} candidates/min ({n} in {local_s:.1f} s), Ray {on_ray:.1f} "
+                  f"candidates/min ({n} in {ray_s:.1f} s, {'/'.join(sorted(statuses))}) on the same machine: "
+                  f"overhead ratio {local / on_ray:.2f}x")
+    finally:
+        executor.close()
+
+
+class _Keep:
+    """The executor for one Evaluator, left open when that Evaluator closes (one cluster for every problem)."""
+
+    def __init__(self, executor):
+        self._executor = executor
+        self.name = executor.name
+
+    def slots(self) -> int:
+        return self._executor.slots()
+
+    def run(self, job):
+        return self._executor.run(job)
+
+    def close(self) -> None:
+        pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--candidates", type=int, default=8, help="candidates per problem for the throughput run")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of the overhead measurement (median)")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="ray: compare the local executor's throughput with Ray's on this machine")
+    parser.add_argument("--ray-address", default=None, help="with --executor ray: a running cluster to use")
+    parser.add_argument("--problem", action="append", help="only these problems (by name)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        if args.executor == "ray":
+            problems = [p for p in load_problems(Path(tmp)) if not args.problem or p.name in args.problem]
+            ray_overhead(problems, args.candidates, Path(tmp), args.ray_address)
+            return
         for problem in load_problems(Path(tmp)):
             ev = Evaluator("sim", workers=2, cache=False, cache_dir=Path(tmp) / "cache")
             ev.baseline(problem)  # references and inputs are computed once per run, as in a search

@@ -64,6 +64,12 @@ def optimize(
                                     help="Release of the current NKI dialect (e.g. 0.6) v2 kernels follow, over the "
                                          "problem's own nki_version (default: the one the simulator models; "
                                          "--resume keeps the run's)."),
+    executor: str = typer.Option(None, "--executor",
+                                 help="Where candidates run: local (this machine) or ray (Ray tasks on a cluster; "
+                                      "pip install 'autocomp[ray]')."),
+    ray_address: str = typer.Option(None, "--ray-address", metavar="ADDR",
+                                    help="With --executor ray: the cluster to join (auto, host:port); default: a "
+                                         "private Ray cluster on this machine."),
     runs_dir: Path = typer.Option(None, "--runs-dir", help="Directory that holds run directories (default: "
                                   "$AUTOCOMP_RUNS, else runs/)."),
     old_out: Path = typer.Option(None, "--out", hidden=True, help="Old name of --runs-dir."),
@@ -107,7 +113,7 @@ def optimize(
                "no_llm_cache": no_llm_cache,
                "calibration": calibration, "nki_version": nki_version,
                "memory_path": memory, "memory_enabled": False if no_memory else None, "hw_top_k": hw_top_k,
-               "hw_profile": hw_profile}
+               "hw_profile": hw_profile, "executor": executor, "ray_address": ray_address}
     options = {k: v for k, v in options.items() if v is not None}
     if memory is not None and no_memory:
         fail("--memory and --no-memory contradict each other; give one")

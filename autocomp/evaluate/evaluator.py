@@ -26,6 +26,8 @@ import numpy as np
 from autocomp.evaluate import isolation as isolation_modes
 from autocomp.evaluate.backends import Backend, get_backend
 from autocomp.evaluate.cache import EvalCache, ReferenceStore, default_cache_dir, eval_key
+from autocomp.evaluate.executors.base import Executor
+from autocomp.evaluate.executors.node import NodeJob, NodeRefused, place_outputs
 from autocomp.evaluate.fsview import worker_view
 from autocomp.evaluate.gate import check_source
 from autocomp.evaluate.jobs import JobDir, create_job_dir, sweep_stale_job_dirs, unprivileged_ids, write_job
@@ -34,6 +36,7 @@ from autocomp.evaluate.pool import WorkerPool
 from autocomp.evaluate.protocol import REPORT_NAME, InputSpec, array_hash, dtype_name, load_array, read_report
 from autocomp.evaluate.result import FLAG_TOOL_ERROR, EvalResult, Location
 from autocomp.evaluate.sandbox import (
+    Outcome,
     Worker,
     child_env,
     discard_worker,
@@ -45,6 +48,13 @@ from autocomp.evaluate.verdict import Context, judge
 from autocomp.nki import versions
 from autocomp.problem import Problem
 from autocomp.sources import HASH_CHARS, source_digest
+
+
+def _job_fields(options: dict) -> dict:
+    """write_job's and NodeJob's shared keyword arguments from one dict (backend under its own name)."""
+    fields = dict(options)
+    fields["backend"] = fields.pop("backend_name")
+    return fields
 
 
 class EvaluatorError(Exception):
@@ -104,6 +114,9 @@ class Evaluator:
     with hardware evidence measures instead of estimating and ignores it (``self.calibration`` is then None).
     ``timelines``: results also carry the engine timeline of the timed run (``EvalResult.timeline``), from the
     trusted measuring half; off by default, as it makes results large.
+    ``executor``: where the sandboxed workers run (executors/: a ``RayExecutor`` runs each as a Ray task on a
+    cluster, ``workers`` then defaulting to the cluster's CPUs); everything else stays in this process. None:
+    workers run on this host from this evaluator's pool of spares. ``close`` closes the executor too.
     ``nki_version``: the release of the current dialect (``"0.6"``) every v2 problem's kernels follow here, over
     the problem's own ``nki_version``; default the one the simulator models (docs/nki-semantics.md#nki-versions).
     Every v2 result names the release it followed (``EvalResult.nki_version``).
@@ -115,11 +128,12 @@ class Evaluator:
                  isolation: str = "auto", drop_privileges: bool | None = None, speedup_review: float = 10.0,
                  work_dir: str | None = None, prespawn: bool | None = None, allow_unisolated: bool = False,
                  measure_processes: int | None = None, calibration=None, timelines: bool = False,
-                 nki_version: str | None = None):
+                 nki_version: str | None = None, executor: Executor | None = None):
         self.backend = get_backend(backend) if isinstance(backend, str) else backend
+        self.executor = executor
         self.calibration = self._apply_calibration(calibration)  # before the measuring processes copy options
         self._calibration_target = self.calibration.parse().target if self.calibration is not None else None
-        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.workers = max(1, workers or (executor.slots() if executor is not None else os.cpu_count()) or 1)
         root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.cache = EvalCache(root / "evaluations.sqlite") if cache is True else (cache or None)
         self.references = ReferenceStore(root / "references")
@@ -161,7 +175,9 @@ class Evaluator:
         self._specs: dict[str, list[InputSpec]] = {}
         self._tool_version: str | None = None
         self._session = secrets.token_hex(8)
-        if prespawn is None:
+        if executor is not None:
+            prespawn = False  # workers start on the executor's hosts, never here
+        elif prespawn is None:
             prespawn = all(not self.backend.sandbox_env(i) for i in range(self.workers))
         self._pool = WorkerPool(self._spawn, spares=self.workers if prespawn else 0)
         sweep_stale_job_dirs(work_dir)
@@ -317,13 +333,15 @@ class Evaluator:
         return self._pool.wait_ready(timeout_s)
 
     def close(self) -> None:
-        """Stop the spare workers and the measuring processes, and close the cache."""
+        """Stop the spare workers, the measuring processes and the executor, and close the cache."""
         self._pool.close()
         if self._measurer is not None:
             self._measurer.close()
         close_backend = getattr(self.backend, "close", None)
         if callable(close_backend):  # the hw backend's device workers
             close_backend()
+        if self.executor is not None:
+            self.executor.close()
         if self.cache is not None:
             self.cache.close()
 
@@ -432,6 +450,10 @@ class Evaluator:
         timeout = self.timeout_s or problem.spec.timeout_s
         if self._measurer is not None:
             self._measurer.start()  # they import while this candidate runs
+        if self.executor is not None:
+            self._run_on_executor(problem, source, filename, seeds, target, base, result, inputs, hashes, references,
+                                  timing_specs, timeout)
+            return
         slot = self._slots.get()
         job_dir, worker = self._pool.take(slot)
         with self._lock:
@@ -464,6 +486,59 @@ class Evaluator:
                 discard_worker(worker)  # writing the job failed: never leave the worker behind
             self._slots.put(slot)
             job_dir.cleanup()
+
+    def _run_on_executor(self, problem: Problem, source: str, filename: str, seeds: list[int], target: str,
+                         base: EvalResult | None, result: EvalResult, inputs: dict, hashes: dict, references: dict,
+                         timing_specs: list[InputSpec] | None, timeout: float) -> None:
+        """Run the worker on one of the executor's hosts (executors/node.py), then judge its files here, as a
+        local worker's: this process keeps the references, the checks, the timing and the verdict."""
+        options = dict(backend_name=self.backend.name, backend_options=self.backend.options(), target=target,
+                       dialect=problem.spec.dialect, nki_version=self._nki_version(problem),
+                       function=problem.spec.function, memory_mb=self.memory_mb, cpu_s=self._cpu_s(timeout),
+                       file_size_mb=self._file_size_mb(references))
+        node_job = NodeJob(tool_version=self.tool_version, isolation=self._requested_isolation,
+                           require_sandbox=not self.allow_unisolated and not is_trusted(problem, source),
+                           source=source, display_name=filename, inputs=inputs, input_hashes=hashes,
+                           timing_specs=timing_specs, timeout_s=timeout, device=self._worker_needs_device(),
+                           **_job_fields(options))
+        slot = self._slots.get()
+        try:
+            remote = self.executor.run(node_job)
+        except NodeRefused as e:
+            result.reason = str(e)
+            result.flags.append(FLAG_TOOL_ERROR)
+            return
+        finally:
+            self._slots.put(slot)
+        result.isolation = remote.isolation  # the sandbox of the host that ran it
+        result.timings["process"] = remote.wall_s
+        result.log_tail = (remote.stdout_tail[-600:] + remote.stderr_tail[-600:]).strip()
+        # This host's copy of the job, under the host's nonce: the kernel file the checks read, and the outputs.
+        job_dir = create_job_dir(self.backend.name, self.backend.options(), None, self.work_dir, nonce=remote.nonce)
+        try:
+            job = write_job(job_dir, source=source, display_name=filename, inputs={s: () for s in seeds},
+                            input_hashes=hashes, timing_specs=timing_specs, **_job_fields(options))
+            place_outputs(remote.files, job_dir.out)
+            outcome = Outcome(returncode=remote.returncode, timed_out=remote.timed_out, wall_s=remote.wall_s,
+                              stdout_tail=remote.stdout_tail, stderr_tail=remote.stderr_tail, pgid=0,
+                              leftovers=remote.leftovers)
+            t = time.perf_counter()
+            ctx = Context(problem=problem, job=job, input_hashes=hashes, references=references,
+                          baseline=base, timeout_s=timeout, speedup_review=self.speedup_review,
+                          full_output_elems=self._full_output_elems(problem),
+                          measure=self._measurer or self.backend.measure,
+                          kernel_lines=source.count("\n") + 1, inputs=inputs, env=self.backend.sandbox_env(0),
+                          timeline=self.timelines, worker_kernel_path=remote.kernel_path or None,
+                          device_run=getattr(self.backend, "run_on_device", None))
+            judge(outcome, ctx, result)
+            result.timings["check"] = time.perf_counter() - t
+        finally:
+            job_dir.cleanup()
+
+    def _worker_needs_device(self) -> bool:
+        """The worker itself runs on a NeuronCore (the legacy neuron backend); the hw backend's worker only
+        compiles, and its device runs happen here, on this machine's device workers (run_on_device)."""
+        return self.backend.evidence == "hw" and not callable(getattr(self.backend, "run_on_device", None))
 
     def _spawn(self, slot: int) -> tuple[JobDir, Worker]:
         job_dir = create_job_dir(self.backend.name, self.backend.options(), self.drop_to, self.work_dir,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import tempfile
@@ -33,6 +34,7 @@ from autocomp.evaluate.protocol import JOB_NAME, ArrayRef, InputSpec, Job, save_
 SPAWN_NAME = "spawn.json"
 OWNER_NAME = "owner.pid"  # the evaluator process that created the directory
 PREFIX = "autocomp-eval-"
+NONCE_PATTERN = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass
@@ -82,12 +84,15 @@ def _private_file(path: Path, text: str) -> None:
 
 def create_job_dir(backend: str, backend_options: dict, drop_to: tuple[int, int] | None,
                    base_dir: str | None = None, *, run_as: tuple[int, int] | None = None,
-                   sandboxed: bool = False) -> JobDir:
-    """An empty job directory with a fresh nonce, ready for a worker to be spawned in it."""
+                   sandboxed: bool = False, nonce: str | None = None) -> JobDir:
+    """An empty job directory with a fresh nonce (or the evaluator's ``nonce``, for a job run on another host:
+    executors/node.py), ready for a worker to be spawned in it."""
+    if nonce is not None and not NONCE_PATTERN.fullmatch(nonce):
+        raise ValueError(f"job nonce {nonce!r}: expected 32 lowercase hex digits")
     root = Path(tempfile.mkdtemp(prefix=PREFIX, dir=base_dir))
     try:
         os.chmod(root, 0o711)
-        d = JobDir(root, secrets.token_hex(16), drop_to, run_as, sandboxed)
+        d = JobDir(root, nonce or secrets.token_hex(16), drop_to, run_as, sandboxed)
         for path in (root / "in", d.work, d.out):
             path.mkdir(mode=0o700)
         if drop_to is not None:

@@ -57,6 +57,13 @@ class Context:
     # Backends whose outputs come from a device (hw): runs the compiled kernel on every seed's inputs, from the
     # parent; (request, inputs by seed, expected (shape, dtype) per output) -> outputs by seed
     device_run: Callable | None = None
+    # Where the worker saw the kernel file, when it ran on another host (executors/node.py): the path its
+    # traces and messages name. None: the job's own path on this host.
+    worker_kernel_path: str | None = None
+
+    @property
+    def kernel_path(self) -> str:
+        return self.worker_kernel_path or str(Path(self.job.work_dir) / self.job.kernel_file)
 
 
 class Verdict(Exception):
@@ -220,7 +227,7 @@ def _request(ctx: Context, outputs: list[InputSpec]) -> TimingRequest:
     job = ctx.job
     first = ctx.job.seeds[0]
     return TimingRequest(
-        job=job, artifacts=job.output_dir, kernel_path=str(Path(job.work_dir) / job.kernel_file),
+        job=job, artifacts=job.output_dir, kernel_path=ctx.kernel_path,
         kernel_lines=ctx.kernel_lines, outputs=outputs, env=dict(ctx.env),
         inputs=[InputSpec(dtype=dtype_name(a.dtype), shape=list(a.shape)) for a in ctx.inputs.get(first, ())],
         timing_inputs=job.timing_specs, timing_output_elems=ctx.full_output_elems, timeline=ctx.timeline)
@@ -400,7 +407,7 @@ def _warnings(report: WorkerReport, ctx: Context) -> list[str]:
     """The worker's warnings as single short lines naming the candidate file by its display name."""
     out = []
     for w in report.warnings[:MAX_WARNINGS]:
-        line = " ".join(w.replace(str(Path(ctx.job.work_dir) / ctx.job.kernel_file), ctx.job.display_name).split())
+        line = " ".join(w.replace(ctx.kernel_path, ctx.job.display_name).split())
         if line and line not in out:
             out.append(line[:MAX_WARNING_CHARS])
     return out

@@ -108,6 +108,11 @@ class EvaluationOptions(BaseModel):
     isolation: Literal["auto", "bwrap", "userns", "none"] = Field(
         "auto", description="sandbox for candidates (the run's events record the one in force)")
     allow_unisolated: bool = Field(False, description="run LLM-written kernels even when no sandbox is available")
+    executor: Literal["local", "ray"] = Field(
+        "local", description="where candidates' sandboxed workers run: this machine, or Ray tasks on a cluster "
+        "(pip install 'autocomp[ray]'; docs/evaluation.md#running-evaluations-on-a-ray-cluster)")
+    ray_address: str | None = Field(None, description="with executor = \"ray\": the cluster to join (\"auto\", "
+                                    "host:port, ray://...); none: a private cluster on this machine")
     revalidate_seeds: int = Field(3, ge=0, description="fresh seeds the winner is re-checked on (0: skip)")
     calibration: Path | None = Field(None, description="cost-model calibration file (autocomp calibrate) for the "
                                      "sim backend; the run keeps a copy; the hw backend ignores it")

@@ -101,13 +101,20 @@ def preflight_llm(config: SearchConfig, env: Mapping[str, str] | None = None) ->
 
 def default_evaluator(config: SearchConfig, calibration: Any = None, *, backend: str | None = None):
     from autocomp.evaluate import Evaluator, EvaluatorError
+    from autocomp.evaluate.executors import create_executor
 
+    ev = config.evaluation
     try:
-        ev = config.evaluation
+        executor = create_executor(ev.executor, ray_address=ev.ray_address)
+    except RuntimeError as e:  # Ray missing, or its cluster unreachable
+        raise SearchError(str(e)) from None
+    try:
         return Evaluator(backend or ev.backend, workers=ev.workers, target=ev.target, timeout_s=ev.timeout_s,
                          isolation=ev.isolation, allow_unisolated=ev.allow_unisolated, calibration=calibration,
-                         nki_version=ev.nki_version)
+                         nki_version=ev.nki_version, executor=executor)
     except EvaluatorError as e:  # e.g. --isolation bwrap where bubblewrap is missing
+        if executor is not None:
+            executor.close()
         raise SearchError(str(e)) from None
 
 
