@@ -223,6 +223,18 @@ def _missing_module(output: str) -> str | None:
     return None
 
 
+def _failure_reason(code: int, output: str) -> str:
+    """Why a child failed: its last error line, or the signal that killed it (a child killed from outside,
+    e.g. by the kernel's out-of-memory killer on a loaded machine, prints nothing)."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name}" + (f" after: {_last_error(output)}" if output.strip() else "")
+    return _last_error(output)
+
+
 def _last_error(output: str) -> str:
     """The exception line of a traceback (the last ``Name: message`` line), else the last line."""
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
@@ -291,7 +303,7 @@ def run_example_tests(args) -> list[Outcome]:
             elif bad or code not in (0, 5):
                 missing = _missing_module(output)
                 out.status = f"needs {missing}" if missing and not tests else "failed"
-                out.reason = bad[0]["reason"] if bad else _last_error(output)
+                out.reason = bad[0]["reason"] if bad else _failure_reason(code, output)
             elif not tests:
                 out.status, out.reason = "failed", "no tests collected"
             outcomes.append(out)
@@ -413,7 +425,7 @@ def run_tutorials(args) -> list[Outcome]:
                 elif code not in (0, 5) or bad:
                     missing = _missing_module(output)
                     out.status = f"needs {missing}" if missing else "failed"
-                    out.reason = bad[0]["reason"] if bad else _last_error(output)
+                    out.reason = bad[0]["reason"] if bad else _failure_reason(code, output)
                 elif differ:
                     out.status, out.reason = "failed", differ[0][:300]
                 outcomes.append(out)

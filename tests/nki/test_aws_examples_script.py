@@ -125,6 +125,9 @@ def sdk(tmp_path_factory) -> Path:
         (tutorial / "tiny_add_nki_kernels.py").write_text(textwrap.dedent(TUTORIAL.format(fudge=fudge)))
         _git(repo, "add", "-A")
         _git(repo, "commit", "-q", "-m", "version")
+    crash = repo / "nki" / "examples" / "crashing"
+    crash.mkdir(parents=True)
+    (crash / "crashing_kernels.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
     attention = repo / "nki" / "examples" / "attention"
     attention.mkdir(parents=True)
     (attention / "attention_kernels.py").write_text(textwrap.dedent(ATTENTION_KERNELS))
@@ -184,3 +187,11 @@ def test_versions_run_limited_to_chosen_kernels_and_commits(sdk):
     assert [t["name"] for t in outcome.tests] == ["attn_fwd_v1", "attn_fwd_v4"]
     args.at = "0" * 40  # no version's commit
     assert bench.run_tutorials(args) == []
+
+
+def test_a_child_killed_from_outside_names_the_signal(sdk):
+    bench = _load()
+    args = bench.argparse.Namespace(sdk=str(sdk), only="^crashing$", python=sys.executable, timeout=300.0,
+                                    json=True)
+    [outcome] = bench.run_tutorials(args)
+    assert (outcome.status, outcome.reason) == ("failed", "killed by SIGKILL")
