@@ -1,7 +1,8 @@
 """Run AWS's own NKI example tests and tutorial scripts, unchanged, under autocomp's simulator.
 
     python benchmarks/aws_examples.py --sdk PATH [--rev REV] [--only PATTERN] [--json]
-    python benchmarks/aws_examples.py --sdk PATH --tutorials [--only PATTERN] [--python VENV/bin/python]
+    python benchmarks/aws_examples.py --sdk PATH --tutorials [--only PATTERN] [--at COMMIT] [--kernels PATTERN]
+        [--python VENV/bin/python]
 
 PATH is a local checkout of the aws-neuron/aws-neuron-sdk repository (a work tree or a bare clone).
 Nothing of AWS's is copied into this repository: the files are read from the checkout at run time.
@@ -19,7 +20,8 @@ PyTorch drivers (``*_torch.py``) with ``torch_xla`` replaced by a CPU shim (the 
 returns CPU tensors), the pytest files with pytest, kernel files with a ``__main__`` as scripts. A script
 matches its reference when it exits 0 and prints no line saying the results differ. Scripts that need a
 package this interpreter lacks (torch, jax) are reported as such; ``--python`` picks an interpreter that
-has them (a venv with ``--system-site-packages`` and a CPU torch wheel is enough).
+has them (a venv with ``--system-site-packages`` and a CPU torch wheel is enough). The attention tutorial's
+kernels are reported one by one as they finish, so a run that hits ``--timeout`` keeps those already checked.
 
 CI has no network and no checkout, so CI does not run this; tests/nki holds our own tests of every
 behaviour it exposed (docs/nki-semantics.md#running-aws-examples).
@@ -32,10 +34,12 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
@@ -72,10 +76,19 @@ if mode == "versions":  # every attn_fwd_v* of the tutorial through the tutorial
     import attention_kernels
     check = runpy.run_path(target)["test_attn_tutorial"]
     import re
-    names = sorted((n for n in vars(attention_kernels) if re.fullmatch(r"attn_fwd_v\d+\w*", n)),
+    wanted = os.environ.get("AWS_EXAMPLES_KERNELS") or ""
+    names = sorted((n for n in vars(attention_kernels) if re.fullmatch(r"attn_fwd_v\d+\w*", n)
+                    and re.search(wanted, n)),
                    key=lambda n: (int(re.match(r"attn_fwd_v(\d+)", n).group(1)), n))
+    print("kernels to check: " + " ".join(names), flush=True)  # the parent can name the unfinished on a timeout
     failed = []
+    import importlib
     for name in names:
+        # A fresh copy of the kernel module per version, as if each ran alone: the tutorial keeps module-level
+        # state (v9/v10's SBufAllocator only ever advances its offset), which must not carry from one version
+        # into the next. The check sees the fresh names, as its `from attention_kernels import *` would.
+        attention_kernels = importlib.reload(attention_kernels)
+        check.__globals__.update({k: v for k, v in vars(attention_kernels).items() if not k.startswith("_")})
         try:
             check("accuracy", getattr(attention_kernels, name))
             print(f"{name}: matches the reference", flush=True)
@@ -169,16 +182,38 @@ def _child_env(extra_paths: list[Path]) -> dict:
 
 
 def _run_child(python: str, mode: str, target: Path, cwd: Path, paths: list[Path], timeout: float,
-               junit: Path | None = None) -> tuple[int | None, str, float]:
+               junit: Path | None = None, on_line=None, kernels: str | None = None) -> tuple[int | None, str, float]:
+    """Run the child; its output (stdout and stderr, interleaved) goes line by line to ``on_line`` as it comes,
+    so a caller can report each kernel when it finishes, and is all returned even when the timeout struck
+    (code None). The child runs in its own session and the whole session is killed on a timeout."""
     cmd = [python, "-c", CHILD, mode, str(target)] + ([str(junit)] if junit else [])
+    env = _child_env(paths)
+    if kernels:
+        env["AWS_EXAMPLES_KERNELS"] = kernels
     start = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True)
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in proc.stdout:
+            lines.append(line)
+            if on_line is not None:
+                on_line(line.rstrip("\n"))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
-        proc = subprocess.run(cmd, cwd=cwd, env=_child_env(paths), capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as exc:
-        text = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        return None, text, time.monotonic() - start
-    return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        code = None
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    reader.join(timeout=30)  # a grandchild outside the session could hold the pipe; do not wait for it forever
+    return code, "".join(lines), time.monotonic() - start
 
 
 def _missing_module(output: str) -> str | None:
@@ -186,6 +221,18 @@ def _missing_module(output: str) -> str | None:
     if m and not m.group(1).startswith(("neuronxcc", "nki", "autocomp")):
         return m.group(1).split(".")[0]
     return None
+
+
+def _failure_reason(code: int, output: str) -> str:
+    """Why a child failed: its last error line, or the signal that killed it (a child killed from outside,
+    e.g. by the kernel's out-of-memory killer on a loaded machine, prints nothing)."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name}" + (f" after: {_last_error(output)}" if output.strip() else "")
+    return _last_error(output)
 
 
 def _last_error(output: str) -> str:
@@ -256,7 +303,7 @@ def run_example_tests(args) -> list[Outcome]:
             elif bad or code not in (0, 5):
                 missing = _missing_module(output)
                 out.status = f"needs {missing}" if missing and not tests else "failed"
-                out.reason = bad[0]["reason"] if bad else _last_error(output)
+                out.reason = bad[0]["reason"] if bad else _failure_reason(code, output)
             elif not tests:
                 out.status, out.reason = "failed", "no tests collected"
             outcomes.append(out)
@@ -317,13 +364,45 @@ def _write_shims(dest: Path) -> Path:
     return dest
 
 
+def kernel_results(output: str, timed_out_after: float | None) -> list[dict]:
+    """Per kernel version, from the lines the ``versions`` child printed as each one finished. After a
+    timeout the finished ones keep their result; the one running when it struck and those never reached
+    are reported as ``timeout`` rather than dropped."""
+    tests = []
+    for m in VERSION_LINE.finditer(output):
+        passed = m.group(2).startswith("matches")
+        tests.append({"name": m.group(1), "status": "passed" if passed else "failed",
+                      "reason": "" if passed else m.group(2)[len("does not match: "):]})
+    listed = re.search(r"^kernels to check: (.*)$", output, re.MULTILINE)
+    if timed_out_after is not None and listed:
+        done = {t["name"] for t in tests}
+        pending = [n for n in listed.group(1).split() if n not in done]
+        for i, name in enumerate(pending):
+            reason = (f"still running when the {timed_out_after:.0f} s limit struck" if i == 0
+                      else "not reached before the time limit")
+            tests.append({"name": name, "status": "timeout", "reason": reason})
+    return tests
+
+
+def _kernel_progress(args, label: str):
+    """Print each kernel version's result the moment the child reports it (not at the end of the run)."""
+    def on_line(line: str) -> None:
+        m = VERSION_LINE.match(line)
+        if m and not args.json:
+            print(f"{'':12}{label} {m.group(1)}: {m.group(2)}", flush=True)
+    return on_line
+
+
 def run_tutorials(args) -> list[Outcome]:
     sdk = Path(args.sdk).resolve()
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="aws-tutorials-") as tmp:
         tmp = Path(tmp)
         shims = _write_shims(tmp / "shims")
+        at = getattr(args, "at", None)
         for n, version in enumerate(tutorial_versions(sdk, args.only)):
+            if at and not re.match(at, version.commit, re.IGNORECASE):
+                continue
             dest = tmp / f"v{n}"
             extract(sdk, version.commit, [version.path], dest)
             folder = dest / version.path
@@ -331,24 +410,22 @@ def run_tutorials(args) -> list[Outcome]:
             for mode, script in _scripts(folder):
                 label = f"{version.name}@{version.commit[:8]} ({version.date}) {script.name}"
                 junit = tmp / f"{n}-{script.stem}.xml" if mode == "pytest" else None
+                on_line = _kernel_progress(args, label) if mode == "versions" else None
                 code, output, secs = _run_child(args.python, mode, script, folder, [folder, shims],
-                                                args.timeout, junit)
+                                                args.timeout, junit, on_line, getattr(args, "kernels", None))
                 out = Outcome(label, "passed", dialect=_dialect(kernel_text), seconds=round(secs, 1))
                 if junit is not None:
                     out.tests = _junit_tests(junit)
-                if mode == "versions":  # one line per kernel version, printed by the child
-                    for m in VERSION_LINE.finditer(output):
-                        passed = m.group(2).startswith("matches")
-                        out.tests.append({"name": m.group(1), "status": "passed" if passed else "failed",
-                                          "reason": "" if passed else m.group(2)[len("does not match: "):]})
-                bad = [t for t in out.tests if t["status"] == "failed"]
+                if mode == "versions":
+                    out.tests = kernel_results(output, None if code is not None else args.timeout)
+                bad = [t for t in out.tests if t["status"] not in ("passed", "skipped")]
                 differ = [ln.strip() for ln in output.splitlines() if DIFFER.search(ln)]
                 if code is None:
                     out.status, out.reason = "timeout", f"no result after {args.timeout:.0f} s"
                 elif code not in (0, 5) or bad:
                     missing = _missing_module(output)
                     out.status = f"needs {missing}" if missing else "failed"
-                    out.reason = bad[0]["reason"] if bad else _last_error(output)
+                    out.reason = bad[0]["reason"] if bad else _failure_reason(code, output)
                 elif differ:
                     out.status, out.reason = "failed", differ[0][:300]
                 outcomes.append(out)
@@ -365,8 +442,8 @@ def _progress(args, out: Outcome) -> None:
     print(f"{out.status:10} {out.name} [{out.dialect or '?'}] {out.seconds:.1f}s"
           + (f": {out.reason}" if out.reason else ""), flush=True)
     for test in out.tests:
-        if test["status"] == "failed":
-            print(f"{'':12}failed {test['name']}: {test['reason']}", flush=True)
+        if test["status"] not in ("passed", "skipped"):
+            print(f"{'':12}{test['status']} {test['name']}: {test['reason']}", flush=True)
     passed = [t["name"] for t in out.tests if t["status"] == "passed"]
     if passed and len(passed) < len(out.tests):
         print(f"{'':12}passed {', '.join(passed)}", flush=True)
@@ -388,6 +465,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rev", help="revision to read the example tests at (default: the work tree, or HEAD)")
     ap.add_argument("--only", help="regular expression a test file or tutorial name must match")
     ap.add_argument("--tutorials", action="store_true", help="run every version of the tutorial scripts instead")
+    ap.add_argument("--at", help="with --tutorials: regular expression the start of a tutorial version's "
+                    "commit must match")
+    ap.add_argument("--kernels", help="with --tutorials: regular expression the attention kernel versions "
+                    "(attn_fwd_v*) checked must match")
     ap.add_argument("--python", default=sys.executable, help="interpreter for the children (e.g. a venv with torch)")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per file or script")
     ap.add_argument("--json", action="store_true", help="print one JSON document instead of lines")

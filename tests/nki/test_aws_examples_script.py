@@ -58,6 +58,47 @@ if __name__ == "__main__":
     print("NKI and NumPy match" if np.allclose(out, a + b{fudge}) else "NKI and NumPy differ")
 '''
 
+# Shaped like the attention tutorial: numbered kernel versions and a test file whose check takes one of them.
+# v3 never finishes, so the run times out after v1 and v2 have reported.
+ATTENTION_KERNELS = '''
+import time
+import numpy as np
+
+_traced = []  # module-level state, like the tutorial's SBufAllocator: each version must see it fresh
+
+
+def attn_fwd_v1(x):
+    _traced.append("v1")
+    assert _traced == ["v1"], f"state left over from {_traced[:-1]}"
+    return x * 2
+
+
+def attn_fwd_v2(x):
+    return x * 3
+
+
+def attn_fwd_v3(x):
+    while True:
+        time.sleep(1)
+
+
+def attn_fwd_v4(x):
+    _traced.append("v4")
+    assert _traced == ["v4"], f"state left over from {_traced[:-1]}"
+    return x * 2
+'''
+
+ATTENTION_TEST = '''
+import numpy as np
+
+import attention_kernels  # noqa: F401  (as the tutorial's own test file does)
+
+
+def test_attn_tutorial(mode, kernel):
+    x = np.ones((4, 8), np.float32)
+    assert np.allclose(kernel(x), 2 * x), "doubled expected"
+'''
+
 
 def _load():
     spec = importlib.util.spec_from_file_location("aws_examples_benchmark", REPO / "benchmarks" / "aws_examples.py")
@@ -84,6 +125,15 @@ def sdk(tmp_path_factory) -> Path:
         (tutorial / "tiny_add_nki_kernels.py").write_text(textwrap.dedent(TUTORIAL.format(fudge=fudge)))
         _git(repo, "add", "-A")
         _git(repo, "commit", "-q", "-m", "version")
+    crash = repo / "nki" / "examples" / "crashing"
+    crash.mkdir(parents=True)
+    (crash / "crashing_kernels.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    attention = repo / "nki" / "examples" / "attention"
+    attention.mkdir(parents=True)
+    (attention / "attention_kernels.py").write_text(textwrap.dedent(ATTENTION_KERNELS))
+    (attention / "test_attention.py").write_text(textwrap.dedent(ATTENTION_TEST))
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "attention")
     return repo
 
 
@@ -109,3 +159,39 @@ def test_every_tutorial_version_runs_against_its_own_reference(sdk):
     by_status = sorted((o.status, o.reason) for o in outcomes)
     assert by_status[0][0] == "failed" and "differ" in by_status[0][1]
     assert by_status[1] == ("passed", "")
+
+
+def test_a_timed_out_versions_run_keeps_the_kernels_that_finished(sdk, capsys):
+    bench = _load()
+    # The limit only has to outlast starting the child and two numpy kernels; v3 never ends, whatever the load.
+    args = bench.argparse.Namespace(sdk=str(sdk), only="^attention$", python=sys.executable, timeout=60.0,
+                                    json=False)
+    [outcome] = bench.run_tutorials(args)
+    assert outcome.status == "timeout"
+    tests = {t["name"]: (t["status"], t["reason"]) for t in outcome.tests}
+    assert tests["attn_fwd_v1"] == ("passed", "")
+    assert tests["attn_fwd_v2"][0] == "failed" and "doubled expected" in tests["attn_fwd_v2"][1]
+    assert tests["attn_fwd_v3"] == ("timeout", "still running when the 60 s limit struck")
+    assert tests["attn_fwd_v4"] == ("timeout", "not reached before the time limit")
+    printed = capsys.readouterr().out
+    # each kernel's line is printed as it finishes, before the run's own line
+    assert printed.index("attn_fwd_v1: matches the reference") < printed.index("timeout    attention@")
+
+
+def test_versions_run_limited_to_chosen_kernels_and_commits(sdk):
+    bench = _load()
+    args = bench.argparse.Namespace(sdk=str(sdk), only="^attention$", python=sys.executable, timeout=300.0,
+                                    json=True, kernels=r"v[14]$", at=None)
+    [outcome] = bench.run_tutorials(args)
+    assert outcome.status == "passed"
+    assert [t["name"] for t in outcome.tests] == ["attn_fwd_v1", "attn_fwd_v4"]
+    args.at = "0" * 40  # no version's commit
+    assert bench.run_tutorials(args) == []
+
+
+def test_a_child_killed_from_outside_names_the_signal(sdk):
+    bench = _load()
+    args = bench.argparse.Namespace(sdk=str(sdk), only="^crashing$", python=sys.executable, timeout=300.0,
+                                    json=True)
+    [outcome] = bench.run_tutorials(args)
+    assert (outcome.status, outcome.reason) == ("failed", "killed by SIGKILL")
