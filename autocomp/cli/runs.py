@@ -89,8 +89,7 @@ def _print_shapes(r, best, base) -> None:
     if not shapes and not base_shapes:
         return
     base_us = {s["name"]: s["latency_us"] for s in base_shapes}
-    console.print("
-[bold]per shape[/] (latency of the best kernel, speedup over the baseline)")
+    console.print("\n[bold]per shape[/] (latency of the best kernel, speedup over the baseline)")
     for s in shapes or base_shapes:
         baseline_us = s.get("baseline_latency_us") or base_us.get(s["name"])
         params = ", ".join(f"{k}={v}" for k, v in (s.get("params") or {}).items())
