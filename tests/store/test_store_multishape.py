@@ -92,3 +92,14 @@ def test_runs_show_gives_per_shape_latency_and_speedup(tmp_path):
     lines = {line.split()[0]: line for line in text.output.splitlines() if line.strip().startswith("ctx")}
     assert "SLOWER than the baseline" in lines["ctx1024"] and "SLOWER" not in lines["ctx4096"]
     assert "s=4096" in lines["ctx4096"]
+
+
+def test_explorer_has_a_per_shape_table(tmp_path):
+    from autocomp.explore import open_run
+
+    root, best, old = _run(tmp_path)
+    rows = open_run(root).shapes
+    mine = rows[rows["candidate"] == best].set_index("shape")
+    assert mine.loc["ctx1024", "latency_us"] == 12.5 and bool(mine.loc["ctx1024", "slower_than_baseline"])
+    assert mine.loc["ctx4096", "speedup"] == 2.0 and not bool(mine.loc["ctx4096", "slower_than_baseline"])
+    assert old not in set(rows["candidate"])  # recorded before shapes existed: no rows, no error
