@@ -31,10 +31,15 @@ def weighted_geomean(values: Sequence[float], weights: Sequence[float]) -> float
     return math.exp(sum(w * math.log(v) for v, w in zip(values, weights)) / total)
 
 
+ESTIMATE_FIELDS = ("total_time", "estimate_class", "uncertainty")
+
+
 def shape_entry(shape: ShapeSpec, result: EvalResult) -> ShapeResult:
+    estimate = {k: result.profile[k] for k in ESTIMATE_FIELDS if k in result.profile} \
+        if result.evidence == "sim" else {}
     return ShapeResult(name=shape.name, weight=shape.weight, params=dict(shape.params), status=result.status,
                        latency_us=result.latency_us, baseline_latency_us=result.baseline_latency_us,
-                       speedup=result.speedup, cache_hit=result.cache_hit)
+                       speedup=result.speedup, cache_hit=result.cache_hit, estimate=estimate)
 
 
 def evaluate_shapes(problem: Problem, evaluate_one: Callable[[Problem], EvalResult]) -> EvalResult:

@@ -51,6 +51,9 @@ class ShapeResult(BaseModel):
     baseline_latency_us: float | None = None
     speedup: float | None = None  # baseline latency / latency at this shape
     cache_hit: bool = False
+    # sim evidence: this shape's estimate and its error band (total_time, estimate_class, uncertainty), so the
+    # win verdict (store/win.py) can weigh every shape, not only the first shape's profile
+    estimate: dict[str, Any] = Field(default_factory=dict)
 
 
 class Location(BaseModel):

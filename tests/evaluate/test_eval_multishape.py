@@ -159,3 +159,20 @@ def test_a_kernel_slower_at_one_shape_is_flagged(judged):
     small, large = slow.shapes
     assert small.speedup < 0.99 and large.speedup == pytest.approx(1.0)
     assert slow.speedup == pytest.approx(weighted_geomean([small.speedup, large.speedup], [1, 3]))
+
+
+def test_the_win_verdict_weighs_every_shape(judged):
+    from autocomp.store.win import win_verdict
+
+    base, results = judged
+    slow = results["slow"]
+    assert all(s.estimate.get("total_time") and s.estimate.get("uncertainty") for s in slow.shapes)
+    verdict = win_verdict(base.model_dump(), slow.model_dump())
+    assert verdict is not None and not verdict.certain
+    assert verdict.speedup == pytest.approx(slow.speedup, rel=1e-3)
+    assert verdict.low < verdict.speedup < verdict.high and "2 shapes" in verdict.reason
+    # a result without per-shape estimates (written before they were kept) gets no verdict, not a wrong one
+    bare = slow.model_dump()
+    for s in bare["shapes"]:
+        s["estimate"] = {}
+    assert win_verdict(base.model_dump(), bare) is None
