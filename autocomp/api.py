@@ -9,7 +9,8 @@ Options are those of ``autocomp optimize`` by their flat names (``beam=2``, ``wo
 (``search={"beam": 2}``); ``config`` names a TOML file whose values the keywords override (a run's
 config.toml reruns that run: ``problem`` may then be left out);
 ``calibration=path`` applies a cost-model calibration file (``autocomp calibrate``) to the sim
-backend's estimates.
+backend's estimates; ``memory_path=path`` names the experience memory and ``memory_enabled=False`` turns it off
+(docs/architecture.md#experience-memory).
 """
 
 from __future__ import annotations

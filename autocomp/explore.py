@@ -338,14 +338,14 @@ class Run:
         if target is None:
             from autocomp.problem import Problem
 
-            target = Problem.load(problem_dir).spec.target
+            target = Problem.load(problem_dir, self.reader.problem_variant).spec.target
         source = self.reader.source(cand_id)
         cal = self._calibration(calibration) if backend == "sim" else None
         started = time.monotonic()
         if progress:
             print(f"re-evaluating #{cand_id} on {target} ({backend})…", file=sys.stderr, flush=True)
         if evaluator is None:
-            result = _default_evaluator(problem_dir, source, target, backend, cal)
+            result = _default_evaluator(problem_dir, source, target, backend, cal, self.reader.problem_variant)
         else:
             result = evaluator(problem_dir, source, target)
         purpose = f"reevaluate:{backend}:{target}" + (f":cal-{cal.sha256[:12]}" if cal is not None else "")
@@ -481,12 +481,13 @@ class SpeedupPlot:
 
 
 def _default_evaluator(problem_dir: Path, source: str, target: str, backend: str = "sim",
-                       calibration: Any = None) -> Any:
+                       calibration: Any = None, variant: str | None = None) -> Any:
     """autocomp's sandboxed evaluator, uncached so a re-evaluation really runs again; the report re-profiles
     through the same path (autocomp.evaluate.stored)."""
     from autocomp.evaluate.stored import StoredEvaluator
 
-    with StoredEvaluator(problem_dir, backend=backend, target=target, calibration=calibration) as evaluator:
+    with StoredEvaluator(problem_dir, backend=backend, target=target, calibration=calibration,
+                         variant=variant) as evaluator:
         return evaluator.evaluate(source)
 
 

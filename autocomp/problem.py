@@ -4,6 +4,7 @@
 problems/<name>/
   problem.toml   name, description, function, dialect, target, seeds, [tolerance], [knobs], ...
   kernel.py      the baseline NKI kernel
+  <other>.py     optional further baselines, each a named variant ([variants.NAME] kernel = "...")
   reference.py   make_inputs(rng) -> tuple of arrays; reference(*inputs) -> array | tuple
                  optional make_check_inputs(rng) (smaller inputs for correctness, with check_shapes = true)
 ```
@@ -24,6 +25,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import re
 import sys
 import traceback
 from functools import cached_property
@@ -44,6 +46,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 KnobValue = int | float | str | bool
+# Where `autocomp problems new --from-reference` keeps the attempts of translating reference.py into kernel.py.
+TRANSLATION_DIR = "translation"
 
 
 class ProblemError(Exception):
@@ -83,6 +87,45 @@ class ShapeSpec(BaseModel):
         return f"{self.name} ({params})" if params else self.name
 
 
+class VariantSpec(BaseModel):
+    """``[variants.NAME]``: another baseline of the same problem (e.g. the legacy-dialect kernel).
+
+    Everything not given here is the problem's own: same reference, seeds, tolerance and target.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    kernel: str = Field(pattern=r"^[A-Za-z0-9_.-]+\.py$")  # a file next to problem.toml
+    dialect: Literal["v1", "v2"] | None = None
+    description: str | None = None
+    knobs: dict[str, list[KnobValue]] | None = None  # replaces the problem's [knobs] for this variant
+    knob_constraints: list[str] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_constraints(cls, data: Any) -> Any:
+        return _split_knob_constraints(data)
+
+    @field_validator("kernel")
+    @classmethod
+    def _not_default_kernel(cls, v: str) -> str:
+        if v in ("kernel.py", "reference.py"):
+            raise ValueError(f"{v} is the problem's own file; a variant names another kernel file")
+        return v
+
+
+def _split_knob_constraints(data: Any) -> Any:
+    """``[knobs] constraints = [...]`` is not a knob: keep it apart from the knob value lists."""
+    if isinstance(data, dict) and isinstance(data.get("knobs"), dict) and "constraints" in data["knobs"]:
+        knobs = dict(data["knobs"])
+        data = {**data, "knobs": knobs, "knob_constraints": knobs.pop("constraints")}
+    return data
+
+
+# A variant is addressed as NAME@VARIANT wherever a problem name is accepted.
+VARIANT_SEPARATOR = "@"
+VARIANT_NAME = r"^[A-Za-z0-9_-]+$"
+
+
 class ProblemSpec(BaseModel):
     """The contents of problem.toml."""
 
@@ -90,7 +133,8 @@ class ProblemSpec(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     function: str = Field(pattern=r"^[A-Za-z_]\w*$")
-    dialect: Literal["v1", "v2"] = "v1"
+    # The current dialect (standalone ``nki``) by default; legacy ``neuronxcc.nki`` kernels say dialect = "v1".
+    dialect: Literal["v1", "v2"] = "v2"
     # The release of the current dialect the problem's kernels follow ("0.6"); None: the one the simulator models
     # (autocomp/nki/versions.py, docs/nki-semantics.md#nki-versions). v2 problems only.
     nki_version: str | None = None
@@ -106,6 +150,17 @@ class ProblemSpec(BaseModel):
     timeout_s: float = Field(300.0, gt=0, le=86400, allow_inf_nan=False)
     allowed_imports: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    variants: dict[str, VariantSpec] = Field(default_factory=dict)
+    # The kernel family the experience memory groups runs by (docs/architecture.md#experience-memory); None: the
+    # first tag (tags are listed most specific first), else the problem's name.
+    family: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$")
+    # How kernel.py came to be: "translated" when the LLM wrote it from reference.py (`autocomp problems new
+    # --from-reference`, docs/architecture.md#a-problem); None for a kernel written by a person.
+    origin: Literal["translated"] | None = None
+
+    @property
+    def family_name(self) -> str:
+        return self.family or (self.tags[0] if self.tags else self.name)
     # ``[[shapes]]``: timing shapes a candidate is judged at (docs/evaluation.md#problems-over-several-shapes);
     # empty: the one shape make_inputs(rng) builds.
     shapes: list[ShapeSpec] = Field(default_factory=list)
@@ -113,11 +168,26 @@ class ProblemSpec(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _split_constraints(cls, data: Any) -> Any:
-        """``[knobs] constraints = [...]`` is not a knob: keep it apart from the knob value lists."""
-        if isinstance(data, dict) and isinstance(data.get("knobs"), dict) and "constraints" in data["knobs"]:
-            knobs = dict(data["knobs"])
-            data = {**data, "knobs": knobs, "knob_constraints": knobs.pop("constraints")}
-        return data
+        return _split_knob_constraints(data)
+
+    @field_validator("variants")
+    @classmethod
+    def _variant_names(cls, v: dict[str, VariantSpec]) -> dict[str, VariantSpec]:
+        for name in v:
+            if not re.match(VARIANT_NAME, name):
+                raise ValueError(f"variant name {name!r}: use letters, digits, '_' and '-'")
+        return v
+
+    def for_variant(self, variant: str) -> ProblemSpec:
+        """This spec as the variant sees it: its dialect, description and knobs replace the problem's."""
+        v = self.variants[variant]
+        update = {k: getattr(v, k) for k in ("dialect", "description", "knobs", "knob_constraints")
+                  if getattr(v, k) is not None}
+        if update.get("dialect") == "v1":
+            update["nki_version"] = None  # a release pin belongs to the current dialect's kernels
+        if v.knobs is not None and v.knob_constraints is None:
+            update["knob_constraints"] = []  # the problem's constraints name the knobs the variant replaced
+        return self.model_copy(update=update)
 
     @field_validator("nki_version")
     @classmethod
@@ -188,9 +258,11 @@ def _format_validation(path: Path, err: ValidationError) -> str:
 class Problem:
     """A loaded, validated problem directory."""
 
-    def __init__(self, root: Path, spec: ProblemSpec):
+    def __init__(self, root: Path, spec: ProblemSpec, variant: str | None = None):
         self.root = root
-        self.spec = spec
+        self.base_spec = spec  # problem.toml as written
+        self.variant = variant  # None: the default baseline (kernel.py)
+        self.spec = spec.for_variant(variant) if variant else spec  # what this variant runs with
         self._references: dict[int, tuple[np.ndarray, ...]] = {}
         self._input_specs = None
         # Set on the view ``at_shape`` returns: the declared shape this problem object stands for.
@@ -198,8 +270,13 @@ class Problem:
 
     # ------------------------------------------------------------ loading
     @classmethod
-    def load(cls, path: str | Path) -> Problem:
-        """Load and validate ``path`` (a problem directory or its problem.toml)."""
+    def load(cls, path: str | Path, variant: str | None = None, *, require_kernel: bool = True) -> Problem:
+        """Load and validate ``path`` (a problem directory or its problem.toml), as its baseline ``variant``
+        (None: the default kernel.py; see :func:`autocomp.suite.location.resolve_problem` for NAME@VARIANT).
+
+        ``require_kernel=False`` accepts a directory without kernel.py: a problem whose first kernel is still
+        being translated from its reference (autocomp.search.translate); its ``baseline_source`` is empty.
+        """
         root = Path(path)
         if root.name == "problem.toml":
             root = root.parent
@@ -207,27 +284,50 @@ class Problem:
             raise ProblemError(f"{root}: no such problem directory; list problems with `autocomp problems list`")
         toml_path = root / "problem.toml"
         for required in ("problem.toml", "kernel.py", "reference.py"):
+            if required == "kernel.py" and not require_kernel:
+                continue
             if not (root / required).is_file():
+                if required == "kernel.py" and (root / TRANSLATION_DIR).is_dir():
+                    raise ProblemError(f"{root / required}: missing; the kernel is still being translated from "
+                                       f"reference.py (attempts in {root / TRANSLATION_DIR}): continue with "
+                                       f"`autocomp problems new {root.name} --dir {root.parent} --resume`, or "
+                                       "write kernel.py yourself")
                 raise ProblemError(f"{root / required}: missing; a problem directory needs problem.toml, kernel.py "
                                    "and reference.py (scaffold one with `autocomp problems new NAME`)")
         try:
             data = tomllib.loads(_read_text(toml_path))
         except tomllib.TOMLDecodeError as e:
             raise ProblemError(f"{toml_path}: invalid TOML: {e}") from None
+        _infer_dialects(root, data)
         try:
             spec = ProblemSpec.model_validate(data)
         except ValidationError as e:
             raise ProblemError(_format_validation(toml_path, e)) from None
-        problem = cls(root, spec)
-        problem._check_kernel_file()
-        problem._check_constraints()
+        if variant is not None and variant not in spec.variants:
+            known = ", ".join(sorted(spec.variants))
+            raise ProblemError(f"{toml_path}: problem {spec.name} has no variant {variant!r}; "
+                               + (f"its variants: {known} (address one as {spec.name}@{sorted(spec.variants)[0]})"
+                                  if known else "it declares no [variants] (drop the @ part)"))
+        for vname, v in spec.variants.items():
+            if not (root / v.kernel).is_file():
+                raise ProblemError(f"{root / v.kernel}: missing; problem.toml [variants.{vname}] names it as the "
+                                   "variant's kernel")
+        problem = cls(root, spec, variant)
+        if problem.has_kernel:
+            problem._check_kernel_file()
+            problem._check_constraints()
         problem._check_shape_params()
         problem._check_reference()
         return problem
 
     @property
     def name(self) -> str:
-        return self.spec.name
+        """The problem's name, with ``@VARIANT`` for a variant: runs, caches and reports show it."""
+        return self.spec.name + (VARIANT_SEPARATOR + self.variant if self.variant else "")
+
+    @property
+    def kernel_file(self) -> str:
+        return self.base_spec.variants[self.variant].kernel if self.variant else "kernel.py"
 
     @property
     def shapes(self) -> list[ShapeSpec]:
@@ -241,7 +341,7 @@ class Problem:
         if shape is None:
             raise ProblemError(f"{self.root / 'problem.toml'}: problem {self.name} declares no shape {name!r}; its "
                                f"shapes: {', '.join(s.name for s in self.spec.shapes) or 'none'}")
-        view = Problem(self.root, self.spec.model_copy(update={"shapes": []}))
+        view = Problem(self.root, self.base_spec.model_copy(update={"shapes": []}), self.variant)
         view.shape = shape
         # Same files, another shape: a key of its own for references and evaluations; the reference module and
         # the baseline source are the parent's (imported once).
@@ -259,23 +359,43 @@ class Problem:
 
     @property
     def kernel_path(self) -> Path:
-        return self.root / "kernel.py"
+        return self.root / self.kernel_file
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every file of the problem directory: problem.toml, reference.py, kernel.py and each variant's kernel."""
+        return ("problem.toml", "kernel.py", "reference.py",
+                *sorted({v.kernel for v in self.base_spec.variants.values()}))
+
+    def with_variant(self, variant: str | None) -> Problem:
+        """The same problem directory loaded as ``variant`` (None: the default baseline)."""
+        return self if variant == self.variant else Problem.load(self.root, variant)
 
     @property
     def reference_path(self) -> Path:
         return self.root / "reference.py"
 
+    @property
+    def has_kernel(self) -> bool:
+        """False only for a problem loaded with ``require_kernel=False`` whose kernel is not written yet."""
+        return self.kernel_path.is_file()
+
     @cached_property
     def baseline_source(self) -> str:
-        return _read_text(self.kernel_path)
+        return _read_text(self.kernel_path) if self.has_kernel else ""
 
     @cached_property
     def content_hash(self) -> str:
         """Hash of every problem file: keys caches of references and evaluations."""
         h = hashlib.sha256()
         for name in ("problem.toml", "kernel.py", "reference.py"):
+            if name == "kernel.py" and not self.has_kernel:
+                continue  # a problem being translated: its kernel does not exist yet
             h.update(name.encode())
             h.update((self.root / name).read_bytes())
+        if self.variant:  # a variant is another baseline (and maybe dialect and knobs): its own cache entries
+            h.update(f"variant:{self.variant}:{self.kernel_file}".encode())
+            h.update(self.kernel_path.read_bytes())
         return h.hexdigest()[:16]
 
     def _check_kernel_file(self) -> None:
@@ -428,9 +548,10 @@ class Problem:
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.spec.description, "function": self.spec.function,
                 "dialect": self.spec.dialect, "nki_version": self.spec.nki_version, "target": self.spec.target,
-                "seeds": self.spec.seeds,
-                "tolerance": self.spec.tolerance.model_dump(), "knobs": self.spec.knobs,
-                "shapes": [s.model_dump() for s in self.spec.shapes], "path": str(self.root)}
+                "seeds": self.spec.seeds, "origin": self.spec.origin,
+                "tolerance": self.spec.tolerance.model_dump(), "knobs": self.spec.knobs, "path": str(self.root),
+                "variant": self.variant, "kernel": self.kernel_file, "variants": sorted(self.base_spec.variants),
+                "shapes": [s.model_dump() for s in self.spec.shapes]}
 
     def __repr__(self) -> str:
         return f"Problem({self.name!r}, {self.root})"
@@ -446,6 +567,41 @@ def module_constants(tree: ast.Module) -> dict[str, Any]:
             except (ValueError, SyntaxError):
                 continue
     return consts
+
+
+def kernel_dialect(source: str) -> str | None:
+    """The dialect a kernel's imports choose: "v1" for ``neuronxcc`` (legacy), "v2" for ``nki``, else None."""
+    try:
+        tree = parse_python(source)
+    except SyntaxError:
+        return None  # the kernel check reports it with its line
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules.add(node.module)
+    tops = {m.split(".")[0] for m in modules}
+    return "v1" if "neuronxcc" in tops else "v2" if "nki" in tops else None
+
+
+def _infer_dialects(root: Path, data: Any) -> None:
+    """Fill in a missing ``dialect`` (of the problem or a variant) from its kernel's imports, so problem
+    directories written before the default became v2 still load: a ``neuronxcc`` import means the legacy v1."""
+    if not isinstance(data, dict):
+        return
+    if "dialect" not in data and (root / "kernel.py").is_file():
+        found = kernel_dialect(_read_text(root / "kernel.py"))
+        if found:
+            data["dialect"] = found
+    variants = data.get("variants")
+    if isinstance(variants, dict):
+        for v in variants.values():
+            kernel = v.get("kernel") if isinstance(v, dict) else None
+            if isinstance(kernel, str) and "dialect" not in v and "/" not in kernel and (root / kernel).is_file():
+                found = kernel_dialect(_read_text(root / kernel))
+                if found:
+                    v["dialect"] = found
 
 
 def _read_text(path: Path) -> str:

@@ -1,8 +1,8 @@
 """Fingerprint what the simulator and the cost model compute, to prove a refactor changed nothing.
 
-For every problem of a suite and every target, it simulates the problem's baseline kernel
-twice: on the check inputs of one seed with numerics (digest of the outputs and of the
-encoded trace), and at full shapes without numerics (digest of the trace); and it prices
+For every problem of a suite (each variant too, keyed ``NAME@VARIANT@TARGET``) and every target, it
+simulates the problem's baseline kernel twice: on the check inputs of one seed with numerics (digest of
+the outputs and of the encoded trace), and at full shapes without numerics (digest of the trace); and it prices
 both traces with the cost model (latency in ns, bottleneck engine). A kernel that the
 simulator refuses for a target records its error instead, so capability changes show too.
 
@@ -52,13 +52,13 @@ def _priced(trace, target: str) -> dict:
             "latency_ns": round(float(prof.latency_ns), 3), "profile": _digest(summary)}
 
 
-def fingerprint(problem_dir: Path, target: str) -> dict:
-    """What simulating one problem's baseline on ``target`` yields, or the error it raises."""
+def fingerprint(problem_dir: Path, target: str, variant: str | None = None) -> dict:
+    """What simulating one problem's baseline (or its ``variant``) on ``target`` yields, or the error it raises."""
     from autocomp.nki import run_kernel
     from autocomp.problem import Problem
     from autocomp.suite.check import load_problem_kernel
 
-    problem = Problem.load(problem_dir)
+    problem = Problem.load(problem_dir, variant)
     record: dict = {}
     try:
         fn = load_problem_kernel(problem)
@@ -75,14 +75,15 @@ def fingerprint(problem_dir: Path, target: str) -> dict:
 
 
 def snapshot(problems: Path, targets: tuple[str, ...]) -> dict:
-    from autocomp.problem import find_problems
+    from autocomp.problem import Problem, find_problems
 
     out = {}
     for pdir in find_problems(problems):
-        for target in targets:
-            key = f"{pdir.name}@{target}"
-            out[key] = fingerprint(pdir, target)
-            print(f"{key:40s} {json.dumps(out[key], sort_keys=True)[:110]}", file=sys.stderr)
+        for variant in (None, *sorted(Problem.load(pdir).base_spec.variants)):
+            for target in targets:
+                key = f"{pdir.name}{'@' + variant if variant else ''}@{target}"
+                out[key] = fingerprint(pdir, target, variant)
+                print(f"{key:40s} {json.dumps(out[key], sort_keys=True)[:110]}", file=sys.stderr)
     return out
 
 

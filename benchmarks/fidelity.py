@@ -569,8 +569,10 @@ def split_check(entries: list[Entry], results: dict[str, dict], kernels: dict[st
     """Calibrate on half of each target's measured entries (alternating within chains), then compare
     the error on the other half before and after. Kernels run in child processes, re-traced for each
     batch of parameter points the fit asks for."""
+    from autocomp.perf.calibration import load_calibration
     from autocomp.perf.fit import Measurement, error_stats, fit, split_halves
 
+    start = load_calibration(args.calibration) if args.calibration else None
     out = {}
     for target in sorted({e.target for e in entries}):
         mine = [e for e in _measured(entries, results) if e.target == target]
@@ -592,22 +594,30 @@ def split_check(entries: list[Entry], results: dict[str, dict], kernels: dict[st
             return rows
 
         print(f"calibrating {target} on {len(first)} entries (held out: {len(second)}) ...", file=sys.stderr)
-        result = fit([ms[i] for i in first], target, evaluator=evaluate, iterations=3)
-        point = {k: v for k, v in result.parameters.items() if k not in result.unidentified}
+        result = fit([ms[i] for i in first], target, start=start, evaluator=evaluate, iterations=3)
+        point = result.changed  # only what cross-validation on the training half let move
         held = [mine[i] for i in second]
-        after = []
-        for e in held:
-            res = estimate(e, kernels[e.id], work, args.timeout, args.memory_gb, points=[point],
-                           calibration=str(args.calibration) if args.calibration else None)
-            after.append(res["points"][0][0])
+        before_us = [results[e.id]["latency_us"] for e in held]
+        after = list(before_us)
+        if point:
+            after = []
+            for e in held:
+                res = estimate(e, kernels[e.id], work, args.timeout, args.memory_gb, points=[point],
+                               calibration=str(args.calibration) if args.calibration else None)
+                if "points" not in res:
+                    raise RuntimeError(f"{e.id}: {res.get('error', 'no result')}")
+                after.append(res["points"][0][0])
         measured = [e.published_us for e in held]
         chains = [e.chains[0] for e in held]
-        before = error_stats(measured, [results[e.id]["latency_us"] for e in held], chains)
         out[target] = {"fit_on": [e.id for e in train], "held_out": [e.id for e in held],
-                       "parameters": result.parameters, "unidentified": result.unidentified,
+                       "parameters": result.parameters, "selected": result.selected,
+                       "prior_weight": result.prior_weight, "selection": result.selection,
+                       "unidentified": result.unidentified,
                        "train_before": result.before.to_dict(), "train_after": result.after.to_dict(),
-                       "held_out_before": before.to_dict(),
-                       "held_out_after": error_stats(measured, after, chains).to_dict()}
+                       "held_out_before": error_stats(measured, before_us, chains).to_dict(),
+                       "held_out_after": error_stats(measured, after, chains).to_dict(),
+                       "held_out_entries": [{"id": e.id, "measured_us": m, "before_us": b, "after_us": a}
+                                            for e, m, b, a in zip(held, measured, before_us, after)]}
     return out
 
 
@@ -619,12 +629,23 @@ def render_split(data: dict) -> str:
                            ("held-out before", "held_out_before"), ("held-out after", "held_out_after")):
             st = d[key]
             rho = "-" if st["spearman"] is None else f"{st['spearman']:.2f}"
-            lines.append(f"  {label:<16} median |error| {st['median_abs_pct_error']:.0f}%  geomean "
-                         f"{st['geomean_model_over_measured']:.2f}x  rms log error {st['rms_log_error']:.3f}  "
-                         f"Spearman {rho}")
-        lines.append("  fitted: " + ", ".join(f"{k}={v:.4g}" for k, v in d["parameters"].items()
-                                             if k not in d["unidentified"]))
+            within = "-" if st["spearman_within_chains"] is None else f"{st['spearman_within_chains']:.2f}"
+            lines.append(f"  {label:<16} rms log error {st['rms_log_error']:.3f}  median |error| "
+                         f"{st['median_abs_pct_error']:.0f}%  Spearman within chains {within}  geomean "
+                         f"{st['geomean_model_over_measured']:.2f}x  pooled Spearman {rho}")
+        moved = ", ".join(f"{k}={d['parameters'][k]:.4g}" for k in d["selected"])
+        lines.append("  fitted (chosen by cross-validation on the training half"
+                     + (f", pull {d['prior_weight']:g}): {moved}" if moved else
+                        "): nothing, no parameter beat the noise: the starting model is kept"))
+        lines += [f"    {line}" for line in selection_path(d["selection"], d["selected"])]
     return "\n".join(lines) + "\n"
+
+
+def selection_path(selection: dict, selected: list[str]) -> list[str]:
+    """The forward path cross-validation chose from, one line per added parameter (* = chosen)."""
+    from autocomp.perf.crossval import path_lines
+
+    return path_lines(selection, selected)
 
 
 if __name__ == "__main__":

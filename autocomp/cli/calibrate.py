@@ -84,8 +84,9 @@ def calibrate_command(
     target: str = typer.Option(None, "--target", help="Calibrate this target (default: the CSV's, if one)."),
     out: Path = typer.Option(None, "--out", "-o", help="Calibration file to write (default: calibration-TARGET.toml)."),
     start: Path = typer.Option(None, "--start", help="Start from this calibration file, not the built-in numbers."),
-    params: str = typer.Option("", "--params", help="Comma-separated parameters to fit (default: the DMA rate and "
-                               "descriptor cost, compute and Tensor-engine scales, launch overhead)."),
+    params: str = typer.Option("", "--params", help="Comma-separated parameters to fit, all of them, with a weak "
+                               "pull to the start (default: the candidates of docs/cost-model.md, of which "
+                               "cross-validation picks the ones the measurements support)."),
     split: bool = typer.Option(False, "--split", help="Also fit on half of the measurements and report the error "
                                "on the other half (a held-out check)."),
     iterations: int = typer.Option(6, "--iterations", min=1, max=50, help="Gauss-Newton iterations."),
@@ -133,14 +134,13 @@ def calibrate_command(
         held = [ms[i] for i in second]
         tgt = (base.apply(tname) if base else get_target(tname))
         before = trace_evaluator(held, tgt)([{}])[0]
-        after = trace_evaluator(held, tgt)([{k: v for k, v in half.parameters.items()
-                                             if k not in half.unidentified}])[0]
+        after = trace_evaluator(held, tgt)([half.changed])[0]
         measured = [m.measured_us for m in held]
         chains = [m.chain for m in held]
         sb = error_stats(measured, [lat for lat, _ in before], chains)
         sa = error_stats(measured, [lat for lat, _ in after], chains)
         report["split"] = {"fit_on": len(first), "held_out": len(second), "held_out_before": sb.to_dict(),
-                           "held_out_after": sa.to_dict(), "parameters": half.parameters}
+                           "held_out_after": sa.to_dict(), "parameters": half.changed}
         lines += [f"held-out check: fitted on {len(first)}, tested on the other {len(second)}",
                   f"  before: {sb.line()}", f"  after:  {sa.line()}", ""]
     result = fit(ms, tname, names, start=base, iterations=iterations)
@@ -151,7 +151,8 @@ def calibrate_command(
     except OSError as e:
         fail(f"{path}: cannot write the calibration file ({e.strerror or e})")
     report.update({"before": result.before.to_dict(), "after": result.after.to_dict(), "parameters": result.parameters,
-                   "start": result.start, "unidentified": result.unidentified, "file": str(path),
+                   "start": result.start, "selected": result.selected, "prior_weight": result.prior_weight,
+                   "selection": result.selection, "unidentified": result.unidentified, "file": str(path),
                    "bands": {k: b.to_dict() for k, b in result.bands.items()}})
     if as_json:
         print(json.dumps(report, indent=2))
@@ -159,8 +160,19 @@ def calibrate_command(
     lines += [f"{tname}: {len(ms)} measurements, {result.evaluations} model evaluations",
               f"  before: {result.before.line()}", f"  after:  {result.after.line()}", "", "parameters:"]
     for name, value in result.parameters.items():
-        note = "  (not moved by these measurements: kept)" if name in result.unidentified else ""
+        if name in result.unidentified:
+            note = "  (not moved by these measurements: kept)"
+        elif name not in result.selected:
+            note = "  (did not lower the cross-validated error beyond noise: kept)"
+        else:
+            note = ""
         lines.append(f"  {name:<28} {result.start[name]:>12.4g} -> {value:<12.4g}{note}")
+    if result.selection:
+        lines += ["", f"chosen by cross-validation (leave-one-out on these measurements), pull towards the "
+                  f"start {result.prior_weight:g}:"]
+        from autocomp.perf.crossval import path_lines
+
+        lines += [f"  {line}" for line in path_lines(result.selection, result.selected)]
     lines += ["", *_table(result, ms), "", "error bands (90% interval of measured/model):"]
     for cls, band in result.bands.items():
         low, high = band.interval(1.0)

@@ -94,7 +94,8 @@ def _panel(result, name: str):
 def eval_command(
     problem: str = typer.Argument(..., help="Problem name ($AUTOCOMP_PROBLEMS, ./problems, the suite) or directory."),
     kernels: list[Path] = typer.Argument(..., help="Candidate kernel file(s)."),
-    backend: str = typer.Option("sim", "--backend", help="sim (simulator + cost model), neuron (hardware) or auto."),
+    backend: str = typer.Option("sim", "--backend", help="sim (simulator + cost model), hw (alias neuron: "
+                                                                "Trainium, current Neuron SDK) or auto."),
     target: str = typer.Option(None, "--target", help=f"{targets.choices()} (default: the problem's)."),
     nki_version: str = typer.Option(None, "--nki-version",
                                     help="Release of the current nki dialect the kernels follow, e.g. 0.6 (default: "

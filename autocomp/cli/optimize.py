@@ -43,7 +43,13 @@ def optimize(
     max_usd: float = typer.Option(None, "--max-usd", help="Stop before LLM spend could exceed this many dollars."),
     max_llm_calls: int = typer.Option(None, "--max-llm-calls", help="Stop before this many LLM calls."),
     workers: int = typer.Option(None, "--workers", "-j", help="Candidates evaluated in parallel."),
-    backend: str = typer.Option(None, "--backend", help="sim, neuron or auto."),
+    backend: str = typer.Option(None, "--backend", help="sim, hw (alias neuron: Trainium, the current Neuron SDK) or "
+                                                        "auto."),
+    hw_top_k: int = typer.Option(None, "--hw-top-k", help="With --backend hw: the sim-fastest candidates per "
+                                                         "iteration measured on hardware (default 2), besides those "
+                                                         "the cost model cannot rank."),
+    hw_profile: bool = typer.Option(None, "--hw-profile/--no-hw-profile",
+                                    help="With --backend hw: capture a Neuron Explorer profile of each measurement."),
     target: str = typer.Option(None, "--target", help=f"{targets.choices()} (default: the problem's)."),
     isolation: str = typer.Option(None, "--isolation",
                                   help="Sandbox for candidates: auto (strongest available), bwrap, userns or none."),
@@ -61,6 +67,12 @@ def optimize(
     runs_dir: Path = typer.Option(None, "--runs-dir", help="Directory that holds run directories (default: "
                                   "$AUTOCOMP_RUNS, else runs/)."),
     old_out: Path = typer.Option(None, "--out", hidden=True, help="Old name of --runs-dir."),
+    memory: Path = typer.Option(None, "--memory", metavar="PATH",
+                                help="Experience memory file shared across runs (default: $AUTOCOMP_MEMORY, else "
+                                     "$XDG_DATA_HOME/autocomp/memory.sqlite)."),
+    no_memory: bool = typer.Option(False, "--no-memory",
+                                   help="Neither show earlier runs' experience in plan prompts nor record this "
+                                        "run's."),
     seed: int = typer.Option(None, "--seed", help="Seed for reproducible sampling (menus, ensembles, knobs)."),
     no_llm_cache: bool = typer.Option(None, "--no-llm-cache/--llm-cache",
                                       help="Ignore cached LLM answers (fresh ones are still stored)."),
@@ -93,8 +105,12 @@ def optimize(
                "backend": backend, "target": target, "isolation": isolation,
                "allow_unisolated": allow_unisolated, "runs_dir": runs_dir or old_out, "seed": seed,
                "no_llm_cache": no_llm_cache,
-               "calibration": calibration, "nki_version": nki_version}
+               "calibration": calibration, "nki_version": nki_version,
+               "memory_path": memory, "memory_enabled": False if no_memory else None, "hw_top_k": hw_top_k,
+               "hw_profile": hw_profile}
     options = {k: v for k, v in options.items() if v is not None}
+    if memory is not None and no_memory:
+        fail("--memory and --no-memory contradict each other; give one")
     if config is not None:
         read_text_file(config, "config file", "save it as UTF-8 TOML")
     try:
@@ -201,7 +217,7 @@ def _dry_run(problem: str | None, resume: str | None, cfg) -> None:
 
             with RunReader.open_readonly(resolve_run(resume, cfg.runs_dir)) as reader:
                 cfg = config_from_run(reader.config(), {})
-                loaded = Problem.load(reader.problem_dir() or reader.info.problem_path)
+                loaded = Problem.load(reader.problem_dir() or reader.info.problem_path, reader.problem_variant)
         else:
             loaded = load_problem(problem)
         estimate = estimate_run(loaded, cfg)

@@ -39,12 +39,14 @@ def _load(path: Path):
         fail(str(e))
 
 
-def _resolve(name: str, directory: Path | None) -> Path:
-    from autocomp.suite.location import ProblemNotFoundError, resolve_problem
+def _load_ref(name: str, directory: Path | None):
+    """The problem ``name`` (``NAME@VARIANT`` picks a variant) or a clean failure naming what is wrong."""
+    from autocomp.problem import ProblemError
+    from autocomp.suite.location import load_problem
 
     try:
-        return resolve_problem(name, directory)
-    except ProblemNotFoundError as e:
+        return load_problem(name, directory)
+    except ProblemError as e:
         fail(str(e))
 
 
@@ -66,7 +68,8 @@ def list_problems(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
     refresh: bool = typer.Option(False, "--refresh", help="Re-measure baselines instead of using the cache."),
 ) -> None:
-    """Every problem with its dialect, target, input shapes and the baseline's cost-model latency."""
+    """Every problem (and each variant, as NAME@VARIANT) with its dialect, target, input shapes and the
+    baseline's cost-model latency."""
     from autocomp.problem import Problem, ProblemError, find_problems
     from autocomp.suite.location import problems_dir
 
@@ -81,12 +84,18 @@ def list_problems(
         except ProblemError as e:
             rows.append({"name": path.name, "path": str(path), "error": str(e)})
             continue
-        figures = _figures(problem, refresh)
-        rows.append({"name": problem.name, "path": str(path), "dialect": problem.spec.dialect,
-                     "target": problem.spec.target, "shapes": [s.model_dump() for s in figures.input_shapes],
-                     "shapes_text": figures.shapes_text, "latency_us": figures.latency_us,
-                     "roofline_percent": figures.roofline_percent, "bound_by": figures.bound_by,
-                     "knobs": len(problem.spec.knobs), "error": figures.error})
+        for variant in (None, *sorted(problem.base_spec.variants)):
+            try:
+                shown = problem.with_variant(variant)
+            except ProblemError as e:
+                rows.append({"name": f"{problem.name}@{variant}", "path": str(path), "error": str(e)})
+                continue
+            figures = _figures(shown, refresh)
+            rows.append({"name": shown.name, "path": str(path), "variant": variant, "dialect": shown.spec.dialect,
+                         "target": shown.spec.target, "shapes": [s.model_dump() for s in figures.input_shapes],
+                         "shapes_text": figures.shapes_text, "latency_us": figures.latency_us,
+                         "roofline_percent": figures.roofline_percent, "bound_by": figures.bound_by,
+                         "knobs": len(shown.spec.knobs), "error": figures.error})
     if as_json:
         print(json.dumps([{k: v for k, v in r.items() if k != "shapes_text"} for r in rows], indent=1))
         return
@@ -133,7 +142,8 @@ def _array_shapes(arrays) -> list[tuple[list[int], str]]:
 
 @problems_app.command("show")
 def show(
-    name: str = typer.Argument(..., help="Problem name in the problems directory, or a path to a problem."),
+    name: str = typer.Argument(..., help="Problem name in the problems directory, or a path to a problem; "
+                                         "NAME@VARIANT for one of its variants."),
     directory: Path = typer.Option(None, "--dir", help=DIR_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     refresh: bool = typer.Option(False, "--refresh", help="Re-measure the baseline instead of using the cache."),
@@ -143,7 +153,7 @@ def show(
     from autocomp.suite.baseline import knob_space_size
 
     json_errors(as_json)
-    problem = _load(_resolve(name, directory))
+    problem = _load_ref(name, directory)
     spec = problem.spec
     figures = _figures(problem, refresh)
     defaults = module_constants(parse_python(problem.baseline_source))
@@ -154,7 +164,7 @@ def show(
         "knob_defaults": {k: defaults.get(k) for k in spec.knobs},
         "inputs": [str(s) for s in figures.input_shapes], "check_inputs": check_shapes,
         "baseline": figures.model_dump(),
-        "files": {f: str(problem.root / f) for f in ("problem.toml", "kernel.py", "reference.py")}}
+        "files": {f: str(problem.root / f) for f in ("problem.toml", problem.kernel_file, "reference.py")}}
     if as_json:
         print(json.dumps(info, indent=1))
         return
@@ -163,9 +173,14 @@ def show(
     out.print(f"[bold]{escape(problem.name)}[/]  ({escape(str(problem.root))})", highlight=False)
     for line in spec.description.strip().splitlines():
         out.print(f"  {escape(line)}", highlight=False)
-    rows = [("function", f"{spec.function}  (kernel.py)"),
+    rows = [("function", f"{spec.function}  ({problem.kernel_file})"),
             ("dialect", f"{spec.dialect} ({'neuronxcc.nki' if spec.dialect == 'v1' else 'nki'})"),
             ("target", spec.target), ("seeds", ", ".join(map(str, spec.seeds))),
+            *([("variants", ", ".join(f"{problem.base_spec.name}@{v}" for v in sorted(problem.base_spec.variants))
+                + (f"  (this is {problem.name})" if problem.variant else f"  (this is the default, {problem.name})"))]
+              if problem.base_spec.variants else []),
+            *([("origin", "translated: kernel.py was written by the LLM from reference.py")]
+              if spec.origin == "translated" else []),
             ("tolerance", f"rel-L2 <= {tol.rel_l2:g} and |out - ref| <= {tol.atol:g} + {tol.rtol:g} * |ref|")]
     for knob, values in spec.knobs.items():
         rows.append(("knobs" if knob == next(iter(spec.knobs)) else "",
@@ -201,13 +216,57 @@ def show(
 def new(
     name: str = typer.Argument(..., help="Name of the new problem (letters, digits, _ . -)."),
     directory: Path = typer.Option(None, "--dir", help=DIR_HELP),
-    dialect: str = typer.Option("v1", "--dialect", help="v1 (legacy neuronxcc.nki) or v2 (current nki)."),
+    dialect: str = typer.Option(None, "--dialect", help="v2 (current nki, the default) or v1 (legacy "
+                                "neuronxcc.nki)."),
+    from_reference: Path = typer.Option(None, "--from-reference", help="A numpy (or, with torch installed, PyTorch) "
+                                        "file defining make_inputs(rng) and reference(*inputs): the LLM writes the "
+                                        "first kernel, repairing it until it is correct in the simulator."),
+    model: list[str] = typer.Option(None, "--model", "-m", help="With --from-reference: the LLM as "
+                                    "provider:model (manual: answer the prompt files yourself)."),
+    max_attempts: int = typer.Option(None, "--max-attempts", help="With --from-reference: kernels the LLM may "
+                                     "write (the first and its repairs) before giving up (default 5)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue NAME's unfinished translation (its attempts "
+                                "are kept in NAME/translation/)."),
+    then_optimize: bool = typer.Option(False, "--then-optimize", help="With --from-reference: optimise the "
+                                       "translated kernel right away."),
+    tolerance: str = typer.Option(None, "--tolerance", help="With --from-reference: rel_l2=X,atol=Y,rtol=Z "
+                                  "(default by the inputs' precision: the suite's bf16 or fp32 tolerance)."),
+    target: str = typer.Option(None, "--target", help=f"With --from-reference: {targets.choices()}."),
+    llm_base_url: str = typer.Option(None, "--llm-base-url", help="Base URL of an OpenAI-compatible server."),
+    manual_timeout: float = typer.Option(None, "--manual-timeout", metavar="SECONDS",
+                                         help="With --model manual: how long to wait for each answer file."),
+    manual_stdin: bool = typer.Option(None, "--manual-stdin", help="With --model manual: read answers from stdin."),
+    max_usd: float = typer.Option(None, "--max-usd", help="Stop before LLM spend could exceed this many dollars."),
+    isolation: str = typer.Option(None, "--isolation", help="Sandbox for LLM-written kernels: auto, bwrap, userns "
+                                  "or none."),
+    allow_unisolated: bool = typer.Option(None, "--allow-unisolated", help="Run LLM-written kernels without a "
+                                          "sandbox when none is available."),
 ) -> None:
-    """Create NAME/ with a small working kernel, reference and knobs to start from."""
+    """Create NAME/ with a small working kernel, reference and knobs to start from, or (--from-reference) a
+    problem whose first kernel the LLM writes from your reference function."""
     from autocomp.suite.check import check_kernel
     from autocomp.suite.location import problems_dir
     from autocomp.suite.scaffold import scaffold
 
+    if from_reference is not None or resume:
+        from autocomp.cli.translate import DEFAULT_MAX_ATTEMPTS, translate_command
+        from autocomp.suite.location import ENV_VAR
+
+        # Like imports, translations go to the user's problems, never into the installed package's shipped suite.
+        parent = directory or Path(os.environ.get(ENV_VAR) or "problems")
+        options = {"models": model or None, "llm_base_url": llm_base_url, "manual_timeout": manual_timeout,
+                   "manual_stdin": manual_stdin, "max_usd": max_usd, "isolation": isolation,
+                   "allow_unisolated": allow_unisolated, "target": target}
+        translate_command(name, parent, from_reference, dialect=dialect or "v2", target=target,
+                          tolerance=tolerance, resume=resume, max_attempts=max_attempts or DEFAULT_MAX_ATTEMPTS,
+                          options=options, then_optimize=then_optimize)
+        return
+    translation_only = {"--model": model, "--max-attempts": max_attempts, "--then-optimize": then_optimize,
+                        "--tolerance": tolerance, "--target": target}
+    given = [flag for flag, value in translation_only.items() if value]
+    if given:
+        fail(f"{', '.join(given)}: only with --from-reference FILE (a problem whose kernel the LLM writes)")
+    dialect = dialect or "v2"
     try:
         root = scaffold(name, problems_dir(directory), dialect)
     except (ValueError, FileExistsError) as e:

@@ -101,6 +101,7 @@ def _print_shapes(r, best, base) -> None:
 
 def _show_json(r, status: str) -> dict:
     """`runs show --json`: what the text shows, as data."""
+    from autocomp.store.tiers import tier_rows
     from autocomp.store.win import describe, run_win
 
     info, best, base = r.info, r.best(), r.baseline()
@@ -120,6 +121,7 @@ def _show_json(r, status: str) -> dict:
             "win": describe(win) if win is not None else None,
             "beams": [{"iteration": b.iteration, "beam": list(b.beam)} for b in r.beams()],
             "lineage": [cand(c) for c in r.lineage(best.id)] if best else [],
+            "tiers": tier_rows(r),  # sim vs hw per candidate (two-tier runs measure some on hardware)
             "spend": {by: [{"key": s.key, "calls": s.calls, "cache_hits": s.cache_hits, "failures": s.failures,
                             "input_tokens": s.input_tokens, "output_tokens": s.output_tokens,
                             "cost_usd": s.cost_usd} for s in r.spend(by)] for by in ("phase", "model")}}
@@ -183,9 +185,17 @@ def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
         counts = r.counts()
         console.print(f"{counts['candidates']} candidates, {counts['evaluations']} evaluated, "
                       f"{counts['llm_calls']} LLM calls, ${r.total_cost_usd():.4f}", highlight=False)
+        from autocomp.store.reader import HW
+
+        base_hw, best_hw = (r.evaluation(c.id, HW) if c else None for c in (base, best))
         if base:
-            console.print(f"baseline #{base.id}: {latency(base.latency_us)} ({base.status})")
-        if best:
+            console.print(f"baseline #{base.id}: {latency(base.latency_us)} ({base.status})"
+                          + (f", {latency(base_hw.latency_us)} on hardware" if base_hw else ""), highlight=False)
+        if best and best_hw is not None and best_hw.status == "correct":  # a measurement outranks any estimate
+            hw_speedup = base_hw.latency_us / best_hw.latency_us if base_hw and base_hw.latency_us else None
+            console.print(f"best #{best.id}: {latency(best_hw.latency_us)}, {speedup(hw_speedup)} "
+                          f"(hw; {latency(best.latency_us)} in sim)", highlight=False)
+        elif best:
             console.print(f"best #{best.id}: {latency(best.latency_us)}, "
                           f"{speedup(best.speedup)} ({best.evidence or '?'})", highlight=False)
             from autocomp.store.win import describe, run_win
@@ -218,6 +228,18 @@ def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
                 if c.plan:
                     for line in c.plan.strip().splitlines():
                         console.print(f"      {line}", highlight=False, markup=False)
+        from autocomp.store.tiers import measured, tier_rows
+
+        tiers = tier_rows(r)
+        if measured(tiers):
+            console.print("\n[bold]sim vs hw per candidate[/] (two-tier: sim estimates every candidate, hardware "
+                          "measures the selected ones)")
+            for row in tiers:
+                hw = (f"{latency(row['hw_latency_us']):>13} hw" if row["hw_status"] == "correct"
+                      else f"{row['hw_status'] or 'not measured':>13}")
+                sim = f"{latency(row['sim_latency_us']):>13}"
+                console.print(f"  #{row['id']:<4} it {row['iteration']:<3} sim {sim} ({row['sim_status']})  {hw}",
+                              highlight=False)
         for by in ("phase", "model"):
             spend = r.spend(by)
             if spend:
@@ -226,6 +248,8 @@ def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
                     console.print(f"  {s.key:<32} {s.calls:>4} calls {s.cache_hits:>4} cached {s.failures:>3} failed "
                                   f"{s.input_tokens:>9,} in {s.output_tokens:>8,} out  ${s.cost_usd:.4f}",
                                   highlight=False, markup=False)
+
+
 
 
 @runs_app.command("diff")

@@ -70,6 +70,8 @@ def sandbox_needs(backend: Backend) -> tuple[list[str], list[str]]:
         device = getattr(backend, "device", None)
         if device and device not in devices:
             devices.append(device)
+    elif backend.name == "hw":  # compiling only: the SDK's files, never a device (the parent runs the NEFF)
+        paths += ["/opt/aws/neuron"]
     return paths, devices
 
 
@@ -85,7 +87,7 @@ class RawRun:
 class Evaluator:
     """Evaluates candidate kernels for problems, each in its own sandboxed process.
 
-    ``backend``: "sim" (default), "neuron", "auto" or a Backend. ``workers``: parallel
+    ``backend``: "sim" (default), "hw" (alias "neuron"), "auto" or a Backend. ``workers``: parallel
     candidates (default: CPU cores). ``cache``: True (SQLite under ``cache_dir``), an
     EvalCache, or False. ``timeout_s`` overrides the problem's timeout. ``file_size_mb`` caps any file a
     worker writes (default: room for the largest output on the simulator, 2 GiB for compiler artifacts).
@@ -183,6 +185,16 @@ class Evaluator:
                  seeds: list[int] | None = None) -> EvalResult:
         """Evaluate one candidate kernel source for ``problem``."""
         return self._evaluate(problem, source, filename=filename, seeds=seeds)
+
+    def evaluate_first(self, problem: Problem, source: str, *, filename: str = "kernel.py") -> EvalResult:
+        """A problem's first kernel, before it has one of its own (translation from its reference).
+
+        Gated and sandboxed like any untrusted candidate, and checked against the reference on every seed, but with
+        no baseline to compare with: no speedup, and no precision or work-scaling check against a baseline. The
+        inputs it wrote are listed in ``mutated_inputs`` for the caller to refuse
+        (docs/evaluation.md#a-first-kernel-without-a-baseline).
+        """
+        return self._evaluate(problem, source, filename=filename, first=True)
 
     def iter_evaluate(self, problem: Problem, sources: Iterable[str], *, seeds: list[int] | None = None,
                       filenames: list[str] | None = None) -> Iterator[tuple[int, EvalResult]]:
@@ -312,6 +324,9 @@ class Evaluator:
         self._pool.close()
         if self._measurer is not None:
             self._measurer.close()
+        close_backend = getattr(self.backend, "close", None)
+        if callable(close_backend):  # the hw backend's device workers
+            close_backend()
         if self.cache is not None:
             self.cache.close()
 
@@ -345,12 +360,14 @@ class Evaluator:
                                  f"evaluation is on {target}; pass a {target} calibration (autocomp calibrate ... "
                                  f"--target {target}) or evaluate on {self._calibration_target}")
 
-    def _settings(self, is_baseline: bool) -> str:
+    def _settings(self, is_baseline: bool, first: bool = False) -> str:
         # Hardware timings (and speedups) belong to one session's baseline measurement, not to another's.
         session = self._session if self.backend.evidence == "hw" else ""
         settings = {"gate": self.static_gate, "timeout": self.timeout_s, "memory": self.memory_mb,
                     "baseline": is_baseline, "review": self.speedup_review, "session": session,
                     "isolation": self.isolation, "timeline": self.timelines}
+        if first:  # judged without a baseline: another verdict than the same source's as a candidate
+            settings["first"] = True
         if self.calibration is not None:  # a calibrated estimate is another answer than the built-in model's
             settings["calibration"] = self.calibration.sha256
         if self.nki_version is not None:
@@ -364,22 +381,23 @@ class Evaluator:
         return versions.normalize(self.nki_version or problem.spec.nki_version)
 
     def _evaluate(self, problem: Problem, source: str, *, filename: str = "kernel.py",
-                  seeds: list[int] | None = None, is_baseline: bool = False) -> EvalResult:
+                  seeds: list[int] | None = None, is_baseline: bool = False, first: bool = False) -> EvalResult:
         start = time.perf_counter()
         seeds = list(seeds or problem.spec.seeds)
         target = self._target(problem)
         self._check_calibration_target(target)
         digest = source_digest(source)
         key = eval_key(digest, problem.content_hash, self.backend.name, target, self.tool_version, seeds,
-                       self._settings(is_baseline))
+                       self._settings(is_baseline, first))
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
                 return hit.model_copy(update={"cache_hit": True,
                                               "timings": {"total": time.perf_counter() - start}})
         if problem.shapes:
-            return self._finish(key, self._evaluate_shapes(problem, source, filename, seeds, is_baseline), start)
-        base = None if is_baseline else self.baseline(problem)
+            return self._finish(key, self._evaluate_shapes(problem, source, filename, seeds, is_baseline, first),
+                                start)
+        base = None if is_baseline or first else self.baseline(problem)
         result = EvalResult(status="runtime_error", reason="", evidence=self.backend.evidence,
                             backend=self.backend.name, target=target, nki_version=self._nki_version(problem),
                             tool_version=self.tool_version, seeds=seeds,
@@ -388,7 +406,8 @@ class Evaluator:
                             calibration=self.calibration.label if self.calibration is not None else None)
         if self.static_gate and not is_baseline:
             t = time.perf_counter()
-            gate = check_source(source, problem.spec.function, problem.baseline_source, problem.spec.allowed_imports)
+            gate = check_source(source, problem.spec.function, problem.baseline_source or None,
+                                problem.spec.allowed_imports)
             result.timings["gate"] = time.perf_counter() - t
             if not gate.ok:
                 v = gate.syntax_error or gate.violations[0]
@@ -396,17 +415,18 @@ class Evaluator:
                 result.reason = gate.reason(filename)
                 result.location = Location(file=filename, line=v.line)
                 return self._finish(key, result, start)
-        if not is_baseline and not is_trusted(problem, source):
+        if not is_baseline and (first or not is_trusted(problem, source)):
             self.require_isolation()  # never run an LLM's code unsandboxed unless the caller said so
         self._run(problem, source, filename, seeds, target, base, result)
         return self._finish(key, result, start)
 
     def _evaluate_shapes(self, problem: Problem, source: str, filename: str, seeds: list[int],
-                         is_baseline: bool) -> EvalResult:
+                         is_baseline: bool, first: bool) -> EvalResult:
         """A problem with declared shapes: one evaluation per shape (each cached and baselined on its own),
         combined (multishape.py); a candidate the static gate refuses is refused once, for every shape."""
         if self.static_gate and not is_baseline:
-            gate = check_source(source, problem.spec.function, problem.baseline_source, problem.spec.allowed_imports)
+            gate = check_source(source, problem.spec.function, problem.baseline_source or None,
+                                problem.spec.allowed_imports)
             if not gate.ok:
                 v = gate.syntax_error or gate.violations[0]
                 return EvalResult(status="compile_error" if gate.syntax_error else "rejected",
@@ -419,7 +439,8 @@ class Evaluator:
                                   calibration=self.calibration.label if self.calibration is not None else None)
         if is_baseline:
             return evaluate_shapes(problem, self.baseline)
-        return evaluate_shapes(problem, lambda view: self._evaluate(view, source, filename=filename, seeds=seeds))
+        return evaluate_shapes(problem, lambda view: self._evaluate(view, source, filename=filename, seeds=seeds,
+                                                                    first=first))
 
     def _finish(self, key: str, result: EvalResult, start: float) -> EvalResult:
         result.timings["total"] = time.perf_counter() - start
@@ -461,7 +482,7 @@ class Evaluator:
                           full_output_elems=self._full_output_elems(problem),
                           measure=self._measurer or self.backend.measure,
                           kernel_lines=source.count("\n") + 1, inputs=inputs, env=self.backend.sandbox_env(slot),
-                          timeline=self.timelines)
+                          timeline=self.timelines, device_run=getattr(self.backend, "run_on_device", None))
             judge(outcome, ctx, result)
             result.timings["check"] = time.perf_counter() - t
         finally:

@@ -22,8 +22,8 @@ class StoredEvaluator:
     """One Evaluator for kernels of one run's problem snapshot, started on first use and closed with this."""
 
     def __init__(self, problem_dir: str | Path, *, backend: str = "sim", target: str | None = None,
-                 timelines: bool = False, calibration=None):
-        self.problem = Problem.load(problem_dir)
+                 timelines: bool = False, calibration=None, variant: str | None = None):
+        self.problem = Problem.load(problem_dir, variant)  # variant: the run's (RunReader.problem_variant)
         self.calibration = calibration  # a path or CalibrationSource for the sim backend's estimates
         self.backend = backend
         self.target = target

@@ -54,6 +54,9 @@ class Context:
     inputs: dict[int, tuple[np.ndarray, ...]] = field(default_factory=dict)  # seed -> the inputs as given
     env: dict[str, str] = field(default_factory=dict)  # the pool slot's environment (which device to time on)
     timeline: bool = False  # ask the measuring half for the engine timeline too
+    # Backends whose outputs come from a device (hw): runs the compiled kernel on every seed's inputs, from the
+    # parent; (request, inputs by seed, expected (shape, dtype) per output) -> outputs by seed
+    device_run: Callable | None = None
 
 
 class Verdict(Exception):
@@ -213,16 +216,90 @@ def _check_outputs(report: WorkerReport, ctx: Context, result: EvalResult) -> tu
     return output_bytes, first
 
 
-def _measure(ctx: Context, result: EvalResult, outputs: list[InputSpec]) -> Timing:
-    """Time the candidate with the backend's trusted half, from what the worker left; refuse what fails its
-    checks."""
+def _request(ctx: Context, outputs: list[InputSpec]) -> TimingRequest:
     job = ctx.job
     first = ctx.job.seeds[0]
-    request = TimingRequest(
+    return TimingRequest(
         job=job, artifacts=job.output_dir, kernel_path=str(Path(job.work_dir) / job.kernel_file),
         kernel_lines=ctx.kernel_lines, outputs=outputs, env=dict(ctx.env),
         inputs=[InputSpec(dtype=dtype_name(a.dtype), shape=list(a.shape)) for a in ctx.inputs.get(first, ())],
         timing_inputs=job.timing_specs, timing_output_elems=ctx.full_output_elems, timeline=ctx.timeline)
+
+
+def _check_device_outputs(ctx: Context, result: EvalResult) -> tuple[int, list[InputSpec]]:
+    """Run the compiled kernel on the device for every seed (from the parent) and compare its outputs with the
+    references; all-zero outputs where the reference is not zero are the device's failure, said plainly."""
+    first_refs = ctx.references[ctx.job.seeds[0]]
+    expected = [(tuple(r.shape), _dtype_hints(ctx, i)) for i, r in enumerate(first_refs)]
+    specs = [InputSpec(dtype=dtype_name(r.dtype), shape=list(r.shape)) for r in first_refs]
+    t = time.perf_counter()
+    try:
+        by_seed = ctx.device_run(_request(ctx, specs), {s: ctx.inputs[s] for s in ctx.job.seeds}, expected)
+    except KernelFault as e:
+        raise Verdict("runtime_error", str(e)) from None
+    except Exception as e:  # the device tools failed: not the candidate's fault, never cached
+        raise Verdict("runtime_error", f"running the kernel on the device failed: {type(e).__name__}: {e}"[:500],
+                      flags=[FLAG_TOOL_ERROR]) from None
+    finally:
+        result.timings["device_run"] = time.perf_counter() - t
+    zero_seeds = []
+    for seed in ctx.job.seeds:
+        outs, refs = by_seed.get(seed, []), ctx.references[seed]
+        for i, (out, ref) in enumerate(zip(outs, refs)):
+            if out is None:
+                result.errors.append(OutputError(seed=seed, output=i, passed=False, size=int(ref.size),
+                                                 note=f"the device returned output {i} with a size that does not "
+                                                      f"fit the reference's {list(ref.shape)} {dtype_name(ref.dtype)}"))
+                continue
+            result.errors.append(compare(out, ref, ctx.problem.spec.tolerance, seed, i))
+        if outs and all(o is not None and not np.any(o) for o in outs) and any(np.any(r) for r in refs):
+            zero_seeds.append(seed)
+    first = by_seed.get(ctx.job.seeds[0], [])
+    result.output_dtypes = [dtype_name(o.dtype) for o in first if o is not None]
+    specs = [InputSpec(dtype=dtype_name(o.dtype), shape=list(o.shape)) for o in first if o is not None]
+    if zero_seeds:
+        raise Verdict("runtime_error", f"the device returned all-zero outputs (seeds {zero_seeds}) where the "
+                                       "reference is not zero: the kernel did not run or its results were not "
+                                       "copied back (a known failure of nki.baremetal on SDK 2.32); check the "
+                                       "toolchain before trusting this kernel")
+    finite = [e for e in result.errors if not e.note]
+    result.max_abs = max((e.max_abs for e in finite if e.max_abs is not None), default=None)
+    result.rel_l2 = max((e.rel_l2 for e in finite if e.rel_l2 is not None), default=None)
+    failed = next((e for e in result.errors if not e.passed), None)
+    if failed is not None:
+        at, words = _failure_at(ctx, "check", failed.seed)
+        raise Verdict("incorrect", f"{describe_failure(failed, ctx.problem.spec.tolerance)} (on the device) — "
+                                   f"{words}", failure_at=at)
+    return sum(int(o.nbytes) for o in first if o is not None), specs
+
+
+def _dtype_hints(ctx: Context, index: int) -> list[str]:
+    """Dtypes output ``index`` may have, most likely first, for reading the device's raw bytes: the baseline's
+    output dtype, the inputs' dtypes, then the usual float of each size (bf16 before fp16: Trainium's own)."""
+    hints = []
+    if ctx.baseline is not None and index < len(ctx.baseline.output_dtypes):
+        hints.append(ctx.baseline.output_dtypes[index])
+    hints += [dtype_name(a.dtype) for a in ctx.inputs.get(ctx.job.seeds[0], ())]
+    hints += ["bfloat16", "float32", "float8_e4m3", "int32", "int64", "float64"]
+    return list(dict.fromkeys(hints))
+
+
+def _check_input_hashes(report: WorkerReport, ctx: Context, result: EvalResult) -> None:
+    """Compiling ran the kernel's Python on the inputs: it must not have written them either."""
+    if [r.seed for r in report.runs] != ctx.job.seeds:
+        raise Verdict("runtime_error", "the worker did not compile for every seed")
+    for run in report.runs:
+        if run.outputs:
+            raise Verdict("rejected", "the compile step returned outputs; on hardware, outputs come from the device")
+        mutated = [i for i, (a, b) in enumerate(zip(ctx.input_hashes[run.seed], run.input_hashes_after)) if a != b]
+        if mutated:
+            raise Verdict("rejected", f"input {mutated[0]} was modified while the kernel compiled (seed {run.seed})")
+
+
+def _measure(ctx: Context, result: EvalResult, outputs: list[InputSpec]) -> Timing:
+    """Time the candidate with the backend's trusted half, from what the worker left; refuse what fails its
+    checks."""
+    request = _request(ctx, outputs)
     t = time.perf_counter()
     try:
         timing = ctx.measure(request)
@@ -342,7 +419,11 @@ def judge(outcome: Outcome, ctx: Context, result: EvalResult) -> EvalResult:
             shown = ", ".join(report.tampered[:3])
             raise Verdict("rejected", f"the kernel modified {shown} while it ran; patching numpy, the builtins, "
                                       "the simulator or the evaluator is not allowed")
-        output_bytes, outputs = _check_outputs(report, ctx, result)
+        if ctx.device_run is not None:
+            _check_input_hashes(report, ctx, result)
+            output_bytes, outputs = _check_device_outputs(ctx, result)
+        else:
+            output_bytes, outputs = _check_outputs(report, ctx, result)
         if ctx.measure is None:
             raise Verdict("runtime_error", "the evaluator has no way to time the kernel", flags=[FLAG_TOOL_ERROR])
         timing = _measure(ctx, result, outputs)

@@ -14,19 +14,24 @@ import sys
 
 import numpy as np
 
-from autocomp.nki.errors import raise_error
+from autocomp.nki.errors import raise_error, warn
 
 _AND_OR_OPS = {dis.opmap[name] for name in ("JUMP_IF_FALSE_OR_POP", "JUMP_IF_TRUE_OR_POP") if name in dis.opmap}
 _COPY = dis.opmap.get("COPY")
 
 
-def _truth_error(what: str) -> None:
-    """``and``/``or`` between masks vs ``if`` on an arange give different compiler errors."""
-    frame = sys._getframe(2)
+def _joined_by_and_or(depth: int = 3) -> bool:
+    """Whether the truth value asked for (``depth`` frames up) is Python's ``and``/``or`` between operands."""
+    frame = sys._getframe(depth)
     code = frame.f_code.co_code
     op = code[frame.f_lasti] if frame.f_lasti < len(code) else None
     prev = code[frame.f_lasti - 2] if frame.f_lasti >= 2 else None
-    if op in _AND_OR_OPS or (_COPY is not None and prev == _COPY):
+    return op in _AND_OR_OPS or (_COPY is not None and prev == _COPY)
+
+
+def _truth_error(what: str) -> None:
+    """``and``/``or`` between masks vs ``if`` on an arange give different compiler errors."""
+    if _joined_by_and_or():
         raise_error(
             "err_unsupported_expression_in_mask",
             f"`and`/`or`/`not` cannot combine {what}s; join mask conditions with `&` (and `|`), "
@@ -237,6 +242,13 @@ class Mask:
         return np.broadcast_to(m, shape)
 
     def __bool__(self):
+        if _joined_by_and_or(2):
+            # AWS's published nc_match_replace8 example joins mask conditions with `and`, and AWS's tools run it:
+            # Python decides, a mask being truthy, so `a and b` is b and `a or b` is a. Accepted, with a warning.
+            warn("`and`/`or` between mask conditions is evaluated by Python: `a and b` keeps only b, `a or b` only "
+                 "a; join mask conditions with `&` (and `|`), e.g. mask=(i_p < 64) & (i_f < 100)",
+                 "warn_mask_and_or")
+            return True
         _truth_error("mask")
 
 

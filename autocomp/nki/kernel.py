@@ -15,7 +15,7 @@ import numpy as np
 from autocomp.nki import dtypes as dt
 from autocomp.nki import versions
 from autocomp.nki.capacity import check_capacity
-from autocomp.nki.errors import raise_error
+from autocomp.nki.errors import raise_error, warn
 from autocomp.nki.lint import warn_host_state
 from autocomp.nki.lnc import Cooperative, NeedsCooperation
 from autocomp.nki.runtime import KernelContext, activate, current_or_none, cyclic_gc_paused, target_record
@@ -46,6 +46,10 @@ def _to_numpy(value):
             return t.view(dtype=__import__("torch").int16).numpy().view(dt.bfloat16), "torch"
         return t.numpy(), "torch"
     return None, None
+
+
+def _is_torch(value) -> bool:
+    return type(value).__module__.startswith("torch") and hasattr(value, "copy_")
 
 
 def _from_numpy(arr: np.ndarray, kind: str):
@@ -172,7 +176,10 @@ def run_kernel(kernel, args=(), kwargs=None, *, target: str | Target | None = No
     ``nki_version`` pins the release of the current dialect the run follows (``"0.6"``; None: the
     modelled one, ``autocomp.nki.versions.MODELLED``); v1 kernels ignore it.
     """
-    fn = getattr(kernel, "func", kernel)
+    # A frontend's kernel object says how its function is entered (v2: arguments become NkiTensor views), so a
+    # kernel run here sees the same argument types as one called directly.
+    entry = getattr(kernel, "simulation_entry", None)
+    fn = entry() if callable(entry) else getattr(kernel, "func", kernel)
     if current_or_none() is not None:
         raise_error("err_nested_kernel_with_spmd_grid" if grid else "err_invalid_argument",
                     "a kernel cannot be launched from inside another kernel; call the sub-kernel function directly")
@@ -208,7 +215,7 @@ def _simulate(fn, args, kwargs, target, grid, numerics: bool, strict: bool, dial
                 ctx.depth = 0
                 for result in results:
                     struct, out_tiles = _collect(result)
-                    _check_outputs(out_tiles, inputs, fn)
+                    _check_outputs(out_tiles, inputs, fn, returned_nothing=result is None)
             else:
                 for instance, pid in enumerate(points):
                     ctx.program_id, ctx.instance, ctx.shared_cursor = pid, instance, 0
@@ -216,7 +223,7 @@ def _simulate(fn, args, kwargs, target, grid, numerics: bool, strict: bool, dial
                     result = call_kernel(fn, call_args, call_kwargs)
                     ctx.depth = 0
                     struct, out_tiles = _collect(result)
-                    _check_outputs(out_tiles, inputs, fn)
+                    _check_outputs(out_tiles, inputs, fn, returned_nothing=result is None)
             check_capacity(ctx.trace, ctx.spec, strict)
             outputs = None
             if numerics:
@@ -249,7 +256,7 @@ def def_location(fn) -> tuple[str, int] | None:
     return code.co_filename, line
 
 
-def _check_outputs(out_tiles: list[Tile], inputs: list[Tile], fn=None) -> None:
+def _check_outputs(out_tiles: list[Tile], inputs: list[Tile], fn=None, returned_nothing: bool = False) -> None:
     returned = {id(t.alloc) for t in out_tiles}
     for t in out_tiles:
         a = t.alloc
@@ -264,18 +271,48 @@ def _check_outputs(out_tiles: list[Tile], inputs: list[Tile], fn=None) -> None:
         a.returned = True
     if current_or_none().dialect == "v2":
         return  # v2 kernels may write their HBM arguments in place without returning them
+    legacy_outputs = _check_output_parameters(returned_nothing)
     for t in inputs:
         a = t.alloc
-        if a.mutable and a.kind == "input" and id(a) not in returned and a.dirty:
+        if a.mutable and a.kind == "input" and id(a) not in returned and a.dirty and id(a) not in legacy_outputs:
             raise_error("err_mutable_parameter_not_returned",
                         f"mutable parameter {a.name} is written but not returned; return it from the kernel",
                         location=def_location(fn))
 
 
+def _check_output_parameters(returned_nothing: bool) -> dict:
+    """v1 parameters the kernel wrote without ``nt.mutable_tensor``.
+
+    Before NKI 2.21 kernels took their outputs as parameters and returned nothing (AWS's example tests
+    and tutorials still do, launched through ``nki.simulate_kernel``, ``nki.trace`` or ``nki_jit``): such a
+    kernel ran on hardware, so it is accepted with ``warn_output_parameter`` and the written parameters are
+    copied back into the caller's arrays. A kernel that returns outputs and also writes an unannotated
+    parameter is the current convention broken: ``err_cannot_update_immutable_parameter`` at the write.
+    """
+    ctx = current_or_none()
+    for alloc, where in ctx.output_params.values():
+        if not returned_nothing:
+            raise_error("err_cannot_update_immutable_parameter",
+                        f"kernel parameter {alloc.name} is immutable; annotate it as nt.mutable_tensor and return "
+                        "it, or write the result to a new nl.shared_hbm tensor that the kernel returns",
+                        location=where)
+        if not alloc.mutable:
+            alloc.mutable = True
+            at = f" (first written at {where[0]}:{where[1]})" if where else ""
+            warn(f"kernel parameter {alloc.name} is written and the kernel returns nothing: the legacy convention "
+                 f"of outputs passed as parameters{at}; it is copied back to the caller's array. Current kernels "
+                 "return a new nl.shared_hbm tensor instead", "warn_output_parameter")
+    return ctx.output_params
+
+
 def _write_back_mutable(args, names, inputs: list[Tile]) -> None:
-    """Like AWS's simulator, copy modified mutable HBM inputs back into the caller's arrays."""
+    """Like AWS's simulator, copy modified mutable HBM inputs back into the caller's arrays (numpy or torch)."""
     by_name = {t.alloc.name: t for t in inputs}
     for name, value in zip(names, args):
         t = by_name.get(name)
-        if t is not None and t.alloc.mutable and isinstance(value, np.ndarray) and value.flags.writeable:
+        if t is None or not t.alloc.mutable:
+            continue
+        if isinstance(value, np.ndarray) and value.flags.writeable:
             value[...] = t.alloc.data.reshape(value.shape)
+        elif _is_torch(value):
+            value.copy_(_from_numpy(np.ascontiguousarray(t.alloc.data.reshape(tuple(value.shape))), "torch"))

@@ -46,6 +46,10 @@ def cost_model() -> Callable:
 class Kernel:
     """A decorated kernel: call it with arrays to simulate, index it with a grid for SPMD."""
 
+    # A kernel named test_* (AWS's example tests have some) is not a test: pytest follows __wrapped__ to the
+    # kernel function and would collect it, asking for its parameters as fixtures.
+    __test__ = False
+
     def __init__(self, func, mode: str = "auto", dialect: str = "v1", grid: tuple[int, ...] = (), **options):
         functools.update_wrapper(self, func)
         self.func = func

@@ -37,9 +37,8 @@ class _Allocator:
         free_bytes = int(np.prod(dims[par + 1:] or (1,))) * dtype.itemsize
         p = dims[par]
         if self.func is None:
-            tiles = int(np.prod(self.num_free_tiles)) if self.num_free_tiles else 1
             start, base = self.base_partition, self.base_addr or 0
-            self._check(start, base, p, free_bytes * tiles)
+            self._check(start, base, p, free_bytes * self._tiles_used(tuple(int(b) for b in dims[:par])))
             return (start, base)
         first = None
         blocks = tuple(int(b) for b in dims[:par])
@@ -50,6 +49,14 @@ class _Allocator:
             self._check(start, base, p, free_bytes)
             first = first or (start, base)
         return first
+
+    def _tiles_used(self, blocks: tuple[int, ...]) -> int:
+        """How many physical tiles modulo allocation reaches: as the docs define mod_alloc, block ``idx`` goes
+        to tile ``linearize(num_free_tiles, idx % num_free_tiles)``, so a tensor without block dimensions uses
+        one tile whatever ``num_free_tiles`` says (AWS's attention tutorial relies on it)."""
+        shape = self.num_free_tiles or (1,) * len(blocks)
+        last = [min(b, t) - 1 for b, t in zip(blocks, shape)]  # the highest index reached in each dimension
+        return 1 + sum(i * int(np.prod(shape[d + 1:] or (1,))) for d, i in enumerate(last))
 
     def _from_func(self, idx: tuple, pdim_size: int, fdim_size: int) -> tuple[int, int]:
         """Call the ``ncc.<space>.alloc(func)`` callback as the docs define it: ``func(idx, pdim_size, fdim_size)``

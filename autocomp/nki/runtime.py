@@ -57,6 +57,9 @@ class KernelContext:
     next_loop_id: int = 1
     next_tensor_id: int = 1
     depth: int = 0  # nesting of sub-kernel calls
+    # v1 parameters written without nt.mutable_tensor: id(allocation) -> (allocation, (file, line) of the
+    # first write). Legal only in the legacy convention of a kernel that returns nothing (kernel.py).
+    output_params: dict = field(default_factory=dict)
 
     @property
     def target(self) -> str:

@@ -54,7 +54,10 @@ class Parameter:
     low: float
     high: float
     meaning: str
-    log_scale: bool = True  # searched in log space (rates, times, scales); False: a share in [0, 1]
+    # Searched in log space (rates, times, scales: a step is a factor); False: linearly, in units of
+    # ``unit`` (a share in [0, 1], or a time that may be 0, in ns).
+    log_scale: bool = True
+    unit: float = 1.0
 
 
 # What `autocomp calibrate` fits by default: the parameters end-to-end latencies can tell apart.
@@ -68,9 +71,22 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("launch_overhead_ns", 100.0, 200_000.0, "fixed cost per kernel execution"),
     Parameter("static_overhead_occupancy", 0.0, 1.0, "share of the tiny-instruction overhead that occupies "
               "the engine (rest: latency)", log_scale=False),
+    Parameter("dma_fixed_latency_ns", 10.0, 20_000.0, "time from a DMA's trigger to its first data"),
+    Parameter("dve_cycle_scale", 0.2, 5.0, "multiplier on Vector-engine cycles (times compute_cycle_scale)"),
+    Parameter("act_cycle_scale", 0.2, 5.0, "multiplier on Scalar-engine cycles (times compute_cycle_scale)"),
+    Parameter("pool_cycle_scale", 0.2, 5.0, "multiplier on GpSimd cycles (times compute_cycle_scale)"),
+    Parameter("dve_instruction_ns", 0.0, 5000.0, "fixed Vector-engine time of every instruction",
+              log_scale=False, unit=1000.0),
+    Parameter("act_instruction_ns", 0.0, 5000.0, "fixed Scalar-engine time of every instruction",
+              log_scale=False, unit=1000.0),
+    Parameter("pool_instruction_ns", 0.0, 5000.0, "fixed GpSimd time of every instruction",
+              log_scale=False, unit=1000.0),
+    Parameter("pe_instruction_ns", 0.0, 5000.0, "fixed Tensor-engine time of every instruction",
+              log_scale=False, unit=1000.0),
 )}
-DEFAULT_FIT = ("dma_engine_bytes_per_ns", "dma_descriptor_ns", "compute_cycle_scale", "pe_cycle_scale",
-               "launch_overhead_ns")
+DEFAULT_FIT = ("dma_engine_bytes_per_ns", "dma_descriptor_ns", "dma_transfer_ns", "dma_fixed_latency_ns",
+               "compute_cycle_scale", "pe_cycle_scale", "launch_overhead_ns", "dve_instruction_ns",
+               "act_instruction_ns", "pool_instruction_ns", "pe_instruction_ns")
 
 
 class CalibrationError(ValueError):

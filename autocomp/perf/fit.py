@@ -2,13 +2,14 @@
 
 A ``Measurement`` is one kernel at one set of shapes with its measured latency. ``fit`` searches
 the calibration parameters (``autocomp.perf.calibration.PARAMETERS``) that minimise the mean
-squared log error ln(model / measured), with a weak pull towards the starting values so that a
-parameter the measurements cannot see stays where the documentation put it. The search is a
-damped Gauss-Newton in log-parameter space with finite-difference derivatives: each iteration
-schedules every trace once per parameter, so a fit costs ~(parameters + 2) x iterations
-schedules per measurement. Model latencies come from an ``Evaluator``: by default one that
-re-schedules in-process traces; ``benchmarks/fidelity.py`` plugs in one that runs kernels in
-child processes.
+squared log error ln(model / measured) plus a pull towards the starting values. Which candidate
+parameters may move and how strong the pull is are chosen first, by cross-validation on the
+measurements given (``autocomp.perf.crossval``), so that a dozen measurements do not drag a
+parameter they cannot pin down. The search is then a damped Gauss-Newton in log-parameter space
+with finite-difference derivatives: each iteration schedules every trace once per moving
+parameter, so a fit costs ~(candidates + 2 + (moving + 2) x iterations) schedules per measurement.
+Model latencies come from an ``Evaluator``: by default one that re-schedules in-process traces;
+``benchmarks/fidelity.py`` plugs in one that runs kernels in child processes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from autocomp.perf.targets import Target, get_target
 from autocomp.perf.uncertainty import Band, bands_from_residuals
 from autocomp.targets import DEFAULT_TARGET
 
-PRIOR_WEIGHT = 1e-3  # pull of ln(value / start)^2 against the mean squared log error
+# Pull of (encoded value - start)^2 against the mean squared log error when an explicit parameter
+# list is fitted whole: just enough that a parameter the measurements cannot see stays put.
+WEAK_PRIOR = 1e-3
 STEP = 0.1  # finite-difference step: 10% in log space, 0.1 for shares
 
 
@@ -149,42 +152,67 @@ class FitResult:
     bands: dict[str, Band]
     unidentified: list[str] = field(default_factory=list)  # parameters the measurements do not move
     evaluations: int = 0
+    selected: list[str] = field(default_factory=list)  # the candidates cross-validation let move
+    prior_weight: float = 0.0  # the pull towards the start they were fitted with
+    selection: dict = field(default_factory=dict)  # crossval.Choice.to_dict(): the path chosen from
+
+    @property
+    def changed(self) -> dict[str, float]:
+        """The fitted values of the parameters that moved (the rest kept their start values)."""
+        return {k: self.parameters[k] for k in self.selected}
 
     def calibration(self, start: CalibrationFile | None = None, note: str = "") -> CalibrationFile:
         """A calibration file: the start file's parameters updated with the fitted ones."""
         params = dict(start.parameters) if start else {}
-        params.update({k: v for k, v in self.parameters.items() if k not in self.unidentified})
-        fit = {"measurements": self.before.n, "note": note, "fitted": sorted(self.parameters),
+        params.update(self.changed)
+        fit = {"measurements": self.before.n, "note": note, "fitted": list(self.selected),
+               "candidates": sorted(self.parameters), "prior_weight": self.prior_weight,
                "unidentified": self.unidentified, "before": self.before.to_dict(), "after": self.after.to_dict()}
         return CalibrationFile(target=self.target, parameters=params, bands=self.bands, fit=fit)
 
 
 def _encode(name: str, value: float) -> float:
-    return math.log(value) if PARAMETERS[name].log_scale else value
+    spec = PARAMETERS[name]
+    return math.log(value) if spec.log_scale else value / spec.unit
 
 
 def _decode(name: str, x: float) -> float:
     spec = PARAMETERS[name]
-    value = math.exp(x) if spec.log_scale else x
+    value = math.exp(x) if spec.log_scale else x * spec.unit
     return min(max(value, spec.low), spec.high)
 
 
-def _clip(name: str, x: float) -> float:
+def _bounds(name: str) -> tuple[float, float]:
+    """The encoded range of a parameter."""
     spec = PARAMETERS[name]
-    lo, hi = (math.log(spec.low), math.log(spec.high)) if spec.log_scale else (spec.low, spec.high)
+    if spec.log_scale:
+        return math.log(spec.low), math.log(spec.high)
+    return spec.low / spec.unit, spec.high / spec.unit
+
+
+def _clip(name: str, x: float) -> float:
+    lo, hi = _bounds(name)
     return min(max(x, lo), hi)
 
 
 def fit(measurements: Sequence[Measurement], target: str | Target | None = None,
         parameters: Sequence[str] = (), start: CalibrationFile | None = None, evaluator: Evaluator | None = None,
-        iterations: int = 6, prior_weight: float = PRIOR_WEIGHT) -> FitResult:
-    """Fit ``parameters`` (default: calibration.DEFAULT_FIT) to ``measurements``.
+        iterations: int = 6, prior_weight: float | None = None, select: bool | None = None) -> FitResult:
+    """Fit calibration parameters to ``measurements``.
 
-    ``target``: the hardware the measurements are from (default: theirs, which must agree);
-    ``start``: a calibration file to start from (its parameters and target); ``evaluator``:
-    where model latencies come from (default: schedule each measurement's trace).
+    ``parameters``: the candidates (default: calibration.DEFAULT_FIT). Which of them move, and how
+    strongly each is pulled back to its start, is decided by cross-validation on ``measurements``
+    alone (``autocomp.perf.crossval``): only a parameter that lowers the error on measurements
+    left out of its fit by more than the noise moves. ``select``: whether to pick a subset
+    (default: yes for the default candidates, no for an explicit list, which is fitted whole);
+    ``prior_weight``: a fixed pull instead of the cross-validated one (without selection:
+    default WEAK_PRIOR, the plain fit of every parameter the measurements move). ``target``: the
+    hardware the measurements are from (default: theirs, which must agree); ``start``: a
+    calibration file to start from (its parameters and target); ``evaluator``: where model
+    latencies come from (default: schedule each measurement's trace).
     """
     from autocomp.perf.calibration import DEFAULT_FIT
+    from autocomp.perf.crossval import PRIORS, Choice, choose
 
     if not measurements:
         raise ValueError("fit needs at least one measurement")
@@ -195,6 +223,8 @@ def fit(measurements: Sequence[Measurement], target: str | Target | None = None,
     unknown = [n for n in names if n not in PARAMETERS]
     if unknown:
         raise ValueError(f"cannot fit {', '.join(unknown)}; fittable parameters: {', '.join(PARAMETERS)}")
+    if select is None:
+        select = not parameters
     targets = {get_target(m.target).name for m in measurements}
     tname = get_target(target).name if target is not None else (start.target if start else None)
     if tname is None:
@@ -208,47 +238,61 @@ def fit(measurements: Sequence[Measurement], target: str | Target | None = None,
     evaluate = evaluator or trace_evaluator(measurements, base)
     measured = [m.measured_us for m in measurements]
     log_measured = [math.log(v) for v in measured]
-    x0 = [_encode(n, parameter_value(base, n)) for n in names]
+    x_start = {n: _encode(n, parameter_value(base, n)) for n in names}
     count = 0
 
-    def point(x: Sequence[float]) -> dict[str, float]:
-        return {n: _decode(n, v) for n, v in zip(names, x)}
-
-    def run(xs: list[list[float]]) -> list[list[tuple[float, str]]]:
+    def run(active: list[str], xs: list[list[float]]) -> list[list[tuple[float, str]]]:
         nonlocal count
         count += len(xs) * len(measurements)
-        return evaluate([point(x) for x in xs])
+        return evaluate([{n: _decode(n, v) for n, v in zip(active, x)} for x in xs])
 
     def residuals(row) -> list[float]:
         return [math.log(max(lat, 1e-9)) - lm for (lat, _), lm in zip(row, log_measured)]
 
-    def objective(x, res) -> float:
-        prior = sum((a - b) ** 2 for a, b in zip(x, x0))
-        return statistics.fmean(r * r for r in res) + prior_weight * prior
-
-    x = list(x0)
-    row0 = row_start = run([x])[0]
-    res = residuals(row0)
-    best = objective(x, res)
-    damping = 1e-2
-    moving = [True] * len(names)
-    for _ in range(iterations):
-        # Jacobian of the residuals by forward differences, one schedule per parameter.
-        steps = [STEP if _clip(n, v + STEP) != v else -STEP for n, v in zip(names, x)]
-        probes = [[_clip(n, v + (steps[j] if j == k else 0.0)) for j, (n, v) in enumerate(zip(names, x))]
-                  for k in range(len(names))]
+    def jacobian(active: list[str], x: list[float], res: list[float]) -> list[list[float]]:
+        """Columns d residual / d parameter by forward differences, one schedule per parameter."""
+        steps = [STEP if _clip(n, v + STEP) != v else -STEP for n, v in zip(active, x)]
+        probes = [[_clip(n, v + (steps[j] if j == k else 0.0)) for j, (n, v) in enumerate(zip(active, x))]
+                  for k in range(len(active))]
         cols = []
-        for k, row in enumerate(run(probes)):
+        for k, row in enumerate(run(active, probes)):
             delta = probes[k][k] - x[k]
             cols.append([(a - b) / delta if delta else 0.0 for a, b in zip(residuals(row), res)])
-        moving = [any(abs(c) > 1e-6 for c in col) for col in cols]
+        return cols
+
+    x0 = [x_start[n] for n in names]
+    row_start = run(names, [x0])[0]
+    res0 = residuals(row_start)
+    cols0 = jacobian(names, x0, res0)
+    unidentified = [n for n, col in zip(names, cols0) if not any(abs(c) > 1e-6 for c in col)]
+    if select:
+        room = [tuple(b - v for b in _bounds(n)) for n, v in zip(names, x0)]
+        choice = choose(names, cols0, res0, room, priors=PRIORS if prior_weight is None else (prior_weight,))
+    else:
+        choice = Choice(tuple(n for n in names if n not in unidentified),
+                        WEAK_PRIOR if prior_weight is None else prior_weight)
+    active = list(choice.names)
+    prior = choice.prior
+    x = [x_start[n] for n in active]
+    ax0 = list(x)
+    res, row0 = res0, row_start
+    cols = [cols0[names.index(n)] for n in active]
+
+    def objective(x, res) -> float:
+        return statistics.fmean(r * r for r in res) + prior * sum((a - b) ** 2 for a, b in zip(x, ax0))
+
+    best = objective(x, res)
+    damping = 1e-2
+    for it in range(iterations if active else 0):
+        if it:
+            cols = jacobian(active, x, res)
         improved = False
         for _attempt in range(4):
-            step = _solve(cols, res, x, x0, prior_weight, damping)
-            cand = [_clip(n, v + s) for n, v, s in zip(names, x, step)]
+            step = _solve(cols, res, x, ax0, prior, damping)
+            cand = [_clip(n, v + s) for n, v, s in zip(active, x, step)]
             if max(abs(a - b) for a, b in zip(cand, x)) < 1e-4:
                 break
-            row = run([cand])[0]
+            row = run(active, [cand])[0]
             cand_res = residuals(row)
             value = objective(cand, cand_res)
             if value < best - 1e-12:
@@ -259,46 +303,32 @@ def fit(measurements: Sequence[Measurement], target: str | Target | None = None,
             damping *= 10
         if not improved:
             break
-    fitted = point(x)
+    fitted = {n: _decode(n, x_start[n]) for n in names}
+    fitted.update({n: _decode(n, v) for n, v in zip(active, x)})
     model_after = [lat for lat, _ in row0]
     classes = [cls for _, cls in row0]
     chains = [m.chain for m in measurements]
-    first = row_start
     errors = [math.log(a / b) for a, b in zip(measured, model_after)]
     bands = bands_from_residuals(list(zip(classes, errors, chains)), source=f"autocomp calibrate, "
                                  f"{len(measurements)} measurements")
-    return FitResult(target=tname, parameters=fitted, start=point(x0),
-                     before=error_stats(measured, [lat for lat, _ in first], chains),
-                     after=error_stats(measured, model_after, chains), model_before_us=[lat for lat, _ in first],
-                     model_after_us=model_after, classes=classes, bands=bands,
-                     unidentified=[n for n, m in zip(names, moving) if not m], evaluations=count)
+    return FitResult(target=tname, parameters=fitted, start={n: _decode(n, x_start[n]) for n in names},
+                     before=error_stats(measured, [lat for lat, _ in row_start], chains),
+                     after=error_stats(measured, model_after, chains), model_before_us=[lat for lat, _ in row_start],
+                     model_after_us=model_after, classes=classes, bands=bands, unidentified=unidentified,
+                     evaluations=count, selected=list(active), prior_weight=prior, selection=choice.to_dict())
 
 
 def _solve(cols: list[list[float]], res: list[float], x: list[float], x0: list[float], prior: float,
            damping: float) -> list[float]:
     """Levenberg-Marquardt step: (J'J/n + (prior + damping) I) dx = -(J'r/n + prior (x - x0))."""
+    from autocomp.perf.crossval import solve
+
     n, k = len(res), len(cols)
     a = [[sum(ci * cj for ci, cj in zip(cols[i], cols[j])) / n for j in range(k)] for i in range(k)]
     b = [-(sum(ci * r for ci, r in zip(cols[i], res)) / n + prior * (x[i] - x0[i])) for i in range(k)]
     for i in range(k):
         a[i][i] += prior + damping * (1.0 + a[i][i])
-    return _gauss(a, b)
-
-
-def _gauss(a: list[list[float]], b: list[float]) -> list[float]:
-    """Solve a small dense system by Gaussian elimination with partial pivoting."""
-    k = len(b)
-    m = [row[:] + [b[i]] for i, row in enumerate(a)]
-    for c in range(k):
-        p = max(range(c, k), key=lambda r: abs(m[r][c]))
-        if abs(m[p][c]) < 1e-15:
-            continue
-        m[c], m[p] = m[p], m[c]
-        for r in range(k):
-            if r != c:
-                f = m[r][c] / m[c][c]
-                m[r] = [u - f * v for u, v in zip(m[r], m[c])]
-    return [m[i][k] / m[i][i] if abs(m[i][i]) > 1e-15 else 0.0 for i in range(k)]
+    return solve(a, b)
 
 
 def split_halves(measurements: Sequence[Measurement]) -> tuple[list[int], list[int]]:

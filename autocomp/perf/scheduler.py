@@ -318,9 +318,14 @@ class _Run:
         self.count: dict[str, int] = {}
         self.ghz = {e: target.clock_ghz(e) for e in ("pe", "dve", "act", "pool", "sp")}
         # Clocks that turn busy cycles into ns, scaled by the calibration's engine factors.
-        scale = {"pe": target.cal.pe_cycle_scale, "dve": target.cal.compute_cycle_scale,
-                 "act": target.cal.compute_cycle_scale, "pool": target.cal.compute_cycle_scale}
+        cal = target.cal
+        scale = {"pe": cal.pe_cycle_scale, "dve": cal.compute_cycle_scale * cal.dve_cycle_scale,
+                 "act": cal.compute_cycle_scale * cal.act_cycle_scale,
+                 "pool": cal.compute_cycle_scale * cal.pool_cycle_scale}
         self.busy_ghz = {e: g / scale.get(e, 1.0) for e, g in self.ghz.items()}
+        # Fixed engine time of every instruction (calibration; 0 by default).
+        self.per_instruction = {"pe": cal.pe_instruction_ns, "dve": cal.dve_instruction_ns,
+                                "act": cal.act_instruction_ns, "pool": cal.pool_instruction_ns}
         self.extra_latency = 0.0  # set by _compute for the instruction just placed
         self.latency = {e: target.cal.result_latency_cycles.get(e, 0) / g for e, g in self.ghz.items()}
         # Bound once: looked up for every instruction. Allocation events matter only to capacity pools.
@@ -474,7 +479,7 @@ class _Run:
             cycles, extra, known = engine_timing(ins, self.target)
             if not known:
                 sched.unknown[f"{ins.opcode}@{engine}"] += 1
-            d = cycles / self.busy_ghz[engine]
+            d = cycles / self.busy_ghz[engine] + self.per_instruction.get(engine, 0.0)
             if extra:
                 self.extra_latency = extra / self.ghz[engine]
             table = core.tables[engine]
@@ -516,6 +521,7 @@ class _Run:
         shape = (attrs.get("stationary_elems", ins.partitions), attrs.get("moving_elems", ins.elems),
                  attrs.get("fp32"), attrs.get("onezero"))
         d, ls = self.mm_times.get(shape) or self._matmul_times(shape, ins)
+        d += self.per_instruction["pe"]
         key = attrs.get("stationary_key")
         if key is not None and key == core.stationary:
             self.sched.stationary_reused += 1

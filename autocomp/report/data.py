@@ -11,6 +11,7 @@ from autocomp.store import RunReader
 from autocomp.store.locate import effective_status
 from autocomp.store.reader import SEARCH
 from autocomp.store.records import BeamSnapshot, Candidate, LLMCall, RunInfo, Spend
+from autocomp.store.tiers import tier_rows
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ReportData:
     spend_by_model: list[Spend] = field(default_factory=list)
     reasons: dict[int, str] = field(default_factory=dict)  # candidate id -> why its search evaluation failed
     llm_calls: list[LLMCall] = field(default_factory=list)
+    tiers: list[dict] = field(default_factory=list)  # sim vs hw per candidate (store/tiers.py)
     # candidate id -> the declared shapes where its search evaluation was slower than the baseline
     regressed: dict[int, list[str]] = field(default_factory=dict)
 
@@ -117,4 +119,5 @@ def load_report_data(run: RunReader, *, reprofile: bool = True,
         best=best, lineage=run.lineage(best.id) if best else [], beams=run.beams(), sources=sources,
         profiles=profiles, results=results, notes=notes, spend_total=total[0] if total else None,
         spend_by_phase=run.spend("phase"), spend_by_model=run.spend("model"),
-        reasons={k: v for k, v in reasons.items() if v}, llm_calls=run.llm_calls(), regressed=regressed)
+        reasons={k: v for k, v in reasons.items() if v}, llm_calls=run.llm_calls(), tiers=tier_rows(run),
+        regressed=regressed)

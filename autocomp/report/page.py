@@ -126,8 +126,7 @@ def summary_table(d: ReportData) -> str:
             ["Candidates", str(len(d.candidates))],
             ["Evaluated", str(sum(1 for c in d.candidates if c.evaluated))],
             ["Baseline", _us(d.baseline.latency_us) if d.baseline else "—"],
-            ["Best", (f"#{d.best.id}: {_us(d.best.latency_us)}, {_x(d.best.speedup)}" + _win_note(d)
-                      if d.best else "—")],
+            ["Best", _best_cell(d)],
             ["LLM spend", f"${d.spend_total.cost_usd:.4f} in {d.spend_total.calls} calls" if d.spend_total
              else "$0"]]
     banner = ""
@@ -135,6 +134,19 @@ def summary_table(d: ReportData) -> str:
         banner = ('<p class="banner">Latencies marked <b>sim</b> are estimates of autocomp\'s simulator and cost '
                   "model, not hardware measurements.</p>")
     return banner + _table(["", ""], rows, num_from=9)
+
+
+def _best_cell(d: ReportData) -> str:
+    """The best kernel's figure: its hardware measurement in a two-tier run (against the baseline's), else as
+    stored (with the estimate's win verdict)."""
+    if d.best is None:
+        return "—"
+    hw = {t["id"]: t["hw_latency_us"] for t in d.tiers if t["hw_status"] == "correct"}
+    if d.best.id in hw:
+        base = hw.get(d.baseline.id) if d.baseline else None
+        return (f"#{d.best.id}: {_us(hw[d.best.id])} measured on hardware, "
+                f"{_x(base / hw[d.best.id] if base else None)} (estimate {_us(d.best.latency_us)})")
+    return f"#{d.best.id}: {_us(d.best.latency_us)}, {_x(d.best.speedup)}" + _win_note(d)
 
 
 def _calibration(d: ReportData) -> str:
@@ -248,6 +260,25 @@ def _lineage(d: ReportData) -> str:
              f'<div style="white-space:pre-wrap;text-align:left">{escape(c.plan or "")}</div>'] for c in d.lineage]
     return "<h3>Lineage of the best kernel</h3>" + _table(["Candidate", "Origin", "Latency", "Speedup", "Plan"],
                                                            rows, num_from=2)
+
+
+def _tiers(d: ReportData) -> str:
+    """Two-tier runs: each candidate's estimate and, where it was measured, its hardware latency."""
+    from autocomp.store.tiers import measured
+
+    if not measured(d.tiers):
+        return ""
+    rows = []
+    for t in d.tiers:
+        hw = _us(t["hw_latency_us"]) if t["hw_status"] == "correct" else escape(t["hw_status"] or "not measured")
+        ratio = (f"{t['hw_latency_us'] / t['sim_latency_us']:.2f}" if t["hw_status"] == "correct"
+                 and t["sim_latency_us"] else "—")
+        rows.append([f"#{t['id']}", t["iteration"], escape(t["sim_status"] or "—"), _us(t["sim_latency_us"]), hw,
+                     ratio])
+    return ('<p class="note">Every candidate was estimated on the simulator; the ones the triage chose were '
+            'measured on hardware. The search ranks measured candidates by their measurement, never against an '
+            'estimate.</p>' + _table(["Candidate", "Iteration", "Sim status", "Sim estimate", "Hardware",
+                                      "hw / sim"], rows, num_from=3))
 
 
 def _diff(d: ReportData) -> str:
@@ -405,6 +436,7 @@ def render_page(d: ReportData) -> str:
         ("summary", "Summary", summary_table(d)),
         ("progress", "Best latency per iteration", progress_chart(d)),
         ("beams", "Beam per iteration", _beams(d)),
+        ("tiers", "Simulator vs hardware", _tiers(d) or '<p class="note">No candidate was measured on hardware.</p>'),
         ("candidates", "Candidate tree", _tree(d)),
         ("best-vs-baseline", "Best kernel against the baseline", _lineage(d) + "<h3>Diff</h3>" + _diff(d)),
         ("shapes", "Per-shape latency and speedup", shape_table(d)),

@@ -32,7 +32,8 @@ class Reprofiler:
             if self._evaluator is None:
                 from autocomp.evaluate.stored import StoredEvaluator
 
-                self._evaluator = StoredEvaluator(problem_dir, target=self.run.info.target, timelines=True)
+                self._evaluator = StoredEvaluator(problem_dir, target=self.run.info.target, timelines=True,
+                                                  variant=self.run.problem_variant)
             result = self._evaluator.evaluate(self.run.source(candidate_id))
         except Exception as e:  # the evaluator cannot run it here (no sandbox, a broken snapshot): say so
             return None, f"{type(e).__name__}: {e}"

@@ -37,6 +37,7 @@ from autocomp.llm.manual import prompt_context
 from autocomp.llm.types import Completion, Message
 from autocomp.search import history as hist
 from autocomp.search.config import SearchConfig
+from autocomp.search.experience import RunMemory
 from autocomp.search.extract import ExtractionError, extract_kernel, extract_plan
 from autocomp.search.node import LLM, REPAIR, Node
 from autocomp.search.prompts import PromptLibrary, PromptRenderer, sample_menu, stable_seed
@@ -108,8 +109,10 @@ class LLMAgent:
     name = "llm"
 
     def __init__(self, llm: LLMService, library: PromptLibrary, renderer: PromptRenderer, config: SearchConfig,
-                 *, recorder: CallRecorder | None = None, on_event: EventSink | None = None):
+                 *, recorder: CallRecorder | None = None, on_event: EventSink | None = None,
+                 memory: RunMemory | None = None):
         self.llm = llm
+        self.memory = memory  # the experience memory's pool for this run (None: no memory section)
         self.library = library
         self.renderer = renderer
         self.config = config
@@ -230,7 +233,8 @@ class LLMAgent:
         by_id = {item.id: item for item in self.library.menu}
         menu = [by_id[i] for i in req["menu"] if i in by_id]
         return self.renderer.plan(parent, history=self.history(parent, iteration, session, offered=req["menu"]),
-                                  menu=menu, number=req["j"] + 1, count=self.config.search.plans, siblings=siblings)
+                                  menu=menu, number=req["j"] + 1, count=self.config.search.plans, siblings=siblings,
+                                  memory=self.memory.section(parent) if self.memory is not None else "")
 
     def _ask_plan_after(self, before: Sequence[_Job], req: dict, iteration: int,
                         session: Session) -> tuple[dict, str]:

@@ -21,6 +21,10 @@ A config file has run-level options at the top and a table for each part of a ru
     [llm.prices]
     "openai:gpt-5" = { input = 1.25, output = 10.0 }
 
+    [memory]        # the experience memory shared across runs
+    enabled = true
+    path = "~/autocomp-memory.sqlite"
+
 Option names take dashes or underscores. Files written before the tables existed still load:
 every option may also be given at the top level (or under an ``[optimize]`` table) by its
 flat name, the one the command line and ``autocomp.optimize`` keywords use (``beam``,
@@ -109,6 +113,30 @@ class EvaluationOptions(BaseModel):
                                      "sim backend; the run keeps a copy; the hw backend ignores it")
     nki_version: str | None = Field(None, description="release of the current NKI dialect (\"0.6\") v2 kernels "
                                     "follow, over the problem's own nki_version; a resumed run keeps it")
+    # The hardware backend (--backend hw, alias neuron): docs/evaluation.md#the-hardware-backend
+    hw_top_k: int = Field(2, ge=1, description="two-tier search: the sim-fastest candidates of each iteration sent "
+                                               "to hardware (besides those the cost model cannot rank)")
+    two_tier: bool = Field(True, description="with the hw backend, check and score every candidate in the simulator "
+                                             "first and measure only the selected ones on hardware")
+    hw_profile: bool = Field(False, description="capture a Neuron Explorer profile of every hardware measurement")
+    sdk_pythonpath: list[str] = Field(default_factory=list, description="import paths of the NKI compiler (nki)")
+    runtime_python: str | None = Field(None, description="interpreter of the environment that has nrtpy (it cannot "
+                                                         "share one with nki); default: this one")
+    runtime_pythonpath: list[str] = Field(default_factory=list, description="import paths of nrtpy")
+    sdk_path: list[str] = Field(default_factory=list, description="directories of neuron-ls and neuron-explorer")
+    cores: list[int] | None = Field(None, description="NeuronCores to use (default: all that neuron-ls lists)")
+    lnc: int | None = Field(None, ge=1, le=2, description="logical NeuronCore config for the device workers, on "
+                                                          "targets that pair cores (default: the runtime's)")
+
+    def hw_options(self) -> dict[str, Any]:
+        """The hw backend's keyword options from this table."""
+        return {"compile_pythonpath": list(self.sdk_pythonpath), "runtime_pythonpath": list(self.runtime_pythonpath),
+                "runtime_python": self.runtime_python, "path": list(self.sdk_path), "cores": self.cores,
+                "lnc": self.lnc, "profile": self.hw_profile}
+
+    @property
+    def hardware(self) -> bool:
+        return self.backend in ("hw", "neuron")
 
     @field_validator("target")
     @classmethod
@@ -165,10 +193,25 @@ class LLMOptions(BaseModel):
         return [parse_model_spec(MANUAL_MODEL if m.strip().lower() == "manual" else m).id for m in v]
 
 
-SECTIONS: dict[str, type[BaseModel]] = {"search": SearchOptions, "evaluation": EvaluationOptions, "llm": LLMOptions}
+class MemoryOptions(BaseModel):
+    """``[memory]``: the experience memory shared across runs (docs/architecture.md#experience-memory)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    enabled: bool = Field(True, description="record this run's improvements and show plan prompts earlier ones")
+    path: Path | None = Field(None, description="the memory file (default: $AUTOCOMP_MEMORY, else "
+                                                "$XDG_DATA_HOME/autocomp/memory.sqlite)")
+    budget_tokens: int = Field(700, ge=0, description="most tokens of memory one plan prompt shows")
+    max_entries: int = Field(5, ge=0, description="most memory entries one plan prompt shows")
+
+
+SECTIONS: dict[str, type[BaseModel]] = {"search": SearchOptions, "evaluation": EvaluationOptions, "llm": LLMOptions,
+                                        "memory": MemoryOptions}
 # Flat names (command line, API keywords, files without tables) that differ from the field's name in its table.
 _FLAT_RENAMES = {("llm", "base_url"): "llm_base_url", ("llm", "timeout"): "llm_timeout",
-                 ("llm", "prices"): "llm_prices", ("llm", "concurrency"): "llm_concurrency"}
+                 ("llm", "prices"): "llm_prices", ("llm", "concurrency"): "llm_concurrency",
+                 ("memory", "enabled"): "memory_enabled", ("memory", "path"): "memory_path",
+                 ("memory", "budget_tokens"): "memory_budget_tokens", ("memory", "max_entries"): "memory_entries"}
 # `model = "..."` / --model; `out`, the runs directory's name before it was called runs_dir everywhere (stored runs).
 # `no_cache`, the LLM cache switch's name before evaluation and LLM caches had options of their own.
 _FLAT_ALIASES = {"model": ("llm", "models"), "out": (None, "runs_dir"), "no_cache": (None, "no_llm_cache")}
@@ -178,7 +221,7 @@ RUN_IDENTITY = ("problem", "problem_path", "calibration_sha256")
 
 
 class SearchConfig(BaseModel):
-    """Every knob of a run: run-level options and the ``search``, ``evaluation`` and ``llm`` tables. Stored
+    """Every knob of a run: run-level options and the ``search``, ``evaluation``, ``llm`` and ``memory`` tables. Stored
     (without secrets) as the run's config.toml. Flat keywords are accepted too (``SearchConfig(beam=2)``)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -191,6 +234,7 @@ class SearchConfig(BaseModel):
     search: SearchOptions = Field(default_factory=SearchOptions)
     evaluation: EvaluationOptions = Field(default_factory=EvaluationOptions)
     llm: LLMOptions = Field(default_factory=LLMOptions)
+    memory: MemoryOptions = Field(default_factory=MemoryOptions)
 
     @model_validator(mode="before")
     @classmethod

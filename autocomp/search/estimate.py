@@ -62,9 +62,11 @@ def estimate_run(problem, config: SearchConfig, env: Mapping[str, str] | None = 
     renderer = PromptRenderer(library, ProblemBrief.from_problem(problem, target=config.evaluation.target))
     base = Node(id=0, source=problem.baseline_source, iteration=0, origin=BASELINE)
     plan_text = "x" * 1500
+    # The experience memory's section at its full budget (what it holds is not known before the run).
+    memory = "x" * (4 * config.memory.budget_tokens) if config.memory.enabled and config.memory.max_entries else ""
     chars = {
         "plan": sum(len(m["content"]) for m in renderer.plan(base, history=["x" * 160] * config.llm.history_limit,
-                                                              menu=library.menu)),
+                                                              menu=library.menu, memory=memory)),
         "implement": sum(len(m["content"]) for m in renderer.implement(base, plan_text)),
         "repair": sum(len(m["content"]) for m in renderer.repair(problem.baseline_source, status="incorrect",
                                                                   reason="x" * 400, error_report="x" * 300,

@@ -73,8 +73,9 @@ class SearchLoop:
     """Runs stages of search over one session's candidates, choosing parents through ``strategy``."""
 
     def __init__(self, session: Session, strategy: Strategy, *, hw_margin: float = 0.01, min_gain: float = 0.002,
-                 on_event: EventSink | None = None):
+                 on_event: EventSink | None = None, hw_tier=None):
         self.session = session
+        self.hw_tier = hw_tier  # two-tier runs: measures the iteration's chosen candidates on hardware
         self.strategy = strategy
         self.hw_margin = hw_margin  # for the best candidate the early stop follows
         self.min_gain = min_gain
@@ -150,6 +151,8 @@ class SearchLoop:
                         iteration -= 1
                         reason, ran_dry = stage.proposer.exhausted, True
                         break
+                    if self.hw_tier is not None:  # before selection: the beam ranks by what hardware measured
+                        self.hw_tier.confirm(iteration, self.session.all_nodes(), self.best_until(iteration - 1))
                     beam = self.select(stage.width, iteration)
                     store.record_checkpoint(iteration, self.strategy.checkpoint(beam))
                 best = self.best_until(iteration)

@@ -16,7 +16,9 @@ KNOB = "knob"
 
 @dataclass
 class Node:
-    """One stored candidate. ``outcome`` is None until its search evaluation is committed.
+    """One stored candidate. ``outcome`` is None until its search evaluation is committed; ``hw_outcome`` is its
+    hardware measurement in a two-tier run (search/hw_tier.py), and when present it is the one of record:
+    ``correct``, ``latency_us`` and ``evidence`` read it, never mixing it with the estimate.
 
     ``meta`` keeps what the store's columns do not: the slot that produced it (so a
     resumed run finds it again), the beam member it descends from, knob settings.
@@ -29,6 +31,7 @@ class Node:
     parent_id: int | None = None
     plan: str | None = None
     outcome: Outcome | None = None
+    hw_outcome: Outcome | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     source_hash: str = ""
 
@@ -41,16 +44,28 @@ class Node:
         return self.outcome is not None
 
     @property
-    def correct(self) -> bool:
+    def of_record(self) -> Outcome | None:
+        """The outcome that ranks this candidate: the hardware measurement when there is one."""
+        return self.hw_outcome if self.hw_outcome is not None else self.outcome
+
+    @property
+    def sim_correct(self) -> bool:
+        """Correct on the search evaluation (the simulator's, in a two-tier run)."""
         return self.outcome is not None and self.outcome.correct
 
     @property
+    def correct(self) -> bool:
+        record = self.of_record
+        return record is not None and record.correct
+
+    @property
     def latency_us(self) -> float | None:
-        return self.outcome.latency_us if self.correct else None
+        return self.of_record.latency_us if self.correct else None
 
     @property
     def evidence(self) -> str:
-        return self.outcome.evidence if self.outcome is not None else "sim"
+        record = self.of_record
+        return record.evidence if record is not None else "sim"
 
     @property
     def lineage_group(self) -> str:

@@ -189,9 +189,12 @@ class ProblemBrief:
     several_shapes: bool = False  # the problem declares timing shapes (docs/evaluation.md#problems-over-several-shapes)
 
     @classmethod
-    def from_problem(cls, problem, *, target: str | None = None) -> ProblemBrief:
+    def from_problem(cls, problem, *, target: str | None = None,
+                     parameter_names: Sequence[str] | None = None) -> ProblemBrief:
+        """``parameter_names`` name the inputs when the problem has no kernel yet (else the kernel's are used)."""
         spec = problem.spec
-        names = _parameter_names(problem.baseline_source, spec.function)
+        names = (list(parameter_names) if parameter_names is not None
+                 else _parameter_names(problem.baseline_source, spec.function))
         try:
             shapes = ", ".join(f"{list(s.shape)} {_dtype_name(s.dtype)}" for s in problem.input_specs())
             if spec.shapes:  # every declared shape, each with its weight in the geometric mean
@@ -276,6 +279,16 @@ def _dtype_name(dtype) -> str:
     return getattr(dtype, "name", str(dtype))
 
 
+def system_message(lib: PromptLibrary, dialect: str, target: str, template: str = "system") -> str:
+    """A system message: the template with the dialect, the target's notes, the rules and the API digest."""
+    from autocomp.search.api_digest import digest
+
+    rules = "\n".join(f"- {r}" for r in lib.rules(dialect))
+    return lib.template(template).substitute(
+        dialect_name=DIALECT_NAMES.get(dialect, dialect), architecture=lib.architecture(target), rules=rules,
+        api_digest=digest(dialect, lib.root)).strip() + "\n"
+
+
 def numbered(source: str, *, start: int = 1, mark: int | None = None) -> str:
     lines = source.rstrip("\n").splitlines()
     width = len(str(start + len(lines)))
@@ -321,13 +334,7 @@ class PromptRenderer:
 
     @cached_property
     def system(self) -> str:
-        from autocomp.search.api_digest import digest
-
-        rules = "\n".join(f"- {r}" for r in self.lib.rules(self.brief.dialect))
-        return self.lib.template("system").substitute(
-            dialect_name=DIALECT_NAMES.get(self.brief.dialect, self.brief.dialect),
-            architecture=self.lib.architecture(self.brief.target), rules=rules,
-            api_digest=digest(self.brief.dialect, self.lib.root)).strip() + "\n"
+        return system_message(self.lib, self.brief.dialect, self.brief.target)
 
     @cached_property
     def _common_values(self) -> dict[str, str]:
@@ -345,9 +352,10 @@ class PromptRenderer:
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user.strip() + "\n"}]
 
     def plan(self, parent: Node, *, history: Sequence[str], menu: Sequence[MenuItem], number: int = 1,
-             count: int = 1, siblings: Sequence[str] = ()) -> list[Message]:
+             count: int = 1, siblings: Sequence[str] = (), memory: str = "") -> list[Message]:
         """The planning prompt for plan ``number`` of ``count``; ``siblings`` are the plans already made for
-        ``parent`` in this iteration (plans 1..number-1), which this one must not repeat."""
+        ``parent`` in this iteration (plans 1..number-1), which this one must not repeat; ``memory`` is the
+        experience-memory section chosen for ``parent`` (autocomp/search/experience.py), or empty."""
         from autocomp.search.profile_section import profile_section
 
         if siblings:
@@ -364,7 +372,7 @@ class PromptRenderer:
             profile=profile_section(parent.outcome, parent.source),
             history="\n".join(history) if history else "Nothing yet: this is the first attempt from this kernel.",
             menu="\n".join(item.render() for item in menu), plan_number=number, plan_count=count,
-            sibling_plans=others)
+            sibling_plans=others, memory=memory)
         return self._messages(user)
 
     def implement(self, parent: Node, plan: str) -> list[Message]:

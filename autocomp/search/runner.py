@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from autocomp.problem import Problem
 from autocomp.search.agent import CallRecorder, LLMAgent
 from autocomp.search.config import SearchConfig, nest
+from autocomp.search.experience import RunMemory, load_run_memory, record_run, run_entries
+from autocomp.search.hw_tier import HardwareTier
 from autocomp.search.knob_tuner import KnobTuner
 from autocomp.search.loop import SearchLoop, Stage
 from autocomp.search.node import BASELINE, Node
@@ -27,6 +29,7 @@ from autocomp.search.selection import rank
 from autocomp.search.session import EvaluatorLike, Session
 from autocomp.search.strategy import create_strategy
 from autocomp.store import RunStore
+from autocomp.store.reader import HW
 
 EventSink = Callable[[str, dict], None]
 LLM_CACHE_NAME = "llm_cache.sqlite"
@@ -96,15 +99,37 @@ def preflight_llm(config: SearchConfig, env: Mapping[str, str] | None = None) ->
             create_client(provider, settings, env=os.environ if env is None else env)
 
 
-def default_evaluator(config: SearchConfig, calibration: Any = None):
+def default_evaluator(config: SearchConfig, calibration: Any = None, *, backend: str | None = None):
     from autocomp.evaluate import Evaluator, EvaluatorError
 
     try:
         ev = config.evaluation
-        return Evaluator(ev.backend, workers=ev.workers, target=ev.target, timeout_s=ev.timeout_s,
+        return Evaluator(backend or ev.backend, workers=ev.workers, target=ev.target, timeout_s=ev.timeout_s,
                          isolation=ev.isolation, allow_unisolated=ev.allow_unisolated, calibration=calibration,
                          nki_version=ev.nki_version)
     except EvaluatorError as e:  # e.g. --isolation bwrap where bubblewrap is missing
+        raise SearchError(str(e)) from None
+
+
+def hardware_evaluator(config: SearchConfig, target: str):
+    """The Evaluator on the NeuronCores (``--backend hw``): as many compile slots as ``workers`` plus one per
+    core, so the CPU pool compiles the next candidates while every core runs one (docs/evaluation.md)."""
+    from autocomp import targets
+    from autocomp.evaluate import Evaluator, EvaluatorError
+    from autocomp.evaluate.backends import get_backend
+    from autocomp.evaluate.backends.sdk import SdkError
+    from autocomp.evaluate.device_fleet import DeviceToolError
+
+    ev = config.evaluation
+    options = ev.hw_options()
+    if ev.lnc is not None and not targets.get(target).has("logical_core_pairs"):
+        raise SearchError(f"lnc = {ev.lnc}: {target} NeuronCores cannot be paired into logical cores; drop lnc")
+    try:
+        backend = get_backend("hw", **options)
+        cores = len(backend.fleet().cores) if hasattr(backend, "fleet") else 1
+        return Evaluator(backend, workers=ev.workers + cores, target=ev.target, timeout_s=ev.timeout_s,
+                         isolation=ev.isolation, allow_unisolated=ev.allow_unisolated)
+    except (SdkError, DeviceToolError, EvaluatorError) as e:
         raise SearchError(str(e)) from None
 
 
@@ -122,7 +147,22 @@ class Run:
         # An injected LLM service counts as a configured provider for --agent auto.
         self.use_llm = config.llm_requested(self.env) or (llm is not None and config.agent == "auto")
         self._owns_evaluator = evaluator is None
+        self.hw_evaluator = self.executor = hw_tier = None
+        if evaluator is None and config.evaluation.hardware:
+            target = config.evaluation.target or problem.spec.target
+            measured = hardware_evaluator(config, target)
+            if config.evaluation.two_tier:  # sim triage first: search/hw_tier.py
+                from autocomp.evaluate.executor import LocalExecutor
+
+                evaluator = default_evaluator(config, calibration, backend="sim")
+                self.hw_evaluator = measured
+                self.executor = LocalExecutor({"sim": evaluator, "hw": measured})
+                hw_tier = HardwareTier(self.executor, store, problem, top_k=config.evaluation.hw_top_k,
+                                       hw_margin=config.search.hw_margin, on_event=self.on_event)
+            else:
+                evaluator = measured
         self.evaluator = evaluator if evaluator is not None else default_evaluator(config, calibration)
+        self.hw_tier = hw_tier
         self._check_calibration(calibration)
         self._check_sandbox()
         self.session = Session(problem, store, self.evaluator, workers=config.evaluation.workers,
@@ -138,8 +178,9 @@ class Run:
             self._owns_llm = True
         elif self.llm is not None and getattr(self.llm, "on_call", None) is None:
             self.llm.on_call = self.recorder
+        self.memory: RunMemory | None = None  # taken after the baseline (execute)
         self.search = SearchLoop(self.session, create_strategy(config.search), hw_margin=config.search.hw_margin,
-                                 min_gain=config.search.min_gain, on_event=self.on_event)
+                                 min_gain=config.search.min_gain, on_event=self.on_event, hw_tier=hw_tier)
 
     def _check_calibration(self, calibration: Any) -> None:
         """A calibration must fit the run's target; say when the backend (hardware) does not use it."""
@@ -190,7 +231,7 @@ class Run:
         brief.baseline_latency_us = base.latency_us if base is not None else None
         library = PromptLibrary()
         agent = LLMAgent(self.llm, library, PromptRenderer(library, brief), cfg, recorder=self.recorder,
-                         on_event=self.on_event)
+                         on_event=self.on_event, memory=self.memory)
         stages = [Stage("llm", agent, search.beam, search.iterations, search.early_stop)]
         if search.tune_after_llm and search.polish_iterations:
             stages.append(Stage("knobs", tuner, search.polish_beam, search.polish_iterations, search.polish_early_stop))
@@ -218,6 +259,9 @@ class Run:
                                                 "kernel, pass --model provider:model or set ANTHROPIC_API_KEY / "
                                                 "OPENAI_API_KEY."})
         self.on_event("baseline", {"id": baseline.id, "latency_us": baseline.latency_us})
+        self.memory = load_run_memory(decisions=self.session.decisions, store=self.store, config=self.config,
+                                      problem=self.problem, target=self.target, baseline=baseline, env=self.env,
+                                      on_event=self.on_event)
         outcome = self.search.run(self.stages())
         if outcome.stop_reason == "interrupted":
             return self._result("interrupted", "interrupted")
@@ -229,6 +273,7 @@ class Run:
         if refusal is not None:
             reasons = f"{refusal} | {reasons}"
         note, winner, passed = self._revalidate()
+        self._record_memory()
         self.store.set_status("finished", reasons)
         result = self._result("budget_exhausted" if refusal is not None else "finished", reasons, winner=winner,
                               note=note, revalidated=passed, iterations=outcome.iterations)
@@ -237,6 +282,22 @@ class Run:
                          evidence=result.evidence, calibration=result.calibration, win=result.win,
                          speedup_low=result.speedup_low, speedup_high=result.speedup_high)
         return result
+
+    @property
+    def target(self) -> str:
+        return self.config.evaluation.target or self.problem.spec.target
+
+    def _record_memory(self) -> None:
+        """Leave this run's accepted improvements (and failures worth avoiding) in the experience memory."""
+        if self.memory is None or not self.config.memory.enabled:  # --no-memory on resume: record nothing
+            return
+        nodes = self.session.all_nodes()
+        failed_revalidation = [n.id for n in nodes if (ev := self.store.evaluation(n.id, REVALIDATE)) is not None
+                               and ev.eval_result.status != "correct"]
+        entries = run_entries(nodes, problem=self.problem, target=self.target, run_id=self.store.root.name,
+                              min_gain=self.config.search.min_gain, hw_margin=self.config.search.hw_margin,
+                              exclude=failed_revalidation)
+        record_run(self.memory, entries, self.store, self.on_event)
 
     def _baseline(self) -> Node:
         base = self.session.baseline
@@ -247,6 +308,14 @@ class Run:
             why = f"({base.outcome.status}): {base.outcome.reason}" if base.outcome else "(not evaluated)"
             raise SearchError(f"{self.problem.kernel_path}: the baseline kernel fails its own evaluation {why}; "
                               "check it with `autocomp eval` before optimizing")
+        if self.hw_tier is not None and base.hw_outcome is None:
+            failures = self.hw_tier.measure([(base, "the baseline")], iteration=0)
+            if failures:
+                raise SearchError(f"measuring the baseline on hardware failed: {failures[0]}")
+            if not base.correct:
+                record = base.of_record
+                raise SearchError(f"{self.problem.kernel_path}: the baseline kernel fails on hardware "
+                                  f"({record.status}): {record.reason}" if record else "the baseline was not measured")
         return base
 
     def _revalidate(self) -> tuple[str, Node | None, bool | None]:
@@ -272,7 +341,9 @@ class Run:
                 result = stored.eval_result
             else:
                 self.on_event("revalidating", {"id": node.id, "seeds": seeds})
-                result = eval_result(_evaluate_with_seeds(self.evaluator, self.problem, node.source, seeds))
+                # A hardware winner is re-checked on hardware: its correctness there is what is reported.
+                checker = self.hw_evaluator if node.evidence == "hw" and self.hw_evaluator else self.evaluator
+                result = eval_result(_evaluate_with_seeds(checker, self.problem, node.source, seeds))
                 self.store.record_evaluation(node.id, result, purpose=REVALIDATE)
             check = Outcome.from_result(result)
             if check.status == "correct":
@@ -315,6 +386,10 @@ class Run:
             stored = self.store.evaluation(winner.id)
             result.calibration = (stored.result.get("calibration") if stored is not None
                                   else getattr(getattr(self.evaluator, "calibration", None), "label", None))
+            if winner.hw_outcome is not None:  # the winner's figures of record are its hardware ones
+                measured = self.store.evaluation(winner.id, HW)
+                stored = measured or stored
+                result.roofline_percent = None
             if base is not None and winner.id != base.id:
                 from autocomp.store.win import verdict_fields, win_verdict
 
@@ -330,6 +405,10 @@ class Run:
             self.llm.close()
         if self._owns_evaluator and hasattr(self.evaluator, "close"):
             self.evaluator.close()
+        if self.executor is not None:
+            self.executor.close()
+        if self.hw_evaluator is not None:
+            self.hw_evaluator.close()
 
 
 def _evaluate_with_seeds(evaluator: Any, problem: Problem, source: str, seeds: list[int]) -> Any:
@@ -411,7 +490,7 @@ def run_optimization(problem: str | Path | Problem | None, config: SearchConfig,
             calibration = resumed_calibration(store, stored, given)
             _check_nki_version(store, stored, resume_overrides)
             snapshot = store.problem_dir() or store.info.problem_path
-            problem = Problem.load(snapshot)
+            problem = Problem.load(snapshot, store.problem_variant)
         except BaseException:
             store.set_status("interrupted", "resume failed before the search started")
             store.close()

@@ -34,9 +34,13 @@ def effective_latency(node: Node, *, iteration: int, hw_margin: float) -> float:
 
 
 def rank(nodes: Iterable[Node], *, iteration: int, hw_margin: float = 0.01) -> list[Node]:
-    """Correct candidates, fastest first."""
+    """Correct candidates, fastest first. A hardware measurement and an estimate are never compared: candidates
+    measured on hardware come first, by measurement, then the estimated ones, by estimate (in a two-tier run those
+    are the ones the cost model was confident lose to the best: search/hw_tier.py). Runs with one tier rank as
+    before."""
     correct = [n for n in nodes if n.correct]
-    return sorted(correct, key=lambda n: (effective_latency(n, iteration=iteration, hw_margin=hw_margin),
+    return sorted(correct, key=lambda n: (n.evidence != "hw", effective_latency(n, iteration=iteration,
+                                                                                hw_margin=hw_margin),
                                           n.iteration, n.source_hash))
 
 

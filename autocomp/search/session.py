@@ -75,12 +75,15 @@ class Session:
     def load_existing(self) -> None:
         """Adopt every candidate and search evaluation already in the store (resume)."""
         evaluated = {e.candidate_id: e for e in self.store.evaluations(purpose="search")}
+        measured = {e.candidate_id: e for e in self.store.evaluations(purpose="hw")}  # two-tier runs
         for cand in self.store.candidates():
             node = Node(id=cand.id, source=self.store.source(cand.id), iteration=cand.iteration, origin=cand.origin,
                         parent_id=cand.parent_id, plan=cand.plan, meta=dict(cand.meta), source_hash=cand.source_hash)
             ev = evaluated.get(cand.id)
             if ev is not None:
                 node.outcome = Outcome.from_result(ev.eval_result)
+            if cand.id in measured:
+                node.hw_outcome = Outcome.from_result(measured[cand.id].eval_result)
             self._register(node)
             # A run written while the hash meant something else keeps its stored names (slots and lineage
             # groups are built from them, so the resumed run finds its decisions again); its kernels are also

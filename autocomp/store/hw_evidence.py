@@ -35,6 +35,7 @@ class StoredMeasurement:
     measured_us: float
     source: str
     problem_dir: Path
+    variant: str | None = None  # the run's problem variant (NAME@VARIANT)
 
     @property
     def label(self) -> str:
@@ -69,12 +70,13 @@ def hw_evaluations(run_dirs: Iterable[str | Path]) -> list[StoredMeasurement]:
                     raise FromRunsError(f"{path}: candidate {ev.candidate_id}'s hw evaluation names no target")
                 found.setdefault((ev.candidate_id, target), StoredMeasurement(
                     run_dir=reader.root, run_id=reader.run_id, candidate=ev.candidate_id, target=target,
-                    measured_us=float(latency), source=reader.source(ev.candidate_id), problem_dir=problem_dir))
+                    measured_us=float(latency), source=reader.source(ev.candidate_id), problem_dir=problem_dir,
+                    variant=reader.problem_variant))
             if not found:
                 seen = sorted({e.evidence or "?" for e in evaluations})
                 what = f"only {', '.join(seen)} evaluations" if seen else "no evaluations"
                 raise FromRunsError(f"{path}: no correct hardware (hw) evaluations to calibrate from ({what}); "
-                                    "calibrate from runs evaluated with --backend neuron on a Trainium host")
+                                    "calibrate from runs evaluated with --backend hw on a Trainium host")
             out += found.values()
     return out
 
@@ -118,15 +120,15 @@ def retrace(stored: list[StoredMeasurement], *, isolation: str = "auto", allow_u
         except EvaluatorError as e:
             raise FromRunsError(str(e)) from None
         try:
-            problems: dict[Path, Problem] = {}
+            problems: dict[tuple[Path, str | None], Problem] = {}
             for m in (m for m in stored if m.target == target):
-                if m.problem_dir not in problems:
+                if (m.problem_dir, m.variant) not in problems:
                     try:
-                        problems[m.problem_dir] = problem = Problem.load(m.problem_dir)
+                        problems[m.problem_dir, m.variant] = problem = Problem.load(m.problem_dir, m.variant)
                         evaluator.baseline(problem)  # now, so that no baseline timing lands between two reads
                     except (ProblemError, EvaluatorError) as e:
                         raise FromRunsError(f"{m.run_dir}: {e}") from None
-                problem = problems[m.problem_dir]
+                problem = problems[m.problem_dir, m.variant]
                 keeper.kept().clear()
                 try:
                     result = evaluator.evaluate(problem, m.source, filename=f"candidate-{m.candidate}.py",

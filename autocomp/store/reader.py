@@ -39,6 +39,7 @@ CANDIDATES_DIR = "candidates"
 PROBLEM_DIR = "problem"
 CALIBRATION_NAME = "calibration.toml"  # a copy of the cost-model calibration the run was started with
 SEARCH = "search"
+HW = "hw"  # a two-tier run's hardware measurement of a candidate, beside its sim ``search`` evaluation
 # The schema version that added the decisions table.
 DECISIONS_SINCE = 2
 # The strategy of a checkpoint written before checkpoints named theirs (autocomp.search.strategy.LEGACY_KIND).
@@ -153,6 +154,13 @@ class RunReader:
         """The snapshot of the problem files taken when the run was created."""
         snap = self.root / PROBLEM_DIR
         return snap if (snap / "problem.toml").is_file() else None
+
+    @property
+    def problem_variant(self) -> str | None:
+        """The problem variant the run optimised (the ``@VARIANT`` of its problem name), None for the default:
+        load the snapshot with ``Problem.load(reader.problem_dir(), reader.problem_variant)``."""
+        base, sep, variant = self.info.problem.rpartition("@")
+        return variant if sep and base and variant else None
 
     def calibration_text(self) -> str | None:
         """The copy of the calibration file the run was started with (None: the built-in cost model)."""

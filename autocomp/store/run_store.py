@@ -31,6 +31,7 @@ from autocomp.store.reader import (
     CANDIDATES_DIR,
     CONFIG_NAME,
     EVENTS_NAME,
+    HW,
     PROBLEM_DIR,
     SEARCH,
     RunReader,
@@ -119,7 +120,8 @@ class RunStore(RunReader):
             atomic_write_text(staging / CALIBRATION_NAME, calibration)
         root = getattr(problem, "root", None)
         if root is not None:
-            for fname in PROBLEM_FILES:
+            # Every kernel of the problem, variants included: a variant run reloads its own from the snapshot.
+            for fname in getattr(problem, "files", PROBLEM_FILES):
                 if (Path(root) / fname).is_file():
                     (staging / PROBLEM_DIR).mkdir(exist_ok=True)
                     atomic_write_text(staging / PROBLEM_DIR / fname, (Path(root) / fname).read_text())
@@ -286,6 +288,8 @@ class RunStore(RunReader):
                 conn.execute("UPDATE candidates SET status = ?, latency_us = ?, evidence = ? WHERE id = ?",
                              (status, latency, evidence, int(candidate_id)))
                 self._update_baseline_and_best(conn, int(candidate_id))
+            elif purpose == HW:
+                self._update_best(conn)
             self._touch(conn)
             row = conn.execute("SELECT * FROM evaluations WHERE id = ?", (cur.lastrowid,)).fetchone()
         evaluation = Evaluation.from_row(row)
@@ -316,8 +320,17 @@ class RunStore(RunReader):
         if base_latency and cand["status"] == CORRECT and cand["latency_us"]:
             conn.execute("UPDATE candidates SET speedup = ? WHERE id = ?",
                          (base_latency / cand["latency_us"], candidate_id))
-        best = conn.execute("SELECT id FROM candidates WHERE status = ? AND latency_us IS NOT NULL "
-                            "ORDER BY latency_us, id LIMIT 1", (CORRECT,)).fetchone()
+        self._update_best(conn)
+
+    @staticmethod
+    def _update_best(conn) -> None:
+        """The run's best: the fastest hardware measurement when the run has any (a two-tier run: a measurement
+        outranks every estimate, docs/evaluation.md#two-tier-search), else the fastest search evaluation."""
+        best = conn.execute("SELECT candidate_id AS id FROM evaluations WHERE purpose = ? AND status = ? AND "
+                            "latency_us > 0 ORDER BY latency_us, candidate_id LIMIT 1", (HW, CORRECT)).fetchone()
+        if best is None:
+            best = conn.execute("SELECT id FROM candidates WHERE status = ? AND latency_us IS NOT NULL "
+                                "ORDER BY latency_us, id LIMIT 1", (CORRECT,)).fetchone()
         conn.execute("UPDATE run SET best_candidate = ? WHERE id = 1", (best["id"] if best else None,))
 
     def record_profile(self, candidate_id: int, profile: Any) -> None:

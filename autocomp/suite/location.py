@@ -2,16 +2,18 @@
 
 A name is looked up in ``--dir`` when one is given (there only); otherwise in ``$AUTOCOMP_PROBLEMS``, then
 ``./problems``, then the suite shipped with autocomp. A path to a problem directory (or its problem.toml) is
-taken as it is. Every command that takes a problem and the Python API resolve it here.
+taken as it is. Either may end in ``@VARIANT`` to pick another baseline the problem declares under
+``[variants.VARIANT]`` (``gemm_bf16@legacy``). Every command that takes a problem and the Python API resolve it here.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+import re
 from pathlib import Path
 
-from autocomp.problem import Problem, ProblemError
+from autocomp.problem import VARIANT_NAME, VARIANT_SEPARATOR, Problem, ProblemError
 
 ENV_VAR = "AUTOCOMP_PROBLEMS"
 # The package directory, found from this file: importing ``autocomp`` here would tie the suite into a package cycle.
@@ -59,7 +61,7 @@ def _names(root: Path) -> list[str]:
 def resolve_problem(name_or_path: str | Path, directory: str | Path | None = None) -> Path:
     """The directory of the problem ``name_or_path``: a name in the search path (:func:`search_path`), or a path
     to a problem directory or its problem.toml. Raises :class:`ProblemNotFoundError` naming every place looked in."""
-    ref = str(name_or_path)
+    ref, _ = split_variant(name_or_path)  # the variant is chosen when loading (load_problem)
     places = search_path(directory)
     for _, root in places:
         if ref and (root / ref / "problem.toml").is_file():
@@ -78,8 +80,20 @@ def resolve_problem(name_or_path: str | Path, directory: str | Path | None = Non
                                f"and for a problem directory at {path}{not_problem}{hint}")
 
 
+def split_variant(ref: str | Path) -> tuple[str, str | None]:
+    """``"NAME@VARIANT"`` -> ``("NAME", "VARIANT")``; a reference without a variant -> ``(ref, None)``.
+    A directory whose own name holds an ``@`` is taken as it is."""
+    text = str(ref)
+    base, sep, variant = text.rpartition(VARIANT_SEPARATOR)
+    if not sep or not base or not re.match(VARIANT_NAME, variant) or Path(text).is_dir():
+        return text, None
+    return base, variant
+
+
 def load_problem(ref: str | Path | Problem, directory: str | Path | None = None) -> Problem:
-    """A Problem from itself, a name in the search path or a problem directory (see :func:`resolve_problem`)."""
+    """A Problem from itself, a name in the search path or a problem directory (see :func:`resolve_problem`),
+    each optionally ending in ``@VARIANT``."""
     if isinstance(ref, Problem):
         return ref
-    return Problem.load(resolve_problem(ref, directory))
+    base, variant = split_variant(ref)
+    return Problem.load(resolve_problem(base, directory), variant)

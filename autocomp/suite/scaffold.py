@@ -29,7 +29,7 @@ def render(problem_name: str, dialect: str) -> dict[str, str]:
     }
 
 
-def scaffold(problem_name: str, parent: str | Path, dialect: str = "v1") -> Path:
+def scaffold(problem_name: str, parent: str | Path, dialect: str = "v2") -> Path:
     """Write ``parent/problem_name/`` from the templates; refuses an existing directory or a bad name."""
     if not NAME_PATTERN.match(problem_name):
         raise ValueError(f"{problem_name!r}: a problem name may use letters, digits, '_', '.' and '-' only")

@@ -86,6 +86,16 @@ class Calibration:
     # unless a user calibration (autocomp calibrate) fitted them to their measurements.
     compute_cycle_scale: float = 1.0
     pe_cycle_scale: float = 1.0
+    # Per-engine multipliers on top of compute_cycle_scale, and a fixed engine time every instruction
+    # of that engine occupies (issue, decode, semaphore bookkeeping: not in ISA1's formulas). 1.0 and 0
+    # unless a user calibration fitted them: the residuals of one engine's instructions are what they see.
+    dve_cycle_scale: float = 1.0
+    act_cycle_scale: float = 1.0
+    pool_cycle_scale: float = 1.0
+    dve_instruction_ns: float = 0.0
+    act_instruction_ns: float = 0.0
+    pool_instruction_ns: float = 0.0
+    pe_instruction_ns: float = 0.0
     pe_throttle_window_ns: float = 3000.0  # [D] NX: ramp and re-arm time of the TensorE throttle
     pe_throttle_start: float = 0.5  # [D] NX: throttled TensorE starts at ~50% speed
 

@@ -25,8 +25,8 @@ def adamw_step(param, grad, exp_avg, exp_avg_sq):
     bias1 = 1.0 - BETA1 ** STEP
     bias2 = 1.0 - BETA2 ** STEP
 
-    for r in nl.affine_range(R // P):
-        for c in nl.affine_range(C // TILE_F):
+    for r in range(R // P):
+        for c in range(C // TILE_F):
             rows = slice(r * P, (r + 1) * P)
             cols = slice(c * TILE_F, (c + 1) * TILE_F)
             p = nl.ndarray((P, TILE_F), dtype=nl.float32, buffer=nl.sbuf)

@@ -4,9 +4,9 @@ Baseline: ROWS = 1, so each output row is its own PSUM accumulation group of nin
 matmuls and every matmul streams only W = 28 columns through the Tensor engine.
 """
 
-import neuronxcc.nki as nki
-import neuronxcc.nki.isa as nisa
-import neuronxcc.nki.language as nl
+import nki
+import nki.isa as nisa
+import nki.language as nl
 
 ROWS = 1  # output rows per accumulation group (ROWS * W fp32 must fit one PSUM bank)
 
@@ -18,19 +18,23 @@ def conv2d(x, w):
     assert CIN <= 128 and COUT <= 128 and KH == 3 and KW == 3 and H % ROWS == 0
     out = nl.ndarray((N, COUT, H, W), dtype=x.dtype, buffer=nl.shared_hbm)
 
-    for n in nl.affine_range(N):
-        w_taps = nl.ndarray((KH, KW, nl.par_dim(CIN), COUT), dtype=w.dtype, buffer=nl.sbuf)
-        for kh in nl.affine_range(KH):
-            for kw in nl.affine_range(KW):
-                w_taps[kh, kw] = nl.load(w[kh, kw])
-        padded = nl.zeros((CIN, H + 2, W + 2), dtype=x.dtype, buffer=nl.sbuf)
-        padded[:, 1:H + 1, 1:W + 1] = nl.load(x[n])
+    for n in range(N):
+        w_taps = nl.ndarray((CIN, KH, KW, COUT), dtype=w.dtype, buffer=nl.sbuf)  # every tap, Cin on partitions
+        for kh in range(KH):
+            for kw in range(KW):
+                nisa.dma_copy(dst=w_taps[:, kh, kw, :], src=w[kh, kw])
+        padded = nl.ndarray((CIN, H + 2, W + 2), dtype=x.dtype, buffer=nl.sbuf)
+        nisa.memset(dst=padded, value=0.0)
+        nisa.dma_copy(dst=padded[:, 1:H + 1, 1:W + 1], src=x[n])
 
-        for r in nl.affine_range(H // ROWS):
+        for r in range(H // ROWS):
             r0 = r * ROWS
-            acc = nl.zeros((COUT, ROWS, W), nl.float32, buffer=nl.psum)
-            for kh in nl.affine_range(KH):
-                for kw in nl.affine_range(KW):
-                    acc += nisa.nc_matmul(w_taps[kh, kw], padded[:, r0 + kh:r0 + kh + ROWS, kw:kw + W])
-            nl.store(out[n, :, r0:r0 + ROWS, :], value=nl.copy(acc, dtype=x.dtype))
+            acc = nl.ndarray((COUT, ROWS, W), dtype=nl.float32, buffer=nl.psum)
+            for kh in range(KH):
+                for kw in range(KW):
+                    nisa.nc_matmul(dst=acc, stationary=w_taps[:, kh, kw, :],
+                                   moving=padded[:, r0 + kh:r0 + kh + ROWS, kw:kw + W])
+            res = nl.ndarray((COUT, ROWS, W), dtype=x.dtype, buffer=nl.sbuf)
+            nisa.tensor_copy(dst=res, src=acc)
+            nisa.dma_copy(dst=out[n, :, r0:r0 + ROWS, :], src=res)
     return out

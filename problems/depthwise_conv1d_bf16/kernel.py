@@ -3,8 +3,9 @@
 Baseline: x is loaded from HBM once per kernel tap, and each tap is a multiply followed by an add.
 """
 
-import neuronxcc.nki as nki
-import neuronxcc.nki.language as nl
+import nki
+import nki.isa as nisa
+import nki.language as nl
 
 P = 128
 
@@ -16,14 +17,23 @@ def depthwise_conv1d(x, w, bias):
     assert CH % P == 0 and L > K
     out = nl.ndarray((CH, L), dtype=x.dtype, buffer=nl.shared_hbm)
 
-    for c in nl.affine_range(CH // P):
+    for c in range(CH // P):
         rows = slice(c * P, (c + 1) * P)
-        w_t = nl.load(w[rows, :])
+        w_t = nl.ndarray((P, K), dtype=w.dtype, buffer=nl.sbuf)
+        nisa.dma_copy(dst=w_t, src=w[rows, :])
+        b_t = nl.ndarray((P, 1), dtype=bias.dtype, buffer=nl.sbuf)
+        nisa.dma_copy(dst=b_t, src=bias[rows, :])
         acc = nl.ndarray((P, L), dtype=nl.float32, buffer=nl.sbuf)
-        acc[...] = nl.multiply(nl.ones((P, L), dtype=nl.float32), nl.load(bias[rows, :]))
-        for k in nl.sequential_range(K):
+        nisa.memset(dst=acc, value=1.0)
+        nisa.tensor_scalar(dst=acc, data=acc, op0=nl.multiply, operand0=b_t)  # every column starts at the bias
+        for k in range(K):
             shift = K - 1 - k  # tap k reads x[t - shift]
-            x_shifted = nl.load(x[rows, 0:L - shift], dtype=nl.float32)
-            acc[:, shift:L] = nl.add(acc[:, shift:L], nl.multiply(x_shifted, w_t[:, k:k + 1]))
-        nl.store(out[rows, :], value=nl.copy(acc, dtype=x.dtype))
+            x_shifted = nl.ndarray((P, L - shift), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.dma_copy(dst=x_shifted, src=x[rows, 0:L - shift])  # the DMA casts to fp32
+            term = nl.ndarray((P, L - shift), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.tensor_scalar(dst=term, data=x_shifted, op0=nl.multiply, operand0=w_t[:, k:k + 1])
+            nisa.tensor_tensor(dst=acc[:, shift:L], data1=acc[:, shift:L], data2=term, op=nl.add)
+        res = nl.ndarray((P, L), dtype=x.dtype, buffer=nl.sbuf)
+        nisa.tensor_copy(dst=res, src=acc)
+        nisa.dma_copy(dst=out[rows, :], src=res)
     return out

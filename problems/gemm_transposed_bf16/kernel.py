@@ -3,9 +3,9 @@
 Baseline: the A tile is reloaded and re-transposed for every output tile along N.
 """
 
-import neuronxcc.nki as nki
-import neuronxcc.nki.isa as nisa
-import neuronxcc.nki.language as nl
+import nki
+import nki.isa as nisa
+import nki.language as nl
 
 TILE = 128  # M and K tile (PE transpose is at most 128 x 128)
 TILE_N = 512  # moving free size
@@ -18,13 +18,20 @@ def gemm_transposed(a, b):
     assert K == K2 and M % TILE == 0 and K % TILE == 0 and N % TILE_N == 0
     out = nl.ndarray((M, N), dtype=a.dtype, buffer=nl.shared_hbm)
 
-    for m in nl.affine_range(M // TILE):
-        for n in nl.affine_range(N // TILE_N):
-            acc = nl.zeros((TILE, TILE_N), nl.float32, buffer=nl.psum)
-            for k in nl.affine_range(K // TILE):
-                a_tile = nl.load(a[m * TILE:(m + 1) * TILE, k * TILE:(k + 1) * TILE])
-                aT = nl.copy(nisa.nc_transpose(a_tile), dtype=a.dtype)  # [K tile, M tile]
-                b_tile = nl.load(b[k * TILE:(k + 1) * TILE, n * TILE_N:(n + 1) * TILE_N])
-                acc += nisa.nc_matmul(aT, b_tile)
-            nl.store(out[m * TILE:(m + 1) * TILE, n * TILE_N:(n + 1) * TILE_N], value=nl.copy(acc, dtype=out.dtype))
+    for m in range(M // TILE):
+        for n in range(N // TILE_N):
+            acc = nl.ndarray((TILE, TILE_N), dtype=nl.float32, buffer=nl.psum)
+            for k in range(K // TILE):
+                a_tile = nl.ndarray((TILE, TILE), dtype=a.dtype, buffer=nl.sbuf)
+                nisa.dma_copy(dst=a_tile, src=a[m * TILE:(m + 1) * TILE, k * TILE:(k + 1) * TILE])
+                aT_ps = nl.ndarray((TILE, TILE), dtype=a.dtype, buffer=nl.psum)
+                nisa.nc_transpose(dst=aT_ps, data=a_tile)
+                aT = nl.ndarray((TILE, TILE), dtype=a.dtype, buffer=nl.sbuf)  # [K tile, M tile]
+                nisa.tensor_copy(dst=aT, src=aT_ps)
+                b_tile = nl.ndarray((TILE, TILE_N), dtype=b.dtype, buffer=nl.sbuf)
+                nisa.dma_copy(dst=b_tile, src=b[k * TILE:(k + 1) * TILE, n * TILE_N:(n + 1) * TILE_N])
+                nisa.nc_matmul(dst=acc, stationary=aT, moving=b_tile)
+            res = nl.ndarray((TILE, TILE_N), dtype=out.dtype, buffer=nl.sbuf)
+            nisa.tensor_copy(dst=res, src=acc)
+            nisa.dma_copy(dst=out[m * TILE:(m + 1) * TILE, n * TILE_N:(n + 1) * TILE_N], src=res)
     return out

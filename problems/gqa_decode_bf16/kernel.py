@@ -23,8 +23,8 @@ def gqa_decode(q, kT, v):
     scale = 1.0 / math.sqrt(D)
     out = nl.ndarray((B, HQ, D), dtype=q.dtype, buffer=nl.shared_hbm)
 
-    for b in nl.affine_range(B):
-        for h in nl.affine_range(HKV):
+    for b in range(B):
+        for h in range(HKV):
             heads = slice(h * G, (h + 1) * G)
             # The group's queries, transposed to [D, G] so D is contracted over partitions.
             q_sb = nl.ndarray((G, D), dtype=q.dtype, buffer=nl.sbuf)
@@ -35,7 +35,7 @@ def gqa_decode(q, kT, v):
             nisa.tensor_copy(dst=qT, src=qT_ps)
 
             scores = nl.ndarray((G, S), dtype=nl.float32, buffer=nl.sbuf)
-            for j in nl.affine_range(S // TILE_S):
+            for j in range(S // TILE_S):
                 k_tile = nl.ndarray((D, TILE_S), dtype=kT.dtype, buffer=nl.sbuf)
                 nisa.dma_copy(dst=k_tile, src=kT[b, h, :, j * TILE_S:(j + 1) * TILE_S])
                 s_ps = nl.ndarray((G, TILE_S), dtype=nl.float32, buffer=nl.psum)
@@ -54,7 +54,7 @@ def gqa_decode(q, kT, v):
             nisa.reciprocal(dst=inv_sum, data=row_sum)
 
             acc = nl.ndarray((G, D), dtype=nl.float32, buffer=nl.psum)
-            for j in nl.affine_range(S // PV_TILE):
+            for j in range(S // PV_TILE):
                 pT_ps = nl.ndarray((PV_TILE, G), dtype=v.dtype, buffer=nl.psum)
                 nisa.nc_transpose(dst=pT_ps, data=probs[:, j * PV_TILE:(j + 1) * PV_TILE])
                 pT = nl.ndarray((PV_TILE, G), dtype=v.dtype, buffer=nl.sbuf)

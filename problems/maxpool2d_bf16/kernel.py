@@ -4,8 +4,9 @@ Baseline: ROWS = 1; each image's channels fill only 64 of the 128 partitions, an
 row takes nine separate [C, 56] maximum operations over strided views of the padded image.
 """
 
-import neuronxcc.nki as nki
-import neuronxcc.nki.language as nl
+import nki
+import nki.isa as nisa
+import nki.language as nl
 
 POOL = 3
 STRIDE = 2
@@ -20,17 +21,18 @@ def maxpool2d(x):
     assert C <= 128 and H % STRIDE == 0 and W % STRIDE == 0 and HO % ROWS == 0
     out = nl.ndarray((N, C, HO, WO), dtype=x.dtype, buffer=nl.shared_hbm)
 
-    for n in nl.affine_range(N):
-        padded = nl.full((C, H + 2, W + 2), PAD_VALUE, dtype=x.dtype, buffer=nl.sbuf)
-        padded[:, 1:H + 1, 1:W + 1] = nl.load(x[n])
-        for i in nl.affine_range(HO // ROWS):
+    for n in range(N):
+        padded = nl.ndarray((C, H + 2, W + 2), dtype=x.dtype, buffer=nl.sbuf)
+        nisa.memset(dst=padded, value=PAD_VALUE)
+        nisa.dma_copy(dst=padded[:, 1:H + 1, 1:W + 1], src=x[n])
+        for i in range(HO // ROWS):
             top = STRIDE * ROWS * i  # first padded row of this block's windows
             block = nl.ndarray((C, ROWS, WO), dtype=x.dtype, buffer=nl.sbuf)
-            block[...] = nl.copy(padded[:, top:top + STRIDE * ROWS:STRIDE, 0:STRIDE * WO:STRIDE])
-            for kh in nl.static_range(POOL):
-                for kw in nl.static_range(POOL):
+            nisa.tensor_copy(dst=block, src=padded[:, top:top + STRIDE * ROWS:STRIDE, 0:STRIDE * WO:STRIDE])
+            for kh in range(POOL):
+                for kw in range(POOL):
                     if kh + kw > 0:
                         window = padded[:, top + kh:top + kh + STRIDE * ROWS:STRIDE, kw:kw + STRIDE * WO:STRIDE]
-                        block[...] = nl.maximum(block, window)
-            nl.store(out[n, :, ROWS * i:ROWS * (i + 1), :], value=block)
+                        nisa.tensor_tensor(dst=block, data1=block, data2=window, op=nl.maximum)
+            nisa.dma_copy(dst=out[n, :, ROWS * i:ROWS * (i + 1), :], src=block)
     return out

@@ -16,8 +16,8 @@ def transpose3d(x):
     assert S % P == 0 and D <= P
     out = nl.ndarray((H, D, S), dtype=x.dtype, buffer=nl.shared_hbm)
 
-    for h in nl.affine_range(H):
-        for s in nl.affine_range(S // P):
+    for h in range(H):
+        for s in range(S // P):
             block = nl.ndarray((P, D), dtype=x.dtype, buffer=nl.sbuf)  # [tokens, D]
             nisa.dma_copy(dst=block, src=x[s * P:(s + 1) * P, h, :])
             flipped_ps = nl.ndarray((D, P), dtype=x.dtype, buffer=nl.psum)

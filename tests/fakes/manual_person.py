@@ -1,6 +1,7 @@
 """A stand-in for the person answering the manual provider's prompt files (tests of `--model manual`).
 
-It watches ``<out>/<run>/manual/``, reads each prompt file back into chat messages, and writes the answer of
+It watches ``<out>/<run>/manual/`` (or the ``directory`` it is given), reads each prompt file back into chat
+messages, and writes the answer of
 a fake model (a pure function of the prompt) into the response file: first half of it without the end
 marker (a half-saved file, left long enough for the run to see it), then the whole answer ending with a line
 holding only EOF. ``hold`` pauses it before a given prompt number until :meth:`release`.
@@ -42,9 +43,10 @@ def requests(directory: Path) -> dict[int, str]:
 
 class Person(threading.Thread):
     def __init__(self, out: Path, answer: Callable[[list[dict]], str], *, half_saved_s: float = 0.6,
-                 hold: int | None = None):
+                 hold: int | None = None, directory: Path | None = None):
         super().__init__(daemon=True)
         self.out = out
+        self.directory = directory  # the prompt files' directory itself, when they are not in a run's manual/
         self.answer = answer
         self.half_saved_s = half_saved_s
         self.hold = hold
@@ -62,7 +64,7 @@ class Person(threading.Thread):
 
     def run(self) -> None:
         while not self._done.is_set():
-            directory = manual_dir(self.out)
+            directory = self.directory or manual_dir(self.out)
             pending = []
             if directory is not None and directory.is_dir():
                 pending = [n for n in prompt_numbers(directory) if not (directory / f"{n}.response.md").exists()]

@@ -524,8 +524,11 @@ def test_dma_transpose_2d_and_3d_on_trn2(seed):
     np.testing.assert_array_equal(out, x3.transpose(2, 1, 0))
 
 
-def test_dma_transpose_needs_trn2():
-    assert error_code(k_dma_transpose, np.zeros((8, 8), np.float32)) == "err_unsupported_operation"
+def test_legacy_dma_transpose_also_runs_on_trn1():
+    # The legacy reference lists trn1 (only hardware DGE needs trn2): tests/nki/test_aws_example_behaviours.py
+    x = normal(0, (8, 16))
+    out, _ = run(k_dma_transpose, x, target="trn1")
+    np.testing.assert_array_equal(out, x.T)
 
 
 def k_dynamic(x):

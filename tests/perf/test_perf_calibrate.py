@@ -49,7 +49,7 @@ def traced() -> list[Measurement]:
 
 
 def test_fit_recovers_the_parameters_that_made_synthetic_measurements(traced):
-    result = fit(traced, "trn1")
+    result = fit(traced, "trn1", list(TRUTH))  # an explicit list is fitted whole
     for name, true in TRUTH.items():
         assert result.parameters[name] == pytest.approx(true, rel=0.05), name
     assert result.before.median_abs_pct > 20
@@ -126,7 +126,8 @@ def test_calibrate_command_fits_reports_and_writes_a_file_profile_uses(traced, t
     rows = [f'{CAL},{fn},"{shapes}",trn1,{m.measured_us:.4f},{"dma" if fn.startswith("copy") else ""}'
             for (fn, shapes), m in zip(CASES, traced)]
     out = tmp_path / "trn1.toml"
-    result = runner.invoke(app, ["calibrate", str(_csv(tmp_path, rows)), "-o", str(out), "--split"])
+    result = runner.invoke(app, ["calibrate", str(_csv(tmp_path, rows)), "-o", str(out), "--split",
+                                 "--params", ",".join(TRUTH)])
     assert result.exit_code == 0, result.output
     assert "before: median |error|" in result.output and "after:  median |error| 0%" in result.output
     assert "held-out check" in result.output and f"wrote {out}" in result.output
@@ -143,6 +144,11 @@ def test_calibrate_command_fits_reports_and_writes_a_file_profile_uses(traced, t
                                   "--params", "dma_engine_bytes_per_ns,dma_descriptor_ns"])
     report = json.loads(as_json.output)
     assert set(report["parameters"]) == {"dma_engine_bytes_per_ns", "dma_descriptor_ns"}
+    # Without --params, cross-validation chooses among the candidates and the output shows its path.
+    chosen = runner.invoke(app, ["calibrate", str(_csv(tmp_path, rows)), "-o", str(out)])
+    assert chosen.exit_code == 0, chosen.output
+    assert "chosen by cross-validation" in chosen.output and "(starting values)" in chosen.output
+    assert set(load_calibration(out).parameters) == set(load_calibration(out).fit["fitted"])
 
 
 @pytest.mark.parametrize("row,message", [

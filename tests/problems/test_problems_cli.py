@@ -33,6 +33,9 @@ def test_new_creates_a_passing_problem(runner, cli, tmp_path):
         assert all(c.passed for seed in problem.spec.seeds for c in check_kernel(problem, seed))
     source = (tmp_path / "demo_v2" / "kernel.py").read_text()
     assert "import nki\n" in source and "nisa.dma_copy(dst=" in source
+    default = runner.invoke(cli, ["problems", "new", "demo_default", "--dir", str(tmp_path)])
+    assert default.exit_code == 0, default.output
+    assert Problem.load(tmp_path / "demo_default").spec.dialect == "v2"  # new problems default to the current dialect
 
 
 @pytest.mark.parametrize("args, message", [
@@ -79,7 +82,7 @@ def test_show_by_name_and_by_path(runner, cli, problems):
     result = runner.invoke(cli, ["problems", "show", "good", "--dir", str(problems)])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    for expected in ("Scaled residual add", "function   good", "v1 (neuronxcc.nki)", "seeds      0, 1, 2",
+    for expected in ("Scaled residual add", "function   good", "v2 (nki)", "seeds      0, 1, 2",
                      "rel-L2 <= 1e-05", "TILE_F in 256, 512, 1024, 2048  (baseline 512)", "space: 4 combinations",
                      "x: 1024x2048 float32  (timing)", "x: 256x2048 float32  (correctness check)", "µs on trn1",
                      "% of roofline", "engine utilisation", str(problems / "good" / "kernel.py")):

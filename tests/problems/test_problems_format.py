@@ -51,7 +51,7 @@ def test_unknown_key(problem_dir):
 
 def test_bad_toml(problem_dir):
     toml = problem_dir / "problem.toml"
-    edit(toml, 'dialect = "v1"', "dialect = v1 v2")
+    edit(toml, 'dialect = "v2"', "dialect = v1 v2")
     line = next(i for i, text in enumerate(toml.read_text().splitlines(), 1) if text.startswith("dialect"))
     assert re.search(rf"problem\.toml: invalid TOML: .*line {line}\b", load_error(problem_dir))
 
@@ -68,7 +68,7 @@ def test_duplicate_seeds(problem_dir):
 
 
 def test_bad_dialect_value(problem_dir):
-    edit(problem_dir / "problem.toml", 'dialect = "v1"', 'dialect = "v3"')
+    edit(problem_dir / "problem.toml", 'dialect = "v2"', 'dialect = "v3"')
     message = load_error(problem_dir)
     assert "dialect" in message and "'v3'" in message
 

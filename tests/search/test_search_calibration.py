@@ -171,7 +171,7 @@ def test_reevaluate_can_use_the_runs_own_calibration(tmp_path, problem_dir, made
                                calibration=cal)
     given = []
 
-    def fake(problem_dir, source, target, backend="sim", calibration=None):
+    def fake(problem_dir, source, target, backend="sim", calibration=None, variant=None):
         given.append(calibration)
         return BandedEvaluator(calibration=calibration).evaluate(None, source)
 

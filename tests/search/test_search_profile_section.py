@@ -19,9 +19,9 @@ from autocomp.suite.location import bundled_problems_dir
 
 _PROMPT_LINE = re.compile(r"^- line (\d+) .*?: ([\d,.]+) us on the critical path \(([\d.]+)%\); (.*) over ([\d,]+) "
                           r"instructions$", re.MULTILINE)
-_CLI_LINE = re.compile(r"^  kernel\.py:(\d+): ([\d.]+) (ms|us|ns) on the critical path \(([\d.]+)%, \d+ of its "
+_CLI_LINE = re.compile(r"^  kernel\.py:(\d+): ([\d,.]+) (ms|µs|ns) on the critical path \(([\d.]+)%, \d+ of its "
                        r"(\d+) instructions\)", re.MULTILINE)
-_SCALE = {"ms": 1e3, "us": 1.0, "ns": 1e-3}
+_SCALE = {"ms": 1e3, "µs": 1.0, "ns": 1e-3}
 
 
 def _number(text: str) -> float:
@@ -69,7 +69,7 @@ def test_the_prompts_line_costs_are_autocomp_profiles(layernorm):
             assert f"{label} {seconds * 1e6:,.1f} us" in engines
         if line in printed:  # the readable report rounds to 3-4 significant digits
             _, value, unit, cli_share, cli_count = printed[line]
-            assert float(value) * _SCALE[unit] == pytest.approx(_number(critical), rel=5e-3, abs=0.01)
+            assert _number(value) * _SCALE[unit] == pytest.approx(_number(critical), rel=5e-3, abs=0.01)
             assert float(cli_share) == pytest.approx(float(share), abs=0.05) and int(cli_count) == _number(count)
     assert set(printed) & set(shown)
 

@@ -187,10 +187,13 @@ def test_unknown_names_are_errors_that_list_the_known_targets():
     for lookup in (targets.get, targets.resolve, get_target, normalize_target):
         with pytest.raises(UnknownTargetError) as e:
             lookup("trn9")
-        assert str(e.value) == f"unknown target 'trn9'; {known}"
-    with pytest.raises(ValidationError, match=re.escape(f"unknown target 'trn9'; {known}")):
+        assert str(e.value) == f"unknown target 'trn9'; did you mean trn3? {known}"
+        with pytest.raises(UnknownTargetError) as e:  # nothing close: no suggestion
+            lookup("zzzz")
+        assert str(e.value) == f"unknown target 'zzzz'; {known}"
+    with pytest.raises(ValidationError, match=re.escape(f"unknown target 'trn9'; did you mean trn3? {known}")):
         ProblemSpec(name="p", function="f", target="trn9")
-    with pytest.raises(ValidationError, match=re.escape(f"unknown target 'trn9'; {known}")):
+    with pytest.raises(ValidationError, match=re.escape(f"unknown target 'trn9'; did you mean trn3? {known}")):
         SearchConfig(target="trn9")
     with pytest.raises(ValueError, match="unknown target 'trn9'"):
         autocomp.nki.install("trn9")

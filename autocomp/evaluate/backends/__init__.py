@@ -1,7 +1,12 @@
-"""Backends that compile, run and time candidates: ``sim`` (default) and ``neuron`` (real toolchain).
+"""Backends that compile, run and time candidates: ``sim`` (default) and ``hw`` (alias ``neuron``: Trainium).
 
     from autocomp.evaluate.backends import get_backend
-    backend = get_backend("auto")   # neuron when neuronxcc and a NeuronCore are present, else sim
+    backend = get_backend("hw", **options)   # the current SDK's, or the legacy one on an old SDK, or an error
+    backend = get_backend("auto")            # hw when a Neuron toolchain and a NeuronCore are present, else sim
+
+``hw`` and ``neuron`` detect the installed SDK (``sdk.py``): NKI 0.7+ with nrtpy gives ``HwBackend``
+(``hw.py``); an SDK that only has ``neuronxcc`` gives the legacy ``NeuronBackend`` (``neuron.py``: nki.baremetal
++ neuron-profile) when neuron-profile is still installed; anything else is an error saying what to install.
 """
 
 from __future__ import annotations
@@ -12,13 +17,19 @@ from typing import Any
 from autocomp.evaluate.backends.base import Backend
 from autocomp.evaluate.backends.sim import SimBackend
 
-BACKENDS = ("sim", "neuron", "auto")
+BACKENDS = ("sim", "hw", "neuron", "auto")
+HW_OPTIONS = ("compile_pythonpath", "runtime_pythonpath", "runtime_python", "path", "cores", "lnc", "warmup",
+              "iterations", "max_rounds", "spread_limit", "profile", "explorer")
 
 
 def create_backend(name: str, **options: Any) -> Backend:
     """A backend by name (``sim``, ``neuron``) or import path (``package.module:Class``, for tests and plugins)."""
     if name == "sim":
         return SimBackend(**options)
+    if name == "hw":
+        from autocomp.evaluate.backends.hw import HwBackend
+
+        return HwBackend(**options)
     if name == "neuron":
         from autocomp.evaluate.backends.neuron import NeuronBackend
 
@@ -26,11 +37,38 @@ def create_backend(name: str, **options: Any) -> Backend:
     if ":" in name:
         module, _, attr = name.partition(":")
         return getattr(importlib.import_module(module), attr)(**options)
-    raise ValueError(f"unknown backend {name!r}; use sim, neuron or auto")
+    raise ValueError(f"unknown backend {name!r}; use sim, hw (alias neuron) or auto")
+
+
+def hardware_backend(**options: Any) -> Backend:
+    """``--backend hw``: the current SDK's backend, else the legacy one on an old SDK that still has
+    neuron-profile; an error naming what is missing otherwise. ``options`` are HwBackend's."""
+    from autocomp.evaluate.backends.hw import HwBackend
+    from autocomp.evaluate.backends.sdk import SdkError
+
+    hw = HwBackend(**options)
+    ok, why = hw.available()
+    if ok:
+        return hw
+    info = hw.sdk()
+    if info.nki is None and info.neuronxcc is not None:
+        from autocomp.evaluate.backends.neuron import NeuronBackend
+
+        legacy = NeuronBackend(pythonpath=hw.compile_pythonpath, path=hw.extra_path, cores=hw.cores)
+        legacy_ok, legacy_why = legacy.available()
+        if legacy_ok:
+            return legacy
+        why = (f"found only the old compiler neuronxcc {info.neuronxcc}, and its timing path is unusable here "
+               f"({legacy_why}; neuron-profile was retired in Neuron 2.29). Install Neuron SDK 2.33+ (nki, nrtpy, "
+               "neuron-explorer)")
+    raise SdkError(f"backend 'hw' is not available here: {why}")
 
 
 def get_backend(name: str = "sim", **options: Any) -> Backend:
-    """``auto`` picks ``neuron`` when the real neuronxcc imports and /dev/neuron0 exists, else ``sim``."""
+    """``auto`` picks ``neuron`` when the real neuronxcc imports and /dev/neuron0 exists, else ``sim``;
+    ``hw`` (and its alias ``neuron`` given HwBackend's options) detects the SDK (``hardware_backend``)."""
+    if name == "hw" or (name == "neuron" and set(options) <= set(HW_OPTIONS)):  # legacy options: legacy backend
+        return hardware_backend(**options)
     if name == "auto":
         from autocomp.evaluate.backends.neuron import NeuronBackend
 
@@ -43,4 +81,4 @@ def get_backend(name: str = "sim", **options: Any) -> Backend:
     return backend
 
 
-__all__ = ["BACKENDS", "Backend", "SimBackend", "create_backend", "get_backend"]
+__all__ = ["BACKENDS", "Backend", "SimBackend", "create_backend", "get_backend", "hardware_backend"]

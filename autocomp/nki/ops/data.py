@@ -24,6 +24,7 @@ from autocomp.nki.ops.common import (
     tile_checks,
 )
 from autocomp.nki.runtime import current
+from autocomp.nki.source import kernel_location
 from autocomp.nki.tile import Allocation, Tile
 from autocomp.nki.trace import HBM
 
@@ -72,7 +73,11 @@ def dma_copy(dst: Tile, src: Tile, api: str, mask: Mask | None = None, queue: st
         raise_error("err_unsupported_memory",
                     f"{api}: DMA cannot read or write PSUM ({s_buf.upper()} -> {d_buf.upper()}); copy "
                     "PSUM to SBUF with nl.copy / nisa.tensor_copy first")
-    if d_buf == HBM and d_alloc.kind == "input" and not d_alloc.mutable:
+    if d_buf == HBM and d_alloc.kind == "input" and not d_alloc.mutable and current().dialect == "v1":
+        # Maybe the legacy convention (outputs passed as parameters): judged when the kernel returns.
+        root = d_alloc.base or d_alloc
+        current().output_params.setdefault(id(root), (root, kernel_location()))
+    elif d_buf == HBM and d_alloc.kind == "input" and not d_alloc.mutable:
         raise_error("err_cannot_update_immutable_parameter",
                     f"{api}: kernel parameter {dst.alloc.name} is immutable; annotate it as nt.mutable_tensor and "
                     "return it, or write the result to a new nl.shared_hbm tensor that the kernel returns")

@@ -149,10 +149,14 @@ def _shuffle_mask(shuffle_mask, api: str) -> list[int]:
     return values
 
 
-def dma_transpose(dst: Tile, src: Tile, axes: tuple[int, ...] | None, api: str):
-    """Transpose while moving through the DMA engines (NeuronCore-v3+): 2-D (1,0), 3-D (2,1,0), 4-D (3,1,2,0)."""
+def dma_transpose(dst: Tile, src: Tile, axes: tuple[int, ...] | None, api: str, any_target: bool = False):
+    """Transpose while moving through the DMA engines: 2-D (1,0), 3-D (2,1,0), 4-D (3,1,2,0).
+
+    The current dialect documents it for NeuronCore-v3+; the legacy dialect's reference lists trn1 too
+    (only hardware DGE needs v3+), so its frontend passes ``any_target``.
+    """
     spec = current().spec
-    if not spec.dma_transpose:
+    if not spec.dma_transpose and not any_target:
         raise_error("err_unsupported_operation",
                     f"{api}: DMA transpose needs {targets.earliest_with('dma_transpose')} or later; on {spec.name} "
                     "transpose on the Tensor engine (nisa.nc_transpose) or load with nl.load_transpose2d")

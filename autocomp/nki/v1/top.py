@@ -10,7 +10,7 @@ from autocomp.nki import launch
 from autocomp.nki.errors import raise_error
 from autocomp.nki.kernel import run_kernel
 from autocomp.nki.launch import BenchmarkResult, BenchmarkRun, ProfileRun
-from autocomp.nki.runtime import current_or_none
+from autocomp.nki.runtime import current_or_none, target_record
 from autocomp.nki.targets_info import FrontendState
 from autocomp.nki.tile import Tile
 
@@ -51,10 +51,16 @@ class Kernel(launch.Kernel):
     def __call__(self, *args, **kwargs):
         if current_or_none() is not None:  # a sub-kernel call inside a running kernel
             return self.func(*args, **kwargs)
-        result = run_kernel(self.func, args, kwargs, target=STATE.default_target, grid=self.grid,
+        result = run_kernel(self.func, args, kwargs, target=_launch_target(self), grid=self.grid,
                             numerics=self._numerics(args, kwargs), dialect=self.dialect)
         self.last_result = result
         return result.outputs
+
+
+def _launch_target(kernel):
+    """``platform_target=`` given to ``nki.jit`` / ``nki.baremetal`` (AWS's simulator honours it), else the default."""
+    chosen = getattr(kernel, "options", {}).get("platform_target")
+    return target_record(chosen) if chosen else STATE.default_target
 
 
 def jit(func=None, mode: str = "auto", **options):
@@ -84,7 +90,7 @@ def baremetal(kernel=None, *, save_neff_name=None, save_trace_name=None, additio
 def simulate_kernel(kernel, *args, **kwargs):
     """Run a kernel on numpy arrays in the simulator and return its numpy outputs."""
     grid = getattr(kernel, "grid", ())
-    result = run_kernel(getattr(kernel, "func", kernel), args, kwargs, target=STATE.default_target, grid=grid,
+    result = run_kernel(getattr(kernel, "func", kernel), args, kwargs, target=_launch_target(kernel), grid=grid,
                         numerics=True, dialect=getattr(kernel, "dialect", "v1"))
     if isinstance(kernel, launch.Kernel):
         kernel.last_result = result

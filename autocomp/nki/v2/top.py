@@ -92,6 +92,10 @@ class Kernel(launch.Kernel):
         k.lnc = int(grid[0])  # given explicitly: checked against the compiler's degree (lnc_degree)
         return k
 
+    def simulation_entry(self):
+        """The function ``run_kernel`` calls for this kernel: its inputs wrapped as in a direct call."""
+        return _entry(self.func)
+
     def __call__(self, *args, **kwargs):
         if current_or_none() is not None:
             raise_error("err_jit_on_subkernel",

@@ -59,3 +59,14 @@ def tiny(a):
     out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
     nl.store(out, value=nl.load(a))
     return out
+
+
+@nki.jit
+def exp_many(a):
+    """Scalar-bound: thirty chained activations (each of the previous result, so none is a recomputation)."""
+    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+    acc = nl.load(a)
+    for _ in nl.sequential_range(30):
+        acc[...] = nl.exp(acc)
+    nl.store(out, value=acc)
+    return out

@@ -45,7 +45,13 @@ from autocomp.nki.v1.isa.movement import (
 )
 from autocomp.nki.v1.isa.search import max8, nc_find_index8, nc_match_replace8
 from autocomp.nki.v1.isa.selects import dropout, range_select, select_reduce, tensor_copy_predicated
-from autocomp.nki.v1.isa.statistics import bn_aggr, bn_stats, tensor_scalar_reduce, tensor_tensor_scan
+from autocomp.nki.v1.isa.statistics import (
+    bn_aggr,
+    bn_stats,
+    tensor_scalar_cumulative,
+    tensor_scalar_reduce,
+    tensor_tensor_scan,
+)
 
 __all__ = [
     # enumerations
@@ -59,6 +65,7 @@ __all__ = [
     # GpSimd engine
     "iota", "affine_select", "tensor_partition_reduce", "local_gather", "sequence_bounds",
     # Vector engine: scans, statistics, searches, selects, dropout
-    "tensor_tensor_scan", "tensor_scalar_reduce", "bn_stats", "bn_aggr", "max8", "nc_find_index8",
+    "tensor_tensor_scan", "tensor_scalar_cumulative", "tensor_scalar_reduce", "bn_stats", "bn_aggr", "max8",
+    "nc_find_index8",
     "nc_match_replace8", "select_reduce", "range_select", "tensor_copy_predicated", "dropout",
 ]

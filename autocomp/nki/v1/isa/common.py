@@ -12,7 +12,7 @@ from autocomp.nki.ops.common import operand as _operand
 from autocomp.nki.tile import Tile
 from autocomp.nki.trace import ACT, PSUM, SBUF
 
-_REDUCE_CMD_BY_VALUE = dict(enumerate(_sel.REDUCE_CMDS))
+_REDUCE_CMD_BY_VALUE = dict(enumerate((*_sel.REDUCE_CMDS, "load_reduce")))
 
 
 def result(shape, dtype) -> Tile:

@@ -29,6 +29,7 @@ class reduce_cmd(enum.Enum):  # noqa: N801
     reset = 1
     reduce = 2
     reset_reduce = 3
+    load_reduce = 4  # tensor_scalar_cumulative only: the accumulator starts at imm1
 
 
 class oob_mode(enum.Enum):  # noqa: N801

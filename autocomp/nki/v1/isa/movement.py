@@ -57,8 +57,14 @@ def dma_transpose(src, *, axes=None, mask=None, dtype=None, **kwargs) -> Tile:
     api = "nisa.dma_transpose"
     src = _operand(src, api, "src")
     perm = _move.dma_transpose_axes(src.shape, axes, api)
+    spec = _current().spec
+    if getattr(kwargs.get("dge_mode"), "value", None) == dge_mode.hwdge.value and not spec.hardware_dge:
+        raise_error("err_unsupported_operation",
+                    f"{api}: dge_mode=hwdge needs NeuronCore-v3 or later; the target {spec.name} has no "
+                    "hardware DGE (leave dge_mode unset)")
     out = result(tuple(src.shape[a] for a in perm), dtype or src.dtype)
-    _move.dma_transpose(out, src, perm, api)
+    # docs/nki-semantics.md#running-aws-examples: the legacy reference documents DMA transpose on trn1 too
+    _move.dma_transpose(out, src, perm, api, any_target=True)
     return out
 
 
