@@ -25,6 +25,7 @@ from typing import Any
 
 from autocomp.store import Candidate, Evaluation, RunReader, RunStore, resolve_run
 from autocomp.store.locate import effective_status
+from autocomp.store.reader import SEARCH
 from autocomp.units import latency, speedup
 
 CandidateRef = int | str | Candidate | Any
@@ -254,6 +255,22 @@ class Run:
     def evaluations(self):
         rows = [{k: v for k, v in vars(e).items() if k != "result"} for e in self.reader.evaluations()]
         return _frame(rows, "id")
+
+    @property
+    def shapes(self):
+        """Problems over several shapes: one row per (candidate, declared shape) of the search evaluations, with
+        the latency, the baseline's latency, the speedup and whether it is slower than the baseline there
+        (docs/evaluation.md#problems-over-several-shapes); empty for a problem with one shape."""
+        rows = []
+        for e in self.reader.evaluations(purpose=SEARCH):
+            slower = set(e.result.get("regressed_shapes") or [])
+            for s in e.result.get("shapes") or []:
+                if isinstance(s, dict):
+                    rows.append({"candidate": e.candidate_id, "shape": s.get("name"), "weight": s.get("weight"),
+                                 "status": s.get("status"), "latency_us": s.get("latency_us"),
+                                 "baseline_latency_us": s.get("baseline_latency_us"), "speedup": s.get("speedup"),
+                                 "slower_than_baseline": s.get("name") in slower})
+        return _frame(rows)
 
     @property
     def llm_calls(self):

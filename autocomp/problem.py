@@ -9,6 +9,11 @@ problems/<name>/
                  optional make_check_inputs(rng) (smaller inputs for correctness, with check_shapes = true)
 ```
 
+A problem may declare several timing shapes (``[[shapes]] name, weight, params``): then
+``make_inputs(rng, **params)`` (and ``make_check_inputs(rng, **params)``) build each shape's inputs,
+``Problem.at_shape(name)`` is the problem at one of them, and the evaluator judges a candidate at
+every shape (docs/evaluation.md#problems-over-several-shapes).
+
 ``Problem.load(path)`` validates everything and turns every mistake into one
 ``ProblemError`` naming the file and the fix. The problem author's reference
 code is trusted and runs in this process; candidate kernels never do (see
@@ -56,6 +61,30 @@ class Tolerance(BaseModel):
     rel_l2: float = Field(1e-2, gt=0)
     atol: float = Field(1e-2, ge=0)
     rtol: float = Field(1e-2, ge=0)
+
+
+class ShapeSpec(BaseModel):
+    """One declared timing shape: the keyword arguments ``make_inputs`` (and ``make_check_inputs``) take for it, and
+    its weight in the weighted geometric mean of per-shape latencies."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    weight: float = Field(1.0, gt=0, allow_inf_nan=False)
+    params: dict[str, KnobValue] = Field(default_factory=dict)
+
+    @field_validator("params")
+    @classmethod
+    def _param_names(cls, v: dict[str, KnobValue]) -> dict[str, KnobValue]:
+        for name in v:
+            if not name.isidentifier():
+                raise ValueError(f"shape parameter {name!r} is not a Python identifier (it is passed as "
+                                 "make_inputs(rng, **params))")
+        return v
+
+    def label(self) -> str:
+        """``name (k=v, ...)``: how reports and reasons name the shape."""
+        params = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.name} ({params})" if params else self.name
 
 
 class VariantSpec(BaseModel):
@@ -132,6 +161,9 @@ class ProblemSpec(BaseModel):
     @property
     def family_name(self) -> str:
         return self.family or (self.tags[0] if self.tags else self.name)
+    # ``[[shapes]]``: timing shapes a candidate is judged at (docs/evaluation.md#problems-over-several-shapes);
+    # empty: the one shape make_inputs(rng) builds.
+    shapes: list[ShapeSpec] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -185,6 +217,15 @@ class ProblemSpec(BaseModel):
             raise ValueError("seeds must be distinct")
         return v
 
+    @field_validator("shapes")
+    @classmethod
+    def _distinct_shapes(cls, v: list[ShapeSpec]) -> list[ShapeSpec]:
+        names = [s.name for s in v]
+        dup = next((n for n in names if names.count(n) > 1), None)
+        if dup is not None:
+            raise ValueError(f"shape name {dup!r} is declared twice; give every [[shapes]] entry its own name")
+        return v
+
     @field_validator("knobs")
     @classmethod
     def _knob_names(cls, v: dict[str, list]) -> dict[str, list]:
@@ -203,9 +244,10 @@ def _format_validation(path: Path, err: ValidationError) -> str:
         if e["type"] == "extra_forbidden":
             import difflib
 
-            close = difflib.get_close_matches(str(e["loc"][-1]), list(ProblemSpec.model_fields), n=1, cutoff=0.6)
+            known = list((ShapeSpec if e["loc"][0] == "shapes" else ProblemSpec).model_fields)
+            close = difflib.get_close_matches(str(e["loc"][-1]), known, n=1, cutoff=0.6)
             lines.append(f"unknown key {loc!r}: " + (f"did you mean {close[0]!r}?" if close else
-                                                     f"remove it (known keys: {', '.join(ProblemSpec.model_fields)})"))
+                                                     f"remove it (known keys: {', '.join(known)})"))
         elif e["type"] == "missing":
             lines.append(f"missing required key {loc!r}")
         else:
@@ -223,6 +265,8 @@ class Problem:
         self.spec = spec.for_variant(variant) if variant else spec  # what this variant runs with
         self._references: dict[int, tuple[np.ndarray, ...]] = {}
         self._input_specs = None
+        # Set on the view ``at_shape`` returns: the declared shape this problem object stands for.
+        self.shape: ShapeSpec | None = None
 
     # ------------------------------------------------------------ loading
     @classmethod
@@ -272,6 +316,7 @@ class Problem:
         if problem.has_kernel:
             problem._check_kernel_file()
             problem._check_constraints()
+        problem._check_shape_params()
         problem._check_reference()
         return problem
 
@@ -283,6 +328,34 @@ class Problem:
     @property
     def kernel_file(self) -> str:
         return self.base_spec.variants[self.variant].kernel if self.variant else "kernel.py"
+
+    @property
+    def shapes(self) -> list[ShapeSpec]:
+        """The declared timing shapes (empty: one implicit shape, or this is already one shape's view)."""
+        return self.spec.shapes
+
+    def at_shape(self, name: str) -> Problem:
+        """This problem at one declared shape: inputs and references at that shape, its own cache keys, no
+        further shapes (so evaluating it is one ordinary evaluation)."""
+        shape = next((s for s in self.spec.shapes if s.name == name), None)
+        if shape is None:
+            raise ProblemError(f"{self.root / 'problem.toml'}: problem {self.name} declares no shape {name!r}; its "
+                               f"shapes: {', '.join(s.name for s in self.spec.shapes) or 'none'}")
+        view = Problem(self.root, self.base_spec.model_copy(update={"shapes": []}), self.variant)
+        view.shape = shape
+        # Same files, another shape: a key of its own for references and evaluations; the reference module and
+        # the baseline source are the parent's (imported once).
+        view.__dict__["content_hash"] = f"{self.content_hash}-{shape.name}"
+        view.__dict__["reference_module"] = self.reference_module
+        view.__dict__["baseline_source"] = self.baseline_source
+        return view
+
+    def _shape_params(self) -> dict[str, KnobValue]:
+        """make_inputs keyword arguments: this view's shape, else the first declared shape (the primary one,
+        which single-shape tools such as `autocomp profile` use), else none."""
+        if self.shape is not None:
+            return dict(self.shape.params)
+        return dict(self.spec.shapes[0].params) if self.spec.shapes else {}
 
     @property
     def kernel_path(self) -> Path:
@@ -385,19 +458,39 @@ class Problem:
                                       if fn == "make_check_inputs" else ""))
         return module
 
+    def _check_shape_params(self) -> None:
+        """Every declared shape's params must be arguments make_inputs (and make_check_inputs) accept."""
+        import inspect
+
+        module = self.reference_module
+        fns = [module.make_inputs] + ([module.make_check_inputs] if self.spec.check_shapes else [])
+        for shape in self.spec.shapes:
+            for fn in fns:
+                try:
+                    inspect.signature(fn).bind(None, **shape.params)
+                except TypeError as e:
+                    raise ProblemError(f"{self.reference_path}: {fn.__name__}(rng, **params) does not accept the "
+                                       f"params of shape {shape.name!r} in problem.toml ({shape.params}): {e}; give "
+                                       f"{fn.__name__} keyword parameters named like the shape's params") from None
+                except ValueError:  # no signature to read (a builtin): calling it will tell
+                    continue
+
     def _check_reference(self) -> None:
-        inputs = self.inputs(self.spec.seeds[0])
-        self.reference_outputs(self.spec.seeds[0], inputs)
+        for problem in [self.at_shape(s.name) for s in self.spec.shapes] or [self]:
+            inputs = problem.inputs(self.spec.seeds[0])
+            problem.reference_outputs(self.spec.seeds[0], inputs)
 
     # ------------------------------------------------------------ inputs and references
     def inputs(self, seed: int, *, check: bool = True) -> tuple[np.ndarray, ...]:
         """Inputs for ``seed``: the correctness-check inputs, or the full timing inputs (``check=False``)."""
         module = self.reference_module
         fn = module.make_check_inputs if (check and self.spec.check_shapes) else module.make_inputs
+        params = self._shape_params()
         try:
-            result = fn(np.random.default_rng(seed))
+            result = fn(np.random.default_rng(seed), **params)
         except Exception as e:
-            raise ProblemError(f"{_where(self.reference_path, e)}: {fn.__name__}(rng) failed: "
+            at = f" at shape {self.shape.name if self.shape else self.spec.shapes[0].name}" if params else ""
+            raise ProblemError(f"{_where(self.reference_path, e)}: {fn.__name__}(rng){at} failed: "
                                f"{type(e).__name__}: {e}") from None
         if isinstance(result, np.ndarray):
             result = (result,)
@@ -457,7 +550,8 @@ class Problem:
                 "dialect": self.spec.dialect, "nki_version": self.spec.nki_version, "target": self.spec.target,
                 "seeds": self.spec.seeds, "origin": self.spec.origin,
                 "tolerance": self.spec.tolerance.model_dump(), "knobs": self.spec.knobs, "path": str(self.root),
-                "variant": self.variant, "kernel": self.kernel_file, "variants": sorted(self.base_spec.variants)}
+                "variant": self.variant, "kernel": self.kernel_file, "variants": sorted(self.base_spec.variants),
+                "shapes": [s.model_dump() for s in self.spec.shapes]}
 
     def __repr__(self) -> str:
         return f"Problem({self.name!r}, {self.root})"

@@ -58,19 +58,26 @@ def _panel(result, name: str):
     if result.latency_us is not None:
         speed = (f"   {speedup(result.speedup)} vs baseline {latency(result.baseline_latency_us)}"
                  if result.speedup else "")
-        grid.add_row("latency", f"{latency(result.latency_us)} ({result.evidence}){speed}")
+        mean = " weighted geomean over shapes" if result.shapes else ""
+        grid.add_row("latency", f"{latency(result.latency_us)} ({result.evidence}{mean}){speed}")
         low, high = result.profile.get("total_time_low"), result.profile.get("total_time_high")
-        if result.evidence == "sim" and isinstance(low, (int, float)) and isinstance(high, (int, float)):
+        if result.evidence == "sim" and isinstance(low, (int, float)) and isinstance(high, (int, float)) \
+                and not result.shapes:  # several shapes: the interval is the first shape's, not the mean's
             grid.add_row("likely", f"{low * 1e6:.2f} - {high * 1e6:.2f} us on hardware (90%)")
         if result.evidence == "sim":
             grid.add_row("calibration", result.calibration or "built-in cost model")
+    for shape in result.shapes:  # problems over several shapes (docs/evaluation.md#problems-over-several-shapes)
+        slower = "  slower than the baseline" if shape.name in result.regressed_shapes else ""
+        speed = f"   {speedup(shape.speedup)}" if shape.speedup else ""
+        grid.add_row(f"shape {shape.name}", f"{shape.status}, {latency(shape.latency_us)}{speed}, weight "
+                                            f"{shape.weight:g}{slower}")
     if result.max_abs is not None:
         grid.add_row("error", f"max abs {result.max_abs:.3g}, rel L2 {result.rel_l2:.3g} over "
                               f"{len(result.seeds)} seeds")
     shown = [f"{label} {_fmt(result.profile[key], kind)}" for key, label, kind in (*_engine_fields(), *_PROFILE_FIELDS)
              if key in result.profile]
     if shown:
-        grid.add_row("profile", ", ".join(shown))
+        grid.add_row(f"profile ({result.shapes[0].name})" if result.shapes else "profile", ", ".join(shown))
     for hint in result.hints[:4]:
         grid.add_row("hint", hint)
     for warning in result.warnings[:4]:

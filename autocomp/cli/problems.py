@@ -188,6 +188,11 @@ def show(
     rows += [("", f"constraint: {c}") for c in spec.knob_constraints]
     if spec.knobs:
         rows.append(("", f"space: {knob_space_size(problem)} combinations"))
+    # Several timing shapes (docs/evaluation.md#problems-over-several-shapes): the inputs and baseline below are
+    # the first one's.
+    rows += [("shapes" if i == 0 else "", f"{s.label()}, weight {s.weight:g}" + ("  (inputs and baseline below)"
+                                                                               if i == 0 else ""))
+             for i, s in enumerate(spec.shapes)]
     shapes = _shape_lines(problem, [(s.shape, s.dtype) for s in figures.input_shapes])
     rows += [("inputs" if i == 0 else "", f"{s}  (timing)") for i, s in enumerate(shapes)]
     rows += [("", f"{s}  (correctness check)") for s in check_shapes]

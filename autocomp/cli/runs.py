@@ -70,6 +70,35 @@ def _date(t: float) -> str:
     return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M") if t else ""
 
 
+def _shape_results(r, c) -> tuple[list[dict], list[str]]:
+    """A candidate's per-shape results and the shapes where it is slower than the baseline, from its search
+    evaluation; ([], []) for a problem with one shape, or a run written before shapes existed."""
+    evaluation = r.evaluation(c.id) if c is not None else None
+    if evaluation is None:
+        return [], []
+    keep = ("name", "weight", "params", "status", "latency_us", "baseline_latency_us", "speedup")
+    shapes = [{k: s.get(k) for k in keep} for s in evaluation.result.get("shapes") or [] if isinstance(s, dict)]
+    regressed = [str(n) for n in evaluation.result.get("regressed_shapes") or []]
+    return shapes, regressed
+
+
+def _print_shapes(r, best, base) -> None:
+    """The per-shape table of the best kernel (or the baseline's latencies when nothing beat it)."""
+    shapes, regressed = _shape_results(r, best)
+    base_shapes, _ = _shape_results(r, base)
+    if not shapes and not base_shapes:
+        return
+    base_us = {s["name"]: s["latency_us"] for s in base_shapes}
+    console.print("\n[bold]per shape[/] (latency of the best kernel, speedup over the baseline)")
+    for s in shapes or base_shapes:
+        baseline_us = s.get("baseline_latency_us") or base_us.get(s["name"])
+        params = ", ".join(f"{k}={v}" for k, v in (s.get("params") or {}).items())
+        slower = "  SLOWER than the baseline" if s["name"] in regressed else ""
+        console.print(f"  {s['name']:<16} {params:<24} weight {s.get('weight') or 1:g}  baseline "
+                      f"{latency(baseline_us):>13}  best {latency(s.get('latency_us') if shapes else None):>13}  "
+                      f"{speedup(s.get('speedup') if shapes else None)}{slower}", highlight=False, markup=False)
+
+
 def _show_json(r, status: str) -> dict:
     """`runs show --json`: what the text shows, as data."""
     from autocomp.store.tiers import tier_rows
@@ -78,9 +107,12 @@ def _show_json(r, status: str) -> dict:
     info, best, base = r.info, r.best(), r.baseline()
 
     def cand(c) -> dict | None:
-        return None if c is None else {"id": c.id, "iteration": c.iteration, "origin": c.origin, "status": c.status,
-                                       "latency_us": c.latency_us, "speedup": c.speedup, "evidence": c.evidence,
-                                       "plan": c.plan}
+        if c is None:
+            return None
+        shapes, regressed = _shape_results(r, c)
+        return {"id": c.id, "iteration": c.iteration, "origin": c.origin, "status": c.status,
+                "latency_us": c.latency_us, "speedup": c.speedup, "evidence": c.evidence, "plan": c.plan,
+                "shapes": shapes, "regressed_shapes": regressed}
 
     win = run_win(r) if best else None
     return {"run_id": info.run_id, "run_dir": str(r.root), "problem": info.problem, "target": info.target,
@@ -171,6 +203,7 @@ def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
             win = run_win(r)
             if win is not None:
                 console.print(f"  {describe(win)}", highlight=False, markup=False)
+        _print_shapes(r, best, base)
         from autocomp.search.calibration import recorded_path
 
         calibration = r.calibration_text() is not None and recorded_path(r.config())

@@ -32,6 +32,7 @@ from autocomp.evaluate.fsview import worker_view
 from autocomp.evaluate.gate import check_source
 from autocomp.evaluate.jobs import JobDir, create_job_dir, sweep_stale_job_dirs, unprivileged_ids, write_job
 from autocomp.evaluate.measurer import MeasurerPool
+from autocomp.evaluate.multishape import evaluate_shapes
 from autocomp.evaluate.pool import WorkerPool
 from autocomp.evaluate.protocol import REPORT_NAME, InputSpec, array_hash, dtype_name, load_array, read_report
 from autocomp.evaluate.result import FLAG_TOOL_ERROR, EvalResult, Location
@@ -168,7 +169,8 @@ class Evaluator:
         for i in range(self.workers):
             self._slots.put(i)
         self._lock = threading.Lock()
-        self._baseline_lock = threading.Lock()
+        # Re-entrant: a problem with declared shapes measures its baseline shape by shape through baseline().
+        self._baseline_lock = threading.RLock()
         self._baselines: dict[tuple, EvalResult] = {}
         self._inputs: dict[tuple[str, int], tuple[tuple[np.ndarray, ...], list[str]]] = {}
         self._full_elems: dict[str, list[int] | None] = {}
@@ -266,7 +268,8 @@ class Evaluator:
             if key not in self._baselines:
                 result = self._evaluate(problem, problem.baseline_source, is_baseline=True)
                 if result.status != "correct":
-                    raise EvaluatorError(f"{problem.kernel_path}: the baseline kernel fails its own evaluation "
+                    at = f" at shape {problem.shape.label()}" if problem.shape is not None else ""
+                    raise EvaluatorError(f"{problem.kernel_path}: the baseline kernel fails its own evaluation{at} "
                                          f"({result.status}): {result.reason}")
                 self._baselines[key] = result
             return self._baselines[key]
@@ -409,6 +412,9 @@ class Evaluator:
             if hit is not None:
                 return hit.model_copy(update={"cache_hit": True,
                                               "timings": {"total": time.perf_counter() - start}})
+        if problem.shapes:
+            return self._finish(key, self._evaluate_shapes(problem, source, filename, seeds, is_baseline, first),
+                                start)
         base = None if is_baseline or first else self.baseline(problem)
         result = EvalResult(status="runtime_error", reason="", evidence=self.backend.evidence,
                             backend=self.backend.name, target=target, nki_version=self._nki_version(problem),
@@ -431,6 +437,28 @@ class Evaluator:
             self.require_isolation()  # never run an LLM's code unsandboxed unless the caller said so
         self._run(problem, source, filename, seeds, target, base, result)
         return self._finish(key, result, start)
+
+    def _evaluate_shapes(self, problem: Problem, source: str, filename: str, seeds: list[int],
+                         is_baseline: bool, first: bool) -> EvalResult:
+        """A problem with declared shapes: one evaluation per shape (each cached and baselined on its own),
+        combined (multishape.py); a candidate the static gate refuses is refused once, for every shape."""
+        if self.static_gate and not is_baseline:
+            gate = check_source(source, problem.spec.function, problem.baseline_source or None,
+                                problem.spec.allowed_imports)
+            if not gate.ok:
+                v = gate.syntax_error or gate.violations[0]
+                return EvalResult(status="compile_error" if gate.syntax_error else "rejected",
+                                  reason=gate.reason(filename), location=Location(file=filename, line=v.line),
+                                  evidence=self.backend.evidence, backend=self.backend.name,
+                                  target=self._target(problem), nki_version=self._nki_version(problem),
+                                  tool_version=self.tool_version, seeds=seeds, problem=problem.name,
+                                  problem_hash=problem.content_hash, source_hash=source_digest(source)[:HASH_CHARS],
+                                  isolation=self.isolation,
+                                  calibration=self.calibration.label if self.calibration is not None else None)
+        if is_baseline:
+            return evaluate_shapes(problem, self.baseline)
+        return evaluate_shapes(problem, lambda view: self._evaluate(view, source, filename=filename, seeds=seeds,
+                                                                    first=first))
 
     def _finish(self, key: str, result: EvalResult, start: float) -> EvalResult:
         result.timings["total"] = time.perf_counter() - start

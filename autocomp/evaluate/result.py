@@ -17,6 +17,7 @@ FLAG_NOISY_TIMING = "noisy_timing"
 FLAG_TOOL_ERROR = "tool_error"  # the evaluator's own tooling failed: not the candidate's fault, never cached
 FLAG_FEWER_FLOPS = "fewer_flops_than_baseline_review"
 FLAG_WORK_SCALING = "work_scaling_review"  # full-size compute grows 2-4x less than the baseline's
+FLAG_SHAPE_REGRESSION = "slower_at_a_shape"  # slower than the baseline at a declared shape
 
 
 class OutputError(BaseModel):
@@ -35,6 +36,24 @@ class OutputError(BaseModel):
     nonfinite: int = 0  # NaN/inf where the reference is finite (NaN = never written)
     size: int = 0
     note: str = ""  # shape/dtype problems
+    shape: str = ""  # the declared timing shape it was checked at (problems with [[shapes]])
+
+
+class ShapeResult(BaseModel):
+    """A candidate at one declared timing shape (docs/evaluation.md#problems-over-several-shapes)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    weight: float = 1.0
+    params: dict[str, Any] = Field(default_factory=dict)
+    status: Status = "correct"
+    latency_us: float | None = None
+    baseline_latency_us: float | None = None
+    speedup: float | None = None  # baseline latency / latency at this shape
+    cache_hit: bool = False
+    # sim evidence: this shape's estimate and its error band (total_time, estimate_class, uncertainty), so the
+    # win verdict (store/win.py) can weigh every shape, not only the first shape's profile
+    estimate: dict[str, Any] = Field(default_factory=dict)
 
 
 class Location(BaseModel):
@@ -49,9 +68,13 @@ class EvalResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Status
     reason: str  # one line naming file and line, something a person or an LLM can act on
-    latency_us: float | None = None
+    latency_us: float | None = None  # several shapes: the weighted geometric mean of the per-shape latencies
     baseline_latency_us: float | None = None
     speedup: float | None = None  # baseline latency / latency, same backend and session
+    # A problem with declared shapes: one entry per shape evaluated (in declared order; evaluation stops at the
+    # first shape where the candidate fails), and the shapes where it is slower than the baseline.
+    shapes: list[ShapeResult] = Field(default_factory=list)
+    regressed_shapes: list[str] = Field(default_factory=list)
     evidence: Evidence = "sim"
     location: Location | None = None
     # correctness

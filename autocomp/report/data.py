@@ -34,6 +34,8 @@ class ReportData:
     reasons: dict[int, str] = field(default_factory=dict)  # candidate id -> why its search evaluation failed
     llm_calls: list[LLMCall] = field(default_factory=list)
     tiers: list[dict] = field(default_factory=list)  # sim vs hw per candidate (store/tiers.py)
+    # candidate id -> the declared shapes where its search evaluation was slower than the baseline
+    regressed: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def evidence(self) -> str:
@@ -107,11 +109,15 @@ def load_report_data(run: RunReader, *, reprofile: bool = True,
             if note and note not in notes:
                 notes.append(note)
     total = run.spend()
-    reasons = {e.candidate_id: str(e.reason or e.result.get("reason") or "") for e in run.evaluations(purpose=SEARCH)
+    searched = run.evaluations(purpose=SEARCH)
+    reasons = {e.candidate_id: str(e.reason or e.result.get("reason") or "") for e in searched
                if e.status != "correct"}
+    regressed = {e.candidate_id: [str(n) for n in e.result["regressed_shapes"]] for e in searched
+                 if isinstance(e.result.get("regressed_shapes"), list) and e.result["regressed_shapes"]}
     return ReportData(
         info=run.info, status=effective_status(run), config=run.config(), candidates=cands, baseline=baseline,
         best=best, lineage=run.lineage(best.id) if best else [], beams=run.beams(), sources=sources,
         profiles=profiles, results=results, notes=notes, spend_total=total[0] if total else None,
         spend_by_phase=run.spend("phase"), spend_by_model=run.spend("model"),
-        reasons={k: v for k, v in reasons.items() if v}, llm_calls=run.llm_calls(), tiers=tier_rows(run))
+        reasons={k: v for k, v in reasons.items() if v}, llm_calls=run.llm_calls(), tiers=tier_rows(run),
+        regressed=regressed)

@@ -192,6 +192,8 @@ def _node(c: Candidate, d: ReportData, children: dict, lineage: set[int]) -> str
         label += f" {_us(c.latency_us)}"
     if c.speedup is not None:
         label += f" <b>{_x(c.speedup)}</b>"
+    if d.regressed.get(c.id):
+        label += f' <span class="st-other">slower at {escape(", ".join(d.regressed[c.id]))}</span>'
     reason = d.reasons.get(c.id)
     if reason and c.status != "correct":
         label += " " + _reason(reason)
@@ -200,6 +202,32 @@ def _node(c: Candidate, d: ReportData, children: dict, lineage: set[int]) -> str
     kids = "".join(_node(k, d, children, lineage) for k in children.get(c.id, []))
     return (f'<li class="{cls}" data-status="{escape(c.status)}" data-id="{c.id}">{label}'
             + (f'<ul class="tree">{kids}</ul>' if kids else "") + "</li>")
+
+
+def shape_table(d: ReportData) -> str:
+    """Per declared shape: the baseline's and the best kernel's latency and the speedup, slower shapes marked;
+    "" for a problem with one shape (docs/evaluation.md#problems-over-several-shapes)."""
+    best, base = d.results.get("best") or {}, d.results.get("baseline") or {}
+    shapes = best.get("shapes") or base.get("shapes") or []
+    if not isinstance(shapes, list) or not shapes:
+        return ""
+    base_us = {s.get("name"): s.get("latency_us") for s in base.get("shapes") or [] if isinstance(s, dict)}
+    slower = set(best.get("regressed_shapes") or [])
+    rows = []
+    for s in shapes:
+        if not isinstance(s, dict):
+            continue
+        name = s.get("name", "")
+        params = ", ".join(f"{k}={v}" for k, v in (s.get("params") or {}).items())
+        baseline_us = s.get("baseline_latency_us") or base_us.get(name)
+        speed = s.get("speedup") if best.get("shapes") else None
+        mark = ' <span class="st-other">slower than the baseline</span>' if name in slower else ""
+        rows.append([escape(name), escape(params), f"{s.get('weight', 1):g}", _us(baseline_us),
+                     _us(s.get("latency_us") if best.get("shapes") else None), _x(speed) + mark])
+    total = [["weighted geomean", "", "", _us(best.get("baseline_latency_us") or base.get("latency_us")),
+              _us(best.get("latency_us")), _x(best.get("speedup"))]]
+    table = _table(["shape", "params", "weight", "baseline", "best", "speedup"], rows + total, num_from=2)
+    return table.replace("<table>", '<table id="shapes">', 1)
 
 
 def _reason(reason: str, first_line_chars: int = 140) -> str:
@@ -411,12 +439,14 @@ def render_page(d: ReportData) -> str:
         ("tiers", "Simulator vs hardware", _tiers(d) or '<p class="note">No candidate was measured on hardware.</p>'),
         ("candidates", "Candidate tree", _tree(d)),
         ("best-vs-baseline", "Best kernel against the baseline", _lineage(d) + "<h3>Diff</h3>" + _diff(d)),
+        ("shapes", "Per-shape latency and speedup", shape_table(d)),
         ("timeline", "Engine timeline", _timelines(d)),
         ("lines", "Where the best kernel's time goes, per source line", _line_costs(d)),
         ("spend", "LLM spend", _spend(d)),
         ("pareto", "Speedup bought by LLM spend", spend_chart(d)),
     ]
-    body = "".join(f'<section id="{sid}"><h2>{title}</h2>{html}</section>' for sid, title, html in sections)
+    body = "".join(f'<section id="{sid}"><h2>{title}</h2>{html}</section>' for sid, title, html in sections
+                   if html or sid != "shapes")  # the per-shape table only for problems that declare shapes
     footer = (f'<p class="note">Generated {_when(datetime.now(timezone.utc).timestamp())} by autocomp '
               f"{escape(d.info.autocomp_version or '')} from run directory {escape(d.info.run_id)}: every figure "
               "comes from its run.sqlite and candidates/*/profile.json." + (f"</p><ul class=note>{notes}</ul>"

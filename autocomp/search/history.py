@@ -72,7 +72,8 @@ def result_text(child: Node, parent: Node | None) -> str:
         if parent is not None and parent.correct:
             ratio = parent.latency_us / child.latency_us
             text += f", {ratio:.2f}x vs its parent" + (" (slower)" if ratio < 1 else "")
-        return text
+        shapes = out.shape_text(parent.outcome if parent is not None and parent.correct else None)
+        return f"{text}; {shapes}" if shapes else text
     reason = summarize(out.reason, 220)
     return f"{out.status}: {reason}" if reason else out.status
 

@@ -64,6 +64,10 @@ class Outcome:
     spread: float | None = None
     cached: bool = False
     warnings: tuple[str, ...] = ()  # the simulator's and numpy's warnings (SBUF spill, NaN, ...)
+    # Problems with declared shapes: (shape, latency us, speedup over the baseline or None) per shape, and the
+    # shapes where the candidate is slower than the baseline (docs/evaluation.md#problems-over-several-shapes).
+    shape_latencies: tuple[tuple[str, float, float | None], ...] = ()
+    regressed_shapes: tuple[str, ...] = ()
 
     @property
     def correct(self) -> bool:
@@ -88,14 +92,35 @@ class Outcome:
             spread=result.timing_spread,
             cached=result.cache_hit,
             warnings=tuple(result.warnings),
+            shape_latencies=tuple((s.name, float(s.latency_us), s.speedup) for s in result.shapes
+                                  if s.latency_us is not None),
+            regressed_shapes=tuple(result.regressed_shapes),
         )
 
     def short(self) -> str:
         """One line for tables and lineage histories: ``correct 812.3 us`` or ``compile_error: ...``."""
         if self.correct:
-            return f"correct, {self.latency_us:.1f} us ({self.evidence})"
+            slower = f"; slower than the baseline at {', '.join(self.regressed_shapes)}" if self.regressed_shapes \
+                else ""
+            return f"correct, {self.latency_us:.1f} us ({self.evidence}){slower}"
         first = self.reason.strip().splitlines()[0] if self.reason.strip() else ""
         return f"{self.status}: {first[:160]}" if first else self.status
+
+    def shape_text(self, parent: Outcome | None = None) -> str:
+        """Per-shape latencies and where the candidate lost ground (vs the baseline; vs ``parent`` when given);
+        "" for a problem with one shape."""
+        if not self.shape_latencies:
+            return ""
+        parts = [f"{name} {us:.1f} us" + (f" ({sp:.2f}x)" if sp else "") for name, us, sp in self.shape_latencies]
+        text = "per shape (latency, speedup over the baseline): " + ", ".join(parts)
+        if self.regressed_shapes:
+            text += f"; SLOWER than the baseline at {', '.join(self.regressed_shapes)}"
+        if parent is not None and parent.shape_latencies:
+            before = {name: us for name, us, _ in parent.shape_latencies}
+            lost = [name for name, us, _ in self.shape_latencies if name in before and us > before[name] * 1.01]
+            if lost:
+                text += f"; slower than its parent at {', '.join(lost)}"
+        return text
 
     def profile_text(self) -> str:
         """The profile summary and hints as short markdown lines for a prompt."""

@@ -186,6 +186,7 @@ class ProblemBrief:
     timing_shapes: str = ""
     seeds: tuple[int, ...] = ()
     accuracy: str = ""  # the tolerance rule alone, without the seed count
+    several_shapes: bool = False  # the problem declares timing shapes (docs/evaluation.md#problems-over-several-shapes)
 
     @classmethod
     def from_problem(cls, problem, *, target: str | None = None,
@@ -196,8 +197,16 @@ class ProblemBrief:
                  else _parameter_names(problem.baseline_source, spec.function))
         try:
             shapes = ", ".join(f"{list(s.shape)} {_dtype_name(s.dtype)}" for s in problem.input_specs())
-            timing = _shape_list(names, [(s.shape, s.dtype) for s in problem.input_specs()])
-            check = run_shapes(problem, names) if spec.check_shapes else ""
+            if spec.shapes:  # every declared shape, each with its weight in the geometric mean
+                views = [(s, problem.at_shape(s.name)) for s in spec.shapes]
+                timing = "; ".join(f"shape {s.label()}, weight {s.weight:g}: "
+                                   + _shape_list(names, [(a.shape, a.dtype) for a in view.input_specs()])
+                                   for s, view in views)
+                check = ("; ".join(f"shape {s.name}: {run_shapes(view, names)}" for s, view in views)
+                         if spec.check_shapes else "")
+            else:
+                timing = _shape_list(names, [(s.shape, s.dtype) for s in problem.input_specs()])
+                check = run_shapes(problem, names) if spec.check_shapes else ""
         except Exception:  # the shapes are a nicety; a broken reference is reported elsewhere
             shapes = timing = "see the kernel"
             check = ""
@@ -214,7 +223,7 @@ class ProblemBrief:
                             "Do not lower the precision of inputs, outputs or accumulations below what the "
                             "baseline uses."),
             tags=tuple(spec.tags), baseline_source=problem.baseline_source, check_shapes=check,
-            timing_shapes=timing, seeds=tuple(spec.seeds), accuracy=accuracy)
+            timing_shapes=timing, seeds=tuple(spec.seeds), accuracy=accuracy, several_shapes=bool(spec.shapes))
 
     def conditions(self, work_scaling_note: str = "") -> str:
         """The lines of every prompt that say where and how the kernel is run and judged."""
@@ -225,6 +234,10 @@ class ProblemBrief:
                     "at every one of these shapes: never special-case a size.")
         else:
             runs = f"- Correctness is checked on seeds {seeds} and latency measured at {self.timing_shapes}."
+        if self.several_shapes:
+            runs += ("\n- The kernel is judged at every one of these shapes: it must be correct at all of them, its "
+                     "latency is the weighted geometric mean of the per-shape latencies, and a kernel slower than the "
+                     "baseline at any shape is flagged. It reads its shapes from its inputs.")
         lines = [runs, f"- Correct means {self.accuracy or self.tolerance} against a float64 reference, on every "
                        f"seed; the fastest kernel is re-checked on fresh seeds before it is reported. "
                        f"{self.precision_note}"]
@@ -304,7 +317,8 @@ def node_summary(node: Node, baseline_us: float | None) -> str:
     if not node.correct:
         return node.outcome.short() if node.outcome else "not evaluated"
     speed = f", {baseline_us / node.latency_us:.2f}x the baseline" if baseline_us else ""
-    return f"correct, {_latency(node.latency_us)} ({node.evidence}){speed}"
+    shapes = node.outcome.shape_text() if node.outcome is not None else ""
+    return f"correct, {_latency(node.latency_us)} ({node.evidence}){speed}" + (f"; {shapes}" if shapes else "")
 
 
 class PromptRenderer:

@@ -9,6 +9,7 @@ optimize summary, ``autocomp runs show``, the report and the notebook say the sa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,8 @@ def win_verdict(baseline: Mapping[str, Any] | None, best: Mapping[str, Any] | No
         return None
     if baseline.get("calibration") != best.get("calibration"):
         return None
+    if baseline.get("shapes") or best.get("shapes"):
+        return _shapes_verdict(baseline.get("shapes"), best.get("shapes"))
     a, b = baseline.get("profile"), best.get("profile")
     if not all(isinstance(p, dict) and isinstance(p.get("uncertainty"), dict) and p.get("total_time")
                for p in (a, b)):
@@ -33,6 +36,33 @@ def win_verdict(baseline: Mapping[str, Any] | None, best: Mapping[str, Any] | No
         return win_is_certain(a, b)
     except (KeyError, TypeError, ValueError):  # a damaged stored summary: no verdict rather than a wrong one
         return None
+
+
+def _shapes_verdict(baseline: Any, best: Any) -> WinVerdict | None:
+    """Problems over several shapes (docs/evaluation.md#problems-over-several-shapes): the verdict on the weighted
+    geometric mean speedup, from each shape's estimate and error band. The errors of one kernel pair at several
+    shapes are taken as fully correlated, so the interval is the weighted geometric mean of the per-shape
+    intervals: the widest it can be. None unless both results carry an estimate at the same shapes."""
+    if not isinstance(baseline, list) or not isinstance(best, list) or not best:
+        return None
+    base = {s.get("name"): s for s in baseline if isinstance(s, dict)}
+    parts = []
+    try:
+        for s in best:
+            other = base.get(s.get("name"))
+            if other is None or not s.get("estimate") or not other.get("estimate"):
+                return None
+            parts.append((float(s.get("weight") or 1.0), win_is_certain(other["estimate"], s["estimate"])))
+    except (KeyError, TypeError, ValueError, AttributeError):  # a damaged stored result: no verdict
+        return None
+    total = sum(w for w, _ in parts)
+
+    def mean(values):
+        return math.exp(sum(w * math.log(v) for (w, _), v in zip(parts, values)) / total)
+
+    low, high = mean([v.low for _, v in parts]), mean([v.high for _, v in parts])
+    return WinVerdict(certain=low > 1.0, speedup=mean([v.speedup for _, v in parts]), low=low, high=high,
+                      reason=f"weighted geomean over {len(parts)} shapes, their errors taken as correlated")
 
 
 def describe(verdict: WinVerdict) -> str:
