@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -95,3 +97,15 @@ def progress_printer(quiet: bool = False):
         err_console.print(f"[dim]… {escape(message)}[/]", highlight=False)
 
     return progress
+
+
+@contextmanager
+def status_line(quiet: bool = False) -> Iterator[Callable[[str], None] | None]:
+    """``with status_line(quiet) as progress:`` for a loop of slow steps: ``progress(message)`` rewrites one
+    transient line on stderr (gone when the block ends) when stderr is a terminal and not ``quiet``; else
+    ``progress`` is None, so piped and --json output stay clean."""
+    if quiet or not err_console.is_terminal:
+        yield None
+        return
+    with err_console.status("", spinner="dots") as status:
+        yield lambda message: status.update(f"[dim]{escape(message)}[/]")

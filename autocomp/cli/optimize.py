@@ -72,7 +72,8 @@ def optimize(
                                          "private Ray cluster on this machine."),
     runs_dir: Path = typer.Option(None, "--runs-dir", help="Directory that holds run directories (default: "
                                   "$AUTOCOMP_RUNS, else runs/)."),
-    old_out: Path = typer.Option(None, "--out", hidden=True, help="Old name of --runs-dir."),
+    # --out names what a command writes everywhere else; it was once this option's name, so it fails with the fix.
+    old_out: str = typer.Option(None, "--out", hidden=True, help="Not an option: use --runs-dir."),
     memory: Path = typer.Option(None, "--memory", metavar="PATH",
                                 help="Experience memory file shared across runs (default: $AUTOCOMP_MEMORY, else "
                                      "$XDG_DATA_HOME/autocomp/memory.sqlite)."),
@@ -100,16 +101,17 @@ def optimize(
     from autocomp.store import StoreError
 
     json_errors(as_json)
+    if old_out is not None:
+        fail(f"optimize has no --out (it names the file a command writes); give the runs directory as "
+             f"--runs-dir {old_out}")
     if problem is None and resume is None and config is None:
         fail("give a PROBLEM (a directory or a suite name, e.g. `autocomp optimize gemm_bf16`) or --resume RUN")
-    if runs_dir is not None and old_out is not None:
-        fail("give --runs-dir only (--out is its old name)")
     options = {"models": model or None, "llm_base_url": llm_base_url, "llm_timeout": llm_timeout,
                "manual_timeout": manual_timeout, "manual_stdin": manual_stdin, "agent": agent,
                "beam": beam, "plans": plans, "impls": impls, "iterations": iterations, "early_stop": early_stop,
                "repairs": repairs, "max_usd": max_usd, "max_llm_calls": max_llm_calls, "workers": workers,
                "backend": backend, "target": target, "isolation": isolation,
-               "allow_unisolated": allow_unisolated, "runs_dir": runs_dir or old_out, "seed": seed,
+               "allow_unisolated": allow_unisolated, "runs_dir": runs_dir, "seed": seed,
                "no_llm_cache": no_llm_cache,
                "calibration": calibration, "nki_version": nki_version,
                "memory_path": memory, "memory_enabled": False if no_memory else None, "hw_top_k": hw_top_k,

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from autocomp import targets
-from autocomp.cli._common import console, err_console, fail, json_errors
+from autocomp.cli._common import console, err_console, fail, json_errors, status_line
 from autocomp.cli._inputs import read_text_file
 from autocomp.pyparse import parse_python
 from autocomp.units import latency
@@ -67,32 +67,48 @@ def list_problems(
     directory: Path = typer.Option(None, "--dir", help=DIR_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
     refresh: bool = typer.Option(False, "--refresh", help="Re-measure baselines instead of using the cache."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Every problem (and each variant, as NAME@VARIANT) with its dialect, target, input shapes and the
     baseline's cost-model latency."""
     from autocomp.problem import Problem, ProblemError, find_problems
+    from autocomp.suite.baseline import baseline_figures, cached_figures
     from autocomp.suite.location import problems_dir
 
     json_errors(as_json)
     root = problems_dir(directory)
     if not root.is_dir():
         fail(f"{root}: no such problems directory; pass --dir or set $AUTOCOMP_PROBLEMS")
-    rows = []
+    listed = []  # in listing order: a row for what cannot load, else (path, variant, problem) to measure
     for path in find_problems(root):
         try:
             problem = Problem.load(path)
         except ProblemError as e:
-            rows.append({"name": path.name, "path": str(path), "error": str(e)})
+            listed.append({"name": path.name, "path": str(path), "error": str(e)})
             continue
         for variant in (None, *sorted(problem.base_spec.variants)):
             try:
-                shown = problem.with_variant(variant)
+                listed.append((path, variant, problem.with_variant(variant)))
             except ProblemError as e:
-                rows.append({"name": f"{problem.name}@{variant}", "path": str(path), "error": str(e)})
+                listed.append({"name": f"{problem.name}@{variant}", "path": str(path), "error": str(e)})
+    # Uncached baselines are traced at full shapes (seconds each): counted first so progress reads "3/24".
+    uncached = {i for i, item in enumerate(listed)
+                if isinstance(item, tuple) and (refresh or cached_figures(item[2]) is None)}
+    rows, measured = [], 0
+    with status_line(quiet) as progress:
+        for i, item in enumerate(listed):
+            if isinstance(item, dict):
+                rows.append(item)
                 continue
-            figures = _figures(shown, refresh)
-            rows.append({"name": shown.name, "path": str(path), "variant": variant, "dialect": shown.spec.dialect,
-                         "target": shown.spec.target, "shapes": [s.model_dump() for s in figures.input_shapes],
+            path, variant, shown = item
+            if i in uncached:
+                measured += 1
+                if progress is not None:
+                    progress(f"measuring baselines {measured}/{len(uncached)}: {shown.name}")
+            figures = baseline_figures(shown, refresh=refresh)
+            rows.append({"name": shown.name, "path": str(path), "variant": variant,
+                         "dialect": shown.spec.dialect, "target": shown.spec.target,
+                         "shapes": [s.model_dump() for s in figures.input_shapes],
                          "shapes_text": figures.shapes_text, "latency_us": figures.latency_us,
                          "roofline_percent": figures.roofline_percent, "bound_by": figures.bound_by,
                          "knobs": len(shown.spec.knobs), "error": figures.error})

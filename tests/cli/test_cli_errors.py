@@ -137,18 +137,18 @@ def test_problem_files_that_are_not_utf8_or_have_absurd_timeouts(tmp_path):
 
 def test_optimize_refuses_settings_it_cannot_run_before_creating_a_run(tmp_path):
     runs = tmp_path / "runs"
-    one_line(invoke("optimize", str(EW_MULADD), "--backend", "gpu", "--agent", "knobs", "--out", str(runs)),
+    one_line(invoke("optimize", str(EW_MULADD), "--backend", "gpu", "--agent", "knobs", "--runs-dir", str(runs)),
              "--backend 'gpu': use one of")
     a_file = tmp_path / "not-a-dir"
     a_file.write_text("")
-    one_line(invoke("optimize", str(EW_MULADD), "--agent", "knobs", "--out", str(a_file)), "is a file")
+    one_line(invoke("optimize", str(EW_MULADD), "--agent", "knobs", "--runs-dir", str(a_file)), "is a file")
     config = tmp_path / "run.toml"
     config.write_bytes(b"beam = 2 # \xe9\n")
     one_line(invoke("optimize", str(EW_MULADD), "--config", str(config), "--dry-run"), "run.toml:1: not UTF-8 text")
     config.write_text("timeout_s = inf\n")
-    one_line(invoke("optimize", str(EW_MULADD), "--config", str(config), "--agent", "knobs", "--out", str(runs)),
+    one_line(invoke("optimize", str(EW_MULADD), "--config", str(config), "--agent", "knobs", "--runs-dir", str(runs)),
              "timeout_s inf")
-    res = invoke("optimize", str(EW_MULADD), "--backend", "gpu", "--json", "--out", str(runs))
+    res = invoke("optimize", str(EW_MULADD), "--backend", "gpu", "--json", "--runs-dir", str(runs))
     assert res.exit_code == 2 and json.loads(res.stdout)["error"].startswith("--backend 'gpu'")
     assert not runs.exists()  # no run directory for a run that could not start
 

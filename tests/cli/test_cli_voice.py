@@ -146,3 +146,15 @@ def test_sigterm_is_reported_as_sigterm_and_the_run_resumes(tmp_path):
     with RunReader.open_readonly(dbs[0].parent) as reader:
         assert reader.info.status == "interrupted" and "stopped by SIGTERM" in reader.info.status_reason
     assert f"--resume {dbs[0].parent.name} --runs-dir" in out  # the copied hint finds the run
+
+
+def test_optimize_out_is_not_the_runs_dir_and_says_what_to_give(tmp_path):
+    # --out names what a command writes; the runs directory is --runs-dir everywhere, even where --out once was.
+    problem = write_problem(tmp_path / "problems")
+    runs = tmp_path / "runs"
+    res = invoke("optimize", str(problem), "--agent", "knobs", "--out", str(runs))
+    assert res.exit_code == 2 and f"--runs-dir {runs}" in res.stderr and "Traceback" not in res.output
+    assert not runs.exists()
+    res = invoke("optimize", str(problem), "--out", str(runs), "--json")
+    assert res.exit_code == 2 and "--runs-dir" in json.loads(res.stdout)["error"]
+    assert "--out" not in invoke("optimize", "-h").output

@@ -63,7 +63,7 @@ def test_a_bad_llm_timeout_names_the_option(bad):
 
 
 def test_the_cli_rejects_a_bad_llm_timeout_in_one_line(tmp_path):
-    res = CliRunner().invoke(app, ["optimize", "gemm_bf16", "--llm-timeout", "0", "--out", str(tmp_path)])
+    res = CliRunner().invoke(app, ["optimize", "gemm_bf16", "--llm-timeout", "0", "--runs-dir", str(tmp_path)])
     assert res.exit_code == 2 and "llm_timeout" in res.output and "Traceback" not in res.output
 
 

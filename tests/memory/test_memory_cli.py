@@ -68,7 +68,7 @@ def test_bad_input_is_one_line_naming_the_fix(tmp_path, memory_file, monkeypatch
 def test_optimize_refuses_memory_and_no_memory_together(tmp_path):
     problem = write_problem(tmp_path / "problems")
     res = CliRunner().invoke(app, ["optimize", str(problem), "--memory", str(tmp_path / "m.sqlite"), "--no-memory",
-                                   "--out", str(tmp_path / "runs")])
+                                   "--runs-dir", str(tmp_path / "runs")])
     assert res.exit_code == 2 and "contradict" in res.output and not (tmp_path / "runs").exists()
 
 
@@ -76,6 +76,6 @@ def test_optimize_memory_path_from_the_command_line(tmp_path, memory_file):
     problem = write_problem(tmp_path / "problems")
     given = tmp_path / "given.sqlite"
     res = CliRunner().invoke(app, ["optimize", str(problem), "--agent", "knobs", "--iterations", "1", "--workers",
-                                   "2", "--memory", str(given), "--out", str(tmp_path / "runs"), "--json"])
+                                   "2", "--memory", str(given), "--runs-dir", str(tmp_path / "runs"), "--json"])
     assert res.exit_code == 0, res.output
     assert MemoryStore(given).entries() and not memory_file.exists()

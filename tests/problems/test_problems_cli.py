@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+from contextlib import contextmanager
 
 import pytest
 
+from autocomp.cli._common import CliConsole
 from autocomp.problem import Problem
 from autocomp.suite import check_kernel
 from autocomp.suite.scaffold import scaffold
@@ -59,13 +62,51 @@ def test_list_reports_broken_problems_and_caches_figures(runner, cli, problems):
     assert rows["good"]["latency_us"] > 0 and rows["good"]["shapes"] == [{"shape": [1024, 2048],
                                                                           "dtype": "float32"}] * 2
     assert "no top-level function 'broken'" in rows["broken"]["error"]
-    assert "profiling good" in first.stderr
+    assert first.stderr == ""  # progress is for a terminal's stderr only
 
     second = runner.invoke(cli, ["problems", "list", "--dir", str(problems)])
     assert second.exit_code == 0 and "profiling" not in second.stderr  # served from the cache
     good = next(line for line in second.stdout.splitlines() if " good " in line)
     assert f"{rows['good']['latency_us']:.1f}" in good and "1024x2048 float32" in good
     assert "invalid" in next(line for line in second.stdout.splitlines() if " broken " in line)
+
+
+@pytest.fixture
+def progress_calls(monkeypatch, tmp_path):
+    """The messages `problems list` shows on a terminal, recorded; baselines measured in a cache of this test's."""
+    monkeypatch.setenv("AUTOCOMP_CACHE_DIR", str(tmp_path / "cache"))
+    calls: list[str] = []
+
+    @contextmanager
+    def recording_status_line(quiet=False):
+        yield calls.append
+
+    monkeypatch.setattr("autocomp.cli.problems.status_line", recording_status_line)
+    return calls
+
+
+def test_list_shows_progress_per_uncached_baseline(runner, cli, problems, progress_calls):
+    scaffold("other", problems)
+    first = runner.invoke(cli, ["problems", "list", "--dir", str(problems), "--json"])
+    assert first.exit_code == 0, first.output
+    assert progress_calls == ["measuring baselines 1/2: good", "measuring baselines 2/2: other"]  # not the broken one
+    progress_calls.clear()
+    assert runner.invoke(cli, ["problems", "list", "--dir", str(problems)]).exit_code == 0
+    assert progress_calls == []  # every baseline is cached now
+    assert runner.invoke(cli, ["problems", "list", "--dir", str(problems), "--refresh"]).exit_code == 0
+    assert progress_calls == ["measuring baselines 1/2: good", "measuring baselines 2/2: other"]
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_list_progress_is_one_transient_line_on_a_terminal_and_quiet_silences_it(runner, cli, problems, tmp_path,
+                                                                                 monkeypatch, quiet):
+    monkeypatch.setenv("AUTOCOMP_CACHE_DIR", str(tmp_path / "cache"))
+    screen = io.StringIO()
+    monkeypatch.setattr("autocomp.cli._common.err_console", CliConsole(file=screen, force_terminal=True, width=100))
+    result = runner.invoke(cli, ["problems", "list", "--dir", str(problems), "--json", *(["-q"] if quiet else [])])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)  # stdout holds the JSON alone
+    assert ("measuring baselines 1/1: good" in screen.getvalue()) is not quiet
 
 
 def test_list_takes_the_directory_from_the_environment(runner, cli, problems):

@@ -99,7 +99,7 @@ def test_import_gate_check_shapes_optimize_and_solution(tmp_path, runner, cli, m
     assert "solution: correct" in imported.output
 
     run = runner.invoke(cli, ["optimize", str(root), "--agent", "knobs", "--iterations", "1", "--workers", "1",
-                              "--out", str(tmp_path / "runs"), "--json"])
+                              "--runs-dir", str(tmp_path / "runs"), "--json"])
     assert run.exit_code == 0, run.output
     out = json.loads(run.stdout[run.stdout.index("{"):])
     assert out["status"] == "finished" and out["agent"] == "knobs"

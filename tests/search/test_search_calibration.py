@@ -99,7 +99,7 @@ def test_a_bad_or_mismatched_calibration_leaves_no_run_behind(tmp_path, problem_
     runs = tmp_path / "runs"
     bad = tmp_path / "bad.toml"
     bad.write_text('format = 1\ntarget = "trn1"\n[parameters]\ncompute_cycle_scale = -1\n')
-    res = CliRunner().invoke(app, ["optimize", str(problem_dir), "--agent", "knobs", "--out", str(runs),
+    res = CliRunner().invoke(app, ["optimize", str(problem_dir), "--agent", "knobs", "--runs-dir", str(runs),
                                    "--calibration", str(bad)])
     assert res.exit_code == 2 and "bad.toml: parameters.compute_cycle_scale = -1" in res.output
     with pytest.raises(SearchError, match=r"trn2\.toml: a calibration for trn2, but this run is on trn1"):

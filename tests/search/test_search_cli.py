@@ -19,7 +19,7 @@ def invoke(*args: str):
 
 
 def test_knob_tuner_improves_the_baseline_in_the_cost_model(tmp_path, problem_dir):
-    res = invoke(str(problem_dir), "--agent", "knobs", "--out", str(tmp_path / "runs"), "--workers", "2", "--json")
+    res = invoke(str(problem_dir), "--agent", "knobs", "--runs-dir", str(tmp_path / "runs"), "--workers", "2", "--json")
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout[res.stdout.index("{"):])
     assert out["status"] == "finished" and out["agent"] == "knobs" and out["evidence"] == "sim"
@@ -36,7 +36,7 @@ SUITE = Path(__file__).resolve().parents[2] / "problems"
 
 @pytest.mark.skipif(not (SUITE / "silu_bf16" / "problem.toml").is_file(), reason="suite problem not present")
 def test_knob_tuner_improves_a_suite_problem(tmp_path):
-    res = invoke("silu_bf16", "--agent", "knobs", "--iterations", "1", "--out", str(tmp_path / "runs"),
+    res = invoke("silu_bf16", "--agent", "knobs", "--iterations", "1", "--runs-dir", str(tmp_path / "runs"),
                  "--workers", "2", "--json")
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout[res.stdout.index("{"):])
@@ -45,7 +45,7 @@ def test_knob_tuner_improves_a_suite_problem(tmp_path):
 
 
 def test_auto_agent_without_a_provider_tunes_knobs_and_says_how_to_enable_the_llm(tmp_path, problem_dir):
-    res = invoke(str(problem_dir), "--out", str(tmp_path / "runs"), "--iterations", "1", "--workers", "2")
+    res = invoke(str(problem_dir), "--runs-dir", str(tmp_path / "runs"), "--iterations", "1", "--workers", "2")
     assert res.exit_code == 0, res.output
     notice = [line for line in res.output.splitlines() if line.startswith("note:")]
     assert len(notice) == 1 and "--model provider:model" in notice[0] and "ANTHROPIC_API_KEY" in notice[0]
@@ -56,7 +56,7 @@ def test_full_llm_run_against_a_fake_openai_compatible_server(tmp_path, problem_
     with FakeLLMServer(scripted_openai) as server:
         res = invoke(str(problem_dir), "--model", "vllm:fake-coder", "--llm-base-url", server.url + "/v1",
                      "--beam", "1", "--plans", "2", "--impls", "2", "--repairs", "2", "--iterations", "1",
-                     "--out", str(tmp_path / "runs"), "--workers", "2", "--json")
+                     "--runs-dir", str(tmp_path / "runs"), "--workers", "2", "--json")
         requests = [r.body["messages"][-1]["content"] for r in server.requests]
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout[res.stdout.index("{"):])
@@ -81,7 +81,7 @@ def test_full_llm_run_against_a_fake_openai_compatible_server(tmp_path, problem_
 
 def test_dry_run_prints_calls_and_dollars_and_spends_nothing(tmp_path, problem_dir):
     res = invoke(str(problem_dir), "--model", "anthropic:claude-sonnet-4-5", "--beam", "2", "--plans", "2",
-                 "--impls", "3", "--iterations", "4", "--dry-run", "--out", str(tmp_path / "runs"))
+                 "--impls", "3", "--iterations", "4", "--dry-run", "--runs-dir", str(tmp_path / "runs"))
     assert res.exit_code == 0, res.output
     assert "estimated LLM calls: " in res.output and "plan 16, implement 48" in res.output
     assert "estimated cost: $" in res.output and "$0.00 (" not in res.output
@@ -99,7 +99,7 @@ def test_dry_run_prints_calls_and_dollars_and_spends_nothing(tmp_path, problem_d
 ])
 def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, problem_dir, args, message):
     args = [str(problem_dir) if a == "PROBLEM" else a for a in args]
-    res = CliRunner().invoke(app, ["optimize", *args, "--out", str(tmp_path / "runs")])
+    res = CliRunner().invoke(app, ["optimize", *args, "--runs-dir", str(tmp_path / "runs")])
     assert res.exit_code == 2, res.output
     assert message in res.output and "Traceback" not in res.output
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # nothing half-created
@@ -111,6 +111,6 @@ def test_config_file_values_and_unknown_keys(tmp_path, problem_dir):
     res = CliRunner().invoke(app, ["optimize", str(problem_dir), "--config", str(cfg)])
     assert res.exit_code == 2 and "[optimize]: line 4: unknown option beem; did you mean beam?" in res.output
     cfg.write_text('agent = "knobs"\niterations = 1\nworkers = 2\n')
-    res = invoke(str(problem_dir), "--config", str(cfg), "--out", str(tmp_path / "runs"), "--json")
+    res = invoke(str(problem_dir), "--config", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--json")
     out = json.loads(res.stdout[res.stdout.index("{"):])
     assert out["iterations"] == 1 and out["agent"] == "knobs"

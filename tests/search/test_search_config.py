@@ -3,6 +3,8 @@ config.toml of runs from earlier versions still load; keys in the wrong place ar
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -62,6 +64,12 @@ def _load(tmp_path, text: str) -> SearchConfig:
     path = tmp_path / "run.toml"
     path.write_text(text)
     return build_config(load_config_file(path))
+
+
+def test_old_run_configs_name_the_runs_dir_out(tmp_path):
+    # Runs of earlier versions stored the runs directory as `out`; their config.toml still loads and resumes.
+    assert _load(tmp_path, 'out = "old-runs"\nbeam = 2\n').runs_dir == Path("old-runs")
+    assert _load(tmp_path, '[optimize]\nout = "old-runs"\n').runs_dir == Path("old-runs")
 
 
 def test_tables_flat_names_and_the_optimize_table_give_one_configuration(tmp_path):
@@ -158,6 +166,7 @@ def test_a_run_with_an_old_flat_config_resumes_into_the_uninterrupted_run(tmp_pa
 def test_the_cli_names_a_key_in_the_wrong_table(tmp_path, problem_dir):
     cfg = tmp_path / "autocomp.toml"
     cfg.write_text('agent = "knobs"\n[search]\niterations = 1\nworkers = 2\n')
-    res = CliRunner().invoke(app, ["optimize", str(problem_dir), "--config", str(cfg), "--out", str(tmp_path / "r")])
+    res = CliRunner().invoke(app, ["optimize", str(problem_dir), "--config", str(cfg), "--runs-dir",
+                                   str(tmp_path / "r")])
     assert res.exit_code == 2 and "autocomp.toml: line 4: [search] workers: belongs in [evaluation]" in res.output
     assert "Traceback" not in res.output and not (tmp_path / "r").exists()

@@ -113,7 +113,7 @@ def _reference_run(tmp_path: Path, args: list[str], extra_env: dict[str, str], m
     """The uninterrupted run, in this process: only the killed runs and their resumes need processes of their
     own. The driver's evaluator at the same seam, with the same latency formula and a cache of its own."""
     latency = grid_latency if extra_env.get("CRASH_LATENCY") == "grid" else None
-    ref = run_here([*args, "--out", str(tmp_path / "ref")], tmp_path / "cache-ref", monkeypatch, latency)
+    ref = run_here([*args, "--runs-dir", str(tmp_path / "ref")], tmp_path / "cache-ref", monkeypatch, latency)
     assert ref.exit_code == 0, ref.output
     return tmp_path / "ref", json.loads(ref.stdout[ref.stdout.index("{"):])
 
@@ -130,8 +130,8 @@ def _crash_and_resume(tmp_path: Path, args: list[str], extra_env: dict[str, str]
         if point <= before:
             continue
         run_dir = _run_dir(out)
-        cmd = DRIVER + (["--resume", str(run_dir), "--out", str(out), "--quiet", "--json"] if run_dir
-                        else args + ["--out", str(out)])
+        cmd = DRIVER + (["--resume", str(run_dir), "--runs-dir", str(out), "--quiet", "--json"] if run_dir
+                        else args + ["--runs-dir", str(out)])
         env = _env(tmp_path / "cache-crash", CRASH_STALL_AFTER=str(point - before), **extra_env)
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
@@ -163,7 +163,7 @@ def _crash_and_resume(tmp_path: Path, args: list[str], extra_env: dict[str, str]
         assert not problems, f"killed at {point} evaluations, the run already differs: {problems[:5]}"
 
     run_dir = _run_dir(out)
-    final = subprocess.run(DRIVER + ["--resume", str(run_dir), "--out", str(out), "--quiet", "--json"],
+    final = subprocess.run(DRIVER + ["--resume", str(run_dir), "--runs-dir", str(out), "--quiet", "--json"],
                            env=_env(tmp_path / "cache-crash", **extra_env), capture_output=True, text=True,
                            timeout=DEADLINE_S)
     assert final.returncode == 0, final.stderr
@@ -214,7 +214,7 @@ def test_sigkilled_knob_run_resumes_into_the_uninterrupted_run_candidate_for_can
 
 def test_ctrl_c_stops_cleanly_keeps_finished_work_and_resumes(tmp_path, problem_dir):
     out, env = tmp_path / "runs", _env(tmp_path / "cache")
-    args = [str(problem_dir), "--agent", "knobs", "--workers", "1", "--out", str(out)]
+    args = [str(problem_dir), "--agent", "knobs", "--workers", "1", "--runs-dir", str(out)]
     proc = subprocess.Popen(CLI + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + DEADLINE_S
     while _committed(out) < 2:
@@ -229,7 +229,7 @@ def test_ctrl_c_stops_cleanly_keeps_finished_work_and_resumes(tmp_path, problem_
     kept = _evaluations(run_dir)
     with RunReader.open_readonly(run_dir) as reader:
         assert reader.info.status == "interrupted" and len(kept) >= 2
-    done = subprocess.run(CLI + ["--resume", run_dir.name, "--out", str(out), "--json", "--quiet"], env=env,
+    done = subprocess.run(CLI + ["--resume", run_dir.name, "--runs-dir", str(out), "--json", "--quiet"], env=env,
                           capture_output=True, text=True, timeout=DEADLINE_S)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout[done.stdout.index("{"):])["status"] == "finished"

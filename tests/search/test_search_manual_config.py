@@ -47,7 +47,7 @@ def test_the_cli_options_reach_the_run(tmp_path, problem_dir, monkeypatch):
 
     monkeypatch.setattr("autocomp.search.runner.run_optimization", run)
     res = CliRunner().invoke(app, ["optimize", str(problem_dir), "--model", "manual", "--manual-timeout", "12",
-                                   "--manual-stdin", "--out", str(tmp_path / "runs")])
+                                   "--manual-stdin", "--runs-dir", str(tmp_path / "runs")])
     assert res.exit_code == 0, res.output
     cfg = seen["cfg"]
     assert (cfg.llm.models, cfg.llm.manual_timeout, cfg.llm.manual_stdin) == (["manual:chat"], 12.0, True)

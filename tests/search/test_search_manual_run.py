@@ -73,7 +73,7 @@ def test_a_manual_run_killed_and_interrupted_resumes_into_the_uninterrupted_run(
     person = Person(ref_out, scripted_answer)
     person.start()
     try:  # the uninterrupted run: nobody kills it, so it runs in this process
-        ref = run_here([str(problem_dir), *OPTIONS, "--out", str(ref_out)], tmp_path / "cache-ref", monkeypatch)
+        ref = run_here([str(problem_dir), *OPTIONS, "--runs-dir", str(ref_out)], tmp_path / "cache-ref", monkeypatch)
     finally:
         person.stop()
     assert ref.exit_code == 0, ref.output
@@ -97,7 +97,7 @@ def test_a_manual_run_killed_and_interrupted_resumes_into_the_uninterrupted_run(
     person = Person(out, scripted_answer, hold=4)
     person.start()
     try:
-        proc = subprocess.Popen(DRIVER + [str(problem_dir), *OPTIONS, "--out", str(out)], env=env,
+        proc = subprocess.Popen(DRIVER + [str(problem_dir), *OPTIONS, "--runs-dir", str(out)], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         _wait("prompt 4", lambda: 4 in _prompts(out), proc)
         os.kill(proc.pid, signal.SIGKILL)
@@ -106,7 +106,7 @@ def test_a_manual_run_killed_and_interrupted_resumes_into_the_uninterrupted_run(
         waiting = (manual_dir(out) / "4.prompt.md").stat().st_mtime_ns
 
         # The resumed run waits on the same prompt file: nothing is asked again, no new prompt appears.
-        resume = DRIVER + ["--resume", str(run_dir), "--out", str(out), "--quiet", "--json"]
+        resume = DRIVER + ["--resume", str(run_dir), "--runs-dir", str(out), "--quiet", "--json"]
         proc = subprocess.Popen(resume, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(SETTLE_S)
         assert proc.poll() is None and _prompts(out) == [1, 2, 3, 4]
@@ -134,7 +134,7 @@ def test_a_manual_run_killed_and_interrupted_resumes_into_the_uninterrupted_run(
 
 def test_an_unanswered_prompt_stops_the_run_and_resume_waits_on_the_same_file(tmp_path, problem_dir, monkeypatch):
     out, cache = tmp_path / "runs", tmp_path / "cache"
-    args = [str(problem_dir), *OPTIONS, "--manual-timeout", "1", "--out", str(out)]
+    args = [str(problem_dir), *OPTIONS, "--manual-timeout", "1", "--runs-dir", str(out)]
     # A process of its own: the command ends an interrupted run with os._exit.
     stopped = subprocess.run(DRIVER + args, env=_env(cache), capture_output=True, text=True, timeout=DEADLINE_S)
     assert stopped.returncode == 130, stopped.stderr
@@ -149,7 +149,7 @@ def test_an_unanswered_prompt_stops_the_run_and_resume_waits_on_the_same_file(tm
     person = Person(out, hashed_answer, half_saved_s=0.0)  # half-saved answers are the killed run's test
     person.start()
     try:  # it finishes: in this process
-        resumed = run_here(["--resume", str(run_dir), "--out", str(out), "--quiet", "--json"], cache, monkeypatch)
+        resumed = run_here(["--resume", str(run_dir), "--runs-dir", str(out), "--quiet", "--json"], cache, monkeypatch)
     finally:
         person.stop()
     assert resumed.exit_code == 0, resumed.output
@@ -161,7 +161,7 @@ def test_an_unanswered_prompt_stops_the_run_and_resume_waits_on_the_same_file(tm
 def test_stdin_mode_prints_each_prompt_and_reads_the_answer_up_to_the_marker(tmp_path, problem_dir):
     out, env = tmp_path / "runs", _env(tmp_path / "cache")
     args = [str(problem_dir), "--model", "manual", "--manual-stdin", "--beam", "1", "--plans", "1", "--impls", "1",
-            "--repairs", "0", "--iterations", "1", "--seed", "3", "--workers", "1", "--quiet", "--json", "--out",
+            "--repairs", "0", "--iterations", "1", "--seed", "3", "--workers", "1", "--quiet", "--json", "--runs-dir",
             str(out)]
     proc = subprocess.Popen(DRIVER + args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
