@@ -16,7 +16,7 @@ from tests.fakes.eval_support import private_cache  # noqa: F401 - autouse fixtu
 from tests.fakes.llm_server import FakeLLMServer, Reply, openai_ok
 
 ROOT = Path(__file__).resolve().parents[2]
-SOFTMAX = ROOT / "problems" / "softmax" / "kernel.py"
+SOFTMAX = ROOT / "problems" / "softmax" / "kernel_legacy.py"  # the legacy variant
 
 
 def invoke(*args: str, input: str | None = None):
