@@ -44,11 +44,13 @@ def test_a_dead_cluster_stops_the_run_and_resume_finishes_it(tmp_path, monkeypat
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
         proc = subprocess.Popen([sys.executable, "-m", "autocomp.cli", "optimize", str(problem), "--agent", "knobs",
                                  "--executor", "ray", "--ray-address", cluster.address, "--runs-dir", str(runs),
-                                 "--workers", "1", "--seed", "5", "--iterations", "1", "--json", "--quiet"],
+                                 "--workers", "1", "--seed", "5", "--iterations", "3", "--json", "--quiet"],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 240
-        while len(_search_evaluations(runs)) < 2 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)  # the baseline and one candidate committed: the cluster dies mid-run
+        # The cluster dies as soon as the baseline is committed: the knob candidates (each a Ray task of a second
+        # or more) are still to come, so the run cannot have finished in the 0.2 s between looks.
+        while not _search_evaluations(runs) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
         cluster.kill()
         out, err = proc.communicate(timeout=240)
     finally:
@@ -58,7 +60,7 @@ def test_a_dead_cluster_stops_the_run_and_resume_finishes_it(tmp_path, monkeypat
     assert stopped["status"] == "interrupted" and "Ray cluster" in stopped["stop_reason"]
     assert "--resume" in stopped["stop_reason"]
     before = _search_evaluations(runs)
-    assert len(before) >= 2
+    assert len(before) >= 1
     with RunReader.open_readonly(stopped["run_dir"]) as reader:
         assert reader.info.status == "interrupted"
     resumed = autocomp.optimize(resume=stopped["run_dir"], executor="local", out=runs)
