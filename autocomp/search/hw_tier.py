@@ -32,11 +32,11 @@ EventSink = Callable[[str, dict], None]
 
 
 class HardwareTier:
-    """Chooses the candidates to measure on hardware and measures them through ``executor`` (tier "hw")."""
+    """Chooses the candidates to measure on hardware and measures them through ``pools`` (tier "hw", tier_pools.py)."""
 
-    def __init__(self, executor: Any, store: RunStore, problem: Any, *, top_k: int, hw_margin: float = 0.01,
+    def __init__(self, pools: Any, store: RunStore, problem: Any, *, top_k: int, hw_margin: float = 0.01,
                  on_event: EventSink | None = None):
-        self.executor = executor
+        self.pools = pools
         self.store = store
         self.problem = problem
         self.top_k = max(1, top_k)
@@ -86,7 +86,7 @@ class HardwareTier:
         self.store.event("hw_selected", iteration=iteration, candidates=[n.id for n, _ in chosen],
                          why={str(n.id): why for n, why in chosen})
         # The baseline is the measurement every hw speedup is against: the evaluator's own, not a second run.
-        futures = [(node, self.executor.submit("hw", self.problem, node.source, baseline=node.origin == BASELINE))
+        futures = [(node, self.pools.submit("hw", self.problem, node.source, baseline=node.origin == BASELINE))
                    for node, _ in chosen]
         for node, fut in futures:
             try:

@@ -154,17 +154,17 @@ class Run:
         # An injected LLM service counts as a configured provider for --agent auto.
         self.use_llm = config.llm_requested(self.env) or (llm is not None and config.agent == "auto")
         self._owns_evaluator = evaluator is None
-        self.hw_evaluator = self.executor = hw_tier = None
+        self.hw_evaluator = self.tier_pools = hw_tier = None
         if evaluator is None and config.evaluation.hardware:
             target = config.evaluation.target or problem.spec.target
             measured = hardware_evaluator(config, target)
             if config.evaluation.two_tier:  # sim triage first: search/hw_tier.py
-                from autocomp.evaluate.executor import LocalExecutor
+                from autocomp.search.tier_pools import TierPools
 
                 evaluator = default_evaluator(config, calibration, backend="sim")
                 self.hw_evaluator = measured
-                self.executor = LocalExecutor({"sim": evaluator, "hw": measured})
-                hw_tier = HardwareTier(self.executor, store, problem, top_k=config.evaluation.hw_top_k,
+                self.tier_pools = TierPools({"sim": evaluator, "hw": measured})
+                hw_tier = HardwareTier(self.tier_pools, store, problem, top_k=config.evaluation.hw_top_k,
                                        hw_margin=config.search.hw_margin, on_event=self.on_event)
             else:
                 evaluator = measured
@@ -412,8 +412,8 @@ class Run:
             self.llm.close()
         if self._owns_evaluator and hasattr(self.evaluator, "close"):
             self.evaluator.close()
-        if self.executor is not None:
-            self.executor.close()
+        if self.tier_pools is not None:
+            self.tier_pools.close()
         if self.hw_evaluator is not None:
             self.hw_evaluator.close()
 

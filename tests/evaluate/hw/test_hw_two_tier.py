@@ -32,7 +32,7 @@ def _node(i: int, iteration: int, sim_us: float, hw_us: float | None = None) -> 
 def test_top_k_and_the_ones_the_cost_model_cannot_rank_go_to_hardware_not_the_sure_losers():
     best = _node(1, 0, 100.0, hw_us=80.0)
     fresh = [_node(2, 1, 90.0), _node(3, 1, 104.0), _node(4, 1, 300.0), _node(5, 1, 95.0)]
-    tier = HardwareTier(executor=None, store=None, problem=None, top_k=1)
+    tier = HardwareTier(pools=None, store=None, problem=None, top_k=1)
     chosen = {n.id: why for n, why in tier.choose(fresh, best)}
     assert chosen[2] == "top 1 in sim"
     assert 5 in chosen and 3 in chosen and "cannot rank" in chosen[3]  # within the model's error of the best
@@ -134,7 +134,7 @@ def test_a_resumed_run_reads_both_tiers_back_and_ranks_by_the_measurement(tmp_pa
     nodes = session.all_nodes()
     assert [n.id for n in rank(nodes, iteration=2)] == [fast_on_hw, base, fast_in_sim]
     assert session.node(fast_on_hw).evidence == "hw" and session.node(fast_in_sim).evidence == "sim"
-    tier = HardwareTier(executor=None, store=store, problem=problem, top_k=5)
+    tier = HardwareTier(pools=None, store=store, problem=problem, top_k=5)
     again = [n.id for n, _ in tier.choose([n for n in nodes if n.iteration == 1], session.node(fast_on_hw))]
     assert again == [fast_in_sim]  # what was measured is not measured twice
     session.close()

@@ -1,10 +1,9 @@
-"""Where evaluations run: the seam between the search and the machines that evaluate.
+"""One thread pool per evidence tier, for the two-tier search (hw_tier.py).
 
-The search hands an executor (problem, source, tier) and gets a future of the ``EvalResult``; it never learns
-where the evaluation ran. ``LocalExecutor`` runs them on this host, one ``Evaluator`` per tier ("sim": the
-simulator, "hw": the NeuronCores), each on a thread pool as wide as that evaluator's slots. A distributed
-executor (Ray, say) implements the same three methods and runs the same ``Evaluator`` code on its nodes: the
-sandbox rules, the cache keys and the verdicts do not change with where an evaluation runs.
+The search hands ``TierPools`` (tier, problem, source) and gets a future of the ``EvalResult``: "sim" goes to
+the simulator's ``Evaluator``, "hw" to the NeuronCores' one, each on a pool as wide as that evaluator's slots,
+so device measurements never queue behind simulator scoring. Where a candidate's sandboxed worker then runs
+(this host, or a Ray cluster) is the evaluator's own choice: ``autocomp.evaluate.executors``.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from typing import Any, Protocol
 from autocomp.evaluate.result import EvalResult
 
 
-class EvaluationExecutor(Protocol):
+class TierSubmitter(Protocol):
     """Runs evaluations of a tier; thread-safe."""
 
     def tiers(self) -> tuple[str, ...]:
@@ -30,7 +29,7 @@ class EvaluationExecutor(Protocol):
         """Stop: running evaluations end, queued ones are dropped."""
 
 
-class LocalExecutor:
+class TierPools:
     """Evaluations on this host: ``evaluators`` maps a tier to its ``Evaluator`` (or anything with ``evaluate``)."""
 
     def __init__(self, evaluators: dict[str, Any]):
