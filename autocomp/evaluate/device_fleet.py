@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from autocomp.evaluate.backends.sdk import runtime_library_env
+
 WORKER_SCRIPT = Path(__file__).with_name("device_worker.py")
 DISCOVERY_TIMEOUT_S = 60
 REQUEST_TIMEOUT_S = 900
@@ -119,7 +121,7 @@ class DeviceFleet:
         self._all: list[_Worker] = []
         for core in self.cores:
             env = {"PATH": search_path, "PYTHONPATH": os.pathsep.join(pythonpath), "PYTHONNOUSERSITE": "1",
-                   "LANG": "C.UTF-8", "NEURON_RT_VISIBLE_CORES": str(core)}
+                   "LANG": "C.UTF-8", "NEURON_RT_VISIBLE_CORES": str(core), **runtime_library_env()}
             if lnc is not None:
                 env["NEURON_LOGICAL_NC_CONFIG"] = str(lnc)
             worker = _Worker(core, [python, str(WORKER_SCRIPT)], env)

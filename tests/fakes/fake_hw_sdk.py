@@ -16,8 +16,9 @@
 
 Misbehaviour, by kernel-file constants (they travel in the NEFF): ``FAKE_DEVICE_FAULT = True`` (NrtError on
 execute), ``FAKE_ZERO_OUTPUTS = True`` (all-zero outputs, as baremetal on 2.32 was reported to return),
-``FAKE_NOISE = 0.2`` (relative spread of benchmark samples); and by ``make_fake_sdk`` arguments: ``nki_version``
-(too old), ``missing`` (tools or packages left out: "nki", "nrtpy", "neuron-explorer", "neuron-ls").
+``FAKE_NOISE = 0.2`` (relative spread of benchmark samples), ``FAKE_EXPLORER_FAIL = True`` (neuron-explorer capture
+fails); and by ``make_fake_sdk`` arguments: ``nki_version`` (too old), ``cores=0`` (neuron-ls lists no NeuronCore),
+``missing`` (tools or packages left out: "nki", "nrtpy", "neuron-explorer", "neuron-ls").
 
 Every process the fake runs in appends a line to ``root/device-log.jsonl`` (pid, visible cores, what it ran),
 so tests can tell which NeuronCore ran which candidate. The fake runtime simulates kernel source in the device
@@ -255,6 +256,9 @@ command = args[0]
 neff = args[args.index("-n") + 1]
 ntff = args[args.index("-s") + 1]
 meta = json.load(open(neff))
+if command == "capture" and meta.get("knobs", {{}}).get("FAKE_EXPLORER_FAIL"):
+    print("ERROR: failed to capture profile: device trace buffer overflow (fake)", file=sys.stderr)
+    sys.exit(1)
 if command == "capture":
     json.dump({{"captured": True, "cores": os.environ.get("NEURON_RT_VISIBLE_CORES")}}, open(ntff, "w"))
     print("level=info msg=\\"captured profile\\"", file=sys.stderr)
@@ -270,8 +274,9 @@ TOOLS = ("nki", "nrtpy", "neuron-explorer", "neuron-ls")
 
 
 def make_fake_sdk(root: Path, *, cores: int = 4, nki_version: str = "0.7.0", nrtpy_version: str = "0.7.0",
-                  missing: tuple[str, ...] = ()) -> dict:
-    """Write the fake SDK under ``root``; returns the hw backend options that use it."""
+                  missing: tuple[str, ...] = (), nrtpy_import_error: str | None = None) -> dict:
+    """Write the fake SDK under ``root``; returns the hw backend options that use it. ``nrtpy_import_error``: the
+    runtime package is there but importing it raises ImportError with this text (as without libnrt)."""
     nki_site, rt_site, bin_dir = root / "nki-site", root / "rt-site", root / "bin"
     for d in (nki_site, rt_site, bin_dir):
         d.mkdir(parents=True, exist_ok=True)
@@ -287,7 +292,10 @@ def make_fake_sdk(root: Path, *, cores: int = 4, nki_version: str = "0.7.0", nrt
     if "nrtpy" not in missing:
         pkg = rt_site / "nrtpy"
         pkg.mkdir()
-        (pkg / "__init__.py").write_text(_NRTPY.format(nrtpy_version=nrtpy_version, log=str(log)))
+        text = _NRTPY.format(nrtpy_version=nrtpy_version, log=str(log))
+        if nrtpy_import_error is not None:
+            text = f"raise ImportError({nrtpy_import_error!r})\n"
+        (pkg / "__init__.py").write_text(text)
     for tool, text in (("neuron-ls", _NEURON_LS), ("neuron-explorer", _EXPLORER)):
         if tool in missing:
             continue

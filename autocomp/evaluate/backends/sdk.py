@@ -25,16 +25,26 @@ class SdkError(RuntimeError):
 
 @dataclass(frozen=True)
 class SdkInfo:
-    """Versions of the toolchain pieces (None: not found). ``tools`` maps a command to its path."""
+    """Versions of the toolchain pieces (None: not found). ``tools`` maps a command to its path; ``problems`` maps
+    a package that is there but does not import to the error it raised; ``where`` says where each package was
+    looked for (for the error messages)."""
 
     nki: str | None = None
     nrtpy: str | None = None
     neuronxcc: str | None = None
     tools: dict[str, str] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+    where: dict[str, str] = field(default_factory=dict)
 
     @property
     def current(self) -> bool:
         return self.nki is not None and version_tuple(self.nki) >= MIN_NKI
+
+    @property
+    def found(self) -> bool:
+        """Whether any part of a Neuron SDK is here (a compiler package, even one that fails to import)."""
+        return any(v is not None for v in (self.nki, self.neuronxcc)) or "nki" in self.problems \
+            or "neuronxcc" in self.problems
 
     def record(self) -> dict[str, str]:
         """What a hw result records: each component's version."""
@@ -58,22 +68,57 @@ def version_tuple(text: str) -> tuple[int, ...]:
     return tuple(out)
 
 
-def probe_version(python: str, pythonpath: list[str], module: str) -> str | None:
-    """``module.__version__`` (or its distribution's version) as a fresh ``python`` on ``pythonpath`` sees it."""
-    code = (f"import importlib.metadata as m, {module} as x\n"
+RUNTIME_LIB_DIR = "/opt/aws/neuron/lib"  # where aws-neuronx-runtime-lib puts libnrt (nrtpy's docs)
+
+
+def runtime_library_env() -> dict[str, str]:
+    """LD_LIBRARY_PATH for a process that imports nrtpy: libnrt must be on the library path (the nrtpy docs set
+    it to /opt/aws/neuron/lib), and a cleared environment would lose the caller's setting."""
+    given = os.environ.get("LD_LIBRARY_PATH", "")
+    parts = [p for p in given.split(os.pathsep) if p]
+    if RUNTIME_LIB_DIR not in parts:
+        parts.append(RUNTIME_LIB_DIR)
+    return {"LD_LIBRARY_PATH": os.pathsep.join(parts)}
+
+
+def probe_module(python: str, pythonpath: list[str], module: str) -> tuple[str | None, str]:
+    """(version, why not) of ``module`` as a fresh ``python`` on ``pythonpath`` sees it: the version is
+    ``module.__version__`` (or its distribution's), None when it does not import; ``why not`` is "" when the
+    module is simply absent, else the error importing it raised (a missing libnrt, a broken install)."""
+    code = (f"import importlib.metadata as m, importlib.util as u, sys\n"
+            f"if u.find_spec({module!r}) is None:\n"
+            f"    sys.exit(3)\n"
+            f"import {module} as x\n"
             f"v = getattr(x, '__version__', None)\n"
             f"if v is None:\n"
             f"    try: v = m.version({module!r})\n"
             f"    except Exception: v = 'unknown'\n"
             f"print(v)\n")
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": os.pathsep.join(pythonpath),
-           "PYTHONNOUSERSITE": "1"}
+           "PYTHONNOUSERSITE": "1", **runtime_library_env()}
     try:
         r = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, env=env)
-    except (OSError, subprocess.SubprocessError):
-        return None
+    except subprocess.TimeoutExpired:
+        return None, f"importing {module} with {python} did not finish within {PROBE_TIMEOUT_S} s"
+    except OSError as e:
+        return None, f"{python} could not be run: {e.strerror or e}"
     lines = r.stdout.strip().splitlines()
-    return lines[-1].strip() if r.returncode == 0 and lines else None
+    if r.returncode == 0 and lines:
+        return lines[-1].strip(), ""
+    if r.returncode == 3:
+        return None, ""
+    errors = [line for line in r.stderr.strip().splitlines() if line.strip()]
+    return None, (errors[-1].strip() if errors else f"exit {r.returncode}")[:300]
+
+
+def probe_version(python: str, pythonpath: list[str], module: str) -> str | None:
+    """``module.__version__`` (or its distribution's version) as a fresh ``python`` on ``pythonpath`` sees it."""
+    return probe_module(python, pythonpath, module)[0]
+
+
+def _searched(python: str, pythonpath: list[str]) -> str:
+    paths = f"{os.pathsep.join(pythonpath)} and " if pythonpath else ""
+    return f"{paths}the site-packages of {python}"
 
 
 def detect(*, compile_pythonpath: list[str], runtime_pythonpath: list[str], runtime_python: str | None,
@@ -82,23 +127,52 @@ def detect(*, compile_pythonpath: list[str], runtime_pythonpath: list[str], runt
     python = runtime_python or sys.executable
     tools = {name: p for name in ("neuron-explorer", "neuron-ls", "neuron-profile")
              if (p := shutil.which(name, path=search_path)) is not None}
-    return SdkInfo(nki=probe_version(sys.executable, compile_pythonpath, "nki"),
-                   nrtpy=probe_version(python, runtime_pythonpath, "nrtpy"),
-                   neuronxcc=probe_version(sys.executable, compile_pythonpath, "neuronxcc"), tools=tools)
+    versions: dict[str, str | None] = {}
+    problems: dict[str, str] = {}
+    for module, interpreter, paths in (("nki", sys.executable, compile_pythonpath),
+                                       ("neuronxcc", sys.executable, compile_pythonpath),
+                                       ("nrtpy", python, runtime_pythonpath)):
+        if module == "nrtpy" and runtime_python and shutil.which(runtime_python) is None:
+            versions[module] = None
+            problems["runtime_python"] = (f"[evaluation] runtime_python = {runtime_python!r} is not an interpreter "
+                                          "that can be run here; name the python of the environment nrtpy is "
+                                          "installed in")
+            continue
+        versions[module], why = probe_module(interpreter, paths, module)
+        if why:
+            problems[module] = why
+    where = {"nki": _searched(sys.executable, compile_pythonpath),
+             "nrtpy": _searched(python, runtime_pythonpath)}
+    return SdkInfo(nki=versions["nki"], nrtpy=versions["nrtpy"], neuronxcc=versions["neuronxcc"], tools=tools,
+                   problems=problems, where=where)
 
 
 def require_current(info: SdkInfo) -> None:
     """Raise SdkError naming what is missing or too old for the current-SDK hw backend."""
     if info.nki is None:
+        if "nki" in info.problems:
+            raise SdkError(f"the NKI compiler package `nki` is installed but does not import "
+                           f"({info.problems['nki']}); repair it (pip install -U nki) or point [evaluation] "
+                           "sdk_pythonpath at a working install")
         hint = (" (found neuronxcc " + info.neuronxcc + ": an SDK before 2.28; upgrade, or use it through the "
                 "legacy path, which needs neuron-profile)") if info.neuronxcc else ""
-        raise SdkError(f"the NKI compiler package `nki` is not installed{hint}; install the Neuron SDK 2.33+ "
-                       "(pip install nki) or pass its site-packages with [evaluation] sdk_pythonpath")
+        searched = f" (looked on {info.where['nki']})" if info.where.get("nki") else ""
+        raise SdkError(f"the NKI compiler package `nki` is not installed{searched}{hint}; install the Neuron SDK "
+                       "2.33+ (pip install nki) or pass its site-packages with [evaluation] sdk_pythonpath")
     if not info.current:
         want = ".".join(map(str, MIN_NKI))
         raise SdkError(f"nki {info.nki} is too old: the hw backend needs NKI {want} or later (Neuron SDK 2.33); "
                        "upgrade with pip install -U nki")
     if info.nrtpy is None:
-        raise SdkError("the Neuron runtime's Python API `nrtpy` is not installed; install it in its own "
-                       "environment (it cannot share one with nki) and name that interpreter with [evaluation] "
-                       "runtime_python (or its site-packages with runtime_pythonpath)")
+        if "runtime_python" in info.problems:
+            raise SdkError(info.problems["runtime_python"])
+        if "nrtpy" in info.problems:
+            why = info.problems["nrtpy"]
+            fix = (f"install aws-neuronx-runtime-lib, or add the directory of libnrt.so to LD_LIBRARY_PATH "
+                   f"({RUNTIME_LIB_DIR} is always added)" if "libnrt" in why
+                   else "repair that environment (pip install -U nrtpy)")
+            raise SdkError(f"the Neuron runtime's Python API `nrtpy` does not import ({why}); {fix}")
+        searched = f" (looked on {info.where['nrtpy']})" if info.where.get("nrtpy") else ""
+        raise SdkError(f"the Neuron runtime's Python API `nrtpy` is not installed{searched}; install it in its "
+                       "own environment (it cannot share one with nki) and name that interpreter with "
+                       "[evaluation] runtime_python (or its site-packages with runtime_pythonpath)")

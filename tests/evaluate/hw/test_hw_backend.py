@@ -170,3 +170,46 @@ def test_an_old_sdk_without_neuron_profile_gets_the_upgrade_error(tmp_path):
     legacy = make_fake_toolchain(tmp_path / "old")  # neuronxcc only (a pre-2.28 SDK), and no device here
     with pytest.raises(SdkError, match=r"found only the old compiler neuronxcc 2\.99\.0\+fake.*Neuron SDK 2\.33"):
         get_backend("hw", compile_pythonpath=legacy["pythonpath"], path=legacy["path"])
+
+
+def test_an_nrtpy_that_does_not_import_says_why_and_what_to_install(tmp_path):
+    opts = make_fake_sdk(tmp_path, nrtpy_import_error="libnrt.so.1: cannot open shared object file")
+    with pytest.raises(SdkError, match=r"`nrtpy` does not import \(ImportError: libnrt\.so\.1.*"
+                                       r"aws-neuronx-runtime-lib"):
+        get_backend("hw", **opts)
+
+
+def test_a_runtime_python_that_is_not_there_is_named(tmp_path):
+    opts = make_fake_sdk(tmp_path)
+    with pytest.raises(SdkError, match=r"runtime_python = '/no/such/python' is not an interpreter"):
+        get_backend("hw", **opts, runtime_python="/no/such/python")
+
+
+def test_a_missing_nki_names_where_it_was_looked_for(tmp_path):
+    opts = make_fake_sdk(tmp_path, missing=("nki",))
+    with pytest.raises(SdkError, match=r"`nki` is not installed \(looked on .*nki-site and the site-packages of"):
+        get_backend("hw", **opts)
+
+
+@pytest.mark.parametrize("sdk, flags, words", [
+    ({"missing": ("neuron-explorer",)}, ["--hw-profile"], "--hw-profile needs neuron-explorer"),
+    ({"cores": 0}, [], "neuron-ls lists no NeuronCores"),
+])
+def test_optimize_on_hw_stops_before_the_run_with_what_is_missing(tmp_path, sdk, flags, words):
+    import json
+
+    from typer.testing import CliRunner
+
+    from autocomp.cli import app
+
+    opts = make_fake_sdk(tmp_path / "sdk", **sdk)
+    cfg = tmp_path / "hw.toml"
+    cfg.write_text("[evaluation]\n"
+                   f"sdk_pythonpath = {json.dumps(opts['compile_pythonpath'])}\n"
+                   f"runtime_pythonpath = {json.dumps(opts['runtime_pythonpath'])}\n"
+                   f"sdk_path = {json.dumps(opts['path'])}\n")
+    runs = tmp_path / "runs"
+    res = CliRunner().invoke(app, ["optimize", "silu_bf16", "--agent", "knobs", "--backend", "hw", "--config", str(cfg),
+                                   "--runs-dir", str(runs), *flags])
+    assert res.exit_code != 0 and words in res.output, res.output
+    assert not runs.exists() or not any(runs.iterdir())  # no run was left behind
