@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from autocomp import targets
-from autocomp.cli._common import console, fail, json_errors
+from autocomp.cli._common import console, err_console, fail, json_errors
 from autocomp.cli._inputs import check_timeout, check_workers, read_text_file
 from autocomp.units import latency, speedup
 
@@ -115,7 +115,7 @@ def eval_command(
 ) -> None:
     """Evaluate KERNEL(s) for PROBLEM in the sandbox: correctness on every seed, then latency."""
     from autocomp.evaluate import Evaluator, EvaluatorError
-    from autocomp.evaluate.backends import BACKENDS, get_backend
+    from autocomp.evaluate.backends import BACKENDS, auto_backend, get_backend
     from autocomp.nki.runtime import normalize_target
     from autocomp.problem import ProblemError
     from autocomp.suite.location import load_problem
@@ -138,7 +138,11 @@ def eval_command(
     cal = load_calibration_option(calibration)
     sources = [read_text_file(path, "kernel file", "save the kernel as UTF-8 text") for path in kernels]
     try:
-        chosen = get_backend(backend)
+        if backend == "auto":
+            chosen, choice = auto_backend()
+            err_console.print(f"note: {choice.line()}", highlight=False, markup=False)
+        else:
+            chosen = get_backend(backend)
         if chosen.evidence != "sim":
             cal = None  # hardware measures: nothing to calibrate
         check_calibration_target(cal, calibration, target or prob.spec.target)

@@ -220,9 +220,10 @@ _FLAT_RENAMES = {("llm", "base_url"): "llm_base_url", ("llm", "timeout"): "llm_t
 # `model = "..."` / --model; `out`, the runs directory's name before it was called runs_dir everywhere (stored runs).
 # `no_cache`, the LLM cache switch's name before evaluation and LLM caches had options of their own.
 _FLAT_ALIASES = {"model": ("llm", "models"), "out": (None, "runs_dir"), "no_cache": (None, "no_llm_cache")}
-# What a run's config.toml records besides options: which problem it optimized and the hash of its calibration.
-# A --config file may hold them (a run's config.toml reproduces the run); they are never options.
-RUN_IDENTITY = ("problem", "problem_path", "calibration_sha256")
+# What a run's config.toml records besides options: which problem it optimized, the hash of its calibration, and
+# why --backend auto chose the backend its [evaluation] table names. A --config file may hold them (a run's
+# config.toml reproduces the run); they are never options.
+RUN_IDENTITY = ("problem", "problem_path", "calibration_sha256", "backend_choice")
 
 
 class SearchConfig(BaseModel):

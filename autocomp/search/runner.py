@@ -66,6 +66,9 @@ class RunResult(BaseModel):
     evidence: str | None = None
     revalidated: bool | None = None
     revalidation_note: str = ""
+    # The backend the run evaluated with ("sim", "hw", "neuron"), and, when --backend auto chose it, why.
+    backend: str | None = None
+    backend_choice: str = ""
     best_kernel_path: Path | None = None
     best_source: str | None = Field(default=None, repr=False)
     # The cost model behind sim figures: the calibration label ("<file> sha256:<12 hex>"), None for the built-in.
@@ -145,12 +148,16 @@ class Run:
 
     def __init__(self, problem: Problem, config: SearchConfig, store: RunStore, *,
                  evaluator: EvaluatorLike | None = None, llm: Any = None, on_event: EventSink | None = None,
-                 env: Mapping[str, str] | None = None, calibration: Any = None):
+                 env: Mapping[str, str] | None = None, calibration: Any = None, backend_choice: str = "",
+                 announce_backend: bool = True):
         self.problem = problem
         self.config = config
         self.store = store
         self.env = os.environ if env is None else env
         self.on_event = on_event or (lambda kind, data: None)
+        self.backend_choice = backend_choice
+        if backend_choice and announce_backend:  # what --backend auto chose and why, before anything runs on it
+            self.on_event("notice", {"message": backend_choice})
         # An injected LLM service counts as a configured provider for --agent auto.
         self.use_llm = config.llm_requested(self.env) or (llm is not None and config.agent == "auto")
         self._owns_evaluator = evaluator is None
@@ -290,6 +297,13 @@ class Run:
                          speedup_low=result.speedup_low, speedup_high=result.speedup_high)
         return result
 
+    def _backend_name(self) -> str | None:
+        """The backend of record: the configured one, or an injected evaluator's."""
+        if self._owns_evaluator:
+            return self.config.evaluation.backend
+        backend = getattr(self.evaluator, "backend", None)
+        return getattr(backend, "name", None)
+
     @property
     def target(self) -> str:
         return self.config.evaluation.target or self.problem.spec.target
@@ -379,7 +393,8 @@ class Run:
             iterations=iterations if iterations is not None else (beams[-1].iteration if beams else 0),
             evaluations=counts["evaluations"], duplicates_skipped=self.session.duplicates,
             llm_calls=counts["llm_calls"], llm_cost_usd=spend,
-            baseline_latency_us=base.latency_us if base else None)
+            baseline_latency_us=base.latency_us if base else None,
+            backend=self._backend_name(), backend_choice=self.backend_choice)
         if winner is not None and winner.correct:
             result.best_candidate = winner.id
             result.best_latency_us = winner.latency_us
@@ -430,13 +445,35 @@ class Terminated(KeyboardInterrupt):
     """The process was asked to stop by a signal (SIGTERM): handled like Ctrl-C, reported by the signal's name."""
 
 
-def stored_config(config: SearchConfig, problem: Problem, calibration: Any = None) -> dict:
+def stored_config(config: SearchConfig, problem: Problem, calibration: Any = None, backend_choice: str = "") -> dict:
     """config.toml contents: what was optimized, the run-level options, the [search], [evaluation] and [llm]
-    tables (and the calibration's hash)."""
+    tables (and the calibration's hash, and why --backend auto chose the backend recorded in [evaluation])."""
     from autocomp.search.calibration import recorded_fields
 
+    chosen = {"backend_choice": backend_choice} if backend_choice else {}
     return {"problem": problem.name, "problem_path": str(problem.root), **config.model_dump(mode="json"),
-            **recorded_fields(calibration)}
+            **recorded_fields(calibration), **chosen}
+
+
+def resolve_auto_backend(config: SearchConfig, recorded: str | None = None) -> tuple[SearchConfig, str, bool]:
+    """``[evaluation] backend = "auto"`` resolved once, at the start of a run: (the config naming the chosen
+    backend, the line saying what was chosen and why, whether that line is worth a note on screen: not for the
+    simulator where no Neuron SDK is installed at all). A resumed run keeps the backend it ``recorded`` (auto is
+    never re-resolved for it, whatever this machine has now); runs that recorded "auto" (before the choice was
+    recorded) are resolved again here. Other backends pass unchanged, with no line."""
+    if config.evaluation.backend != "auto":
+        return config, "", False
+    resolved = config.model_copy(deep=True)
+    if recorded and recorded != "auto":
+        resolved.evaluation.backend = recorded
+        return resolved, f"--backend auto: keeping {recorded}, which the run chose when it started", True
+    from autocomp.evaluate.backends.choice import choose_backend
+
+    choice = choose_backend(**config.evaluation.hw_options())
+    resolved.evaluation.backend = choice.name
+    unused = " (--hw-profile has no hardware to profile)" if config.evaluation.hw_profile and choice.name == "sim" \
+        else ""
+    return resolved, choice.line() + unused, choice.notable or bool(unused)
 
 
 def config_from_run(stored: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> SearchConfig:
@@ -486,11 +523,18 @@ def run_optimization(problem: str | Path | Problem | None, config: SearchConfig,
     from autocomp.search.calibration import new_run_calibration, resumed_calibration
     from autocomp.store import resolve_run
 
+    backend_choice, announce = "", False
     if resume is not None:
         store, _ = RunStore.resume(resolve_run(resume, config.runs_dir))
         try:
             stored = store.config()
             config = config_from_run(stored, resume_overrides)
+            recorded = nest(stored, "the run's config.toml", ignore_unknown=True).get("evaluation", {}).get("backend")
+            if evaluator is None:
+                config, backend_line, announce = resolve_auto_backend(config, recorded)
+                backend_choice = str(stored.get("backend_choice") or backend_line)
+                if backend_line and recorded in (None, "auto"):  # chosen now: say so, as a new run does
+                    store.event("backend", requested="auto", chosen=config.evaluation.backend, reason=backend_line)
             _check_checkpoints(store, config)
             # The run's own copy, never the file at its old path (which may have changed since).
             given = nest(resume_overrides or {}, "options").get("evaluation", {}).get("calibration")
@@ -509,13 +553,17 @@ def run_optimization(problem: str | Path | Problem | None, config: SearchConfig,
         calibration = new_run_calibration(config.evaluation.calibration)
         if llm is None and config.llm_requested(env):
             preflight_llm(config, env)
-        store = RunStore.create(config.runs_dir, problem, stored_config(config, problem, calibration), seed=config.seed,
-                                target=config.evaluation.target,
+        if evaluator is None:  # an injected evaluator is the backend: nothing to choose
+            config, backend_choice, announce = resolve_auto_backend(config)
+        store = RunStore.create(config.runs_dir, problem, stored_config(config, problem, calibration, backend_choice),
+                                seed=config.seed, target=config.evaluation.target,
                                 calibration=calibration.text if calibration else None)
+        if backend_choice:
+            store.event("backend", requested="auto", chosen=config.evaluation.backend, reason=backend_choice)
     run = None
     try:
         run = Run(problem, config, store, evaluator=evaluator, llm=llm, on_event=on_event, env=env,
-                  calibration=calibration)
+                  calibration=calibration, backend_choice=backend_choice, announce_backend=announce)
         if on_start is not None:
             on_start(run)
         result = run.execute()

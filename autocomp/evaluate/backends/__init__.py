@@ -2,7 +2,7 @@
 
     from autocomp.evaluate.backends import get_backend
     backend = get_backend("hw", **options)   # the current SDK's, or the legacy one on an old SDK, or an error
-    backend = get_backend("auto")            # hw when a Neuron toolchain and a NeuronCore are present, else sim
+    backend = get_backend("auto")            # hw with the current SDK and a NeuronCore, legacy on an old one, else sim
 
 ``hw`` and ``neuron`` detect the installed SDK (``sdk.py``): NKI 0.7+ with nrtpy gives ``HwBackend``
 (``hw.py``); an SDK that only has ``neuronxcc`` gives the legacy ``NeuronBackend`` (``neuron.py``: nki.baremetal
@@ -64,16 +64,29 @@ def hardware_backend(**options: Any) -> Backend:
     raise SdkError(f"backend 'hw' is not available here: {why}")
 
 
+def auto_backend(**options: Any) -> tuple[Backend, Any]:
+    """``--backend auto``: (the backend, the ``BackendChoice`` saying which and why). ``options`` are HwBackend's
+    (or the legacy backend's: ``device``, ``pythonpath``, ``path``)."""
+    from autocomp.evaluate.backends.choice import choose_backend
+
+    choice = choose_backend(**options)
+    if choice.name == "hw":  # from here on exactly --backend hw, its errors included (--hw-profile, ...)
+        return hardware_backend(**choice.options), choice
+    if choice.name == "neuron":
+        from autocomp.evaluate.backends.neuron import NeuronBackend
+
+        return NeuronBackend(**choice.options), choice
+    return SimBackend(), choice
+
+
 def get_backend(name: str = "sim", **options: Any) -> Backend:
-    """``auto`` picks ``neuron`` when the real neuronxcc imports and /dev/neuron0 exists, else ``sim``;
-    ``hw`` (and its alias ``neuron`` given HwBackend's options) detects the SDK (``hardware_backend``)."""
+    """``auto`` picks ``hw`` with the current SDK and a NeuronCore, the legacy ``neuron`` backend on an old SDK that
+    can still use it, else ``sim`` (``choice.py``); ``hw`` (and its alias ``neuron`` given HwBackend's options)
+    detects the SDK (``hardware_backend``)."""
     if name == "hw" or (name == "neuron" and set(options) <= set(HW_OPTIONS)):  # legacy options: legacy backend
         return hardware_backend(**options)
     if name == "auto":
-        from autocomp.evaluate.backends.neuron import NeuronBackend
-
-        neuron = NeuronBackend(**options)
-        return neuron if neuron.available()[0] else SimBackend()
+        return auto_backend(**options)[0]
     backend = create_backend(name, **options)
     ok, why = backend.available()
     if not ok:
@@ -81,4 +94,4 @@ def get_backend(name: str = "sim", **options: Any) -> Backend:
     return backend
 
 
-__all__ = ["BACKENDS", "Backend", "SimBackend", "create_backend", "get_backend", "hardware_backend"]
+__all__ = ["BACKENDS", "Backend", "SimBackend", "auto_backend", "create_backend", "get_backend", "hardware_backend"]
