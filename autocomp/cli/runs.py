@@ -99,8 +99,28 @@ def _print_shapes(r, best, base) -> None:
                       f"{speedup(s.get('speedup') if shapes else None)}{slower}", highlight=False, markup=False)
 
 
+def _print_device_profiles(r) -> None:
+    """The Neuron Explorer profiles the run kept (--hw-profile), where they are, and how to open one."""
+    from autocomp.store.device_profiles import NEFF_FILE, NTFF_FILE, run_device_profiles
+
+    rows = run_device_profiles(r)
+    if not rows:
+        return
+    console.print("\n[bold]device profiles[/] (Neuron Explorer captures of hardware measurements)")
+    for row in rows:
+        shape = f" {row['shape']}" if row.get("shape") else ""
+        where = (row["dir"] if row.get("open") else f"not captured: {row['error']}" if row.get("error")
+                 else row.get("note") or "not kept")
+        console.print(f"  #{row['candidate']:<4} {row['purpose']}{shape}: {where}", highlight=False, markup=False,
+                      soft_wrap=True)
+    if any(row.get("open") for row in rows):
+        console.print(f"  open one in Neuron Explorer: neuron-explorer view -n DIR/{NEFF_FILE} -s DIR/{NTFF_FILE}",
+                      highlight=False, markup=False, soft_wrap=True)
+
+
 def _show_json(r, status: str) -> dict:
     """`runs show --json`: what the text shows, as data."""
+    from autocomp.store.device_profiles import run_device_profiles
     from autocomp.store.tiers import tier_rows
     from autocomp.store.win import describe, run_win
 
@@ -122,6 +142,7 @@ def _show_json(r, status: str) -> dict:
             "beams": [{"iteration": b.iteration, "beam": list(b.beam)} for b in r.beams()],
             "lineage": [cand(c) for c in r.lineage(best.id)] if best else [],
             "tiers": tier_rows(r),  # sim vs hw per candidate (two-tier runs measure some on hardware)
+            "device_profiles": run_device_profiles(r),  # Neuron Explorer captures kept in profiles/ (--hw-profile)
             "spend": {by: [{"key": s.key, "calls": s.calls, "cache_hits": s.cache_hits, "failures": s.failures,
                             "input_tokens": s.input_tokens, "output_tokens": s.output_tokens,
                             "cost_usd": s.cost_usd} for s in r.spend(by)] for by in ("phase", "model")}}
@@ -240,6 +261,7 @@ def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
                 sim = f"{latency(row['sim_latency_us']):>13}"
                 console.print(f"  #{row['id']:<4} it {row['iteration']:<3} sim {sim} ({row['sim_status']})  {hw}",
                               highlight=False)
+        _print_device_profiles(r)
         for by in ("phase", "model"):
             spend = r.spend(by)
             if spend:

@@ -229,8 +229,8 @@ class Evaluator:
                     result = fut.result()
                     first, *dups = futures[fut]
                     yield first, result
-                    for i in dups:
-                        yield i, result.model_copy(update={"cache_hit": True}, deep=True)
+                    for i in dups:  # the device profile's files belong to the first (the run keeps them once)
+                        yield i, result.model_copy(update={"cache_hit": True, "device_profiles": []}, deep=True)
             except BaseException:  # Ctrl-C, or the caller stopped early: no sandbox outlives the batch
                 for fut in futures:
                     fut.cancel()
@@ -463,7 +463,9 @@ class Evaluator:
     def _finish(self, key: str, result: EvalResult, start: float) -> EvalResult:
         result.timings["total"] = time.perf_counter() - start
         if self.cache is not None and FLAG_TOOL_ERROR not in result.flags:
-            self.cache.put(key, result)
+            # A staged device profile belongs to this measurement, not to the answers the cache will give later.
+            self.cache.put(key, result.model_copy(update={"device_profiles": []}) if result.device_profiles
+                           else result)
         return result
 
     def _run(self, problem: Problem, source: str, filename: str, seeds: list[int], target: str,

@@ -66,6 +66,7 @@ def combine(problem: Problem, done: list[tuple[ShapeSpec, EvalResult]]) -> EvalR
         out.profile, out.hints, out.timeline, out.profile_id = first.profile, first.hints, first.timeline, \
             first.profile_id
     out.shapes = [shape_entry(s, r) for s, r in done]
+    out.device_profiles = [{**p, "shape": s.name} for s, r in done for p in r.device_profiles]
     out.errors = [e.model_copy(update={"shape": s.name}) for s, r in done for e in r.errors]
     out.warnings = list(dict.fromkeys(w for _, r in done for w in r.warnings))
     out.mutated_inputs = sorted({i for _, r in done for i in r.mutated_inputs})

@@ -130,6 +130,9 @@ class Timing(BaseModel):
     # The timed run's engine timeline, when the request asked for it: rows of [start_ns, end_ns, count, label]
     # (autocomp.perf.timeline.timeline_rows of the profile of the trace the measuring half checked).
     timeline: dict[str, list[list]] = Field(default_factory=dict)
+    # A device profile captured with the measurement (hw --hw-profile): {"staged": DIR, "profile_id", ...} for the
+    # run store to keep (autocomp/store/device_profiles.py), or {"error": why} when the capture failed.
+    device_profile: dict[str, Any] = Field(default_factory=dict)
 
 
 class TimingRequest(BaseModel):

@@ -87,6 +87,9 @@ class EvalResult(BaseModel):
     # timelines: rows of [start_ns, end_ns, count, label] (autocomp.perf.timeline)
     timeline: dict[str, list[list]] = Field(default_factory=dict)
     profile_id: str = ""
+    # Neuron Explorer captures of the measurement (--hw-profile; one per shape): staged files until the run store
+    # keeps them, then their run-relative "path" (docs/evaluation.md#device-profiles-in-the-run)
+    device_profiles: list[dict[str, Any]] = Field(default_factory=list)
     hints: list[str] = Field(default_factory=list)
     timing_samples_us: list[float] = Field(default_factory=list)
     timing_spread: float | None = None  # (max - min) / min of the kept samples

@@ -348,6 +348,10 @@ def _check_timing(timing: Timing, ctx: Context, result: EvalResult, output_bytes
     result.profile = dict(timing.summary)
     result.timeline = dict(timing.timeline)
     result.profile_id = timing.profile_id
+    if timing.device_profile:
+        result.device_profiles = [dict(timing.device_profile)]
+        if timing.device_profile.get("error"):  # the latency stands; only the profile is missing
+            result.warnings.append(f"no device profile: {timing.device_profile['error']}")
     result.hints = list(timing.hints)
     result.timing_samples_us = list(timing.samples_us)
     result.timing_spread = timing.spread

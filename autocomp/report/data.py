@@ -8,6 +8,7 @@ from typing import Any
 
 from autocomp.report.reprofile import Reprofiler, candidate_profile
 from autocomp.store import RunReader
+from autocomp.store.device_profiles import run_device_profiles
 from autocomp.store.locate import effective_status
 from autocomp.store.reader import SEARCH
 from autocomp.store.records import BeamSnapshot, Candidate, LLMCall, RunInfo, Spend
@@ -34,6 +35,8 @@ class ReportData:
     reasons: dict[int, str] = field(default_factory=dict)  # candidate id -> why its search evaluation failed
     llm_calls: list[LLMCall] = field(default_factory=list)
     tiers: list[dict] = field(default_factory=list)  # sim vs hw per candidate (store/tiers.py)
+    # Neuron Explorer captures the run kept (store/device_profiles.py), one row per evaluation and shape
+    device_profiles: list[dict] = field(default_factory=list)
     # candidate id -> the declared shapes where its search evaluation was slower than the baseline
     regressed: dict[int, list[str]] = field(default_factory=dict)
 
@@ -120,4 +123,4 @@ def load_report_data(run: RunReader, *, reprofile: bool = True,
         profiles=profiles, results=results, notes=notes, spend_total=total[0] if total else None,
         spend_by_phase=run.spend("phase"), spend_by_model=run.spend("model"),
         reasons={k: v for k, v in reasons.items() if v}, llm_calls=run.llm_calls(), tiers=tier_rows(run),
-        regressed=regressed)
+        regressed=regressed, device_profiles=run_device_profiles(run))

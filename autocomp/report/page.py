@@ -281,6 +281,25 @@ def _tiers(d: ReportData) -> str:
                                       "hw / sim"], rows, num_from=3))
 
 
+def _device_profiles(d: ReportData) -> str:
+    """Runs with --hw-profile: where each kept Neuron Explorer capture is, and the command that opens it."""
+    from autocomp.store.device_profiles import NEFF_FILE, NTFF_FILE
+
+    if not d.device_profiles:
+        return ""
+    rows = []
+    for p in d.device_profiles:
+        if p.get("open"):
+            where = f"<code>{escape(p['path'])}</code>"
+        else:
+            where = escape(f"not captured: {p['error']}" if p.get("error") else p.get("note") or "not kept")
+        rows.append([f"#{p['candidate']}", escape(p["purpose"]), escape(p.get("shape") or "—"), where])
+    return (f'<p class="note">Each directory (under the run directory) holds the capture ({NTFF_FILE}), the NEFF it '
+            f"was captured from ({NEFF_FILE}) and Neuron Explorer's summary. Open one with <code>neuron-explorer "
+            f"view -n DIR/{NEFF_FILE} -s DIR/{NTFF_FILE}</code>.</p>"
+            + _table(["Candidate", "Evaluation", "Shape", "Profile"], rows, num_from=4))
+
+
 def _diff(d: ReportData) -> str:
     if not (d.baseline and d.best) or d.baseline.id not in d.sources:
         return '<p class="note">No correct kernel yet.</p>'
@@ -437,6 +456,7 @@ def render_page(d: ReportData) -> str:
         ("progress", "Best latency per iteration", progress_chart(d)),
         ("beams", "Beam per iteration", _beams(d)),
         ("tiers", "Simulator vs hardware", _tiers(d) or '<p class="note">No candidate was measured on hardware.</p>'),
+        ("device-profiles", "Device profiles (Neuron Explorer)", _device_profiles(d)),
         ("candidates", "Candidate tree", _tree(d)),
         ("best-vs-baseline", "Best kernel against the baseline", _lineage(d) + "<h3>Diff</h3>" + _diff(d)),
         ("shapes", "Per-shape latency and speedup", shape_table(d)),
@@ -446,7 +466,8 @@ def render_page(d: ReportData) -> str:
         ("pareto", "Speedup bought by LLM spend", spend_chart(d)),
     ]
     body = "".join(f'<section id="{sid}"><h2>{title}</h2>{html}</section>' for sid, title, html in sections
-                   if html or sid != "shapes")  # the per-shape table only for problems that declare shapes
+                   # the per-shape table only for problems that declare shapes, device profiles only when captured
+                   if html or sid not in ("shapes", "device-profiles"))
     footer = (f'<p class="note">Generated {_when(datetime.now(timezone.utc).timestamp())} by autocomp '
               f"{escape(d.info.autocomp_version or '')} from run directory {escape(d.info.run_id)}: every figure "
               "comes from its run.sqlite and candidates/*/profile.json." + (f"</p><ul class=note>{notes}</ul>"

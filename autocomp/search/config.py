@@ -123,7 +123,10 @@ class EvaluationOptions(BaseModel):
                                                "to hardware (besides those the cost model cannot rank)")
     two_tier: bool = Field(True, description="with the hw backend, check and score every candidate in the simulator "
                                              "first and measure only the selected ones on hardware")
-    hw_profile: bool = Field(False, description="capture a Neuron Explorer profile of every hardware measurement")
+    hw_profile: bool = Field(False, description="capture a Neuron Explorer profile of every hardware measurement "
+                                                "and keep it in the run (profiles/)")
+    hw_profile_max_mb: float = Field(256.0, gt=0, description="the largest Neuron Explorer profile a run keeps, in "
+                                                              "MiB (larger ones are dropped with a notice)")
     sdk_pythonpath: list[str] = Field(default_factory=list, description="import paths of the NKI compiler (nki)")
     runtime_python: str | None = Field(None, description="interpreter of the environment that has nrtpy (it cannot "
                                                          "share one with nki); default: this one")

@@ -156,6 +156,7 @@ class Run:
         self.env = os.environ if env is None else env
         self.on_event = on_event or (lambda kind, data: None)
         self.backend_choice = backend_choice
+        store.profile_max_bytes = int(config.evaluation.hw_profile_max_mb * (1 << 20))
         if backend_choice and announce_backend:  # what --backend auto chose and why, before anything runs on it
             self.on_event("notice", {"message": backend_choice})
         # An injected LLM service counts as a configured provider for --agent auto.

@@ -23,6 +23,7 @@ from typing import Any
 from autocomp.sources import source_hash
 from autocomp.store import schema
 from autocomp.store.config import render_config
+from autocomp.store.device_profiles import DEFAULT_MAX_MB, MIB, keep_device_profiles
 from autocomp.store.errors import DuplicateEvaluationError, StoreError
 from autocomp.store.files import TMP_PREFIX, append_jsonl, atomic_write_json, atomic_write_text, fsync_dir
 from autocomp.store.lock import acquire_lock, release_lock
@@ -90,6 +91,9 @@ class RunStore(RunReader):
         super().__init__(root, conn, version)
         self._lock_fd = lock_fd
         self._clock = clock
+        # The largest Neuron Explorer capture kept in profiles/ (the run sets it from [evaluation]
+        # hw_profile_max_mb): larger ones are dropped with a notice, never the evaluation.
+        self.profile_max_bytes = int(DEFAULT_MAX_MB * MIB)
 
     # ------------------------------------------------------------ create / open
     @classmethod
@@ -271,6 +275,8 @@ class RunStore(RunReader):
             self._refuse_duplicate(candidate_id, purpose)
         if profile is not None:  # before the commit: a crash in between leaves a profile, never a bare result
             self.record_profile(candidate_id, profile)
+        if data.get("device_profiles"):  # before the commit too: the record then names files that are there
+            self._keep_device_profiles(candidate_id, purpose, data)
         now = self._clock()
         with self._tx() as conn:
             exists = conn.execute("SELECT id FROM evaluations WHERE candidate_id = ? AND purpose = ?",
@@ -297,6 +303,18 @@ class RunStore(RunReader):
         self.event("evaluation_recorded", candidate=int(candidate_id), purpose=purpose, status=status,
                    latency_us=latency)
         return evaluation
+
+    def _keep_device_profiles(self, candidate_id: int, purpose: str, data: dict) -> None:
+        """Move the evaluation's staged Neuron Explorer captures into profiles/ and point its record at them; a
+        capture that cannot be kept leaves a note and a notice, and the evaluation is recorded all the same."""
+        try:
+            data["device_profiles"], notices = keep_device_profiles(self.root, candidate_id, purpose,
+                                                                    data["device_profiles"], self.profile_max_bytes)
+        except Exception as e:  # noqa: BLE001 - a profile is never worth an evaluation
+            data["device_profiles"] = [{"note": f"not kept: {type(e).__name__}: {e}"[:300]}]
+            notices = [data["device_profiles"][0]["note"]]
+        for notice in notices:
+            self.event("notice", message=f"candidate {candidate_id} ({purpose}): {notice}")
 
     def _refuse_duplicate(self, candidate_id: int, purpose: str) -> None:
         if self.evaluation(candidate_id, purpose) is not None:

@@ -11,18 +11,22 @@
   warm-up, rounds of iterations until the spread of the kept samples is under the limit, outliers (above the
   upper Tukey fence) dropped, the median reported.
 - Profile, when asked: ``neuron-explorer capture`` + ``view --output-format summary-json`` on the timing NEFF,
-  on the same core (its worker releases the runtime first); the summary's fields go into the result's profile.
+  on the same core (its worker releases the runtime first); the summary's fields go into the result's profile,
+  and the capture (NTFF, NEFF, summary: device_capture.py) is staged for the run store to keep. A
+  capture that fails leaves the measurement standing, with a warning.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,7 @@ import numpy as np
 
 from autocomp.evaluate.backends.base import generic_error
 from autocomp.evaluate.backends.sdk import SdkError, SdkInfo, detect, require_current
+from autocomp.evaluate.device_capture import NEFF_FILE, NTFF_FILE, STAGED_MARKER, SUMMARY_FILE
 from autocomp.evaluate.protocol import (
     ErrorInfo,
     Job,
@@ -45,6 +50,7 @@ CHECK_NEFF_NAME = "check.neff"  # compiled at the check (seeded) shapes
 TIMING_NEFF = "timing.neff"  # compiled at the timed shapes (the same file when they are the check shapes)
 MAX_NEFF_BYTES = 2 << 30
 EXPLORER_TIMEOUT_S = 600
+_CAPTURE_LOCK = threading.Lock()
 
 
 class ToolError(RuntimeError):
@@ -81,6 +87,7 @@ class HwBackend:
         self.profile, self.explorer = profile, explorer
         self._sdk: SdkInfo | None = None
         self._fleet = None
+        self._captures: Path | None = None  # parent side: Neuron Explorer captures waiting for the run store
         # Worker half: the NEFFs compiled so far. One container made here, never replaced (the tamper check).
         self._neffs: dict[str, Path] = {}
 
@@ -143,6 +150,9 @@ class HwBackend:
         if self._fleet is not None:
             self._fleet.close()
             self._fleet = None
+        if self._captures is not None:  # captures no run store took (an Evaluator used without a run)
+            shutil.rmtree(self._captures, ignore_errors=True)
+            self._captures = None
 
     # ------------------------------------------------------------------ worker side (sandboxed)
     def prepare(self) -> None:
@@ -273,35 +283,54 @@ class HwBackend:
             p50 = statistics.median(kept)
             summary: dict[str, Any] = {}
             profile_id = ""
+            device_profile: dict[str, Any] = {}
             if self.profile:
                 core.request({"op": "release"})
-                profile_id, summary = self._explore(neff, core.core, Path(tmp))
+                profile_id, summary, device_profile = self._explore(neff, core.core)
             summary.update({"total_time": p50 * 1e-6, "evidence": "hw", "neuron_core": core.core,
                             "sdk": self.sdk().record(), "outliers_dropped": len(samples) - len(kept)})
         return Timing(latency_us=p50, evidence="hw", summary=summary, profile_id=profile_id, samples_us=kept,
-                      spread=spread, rounds=len(rounds), profile_s=time.perf_counter() - start)
+                      spread=spread, rounds=len(rounds), profile_s=time.perf_counter() - start,
+                      device_profile=device_profile)
 
-    def _explore(self, neff: Path, core: int, tmp: Path) -> tuple[str, dict]:
-        """Neuron Explorer's device profile of ``neff`` on ``core``, as (profile id, summary fields)."""
+    def _capture_root(self) -> Path:
+        """Where captures wait for the run store (store/device_profiles.py); removed with the backend (close)."""
+        with _CAPTURE_LOCK:
+            if self._captures is None or not self._captures.is_dir():
+                self._captures = Path(tempfile.mkdtemp(prefix="autocomp-explorer-"))
+            return self._captures
+
+    def _explore(self, neff: Path, core: int) -> tuple[str, dict, dict]:
+        """Neuron Explorer's device profile of ``neff`` on ``core``: (profile id, summary fields, the staged capture
+        for the run store). A capture that fails costs the profile, never the measurement: ("", {}, {"error"})."""
         from autocomp.evaluate.backends.neuron import parse_summary
 
         tool = self.sdk().tools.get("neuron-explorer") or self.explorer
         env = {**os.environ, "PATH": self.search_path(), "NEURON_RT_VISIBLE_CORES": str(core)}
-        ntff = tmp / "profile.ntff"
-        for argv in (["capture", "-n", str(neff), "-s", str(ntff)],
-                     ["view", "-n", str(neff), "-s", str(ntff), "--output-format", "summary-json"]):
-            try:
-                r = subprocess.run([tool, *argv], capture_output=True, text=True, env=env, timeout=EXPLORER_TIMEOUT_S)
-            except (OSError, subprocess.SubprocessError) as e:
-                raise ToolError(f"neuron-explorer {argv[0]} could not run: {e}") from None
-            if r.returncode != 0:
-                raise ToolError(f"neuron-explorer {argv[0]} failed (exit {r.returncode}): "
-                                f"{(r.stderr or r.stdout).strip()[-300:]}")
-        pid, summary = parse_summary(r.stdout)
+        capture = Path(tempfile.mkdtemp(prefix="capture-", dir=self._capture_root()))
+        ntff = capture / NTFF_FILE
+        try:
+            for argv in (["capture", "-n", str(neff), "-s", str(ntff)],
+                         ["view", "-n", str(neff), "-s", str(ntff), "--output-format", "summary-json"]):
+                try:
+                    r = subprocess.run([tool, *argv], capture_output=True, text=True, env=env,
+                                       timeout=EXPLORER_TIMEOUT_S)
+                except (OSError, subprocess.SubprocessError) as e:
+                    raise ToolError(f"neuron-explorer {argv[0]} could not run: {e}") from None
+                if r.returncode != 0:
+                    raise ToolError(f"neuron-explorer {argv[0]} failed (exit {r.returncode}): "
+                                    f"{(r.stderr or r.stdout).strip()[-300:]}")
+            pid, summary = parse_summary(r.stdout)
+            (capture / SUMMARY_FILE).write_text(json.dumps({pid: summary}, indent=1))
+            shutil.copyfile(neff, capture / NEFF_FILE)  # Neuron Explorer reads an NTFF only with its NEFF
+            (capture / STAGED_MARKER).write_text("")
+        except (RuntimeError, OSError) as e:  # ToolError of either backend module, a full disk
+            shutil.rmtree(capture, ignore_errors=True)
+            return "", {}, {"error": str(e)[:400] or type(e).__name__, "neuron_core": core}
         # The latency of record is nrtpy's benchmark; the capture's own total_time is kept beside it.
         summary = dict(summary)
         summary["explorer_total_time"] = summary.pop("total_time")
-        return pid, summary
+        return pid, summary, {"staged": str(capture), "profile_id": pid, "neuron_core": core}
 
 
 def _save_input(directory: Path, name: str, array: np.ndarray) -> list[str]:
