@@ -567,7 +567,8 @@ class Evaluator:
 
     def _worker_needs_device(self) -> bool:
         """The worker itself runs on a NeuronCore (the legacy neuron backend); the hw backend's worker only
-        compiles, and its device runs happen here, on this machine's device workers (run_on_device)."""
+        compiles, and its device runs are started from here (run_on_device): on this machine's device workers,
+        or as tasks on a cluster's NeuronCores (HwBackend.use_devices, executors/devices.py)."""
         return self.backend.evidence == "hw" and not callable(getattr(self.backend, "run_on_device", None))
 
     def _spawn(self, slot: int) -> tuple[JobDir, Worker]:

@@ -14,6 +14,8 @@
   on the same core (its worker releases the runtime first); the summary's fields go into the result's profile,
   and the capture (NTFF, NEFF, summary: device_capture.py) is staged for the run store to keep. A
   capture that fails leaves the measurement standing, with a warning.
+- On a Ray cluster (``use_devices``) each run and each benchmark is a task on a free NeuronCore of any node, which
+  runs this same device path on its core (executors/devices.py); outputs, timings and captures come back as data.
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ class HwBackend:
         self._sdk: SdkInfo | None = None
         self._fleet = None
         self._captures: Path | None = None  # parent side: Neuron Explorer captures waiting for the run store
+        # Where the NEFFs run: None, this host's fleet; else a dispatcher (use_devices: a Ray cluster's cores).
+        self._devices = None
         # Worker half: the NEFFs compiled so far. One container made here, never replaced (the tamper check).
         self._neffs: dict[str, Path] = {}
 
@@ -116,7 +120,7 @@ class HwBackend:
         if self.profile and "neuron-explorer" not in self.sdk().tools:
             return False, ("--hw-profile needs neuron-explorer on PATH (install aws-neuronx-tools from Neuron SDK "
                            "2.29+; neuron-profile is retired)")
-        if self.cores is None and "neuron-ls" not in self.sdk().tools:
+        if self.cores is None and self._devices is None and "neuron-ls" not in self.sdk().tools:
             return False, "neuron-ls is not on PATH to find the NeuronCores; install aws-neuronx-tools or set cores"
         return True, ""
 
@@ -145,6 +149,17 @@ class HwBackend:
                                       pythonpath=self.runtime_pythonpath, search_path=self.search_path(),
                                       lnc=self.lnc)
         return self._fleet
+
+    def use_devices(self, devices) -> None:
+        """Run and time the NEFFs through ``devices`` (executors/devices.py ``ClusterDevices``: a task per device step
+        on a free NeuronCore of a Ray cluster) instead of this host's fleet. The NEFF is checked here either way."""
+        self._devices = devices
+
+    def on_core(self, core: int) -> HwBackend:
+        """This backend on NeuronCore ``core`` alone (the one a Ray task holds), sharing its SDK detection."""
+        twin = HwBackend(**{**self.options(), "cores": [core]})
+        twin._sdk = self.sdk()
+        return twin
 
     def close(self) -> None:
         if self._fleet is not None:
@@ -237,6 +252,8 @@ class HwBackend:
         from autocomp.evaluate.device_fleet import DeviceRunError
 
         neff = self._neff(request.artifacts, CHECK_NEFF_NAME)
+        if self._devices is not None:
+            return self._devices.run_on_device(self, request, {CHECK_NEFF_NAME: neff}, inputs, expected)
         out: dict[int, list[np.ndarray]] = {}
         with tempfile.TemporaryDirectory(prefix="autocomp-device-") as tmp, self.fleet().core() as core:
             os.chmod(tmp, 0o755)
@@ -258,6 +275,8 @@ class HwBackend:
 
         name = TIMING_NEFF if (Path(request.artifacts) / TIMING_NEFF).is_file() else CHECK_NEFF_NAME
         neff = self._neff(request.artifacts, name)
+        if self._devices is not None:
+            return self._devices.measure(self, request, {name: neff})
         specs = request.timing_inputs or request.inputs
         rng = np.random.default_rng(0)
         start = time.perf_counter()

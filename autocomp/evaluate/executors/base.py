@@ -9,6 +9,7 @@ itself, from its pool of spares, as it always has.
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol
 
 from autocomp.evaluate.executors.node import NodeJob, NodeOutcome
@@ -39,3 +40,33 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """Let go of the hosts (a cluster this executor started is stopped)."""
+
+
+class SharedExecutor:
+    """One executor lent to several evaluators (the two-tier search's sim and hw ones, one Ray connection for
+    both): each evaluator closes its share, the last close closes the executor. Everything else is the
+    executor's (``run_device`` and ``neuron_cores`` where it has NeuronCores)."""
+
+    def __init__(self, executor: Executor, shares: int):
+        self.executor = executor
+        self.name = executor.name
+        self._shares = shares
+        self._lock = threading.Lock()
+
+    def slots(self) -> int:
+        return self.executor.slots()
+
+    def run(self, job: NodeJob) -> NodeOutcome:
+        return self.executor.run(job)
+
+    def __getattr__(self, name: str):
+        if name == "executor":  # not set yet: never look it up on itself
+            raise AttributeError(name)
+        return getattr(self.executor, name)
+
+    def close(self) -> None:
+        with self._lock:
+            self._shares -= 1
+            last = self._shares == 0
+        if last:
+            self.executor.close()

@@ -73,18 +73,24 @@ class NodeOutcome:
     kernel_path: str = ""  # where the worker saw the candidate file: the name its traces and messages use
     host: str = ""
     pid: int = 0  # the process that ran the job (tests kill it to check retries)
+    node: str = ""  # the cluster's id of the node that ran it (Ray's node id), when the executor knows one
+
+
+def options_key(options: dict) -> tuple:
+    """A backend's options as a hashable key (list values, such as the hw backend's paths, as tuples)."""
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
 
 
 @lru_cache(maxsize=8)
-def _backend(name: str, options_key: tuple):
+def _backend(name: str, key: tuple):
     from autocomp.evaluate.backends import create_backend
 
-    return create_backend(name, **dict(options_key))
+    return create_backend(name, **dict(key))
 
 
 @lru_cache(maxsize=8)
-def _tool_version(name: str, options_key: tuple) -> str:
-    return _backend(name, options_key).tool_version()
+def _tool_version(name: str, key: tuple) -> str:
+    return _backend(name, key).tool_version()
 
 
 @lru_cache(maxsize=4)
@@ -110,9 +116,9 @@ def run_job(job: NodeJob) -> NodeOutcome:
 
     host = socket.gethostname()
     _sweep_once()
-    options_key = tuple(sorted(job.backend_options.items()))
-    backend = _backend(job.backend, options_key)
-    mine = _tool_version(job.backend, options_key)
+    key = options_key(job.backend_options)
+    backend = _backend(job.backend, key)
+    mine = _tool_version(job.backend, key)
     if mine != job.tool_version:
         raise NodeRefused(f"host {host} runs another autocomp or toolchain ({mine}) than the evaluator "
                           f"({job.tool_version}); install the same version on every node")
@@ -158,8 +164,7 @@ class _Setup:
 
     @property
     def key(self) -> tuple:
-        return (self.backend_name, tuple(sorted(self.backend_options.items())), self.isolation, self.drop_to,
-                self.run_as)
+        return (self.backend_name, options_key(self.backend_options), self.isolation, self.drop_to, self.run_as)
 
     def spawn(self, slot_env: dict[str, str] | None = None):
         from autocomp.evaluate.evaluator import sandbox_needs

@@ -1,11 +1,13 @@
 """Workers run as Ray tasks on a cluster (``--executor ray [--ray-address ADDR]``; ``pip install 'autocomp[ray]'``).
 
 Each evaluation's sandboxed worker is one Ray task (node.run_job): it asks for one CPU, or for one NeuronCore
-(the ``neuron_cores`` resource; Ray sets ``NEURON_RT_VISIBLE_CORES`` for the task) when the backend runs on
-a device, so the scheduler places it on a free CPU or core anywhere in the cluster. The task process is
-Ray's, running autocomp's own code; candidate code runs only in the sandbox it spawns. The run store, the LLM
-calls, the search and every trusted step of the evaluation (references, checks, timing, verdict) stay in the
-driver (docs/evaluation.md#running-evaluations-on-a-ray-cluster).
+(the ``neuron_cores`` resource; Ray sets ``NEURON_RT_VISIBLE_CORES`` for the task) when the backend's worker
+itself runs on a device (the legacy neuron backend), so the scheduler places it on a free CPU or core anywhere
+in the cluster. The hw backend's device steps (running and timing a compiled NEFF, no candidate Python) are
+tasks of their own that hold one NeuronCore and no CPU, spread over the nodes (devices.run_device_job). The
+task processes are Ray's, running autocomp's own code; candidate code runs only in the sandbox a task spawns.
+The run store, the LLM calls, the search and every trusted step of the evaluation (references, output checks,
+the verdict) stay in the driver (docs/evaluation.md#running-evaluations-on-a-ray-cluster).
 
 Failures: a task whose worker process or node dies is retried by Ray (``max_retries``); a job whose retries
 are used up, or a cluster that stops answering, raises ExecutorLost, which stops the run resumably.
@@ -24,9 +26,14 @@ import time
 from concurrent.futures import Future
 
 from autocomp.evaluate.executors.base import ExecutorLost
+from autocomp.evaluate.executors.devices import DeviceJob, DeviceOutcome, run_device_job
 from autocomp.evaluate.executors.node import NodeJob, NodeOutcome, NodeRefused, run_job
 
-NEURON_RESOURCE = "neuron_cores"
+NEURON_RESOURCE = "neuron_cores"  # Ray's name for AWS NeuronCores (its accelerator support)
+NO_CORES = (f"no node of the Ray cluster has a `{NEURON_RESOURCE}` resource, so no NeuronCore can run the "
+            f"hardware measurements; start each Trainium node with `ray start --address=HEAD "
+            f"--resources='{{\"{NEURON_RESOURCE}\": N}}'` (N: its NeuronCores), or let Ray count them (it runs "
+            "/opt/aws/neuron/bin/neuron-ls when a node starts)")
 # Set to 0, Ray keeps every address of a one-machine cluster on 127.0.0.1 (its name is historical).
 LOOPBACK_VAR = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 INSTALL_HINT = "pip install 'autocomp[ray]'"
@@ -49,9 +56,24 @@ def import_ray():
     return ray
 
 
+def _node() -> tuple[str, str]:
+    """(node id, node IP) of the node this task runs on."""
+    import ray
+
+    return ray.get_runtime_context().get_node_id(), ray.util.get_node_ip_address()
+
+
 def _ray_job(job: NodeJob) -> NodeOutcome:
     """The task body, module-level so every node imports it from its own autocomp."""
-    return run_job(job)
+    outcome = run_job(job)
+    outcome.node = _node()[0]
+    return outcome
+
+
+def _ray_device_job(job: DeviceJob) -> DeviceOutcome:
+    """A device step's task body: on the NeuronCore Ray gave this task."""
+    node_id, node_ip = _node()
+    return run_device_job(job, node_id=node_id, node_ip=node_ip)
 
 
 class RayConnection:
@@ -82,7 +104,9 @@ class RayConnection:
             self._owns_connection = True
         self._gcs_address = ray.get_runtime_context().gcs_address
         self.max_retries = max_retries
+        # A task whose worker process or node dies is retried (elsewhere); an exception of its body is not.
         self._task = ray.remote(max_retries=max_retries, retry_exceptions=False)(_ray_job)
+        self._device_task = ray.remote(max_retries=max_retries, retry_exceptions=False)(_ray_device_job)
         self._lock = threading.Lock()
         self._lost: str | None = None
 
@@ -101,21 +125,32 @@ class RayConnection:
 
     def run(self, job: NodeJob, on_submit=None) -> NodeOutcome:
         """Run ``job`` as a task and wait for it; ``on_submit(ref)`` sees the task's reference (to cancel it)."""
+        options = {"num_cpus": 1}
+        if job.device:  # compiling is CPU work; the core is what is scarce and what the task must hold
+            options["resources"] = {NEURON_RESOURCE: 1}
+        return self._call(self._task, job, options, job.device, job.timeout_s + GRACE_S, on_submit)
+
+    def run_device(self, job: DeviceJob, on_submit=None) -> DeviceOutcome:
+        """Run a hw device step on a free NeuronCore of any node and wait for it. It holds the core and no CPU
+        (the device does the work; compiles must not keep cores waiting), and device steps are spread over the
+        nodes rather than packed onto one."""
+        options = {"num_cpus": 0, "resources": {NEURON_RESOURCE: 1}, "scheduling_strategy": "SPREAD"}
+        return self._call(self._device_task, job, options, True, GRACE_S, on_submit)
+
+    def _call(self, task, job, options: dict, device: bool, patience_s: float, on_submit):
+        """Submit ``task(job)`` and wait for its answer, probing the cluster while it waits; after ``patience_s``
+        a cluster with no CPU (or NeuronCore) left at all ends the wait."""
         ray = self._ray
         with self._lock:
             if self._lost is not None:
                 raise ExecutorLost(self._lost)
-        device = job.device
-        options = {"num_cpus": 1}
-        if device:  # compiling is CPU work; the core is what is scarce and what the task must hold
-            options["resources"] = {NEURON_RESOURCE: 1}
         try:
-            ref = self._task.options(**options).remote(job)
+            ref = task.options(**options).remote(job)
         except Exception as e:  # noqa: BLE001
             raise self._gone(f"submitting a task failed: {type(e).__name__}: {e}") from None
         if on_submit is not None:
             on_submit(ref)
-        deadline = time.monotonic() + job.timeout_s + GRACE_S
+        deadline = time.monotonic() + patience_s
         while True:
             try:
                 return ray.get(ref, timeout=HEALTH_PERIOD_S)
@@ -123,7 +158,7 @@ class RayConnection:
                 self._check_alive()
                 if time.monotonic() > deadline and not self._has_capacity(device):  # after the probe: it answers
                     ray.cancel(ref, force=True)
-                    raise self._gone(f"no node can take a {'NeuronCore' if device else 'CPU'} task") from None
+                    raise self._gone(NO_CORES if device else "no node can take a CPU task") from None
             except NodeRefused:
                 raise
             except ray.exceptions.RayTaskError as e:  # the task body raised: not retried, not a lost host
@@ -208,12 +243,24 @@ class RayExecutor:
             self._stop()
             raise RayUnavailable(str(value))
         self._slots, self.gcs_address = value["slots"], value["gcs_address"]
+        self._neuron_cores = value.get("neuron_cores", 0)
         threading.Thread(target=self._read_answers, name="autocomp-ray-answers", daemon=True).start()
 
     def slots(self) -> int:
         return self._slots
 
+    def neuron_cores(self) -> int:
+        """The cluster's NeuronCores (its ``neuron_cores`` resource) when this executor connected."""
+        return self._neuron_cores
+
     def run(self, job: NodeJob) -> NodeOutcome:
+        return self._request("run", job)
+
+    def run_device(self, job: DeviceJob) -> DeviceOutcome:
+        """A hw device step on a free NeuronCore of the cluster (devices.py)."""
+        return self._request("device", job)
+
+    def _request(self, kind: str, job):
         fut: Future = Future()
         with self._pending_lock:
             if self._lost is not None:
@@ -222,7 +269,7 @@ class RayExecutor:
             ident = self._next
             self._pending[ident] = fut
         try:
-            self._send(("run", ident, job))
+            self._send((kind, ident, job))
         except OSError:
             self._fail_all(self._lost_message("the Ray proxy process is gone"))
         try:

@@ -4,9 +4,11 @@ Ray ends a driver process whose node's raylet dies (and one that stays cut off f
 minute). The evaluator keeps the run, so it never connects to Ray itself: RayExecutor (ray.py) starts this
 process and sends it, over its stdin and stdout, length-prefixed pickles of its own making:
 
-    evaluator -> proxy   ("connect", settings), then ("run", id, NodeJob) and ("cancel", id)
-    proxy -> evaluator   ("ready", {"slots", "gcs_address"}) or ("failed", why); then (id, kind, value) per job,
-                         kind "ok" (a NodeOutcome), "refused", "lost" or "error" (a message)
+    evaluator -> proxy   ("connect", settings), then ("run", id, NodeJob), ("device", id, DeviceJob) and
+                         ("cancel", id)
+    proxy -> evaluator   ("ready", {"slots", "neuron_cores", "gcs_address"}) or ("failed", why); then
+                         (id, kind, value) per job, kind "ok" (a NodeOutcome or a DeviceOutcome), "refused", "lost"
+                         or "error" (a message)
 
 When the evaluator closes stdin the proxy disconnects (a private cluster stops) and exits. When Ray ends the
 proxy, the evaluator reads the end of its stdout and stops the run resumably. The proxy never sees candidate
@@ -43,20 +45,22 @@ def serve(stdin=None, stdout=None) -> None:
         return
     try:
         connection = RayConnection(**first[1])
-        answer(("ready", {"slots": connection.slots(), "gcs_address": connection._gcs_address}))
+        answer(("ready", {"slots": connection.slots(), "neuron_cores": connection.neuron_cores(),
+                          "gcs_address": connection._gcs_address}))
     except Exception as e:  # noqa: BLE001 - told to the evaluator, which raises RayUnavailable with it
         answer(("failed", str(e)))
         return
     refs: dict[int, object] = {}
     refs_lock = threading.Lock()
 
-    def run(ident: int, job) -> None:
+    def run(kind: str, ident: int, job) -> None:
         def remember(ref) -> None:
             with refs_lock:
                 refs[ident] = ref
 
+        call = connection.run_device if kind == "device" else connection.run
         try:
-            message = (ident, "ok", connection.run(job, on_submit=remember))
+            message = (ident, "ok", call(job, on_submit=remember))
         except NodeRefused as e:
             message = (ident, "refused", str(e))
         except ExecutorLost as e:
@@ -76,8 +80,8 @@ def serve(stdin=None, stdout=None) -> None:
             message = read_frame(stdin)
             if message is None:
                 break
-            if message[0] == "run":
-                threading.Thread(target=run, args=message[1:], name="autocomp-ray-job", daemon=True).start()
+            if message[0] in ("run", "device"):
+                threading.Thread(target=run, args=message, name="autocomp-ray-job", daemon=True).start()
             elif message[0] == "cancel":
                 with refs_lock:
                     ref = refs.get(message[1])
