@@ -102,15 +102,26 @@ def preflight_llm(config: SearchConfig, env: Mapping[str, str] | None = None) ->
             create_client(provider, settings, env=os.environ if env is None else env)
 
 
-def default_evaluator(config: SearchConfig, calibration: Any = None, *, backend: str | None = None):
-    from autocomp.evaluate import Evaluator, EvaluatorError
+def run_executor(config: SearchConfig):
+    """Where the run's sandboxed workers run (``[evaluation] executor``): None for this machine, else the executor
+    (a Ray cluster's)."""
     from autocomp.evaluate.executors import create_executor
 
     ev = config.evaluation
     try:
-        executor = create_executor(ev.executor, ray_address=ev.ray_address)
+        return create_executor(ev.executor, ray_address=ev.ray_address)
     except RuntimeError as e:  # Ray missing, or its cluster unreachable
         raise SearchError(str(e)) from None
+
+
+def default_evaluator(config: SearchConfig, calibration: Any = None, *, backend: str | None = None,
+                      executor: Any = None):
+    """The run's evaluator; ``executor``: one the caller shares with another evaluator, else its own is made."""
+    from autocomp.evaluate import Evaluator, EvaluatorError
+
+    ev = config.evaluation
+    if executor is None:
+        executor = run_executor(config)
     try:
         return Evaluator(backend or ev.backend, workers=ev.workers, target=ev.target, timeout_s=ev.timeout_s,
                          isolation=ev.isolation, allow_unisolated=ev.allow_unisolated, calibration=calibration,
@@ -121,9 +132,11 @@ def default_evaluator(config: SearchConfig, calibration: Any = None, *, backend:
         raise SearchError(str(e)) from None
 
 
-def hardware_evaluator(config: SearchConfig, target: str):
+def hardware_evaluator(config: SearchConfig, target: str, executor: Any = None):
     """The Evaluator on the NeuronCores (``--backend hw``): as many compile slots as ``workers`` plus one per
-    core, so the CPU pool compiles the next candidates while every core runs one (docs/evaluation.md)."""
+    core, so the CPU pool compiles the next candidates while every core runs one (docs/evaluation.md). With a
+    Ray ``executor`` the compiles are cluster tasks and the cores are the cluster's: every device step is a task
+    on a free NeuronCore of any node (docs/evaluation.md#running-evaluations-on-a-ray-cluster)."""
     from autocomp import targets
     from autocomp.evaluate import Evaluator, EvaluatorError
     from autocomp.evaluate.backends import get_backend
@@ -135,12 +148,34 @@ def hardware_evaluator(config: SearchConfig, target: str):
     if ev.lnc is not None and not targets.get(target).has("logical_core_pairs"):
         raise SearchError(f"lnc = {ev.lnc}: {target} NeuronCores cannot be paired into logical cores; drop lnc")
     try:
-        backend = get_backend("hw", **options)
-        cores = len(backend.fleet().cores) if hasattr(backend, "fleet") else 1
+        if executor is not None and callable(getattr(executor, "neuron_cores", None)):
+            from autocomp.evaluate.executors.ray import NO_CORES
+
+            cores = executor.neuron_cores()
+            if cores < 1:
+                raise SearchError(NO_CORES)
+            backend = _cluster_hw_backend(options, executor)
+        else:
+            backend = get_backend("hw", **options)
+            cores = len(backend.fleet().cores) if hasattr(backend, "fleet") else 1
         return Evaluator(backend, workers=ev.workers + cores, target=ev.target, timeout_s=ev.timeout_s,
-                         isolation=ev.isolation, allow_unisolated=ev.allow_unisolated)
+                         isolation=ev.isolation, allow_unisolated=ev.allow_unisolated, executor=executor)
     except (SdkError, DeviceToolError, EvaluatorError) as e:
         raise SearchError(str(e)) from None
+
+
+def _cluster_hw_backend(options: dict[str, Any], executor: Any):
+    """The hw backend whose device steps go to the cluster's NeuronCores: this machine needs the SDK's packages
+    (every result records their versions, and nodes must match them) but no NeuronCore and no neuron-ls."""
+    from autocomp.evaluate.backends import get_backend
+    from autocomp.evaluate.backends.hw import HwBackend
+    from autocomp.evaluate.executors.devices import ClusterDevices
+
+    backend = HwBackend(**options)
+    backend.use_devices(ClusterDevices(executor))
+    if backend.available()[0]:
+        return backend
+    return get_backend("hw", **options)  # an old SDK's legacy backend (its workers ask for cores), or the error
 
 
 class Run:
@@ -164,12 +199,28 @@ class Run:
         self._owns_evaluator = evaluator is None
         self.hw_evaluator = self.tier_pools = hw_tier = None
         if evaluator is None and config.evaluation.hardware:
+            from autocomp.evaluate.executors import SharedExecutor
+
             target = config.evaluation.target or problem.spec.target
-            measured = hardware_evaluator(config, target)
-            if config.evaluation.two_tier:  # sim triage first: search/hw_tier.py
+            two_tier = config.evaluation.two_tier
+            executor = run_executor(config)  # one connection to a cluster for both tiers
+            if executor is not None:
+                executor = SharedExecutor(executor, 2 if two_tier else 1)
+            try:
+                measured = hardware_evaluator(config, target, executor=executor)
+            except BaseException:
+                if executor is not None:
+                    executor.executor.close()  # nothing holds it yet
+                raise
+            if two_tier:
+                try:
+                    evaluator = default_evaluator(config, calibration, backend="sim", executor=executor)
+                except BaseException:
+                    measured.close()  # and its share (default_evaluator let go of its own)
+                    raise
+            if two_tier:  # sim triage first: search/hw_tier.py
                 from autocomp.search.tier_pools import TierPools
 
-                evaluator = default_evaluator(config, calibration, backend="sim")
                 self.hw_evaluator = measured
                 self.tier_pools = TierPools({"sim": evaluator, "hw": measured})
                 hw_tier = HardwareTier(self.tier_pools, store, problem, top_k=config.evaluation.hw_top_k,
