@@ -258,6 +258,9 @@ def show(run: str = typer.Argument(..., help="Run id, unique prefix, or path."),
             for row in tiers:
                 hw = (f"{latency(row['hw_latency_us']):>13} hw" if row["hw_status"] == "correct"
                       else f"{row['hw_status'] or 'not measured':>13}")
+                if row["hw_status"] == "correct" and row["hw_core"] is not None:  # where it was measured
+                    node = f"{row['hw_node_ip']} ({(row['hw_node_id'] or '')[:8]}) " if row["hw_node_ip"] else ""
+                    hw += f" on {node}core {row['hw_core']}"
                 sim = f"{latency(row['sim_latency_us']):>13}"
                 console.print(f"  #{row['id']:<4} it {row['iteration']:<3} sim {sim} ({row['sim_status']})  {hw}",
                               highlight=False)

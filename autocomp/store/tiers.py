@@ -23,8 +23,16 @@ def tier_rows(reader) -> list[dict[str, Any]]:
                      "sim_evidence": s.evidence if s else None,
                      "hw_status": h.status if h else None, "hw_latency_us": h.latency_us if h else None,
                      "hw_tool_version": h.result.get("tool_version") if h else None,
-                     "hw_sdk": (h.result.get("profile") or {}).get("sdk") if h else None})
+                     "hw_sdk": (h.result.get("profile") or {}).get("sdk") if h else None,
+                     **measured_on((h.result.get("profile") or {}) if h else {})})
     return rows
+
+
+def measured_on(profile: dict[str, Any]) -> dict[str, Any]:
+    """Where a hw figure was measured, from its profile: the NeuronCore, and on a Ray cluster the node's IP and
+    id (docs/evaluation.md#running-evaluations-on-a-ray-cluster); None where not recorded."""
+    return {"hw_core": profile.get("neuron_core"), "hw_node_ip": profile.get("node_ip"),
+            "hw_node_id": profile.get("node_id")}
 
 
 def measured(rows: list[dict[str, Any]]) -> bool:
