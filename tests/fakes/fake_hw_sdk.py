@@ -20,8 +20,10 @@ execute), ``FAKE_ZERO_OUTPUTS = True`` (all-zero outputs, as baremetal on 2.32 w
 fails); and by ``make_fake_sdk`` arguments: ``nki_version`` (too old), ``cores=0`` (neuron-ls lists no NeuronCore),
 ``missing`` (tools or packages left out: "nki", "nrtpy", "neuron-explorer", "neuron-ls").
 
-Every process the fake runs in appends a line to ``root/device-log.jsonl`` (pid, visible cores, what it ran),
-so tests can tell which NeuronCore ran which candidate. The fake runtime simulates kernel source in the device
+Every process the fake runs in appends a line to ``root/device-log.jsonl`` (pid, parent pid, visible cores, what it
+ran), so tests can tell which NeuronCore ran which candidate. While a file ``root/hold`` exists, every benchmark
+logs ``held`` and waits until ``root/release`` exists: a test pauses device work there to act on it (kill the node
+that runs it) without racing it. The fake runtime simulates kernel source in the device
 worker's process: a stand-in for device code in tests only; a real NEFF holds no Python.
 """
 
@@ -97,6 +99,7 @@ import numpy as np
 
 __version__ = "{nrtpy_version}"
 _LOG = {log!r}
+_HOLD, _RELEASE = {hold!r}, {release!r}
 _visible = None
 
 
@@ -120,7 +123,7 @@ def reset():
 
 
 def _log(**fields):
-    fields.update(pid=os.getpid(), cores=os.environ.get("NEURON_RT_VISIBLE_CORES"),
+    fields.update(pid=os.getpid(), ppid=os.getppid(), cores=os.environ.get("NEURON_RT_VISIBLE_CORES"),
                   lnc=os.environ.get("NEURON_LOGICAL_NC_CONFIG"))
     with open(_LOG, "a") as f:
         f.write(json.dumps(fields) + "\\n")
@@ -209,6 +212,11 @@ class NrtpyModel:
         knobs = self.meta.get("knobs", {{}})
         if knobs.get("FAKE_DEVICE_FAULT"):
             raise NrtError("NRT Error NRT_EXEC_HW_ERR_COLLECTIVES(1004): fake device fault")
+        if os.path.exists(_HOLD):  # a test holds device work here until it says go (no clock involved)
+            _log(event="held", neff=self.neff)
+            while not os.path.exists(_RELEASE):
+                import time
+                time.sleep(0.05)
         base_ms = float(self.meta["summary"]["total_time"]) * 1e3
         noise = float(knobs.get("FAKE_NOISE", 0.0))
         rng = random.Random(f"{{self.meta['id']}}:{{self._benchmarks}}")
@@ -292,7 +300,8 @@ def make_fake_sdk(root: Path, *, cores: int = 4, nki_version: str = "0.7.0", nrt
     if "nrtpy" not in missing:
         pkg = rt_site / "nrtpy"
         pkg.mkdir()
-        text = _NRTPY.format(nrtpy_version=nrtpy_version, log=str(log))
+        text = _NRTPY.format(nrtpy_version=nrtpy_version, log=str(log), hold=str(root / "hold"),
+                             release=str(root / "release"))
         if nrtpy_import_error is not None:
             text = f"raise ImportError({nrtpy_import_error!r})\n"
         (pkg / "__init__.py").write_text(text)
@@ -312,3 +321,71 @@ def make_fake_sdk(root: Path, *, cores: int = 4, nki_version: str = "0.7.0", nrt
 def device_log(root: Path) -> list[dict]:
     """What the fake runtime ran, one record per load/execute/benchmark."""
     return [json.loads(line) for line in (root / "device-log.jsonl").read_text().splitlines() if line.strip()]
+
+
+HW_PROBLEM_TOML = """\
+name = "silu_small"
+description = "y = x * sigmoid(x) on a bf16 [256, 1024] tensor, current dialect, one knob: quick hw runs."
+function = "silu"
+dialect = "v2"
+target = "trn1"
+seeds = [0, 1, 2]
+
+[tolerance]
+rel_l2 = 1e-2
+atol = 1e-2
+rtol = 2e-2
+
+[knobs]
+TILE_F = [128, 256, 512, 1024]
+"""
+
+HW_KERNEL = '''\
+"""SiLU one [128, TILE_F] tile at a time: sigmoid on the Scalar engine, multiply on the Vector engine."""
+
+import nki
+import nki.isa as nisa
+import nki.language as nl
+
+TILE_F = 128  # columns per tile
+
+
+@nki.jit
+def silu(x):
+    N, D = x.shape
+    out = nl.ndarray((N, D), dtype=x.dtype, buffer=nl.shared_hbm)
+    for r in range(N // 128):
+        for c in range(D // TILE_F):
+            t = nl.ndarray((128, TILE_F), dtype=x.dtype, buffer=nl.sbuf)
+            nisa.dma_copy(dst=t, src=x[r * 128:(r + 1) * 128, c * TILE_F:(c + 1) * TILE_F])
+            gate = nl.ndarray((128, TILE_F), dtype=nl.float32, buffer=nl.sbuf)
+            nisa.activation(dst=gate, op=nl.sigmoid, data=t)
+            y = nl.ndarray((128, TILE_F), dtype=x.dtype, buffer=nl.sbuf)
+            nisa.tensor_tensor(dst=y, data1=t, data2=gate, op=nl.multiply)
+            nisa.dma_copy(dst=out[r * 128:(r + 1) * 128, c * TILE_F:(c + 1) * TILE_F], src=y)
+    return out
+'''
+
+HW_REFERENCE = '''\
+import ml_dtypes
+import numpy as np
+
+
+def make_inputs(rng):
+    return ((rng.standard_normal((256, 1024)) * 4).astype(ml_dtypes.bfloat16),)
+
+
+def reference(x):
+    x = x.astype(np.float64)
+    return x / (1.0 + np.exp(-x))
+'''
+
+
+def write_hw_problem(root: Path) -> Path:
+    """A small current-dialect problem with one knob (one shape, small inputs): quick end-to-end hw runs."""
+    d = root / "silu_small"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "problem.toml").write_text(HW_PROBLEM_TOML)
+    (d / "kernel.py").write_text(HW_KERNEL)
+    (d / "reference.py").write_text(HW_REFERENCE)
+    return d

@@ -120,3 +120,82 @@ def ray_cluster():
         yield cluster
     finally:
         stop(cluster)
+
+
+@dataclass
+class Nodes:
+    """A cluster of a head and worker nodes on 127.0.0.1, held by its own process (tests/fakes/ray_nodes.py)."""
+
+    address: str
+    head: str  # node ids
+    workers: list[dict]  # {"id", "raylet_pid"} per worker node
+    proc: subprocess.Popen
+    temp_dir: Path
+
+    def node_of(self, pid: int) -> str | None:
+        """The id of the worker node whose raylet ``pid`` descends from (a task's process or its children)."""
+        raylets = {w["raylet_pid"]: w["id"] for w in self.workers}
+        for _ in range(8):
+            if pid in raylets:
+                return raylets[pid]
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    pid = int(f.read().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                return None
+        return None
+
+    def kill_worker(self, node_id: str) -> None:
+        """SIGKILL every process of that worker node at once: a machine lost mid-task."""
+        index = next(i for i, w in enumerate(self.workers) if w["id"] == node_id)
+        self.proc.stdin.write(f"kill {index}\n")
+        self.proc.stdin.flush()
+        assert self.proc.stdout.readline().strip() == f"killed {index}"
+
+    def stop(self) -> None:
+        try:
+            self.proc.stdin.close()  # the holder shuts the cluster down
+            self.proc.wait(timeout=120)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        for _ in range(3):  # whatever is left of the holder's session
+            left = [int(e) for e in os.listdir("/proc") if e.isdigit() and _session(int(e)) == self.proc.pid]
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            if not left:
+                break
+            time.sleep(0.2)
+        if self.proc.poll() is None:
+            self.proc.wait()
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def _session(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
+
+
+def start_nodes(workers: list[dict], head: dict | None = None) -> Nodes:
+    """A head (``head``: its num_cpus and resources; none by default, so every task runs on a worker node) and
+    ``workers`` (each its num_cpus and resources), all on 127.0.0.1; returns once every node has joined."""
+    import json
+
+    temp_dir = Path(tempfile.mkdtemp(prefix="acnodes-"))  # short: Ray's socket paths live under it
+    repo = str(Path(__file__).resolve().parents[3])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
+    spec = {"head": head or {"num_cpus": 0}, "workers": workers}
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.ray_nodes", str(temp_dir), json.dumps(spec)],
+                            env=env, cwd=repo, start_new_session=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()  # the holder prints once every node has joined (or ends)
+    if not line:
+        proc.wait()
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        raise RuntimeError(f"the Ray test cluster did not start (exit {proc.returncode})")
+    info = json.loads(line)
+    return Nodes(info["address"], info["head"], info["workers"], proc, temp_dir)
