@@ -37,7 +37,7 @@ import numpy as np
 
 from autocomp.evaluate.backends.base import generic_error
 from autocomp.evaluate.backends.sdk import SdkError, SdkInfo, detect, require_current
-from autocomp.evaluate.device_capture import NEFF_FILE, NTFF_FILE, STAGED_MARKER, SUMMARY_FILE
+from autocomp.evaluate.device_capture import NEFF_FILE, NTFF_FILE, PROFILE_FILES, STAGED_MARKER, SUMMARY_FILE
 from autocomp.evaluate.protocol import (
     ErrorInfo,
     Job,
@@ -160,6 +160,16 @@ class HwBackend:
         twin = HwBackend(**{**self.options(), "cores": [core]})
         twin._sdk = self.sdk()
         return twin
+
+    def stage_capture(self, files: dict[str, bytes]) -> Path:
+        """A Neuron Explorer capture made on another host (a cluster node's task), staged here like one of this
+        host's for the run store to keep; only the capture's known file names are written."""
+        capture = Path(tempfile.mkdtemp(prefix="capture-", dir=self._capture_root()))
+        for name in PROFILE_FILES:
+            if name in files:
+                (capture / name).write_bytes(files[name])
+        (capture / STAGED_MARKER).write_text("")
+        return capture
 
     def close(self) -> None:
         if self._fleet is not None:

@@ -57,6 +57,7 @@ class DeviceOutcome:
     node_id: str = ""
     node_ip: str = ""
     core: int | None = None
+    capture: dict[str, bytes] = field(default_factory=dict)  # "measure" with --hw-profile: the capture's files
 
     def where(self) -> str:
         core = f" NeuronCore {self.core}" if self.core is not None else ""
@@ -94,9 +95,17 @@ class ClusterDevices:
         with self._lock:
             checked = self._checked.pop(request.job.nonce, None)
         # Where it was measured, beside the core the node's device path already records (neuron_core).
-        timing.summary.update({"node_id": outcome.node_id, "node_ip": outcome.node_ip})
+        where = {"node_id": outcome.node_id, "node_ip": outcome.node_ip}
+        timing.summary.update(where)
         if checked is not None:
             timing.summary["checked_on"] = checked
+        if outcome.capture:  # the node's Neuron Explorer capture, staged here for the run store
+            try:
+                staged = backend.stage_capture(outcome.capture)
+                timing.device_profile = {**timing.device_profile, **where, "staged": str(staged)}
+            except OSError as e:  # the capture is lost, never the measurement
+                timing.device_profile = {"error": f"the capture from {outcome.where()} could not be kept: {e}",
+                                         "neuron_core": outcome.core}
         return timing
 
     def _send(self, backend, op: str, request: TimingRequest, neffs: dict[str, Path], **data) -> DeviceOutcome:
@@ -131,6 +140,26 @@ def assigned_core(env=None) -> int:
     return int(ids[0])
 
 
+def _take_capture(timing: Timing) -> dict[str, bytes]:
+    """The files of the Neuron Explorer capture ``timing`` staged on this node (none: {}), its entry left without
+    the node's path; the driver stages them again for its run store."""
+    from autocomp.evaluate.device_capture import PROFILE_FILES, STAGED_MARKER
+
+    staged = timing.device_profile.get("staged")
+    if not isinstance(staged, str):
+        return {}
+    timing.device_profile = {k: v for k, v in timing.device_profile.items() if k != "staged"}
+    directory = Path(staged)
+    try:
+        if (directory / STAGED_MARKER).is_file():
+            return {name: (directory / name).read_bytes() for name in PROFILE_FILES
+                    if (directory / name).is_file() and not (directory / name).is_symlink()}
+    except OSError as e:  # the capture is lost, never the measurement
+        timing.device_profile = {"error": f"the capture could not be read on the node: {e}",
+                                 "neuron_core": timing.device_profile.get("neuron_core")}
+    return {}
+
+
 def run_device_job(job: DeviceJob, *, node_id: str = "", node_ip: str = "") -> DeviceOutcome:
     """Run ``job`` on this task's NeuronCore through the hw backend's local device path; never raises."""
     where = {"node_id": node_id, "node_ip": node_ip or socket.gethostname()}
@@ -154,14 +183,18 @@ def run_device_job(job: DeviceJob, *, node_id: str = "", node_ip: str = "") -> D
                     return DeviceOutcome("tool", f"the driver sent a NEFF named {name!r}", **where)
                 (Path(tmp) / name).write_bytes(data)
             request = job.request.model_copy(update={"artifacts": tmp})
+            capture: dict[str, bytes] = {}
             try:
                 if job.op == "run":
                     value = backend.run_on_device(request, job.inputs, job.expected)
                 else:
                     value = backend.measure(request)
+                    capture = _take_capture(value)
             finally:
-                backend.close()  # the core's device worker ends with the task: the next task may get this core
-        return DeviceOutcome("ok", value, **where)
+                # The core's device worker ends with the task (the next task may get this core), and the
+                # capture's staging directory on this node with it: its files travel in the answer.
+                backend.close()
+        return DeviceOutcome("ok", value, capture=capture, **where)
     except KernelFault as e:
         return DeviceOutcome("fault", str(e), **where)
     except Exception as e:  # noqa: BLE001 - the device tools, the SDK or this node: reported, never the candidate's

@@ -7,12 +7,15 @@ nodes (tests/evaluate/ray_cluster/test_ray_neuron_cores.py)."""
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
 import pytest
 
 from autocomp.evaluate import Evaluator
 from autocomp.evaluate.backends import get_backend
 from autocomp.evaluate.backends.hw import HwBackend
+from autocomp.evaluate.device_capture import NTFF_FILE, PROFILE_FILES, STAGED_MARKER
 from autocomp.evaluate.executors.devices import ClusterDevices, DeviceOutcome, assigned_core, run_device_job
 from autocomp.evaluate.result import FLAG_TOOL_ERROR
 from tests.fakes.eval_support import problem
@@ -65,6 +68,25 @@ def test_device_steps_run_on_the_nodes_core_and_record_where(sdk, monkeypatch):
     assert all(j.neffs and all(isinstance(b, bytes) for b in j.neffs.values()) for j in node.jobs)
     ran = [rec for rec in device_log(sdk[0]) if rec["event"] in ("execute", "benchmark")]
     assert ran and {rec["cores"] for rec in ran} == {"3"}  # the core the task was given, nothing else
+
+
+def test_a_profile_captured_on_a_node_is_staged_on_the_driver_for_the_run_store(sdk, monkeypatch):
+    backend = HwBackend(**sdk[1], profile=True)
+    backend.use_devices(ClusterDevices(OneNode(2, monkeypatch)))
+    ev = Evaluator(backend, workers=1, cache=False, timeout_s=120)
+    try:
+        r = ev.evaluate(ADD, BASELINE + "\n# profiled on a node\n")
+        assert r.status == "correct", r.reason
+        (entry,) = r.device_profiles
+        staged = Path(entry["staged"])
+        assert staged.is_dir() and staged.parent == backend._capture_root()  # the driver's own staging
+        assert {f.name for f in staged.iterdir()} == {*PROFILE_FILES, STAGED_MARKER}
+        assert json.loads((staged / NTFF_FILE).read_text())["cores"] == "2"  # captured on the node's core
+        assert (entry["neuron_core"], entry["node_ip"]) == (2, "10.0.0.7")
+        assert r.profile["profiled_cores"] == "2" and r.profile_id
+    finally:
+        ev.close()
+    assert not staged.exists()  # nothing outlives the evaluator when no run store took it
 
 
 def test_a_device_fault_on_a_node_is_the_candidates_runtime_error(sdk, monkeypatch):

@@ -13,6 +13,7 @@ pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[dev]'
 
 import autocomp  # noqa: E402
 from autocomp.evaluate import Evaluator  # noqa: E402
+from autocomp.evaluate.device_capture import NTFF_FILE  # noqa: E402
 from autocomp.evaluate.executors.ray import RayExecutor  # noqa: E402
 from autocomp.problem import Problem  # noqa: E402
 from autocomp.store import RunReader  # noqa: E402
@@ -77,7 +78,7 @@ def test_optimize_on_hw_over_ray_measures_on_both_worker_nodes(fleet, tmp_path, 
     result = autocomp.optimize(problem, agent="knobs", backend="hw", executor="ray", ray_address=fleet.address,
                                sdk_pythonpath=opts["compile_pythonpath"], runtime_pythonpath=opts["runtime_pythonpath"],
                                sdk_path=opts["path"], iterations=2, beam=2, workers=2, hw_top_k=2, seed=3,
-                               out=tmp_path / "runs")
+                               hw_profile=True, out=tmp_path / "runs")
     assert result.status == "finished" and result.evidence == "hw", result.stop_reason
     run_dir = next((tmp_path / "runs").iterdir())
     with RunReader.open_readonly(run_dir) as reader:
@@ -100,6 +101,10 @@ def test_optimize_on_hw_over_ray_measures_on_both_worker_nodes(fleet, tmp_path, 
     checked = [e.result["profile"]["checked_on"] for e in hw_evals]
     assert all(c["node_ip"] == "127.0.0.1" and c["neuron_core"] in (0, 1) for c in checked)
     assert {rows[i]["hw_node_id"] for i in measured} | {c["node_id"] for c in checked} == worker_ids
+    # The Neuron Explorer capture of each measurement came back from its node and is kept in the run.
+    for e in hw_evals:
+        (capture,) = e.result["device_profiles"]
+        assert capture["node_id"] in worker_ids and (run_dir / capture["path"] / NTFF_FILE).is_file()
     benchmarks = [r for r in device_log(sdk_root) if r["event"] == "benchmark"]
     assert {r["cores"] for r in benchmarks} <= {"0", "1"}  # the core Ray gave each task
     assert len(benchmarks) == len(measured) + (1 if result.revalidated else 0)  # each once, nothing lost or redone
