@@ -83,10 +83,26 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
               log_scale=False, unit=1000.0),
     Parameter("pe_instruction_ns", 0.0, 5000.0, "fixed Tensor-engine time of every instruction",
               log_scale=False, unit=1000.0),
+    # Per instruction class (autocomp.perf.costs.CLASS_SCALES): a multiplier on the class's per-element
+    # cycles, on top of its engine's scale. Only kernels that run the class depend on it, so a fit can move
+    # it only when the measurements include such kernels.
+    Parameter("dve_tensor_tensor_scale", 0.2, 5.0, "multiplier on Vector two-input instructions "
+              "(tensor_tensor, scalar_tensor_tensor, select)"),
+    Parameter("dve_tensor_scalar_scale", 0.2, 5.0, "multiplier on Vector tensor_scalar (one tile and scalars)"),
+    Parameter("dve_scan_scale", 0.2, 5.0, "multiplier on Vector scans (tensor_tensor_scan)"),
+    Parameter("dve_reduce_scale", 0.2, 5.0, "multiplier on Vector free-axis reductions (tensor_reduce ...)"),
+    Parameter("dve_bn_stats_scale", 0.2, 5.0, "multiplier on Vector bn_stats and bn_aggr"),
+    Parameter("dve_copy_scale", 0.2, 5.0, "multiplier on Vector copies, memsets and 32x32 transposes"),
+    Parameter("act_activation_scale", 0.2, 5.0, "multiplier on Scalar-engine activations"),
+    Parameter("act_copy_scale", 0.2, 5.0, "multiplier on Scalar-engine copies and tensor_scalar"),
+    Parameter("pe_transpose_scale", 0.2, 5.0, "multiplier on Tensor-engine transposes (times pe_cycle_scale)"),
 )}
+CLASS_PARAMETERS = ("dve_tensor_tensor_scale", "dve_tensor_scalar_scale", "dve_scan_scale", "dve_reduce_scale",
+                    "dve_bn_stats_scale", "dve_copy_scale", "act_activation_scale", "act_copy_scale",
+                    "pe_transpose_scale")
 DEFAULT_FIT = ("dma_engine_bytes_per_ns", "dma_descriptor_ns", "dma_transfer_ns", "dma_fixed_latency_ns",
                "compute_cycle_scale", "pe_cycle_scale", "launch_overhead_ns", "dve_instruction_ns",
-               "act_instruction_ns", "pool_instruction_ns", "pe_instruction_ns")
+               "act_instruction_ns", "pool_instruction_ns", "pe_instruction_ns", *CLASS_PARAMETERS)
 
 
 class CalibrationError(ValueError):

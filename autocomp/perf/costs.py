@@ -19,6 +19,58 @@ _INPUT_SIZED = frozenset({"TENSOR_REDUCE", "BN_STATS", "BN_AGGR", "TENSOR_SCALAR
                           "MAX8", "PARTITION_REDUCE", "SELECT"})
 
 
+# Instruction classes a calibration may price apart: (engine, opcode) -> the Calibration field that scales
+# the class's per-element cost (docs/cost-model.md#instruction-class-scales). Grouped by the shape
+# of their ISA1 formula and data path: two input streams, one input stream with a scalar operand, the
+# loop-carried scan, reductions, batch-norm statistics, plain data movement; on the Scalar engine the
+# activation pipeline apart from copies; on the Tensor engine transposes apart from matmuls (which
+# pe_cycle_scale prices). Opcodes not listed keep their engine's scale only.
+CLASS_SCALES: dict[tuple[str, str], str] = {
+    **{("dve", op): "dve_tensor_tensor_scale" for op in ("TENSOR_TENSOR", "SCALAR_TENSOR_TENSOR",
+                                                          "COPY_PREDICATED", "SELECT")},
+    **{("dve", op): "dve_tensor_scalar_scale" for op in ("TENSOR_SCALAR", "EXPONENTIAL", "RECIPROCAL")},
+    **{("dve", op): "dve_scan_scale" for op in ("TENSOR_TENSOR_SCAN", "TENSOR_SCALAR_CUMULATIVE")},
+    **{("dve", op): "dve_reduce_scale" for op in ("TENSOR_REDUCE", "TENSOR_SCALAR_REDUCE", "ACTIVATE_REDUCE",
+                                                   "MAX8")},
+    **{("dve", op): "dve_bn_stats_scale" for op in ("BN_STATS", "BN_AGGR")},
+    **{("dve", op): "dve_copy_scale" for op in ("TENSOR_COPY", "MEMSET", "SHUFFLE", "TRANSPOSE")},
+    **{("act", op): "act_activation_scale" for op in ("ACTIVATE", "ACTIVATE2", "ACTIVATE_REDUCE")},
+    **{("act", op): "act_copy_scale" for op in ("TENSOR_COPY", "TENSOR_SCALAR", "MEMSET", "RECIPROCAL")},
+    ("pe", "TRANSPOSE"): "pe_transpose_scale",
+}
+CLASS_SCALE_FIELDS: tuple[str, ...] = tuple(dict.fromkeys(CLASS_SCALES.values()))
+
+
+_moved: tuple = (None, {})  # the last Calibration asked about, and its class scales other than 1.0
+
+
+def _moved_scales(cal) -> dict[tuple[str, str], float]:
+    """(engine, opcode) -> scale for the classes ``cal`` moves off 1.0. Every instruction asks, and almost
+    every calibration moves none: one identity check instead of a lookup per instruction. (Threads that
+    alternate calibrations only recompute: the pair is replaced whole.)"""
+    global _moved
+    last, moved = _moved
+    if last is not cal:
+        moved = {key: getattr(cal, name) for key, name in CLASS_SCALES.items() if getattr(cal, name) != 1.0}
+        _moved = (cal, moved)
+    return moved
+
+
+def class_scale(ins: Instruction, target: Target) -> float:
+    """The calibrated per-element cost scale of ``ins``'s instruction class (1.0: none, or not fitted)."""
+    moved = _moved_scales(target.cal)
+    return moved.get((ins.engine, ins.opcode), 1.0) if moved else 1.0
+
+
+def _scaled(cycles: float, scale: float, floor: float) -> float:
+    """``cycles`` of an instruction with its class's per-element cost scaled. An instruction at the floor
+    (MIN_II) stays there whichever way the scale goes: its cost is issue, not elements. Above it, the
+    cycles scale but never drop below the floor."""
+    if scale == 1.0 or cycles <= floor:
+        return cycles
+    return max(floor, cycles * scale)
+
+
 def _n(ins: Instruction) -> int:
     n = ins.elems
     if ins.opcode in _INPUT_SIZED and ins.src:
@@ -218,7 +270,7 @@ def engine_timing(ins: Instruction, target: Target) -> tuple[float, float, bool]
         if ins.opcode == "MATMUL":
             return matmul_cycles(ins, target), 0.0, True
         if ins.opcode == "TRANSPOSE":
-            return _pe_transpose_cycles(ins, target), 0.0, True
+            return _pe_transpose_cycles(ins, target) * class_scale(ins, target), 0.0, True
         return max(target.cal.unknown_opcode_cycles, ins.elems), 0.0, False
     n = _n(ins)
     if engine == "dve":
@@ -230,6 +282,7 @@ def engine_timing(ins: Instruction, target: Target) -> tuple[float, float, bool]
         cycles, known = _gpsimd_cycles(ins, target, n)
     else:
         return max(target.cal.unknown_opcode_cycles, n), 0.0, False
+    cycles = _scaled(cycles, class_scale(ins, target), target.min_ii_cycles)
     cycles *= stride_penalty(ins, target)
     if n >= target.cal.small_n:
         return cycles, 0.0, known

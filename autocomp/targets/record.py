@@ -96,6 +96,18 @@ class Calibration:
     act_instruction_ns: float = 0.0
     pool_instruction_ns: float = 0.0
     pe_instruction_ns: float = 0.0
+    # Per-element cost of one instruction class on one engine, on top of that engine's scale: the
+    # streaming cycles of the class's formula (ISA1) times this, never below MIN_II. 1.0 unless a user
+    # calibration fitted them; which opcodes form each class is autocomp.perf.costs.CLASS_SCALES.
+    dve_tensor_tensor_scale: float = 1.0
+    dve_tensor_scalar_scale: float = 1.0
+    dve_scan_scale: float = 1.0
+    dve_reduce_scale: float = 1.0
+    dve_bn_stats_scale: float = 1.0
+    dve_copy_scale: float = 1.0
+    act_activation_scale: float = 1.0
+    act_copy_scale: float = 1.0
+    pe_transpose_scale: float = 1.0
     pe_throttle_window_ns: float = 3000.0  # [D] NX: ramp and re-arm time of the TensorE throttle
     pe_throttle_start: float = 0.5  # [D] NX: throttled TensorE starts at ~50% speed
 

@@ -70,3 +70,31 @@ def exp_many(a):
         acc[...] = nl.exp(acc)
     nl.store(out, value=acc)
     return out
+
+
+@nki.jit
+def scan_many(a):
+    """Vector-bound on scans: twenty chained tensor_tensor_scan recurrences, each over the previous result
+    (so none repeats an earlier one)."""
+    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+    t = nl.load(a)
+    acc = nl.load(a)
+    for _ in nl.sequential_range(20):
+        acc[...] = nisa.tensor_tensor_scan(t, acc, initial=0.0, op0=nl.multiply, op1=nl.add)
+    nl.store(out, value=acc)
+    return out
+
+
+@nki.jit
+def scan_and_multiply(a):
+    """Vector-bound, half scans and half two-input multiplies: a selective-scan step in miniature, so the
+    scan's share of the time differs from scan_many's."""
+    out = nl.ndarray(a.shape, dtype=a.dtype, buffer=nl.shared_hbm)
+    t = nl.load(a)
+    acc = nl.load(a)
+    for _ in nl.sequential_range(10):
+        acc[...] = nl.multiply(acc, t)
+        acc[...] = nisa.tensor_tensor_scan(t, acc, initial=0.0, op0=nl.multiply, op1=nl.add)
+    nl.store(out, value=acc)
+    return out
+
