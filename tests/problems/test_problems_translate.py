@@ -20,7 +20,7 @@ from autocomp.llm import Budget, LLMService
 from autocomp.problem import Problem, ProblemError
 from autocomp.search.translate import TranslationError, Translator
 from autocomp.suite.reference_import import ReferenceImportError, create_from_reference
-from tests.fakes.manual_person import Person
+from tests.fakes.manual_person import Person, quick_polling
 from tests.fakes.search import ScriptedClient
 from tests.fakes.translation import (
     SILU_REFERENCE,
@@ -163,6 +163,7 @@ def test_cli_translates_with_the_manual_provider_then_optimizes(tmp_path, runner
                          stop_reason="stub")
 
     monkeypatch.setattr(search_runner, "run_optimization", run_optimization)
+    quick_polling(monkeypatch)
     workdir = tmp_path / "problems" / "silu_m" / "translation" / "manual"
     person = Person(tmp_path, silu_translator, half_saved_s=0.1, directory=workdir)
     person.start()
