@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+
+# Set at import, before any test module imports numpy. The simulator runs many tiny matmuls, and a multi-threaded
+# BLAS in the test process (or in the CLI subprocesses the tests start, which inherit this) spins a thread per core
+# against the other tests' processes: on a busy 2-core machine a 128x128 @ 128x512 product ran 7x slower with two
+# threads than with one. Evaluation workers and measurers force one thread themselves (evaluate/sandbox.py,
+# evaluate/measurer.py); this covers the test process.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 
 @pytest.fixture(autouse=True, scope="session")

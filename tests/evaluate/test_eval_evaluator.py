@@ -51,24 +51,22 @@ def test_a_correct_candidate_carries_its_evidence(ev):
 SLEEPER = "import time\n" + BASELINE.replace("    out = nl.ndarray", "    time.sleep(3600)\n    out = nl.ndarray")
 
 
+# Only a guard: had the never-ending kernel held the others up, it times out first and the test fails then, rather
+# than hanging. Nothing waits for it otherwise, so it costs no time however busy the machine.
+SLOW_GUARD_S = 120.0
+
+
 def test_a_slow_candidate_does_not_block_the_others(ev, monkeypatch):
-    # The never-ending kernel's limit only has to outlast the three honest candidates on the other worker. Time
-    # the same honest work without it (four candidates on the two workers: fresh processes, spawned under
-    # whatever load the machine has now, at the generous limit) and allow many times that, never under 10 s.
-    ev.baseline(problem("ew_muladd"))
-    start = time.monotonic()
-    assert [r.status for r in ev.evaluate_many(problem("ew_muladd"), [variant(n) for n in (4, 5, 6, 7)])] == [
-        "correct"] * 4
-    limit = max(10.0, 5 * (time.monotonic() - start))
-    monkeypatch.setattr(ev, "timeout_s", limit)
+    monkeypatch.setattr(ev, "timeout_s", SLOW_GUARD_S)
     monkeypatch.setattr(ev, "static_gate", False)
     sources = [SLEEPER, variant(1), variant(2), variant(3)]
-    start = time.monotonic()
-    order = [(i, r.status) for i, r in ev.iter_evaluate(problem("ew_muladd"), sources)]
-    elapsed = time.monotonic() - start
-    assert order[-1] == (0, "timeout")
-    assert sorted(order[:3]) == [(1, "correct"), (2, "correct"), (3, "correct")]
-    assert elapsed < limit + 60  # the fast three ran beside the slow one on the second worker
+    batch = ev.iter_evaluate(problem("ew_muladd"), sources)
+    try:
+        first_three = [next(batch) for _ in range(3)]  # the sleeper holds one worker; these ran on the other
+    finally:
+        batch.close()  # abandoning the batch discards the sleeper's worker
+    assert sorted((i, r.status) for i, r in first_three) == [(1, "correct"), (2, "correct"), (3, "correct")]
+    assert ev.evaluate(problem("ew_muladd"), variant(4)).status == "correct"  # and the evaluator carries on
 
 
 def test_identical_candidates_in_a_batch_are_evaluated_once(ev):

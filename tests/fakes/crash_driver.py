@@ -9,7 +9,8 @@ Run as ``python -m tests.fakes.crash_driver optimize ...`` (the CLI's own argume
   run store then holds exactly the evaluations it had plus this many, and the test kills a process
   that cannot have finished: no kill point depends on how fast the machine is.
 
-:func:`run_here` runs the same command in the test's own process, for runs nobody kills.
+:func:`run_here` runs the same command in the test's own process, for runs nobody kills. Both poll the manual
+provider's answer files every 20 ms (tests.fakes.manual_person.QuickPollingClient).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import threading
 from pathlib import Path
 
 import autocomp.search.runner as runner
+from tests.fakes.manual_person import quick_polling
 from tests.fakes.search import FakeEvaluator, grid_latency
 
 
@@ -49,6 +51,7 @@ def run_here(args: list[str], cache: Path, monkeypatch, latency=None):
 
     with monkeypatch.context() as mp:
         mp.setattr(runner, "default_evaluator", lambda config, calibration=None: StallingEvaluator(latency, None))
+        quick_polling(mp)
         mp.setenv("AUTOCOMP_CACHE_DIR", str(cache))
         sigterm = signal.getsignal(signal.SIGTERM)  # the command makes SIGTERM stop the run like Ctrl-C
         try:
@@ -62,6 +65,7 @@ def main() -> None:
     stall = os.environ.get("CRASH_STALL_AFTER")
     runner.default_evaluator = (lambda config, calibration=None:
                                 StallingEvaluator(latency, int(stall) if stall else None))
+    quick_polling()
     from autocomp.cli import main as cli
 
     cli()

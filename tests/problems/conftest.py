@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import os
 
-# The simulator runs many tiny matmuls; a multi-threaded BLAS oversubscribes 2 cores and is ~40x slower.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-import pytest  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
+import pytest
+from typer.testing import CliRunner
 
 
 @pytest.fixture(scope="session", autouse=True)
