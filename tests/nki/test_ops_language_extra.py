@@ -96,6 +96,44 @@ def test_broadcast_to_is_bit_exact_for_int32():
     np.testing.assert_array_equal(out, np.repeat(row, P, axis=0))
 
 
+def _covered(acc, size: int) -> np.ndarray:
+    """How often each free element of a tensor of ``size`` elements per partition is in ``acc``'s region."""
+    hits = np.zeros(size, dtype=np.int64)
+    idx = np.array([acc.offset])
+    for stride, count in acc.pattern:
+        idx = (idx[:, None] + stride * np.arange(count)[None, :]).reshape(-1)
+    np.add.at(hits, idx, 1)
+    return hits
+
+
+def k_broadcast_wide(shape):
+    def kernel(row):
+        out = nl.ndarray(shape, row.dtype, buffer=HBM)
+        nl.store(out, nl.broadcast_to(nl.load(row), shape=shape))
+        return out
+    return kernel
+
+
+@pytest.mark.parametrize(("src", "dst"), [((1, 1200), (P, 1200)),  # 512, 512, 176
+                                          ((1, 4, 256), (P, 4, 256)),  # chunks of two whole rows
+                                          ((1, 1024, 1), (P, 1024, 4)),  # repeated innermost dimension
+                                          ((1, 1, 1024), (P, 4, 1024))])  # repeated outer dimension
+def test_wide_partition_broadcast_chunks_record_their_own_slices(src, dst):
+    """Each ones-matmul reads only its chunk of the row and each copy writes only that chunk's part of the
+    result: the chunks' regions are disjoint and cover the row and the result once."""
+    row = normal(0, src)
+    out, trace = run(k_broadcast_wide(dst), row)
+    np.testing.assert_array_equal(out, np.broadcast_to(row, dst))
+    mms = [i for i in trace.instructions if i.opcode == "MATMUL"]
+    copies = [i for i in trace.instructions if i.opcode == "TENSOR_COPY" and i.api == "nl.broadcast_to"]
+    n, m = int(np.prod(src[1:])), int(np.prod(dst[1:]))
+    assert len(mms) == len(copies) == -(-n // 512)
+    np.testing.assert_array_equal(sum(_covered(i.src[1], n) for i in mms), np.ones(n))
+    np.testing.assert_array_equal(sum(_covered(i.dst[0], m) for i in copies), np.ones(m))
+    assert [i.src[1].free_elems for i in mms] == [i.elems for i in mms]
+    assert [i.dst[0].free_elems for i in copies] == [i.elems for i in copies]
+
+
 def k_broadcast_bad(x):
     nl.broadcast_to(nl.load(x), shape=(P, 4, 4))
     return nl.ndarray((1, 1), F32, buffer=HBM)

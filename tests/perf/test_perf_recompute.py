@@ -131,3 +131,74 @@ def test_repeated_transpose_in_a_kernel_is_shared_end_to_end():
     p = profile(result.trace, "trn1")
     assert p.recomputed_instructions == 3
     assert "recompute a value the kernel already holds" in p.describe()
+
+
+def _broadcast(dialect: str, width: int):
+    """The trace of one partition broadcast of an SBUF row of ``width`` floats, stored."""
+    import numpy as np
+
+    import autocomp.nki
+    from autocomp.nki import run_kernel
+
+    autocomp.nki.install()
+    if dialect == "v1":
+        import neuronxcc.nki.language as nl
+
+        def kernel(row):
+            out = nl.ndarray((128, width), dtype=row.dtype, buffer=nl.shared_hbm)
+            nl.store(out, value=nl.broadcast_to(nl.load(row), shape=(128, width)))
+            return out
+    else:
+        import nki
+        import nki.isa as nisa
+        import nki.language as nl
+
+        @nki.jit
+        def kernel(row):
+            out = nl.ndarray((128, width), dtype=row.dtype, buffer=nl.shared_hbm)
+            r = nl.ndarray((1, width), dtype=row.dtype, buffer=nl.sbuf)
+            nisa.dma_copy(dst=r, src=row)
+            nisa.dma_copy(dst=out, src=nl.broadcast_to(r, (128, width)))
+            return out
+
+    row = np.arange(width, dtype=np.float32).reshape(1, width)
+    result = run_kernel(kernel, [row], target="trn1", dialect=dialect)
+    np.testing.assert_array_equal(np.asarray(result.outputs), np.broadcast_to(row, (128, width)))
+    return result.trace
+
+
+@pytest.mark.parametrize("dialect", ["v1", "v2"])
+def test_every_chunk_of_a_wide_partition_broadcast_is_charged(dialect):
+    """A row wider than one PSUM bank is broadcast in 512-element chunks; each chunk reads a different slice
+    of the row, so none repeats another and Tensor-engine time grows with the number of chunks."""
+    one = schedule(_broadcast(dialect, 512), T1)
+    wide_trace = _broadcast(dialect, 2048)
+    assert recomputed(wide_trace) == {}
+    wide = schedule(wide_trace, T1)
+    assert (one.count["pe"], wide.count["pe"]) == (1, 4)
+    # Back-to-back chunks share the ones vector (LoadStationary reuse), so a little under four times.
+    assert 3.5 * one.busy_ns["pe"] < wide.busy_ns["pe"] <= 4 * one.busy_ns["pe"]
+    assert wide.busy_ns["act"] == pytest.approx(4 * one.busy_ns["act"])
+
+
+def test_broadcasting_the_same_wide_row_again_is_a_repeat_chunk_by_chunk():
+    """The chunk regions keep real repeats visible: a second broadcast of the unchanged row with the same ones
+    vector repeats the first one chunk by chunk (its copies out of PSUM still run), while no chunk of one
+    broadcast repeats another. Built by hand: the simulator gives every nl.broadcast_to call its own ones
+    vector, so in a kernel the second call's matmuls read another tensor and are charged again."""
+    b = TraceBuilder()
+    row, ones = b.sbuf(1, 2048, "float32"), b.sbuf(1, 128, "float32")
+    charged = []
+    for rep in range(2):
+        out = b.sbuf(128, 2048, "float32")
+        for start in range(0, 2048, 512):
+            acc = b.psum(128, 512)
+            ins = b.matmul(b.on(acc), b.on(ones), b.on(row, offset=start, f=512), fp32=True, key=(ones, 0),
+                           onezero=True, broadcast=True)
+            charged.append((rep, start, ins.seq))
+            b.op("TENSOR_COPY", "act", b.on(out, offset=start, f=512), b.on(acc), broadcast=True)
+    shared = recomputed(b.trace)
+    first = {start: seq for rep, start, seq in charged if rep == 0}
+    assert shared == {seq: first[start] for rep, start, seq in charged if rep == 1}
+    s = schedule(b.trace, T1)
+    assert (s.count["pe"], s.count["act"]) == (4, 8)

@@ -32,6 +32,7 @@ from autocomp.nki.ops.common import (
 )
 from autocomp.nki.runtime import current
 from autocomp.nki.tile import Tile
+from autocomp.nki.trace import Access
 
 QUADRANT = 32
 SHUFFLE_KEEP = 255  # shuffle_mask value that leaves a destination partition unmodified
@@ -61,11 +62,14 @@ def broadcast_copy(dst: Tile, src: Tile, api: str, engine: str = DVE, mask: Mask
                   {"broadcast": True}, producer_of=dst, mask=mask)
 
 
-def partition_broadcast(dst: Tile, src: Tile, api: str, mask: Mask | None = None):
+def partition_broadcast(dst: Tile, src: Tile, api: str):
     """Broadcast a one-partition ``src`` to ``dst``'s partitions: ones[1, P].T @ src into PSUM, then copy out.
 
     The values are copied bit-exactly (the ones-matmul is exact for every float the
     engine takes); the trace holds one MATMUL and one PSUM->SBUF copy per PSUM bank.
+    Each pair records only the slice of ``src`` it reads and of ``dst`` it writes: with the
+    whole row on every chunk, the chunks would look like repeats of the first one to the
+    cost model's recomputed-values rule (docs/cost-model.md#mechanisms-and-their-sources).
     """
     ctx = current()
     on_chip(src, api, "src", allowed=(SBUF,))
@@ -76,6 +80,9 @@ def partition_broadcast(dst: Tile, src: Tile, api: str, mask: Mask | None = None
     p, n = dst.shape[0], free_size(src)
     ones = new_tile((1, p), src.dtype if dt.is_float(src.dtype) else dt.float32, SBUF, kind="constant", fill=1)
     chunk = ctx.spec.matmul_moving_limit(bf16_result=False)
+    s_acc, d_acc = src.access(), dst.access()
+    # dst's free dimensions as chunk-following (True) or repeated along a size-1 src dimension (False).
+    d_follows = _follows_src(d_acc, dst.shape[1:], src.shape[1:]) if n > chunk else None
     first = None
     for start in range(0, n, chunk):
         width = min(chunk, n - start)
@@ -86,15 +93,78 @@ def partition_broadcast(dst: Tile, src: Tile, api: str, mask: Mask | None = None
                  "fp32": dt.dtype_name(src.dtype) in ("float32", "tfloat32"), "accumulate": False,
                  "stationary_key": (o_acc.tensor, 0, 0, o_acc.pattern), "perf_mode": None, "onezero": True,
                  "transpose": False, "dtype": dt.dtype_name(src.dtype), "broadcast": True}
-        ins = record("MATMUL", PE, api, accesses(psum), (o_acc, src.access()), p, width, attrs)
+        s_part, d_part = s_acc, d_acc
+        if n > chunk:
+            s_part = _sub_region(s_acc, _range_box([c for _, c in s_acc.pattern], start, width))
+            if d_follows is not None:
+                d_part = _sub_region(d_acc, _range_box_of(d_acc, d_follows, start, width))
+        ins = record("MATMUL", PE, api, accesses(psum), (o_acc, s_part), p, width, attrs)
         first = first or ins
-        record("TENSOR_COPY", ACT, api, accesses(dst, mask=mask), accesses(psum), p,
-               math.ceil(free_size(dst) * width / n), {"broadcast": True})
+        record("TENSOR_COPY", ACT, api, (d_part,), accesses(psum), p, math.ceil(free_size(dst) * width / n),
+               {"broadcast": True})
     if numerics():
-        dst.write(_values_for(dst, src), mask)
+        dst.write(_values_for(dst, src))
     else:
         dst.alloc.mark_written()
     return first
+
+
+def _range_box(counts: list[int], start: int, width: int) -> list[tuple[int, int]]:
+    """Per dimension of a row-major index space of ``counts`` (outermost first), the (first index, count) of
+    the smallest box holding the elements ``[start, start + width)``: exact when the range is aligned to
+    the inner dimensions, as chunks of a row are; otherwise a superset, which keeps dependencies safe."""
+    first = _unravel(start, counts)
+    last = _unravel(start + width - 1, counts)
+    box = []
+    spread = False  # an outer dimension already spans several indices: every inner one is whole
+    for c, a, b in zip(counts, first, last, strict=True):
+        if spread:
+            box.append((0, c))
+        elif a == b:
+            box.append((a, 1))
+        else:
+            box.append((a, b - a + 1))
+            spread = True
+    return box
+
+
+def _unravel(flat: int, counts: list[int]) -> list[int]:
+    index = []
+    for c in reversed(counts):
+        flat, i = divmod(flat, c)
+        index.append(i)
+    return index[::-1]
+
+
+def _follows_src(acc: Access, dst_free: tuple[int, ...], src_free: tuple[int, ...]) -> list[bool] | None:
+    """Per entry of ``acc.pattern``: does the dimension follow src's elements (False: a size-1 src dimension
+    repeated in dst)? None when the pattern's dimensions cannot be matched to dst's, e.g. a masked view."""
+    dims = [(d, s) for d, s in zip(dst_free, src_free, strict=True) if d > 1]
+    if [c for _, c in acc.pattern if c > 1] != [d for d, _ in dims]:
+        return None
+    follows, k = [], 0
+    for _, c in acc.pattern:
+        if c > 1:
+            follows.append(dims[k][1] > 1)
+            k += 1
+        else:
+            follows.append(True)
+    return follows
+
+
+def _range_box_of(acc: Access, follows: list[bool], start: int, width: int) -> list[tuple[int, int]]:
+    """The box of dst's pattern that a chunk ``[start, start + width)`` of src's elements lands in: the
+    chunk's box along the dimensions that follow src, whole along the repeated ones."""
+    inner = iter(_range_box([c for (_, c), f in zip(acc.pattern, follows, strict=True) if f], start, width))
+    return [next(inner) if f else (0, c) for (_, c), f in zip(acc.pattern, follows, strict=True)]
+
+
+def _sub_region(acc: Access, box: list[tuple[int, int]]) -> Access:
+    """The part of an on-chip access that ``box`` (per pattern entry: first index, count) selects."""
+    offset = acc.offset + sum(i * stride for (stride, _), (i, _) in zip(acc.pattern, box, strict=True))
+    pattern = tuple((stride, n) for (stride, _), (_, n) in zip(acc.pattern, box, strict=True))
+    return Access(acc.tensor, acc.buffer, acc.dtype, acc.itemsize, acc.partition_start, acc.partitions, offset,
+                  pattern, acc.partition_stride, acc.indirect)
 
 
 def nc_stream_shuffle(dst: Tile, src: Tile, shuffle_mask, api: str, mask: Mask | None = None):
