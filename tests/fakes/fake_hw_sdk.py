@@ -389,3 +389,28 @@ def write_hw_problem(root: Path) -> Path:
     (d / "kernel.py").write_text(HW_KERNEL)
     (d / "reference.py").write_text(HW_REFERENCE)
     return d
+
+
+SUITE_SILU = Path(__file__).resolve().parents[2] / "problems" / "silu_bf16"
+# The suite's silu_bf16 (three shapes, check shapes, four knob values) timed at a few hundred tokens instead of up
+# to 8192: every shape is still simulated, compiled, checked and benchmarked, at a small part of the cost.
+SMALL_SILU_SHAPES = {"rows512": 512, "rows256": 256, "decode128": 128}
+SMALL_SILU_NAME = "silu_bf16_small"
+
+
+def write_small_silu_problem(root: Path) -> Path:
+    """silu_bf16 as the suite declares it (kernel, reference, knobs, check shapes) but with small timed shapes."""
+    toml = (SUITE_SILU / "problem.toml").read_text()
+    reference = (SUITE_SILU / "reference.py").read_text()
+    for text, part in ((toml, 'name = "silu_bf16"\n'), (toml, "\n[[shapes]]"), (reference, "N, D = 8192, 4096")):
+        if part not in text:  # the suite problem changed: say what this copy relies on
+            raise AssertionError(f"{SUITE_SILU} no longer has {part.strip()!r}: update write_small_silu_problem")
+    head = toml[:toml.index("\n[[shapes]]")].replace('name = "silu_bf16"', f'name = "{SMALL_SILU_NAME}"', 1)
+    shapes = "".join(f'\n[[shapes]]\nname = "{name}"\nweight = 1\nparams = {{ n = {n} }}\n'
+                     for name, n in SMALL_SILU_SHAPES.items())
+    d = root / SMALL_SILU_NAME
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "problem.toml").write_text(head.rstrip() + "\n" + shapes)
+    (d / "kernel.py").write_text((SUITE_SILU / "kernel.py").read_text())
+    (d / "reference.py").write_text(reference.replace("N, D = 8192, 4096", "N, D = 512, 4096"))
+    return d

@@ -18,7 +18,7 @@ from autocomp.store import RunReader, RunStore
 from autocomp.store.device_profiles import keep_device_profiles
 from autocomp.store.reader import HW
 from tests.fakes.eval_support import problem
-from tests.fakes.fake_hw_sdk import make_fake_sdk
+from tests.fakes.fake_hw_sdk import make_fake_sdk, write_small_silu_problem
 from tests.fakes.store_fixtures import write_problem
 
 ADD = problem("v2_add")
@@ -27,7 +27,8 @@ BASELINE = ADD.baseline_source
 
 @pytest.fixture(scope="module")
 def auto_run(tmp_path_factory):
-    """`autocomp optimize silu_bf16 --backend auto --hw-profile` with the fake SDK named in a config file."""
+    """`autocomp optimize --backend auto --hw-profile` on silu_bf16 at small shapes (several shapes, each captured)
+    with the fake SDK named in a config file."""
     tmp = tmp_path_factory.mktemp("auto")
     opts = make_fake_sdk(tmp / "sdk", cores=3)
     cfg = tmp / "sdk.toml"
@@ -36,7 +37,8 @@ def auto_run(tmp_path_factory):
                    f"runtime_pythonpath = {json.dumps(opts['runtime_pythonpath'])}\n"
                    f"sdk_path = {json.dumps(opts['path'])}\n")
     runs = tmp / "runs"
-    res = CliRunner().invoke(app, ["optimize", "silu_bf16", "--agent", "knobs", "--backend", "auto", "--hw-profile",
+    problem = write_small_silu_problem(tmp / "problems")
+    res = CliRunner().invoke(app, ["optimize", str(problem), "--agent", "knobs", "--backend", "auto", "--hw-profile",
                                    "--config", str(cfg), "--iterations", "1", "--beam", "2", "--workers", "2",
                                    "--hw-top-k", "1", "--runs-dir", str(runs), "--json"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
@@ -78,6 +80,7 @@ def test_every_hardware_measurement_keeps_its_explorer_profile_in_the_run(auto_r
             entries = evaluation.result["device_profiles"]
             # silu_bf16 is timed at every declared shape: one capture each, in the record by shape
             assert {e["shape"] for e in entries} == {s["name"] for s in evaluation.result["shapes"]}
+            assert len(entries) > 1
             for entry in entries:
                 directory = run_dir / entry["path"]
                 assert entry["path"].startswith("profiles/") and "staged" not in entry

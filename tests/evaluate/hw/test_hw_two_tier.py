@@ -10,12 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 from autocomp.cli import app
+from autocomp.problem import Problem
 from autocomp.search.hw_tier import HardwareTier
 from autocomp.search.node import Node
 from autocomp.search.outcome import Outcome
 from autocomp.search.selection import rank
-from autocomp.suite.location import load_problem
-from tests.fakes.fake_hw_sdk import device_log, make_fake_sdk
+from tests.fakes.fake_hw_sdk import device_log, make_fake_sdk, write_small_silu_problem
 
 BAND = {"log_bias": 0.0, "log_sigma": 0.1, "pair_sigma": 0.05, "n": 10}
 
@@ -49,7 +49,7 @@ def test_a_measurement_is_never_compared_with_an_estimate():
     assert failed_on_device.sim_correct and not failed_on_device.correct  # the device's verdict stands
 
 
-def _run(tmp_path, sdk_root, *extra):
+def _run(tmp_path, sdk_root, problem, *extra):
     opts = make_fake_sdk(sdk_root, cores=3)
     cfg = tmp_path / "hw.toml"
     cfg.write_text("[evaluation]\n"
@@ -57,7 +57,7 @@ def _run(tmp_path, sdk_root, *extra):
                    f"runtime_pythonpath = {json.dumps(opts['runtime_pythonpath'])}\n"
                    f"sdk_path = {json.dumps(opts['path'])}\n")
     runs = tmp_path / "runs"
-    res = CliRunner().invoke(app, ["optimize", "silu_bf16", "--agent", "knobs", "--backend", "hw", "--config",
+    res = CliRunner().invoke(app, ["optimize", str(problem), "--agent", "knobs", "--backend", "hw", "--config",
                                    str(cfg), "--iterations", "2", "--beam", "2", "--workers", "2", "--hw-top-k", "1",
                                    "--runs-dir", str(runs), "--json", *extra], catch_exceptions=False)
     assert res.exit_code == 0, res.output
@@ -71,7 +71,8 @@ def _run(tmp_path, sdk_root, *extra):
 def test_optimize_on_hw_triages_in_sim_spreads_over_the_cores_and_keeps_both_figures(tmp_path):
     sdk_root = tmp_path / "sdk"
     sdk_root.mkdir()
-    out, shown, run_dir = _run(tmp_path, sdk_root)
+    problem = write_small_silu_problem(tmp_path / "problems")  # silu_bf16 at small shapes: same steps, less work
+    out, shown, run_dir = _run(tmp_path, sdk_root, problem)
     assert out["status"] == "finished" and out["evidence"] == "hw"
 
     rows = {row["id"]: row for row in shown["tiers"]}
@@ -90,7 +91,8 @@ def test_optimize_on_hw_triages_in_sim_spreads_over_the_cores_and_keeps_both_fig
     log = device_log(sdk_root)
     benchmarks = [r for r in log if r["event"] == "benchmark"]
     # ... at every shape the problem declares (silu_bf16 is timed over several lengths)
-    shapes = max(1, len(load_problem("silu_bf16").spec.shapes))
+    shapes = len(Problem.load(problem).spec.shapes)
+    assert shapes > 1
     assert len(benchmarks) == (len(measured) + (1 if out["revalidated"] else 0)) * shapes
     assert len({r["cores"] for r in benchmarks}) > 1  # spread over the fake's NeuronCores
     assert all(len({r["cores"] for r in log if r["pid"] == pid}) == 1 for pid in {r["pid"] for r in log})
@@ -111,7 +113,6 @@ def test_optimize_on_hw_triages_in_sim_spreads_over_the_cores_and_keeps_both_fig
 
 
 def test_a_resumed_run_reads_both_tiers_back_and_ranks_by_the_measurement(tmp_path):
-    from autocomp.problem import Problem
     from autocomp.search.session import Session
     from autocomp.store import RunReader, RunStore
     from autocomp.store.reader import HW

@@ -199,3 +199,51 @@ def start_nodes(workers: list[dict], head: dict | None = None) -> Nodes:
         raise RuntimeError(f"the Ray test cluster did not start (exit {proc.returncode})")
     info = json.loads(line)
     return Nodes(info["address"], info["head"], info["workers"], proc, temp_dir)
+
+
+# A Trainium worker node: one CPU (compiles, sim triage) and two NeuronCores (the `neuron_cores` resource).
+TRAINIUM_NODE = {"num_cpus": 1, "resources": {"neuron_cores": 2}}
+
+
+class Fleets:
+    """The session's cluster of a CPU-less head and two Trainium nodes, started when a test first asks for it and
+    shared by the tests that leave it whole; a test that kills one of its nodes spends it, and the next test gets
+    a new one (so no test depends on the order the tests run in)."""
+
+    def __init__(self) -> None:
+        self.nodes: Nodes | None = None
+
+    def whole(self) -> Nodes:
+        if self.nodes is None:
+            self.nodes = start_nodes([TRAINIUM_NODE, TRAINIUM_NODE])
+        return self.nodes
+
+    def spend(self) -> None:
+        if self.nodes is not None:
+            nodes, self.nodes = self.nodes, None
+            nodes.stop()
+
+
+@pytest.fixture(scope="session")
+def fleets():
+    pytest.importorskip("ray", reason=RAY_MISSING)
+    held = Fleets()
+    try:
+        yield held
+    finally:
+        held.spend()
+
+
+@pytest.fixture
+def fleet(fleets) -> Nodes:
+    """Two Trainium worker nodes that the test leaves as it found them."""
+    return fleets.whole()
+
+
+@pytest.fixture
+def fleet_to_lose_a_node(fleets):
+    """Two Trainium worker nodes, one of which the test kills: nobody uses this cluster after it."""
+    try:
+        yield fleets.whole()
+    finally:
+        fleets.spend()

@@ -19,19 +19,7 @@ from autocomp.problem import Problem  # noqa: E402
 from autocomp.store import RunReader  # noqa: E402
 from autocomp.store.reader import HW  # noqa: E402
 from autocomp.store.tiers import tier_rows  # noqa: E402
-from tests.evaluate.ray_cluster.conftest import start_nodes  # noqa: E402
 from tests.fakes.fake_hw_sdk import device_log, make_fake_sdk, write_hw_problem  # noqa: E402
-
-TRAINIUM_NODE = {"num_cpus": 1, "resources": {"neuron_cores": 2}}
-
-
-@pytest.fixture(scope="module")
-def fleet():
-    nodes = start_nodes([TRAINIUM_NODE, TRAINIUM_NODE])
-    try:
-        yield nodes
-    finally:
-        nodes.stop()
 
 
 class Recording:

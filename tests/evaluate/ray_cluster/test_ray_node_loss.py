@@ -2,7 +2,8 @@
 
 No clock decides anything here: the fake SDK holds every benchmark (tests/fakes/fake_hw_sdk.py: ``hold``) until the
 test has killed the node that one of them runs on (its raylet and every process under it, at once), then lets them
-all go. The cluster is this module's own: a node of it dies."""
+all go. The cluster is one no other test uses after this one (conftest.py: ``fleet_to_lose_a_node``): a node of
+it dies."""
 
 from __future__ import annotations
 
@@ -19,22 +20,11 @@ from autocomp.evaluate.executors.devices import ClusterDevices  # noqa: E402
 from autocomp.evaluate.executors.ray import RayExecutor  # noqa: E402
 from autocomp.evaluate.result import FLAG_TOOL_ERROR  # noqa: E402
 from autocomp.problem import Problem  # noqa: E402
-from tests.evaluate.ray_cluster.conftest import start_nodes  # noqa: E402
 from tests.fakes.fake_hw_sdk import device_log, make_fake_sdk, write_hw_problem  # noqa: E402
 
-TRAINIUM_NODE = {"num_cpus": 1, "resources": {"neuron_cores": 2}}
 
-
-@pytest.fixture(scope="module")
-def fleet():
-    nodes = start_nodes([TRAINIUM_NODE, TRAINIUM_NODE])
-    try:
-        yield nodes
-    finally:
-        nodes.stop()
-
-
-def test_a_node_killed_during_a_benchmark_loses_no_evaluation(fleet, tmp_path):
+def test_a_node_killed_during_a_benchmark_loses_no_evaluation(fleet_to_lose_a_node, tmp_path):
+    fleet = fleet_to_lose_a_node
     sdk_root = tmp_path / "sdk"
     sdk_root.mkdir()
     backend = HwBackend(**make_fake_sdk(sdk_root, cores=2))
