@@ -318,6 +318,15 @@ def make_fake_sdk(root: Path, *, cores: int = 4, nki_version: str = "0.7.0", nrt
             "path": [str(bin_dir)]}
 
 
+def write_sdk_config(path: Path, opts: dict) -> Path:
+    """A config file (``--config``) naming the fake SDK ``opts`` (from make_fake_sdk) as the hw backend's toolchain."""
+    path.write_text("[evaluation]\n"
+                    f"sdk_pythonpath = {json.dumps(opts['compile_pythonpath'])}\n"
+                    f"runtime_pythonpath = {json.dumps(opts['runtime_pythonpath'])}\n"
+                    f"sdk_path = {json.dumps(opts['path'])}\n")
+    return path
+
+
 def device_log(root: Path) -> list[dict]:
     """What the fake runtime ran, one record per load/execute/benchmark."""
     return [json.loads(line) for line in (root / "device-log.jsonl").read_text().splitlines() if line.strip()]

@@ -13,7 +13,7 @@ from autocomp.evaluate.backends.hw import HwBackend, tukey_kept
 from autocomp.evaluate.backends.sdk import SdkError, version_tuple
 from autocomp.evaluate.device_fleet import DeviceToolError, discover_cores
 from tests.fakes.eval_support import problem
-from tests.fakes.fake_hw_sdk import device_log, make_fake_sdk
+from tests.fakes.fake_hw_sdk import device_log, make_fake_sdk, write_sdk_config
 
 ADD = problem("v2_add")
 BASELINE = ADD.baseline_source
@@ -196,7 +196,6 @@ def test_a_missing_nki_names_where_it_was_looked_for(tmp_path):
     ({"cores": 0}, [], "neuron-ls lists no NeuronCores"),
 ])
 def test_optimize_on_hw_stops_before_the_run_with_what_is_missing(tmp_path, sdk, flags, words):
-    import json
 
     from typer.testing import CliRunner
 
@@ -204,10 +203,7 @@ def test_optimize_on_hw_stops_before_the_run_with_what_is_missing(tmp_path, sdk,
 
     opts = make_fake_sdk(tmp_path / "sdk", **sdk)
     cfg = tmp_path / "hw.toml"
-    cfg.write_text("[evaluation]\n"
-                   f"sdk_pythonpath = {json.dumps(opts['compile_pythonpath'])}\n"
-                   f"runtime_pythonpath = {json.dumps(opts['runtime_pythonpath'])}\n"
-                   f"sdk_path = {json.dumps(opts['path'])}\n")
+    write_sdk_config(cfg, opts)
     runs = tmp_path / "runs"
     res = CliRunner().invoke(app, ["optimize", "silu_bf16", "--agent", "knobs", "--backend", "hw", "--config", str(cfg),
                                    "--runs-dir", str(runs), *flags])

@@ -18,7 +18,7 @@ from autocomp.store import RunReader, RunStore
 from autocomp.store.device_profiles import keep_device_profiles
 from autocomp.store.reader import HW
 from tests.fakes.eval_support import problem
-from tests.fakes.fake_hw_sdk import make_fake_sdk, write_small_silu_problem
+from tests.fakes.fake_hw_sdk import make_fake_sdk, write_sdk_config, write_small_silu_problem
 from tests.fakes.store_fixtures import write_problem
 
 ADD = problem("v2_add")
@@ -32,10 +32,7 @@ def auto_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("auto")
     opts = make_fake_sdk(tmp / "sdk", cores=3)
     cfg = tmp / "sdk.toml"
-    cfg.write_text("[evaluation]\n"
-                   f"sdk_pythonpath = {json.dumps(opts['compile_pythonpath'])}\n"
-                   f"runtime_pythonpath = {json.dumps(opts['runtime_pythonpath'])}\n"
-                   f"sdk_path = {json.dumps(opts['path'])}\n")
+    write_sdk_config(cfg, opts)
     runs = tmp / "runs"
     problem = write_small_silu_problem(tmp / "problems")
     res = CliRunner().invoke(app, ["optimize", str(problem), "--agent", "knobs", "--backend", "auto", "--hw-profile",

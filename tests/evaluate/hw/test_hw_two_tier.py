@@ -15,7 +15,7 @@ from autocomp.search.hw_tier import HardwareTier
 from autocomp.search.node import Node
 from autocomp.search.outcome import Outcome
 from autocomp.search.selection import rank
-from tests.fakes.fake_hw_sdk import device_log, make_fake_sdk, write_small_silu_problem
+from tests.fakes.fake_hw_sdk import device_log, make_fake_sdk, write_sdk_config, write_small_silu_problem
 
 BAND = {"log_bias": 0.0, "log_sigma": 0.1, "pair_sigma": 0.05, "n": 10}
 
@@ -52,10 +52,7 @@ def test_a_measurement_is_never_compared_with_an_estimate():
 def _run(tmp_path, sdk_root, problem, *extra):
     opts = make_fake_sdk(sdk_root, cores=3)
     cfg = tmp_path / "hw.toml"
-    cfg.write_text("[evaluation]\n"
-                   f"sdk_pythonpath = {json.dumps(opts['compile_pythonpath'])}\n"
-                   f"runtime_pythonpath = {json.dumps(opts['runtime_pythonpath'])}\n"
-                   f"sdk_path = {json.dumps(opts['path'])}\n")
+    write_sdk_config(cfg, opts)
     runs = tmp_path / "runs"
     res = CliRunner().invoke(app, ["optimize", str(problem), "--agent", "knobs", "--backend", "hw", "--config",
                                    str(cfg), "--iterations", "2", "--beam", "2", "--workers", "2", "--hw-top-k", "1",
