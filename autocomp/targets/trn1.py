@@ -46,6 +46,6 @@ TARGET = Target(
     # Tensor-bound one) and fall back to the unmeasured band.
     error_bands={
         "dma": Band(n=3, log_bias=-0.024, log_sigma=0.330, pair_sigma=0.216, source=_FIDELITY),
-        "vector": Band(n=22, log_bias=-0.037, log_sigma=0.231, pair_sigma=0.097, source=_FIDELITY),
+        "vector": Band(n=22, log_bias=-0.021, log_sigma=0.245, pair_sigma=0.111, source=_FIDELITY),
     },
 )
