@@ -41,18 +41,20 @@ CLASS_SCALES: dict[tuple[str, str], str] = {
 CLASS_SCALE_FIELDS: tuple[str, ...] = tuple(dict.fromkeys(CLASS_SCALES.values()))
 
 
-_moved: tuple = (None, {})  # the last Calibration asked about, and its class scales other than 1.0
+# One slot holding (the last Calibration asked about, its class scales other than 1.0). The slot's content is
+# replaced, never the module attribute: the sandbox's tamper check (evaluate/tamper.py) watches the identity of
+# this module's attributes while a kernel runs, and the cost model runs then too.
+_moved: list[tuple] = [(None, {})]
 
 
 def _moved_scales(cal) -> dict[tuple[str, str], float]:
     """(engine, opcode) -> scale for the classes ``cal`` moves off 1.0. Every instruction asks, and almost
     every calibration moves none: one identity check instead of a lookup per instruction. (Threads that
     alternate calibrations only recompute: the pair is replaced whole.)"""
-    global _moved
-    last, moved = _moved
+    last, moved = _moved[0]
     if last is not cal:
         moved = {key: getattr(cal, name) for key, name in CLASS_SCALES.items() if getattr(cal, name) != 1.0}
-        _moved = (cal, moved)
+        _moved[0] = (cal, moved)
     return moved
 
 
